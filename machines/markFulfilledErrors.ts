@@ -1,0 +1,102 @@
+/**
+ * How every failure of `mark_fulfilled` is handled. The contract's own error enum
+ * (allways_swap_manager, 28 variants in index order) is listed in full so that a variant
+ * added or renamed upstream fails the table test instead of slipping through unclassified.
+ *
+ * - terminal: retrying cannot succeed; stop and record (Recovery), unless an earlier attempt
+ *   may have landed, in which case the swap is read back first.
+ * - transient: nothing was applied; retry with backoff.
+ * - unknown: the call may or may not have landed; read the swap before any retry.
+ */
+export type MarkErrorClass = 'terminal' | 'transient' | 'unknown';
+
+/** The contract's `Error` enum, index order, from allways_swap_manager.metadata.json. */
+export const CONTRACT_ERRORS = [
+  'NotOwner',
+  'InsufficientCollateral',
+  'SwapNotFound',
+  'AlreadyVoted',
+  'InvalidStatus',
+  'ZeroAmount',
+  'MinerNotActive',
+  'MinerStillActive',
+  'TransferFailed',
+  'NotTimedOut',
+  'NotAssignedMiner',
+  'NotValidator',
+  'DuplicateSourceTx',
+  'InvalidAmount',
+  'NoPendingSlash',
+  'InputEmpty',
+  'InputTooLong',
+  'MinerHasActiveSwap',
+  'WithdrawalCooldown',
+  'AmountBelowMinimum',
+  'AmountAboveMaximum',
+  'MinerReserved',
+  'NoReservation',
+  'ExceedsMaxCollateral',
+  'HashMismatch',
+  'PendingConflict',
+  'SameChain',
+  'SystemHalted',
+] as const;
+export type ContractError = (typeof CONTRACT_ERRORS)[number];
+
+/** Failures the chain client reports itself, before or around the contract call. */
+export const CLIENT_ERRORS = [
+  'RpcFailure', // the submission never reached the chain
+  'InsufficientBalance', // free balance below the fee floor: top up and retry
+  'Timeout', // the node did not answer before the deadline, nothing was submitted
+  'CallFailed', // the extrinsic was included and failed: nothing applied
+  'OutcomeUnknown', // submitted, then the answer was lost
+] as const;
+export type ClientError = (typeof CLIENT_ERRORS)[number];
+
+export const MARK_ERROR_CLASSES: Readonly<Record<ContractError | ClientError, MarkErrorClass>> = {
+  // mark_fulfilled checks these, in this order: each means "this miner cannot mark this swap".
+  SwapNotFound: 'terminal',
+  NotAssignedMiner: 'terminal',
+  InvalidStatus: 'terminal',
+  InvalidAmount: 'terminal',
+  // Never returned by mark_fulfilled today; if a release starts to, it is a refusal.
+  MinerNotActive: 'terminal',
+  ZeroAmount: 'terminal',
+  InputEmpty: 'terminal',
+  InputTooLong: 'terminal',
+  HashMismatch: 'terminal',
+  DuplicateSourceTx: 'terminal',
+  // Not reachable from mark_fulfilled; seeing one means the contract changed under us, and a
+  // person must look before funds already sent are written off or retried forever.
+  NotOwner: 'terminal',
+  InsufficientCollateral: 'terminal',
+  AlreadyVoted: 'terminal',
+  MinerStillActive: 'terminal',
+  TransferFailed: 'terminal',
+  NotTimedOut: 'terminal',
+  NotValidator: 'terminal',
+  NoPendingSlash: 'terminal',
+  MinerHasActiveSwap: 'terminal',
+  WithdrawalCooldown: 'terminal',
+  AmountBelowMinimum: 'terminal',
+  AmountAboveMaximum: 'terminal',
+  MinerReserved: 'terminal',
+  NoReservation: 'terminal',
+  ExceedsMaxCollateral: 'terminal',
+  PendingConflict: 'terminal',
+  SameChain: 'terminal',
+  // A halt is lifted by the owner; the swap stays markable until validators time it out.
+  SystemHalted: 'transient',
+  RpcFailure: 'transient',
+  InsufficientBalance: 'transient',
+  Timeout: 'transient',
+  CallFailed: 'transient',
+  OutcomeUnknown: 'unknown',
+};
+
+/** Anything not in the table is a refusal nobody planned for: terminal, so a person looks. */
+export function classifyMarkError(error: string): MarkErrorClass {
+  return Object.hasOwn(MARK_ERROR_CLASSES, error)
+    ? MARK_ERROR_CLASSES[error as ContractError | ClientError]
+    : 'terminal';
+}

@@ -1,0 +1,180 @@
+/**
+ * One block of simulated time for every chain: transfers are included, validators confirm or
+ * time out swaps, payers cancel expired locks, the compute engine runs jobs, and the script
+ * creates new swaps and jobs. Committed once at the end: a crash mid-block loses the block.
+ */
+import { addressFor } from './addresses.ts';
+import { BLOCK_SECONDS, DEST_CHAINS, type World } from './world.ts';
+
+/** Blocks after a confirmed fulfilment at which validators vote the swap Completed. */
+export const CONFIRM_DELAY_BLOCKS = 4;
+
+export function advanceBlock(world: World): void {
+  const s = world.state;
+  s.subtensor.height += 1;
+  s.escrow.time += BLOCK_SECONDS;
+  for (const ledger of Object.values(s.ledgers)) includeTransfers(world, ledger.chain);
+  runValidators(world);
+  runPayers(world);
+  runScript(world);
+  world.commit();
+}
+
+function includeTransfers(world: World, chain: string): void {
+  const ledger = world.state.ledgers[chain]!;
+  ledger.height += 1;
+  const pending = Object.values(ledger.transfers)
+    .filter((t) => t.includedBlock === null && t.includeFrom <= ledger.height)
+    .sort((a, b) => a.nonce - b.nonce);
+  for (const transfer of pending) {
+    const nonce = ledger.nonces[transfer.from] ?? 0;
+    if (transfer.nonce !== nonce) continue;
+    const balance = BigInt(ledger.balances[transfer.from] ?? '0');
+    if (balance < BigInt(transfer.amount)) continue;
+    ledger.balances[transfer.from] = (balance - BigInt(transfer.amount)).toString();
+    ledger.balances[transfer.to] = (BigInt(ledger.balances[transfer.to] ?? '0') + BigInt(transfer.amount)).toString();
+    ledger.nonces[transfer.from] = nonce + 1;
+    transfer.includedBlock = ledger.height;
+  }
+}
+
+/** Validators: confirm a Fulfilled swap whose dest transfer is confirmed; time out the rest. */
+function runValidators(world: World): void {
+  const st = world.state.subtensor;
+  for (const swap of Object.values(st.swaps)) {
+    const id = swap.terms.swapId;
+    const ledger = world.state.ledgers[swap.terms.destChain];
+    const transfer = ledger?.transfers[swap.destTxHash];
+    const confirmed =
+      swap.status === 'Fulfilled' &&
+      transfer !== undefined &&
+      transfer.includedBlock !== null &&
+      transfer.to === swap.terms.userDestAddress &&
+      transfer.amount === swap.terms.destAmount &&
+      st.height >= swap.fulfilledBlock + CONFIRM_DELAY_BLOCKS;
+    if (confirmed) {
+      delete st.swaps[id];
+      st.events.push({ block: st.height, swapId: id, kind: 'Completed', miner: swap.terms.miner, destTxHash: swap.destTxHash });
+    } else if (st.height >= swap.terms.timeoutBlock) {
+      delete st.swaps[id];
+      st.events.push({ block: st.height, swapId: id, kind: 'TimedOut', miner: swap.terms.miner, destTxHash: swap.destTxHash });
+    }
+  }
+}
+
+function runPayers(world: World): void {
+  const e = world.state.escrow;
+  for (const lock of [...e.locks]) {
+    const job = world.state.compute.jobs[lock.jobId];
+    if (job?.payerCancelsOnExpiry === true && e.time > lock.expiry) {
+      e.locks.splice(e.locks.indexOf(lock), 1);
+      e.events.push({ kind: 'Canceled', jobId: lock.jobId, amount: lock.amount, txHash: world.nextEscrowTx(), time: e.time, by: lock.payer });
+    }
+  }
+}
+
+function runScript(world: World): void {
+  const s = world.state;
+  const r = world.random;
+  if (s.subtensor.nextSwapId - 1 < s.plan.swaps && r.chance(0.6)) createSwap(world);
+  if (s.compute.created < s.plan.jobs && r.chance(0.6)) createJob(world);
+}
+
+/** What a test may fix about a new swap; the rest is drawn from the world's seed. */
+export interface SwapSpec {
+  readonly destChain?: string;
+  readonly destAmount?: string;
+  readonly userDestAddress?: string;
+  /** Blocks from now to the swap's timeout. */
+  readonly window?: number;
+}
+
+function createSwap(world: World): void {
+  const r = world.random;
+  // Mostly sound swaps; now and then the hostile cases a miner meets in the wild.
+  const roll = r.int(0, 99);
+  const destChain = r.pick(DEST_CHAINS);
+  addSwap(world, {
+    destChain,
+    ...(roll < 4 ? { destAmount: '0' } : {}),
+    ...(roll >= 4 && roll < 8 ? { userDestAddress: 'not-an-address' } : {}),
+    window: roll >= 8 && roll < 14 ? r.int(1, world.state.plan.marginBlocks + 2) : r.int(12, 40),
+  });
+}
+
+export function addSwap(world: World, spec: SwapSpec = {}): string {
+  const s = world.state;
+  const r = world.random;
+  const swapId = String(s.subtensor.nextSwapId);
+  s.subtensor.nextSwapId += 1;
+  const destChain = spec.destChain ?? r.pick(DEST_CHAINS);
+  const height = s.subtensor.height;
+  const terms = {
+    swapId,
+    miner: s.miner,
+    sourceChain: 'btc',
+    destChain,
+    sourceAmount: String(r.int(10_000, 5_000_000)),
+    destAmount: spec.destAmount ?? (BigInt(r.int(1, 5_000)) * 10n ** 15n).toString(),
+    taoAmount: (BigInt(r.int(1, 100)) * 10n ** 9n).toString(),
+    userDestAddress: spec.userDestAddress ?? addressFor(destChain, `user-${swapId}`),
+    sourceTxHash: `btc-${world.state.seed}-${swapId}`,
+    initiatedBlock: height,
+    timeoutBlock: height + (spec.window ?? r.int(12, 40)),
+  };
+  s.subtensor.swaps[swapId] = { terms, status: 'Active', destTxHash: '', destTxBlock: 0, fulfilledBlock: 0 };
+  s.subtensor.history[swapId] = terms;
+  s.subtensor.events.push({ block: height, swapId, kind: 'Initiated', miner: s.miner, destTxHash: '' });
+  return swapId;
+}
+
+/** What a test may fix about a new job; the rest is drawn from the world's seed. */
+export interface JobSpec {
+  readonly free?: boolean;
+  readonly lockAmount?: bigint;
+  /** Seconds from now until the lock expires. */
+  readonly lockSeconds?: number;
+  readonly runSeconds?: number;
+  readonly cost?: bigint;
+  readonly payerCancelsOnExpiry?: boolean;
+}
+
+function createJob(world: World): void {
+  const r = world.random;
+  const runSeconds = r.int(1, 6) * BLOCK_SECONDS;
+  const amount = BigInt(r.int(1, 1_000)) * 10n ** 16n;
+  const costRoll = r.int(0, 9);
+  addJob(world, {
+    free: r.chance(0.15),
+    lockAmount: amount,
+    runSeconds,
+    // Some locks are too short for the claim schedule: they expire, are cancelled, and logged.
+    lockSeconds: r.chance(0.15) ? runSeconds + BLOCK_SECONDS : runSeconds + r.int(30, 90) * BLOCK_SECONDS,
+    // Now and then a job that ran longer than paid for: the claim is capped at the lock.
+    cost: costRoll === 0 ? amount * 2n : (amount * BigInt(r.int(1, 100))) / 100n,
+    payerCancelsOnExpiry: r.chance(0.5),
+  });
+}
+
+export function addJob(world: World, spec: JobSpec = {}): string {
+  const s = world.state;
+  s.compute.created += 1;
+  const jobId = `0x${s.compute.created.toString(16).padStart(64, '0')}`;
+  const runSeconds = spec.runSeconds ?? 2 * BLOCK_SECONDS;
+  const amount = spec.lockAmount ?? 10n ** 18n;
+  const expiry = s.escrow.time + (spec.lockSeconds ?? runSeconds + 60 * BLOCK_SECONDS);
+  const payer = addressFor('eth', `payer-${s.compute.created}`);
+  const lock = spec.free === true ? null : { amount: amount.toString(), expiry };
+  s.compute.jobs[jobId] = {
+    terms: { jobId, chain: s.escrow.chain, escrow: s.escrow.address, token: s.escrow.token, payer, payee: s.payee, lock },
+    endsAt: s.escrow.time + runSeconds,
+    publishedAt: s.escrow.time + runSeconds + BLOCK_SECONDS,
+    cost: lock === null ? '0' : (spec.cost ?? amount / 2n).toString(),
+    payerCancelsOnExpiry: spec.payerCancelsOnExpiry ?? false,
+  };
+  if (lock !== null) {
+    s.escrow.locks.push({ jobId, token: s.escrow.token, payer, payee: s.payee, amount: lock.amount, expiry });
+    s.escrow.events.push({ kind: 'Lock', jobId, amount: lock.amount, txHash: world.nextEscrowTx(), time: s.escrow.time, by: s.payee });
+  }
+  return jobId;
+}

@@ -1,0 +1,66 @@
+/**
+ * A destination chain's transfer sender over a simulated ledger: account nonces, a mempool,
+ * inclusion after propagation, confirmations. Signing is pure; only broadcast touches the chain.
+ */
+import { createHash } from 'node:crypto';
+import { NeverLands, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../src/host/ports.ts';
+import { ADDRESS_PATTERNS, minerAddressOn, type Ledger, type SimTransfer, type World } from '../world.ts';
+
+interface RawTransfer {
+  readonly chain: string;
+  readonly from: string;
+  readonly to: string;
+  readonly amount: string;
+  readonly nonce: number;
+  readonly swapId: string;
+}
+
+export class SimTransferSender implements TransferSender {
+  constructor(
+    private readonly world: World,
+    readonly chain: string,
+  ) {
+    if (world.state.ledgers[chain] === undefined) throw new Error(`no simulated ledger '${chain}'`);
+  }
+
+  private get ledger(): Ledger {
+    return this.world.state.ledgers[this.chain]!;
+  }
+
+  addressProblem(address: string): string | null {
+    return ADDRESS_PATTERNS[this.chain]!.test(address) ? null : `'${address}' is not a valid ${this.chain} address`;
+  }
+
+  async sign(request: TransferRequest): Promise<SignedBytes> {
+    const from = minerAddressOn(this.chain);
+    // The next nonce counting transfers still pending, as eth_getTransactionCount('pending').
+    const pending = Object.values(this.ledger.transfers).filter((t) => t.from === from && t.includedBlock === null);
+    const nonce = Math.max(this.ledger.nonces[from] ?? 0, ...pending.map((t) => t.nonce + 1));
+    const body: RawTransfer = { chain: this.chain, from, to: request.to, amount: request.amount.toString(), nonce, swapId: request.swapId };
+    const raw = JSON.stringify(body);
+    const hash = `0x${createHash('sha256').update(raw).digest('hex')}`;
+    this.world.state.observations.signatures[hash] = { height: this.world.height, swapId: request.swapId };
+    this.world.commit();
+    return { raw, hash };
+  }
+
+  async broadcast(raw: string): Promise<void> {
+    const body = JSON.parse(raw) as RawTransfer;
+    const hash = `0x${createHash('sha256').update(raw).digest('hex')}`;
+    if (this.ledger.transfers[hash] !== undefined) return; // already known: harmless
+    if (body.nonce < (this.ledger.nonces[body.from] ?? 0)) throw new NeverLands(`nonce ${body.nonce} already used on ${this.chain}`);
+    const clash = Object.values(this.ledger.transfers).find((t) => t.from === body.from && t.nonce === body.nonce);
+    if (clash !== undefined) throw new NeverLands(`nonce ${body.nonce} taken by pending transfer ${clash.hash} on ${this.chain}`);
+    const transfer: SimTransfer = { ...body, hash, raw, includeFrom: this.ledger.height + 1 + this.world.random.int(0, 2), includedBlock: null };
+    this.ledger.transfers[hash] = transfer;
+    this.world.commit();
+  }
+
+  async lookup(hash: string): Promise<TransferStatus> {
+    const transfer = this.ledger.transfers[hash];
+    if (transfer === undefined) return { kind: 'unknown' };
+    if (transfer.includedBlock === null) return { kind: 'pending' };
+    const confirmations = this.ledger.height - transfer.includedBlock + 1;
+    return confirmations >= this.ledger.confirmations ? { kind: 'included', block: transfer.includedBlock } : { kind: 'pending' };
+  }
+}

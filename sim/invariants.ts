@@ -1,0 +1,123 @@
+/**
+ * The invariants of DESIGN.md, checked against what the simulated chains hold (not against
+ * what the host believes): every figure comes from ledgers, contract events and escrow events,
+ * compared with the final machines and the recovery log.
+ */
+import { minAmount } from '../machines/index.ts';
+import type { RecoveryEntry } from '../src/store/recoveryLog.ts';
+import type { WorldState } from './world.ts';
+
+export interface InvariantResult {
+  readonly name: string;
+  checked: number;
+  readonly violations: string[];
+}
+
+export interface FinalMachine {
+  readonly state: string;
+  readonly context: unknown;
+}
+
+export interface RunOutcome {
+  /** id -> final state of every archived machine. */
+  readonly finals: ReadonlyMap<string, FinalMachine>;
+  /** Ids still live; at the end of a complete run there are none. */
+  readonly live: ReadonlySet<string>;
+  readonly recovery: readonly RecoveryEntry[];
+  readonly marginBlocks: number;
+}
+
+function transfersOf(world: WorldState, swapId: string) {
+  return Object.values(world.ledgers).flatMap((l) => Object.values(l.transfers).filter((t) => t.swapId === swapId));
+}
+
+export function checkInvariants(world: WorldState, outcome: RunOutcome): InvariantResult[] {
+  const swapIds = Object.keys(world.subtensor.history);
+  const recoveryKeys = new Map<string, number>();
+  for (const entry of outcome.recovery) recoveryKeys.set(entry.key, (recoveryKeys.get(entry.key) ?? 0) + 1);
+
+  const noDoubleSend: InvariantResult = { name: 'no double send', checked: 0, violations: [] };
+  const noLostSend: InvariantResult = { name: 'no lost send', checked: 0, violations: [] };
+  const noSendTooLate: InvariantResult = { name: 'no send too late', checked: 0, violations: [] };
+  for (const swapId of swapIds) {
+    const terms = world.subtensor.history[swapId]!;
+    const transfers = transfersOf(world, swapId);
+    noDoubleSend.checked += 1;
+    if (transfers.length > 1) {
+      noDoubleSend.violations.push(`swap ${swapId}: ${transfers.length} transfers broadcast (${transfers.map((t) => t.hash.slice(0, 10)).join(', ')})`);
+    }
+    for (const transfer of transfers) {
+      noSendTooLate.checked += 1;
+      const signed = world.observations.signatures[transfer.hash];
+      if (signed === undefined) noSendTooLate.violations.push(`swap ${swapId}: transfer ${transfer.hash} was never signed by us`);
+      else if (signed.height + outcome.marginBlocks > terms.timeoutBlock) {
+        noSendTooLate.violations.push(`swap ${swapId}: signed at block ${signed.height}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutBlock}`);
+      }
+      noLostSend.checked += 1;
+      const id = `swap:${swapId}`;
+      const final = outcome.finals.get(id);
+      const markedWithIt = world.subtensor.events.some((e) => e.swapId === swapId && e.kind === 'Fulfilled' && e.destTxHash === transfer.hash);
+      if (final === undefined) {
+        noLostSend.violations.push(`swap ${swapId}: transfer ${transfer.hash} broadcast, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`);
+      } else if (final.state === 'Fulfilled' ? !markedWithIt : !(final.state === 'Recovery' && recoveryKeys.has(id))) {
+        noLostSend.violations.push(`swap ${swapId}: transfer ${transfer.hash} broadcast, machine ended ${final.state}, marked on chain: ${markedWithIt}, in recovery log: ${recoveryKeys.has(id)}`);
+      }
+    }
+  }
+
+  const noLostClaim: InvariantResult = { name: 'no lost claim', checked: 0, violations: [] };
+  const noDoubleClaim: InvariantResult = { name: 'no double claim', checked: 0, violations: [] };
+  for (const job of Object.values(world.compute.jobs)) {
+    const { jobId, lock } = job.terms;
+    const id = `job:${job.terms.chain}:${jobId}`;
+    const events = world.escrow.events.filter((e) => e.jobId === jobId);
+    const claims = events.filter((e) => e.kind === 'Claimed');
+    noDoubleClaim.checked += 1;
+    if (claims.length > 1) noDoubleClaim.violations.push(`job ${jobId}: ${claims.length} Claimed events`);
+    if (lock !== null && claims.some((c) => BigInt(c.amount) > BigInt(lock.amount))) {
+      noDoubleClaim.violations.push(`job ${jobId}: claimed more than the lock of ${lock.amount}`);
+    }
+    const owed = lock === null ? '0' : minAmount(job.cost, lock.amount);
+    if (owed === '0') continue;
+    noLostClaim.checked += 1;
+    const final = outcome.finals.get(id);
+    const canceled = events.some((e) => e.kind === 'Canceled');
+    if (final === undefined) {
+      noLostClaim.violations.push(`job ${jobId}: owed ${owed}, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`);
+    } else if (claims.length === 1) {
+      if (claims[0]!.amount !== owed) noLostClaim.violations.push(`job ${jobId}: claimed ${claims[0]!.amount}, owed ${owed}`);
+      if (final.state !== 'Finished') noLostClaim.violations.push(`job ${jobId}: claimed on chain, machine ended ${final.state}`);
+    } else if (!(canceled && recoveryKeys.has(id) && (final.state === 'Cancelled' || final.state === 'Recovery'))) {
+      noLostClaim.violations.push(`job ${jobId}: owed ${owed}, never claimed; machine ${final.state}, lock cancelled: ${canceled}, in recovery log: ${recoveryKeys.has(id)}`);
+    }
+  }
+
+  const recordedOnce: InvariantResult = { name: 'recovery entry exactly once', checked: 0, violations: [] };
+  for (const [id, final] of outcome.finals) {
+    const needsEntry = final.state === 'Recovery' || final.state === 'Cancelled';
+    recordedOnce.checked += 1;
+    const count = recoveryKeys.get(id) ?? 0;
+    if (needsEntry ? count !== 1 : count !== 0) recordedOnce.violations.push(`${id}: ended ${final.state} with ${count} recovery entries`);
+  }
+
+  return [noDoubleSend, noLostSend, noSendTooLate, noLostClaim, noDoubleClaim, recordedOnce];
+}
+
+/**
+ * What the chains hold at the end, without timing: which transfers and claims happened and
+ * how each swap ended on the contract. Two runs that differ only by crashes and restarts
+ * must produce the same outcome.
+ */
+export function chainOutcome(world: WorldState): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const swapId of Object.keys(world.subtensor.history)) {
+    const transfers = transfersOf(world, swapId).map((t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`);
+    const last = world.subtensor.events.filter((e) => e.swapId === swapId).at(-1);
+    out[`swap:${swapId}`] = `${transfers.join('|') || 'no transfer'} / ${last?.kind ?? 'none'}`;
+  }
+  for (const job of Object.values(world.compute.jobs)) {
+    const events = world.escrow.events.filter((e) => e.jobId === job.terms.jobId && e.kind !== 'Lock');
+    out[`job:${job.terms.jobId}`] = events.map((e) => `${e.kind}:${e.amount}`).join('|') || 'none';
+  }
+  return out;
+}

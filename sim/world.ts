@@ -1,0 +1,208 @@
+/**
+ * The simulated world: the allways contract on a simulated Subtensor, destination ledgers, an
+ * Ocean-style escrow, a compute engine and the script that feeds them swaps and jobs.
+ *
+ * The world is plain JSON. With a path, every mutation is written durably before the call that
+ * made it returns, so a killed process meets, on restart, exactly the chain it left: a
+ * mutation either happened and is on disk, or never happened (like an RPC that failed).
+ */
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { JobTerms, SwapTerms } from '../machines/index.ts';
+import { writeFileDurablySync } from '../src/store/durableFile.ts';
+import { addressFor } from './addresses.ts';
+import { SimRandom } from './rng.ts';
+
+export const WORLD_FORMAT = 'settle/sim-world';
+export const WORLD_VERSION = 1;
+export const BLOCK_SECONDS = 12;
+export const GENESIS_TIME = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+export interface SimSwap {
+  readonly terms: SwapTerms;
+  status: 'Active' | 'Fulfilled';
+  destTxHash: string;
+  destTxBlock: number;
+  fulfilledBlock: number;
+}
+
+export interface SwapEventRecord {
+  readonly block: number;
+  readonly swapId: string;
+  readonly kind: 'Initiated' | 'Fulfilled' | 'Completed' | 'TimedOut';
+  readonly miner: string;
+  readonly destTxHash: string;
+}
+
+export interface SimTransfer {
+  readonly hash: string;
+  readonly raw: string;
+  readonly chain: string;
+  readonly from: string;
+  readonly to: string;
+  readonly amount: string;
+  readonly nonce: number;
+  readonly swapId: string;
+  /** Ledger height from which it may be included (simulated propagation). */
+  readonly includeFrom: number;
+  includedBlock: number | null;
+}
+
+export interface Ledger {
+  readonly chain: string;
+  height: number;
+  readonly confirmations: number;
+  readonly balances: Record<string, string>;
+  readonly nonces: Record<string, number>;
+  /** Every broadcast transfer, by hash: pending ones have includedBlock null. */
+  readonly transfers: Record<string, SimTransfer>;
+}
+
+export interface SimLock {
+  readonly jobId: string;
+  readonly token: string;
+  readonly payer: string;
+  readonly payee: string;
+  readonly amount: string;
+  readonly expiry: number;
+}
+
+export interface EscrowEventRecord {
+  readonly kind: 'Lock' | 'Claimed' | 'Canceled';
+  readonly jobId: string;
+  readonly amount: string;
+  readonly txHash: string;
+  readonly time: number;
+  /** Who sent the transaction that emitted it. */
+  readonly by: string;
+}
+
+export interface ComputeJob {
+  readonly terms: JobTerms;
+  readonly endsAt: number;
+  readonly publishedAt: number;
+  readonly cost: string;
+  /** A payer that cancels the lock itself as soon as it expires. */
+  readonly payerCancelsOnExpiry: boolean;
+}
+
+/** What the simulator observed of the host's actions, for the invariant checker. */
+export interface Observations {
+  /** Every signature made: hash -> Subtensor height at signing and swap id. */
+  readonly signatures: Record<string, { readonly height: number; readonly swapId: string }>;
+}
+
+export interface WorldPlan {
+  readonly swaps: number;
+  readonly jobs: number;
+  readonly marginBlocks: number;
+}
+
+export interface WorldState {
+  readonly format: typeof WORLD_FORMAT;
+  readonly version: number;
+  readonly seed: number;
+  rng: number[];
+  readonly plan: WorldPlan;
+  readonly miner: string;
+  readonly payee: string;
+  subtensor: {
+    height: number;
+    nextSwapId: number;
+    swaps: Record<string, SimSwap>;
+    events: SwapEventRecord[];
+    /** The terms of every swap ever created: storage forgets removed swaps, the checker must not. */
+    history: Record<string, SwapTerms>;
+  };
+  readonly ledgers: Record<string, Ledger>;
+  escrow: { chain: string; address: string; token: string; time: number; txCount: number; locks: SimLock[]; events: EscrowEventRecord[] };
+  compute: { jobs: Record<string, ComputeJob>; created: number };
+  readonly observations: Observations;
+}
+
+export const MINER_HOTKEY = addressFor('tao', 'miner');
+export const PAYEE = `0x${'ab'.repeat(20)}`;
+export const DEST_CHAINS = ['tao', 'eth'] as const;
+
+/** Addresses each simulated chain accepts; the real adapters parse with their own libraries. */
+export const ADDRESS_PATTERNS: Readonly<Record<string, RegExp>> = {
+  tao: /^5[1-9A-HJ-NP-Za-km-z]{47}$/,
+  eth: /^0x[0-9a-fA-F]{40}$/,
+};
+
+export class World {
+  readonly random: SimRandom;
+
+  private constructor(
+    readonly state: WorldState,
+    private readonly path: string | null,
+  ) {
+    this.random = SimRandom.fromState(state.rng);
+  }
+
+  static create(seed: number, plan: WorldPlan, path: string | null = null): World {
+    const state: WorldState = {
+      format: WORLD_FORMAT,
+      version: WORLD_VERSION,
+      seed,
+      rng: SimRandom.fromSeed(seed).state(),
+      plan,
+      miner: MINER_HOTKEY,
+      payee: PAYEE,
+      subtensor: { height: 1, nextSwapId: 1, swaps: {}, events: [], history: {} },
+      ledgers: Object.fromEntries(
+        DEST_CHAINS.map((chain) => [
+          chain,
+          { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, transfers: {} },
+        ]),
+      ),
+      escrow: { chain: 'sim-evm', address: `0x${'e5'.repeat(20)}`, token: `0x${'70'.repeat(20)}`, time: GENESIS_TIME, txCount: 0, locks: [], events: [] },
+      compute: { jobs: {}, created: 0 },
+      observations: { signatures: {} },
+    };
+    const world = new World(state, path);
+    world.commit();
+    return world;
+  }
+
+  static load(path: string): World {
+    const text = readFileSync(path, 'utf8');
+    let state: WorldState;
+    try {
+      state = JSON.parse(text) as WorldState;
+    } catch (error) {
+      throw new Error(`${path}: the simulated chain file is not valid JSON (${(error as Error).message})`);
+    }
+    if (state.format !== WORLD_FORMAT) throw new Error(`${path}: not a simulated chain file (format ${JSON.stringify(state.format)})`);
+    if (state.version !== WORLD_VERSION) throw new Error(`${path}: simulated chain version ${state.version}; this release reads ${WORLD_VERSION}`);
+    return new World(state, path);
+  }
+
+  /** Makes the current state durable (when the world has a file). */
+  commit(): void {
+    this.state.rng = this.random.state();
+    if (this.path !== null) writeFileDurablySync(this.path, JSON.stringify(this.state));
+  }
+
+  get height(): number {
+    return this.state.subtensor.height;
+  }
+
+  get time(): number {
+    return this.state.escrow.time;
+  }
+
+  nextEscrowTx(): string {
+    this.state.escrow.txCount += 1;
+    return `0x${createHash('sha256').update(`escrow-tx-${this.state.seed}-${this.state.escrow.txCount}`).digest('hex')}`;
+  }
+
+  /** Whether every planned swap and job has been created. */
+  get scriptDone(): boolean {
+    return this.state.subtensor.nextSwapId - 1 >= this.state.plan.swaps && this.state.compute.created >= this.state.plan.jobs;
+  }
+}
+
+export function minerAddressOn(chain: string): string {
+  return chain === 'eth' ? `0x${'11'.repeat(20)}` : MINER_HOTKEY;
+}

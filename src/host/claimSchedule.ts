@@ -1,0 +1,30 @@
+/**
+ * When the claimer runs: every `intervalSec`, the first time `firstRunDelaySec` after start,
+ * and at once when a lock waiting to be claimed would expire before the next run.
+ */
+export interface ClaimScheduleOptions {
+  readonly intervalSec: number;
+  readonly firstRunDelaySec: number;
+}
+
+export const DEFAULT_CLAIM_SCHEDULE: ClaimScheduleOptions = { intervalSec: 3600, firstRunDelaySec: 60 };
+
+export class ClaimSchedule {
+  private nextRunAt: number | null = null;
+
+  constructor(private readonly options: ClaimScheduleOptions) {
+    if (!(options.intervalSec > 0) || !(options.firstRunDelaySec >= 0)) {
+      throw new Error(`claim schedule: interval ${options.intervalSec}s must be > 0 and first-run delay ${options.firstRunDelaySec}s >= 0`);
+    }
+  }
+
+  /** Whether to run now, given the expiries of the locks waiting; advances the schedule if so. */
+  due(now: number, waitingExpiries: readonly number[]): boolean {
+    if (this.nextRunAt === null) this.nextRunAt = now + this.options.firstRunDelaySec;
+    const next = this.nextRunAt;
+    const expiresFirst = waitingExpiries.some((expiry) => expiry <= next);
+    if (now < next && !expiresFirst) return false;
+    this.nextRunAt = now + this.options.intervalSec;
+    return true;
+  }
+}

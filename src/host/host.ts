@@ -1,0 +1,363 @@
+/**
+ * The host: owns one flat actor per obligation, and is the only place effects happen.
+ *
+ * The rule it exists to keep: a snapshot is on disk before any effect it asks for starts.
+ * Every event goes through `dispatch` (send, persist if changed), every effect through
+ * `settle` (which asserts the current snapshot is the persisted one before performing it).
+ * After a crash, `restore` rebuilds the actors from the store and the first tick performs the
+ * effect each persisted state still asks for; every effect is idempotent or reads the chain
+ * first, so performing it again is safe.
+ */
+import { createActor, type AnyActorRef } from 'xstate';
+import {
+  jobSettlement,
+  machineCatalog,
+  metaOfState,
+  swapFulfillment,
+  type JobContext,
+  type JobEvent,
+  type JobTerms,
+  type MachineEntry,
+  type SwapContext,
+  type SwapEvent,
+  type SwapTerms,
+} from '../../machines/index.ts';
+import type { MachineRecord, SnapshotStore } from '../store/snapshotStore.ts';
+import type { RecoveryLog } from '../store/recoveryLog.ts';
+import { ClaimSchedule, DEFAULT_CLAIM_SCHEDULE, type ClaimScheduleOptions } from './claimSchedule.ts';
+import { isSimulatedCrash, type CrashHook, type CrashPoint } from './crashpoints.ts';
+import { cancelExpiredLock, claimLock } from './jobEffects.ts';
+import type { Clock, Escrow, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
+import { jobRecoveryEntry, swapRecoveryEntry } from './recoveryEntries.ts';
+import { markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './swapEffects.ts';
+
+export interface HostOptions {
+  readonly store: SnapshotStore;
+  readonly recoveryLog: RecoveryLog;
+  readonly swapContract: SwapContract | null;
+  readonly senders: ReadonlyMap<string, TransferSender>;
+  readonly escrows: ReadonlyMap<string, Escrow>;
+  readonly clock: Clock | null;
+  readonly jobSource: JobSource | null;
+  readonly log: Logger;
+  readonly marginBlocks?: number;
+  readonly claimSchedule?: ClaimScheduleOptions;
+  /** Tests and the simulator kill the host at named points through this. */
+  readonly crashHook?: CrashHook;
+  /** Effects one machine may perform in one tick: a bound on any retry loop. */
+  readonly maxEffectStepsPerTick?: number;
+}
+
+type Kind = 'swap' | 'job';
+
+interface LiveMachine {
+  readonly id: string;
+  readonly kind: Kind;
+  readonly entry: MachineEntry;
+  readonly actor: AnyActorRef;
+  /** JSON of the snapshot on disk; null before the first write. */
+  persistedJson: string | null;
+  seq: number;
+}
+
+export interface TickSummary {
+  readonly height: number | null;
+  readonly now: number | null;
+  readonly created: number;
+  readonly archived: number;
+  readonly live: number;
+}
+
+export const swapMachineId = (swapId: string): string => `swap:${swapId}`;
+export const jobMachineId = (terms: JobTerms): string => `job:${terms.chain}:${terms.jobId}`;
+
+const DEFAULT_MAX_EFFECT_STEPS = 8;
+
+export class Host {
+  private readonly live = new Map<string, LiveMachine>();
+  private readonly schedule: ClaimSchedule;
+  private readonly swapPorts: SwapEffectPorts | null;
+  private readonly maxSteps: number;
+
+  private constructor(private readonly options: HostOptions) {
+    this.schedule = new ClaimSchedule(options.claimSchedule ?? DEFAULT_CLAIM_SCHEDULE);
+    this.swapPorts =
+      options.swapContract === null ? null : { contract: options.swapContract, senders: options.senders, log: options.log };
+    this.maxSteps = options.maxEffectStepsPerTick ?? DEFAULT_MAX_EFFECT_STEPS;
+  }
+
+  /** Builds a host and its actors from every live record in the store. */
+  static async restore(options: HostOptions): Promise<Host> {
+    const host = new Host(options);
+    for (const record of await options.store.loadLive()) await host.revive(record);
+    return host;
+  }
+
+  private async revive(record: MachineRecord): Promise<void> {
+    const entry = (machineCatalog as Record<string, MachineEntry>)[record.machine.name];
+    if (entry === undefined) throw new Error(`${record.id}: no machine named '${record.machine.name}'`);
+    const kind: Kind = entry.machine === swapFulfillment ? 'swap' : 'job';
+    const actor = createActor(entry.machine, { snapshot: record.snapshot as never }).start();
+    const machine: LiveMachine = { id: record.id, kind, entry, actor, persistedJson: JSON.stringify(record.snapshot), seq: record.seq };
+    this.live.set(record.id, machine);
+    // A snapshot that does not restore to itself must be rewritten before any effect reads it.
+    if (this.currentJson(machine) !== machine.persistedJson) await this.persist(machine, 'restored');
+  }
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  /** Each live machine's id, kind and state, for progress and status. */
+  machines(): Array<{ id: string; kind: Kind; state: string }> {
+    return [...this.live.values()].map((m) => ({ id: m.id, kind: m.kind, state: String(m.actor.getSnapshot().value) }));
+  }
+
+  /** One round: observe the chains, feed time and observations to the machines, perform effects. */
+  async tick(): Promise<TickSummary> {
+    let created = 0;
+    const height = await this.observeSwaps((n) => (created += n));
+    const now = await this.observeJobs((n) => (created += n));
+    let archived = 0;
+    for (const machine of this.sortedLive()) {
+      try {
+        if (await this.settle(machine, height)) archived += 1;
+      } catch (error) {
+        if (isSimulatedCrash(error)) throw error;
+        this.options.log.error({ machine: machine.id, err: String(error) }, 'effect failed unexpectedly; machine kept as persisted');
+      }
+    }
+    return { height, now, created, archived, live: this.live.size };
+  }
+
+  /**
+   * Live machines in a deterministic order, those holding a signed transfer first: bytes
+   * signed before a crash are broadcast before anything new is signed, so a restart never
+   * hands their nonce to another transfer.
+   */
+  private sortedLive(): LiveMachine[] {
+    const rank = (m: LiveMachine): number => (m.kind === 'swap' && (m.actor.getSnapshot().context as SwapContext).transfer !== null ? 0 : 1);
+    return [...this.live.values()].sort((a, b) => rank(a) - rank(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private async observeSwaps(countCreated: (n: number) => void): Promise<number | null> {
+    const contract = this.options.swapContract;
+    if (contract === null) return null;
+    let height: number;
+    let listed: Awaited<ReturnType<SwapContract['listAssigned']>> | null;
+    try {
+      height = await contract.currentBlock();
+    } catch (error) {
+      if (isSimulatedCrash(error)) throw error;
+      this.options.log.warn({ err: String(error) }, 'swap contract unreachable; swaps wait for the next tick');
+      return null;
+    }
+    try {
+      listed = await contract.listAssigned();
+    } catch (error) {
+      if (isSimulatedCrash(error)) throw error;
+      // A failed poll says nothing about which swaps exist: nothing is treated as gone (#353).
+      this.options.log.warn({ err: String(error) }, 'listing swaps failed; no swap is treated as gone this tick');
+      listed = null;
+    }
+    let created = 0;
+    for (const { terms, status } of listed ?? []) {
+      const id = swapMachineId(terms.swapId);
+      if (this.live.has(id) || this.options.store.placeOf(id) !== null) continue;
+      if (status !== 'Active') {
+        // Only a store that lost records could meet one of our swaps already Fulfilled.
+        this.options.log.error({ machine: id, status }, 'swap assigned to us is unknown to the store and not Active; not touching it');
+        continue;
+      }
+      await this.createSwap(terms, height);
+      created += 1;
+    }
+    countCreated(created);
+    const listedIds = listed === null ? null : new Set(listed.map((s) => s.terms.swapId));
+    for (const machine of this.sortedLive()) {
+      if (machine.kind !== 'swap') continue;
+      await this.dispatch(machine, { type: 'BLOCK', height });
+      const swapId = (machine.actor.getSnapshot().context as SwapContext).terms.swapId;
+      if (listedIds !== null && !listedIds.has(swapId)) await this.dispatch(machine, { type: 'SWAP_GONE' });
+    }
+    return height;
+  }
+
+  private async createSwap(terms: SwapTerms, height: number): Promise<void> {
+    const actor = createActor(swapFulfillment, {
+      input: { terms, block: height, ...(this.options.marginBlocks === undefined ? {} : { marginBlocks: this.options.marginBlocks }) },
+    }).start();
+    const machine = this.adopt(swapMachineId(terms.swapId), 'swap', machineCatalog.swapFulfillment, actor);
+    const sender = this.options.senders.get(terms.destChain);
+    const problem =
+      sender === undefined
+        ? `no transfer sender is configured for destination chain '${terms.destChain}'`
+        : sender.addressProblem(terms.userDestAddress);
+    if (problem !== null && machine.actor.getSnapshot().value === 'Pending') {
+      this.options.log.warn({ machine: machine.id, reason: problem }, 'swap rejected');
+      actor.send({ type: 'REJECT', reason: problem });
+    }
+    await this.persist(machine, 'created');
+  }
+
+  private async observeJobs(countCreated: (n: number) => void): Promise<number | null> {
+    const { jobSource, clock } = this.options;
+    if (jobSource !== null) {
+      let observations: Awaited<ReturnType<JobSource['poll']>> = [];
+      try {
+        observations = await jobSource.poll();
+      } catch (error) {
+        if (isSimulatedCrash(error)) throw error;
+        this.options.log.warn({ err: String(error) }, 'job source unreachable; jobs wait for the next tick');
+      }
+      const now = clock === null ? 0 : await clock.now();
+      let created = 0;
+      for (const observation of observations) {
+        const id = jobMachineId(observation.terms);
+        if (!this.live.has(id)) {
+          if (this.options.store.placeOf(id) !== null) continue;
+          const actor = createActor(jobSettlement, { input: { terms: observation.terms, now } }).start();
+          await this.persist(this.adopt(id, 'job', machineCatalog.jobSettlement, actor), 'created');
+          created += 1;
+        }
+        await this.advanceJob(this.live.get(id)!, observation.phase, observation.cost);
+      }
+      countCreated(created);
+    }
+    if (clock === null) return null;
+    const now = await clock.now();
+    const waiting = this.sortedLive().filter((m) => m.kind === 'job' && m.actor.getSnapshot().value === 'JobSettle');
+    const expiries = waiting.flatMap((m) => {
+      const lock = (m.actor.getSnapshot().context as JobContext).terms.lock;
+      return lock === null ? [] : [lock.expiry];
+    });
+    if (this.schedule.due(now, expiries)) {
+      for (const machine of waiting) await this.dispatch(machine, { type: 'SETTLE_DUE', now });
+    }
+    return now;
+  }
+
+  private async advanceJob(machine: LiveMachine, phase: 'running' | 'ended' | 'published', cost: string | null): Promise<void> {
+    const state = machine.actor.getSnapshot().value;
+    if (state === 'Running' && phase !== 'running') {
+      if (cost === null || !/^(0|[1-9][0-9]*)$/.test(cost)) {
+        this.options.log.error({ machine: machine.id, cost }, 'job ended with a cost that is not a non-negative integer; left Running');
+        return;
+      }
+      await this.dispatch(machine, { type: 'RUN_ENDED', cost });
+    }
+    if (machine.actor.getSnapshot().value === 'PublishingResults' && phase === 'published') {
+      await this.dispatch(machine, { type: 'RESULTS_PUBLISHED' });
+    }
+  }
+
+  private adopt(id: string, kind: Kind, entry: MachineEntry, actor: AnyActorRef): LiveMachine {
+    const machine: LiveMachine = { id, kind, entry, actor, persistedJson: null, seq: 0 };
+    this.live.set(id, machine);
+    return machine;
+  }
+
+  private currentJson(machine: LiveMachine): string {
+    return JSON.stringify(machine.actor.getPersistedSnapshot());
+  }
+
+  /** Sends an event and makes the resulting snapshot durable. Returns whether it changed. */
+  private async dispatch(machine: LiveMachine, event: SwapEvent | JobEvent): Promise<boolean> {
+    const from = String(machine.actor.getSnapshot().value);
+    machine.actor.send(event);
+    const snapshot = machine.actor.getSnapshot();
+    if (snapshot.status === 'error') throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(snapshot.error)}`);
+    const to = String(snapshot.value);
+    if (this.currentJson(machine) === machine.persistedJson) return false;
+    await this.persist(machine, event.type, from, to);
+    return true;
+  }
+
+  private async persist(machine: LiveMachine, event: string, from?: string, to?: string): Promise<void> {
+    const json = this.currentJson(machine);
+    this.crash('before-persist', machine.id);
+    const seq = machine.seq + 1;
+    await this.options.store.put({
+      id: machine.id,
+      machine: { name: machine.entry.name, version: machine.entry.version },
+      seq,
+      snapshot: JSON.parse(json) as unknown,
+    });
+    machine.seq = seq;
+    machine.persistedJson = json;
+    const state = String(machine.actor.getSnapshot().value);
+    this.options.log.info({ machine: machine.id, from: from ?? null, to: to ?? state, event }, 'transition');
+    this.crash('after-persist', machine.id);
+  }
+
+  /**
+   * Performs the effects the machine's state asks for, feeding each result back, until it
+   * waits or the per-tick bound is reached. Archives a final machine. Returns true if archived.
+   */
+  private async settle(machine: LiveMachine, height: number | null): Promise<boolean> {
+    for (let step = 0; step < this.maxSteps; step += 1) {
+      const snapshot = machine.actor.getSnapshot();
+      const effect = metaOfState(snapshot).effect;
+      if (effect !== undefined) {
+        if (this.currentJson(machine) !== machine.persistedJson) {
+          throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
+        }
+        const event = await this.perform(machine, effect, height);
+        this.crash('after-effect', machine.id);
+        if (event !== null) {
+          if (await this.dispatch(machine, event)) continue;
+          return false;
+        }
+      }
+      if (machine.actor.getSnapshot().status !== 'done') return false;
+      await this.options.store.archive(machine.id);
+      this.live.delete(machine.id);
+      machine.actor.stop();
+      this.crash('after-archive', machine.id);
+      return true;
+    }
+    return false;
+  }
+
+  private async perform(machine: LiveMachine, effect: string, height: number | null): Promise<SwapEvent | JobEvent | null> {
+    const snapshot = machine.actor.getSnapshot();
+    const state = String(snapshot.value);
+    if (machine.kind === 'swap') {
+      const context = snapshot.context as SwapContext;
+      const ports = this.swapPorts;
+      if (effect === 'recordRecovery') return this.record(machine, () => swapRecoveryEntry(machine.id, state, metaOfState(snapshot).record ?? 'stuck-funds', context));
+      if (ports === null) return null; // restored without a swap contract: wait for one
+      switch (effect) {
+        case 'sendTransfer':
+          return sendTransfer(ports, machine.id, context);
+        case 'markFulfilled':
+          return height === null ? null : markFulfilled(ports, machine.id, context, height);
+        case 'readSwap':
+          return readSwap(ports, machine.id, context);
+      }
+    } else {
+      const context = snapshot.context as JobContext;
+      switch (effect) {
+        case 'recordRecovery':
+          return this.record(machine, () => jobRecoveryEntry(machine.id, state, metaOfState(snapshot).record ?? 'unsettled-claim', context));
+        case 'claimLock':
+          return claimLock(this.options.escrows, context);
+        case 'cancelExpiredLock':
+          return cancelExpiredLock(this.options.escrows, context);
+      }
+    }
+    throw new Error(`${machine.id}: no host implementation for effect '${effect}'`);
+  }
+
+  private async record(machine: LiveMachine, build: () => Parameters<RecoveryLog['record']>[0]): Promise<null> {
+    const entry = build();
+    const outcome = await this.options.recoveryLog.record(entry);
+    this.options.log.warn({ machine: machine.id, recovery: outcome, kind: entry.kind, reason: entry.reason }, 'recovery entry');
+    this.crash('after-record', machine.id);
+    return null;
+  }
+
+  private crash(point: CrashPoint, machineId: string): void {
+    this.options.crashHook?.(point, machineId);
+  }
+}

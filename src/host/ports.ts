@@ -1,0 +1,119 @@
+/**
+ * The ports: everything the host needs from the outside world, and nothing more. Chain
+ * adapters (src/chains/) and the simulator (sim/) implement them; the host and the machines
+ * never see ethers, @polkadot/api or a file of the simulator.
+ *
+ * Money crosses these ports as bigint only.
+ */
+import type { JobTerms, SwapTerms, SwapView } from '../../machines/index.ts';
+
+/** The allways swap contract, seen by one miner. */
+export interface SwapContract {
+  /** The miner hotkey this contract client acts for. */
+  readonly miner: string;
+  currentBlock(): Promise<number>;
+  /** Swaps currently in storage that are assigned to this miner (Active or Fulfilled). */
+  listAssigned(): Promise<AssignedSwap[]>;
+  /**
+   * Calls mark_fulfilled. Resolves with the contract's error variant name, or a client error
+   * (RpcFailure, InsufficientBalance, Timeout, CallFailed, OutcomeUnknown). A rejection is
+   * treated as OutcomeUnknown: the call may have landed.
+   */
+  markFulfilled(request: MarkRequest): Promise<{ ok: true } | { ok: false; error: string }>;
+  /** get_swap; for a removed swap, what the contract's events say, or null when unknown. */
+  getSwap(swapId: string): Promise<SwapView | null>;
+}
+
+export interface AssignedSwap {
+  readonly terms: SwapTerms;
+  readonly status: 'Active' | 'Fulfilled';
+}
+
+export interface MarkRequest {
+  readonly swapId: string;
+  readonly destTxHash: string;
+  readonly destTxBlock: number;
+  readonly destAmount: bigint;
+}
+
+export interface TransferRequest {
+  readonly swapId: string;
+  readonly chain: string;
+  readonly to: string;
+  readonly amount: bigint;
+}
+
+export interface SignedBytes {
+  readonly raw: string;
+  readonly hash: string;
+}
+
+export type TransferStatus =
+  | { readonly kind: 'included'; readonly block: number }
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'unknown' };
+
+/** Sends destination funds on one chain. */
+export interface TransferSender {
+  readonly chain: string;
+  /** Why an address cannot receive on this chain, or null when it can. */
+  addressProblem(address: string): string | null;
+  /** Signs without broadcasting. Must not touch the chain's state. */
+  sign(request: TransferRequest): Promise<SignedBytes>;
+  /** Broadcasts signed bytes; re-broadcasting the same bytes is harmless. Throws NeverLands. */
+  broadcast(raw: string): Promise<void>;
+  /** Included (with the confirmations this sender requires), pending, or unknown to the chain. */
+  lookup(hash: string): Promise<TransferStatus>;
+}
+
+/** Thrown by `broadcast` when the signed transfer can never be included (its nonce was used). */
+export class NeverLands extends Error {
+  override readonly name = 'NeverLands';
+}
+
+export type Settlement =
+  | { readonly kind: 'locked'; readonly amount: bigint; readonly expiry: number }
+  | { readonly kind: 'claimed'; readonly txHash: string; readonly amount: bigint }
+  | { readonly kind: 'canceled'; readonly txHash: string | null }
+  | { readonly kind: 'absent' };
+
+export interface ClaimReceipt {
+  readonly txHash: string;
+  /** Amount of this job's Claimed event in the receipt, or null when there is none. */
+  readonly claimed: bigint | null;
+  /** Whether the receipt carries a Canceled event for this job (claim after expiry). */
+  readonly canceled: boolean;
+}
+
+/** An Ocean-style Escrow contract on one chain, seen by one payee. */
+export interface Escrow {
+  readonly chain: string;
+  /** What the chain says about the job's lock: still locked, claimed, cancelled, or gone. */
+  readSettlement(terms: JobTerms): Promise<Settlement>;
+  claim(terms: JobTerms, amount: bigint): Promise<ClaimReceipt>;
+  cancelExpired(terms: JobTerms): Promise<{ readonly txHash: string; readonly canceled: boolean }>;
+}
+
+/** Unix seconds, as the escrow chains see them. */
+export interface Clock {
+  now(): Promise<number>;
+}
+
+/** What the compute engine reports about one job. */
+export interface JobObservation {
+  readonly terms: JobTerms;
+  readonly phase: 'running' | 'ended' | 'published';
+  /** The job's cost as a decimal integer string, once it has ended. */
+  readonly cost: string | null;
+}
+
+export interface JobSource {
+  poll(): Promise<JobObservation[]>;
+}
+
+/** The subset of pino the host writes to. */
+export interface Logger {
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}

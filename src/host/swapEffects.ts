@@ -1,0 +1,86 @@
+/**
+ * The side effects a swap machine asks for, performed through the ports. Each returns the
+ * event that reports its outcome, or null when there is nothing to report yet (the effect is
+ * tried again on the next tick). None of them decides anything the machine should decide.
+ */
+import type { SwapContext, SwapEvent } from '../../machines/index.ts';
+import { isSimulatedCrash } from './crashpoints.ts';
+import { NeverLands, type Logger, type SwapContract, type TransferSender } from './ports.ts';
+
+export interface SwapEffectPorts {
+  readonly contract: SwapContract;
+  readonly senders: ReadonlyMap<string, TransferSender>;
+  readonly log: Logger;
+}
+
+function senderFor(ports: SwapEffectPorts, chain: string): TransferSender {
+  const sender = ports.senders.get(chain);
+  // Machines for chains without a sender are rejected at creation; reaching here is a bug.
+  if (sender === undefined) throw new Error(`no transfer sender for chain '${chain}'`);
+  return sender;
+}
+
+function rethrowCrash(error: unknown): void {
+  if (isSimulatedCrash(error)) throw error;
+}
+
+/**
+ * Sending: sign once (the signed bytes are persisted by the caller before anything else),
+ * then look the hash up and re-broadcast the very same bytes until the chain includes them.
+ */
+export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapContext): Promise<SwapEvent | null> {
+  const sender = senderFor(ports, c.terms.destChain);
+  try {
+    if (c.transfer === null) {
+      const signed = await sender.sign({
+        swapId: c.terms.swapId,
+        chain: c.terms.destChain,
+        to: c.terms.userDestAddress,
+        amount: BigInt(c.terms.destAmount),
+      });
+      return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash };
+    }
+    const status = await sender.lookup(c.transfer.hash);
+    if (status.kind === 'included') return { type: 'TRANSFER_INCLUDED', block: status.block };
+    try {
+      await sender.broadcast(c.transfer.raw);
+    } catch (error) {
+      if (!(error instanceof NeverLands)) throw error;
+      // "Nonce already used" also happens when our own transfer just landed: look again.
+      const again = await sender.lookup(c.transfer.hash);
+      if (again.kind === 'included') return { type: 'TRANSFER_INCLUDED', block: again.block };
+      return { type: 'TRANSFER_INVALID', reason: error.message };
+    }
+    return null;
+  } catch (error) {
+    rethrowCrash(error);
+    ports.log.warn({ machine: id, effect: 'sendTransfer', err: String(error) }, 'transfer step failed; retrying next tick');
+    return null;
+  }
+}
+
+export async function markFulfilled(ports: SwapEffectPorts, id: string, c: SwapContext, height: number): Promise<SwapEvent> {
+  if (c.transfer === null || c.transferBlock === null) throw new Error(`${id}: Marking without an included transfer`);
+  try {
+    const result = await ports.contract.markFulfilled({
+      swapId: c.terms.swapId,
+      destTxHash: c.transfer.hash,
+      destTxBlock: c.transferBlock,
+      destAmount: BigInt(c.terms.destAmount),
+    });
+    return result.ok ? { type: 'MARK_OK' } : { type: 'MARK_FAILED', error: result.error, height };
+  } catch (error) {
+    rethrowCrash(error);
+    ports.log.warn({ machine: id, effect: 'markFulfilled', err: String(error) }, 'mark_fulfilled outcome unknown');
+    return { type: 'MARK_FAILED', error: 'OutcomeUnknown', height };
+  }
+}
+
+export async function readSwap(ports: SwapEffectPorts, id: string, c: SwapContext): Promise<SwapEvent> {
+  try {
+    return { type: 'SWAP_READ', view: await ports.contract.getSwap(c.terms.swapId) };
+  } catch (error) {
+    rethrowCrash(error);
+    return { type: 'READ_FAILED', error: String(error) };
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The port through which the host keeps machines durable. One record per obligation; a
+ * record is live until its machine is final and its effects are done, then archived.
+ */
+export interface MachineRecord {
+  /** "swap:<id>" or "job:<chain>:<jobId>". */
+  readonly id: string;
+  readonly machine: { readonly name: string; readonly version: number };
+  /** Incremented on every write of this record: a reader can tell which is newer. */
+  readonly seq: number;
+  /** XState's persisted snapshot, as plain JSON. */
+  readonly snapshot: unknown;
+}
+
+export type RecordPlace = 'live' | 'archived';
+
+export interface SnapshotStore {
+  /** Every live record, validated. */
+  loadLive(): Promise<MachineRecord[]>;
+  /** Where an id is known, if anywhere: an archived obligation must never be started again. */
+  placeOf(id: string): RecordPlace | null;
+  /** Durable when the promise resolves: written, fsynced, renamed, directory fsynced. */
+  put(record: MachineRecord): Promise<void>;
+  /** Moves a live record out of the live set, durably. */
+  archive(id: string): Promise<void>;
+  /** Reads an archived record (for status and audits). */
+  readArchived(id: string): Promise<MachineRecord>;
+}
+
+const ID_PATTERN = /^[a-z]+(:[A-Za-z0-9._-]+)+$/;
+
+export function assertRecordId(id: string): void {
+  if (!ID_PATTERN.test(id)) throw new Error(`machine id '${id}' does not match ${ID_PATTERN}`);
+}
+
+/** Ids map one-to-one onto file names: ':' is not portable in file names, '~' never occurs in ids. */
+export function fileNameOf(id: string): string {
+  assertRecordId(id);
+  return `${id.replaceAll(':', '~')}.json`;
+}
+
+export function idOfFileName(name: string): string {
+  return name.slice(0, -'.json'.length).replaceAll('~', ':');
+}
