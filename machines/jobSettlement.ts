@@ -72,8 +72,9 @@ export const jobSettlement = setup({
   guards: {
     jobIsFree: ({ context }) =>
       context.terms.lock === null || context.claimAmount === null || context.claimAmount === '0',
+    // The escrow cancels a claim made once block.timestamp is past the expiry.
     lockExpired: ({ context, event }) =>
-      event.type === 'SETTLE_DUE' && context.terms.lock !== null && event.now >= context.terms.lock.expiry,
+      event.type === 'SETTLE_DUE' && context.terms.lock !== null && event.now > context.terms.lock.expiry,
   },
   actions: {
     capCostByLock: assign(({ context, event }) => {

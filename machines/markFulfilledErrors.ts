@@ -3,8 +3,8 @@
  * (allways_swap_manager, 28 variants in index order) is listed in full so that a variant
  * added or renamed upstream fails the table test instead of slipping through unclassified.
  *
- * - terminal: retrying cannot succeed; stop and record (Recovery), unless an earlier attempt
- *   may have landed, in which case the swap is read back first.
+ * - terminal: retrying cannot succeed; the swap is read back once (a crash mid-call makes our
+ *   own landed mark look like InvalidStatus), then the machine stops and records (Recovery).
  * - transient: nothing was applied; retry with backoff.
  * - unknown: the call may or may not have landed; read the swap before any retry.
  */

@@ -63,8 +63,11 @@ export interface SwapContext {
   readonly transferBlock: number | null;
   readonly markAttempts: number;
   readonly nextMarkBlock: number;
-  /** Set once any mark attempt may have landed: a later refusal must be read back first. */
-  readonly markMayHaveLanded: boolean;
+  /**
+   * The refusal that sent the machine to read the swap back, if any. A refusal is never taken
+   * at its word: after a crash mid-call, our own earlier mark makes a retry fail InvalidStatus.
+   */
+  readonly refusedWith: string | null;
   readonly lastError: string | null;
   /** Why the machine ended where it did; shown in logs and the recovery log. */
   readonly reason: string | null;
@@ -112,7 +115,6 @@ export const swapFulfillment = setup({
       event.type === 'MARK_FAILED' && classifyMarkError(event.error) === 'unknown',
     markFailedTransiently: ({ event }) =>
       event.type === 'MARK_FAILED' && classifyMarkError(event.error) === 'transient',
-    earlierMarkMayHaveLanded: ({ context }) => context.markMayHaveLanded,
     ourMarkLanded: ({ context, event }) =>
       event.type === 'SWAP_READ' &&
       event.view !== null &&
@@ -120,6 +122,7 @@ export const swapFulfillment = setup({
       context.transfer !== null &&
       event.view.destTxHash === context.transfer.hash,
     swapAwaitsOurMark: ({ context, event }) =>
+      context.refusedWith === null &&
       event.type === 'SWAP_READ' &&
       event.view !== null &&
       event.view.status === 'Active' &&
@@ -163,25 +166,26 @@ export const swapFulfillment = setup({
         lastError: event.type === 'MARK_FAILED' ? event.error : context.lastError,
       };
     }),
-    noteMarkMayHaveLanded: assign({
+    noteOutcomeUnknown: assign({
       markAttempts: ({ context }) => context.markAttempts + 1,
-      markMayHaveLanded: true,
       lastError: ({ context, event }) => (event.type === 'MARK_FAILED' ? event.error : context.lastError),
     }),
-    noteMarkRefused: assign({
+    noteRefusal: assign({
+      markAttempts: ({ context }) => context.markAttempts + 1,
       lastError: ({ context, event }) => (event.type === 'MARK_FAILED' ? event.error : context.lastError),
-      reason: ({ event }) =>
-        `mark_fulfilled refused for good: ${event.type === 'MARK_FAILED' ? event.error : '?'}`,
+      refusedWith: ({ context, event }) => (event.type === 'MARK_FAILED' ? event.error : context.refusedWith),
     }),
     noteReadFailure: assign({
       lastError: ({ context, event }) => (event.type === 'READ_FAILED' ? event.error : context.lastError),
     }),
     noteSwapNotMarkable: assign({
-      reason: ({ event }) =>
-        event.type === 'SWAP_READ' && event.view !== null
-          ? `funds sent but the swap is ${event.view.status} for miner ${event.view.miner} ` +
-            `with dest tx '${event.view.destTxHash}'`
-          : 'funds sent but the swap left the contract while unmarked',
+      reason: ({ context, event }) => {
+        const refusal = context.refusedWith === null ? '' : `mark_fulfilled refused for good (${context.refusedWith}); `;
+        return event.type === 'SWAP_READ' && event.view !== null
+          ? `${refusal}funds sent but the swap is ${event.view.status} for miner ${event.view.miner} ` +
+              `with dest tx '${event.view.destTxHash}'`
+          : `${refusal}funds sent but the swap left the contract while unmarked`;
+      },
     }),
     noteMarkLanded: assign({ reason: 'mark_fulfilled found landed on reconciliation' }),
   },
@@ -196,7 +200,7 @@ export const swapFulfillment = setup({
     transferBlock: null,
     markAttempts: 0,
     nextMarkBlock: 0,
-    markMayHaveLanded: false,
+    refusedWith: null,
     lastError: null,
     reason: null,
   }),
@@ -244,18 +248,17 @@ export const swapFulfillment = setup({
       on: {
         MARK_OK: { target: 'Fulfilled' },
         MARK_FAILED: [
-          { guard: 'markOutcomeUnknown', target: 'Reconciling', actions: 'noteMarkMayHaveLanded' },
+          { guard: 'markOutcomeUnknown', target: 'Reconciling', actions: 'noteOutcomeUnknown' },
           { guard: 'markFailedTransiently', target: 'Sent', actions: 'scheduleMarkRetry' },
-          { guard: 'earlierMarkMayHaveLanded', target: 'Reconciling', actions: 'noteMarkMayHaveLanded' },
-          { target: 'Recovery', actions: 'noteMarkRefused' },
+          { target: 'Reconciling', actions: 'noteRefusal' },
         ],
       },
     },
     Reconciling: {
       meta: meta({
         effect: 'readSwap',
-        durableBefore: 'that a mark_fulfilled may have landed',
-        summary: 'read the swap back before any retry of mark_fulfilled',
+        durableBefore: 'that a mark_fulfilled may have landed, or the refusal to confirm',
+        summary: 'read the swap back: our mark landed (Fulfilled), may be retried, or is refused for good (Recovery)',
       }),
       on: {
         SWAP_READ: [

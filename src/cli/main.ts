@@ -1,0 +1,54 @@
+/** The `settle` command line: one verb per user (later issues add daemon, sim, diagram...). */
+import { Command, InvalidArgumentError } from 'commander';
+import { StoreError } from '../store/storeError.ts';
+
+export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command()
+    .name('settle')
+    .description('Move money between chains with machines that are durable before every effect.')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  program
+    .command('start')
+    .description(
+      'Run the host on the embedded default: both machines against the simulated chains, state in --dir. ' +
+        'Stop it at any instant (Ctrl-C, even SIGKILL) and start again: it resumes where it stopped.',
+    )
+    .option('--dir <path>', 'where the store, the recovery log and the simulated chains live', '.settle')
+    .option('--seed <n>', 'seed of a new run (ignored when resuming)', integerOption('--seed', 0), 1)
+    .option('--swaps <n>', 'swaps in a new run', integerOption('--swaps', 0, 100_000), 24)
+    .option('--jobs <n>', 'jobs in a new run', integerOption('--jobs', 0, 100_000), 24)
+    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), 3)
+    .option('--block-ms <ms>', 'wall-clock pause between simulated blocks', integerOption('--block-ms', 0, 60_000), 150)
+    .option('--max-blocks <n>', 'give up after this many blocks', integerOption('--max-blocks', 1), 5_000)
+    .action(async (options) => {
+      const { startEmbedded } = await import('./startEmbedded.ts');
+      exitCode = await startEmbedded(options);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code?.startsWith('commander.')) return 2;
+    if (error instanceof StoreError) {
+      process.stderr.write(`settle: refusing to start: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,134 @@
+/**
+ * `settle start`: the real host and store against the simulated chains of sim/, so a newcomer
+ * sees the machines work with no chain at all. The simulated chains persist beside the store,
+ * so a restart after Ctrl-C or SIGKILL meets the chain it left, and the invariants are checked
+ * against that chain at the end.
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import type { InvariantResult } from '../../sim/invariants.ts';
+import { invariantsAfter, runUntilSettled } from '../../sim/runner.ts';
+import { openSimHost, type SimHost } from '../../sim/simHost.ts';
+import { World } from '../../sim/world.ts';
+import { StoreError } from '../store/storeError.ts';
+import { ProgressLine } from './progressLine.ts';
+
+export interface StartOptions {
+  readonly dir: string;
+  readonly seed: number;
+  readonly swaps: number;
+  readonly jobs: number;
+  readonly margin: number;
+  readonly blockMs: number;
+  readonly maxBlocks: number;
+}
+
+export async function startEmbedded(options: StartOptions): Promise<number> {
+  const dir = resolve(options.dir);
+  const worldPath = join(dir, 'sim-world.json');
+  const storeDir = join(dir, 'store');
+  const fresh = !existsSync(dir) || readdirSync(dir).length === 0;
+  if (!fresh && !existsSync(worldPath)) {
+    throw new StoreError(worldPath, `missing, but ${dir} is not empty: the simulated chains that hold our transfers are gone; refusing to start`);
+  }
+  if (!fresh && !existsSync(storeDir)) {
+    throw new StoreError(storeDir, 'missing, but the simulated chains exist: starting empty could send twice; refusing to start');
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const world = fresh
+    ? World.create(options.seed, { swaps: options.swaps, jobs: options.jobs, marginBlocks: options.margin }, worldPath)
+    : World.load(worldPath);
+  const plan = world.state.plan;
+  const out = process.stdout;
+  out.write(
+    fresh
+      ? `settle: new run in ${dir}: seed ${world.state.seed}, ${plan.swaps} swaps, ${plan.jobs} jobs, margin ${plan.marginBlocks} blocks\n`
+      : `settle: resuming the run in ${dir} at block ${world.height} (seed ${world.state.seed}, ${plan.swaps} swaps, ${plan.jobs} jobs; run options are those of the first start)\n`,
+  );
+  const log = pino({ base: null }, pino.destination({ dest: join(dir, 'settle.log'), sync: true, append: true, mkdir: true }));
+
+  let stopRequested = false;
+  const onSignal = (signal: string): void => {
+    if (stopRequested) {
+      out.write(`\nsettle: second ${signal}: exiting now (safe: every step is on disk before its effect)\n`);
+      process.exit(130);
+    }
+    stopRequested = true;
+    out.write(`\nsettle: ${signal}: finishing this block, then stopping (again to exit at once)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const progress = new ProgressLine(out);
+  try {
+    const result = await runUntilSettled({
+      world,
+      maxBlocks: options.maxBlocks,
+      openHost: async () => openSimHost(world, dir, { create: fresh, log }),
+      shouldStop: () => stopRequested,
+      onTick: async (summary, host) => {
+        progress.update(await describe(world, host));
+        if (options.blockMs > 0) await sleep(options.blockMs);
+      },
+    });
+    progress.done();
+    if (result.stopped) {
+      out.write(`settle: stopped at block ${world.height}; run the same command again to resume\n`);
+      return 0;
+    }
+    if (!result.complete) {
+      out.write(`settle: gave up after ${result.blocks} blocks with ${result.host.host.liveCount} machines still live\n`);
+      return 1;
+    }
+    const invariants = await invariantsAfter(world, result);
+    out.write(`${await describe(world, result.host)}\n`);
+    out.write(formatInvariants(invariants));
+    const entries = result.host.recoveryLog.entries();
+    out.write(`recovery log: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in ${join(dir, 'recovery.jsonl')}\n`);
+    for (const entry of entries) out.write(`  ${entry.key} [${entry.kind}] ${entry.reason}\n`);
+    out.write(`transitions logged to ${join(dir, 'settle.log')}; delete ${dir} for a new run\n`);
+    return invariants.some((i) => i.violations.length > 0) ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function describe(world: World, simHost: SimHost): Promise<string> {
+  const counts = new Map<string, number>();
+  for (const machine of simHost.host.machines()) counts.set(`${machine.kind}:in flight`, (counts.get(`${machine.kind}:in flight`) ?? 0) + 1);
+  for (const id of simHost.store.archivedIds) {
+    const state = await finalStateOf(simHost, id);
+    const key = `${id.split(':')[0]}:${state}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const part = (kind: string, planned: number): string => {
+    const states = [...counts].filter(([k]) => k.startsWith(`${kind}:`)).map(([k, n]) => `${n} ${k.slice(kind.length + 1)}`);
+    return `${kind}s ${planned}: ${states.join(', ') || 'none yet'}`;
+  };
+  return `block ${world.height} | ${part('swap', world.state.plan.swaps)} | ${part('job', world.state.plan.jobs)}`;
+}
+
+const finalStates = new Map<string, string>();
+async function finalStateOf(simHost: SimHost, id: string): Promise<string> {
+  let state = finalStates.get(id);
+  if (state === undefined) {
+    const record = await simHost.store.readArchived(id);
+    state = (record.snapshot as { value: string }).value;
+    finalStates.set(id, state);
+  }
+  return state;
+}
+
+export function formatInvariants(results: readonly InvariantResult[]): string {
+  const width = Math.max(...results.map((r) => r.name.length));
+  return results
+    .map((r) => {
+      const verdict = r.violations.length === 0 ? 'ok' : `${r.violations.length} VIOLATION(S)`;
+      const details = r.violations.map((v) => `\n    ${v}`).join('');
+      return `  ${r.name.padEnd(width)}  checked ${String(r.checked).padStart(5)}  ${verdict}${details}\n`;
+    })
+    .join('');
+}

@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { CLIENT_ERRORS, CONTRACT_ERRORS, MARK_ERROR_CLASSES, classifyMarkError } from '../../machines/index.ts';
+
+interface Metadata {
+  types: Array<{ id: number; type: { path?: string[]; def: { variant?: { variants: Array<{ index: number; name: string }> } } } }>;
+}
+
+const vendored = fileURLToPath(new URL('../../src/chains/substrate/allways_swap_manager.metadata.json', import.meta.url));
+const shared = fileURLToPath(new URL('../../../shared/reference/allways_swap_manager.metadata.json', import.meta.url));
+
+function errorVariants(path: string): string[] {
+  const metadata = JSON.parse(readFileSync(path, 'utf8')) as Metadata;
+  const errorType = metadata.types.find((t) => t.type.path?.join('::') === 'allways_swap_manager::errors::Error');
+  if (errorType?.type.def.variant === undefined) throw new Error(`${path}: no Error enum`);
+  return [...errorType.type.def.variant.variants].sort((a, b) => a.index - b.index).map((v) => v.name);
+}
+
+describe('mark_fulfilled error classification', () => {
+  it('lists the contract error enum exactly, in index order, as the metadata declares it', () => {
+    expect(CONTRACT_ERRORS).toEqual(errorVariants(vendored));
+  });
+
+  it.runIf(existsSync(shared))('the vendored metadata is the reference metadata', () => {
+    expect(readFileSync(vendored, 'utf8')).toBe(readFileSync(shared, 'utf8'));
+  });
+
+  it('classifies every contract variant and every client error, and nothing else', () => {
+    expect(Object.keys(MARK_ERROR_CLASSES).sort()).toEqual([...CONTRACT_ERRORS, ...CLIENT_ERRORS].sort());
+  });
+
+  // The table, entry by entry: the reason for each lives beside it in markFulfilledErrors.ts.
+  const expected: Record<string, 'terminal' | 'transient' | 'unknown'> = {
+    NotOwner: 'terminal',
+    InsufficientCollateral: 'terminal',
+    SwapNotFound: 'terminal',
+    AlreadyVoted: 'terminal',
+    InvalidStatus: 'terminal',
+    ZeroAmount: 'terminal',
+    MinerNotActive: 'terminal',
+    MinerStillActive: 'terminal',
+    TransferFailed: 'terminal',
+    NotTimedOut: 'terminal',
+    NotAssignedMiner: 'terminal',
+    NotValidator: 'terminal',
+    DuplicateSourceTx: 'terminal',
+    InvalidAmount: 'terminal',
+    NoPendingSlash: 'terminal',
+    InputEmpty: 'terminal',
+    InputTooLong: 'terminal',
+    MinerHasActiveSwap: 'terminal',
+    WithdrawalCooldown: 'terminal',
+    AmountBelowMinimum: 'terminal',
+    AmountAboveMaximum: 'terminal',
+    MinerReserved: 'terminal',
+    NoReservation: 'terminal',
+    ExceedsMaxCollateral: 'terminal',
+    HashMismatch: 'terminal',
+    PendingConflict: 'terminal',
+    SameChain: 'terminal',
+    SystemHalted: 'transient',
+    RpcFailure: 'transient',
+    InsufficientBalance: 'transient',
+    Timeout: 'transient',
+    CallFailed: 'transient',
+    OutcomeUnknown: 'unknown',
+  };
+  it.each(Object.entries(expected))('%s is %s', (error, cls) => {
+    expect(classifyMarkError(error)).toBe(cls);
+  });
+
+  it('treats an error nobody planned for as terminal, so a person looks', () => {
+    expect(classifyMarkError('SomethingNew')).toBe('terminal');
+    expect(classifyMarkError('constructor')).toBe('terminal');
+    expect(classifyMarkError('toString')).toBe('terminal');
+  });
+});
