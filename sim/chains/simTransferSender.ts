@@ -51,7 +51,10 @@ export class SimTransferSender implements TransferSender {
     if (body.nonce < (this.ledger.nonces[body.from] ?? 0)) throw new NeverLands(`nonce ${body.nonce} already used on ${this.chain}`);
     const clash = Object.values(this.ledger.transfers).find((t) => t.from === body.from && t.nonce === body.nonce);
     if (clash !== undefined) throw new NeverLands(`nonce ${body.nonce} taken by pending transfer ${clash.hash} on ${this.chain}`);
-    const transfer: SimTransfer = { ...body, hash, raw, includeFrom: this.ledger.height + 1 + this.world.random.int(0, 2), includedBlock: null };
+    // Propagation delay drawn from the hash, not the world's generator: a re-broadcast after a
+    // restart must not shift every later random draw of the run.
+    const delay = Number.parseInt(hash.slice(2, 4), 16) % 3;
+    const transfer: SimTransfer = { ...body, hash, raw, includeFrom: this.ledger.height + 1 + delay, includedBlock: null };
     this.ledger.transfers[hash] = transfer;
     this.world.commit();
   }

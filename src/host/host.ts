@@ -263,6 +263,8 @@ export class Host {
 
   /** Sends an event and makes the resulting snapshot durable. Returns whether it changed. */
   private async dispatch(machine: LiveMachine, event: SwapEvent | JobEvent): Promise<boolean> {
+    // A final machine awaiting its record and archive takes no more events.
+    if (machine.actor.getSnapshot().status !== 'active') return false;
     const from = String(machine.actor.getSnapshot().value);
     machine.actor.send(event);
     const snapshot = machine.actor.getSnapshot();
