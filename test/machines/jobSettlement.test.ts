@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { jobSettlement, metaOfState, type JobEvent, type JobTerms } from '../../machines/index.ts';
+import { restoreActor } from '../support/restoreActor.ts';
 import { TransitionRecorder } from '../support/transitionCoverage.ts';
 
 const recorder = new TransitionRecorder();
@@ -123,7 +124,7 @@ describe('jobSettlement: snapshots', () => {
     for (const events of [[], toSettle, toClaiming, toCancelling]) {
       const actor = drive({}, ...events);
       const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
-      const restored = createActor(jobSettlement, { snapshot: persisted }).start();
+      const restored = restoreActor(jobSettlement, persisted);
       expect(restored.getSnapshot().value).toBe(actor.getSnapshot().value);
       expect(JSON.stringify(restored.getPersistedSnapshot())).toBe(JSON.stringify(actor.getPersistedSnapshot()));
     }

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import {
   MAX_MARK_BACKOFF_BLOCKS,
@@ -7,6 +7,7 @@ import {
   type SwapEvent,
   type SwapTerms,
 } from '../../machines/index.ts';
+import { restoreActor } from '../support/restoreActor.ts';
 import { TransitionRecorder } from '../support/transitionCoverage.ts';
 
 const recorder = new TransitionRecorder();
@@ -217,7 +218,7 @@ describe('swapFulfillment: final states and snapshots', () => {
     for (const events of paths) {
       const actor = drive(...events);
       const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
-      const restored = createActor(swapFulfillment, { snapshot: persisted }).start();
+      const restored = restoreActor(swapFulfillment, persisted);
       expect(restored.getSnapshot().value).toBe(actor.getSnapshot().value);
       expect(restored.getSnapshot().context).toEqual(actor.getSnapshot().context);
       expect(JSON.stringify(restored.getPersistedSnapshot())).toBe(JSON.stringify(actor.getPersistedSnapshot()));
@@ -226,16 +227,19 @@ describe('swapFulfillment: final states and snapshots', () => {
 
   it('a restored machine continues exactly where it stopped', () => {
     const before = drive(...toSending, SIGNED);
-    const restored = createActor(swapFulfillment, { snapshot: JSON.parse(JSON.stringify(before.getPersistedSnapshot())) }).start();
+    const restored = restoreActor(swapFulfillment, JSON.parse(JSON.stringify(before.getPersistedSnapshot())));
     restored.send({ type: 'TRANSFER_SIGNED', raw: '0xsecond', hash: '0xsecond' });
     expect(restored.getSnapshot().context.transfer?.hash).toBe('0xhash');
   });
 
   it('final states ignore every event', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const actor = drive(...toMarking, { type: 'MARK_OK' });
     actor.send({ type: 'MARK_FAILED', error: 'SwapNotFound', height: 1 });
     actor.send({ type: 'SWAP_GONE' });
     expect(state(actor)).toBe('Fulfilled');
+    expect(warn).toHaveBeenCalledTimes(2);
+    warn.mockRestore();
   });
 });
 
