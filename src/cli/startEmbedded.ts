@@ -62,6 +62,7 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const progress = new ProgressLine(out);
+  const report = new RunReport();
   try {
     const result = await runUntilSettled({
       world,
@@ -69,7 +70,7 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
       openHost: async () => openSimHost(world, dir, { create: fresh, log }),
       shouldStop: () => stopRequested,
       onTick: async (summary, host) => {
-        progress.update(await describe(world, host));
+        progress.update(await report.describe(world, host));
         if (options.blockMs > 0) await sleep(options.blockMs);
       },
     });
@@ -83,10 +84,14 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
       return 1;
     }
     const invariants = await invariantsAfter(world, result);
-    out.write(`${await describe(world, result.host)}\n`);
+    out.write(`${await report.describe(world, result.host)}\n`);
     out.write(formatInvariants(invariants));
     const entries = result.host.recoveryLog.entries();
-    out.write(`recovery log: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in ${join(dir, 'recovery.jsonl')}\n`);
+    out.write(
+      entries.length === 0
+        ? 'recovery log: empty, nothing stuck\n'
+        : `recovery log: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in ${join(dir, 'recovery.jsonl')}\n`,
+    );
     for (const entry of entries) out.write(`  ${entry.key} [${entry.kind}] ${entry.reason}\n`);
     out.write(`transitions logged to ${join(dir, 'settle.log')}; delete ${dir} for a new run\n`);
     return invariants.some((i) => i.violations.length > 0) ? 1 : 0;
@@ -96,30 +101,30 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
   }
 }
 
-async function describe(world: World, simHost: SimHost): Promise<string> {
-  const counts = new Map<string, number>();
-  for (const machine of simHost.host.machines()) counts.set(`${machine.kind}:in flight`, (counts.get(`${machine.kind}:in flight`) ?? 0) + 1);
-  for (const id of simHost.store.archivedIds) {
-    const state = await finalStateOf(simHost, id);
-    const key = `${id.split(':')[0]}:${state}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const part = (kind: string, planned: number): string => {
-    const states = [...counts].filter(([k]) => k.startsWith(`${kind}:`)).map(([k, n]) => `${n} ${k.slice(kind.length + 1)}`);
-    return `${kind}s ${planned}: ${states.join(', ') || 'none yet'}`;
-  };
-  return `block ${world.height} | ${part('swap', world.state.plan.swaps)} | ${part('job', world.state.plan.jobs)}`;
-}
+/** One line on where the run stands; final states are read from the archive once per machine. */
+class RunReport {
+  private readonly finalStates = new Map<string, string>();
 
-const finalStates = new Map<string, string>();
-async function finalStateOf(simHost: SimHost, id: string): Promise<string> {
-  let state = finalStates.get(id);
-  if (state === undefined) {
-    const record = await simHost.store.readArchived(id);
-    state = (record.snapshot as { value: string }).value;
-    finalStates.set(id, state);
+  async describe(world: World, simHost: SimHost): Promise<string> {
+    const counts = new Map<string, number>();
+    const count = (key: string): void => void counts.set(key, (counts.get(key) ?? 0) + 1);
+    for (const machine of simHost.host.machines()) count(`${machine.kind}:in flight`);
+    for (const id of simHost.store.archivedIds) count(`${id.split(':')[0]}:${await this.finalStateOf(simHost, id)}`);
+    const part = (kind: string, planned: number): string => {
+      const states = [...counts].filter(([k]) => k.startsWith(`${kind}:`)).map(([k, n]) => `${n} ${k.slice(kind.length + 1)}`);
+      return `${kind}s ${planned}: ${states.join(', ') || 'none yet'}`;
+    };
+    return `block ${world.height} | ${part('swap', world.state.plan.swaps)} | ${part('job', world.state.plan.jobs)}`;
   }
-  return state;
+
+  private async finalStateOf(simHost: SimHost, id: string): Promise<string> {
+    let state = this.finalStates.get(id);
+    if (state === undefined) {
+      state = (((await simHost.store.readArchived(id)).snapshot) as { value: string }).value;
+      this.finalStates.set(id, state);
+    }
+    return state;
+  }
 }
 
 export function formatInvariants(results: readonly InvariantResult[]): string {

@@ -10,6 +10,7 @@
  */
 import { createActor, type AnyActorRef } from 'xstate';
 import {
+  DECIMAL_INTEGER,
   jobSettlement,
   machineCatalog,
   metaOfState,
@@ -202,6 +203,7 @@ export class Host {
 
   private async observeJobs(countCreated: (n: number) => void): Promise<number | null> {
     const { jobSource, clock } = this.options;
+    const now = clock === null ? null : await clock.now();
     if (jobSource !== null) {
       let observations: Awaited<ReturnType<JobSource['poll']>> = [];
       try {
@@ -210,13 +212,12 @@ export class Host {
         if (isSimulatedCrash(error)) throw error;
         this.options.log.warn({ err: String(error) }, 'job source unreachable; jobs wait for the next tick');
       }
-      const now = clock === null ? 0 : await clock.now();
       let created = 0;
       for (const observation of observations) {
         const id = jobMachineId(observation.terms);
         if (!this.live.has(id)) {
           if (this.options.store.placeOf(id) !== null) continue;
-          const actor = createActor(jobSettlement, { input: { terms: observation.terms, now } }).start();
+          const actor = createActor(jobSettlement, { input: { terms: observation.terms, now: now ?? 0 } }).start();
           await this.persist(this.adopt(id, 'job', machineCatalog.jobSettlement, actor), 'created');
           created += 1;
         }
@@ -224,8 +225,7 @@ export class Host {
       }
       countCreated(created);
     }
-    if (clock === null) return null;
-    const now = await clock.now();
+    if (now === null) return null;
     const waiting = this.sortedLive().filter((m) => m.kind === 'job' && m.actor.getSnapshot().value === 'JobSettle');
     const expiries = waiting.flatMap((m) => {
       const lock = (m.actor.getSnapshot().context as JobContext).terms.lock;
@@ -240,7 +240,7 @@ export class Host {
   private async advanceJob(machine: LiveMachine, phase: 'running' | 'ended' | 'published', cost: string | null): Promise<void> {
     const state = machine.actor.getSnapshot().value;
     if (state === 'Running' && phase !== 'running') {
-      if (cost === null || !/^(0|[1-9][0-9]*)$/.test(cost)) {
+      if (cost === null || !DECIMAL_INTEGER.test(cost)) {
         this.options.log.error({ machine: machine.id, cost }, 'job ended with a cost that is not a non-negative integer; left Running');
         return;
       }

@@ -140,10 +140,6 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.liveSeq.set(record.id, record.seq);
   }
 
-  nextSeq(id: string): number {
-    return (this.liveSeq.get(id) ?? 0) + 1;
-  }
-
   async archive(id: string): Promise<void> {
     if (!this.liveSeq.has(id)) throw new Error(`archive: '${id}' is not live`);
     await rename(join(this.liveDir, fileNameOf(id)), join(this.archiveDir, fileNameOf(id)));
