@@ -29,6 +29,7 @@ function includeTransfers(world: World, chain: string): void {
   for (const transfer of pending) {
     const nonce = ledger.nonces[transfer.from] ?? 0;
     if (transfer.nonce !== nonce) continue;
+    if ((ledger.frozenUntil[transfer.from] ?? 0) > ledger.height) continue;
     const balance = BigInt(ledger.balances[transfer.from] ?? '0');
     if (balance < BigInt(transfer.amount)) continue;
     ledger.balances[transfer.from] = (balance - BigInt(transfer.amount)).toString();
@@ -36,7 +37,15 @@ function includeTransfers(world: World, chain: string): void {
     ledger.nonces[transfer.from] = nonce + 1;
     transfer.includedBlock = ledger.height;
   }
+  // A pending transfer whose nonce another transaction used can never be included: the
+  // chain's nodes drop it from their mempools.
+  for (const transfer of Object.values(ledger.transfers)) {
+    if (transfer.includedBlock === null && transfer.nonce < (ledger.nonces[transfer.from] ?? 0)) delete ledger.transfers[transfer.hash];
+  }
 }
+
+/** Blocks a timeout extension adds; validators grant at most two, to Fulfilled swaps only. */
+export const EXTENSION_BLOCKS = 10;
 
 /** Validators: confirm a Fulfilled swap whose dest transfer is confirmed; time out the rest. */
 function runValidators(world: World): void {
@@ -54,10 +63,14 @@ function runValidators(world: World): void {
       st.height >= swap.fulfilledBlock + CONFIRM_DELAY_BLOCKS;
     if (confirmed) {
       delete st.swaps[id];
-      st.events.push({ block: st.height, swapId: id, kind: 'Completed', miner: swap.terms.miner, destTxHash: swap.destTxHash });
-    } else if (st.height >= swap.terms.timeoutBlock) {
+      st.events.push({ block: st.height, swapId: id, kind: 'Completed', miner: swap.miner, destTxHash: swap.destTxHash });
+    } else if (swap.status === 'Fulfilled' && swap.extensions < 2 && st.height >= swap.timeoutBlock - 1) {
+      // The destination leg is not confirmed yet: validators vote to wait longer.
+      swap.timeoutBlock += EXTENSION_BLOCKS;
+      swap.extensions += 1;
+    } else if (st.height >= swap.timeoutBlock) {
       delete st.swaps[id];
-      st.events.push({ block: st.height, swapId: id, kind: 'TimedOut', miner: swap.terms.miner, destTxHash: swap.destTxHash });
+      st.events.push({ block: st.height, swapId: id, kind: 'TimedOut', miner: swap.miner, destTxHash: swap.destTxHash });
     }
   }
 }
@@ -91,14 +104,19 @@ export interface SwapSpec {
 
 function createSwap(world: World): void {
   const r = world.random;
-  // Mostly sound swaps; now and then the hostile cases a miner meets in the wild.
-  const roll = r.int(0, 99);
-  const destChain = r.pick(DEST_CHAINS);
+  const { hostility, marginBlocks } = world.state.plan;
+  // Mostly sound swaps; now and then the hostile cases a miner meets in the wild. Every draw
+  // is made whatever the rates, so the rates never shift the rest of the world.
+  const bad = r.chance(hostility.badData);
+  const badAmount = r.chance(0.5);
+  const tight = r.chance(hostility.tightWindow);
+  const tightWindow = r.int(1, marginBlocks + 3);
+  const window = r.int(12, 40);
   addSwap(world, {
-    destChain,
-    ...(roll < 4 ? { destAmount: '0' } : {}),
-    ...(roll >= 4 && roll < 8 ? { userDestAddress: 'not-an-address' } : {}),
-    window: roll >= 8 && roll < 14 ? r.int(1, world.state.plan.marginBlocks + 2) : r.int(12, 40),
+    destChain: r.pick(DEST_CHAINS),
+    ...(bad && badAmount ? { destAmount: '0' } : {}),
+    ...(bad && !badAmount ? { userDestAddress: 'not-an-address' } : {}),
+    window: tight ? tightWindow : window,
   });
 }
 
@@ -122,7 +140,7 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
     initiatedBlock: height,
     timeoutBlock: height + (spec.window ?? r.int(12, 40)),
   };
-  s.subtensor.swaps[swapId] = { terms, status: 'Active', destTxHash: '', destTxBlock: 0, fulfilledBlock: 0 };
+  s.subtensor.swaps[swapId] = { terms, miner: terms.miner, timeoutBlock: terms.timeoutBlock, extensions: 0, status: 'Active', destTxHash: '', destTxBlock: 0, fulfilledBlock: 0 };
   s.subtensor.history[swapId] = terms;
   s.subtensor.events.push({ block: height, swapId, kind: 'Initiated', miner: s.miner, destTxHash: '' });
   return swapId;
@@ -141,18 +159,24 @@ export interface JobSpec {
 
 function createJob(world: World): void {
   const r = world.random;
+  const { hostility } = world.state.plan;
   const runSeconds = r.int(1, 6) * BLOCK_SECONDS;
   const amount = BigInt(r.int(1, 1_000)) * 10n ** 16n;
   const costRoll = r.int(0, 9);
+  const free = r.chance(0.15);
+  const short = r.chance(hostility.shortLock);
+  const longLock = runSeconds + r.int(30, 90) * BLOCK_SECONDS;
+  const shortLock = runSeconds + r.int(0, 2) * BLOCK_SECONDS;
+  const partialCost = (amount * BigInt(r.int(1, 100))) / 100n;
   addJob(world, {
-    free: r.chance(0.15),
+    free,
     lockAmount: amount,
     runSeconds,
     // Some locks are too short for the claim schedule: they expire, are cancelled, and logged.
-    lockSeconds: r.chance(0.15) ? runSeconds + BLOCK_SECONDS : runSeconds + r.int(30, 90) * BLOCK_SECONDS,
+    lockSeconds: short ? shortLock : longLock,
     // Now and then a job that ran longer than paid for: the claim is capped at the lock.
-    cost: costRoll === 0 ? amount * 2n : (amount * BigInt(r.int(1, 100))) / 100n,
-    payerCancelsOnExpiry: r.chance(0.5),
+    cost: costRoll === 0 ? amount * 2n : partialCost,
+    payerCancelsOnExpiry: r.chance(hostility.payerCancels),
   });
 }
 

@@ -112,8 +112,13 @@ export function chainOutcome(world: WorldState): Record<string, string> {
   const out: Record<string, string> = {};
   for (const swapId of Object.keys(world.subtensor.history)) {
     const transfers = transfersOf(world, swapId).map((t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`);
-    const last = world.subtensor.events.filter((e) => e.swapId === swapId).at(-1);
-    out[`swap:${swapId}`] = `${transfers.join('|') || 'no transfer'} / ${last?.kind ?? 'none'}`;
+    // Whether and with what the swap was marked; not how far validators got when the run ended.
+    // Which nonce (so which hash) a transfer got may depend on signing order; what was paid may not.
+    const sent = new Set(transfersOf(world, swapId).map((t) => t.hash));
+    const marks = world.subtensor.events
+      .filter((e) => e.swapId === swapId && e.kind === 'Fulfilled')
+      .map((e) => (sent.has(e.destTxHash) ? 'with our transfer' : 'with another hash'));
+    out[`swap:${swapId}`] = `${transfers.join('|') || 'no transfer'} / marked: ${marks.join(',') || 'no'}`;
   }
   for (const job of Object.values(world.compute.jobs)) {
     const events = world.escrow.events.filter((e) => e.jobId === job.terms.jobId && e.kind !== 'Lock');

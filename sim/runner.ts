@@ -3,8 +3,8 @@
  * that dies (SimulatedCrash) is thrown away and a new one is opened on the same directory, at
  * the same block: exactly what a restart after SIGKILL meets.
  */
-import { isSimulatedCrash, type CrashHook } from '../src/host/crashpoints.ts';
-import type { TickSummary } from '../src/host/host.ts';
+import type { CrashHook } from '../src/host/crashpoints.ts';
+import { isFatalToHost, type TickSummary } from '../src/host/host.ts';
 import { advanceBlock } from './advance.ts';
 import { finalMachines, type SimHost } from './simHost.ts';
 import { checkInvariants, type InvariantResult } from './invariants.ts';
@@ -17,10 +17,15 @@ export interface RunOptions {
   readonly maxBlocks: number;
   readonly onTick?: (summary: TickSummary, host: SimHost) => void | Promise<void>;
   readonly shouldStop?: () => boolean;
+  /** Told of each host death before the restart. */
+  readonly onCrash?: (error: unknown) => void;
+  /** Moves the world on between two polls; one block by default. */
+  readonly advance?: (world: World) => Promise<void>;
 }
 
 export interface RunResult {
   readonly blocks: number;
+  /** Host deaths: simulated crashes and store writes that failed. */
   readonly crashes: number;
   readonly complete: boolean;
   readonly stopped: boolean;
@@ -36,7 +41,8 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
   while (blocks < options.maxBlocks) {
     if (options.shouldStop?.() === true) return { blocks, crashes, complete: false, stopped: true, host: current };
     if (!needsTick) {
-      advanceBlock(options.world);
+      if (options.advance === undefined) advanceBlock(options.world);
+      else await options.advance(options.world);
       blocks += 1;
     }
     try {
@@ -44,8 +50,11 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
       needsTick = false;
       await options.onTick?.(summary, current);
     } catch (error) {
-      if (!isSimulatedCrash(error)) throw error;
+      if (!isFatalToHost(error)) throw error;
+      options.onCrash?.(error);
       crashes += 1;
+      // The new host polls the very block the old one died in: a restart takes no time.
+      needsTick = true;
       generation += 1;
       current = await options.openHost(generation);
       continue;

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { knownMachineVersions } from '../machines/index.ts';
 import type { ClaimScheduleOptions } from '../src/host/claimSchedule.ts';
 import type { CrashHook } from '../src/host/crashpoints.ts';
-import { Host } from '../src/host/host.ts';
+import { Host, type HostOptions } from '../src/host/host.ts';
 import type { Logger } from '../src/host/ports.ts';
-import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../src/store/lowdbSnapshotStore.ts';
-import { openRecoveryLog, type JsonlRecoveryLog } from '../src/store/recoveryLog.ts';
+import { openLowdbSnapshotStore } from '../src/store/lowdbSnapshotStore.ts';
+import { openRecoveryLog, type RecoveryLog } from '../src/store/recoveryLog.ts';
+import type { SnapshotStore } from '../src/store/snapshotStore.ts';
 import { SimCompute } from './chains/simCompute.ts';
 import { SimEscrow } from './chains/simEscrow.ts';
 import { SimSwapContract } from './chains/simSwapContract.ts';
@@ -25,10 +26,28 @@ export interface SimHostOptions {
   readonly claimSchedule?: ClaimScheduleOptions;
 }
 
+/** A store whose archive can be listed: the real one, or the simulator's memory disk. */
+export type ListableStore = SnapshotStore & { readonly archivedIds: Iterable<string> };
+
 export interface SimHost {
   readonly host: Host;
-  readonly store: LowdbSnapshotStore;
-  readonly recoveryLog: JsonlRecoveryLog;
+  readonly store: ListableStore;
+  readonly recoveryLog: RecoveryLog;
+}
+
+export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource'>;
+
+/** Every chain port of the host, over the simulated world. */
+export function simPorts(world: World): ChainPorts {
+  const compute = new SimCompute(world);
+  const escrow = new SimEscrow(world);
+  return {
+    swapContract: new SimSwapContract(world),
+    senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, new SimTransferSender(world, chain)])),
+    escrows: new Map([[escrow.chain, escrow]]),
+    clock: compute,
+    jobSource: compute,
+  };
 }
 
 /** `dir` holds store/ and recovery.jsonl. */
@@ -36,16 +55,10 @@ export async function openSimHost(world: World, dir: string, options: SimHostOpt
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: options.create, knownMachines: knownMachineVersions });
   const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
   if (tornTailSavedTo !== null) options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
-  const compute = new SimCompute(world);
-  const escrow = new SimEscrow(world);
   const host = await Host.restore({
     store,
     recoveryLog,
-    swapContract: new SimSwapContract(world),
-    senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, new SimTransferSender(world, chain)])),
-    escrows: new Map([[escrow.chain, escrow]]),
-    clock: compute,
-    jobSource: compute,
+    ...simPorts(world),
     log: options.log,
     marginBlocks: world.state.plan.marginBlocks,
     claimSchedule: options.claimSchedule ?? SIM_CLAIM_SCHEDULE,
@@ -55,7 +68,7 @@ export async function openSimHost(world: World, dir: string, options: SimHostOpt
 }
 
 /** The archived machines' final states, read back from the store. */
-export async function finalMachines(store: LowdbSnapshotStore): Promise<Map<string, { state: string; context: unknown }>> {
+export async function finalMachines(store: ListableStore): Promise<Map<string, { state: string; context: unknown }>> {
   const finals = new Map<string, { state: string; context: unknown }>();
   for (const id of [...store.archivedIds].sort()) {
     const record = await store.readArchived(id);

@@ -14,12 +14,16 @@ import { addressFor } from './addresses.ts';
 import { SimRandom } from './rng.ts';
 
 export const WORLD_FORMAT = 'settle/sim-world';
-export const WORLD_VERSION = 1;
+export const WORLD_VERSION = 2;
 export const BLOCK_SECONDS = 12;
 export const GENESIS_TIME = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 export interface SimSwap {
   readonly terms: SwapTerms;
+  /** The assigned miner and the timeout as they are now: reassignment and extensions move them. */
+  miner: string;
+  timeoutBlock: number;
+  extensions: number;
   status: 'Active' | 'Fulfilled';
   destTxHash: string;
   destTxBlock: number;
@@ -54,6 +58,8 @@ export interface Ledger {
   readonly confirmations: number;
   readonly balances: Record<string, string>;
   readonly nonces: Record<string, number>;
+  /** Accounts whose transfers cannot be included until the given height (funds frozen). */
+  readonly frozenUntil: Record<string, number>;
   /** Every broadcast transfer, by hash: pending ones have includedBlock null. */
   readonly transfers: Record<string, SimTransfer>;
 }
@@ -90,13 +96,31 @@ export interface ComputeJob {
 export interface Observations {
   /** Every signature made: hash -> Subtensor height at signing and swap id. */
   readonly signatures: Record<string, { readonly height: number; readonly swapId: string }>;
+  /** Hashes of transfers a reorg dropped from a destination chain. */
+  readonly reorgedOut: string[];
 }
 
 export interface WorldPlan {
   readonly swaps: number;
   readonly jobs: number;
   readonly marginBlocks: number;
+  readonly hostility: Hostility;
 }
+
+/** How often the script creates the obligations that go wrong in the wild (probabilities). */
+export interface Hostility {
+  /** A swap with a zero amount or an address that does not parse. */
+  readonly badData: number;
+  /** A swap created with only a few blocks before its timeout. */
+  readonly tightWindow: number;
+  /** A lock that expires before the claimer can run. */
+  readonly shortLock: number;
+  /** A payer who cancels an expired lock before we do. */
+  readonly payerCancels: number;
+}
+
+/** The mix `settle start` shows a newcomer: mostly sound, a few of each hostile case. */
+export const DEFAULT_HOSTILITY: Hostility = { badData: 0.08, tightWindow: 0.06, shortLock: 0.15, payerCancels: 0.5 };
 
 export interface WorldState {
   readonly format: typeof WORLD_FORMAT;
@@ -140,25 +164,25 @@ export class World {
     this.random = SimRandom.fromState(state.rng);
   }
 
-  static create(seed: number, plan: WorldPlan, path: string | null = null): World {
+  static create(seed: number, plan: Omit<WorldPlan, 'hostility'> & { hostility?: Hostility }, path: string | null = null): World {
     const state: WorldState = {
       format: WORLD_FORMAT,
       version: WORLD_VERSION,
       seed,
       rng: SimRandom.fromSeed(seed).state(),
-      plan,
+      plan: { ...plan, hostility: plan.hostility ?? DEFAULT_HOSTILITY },
       miner: MINER_HOTKEY,
       payee: PAYEE,
       subtensor: { height: 1, nextSwapId: 1, swaps: {}, events: [], history: {} },
       ledgers: Object.fromEntries(
         DEST_CHAINS.map((chain) => [
           chain,
-          { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, transfers: {} },
+          { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, frozenUntil: {}, transfers: {} },
         ]),
       ),
       escrow: { chain: 'sim-evm', address: `0x${'e5'.repeat(20)}`, token: `0x${'70'.repeat(20)}`, time: GENESIS_TIME, txCount: 0, locks: [], events: [] },
       compute: { jobs: {}, created: 0 },
-      observations: { signatures: {} },
+      observations: { signatures: {}, reorgedOut: [] },
     };
     const world = new World(state, path);
     world.commit();

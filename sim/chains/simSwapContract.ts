@@ -16,7 +16,7 @@ export class SimSwapContract implements SwapContract {
 
   async listAssigned(): Promise<AssignedSwap[]> {
     return Object.values(this.world.state.subtensor.swaps)
-      .filter((swap) => swap.terms.miner === this.miner)
+      .filter((swap) => swap.miner === this.miner)
       .map((swap) => ({ terms: swap.terms, status: swap.status }));
   }
 
@@ -25,7 +25,7 @@ export class SimSwapContract implements SwapContract {
     const st = this.world.state.subtensor;
     const swap = st.swaps[request.swapId];
     if (swap === undefined) return { ok: false, error: 'SwapNotFound' };
-    if (swap.terms.miner !== this.miner) return { ok: false, error: 'NotAssignedMiner' };
+    if (swap.miner !== this.miner) return { ok: false, error: 'NotAssignedMiner' };
     if (swap.status !== 'Active') return { ok: false, error: 'InvalidStatus' };
     if (request.destAmount === 0n) return { ok: false, error: 'InvalidAmount' };
     swap.status = 'Fulfilled';
@@ -40,7 +40,7 @@ export class SimSwapContract implements SwapContract {
   /** get_swap, and for a removed swap what the contract's events tell. */
   async getSwap(swapId: string): Promise<SwapView | null> {
     const swap = this.world.state.subtensor.swaps[swapId];
-    if (swap !== undefined) return { status: swap.status, miner: swap.terms.miner, destTxHash: swap.destTxHash };
+    if (swap !== undefined) return { status: swap.status, miner: swap.miner, destTxHash: swap.destTxHash };
     const events = this.world.state.subtensor.events.filter((e) => e.swapId === swapId);
     const end = events.findLast((e) => e.kind === 'Completed' || e.kind === 'TimedOut');
     if (end === undefined) return null;

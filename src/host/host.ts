@@ -28,7 +28,7 @@ import type { RecoveryLog } from '../store/recoveryLog.ts';
 import { ClaimSchedule, DEFAULT_CLAIM_SCHEDULE, type ClaimScheduleOptions } from './claimSchedule.ts';
 import { isSimulatedCrash, type CrashHook, type CrashPoint } from './crashpoints.ts';
 import { cancelExpiredLock, claimLock } from './jobEffects.ts';
-import type { Clock, Escrow, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
+import type { AssignedSwap, Clock, Escrow, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
 import { jobRecoveryEntry, swapRecoveryEntry } from './recoveryEntries.ts';
 import { markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './swapEffects.ts';
 
@@ -49,9 +49,9 @@ export interface HostOptions {
   readonly maxEffectStepsPerTick?: number;
 }
 
-type Kind = 'swap' | 'job';
+export type Kind = 'swap' | 'job';
 
-interface LiveMachine {
+export interface LiveMachine {
   readonly id: string;
   readonly kind: Kind;
   readonly entry: MachineEntry;
@@ -74,13 +74,34 @@ export const jobMachineId = (terms: JobTerms): string => `job:${terms.chain}:${t
 
 const DEFAULT_MAX_EFFECT_STEPS = 8;
 
+/**
+ * A snapshot could not be made durable. The in-memory machine is now ahead of the disk, so
+ * the host stops (the process exits, the supervisor restarts it from the store): no effect
+ * runs on the strength of a write that did not happen.
+ */
+export class StoreWriteFailed extends Error {
+  override readonly name = 'StoreWriteFailed';
+  constructor(
+    readonly machineId: string,
+    cause: unknown,
+  ) {
+    super(`could not persist ${machineId}: ${String(cause)}`, { cause });
+  }
+}
+
+/** Errors that end the host's life: anything else is contained to one machine. */
+export function isFatalToHost(error: unknown): boolean {
+  return isSimulatedCrash(error) || error instanceof StoreWriteFailed;
+}
+
 export class Host {
-  private readonly live = new Map<string, LiveMachine>();
+  protected readonly live = new Map<string, LiveMachine>();
   private readonly schedule: ClaimSchedule;
   private readonly swapPorts: SwapEffectPorts | null;
   private readonly maxSteps: number;
 
-  private constructor(private readonly options: HostOptions) {
+  /** Use `Host.restore`: a host without its restored machines would start them again. */
+  constructor(protected readonly options: HostOptions) {
     this.schedule = new ClaimSchedule(options.claimSchedule ?? DEFAULT_CLAIM_SCHEDULE);
     this.swapPorts =
       options.swapContract === null ? null : { contract: options.swapContract, senders: options.senders, log: options.log };
@@ -88,13 +109,13 @@ export class Host {
   }
 
   /** Builds a host and its actors from every live record in the store. */
-  static async restore(options: HostOptions): Promise<Host> {
-    const host = new Host(options);
+  static async restore<H extends Host>(this: new (options: HostOptions) => H, options: HostOptions): Promise<H> {
+    const host = new this(options);
     for (const record of await options.store.loadLive()) await host.revive(record);
     return host;
   }
 
-  private async revive(record: MachineRecord): Promise<void> {
+  protected async revive(record: MachineRecord): Promise<void> {
     const entry = (machineCatalog as Record<string, MachineEntry>)[record.machine.name];
     if (entry === undefined) throw new Error(`${record.id}: no machine named '${record.machine.name}'`);
     const kind: Kind = entry.machine === swapFulfillment ? 'swap' : 'job';
@@ -124,7 +145,7 @@ export class Host {
       try {
         if (await this.settle(machine, height)) archived += 1;
       } catch (error) {
-        if (isSimulatedCrash(error)) throw error;
+        if (isFatalToHost(error)) throw error;
         this.options.log.error({ machine: machine.id, err: String(error) }, 'effect failed unexpectedly; machine kept as persisted');
       }
     }
@@ -136,7 +157,7 @@ export class Host {
    * signed before a crash are broadcast before anything new is signed, so a restart never
    * hands their nonce to another transfer.
    */
-  private sortedLive(): LiveMachine[] {
+  protected sortedLive(): LiveMachine[] {
     const rank = (m: LiveMachine): number => (m.kind === 'swap' && (m.actor.getSnapshot().context as SwapContext).transfer !== null ? 0 : 1);
     return [...this.live.values()].sort((a, b) => rank(a) - rank(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -145,7 +166,6 @@ export class Host {
     const contract = this.options.swapContract;
     if (contract === null) return null;
     let height: number;
-    let listed: Awaited<ReturnType<SwapContract['listAssigned']>> | null;
     try {
       height = await contract.currentBlock();
     } catch (error) {
@@ -153,14 +173,7 @@ export class Host {
       this.options.log.warn({ err: String(error) }, 'swap contract unreachable; swaps wait for the next tick');
       return null;
     }
-    try {
-      listed = await contract.listAssigned();
-    } catch (error) {
-      if (isSimulatedCrash(error)) throw error;
-      // A failed poll says nothing about which swaps exist: nothing is treated as gone (#353).
-      this.options.log.warn({ err: String(error) }, 'listing swaps failed; no swap is treated as gone this tick');
-      listed = null;
-    }
+    const listed = await this.listSwaps(contract);
     let created = 0;
     for (const { terms, status } of listed ?? []) {
       const id = swapMachineId(terms.swapId);
@@ -184,9 +197,27 @@ export class Host {
     return height;
   }
 
+  /** The swaps assigned to us, or null when the poll failed. */
+  protected async listSwaps(contract: SwapContract): Promise<AssignedSwap[] | null> {
+    try {
+      return await contract.listAssigned();
+    } catch (error) {
+      if (isSimulatedCrash(error)) throw error;
+      // A failed poll says nothing about which swaps exist: nothing is treated as gone (#353).
+      this.options.log.warn({ err: String(error) }, 'listing swaps failed; no swap is treated as gone this tick');
+      return null;
+    }
+  }
+
+  /** The margin the machines of new swaps are given. */
+  protected marginBlocks(): number | undefined {
+    return this.options.marginBlocks;
+  }
+
   private async createSwap(terms: SwapTerms, height: number): Promise<void> {
+    const margin = this.marginBlocks();
     const actor = createActor(swapFulfillment, {
-      input: { terms, block: height, ...(this.options.marginBlocks === undefined ? {} : { marginBlocks: this.options.marginBlocks }) },
+      input: { terms, block: height, ...(margin === undefined ? {} : { marginBlocks: margin }) },
     }).start();
     const machine = this.adopt(swapMachineId(terms.swapId), 'swap', machineCatalog.swapFulfillment, actor);
     const sender = this.options.senders.get(terms.destChain);
@@ -203,7 +234,7 @@ export class Host {
 
   private async observeJobs(countCreated: (n: number) => void): Promise<number | null> {
     const { jobSource, clock } = this.options;
-    const now = clock === null ? null : await clock.now();
+    const now = clock === null ? null : await this.readClock(clock);
     if (jobSource !== null) {
       let observations: Awaited<ReturnType<JobSource['poll']>> = [];
       try {
@@ -237,6 +268,16 @@ export class Host {
     return now;
   }
 
+  private async readClock(clock: Clock): Promise<number | null> {
+    try {
+      return await clock.now();
+    } catch (error) {
+      if (isSimulatedCrash(error)) throw error;
+      this.options.log.warn({ err: String(error) }, 'escrow chain clock unreachable; no claim runs this tick');
+      return null;
+    }
+  }
+
   private async advanceJob(machine: LiveMachine, phase: 'running' | 'ended' | 'published', cost: string | null): Promise<void> {
     const state = machine.actor.getSnapshot().value;
     if (state === 'Running' && phase !== 'running') {
@@ -251,7 +292,7 @@ export class Host {
     }
   }
 
-  private adopt(id: string, kind: Kind, entry: MachineEntry, actor: AnyActorRef): LiveMachine {
+  protected adopt(id: string, kind: Kind, entry: MachineEntry, actor: AnyActorRef): LiveMachine {
     const machine: LiveMachine = { id, kind, entry, actor, persistedJson: null, seq: 0 };
     this.live.set(id, machine);
     return machine;
@@ -262,7 +303,7 @@ export class Host {
   }
 
   /** Sends an event and makes the resulting snapshot durable. Returns whether it changed. */
-  private async dispatch(machine: LiveMachine, event: SwapEvent | JobEvent): Promise<boolean> {
+  protected async dispatch(machine: LiveMachine, event: SwapEvent | JobEvent): Promise<boolean> {
     // A final machine awaiting its record and archive takes no more events.
     if (machine.actor.getSnapshot().status !== 'active') return false;
     const from = String(machine.actor.getSnapshot().value);
@@ -279,12 +320,17 @@ export class Host {
     const json = this.currentJson(machine);
     this.crash('before-persist', machine.id);
     const seq = machine.seq + 1;
-    await this.options.store.put({
-      id: machine.id,
-      machine: { name: machine.entry.name, version: machine.entry.version },
-      seq,
-      snapshot: JSON.parse(json) as unknown,
-    });
+    try {
+      await this.options.store.put({
+        id: machine.id,
+        machine: { name: machine.entry.name, version: machine.entry.version },
+        seq,
+        snapshot: JSON.parse(json) as unknown,
+      });
+    } catch (error) {
+      if (isSimulatedCrash(error)) throw error;
+      throw new StoreWriteFailed(machine.id, error);
+    }
     machine.seq = seq;
     machine.persistedJson = json;
     const state = String(machine.actor.getSnapshot().value);
@@ -321,7 +367,7 @@ export class Host {
     return false;
   }
 
-  private async perform(machine: LiveMachine, effect: string, height: number | null): Promise<SwapEvent | JobEvent | null> {
+  protected async perform(machine: LiveMachine, effect: string, height: number | null): Promise<SwapEvent | JobEvent | null> {
     const snapshot = machine.actor.getSnapshot();
     const state = String(snapshot.value);
     if (machine.kind === 'swap') {

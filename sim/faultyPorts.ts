@@ -1,0 +1,125 @@
+/** The chain ports of the simulated world, seen through the faulty network. */
+import type { JobTerms, SwapView } from '../machines/index.ts';
+import type {
+  AssignedSwap,
+  ClaimReceipt,
+  Clock,
+  Escrow,
+  JobObservation,
+  JobSource,
+  MarkRequest,
+  Settlement,
+  SignedBytes,
+  SwapContract,
+  TransferRequest,
+  TransferSender,
+  TransferStatus,
+} from '../src/host/ports.ts';
+import type { SimNetwork } from './network.ts';
+import type { ChainPorts } from './simHost.ts';
+import { takeNonce } from './worldFaults.ts';
+import type { World } from './world.ts';
+
+class FaultySwapContract implements SwapContract {
+  constructor(
+    private readonly inner: SwapContract,
+    private readonly net: SimNetwork,
+    private readonly world: World,
+  ) {}
+  get miner(): string {
+    return this.inner.miner;
+  }
+  currentBlock(): Promise<number> {
+    return this.net.read('currentBlock', 'subtensor', () => this.inner.currentBlock());
+  }
+  listAssigned(): Promise<AssignedSwap[]> {
+    return this.net.read('listAssigned', this.miner, () => this.inner.listAssigned());
+  }
+  async markFulfilled(request: MarkRequest): Promise<{ ok: true } | { ok: false; error: string }> {
+    if (this.net.faults.decide('insufficient-balance', `fees:${request.swapId}:b${this.world.height}`)) {
+      return { ok: false, error: 'InsufficientBalance' };
+    }
+    return this.net.write('mark_fulfilled', request.swapId, () => this.inner.markFulfilled(request));
+  }
+  getSwap(swapId: string): Promise<SwapView | null> {
+    return this.net.read('get_swap', swapId, () => this.inner.getSwap(swapId));
+  }
+}
+
+class FaultySender implements TransferSender {
+  constructor(
+    private readonly inner: TransferSender,
+    private readonly net: SimNetwork,
+    private readonly world: World,
+  ) {}
+  get chain(): string {
+    return this.inner.chain;
+  }
+  addressProblem(address: string): string | null {
+    return this.inner.addressProblem(address);
+  }
+  sign(request: TransferRequest): Promise<SignedBytes> {
+    return this.inner.sign(request);
+  }
+  broadcast(raw: string): Promise<void> {
+    const body = JSON.parse(raw) as { from: string; nonce: number };
+    const key = `${this.chain}:${body.from}:${body.nonce}:b${this.world.height}`;
+    // An operator's own transaction slips in between our signing and our first broadcast.
+    const ledger = this.world.state.ledgers[this.chain]!;
+    const next = (ledger.nonces[body.from] ?? 0) === body.nonce && !Object.values(ledger.transfers).some((t) => t.raw === raw);
+    if (next && this.net.faults.decide('nonce-conflict', key)) takeNonce(this.world, this.chain, body.from, body.nonce);
+    return this.net.write('broadcast', `${this.chain}:${body.nonce}`, () => this.inner.broadcast(raw));
+  }
+  lookup(hash: string): Promise<TransferStatus> {
+    return this.net.read('lookup', hash.slice(0, 12), () => this.inner.lookup(hash));
+  }
+}
+
+class FaultyEscrow implements Escrow {
+  constructor(
+    private readonly inner: Escrow,
+    private readonly net: SimNetwork,
+    private readonly world: World,
+  ) {}
+  get chain(): string {
+    return this.inner.chain;
+  }
+  readSettlement(terms: JobTerms): Promise<Settlement> {
+    return this.net.read('getLocks', terms.jobId.slice(-6), () => this.inner.readSettlement(terms));
+  }
+  async claim(terms: JobTerms, amount: bigint): Promise<ClaimReceipt> {
+    if (this.net.faults.decide('batch-revert', `claim:${terms.jobId.slice(-6)}:b${this.world.height}`)) {
+      throw new Error('execution reverted: a claim in the batch was refused');
+    }
+    return this.net.write('claimLocks', terms.jobId.slice(-6), () => this.inner.claim(terms, amount));
+  }
+  cancelExpired(terms: JobTerms): Promise<{ txHash: string; canceled: boolean }> {
+    return this.net.write('cancelExpiredLocks', terms.jobId.slice(-6), () => this.inner.cancelExpired(terms));
+  }
+}
+
+class FaultyCompute implements JobSource, Clock {
+  constructor(
+    private readonly jobs: JobSource,
+    private readonly clock: Clock,
+    private readonly net: SimNetwork,
+  ) {}
+  now(): Promise<number> {
+    return this.net.read('blockTimestamp', 'escrow-chain', () => this.clock.now());
+  }
+  poll(): Promise<JobObservation[]> {
+    return this.net.read('jobs', 'compute', () => this.jobs.poll());
+  }
+}
+
+export function faultyPorts(ports: ChainPorts, net: SimNetwork, world: World): ChainPorts {
+  if (ports.swapContract === null || ports.clock === null || ports.jobSource === null) throw new Error('faultyPorts: incomplete ports');
+  const compute = new FaultyCompute(ports.jobSource, ports.clock, net);
+  return {
+    swapContract: new FaultySwapContract(ports.swapContract, net, world),
+    senders: new Map([...ports.senders].map(([chain, sender]) => [chain, new FaultySender(sender, net, world)])),
+    escrows: new Map([...ports.escrows].map(([chain, escrow]) => [chain, new FaultyEscrow(escrow, net, world)])),
+    clock: compute,
+    jobSource: compute,
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * One simulated run: a world of swaps and jobs made from a seed, the real host driving the
+ * real machines against it through a faulty network and a faulty disk, crashes and restarts,
+ * then every invariant checked against the chains. A run with restarts is run again without
+ * the faults that kill the process, and both must end the same: restart is invisible.
+ */
+import { knownMachineVersions } from '../machines/index.ts';
+import type { CrashHook } from '../src/host/crashpoints.ts';
+import { SimulatedCrash } from '../src/host/crashpoints.ts';
+import { Host, type HostOptions } from '../src/host/host.ts';
+import type { Logger } from '../src/host/ports.ts';
+import { advanceBlock } from './advance.ts';
+import { FAULT_KINDS, FaultInjector, RESTART_KINDS, type FaultKind } from './faults.ts';
+import { faultyPorts } from './faultyPorts.ts';
+import { chainOutcome, checkInvariants, type InvariantResult } from './invariants.ts';
+import { MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
+import { SimNetwork } from './network.ts';
+import { runUntilSettled } from './runner.ts';
+import { SIM_CLAIM_SCHEDULE, finalMachines, simPorts, type SimHost } from './simHost.ts';
+import { applyWorldFaults } from './worldFaults.ts';
+import { World, type Hostility } from './world.ts';
+
+export interface ScenarioOptions {
+  readonly seed: number;
+  readonly swaps: number;
+  readonly jobs: number;
+  readonly faults: ReadonlySet<FaultKind>;
+  readonly marginBlocks?: number;
+  readonly maxBlocks?: number;
+  /** Keep a readable trace of the run (slower; used to report a violation). */
+  readonly trace?: boolean;
+  /** The host implementation: the real one, or a test double with a planted bug. */
+  readonly hostClass?: typeof Host;
+  /** Called for every transition the host persists, for coverage. */
+  readonly onTransition?: (machine: string, from: string | null, to: string, event: string) => void;
+}
+
+export type EndStates = Record<string, number>;
+
+export interface ScenarioResult {
+  readonly seed: number;
+  readonly complete: boolean;
+  readonly blocks: number;
+  /** Host deaths (simulated crashes, torn and failed writes); each followed by a restart. */
+  readonly restarts: number;
+  /** Of those, the simulated crashes (process killed), torn writes included. */
+  readonly crashes: number;
+  readonly injected: Readonly<Record<FaultKind, number>>;
+  readonly endStates: { readonly swapFulfillment: EndStates; readonly jobSettlement: EndStates };
+  readonly invariants: InvariantResult[];
+  readonly trace: string[];
+}
+
+export const DEFAULT_MARGIN_BLOCKS = 3;
+const MAX_BLOCKS = 1_500;
+
+function hostilityFor(faults: ReadonlySet<FaultKind>): Hostility {
+  return {
+    badData: 0.08,
+    tightWindow: faults.has('validator-timeout') ? 0.25 : 0,
+    shortLock: faults.has('payer-cancel') ? 0.25 : 0,
+    payerCancels: faults.has('payer-cancel') ? 0.5 : 0,
+  };
+}
+
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const first = await runOnce(options);
+  if (first.restarts === 0) return first.result;
+  const without = new Set([...options.faults].filter((k) => !RESTART_KINDS.has(k)));
+  const baseline = await runOnce({ ...options, faults: without, trace: false, onTransition: undefined });
+  return { ...first.result, invariants: [...first.result.invariants, restartInvisible(first, baseline)] };
+}
+
+interface RunOnce {
+  readonly result: ScenarioResult;
+  readonly restarts: number;
+  readonly outcome: Record<string, string>;
+  readonly endings: Map<string, string>;
+  readonly deadlineBound: Set<string>;
+}
+
+async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
+  const trace: string[] = [];
+  const world = World.create(options.seed, {
+    swaps: options.swaps,
+    jobs: options.jobs,
+    marginBlocks: options.marginBlocks ?? DEFAULT_MARGIN_BLOCKS,
+    hostility: hostilityFor(options.faults),
+  });
+  const traceLine = options.trace === true ? (line: string) => void trace.push(`[${world.height}] ${line}`) : () => undefined;
+  const faults = new FaultInjector(options.seed, options.faults, traceLine);
+  const disk = new MemoryDisk();
+  const net = new SimNetwork(world, faults, () => disk.generation);
+  const ports = faultyPorts(simPorts(world), net, world);
+  const log = options.trace === true || options.onTransition !== undefined ? traceLogger(traceLine, options.onTransition) : SILENT;
+  const HostClass = options.hostClass ?? Host;
+  let crashes = 0;
+  const openHost = async (generation: number): Promise<SimHost> => {
+    disk.generation = generation;
+    if (generation > 0) traceLine(`restart ${generation}: a new host on the same store`);
+    const store = new MemorySnapshotStore(disk, knownMachineVersions, faults);
+    const recoveryLog = new MemoryRecoveryLog(disk, faults);
+    let reached = 0;
+    const crashHook: CrashHook = (point, machineId) => {
+      reached += 1;
+      if (faults.decide('crash', `${point}:${machineId}:b${world.height}:g${generation}:${reached}`)) {
+        throw new SimulatedCrash(point, machineId);
+      }
+    };
+    const host = await HostClass.restore({
+      store,
+      recoveryLog,
+      ...ports,
+      log,
+      marginBlocks: world.state.plan.marginBlocks,
+      claimSchedule: SIM_CLAIM_SCHEDULE,
+      crashHook,
+    } satisfies HostOptions);
+    return { host, store, recoveryLog };
+  };
+  let tick = 0;
+  const run = await runUntilSettled({
+    world,
+    maxBlocks: options.maxBlocks ?? MAX_BLOCKS,
+    openHost,
+    onCrash: (error) => {
+      if (error instanceof SimulatedCrash) crashes += 1;
+      traceLine(`host died: ${error instanceof Error ? error.message : String(error)}`);
+    },
+    advance: async () => {
+      tick += 1;
+      // Slow blocks: the host polls again before any new block. Skipped: it missed polls.
+      if (faults.decide('slow-blocks', `tick:${tick}`)) return;
+      const blocks = faults.decide('skipped-blocks', `tick:${tick}`) ? 2 + faults.pick(`skip:${tick}`, 4) : 1;
+      for (let i = 0; i < blocks; i += 1) {
+        advanceBlock(world);
+        applyWorldFaults(world, faults);
+        await net.landDeferred();
+      }
+    },
+  });
+  const finals = await finalMachines(run.host.store);
+  const live = new Set(run.host.host.machines().map((m) => m.id));
+  const invariants = checkInvariants(world.state, {
+    finals,
+    live,
+    recovery: run.host.recoveryLog.entries(),
+    marginBlocks: world.state.plan.marginBlocks,
+  });
+  const endStates = { swapFulfillment: {} as EndStates, jobSettlement: {} as EndStates };
+  for (const [id, final] of finals) {
+    const bucket = id.startsWith('swap:') ? endStates.swapFulfillment : endStates.jobSettlement;
+    bucket[final.state] = (bucket[final.state] ?? 0) + 1;
+  }
+  if (!run.complete) {
+    traceLine(`incomplete after ${run.blocks} blocks: ${[...live].join(', ')}`);
+    for (const ledger of Object.values(world.state.ledgers)) {
+      const pending = Object.values(ledger.transfers).filter((t) => t.includedBlock === null);
+      traceLine(`${ledger.chain}: nonces ${JSON.stringify(ledger.nonces)}, pending ${pending.map((t) => `swap ${t.swapId} nonce ${t.nonce}`).join('; ') || 'none'}`);
+    }
+  }
+  return {
+    result: {
+      seed: options.seed,
+      complete: run.complete,
+      blocks: run.blocks,
+      restarts: run.crashes,
+      crashes,
+      injected: { ...faults.injected },
+      endStates,
+      invariants,
+      trace,
+    },
+    restarts: run.crashes,
+    outcome: chainOutcome(world.state),
+    endings: new Map([...finals].map(([id, f]) => [id, f.state])),
+    deadlineBound: deadlineBoundObligations(world),
+  };
+}
+
+/**
+ * Obligations a deadline decided in either run: a swap the validators timed out, a lock that
+ * expired. A restart may legitimately move those (DESIGN: "except where the fault plan made a
+ * deadline pass"); every other obligation must end identically.
+ */
+function deadlineBoundObligations(world: World): Set<string> {
+  const out = new Set<string>();
+  for (const e of world.state.subtensor.events) if (e.kind === 'TimedOut') out.add(`swap:${e.swapId}`);
+  for (const e of world.state.escrow.events) if (e.kind === 'Canceled') out.add(`job:${e.jobId}`);
+  return out;
+}
+
+function restartInvisible(withRestarts: RunOnce, without: RunOnce): InvariantResult {
+  const result: InvariantResult = { name: 'restart is invisible', checked: 0, violations: [] };
+  const exempt = new Set([...withRestarts.deadlineBound, ...without.deadlineBound]);
+  for (const [key, expected] of Object.entries(without.outcome)) {
+    if (exempt.has(key)) continue;
+    result.checked += 1;
+    const actual = withRestarts.outcome[key];
+    const machineId = key.startsWith('job:') ? [...without.endings.keys()].find((id) => id.endsWith(key.slice(4))) : key;
+    const endedWith = machineId === undefined ? undefined : withRestarts.endings.get(machineId);
+    const endedWithout = machineId === undefined ? undefined : without.endings.get(machineId);
+    if (actual !== expected || endedWith !== endedWithout) {
+      result.violations.push(`${key}: with restarts '${actual}' (${endedWith}), without '${expected}' (${endedWithout})`);
+    }
+  }
+  return result;
+}
+
+const SILENT: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function traceLogger(traceLine: (line: string) => void, onTransition: ScenarioOptions['onTransition']): Logger {
+  const write = (fields: object, message?: string): void => {
+    const f = fields as { machine?: string; from?: string | null; to?: string; event?: string; err?: string; reason?: string };
+    if (message === 'transition' && f.machine !== undefined && f.to !== undefined) {
+      onTransition?.(f.machine, f.from ?? null, f.to, f.event ?? '');
+      traceLine(`${f.machine}: ${f.from ?? '(new)'} -> ${f.to} on ${f.event}`);
+    } else {
+      traceLine(`${message ?? ''}${f.machine === undefined ? '' : ` ${f.machine}`}${f.err === undefined ? '' : `: ${f.err}`}${f.reason === undefined ? '' : `: ${f.reason}`}`);
+    }
+  };
+  return { info: write, warn: write, error: write };
+}
+
+export function emptyInjected(): Record<FaultKind, number> {
+  return Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+}
