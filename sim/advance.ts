@@ -112,6 +112,7 @@ function createSwap(world: World): void {
   const tight = r.chance(hostility.tightWindow);
   const tightWindow = r.int(1, marginBlocks + 3);
   const window = r.int(12, 40);
+  if (tight) world.state.observations.hostile.tightWindows += 1;
   addSwap(world, {
     destChain: r.pick(DEST_CHAINS),
     ...(bad && badAmount ? { destAmount: '0' } : {}),
@@ -168,6 +169,7 @@ function createJob(world: World): void {
   const longLock = runSeconds + r.int(30, 90) * BLOCK_SECONDS;
   const shortLock = runSeconds + r.int(0, 2) * BLOCK_SECONDS;
   const partialCost = (amount * BigInt(r.int(1, 100))) / 100n;
+  if (short && !free) world.state.observations.hostile.shortLocks += 1;
   addJob(world, {
     free,
     lockAmount: amount,

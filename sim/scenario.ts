@@ -166,7 +166,11 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
       blocks: run.blocks,
       restarts: run.crashes,
       crashes,
-      injected: { ...faults.injected },
+      injected: {
+        ...faults.injected,
+        'validator-timeout': world.state.observations.hostile.tightWindows,
+        'payer-cancel': world.state.observations.hostile.shortLocks,
+      },
       endStates,
       invariants,
       trace,

@@ -98,6 +98,8 @@ export interface Observations {
   readonly signatures: Record<string, { readonly height: number; readonly swapId: string }>;
   /** Hashes of transfers a reorg dropped from a destination chain. */
   readonly reorgedOut: string[];
+  /** Hostile obligations the script created: swaps near their timeout, locks too short. */
+  readonly hostile: { tightWindows: number; shortLocks: number };
 }
 
 export interface WorldPlan {
@@ -182,7 +184,7 @@ export class World {
       ),
       escrow: { chain: 'sim-evm', address: `0x${'e5'.repeat(20)}`, token: `0x${'70'.repeat(20)}`, time: GENESIS_TIME, txCount: 0, locks: [], events: [] },
       compute: { jobs: {}, created: 0 },
-      observations: { signatures: {}, reorgedOut: [] },
+      observations: { signatures: {}, reorgedOut: [], hostile: { tightWindows: 0, shortLocks: 0 } },
     };
     const world = new World(state, path);
     world.commit();

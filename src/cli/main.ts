@@ -1,5 +1,6 @@
 /** The `settle` command line: one verb per user (later issues add daemon, sim, diagram...). */
 import { Command, InvalidArgumentError } from 'commander';
+import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
 import { StoreError } from '../store/storeError.ts';
 
 export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -10,6 +11,14 @@ export function integerOption(name: string, min: number, max = Number.MAX_SAFE_I
     }
     return n;
   };
+}
+
+function faultsOption(value: string): ReadonlySet<FaultKind> {
+  try {
+    return parseFaults(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -36,6 +45,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (options) => {
       const { startEmbedded } = await import('./startEmbedded.ts');
       exitCode = await startEmbedded(options);
+    });
+
+  program
+    .command('sim')
+    .description(
+      'Drive the real host and machines against simulated chains with injected faults, reproducibly from a seed, ' +
+        'and check every invariant. Run i uses seed + i. Exit 0 with no violation, 1 otherwise.',
+    )
+    .option('--seed <n>', 'seed of the first run', integerOption('--seed', 0), 1)
+    .option('--runs <n>', 'how many runs (scenarios)', integerOption('--runs', 1, 100_000_000), 100)
+    .option('--swaps <n>', 'swaps per run', integerOption('--swaps', 0, 10_000), 8)
+    .option('--jobs <n>', 'jobs per run', integerOption('--jobs', 0, 10_000), 8)
+    .option('--faults <list>', `fault kinds, comma-separated, or all, or none: ${FAULT_KINDS.join(', ')}`, faultsOption, parseFaults('all'))
+    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), 3)
+    .option('--json', 'print one JSON object with the figures on stdout')
+    .action(async (options) => {
+      const { simCommand } = await import('./simCommand.ts');
+      exitCode = await simCommand(options, { stdout: process.stdout, stderr: process.stderr });
     });
 
   try {
