@@ -58,6 +58,8 @@ export interface LiveMachine {
   readonly actor: AnyActorRef;
   /** JSON of the snapshot on disk; null before the first write. */
   persistedJson: string | null;
+  /** The actor snapshot that JSON was taken from: effects run only while it is current. */
+  persistedSnapshot: unknown;
   seq: number;
 }
 
@@ -120,7 +122,15 @@ export class Host {
     if (entry === undefined) throw new Error(`${record.id}: no machine named '${record.machine.name}'`);
     const kind: Kind = entry.machine === swapFulfillment ? 'swap' : 'job';
     const actor = createActor(entry.machine, { snapshot: record.snapshot as never }).start();
-    const machine: LiveMachine = { id: record.id, kind, entry, actor, persistedJson: JSON.stringify(record.snapshot), seq: record.seq };
+    const machine: LiveMachine = {
+      id: record.id,
+      kind,
+      entry,
+      actor,
+      persistedJson: JSON.stringify(record.snapshot),
+      persistedSnapshot: actor.getSnapshot(),
+      seq: record.seq,
+    };
     this.live.set(record.id, machine);
     // A snapshot that does not restore to itself must be rewritten before any effect reads it.
     if (this.currentJson(machine) !== machine.persistedJson) await this.persist(machine, 'restored');
@@ -293,7 +303,7 @@ export class Host {
   }
 
   protected adopt(id: string, kind: Kind, entry: MachineEntry, actor: AnyActorRef): LiveMachine {
-    const machine: LiveMachine = { id, kind, entry, actor, persistedJson: null, seq: 0 };
+    const machine: LiveMachine = { id, kind, entry, actor, persistedJson: null, persistedSnapshot: null, seq: 0 };
     this.live.set(id, machine);
     return machine;
   }
@@ -306,18 +316,31 @@ export class Host {
   protected async dispatch(machine: LiveMachine, event: SwapEvent | JobEvent): Promise<boolean> {
     // A final machine awaiting its record and archive takes no more events.
     if (machine.actor.getSnapshot().status !== 'active') return false;
-    const from = String(machine.actor.getSnapshot().value);
+    const before = machine.actor.getSnapshot();
     machine.actor.send(event);
     const snapshot = machine.actor.getSnapshot();
+    // XState hands back the very same snapshot when an event changes nothing: no write.
+    if (snapshot === before) return false;
     if (snapshot.status === 'error') throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(snapshot.error)}`);
-    const to = String(snapshot.value);
-    if (this.currentJson(machine) === machine.persistedJson) return false;
-    await this.persist(machine, event.type, from, to);
+    const persisted = machine.actor.getPersistedSnapshot();
+    const json = JSON.stringify(persisted);
+    if (json === machine.persistedJson) {
+      machine.persistedSnapshot = snapshot;
+      return false;
+    }
+    await this.persist(machine, event.type, String(before.value), String(snapshot.value), persisted, json);
     return true;
   }
 
-  private async persist(machine: LiveMachine, event: string, from?: string, to?: string): Promise<void> {
-    const json = this.currentJson(machine);
+  private async persist(
+    machine: LiveMachine,
+    event: string,
+    from?: string,
+    to?: string,
+    // XState's snapshots and contexts are immutable: the store may keep this object as it is.
+    snapshot: unknown = machine.actor.getPersistedSnapshot(),
+    json: string = JSON.stringify(snapshot),
+  ): Promise<void> {
     this.crash('before-persist', machine.id);
     const seq = machine.seq + 1;
     try {
@@ -325,7 +348,7 @@ export class Host {
         id: machine.id,
         machine: { name: machine.entry.name, version: machine.entry.version },
         seq,
-        snapshot: JSON.parse(json) as unknown,
+        snapshot,
       });
     } catch (error) {
       if (isSimulatedCrash(error)) throw error;
@@ -333,6 +356,7 @@ export class Host {
     }
     machine.seq = seq;
     machine.persistedJson = json;
+    machine.persistedSnapshot = machine.actor.getSnapshot();
     const state = String(machine.actor.getSnapshot().value);
     this.options.log.info({ machine: machine.id, from: from ?? null, to: to ?? state, event }, 'transition');
     this.crash('after-persist', machine.id);
@@ -347,7 +371,7 @@ export class Host {
       const snapshot = machine.actor.getSnapshot();
       const effect = metaOfState(snapshot).effect;
       if (effect !== undefined) {
-        if (this.currentJson(machine) !== machine.persistedJson) {
+        if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {
           throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
         }
         const event = await this.perform(machine, effect, height);

@@ -1,0 +1,47 @@
+/**
+ * `npm run bench`: the figures, measured side by side in one run and reported as ratios
+ * (these machines are noisy; a ratio measured in the same run is not). Never a test: nothing
+ * here fails for being slow. `--smoke` runs tiny sizes, only to keep the benchmarks working.
+ */
+import { cpus } from 'node:os';
+import { bareLifecycles, simulatedLifecycles } from './simSpeed.ts';
+
+const smoke = process.argv.includes('--smoke');
+const bareCount = smoke ? 200 : 50_000;
+const runs = smoke ? 3 : 400;
+
+interface Row {
+  readonly what: string;
+  readonly perSecond: number;
+  readonly ratio: string;
+  readonly note: string;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`settle bench${smoke ? ' (smoke sizes)' : ''}: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}\n`);
+  bareLifecycles(Math.min(bareCount, 2_000)); // warm the JIT before measuring
+  const ceiling = bareLifecycles(bareCount);
+  const quiet = await simulatedLifecycles(runs, 'none');
+  const hostile = await simulatedLifecycles(runs, 'all');
+  const rows: Row[] = [
+    { what: 'bare XState, swap machine, no host (ceiling)', perSecond: ceiling, ratio: '1.00', note: `${bareCount} lifecycles` },
+    {
+      what: 'settle sim, real host, no faults',
+      perSecond: quiet.perSecond,
+      ratio: (quiet.perSecond / ceiling).toFixed(3),
+      note: `${quiet.lifecycles} lifecycles in ${runs} runs`,
+    },
+    {
+      what: 'settle sim, real host, all faults and crashes',
+      perSecond: hostile.perSecond,
+      ratio: (hostile.perSecond / ceiling).toFixed(3),
+      note: `${hostile.lifecycles} lifecycles, ${hostile.crashes} crashes; runs with restarts are run twice (restart-invisible check)`,
+    },
+  ];
+  const width = Math.max(...rows.map((r) => r.what.length));
+  process.stdout.write(`\n| ${'swap lifecycles per second'.padEnd(width)} | per s | vs ceiling | |\n|${'-'.repeat(width + 2)}|---:|---:|---|\n`);
+  for (const r of rows) process.stdout.write(`| ${r.what.padEnd(width)} | ${Math.round(r.perSecond)} | ${r.ratio} | ${r.note} |\n`);
+  process.stdout.write('\nGoal (issue 3): the simulator at 40% or more of the ceiling.\n');
+}
+
+await main();

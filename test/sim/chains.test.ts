@@ -1,0 +1,191 @@
+/** The simulated chains behave like the real ones in every way that decides a loss. */
+import { describe, expect, it } from 'vitest';
+import { addJob, addSwap, advanceBlock, EXTENSION_BLOCKS } from '../../sim/advance.ts';
+import { EscrowRevert, SimEscrow } from '../../sim/chains/simEscrow.ts';
+import { SimSwapContract } from '../../sim/chains/simSwapContract.ts';
+import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
+import { reorgNewestBlock, takeNonce, OTHER_MINER } from '../../sim/worldFaults.ts';
+import { BLOCK_SECONDS, minerAddressOn, World } from '../../sim/world.ts';
+import { NeverLands } from '../../src/host/ports.ts';
+
+const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 });
+
+describe('simulated escrow', () => {
+  function withLocks(n: number, lockSeconds = 3_600) {
+    const world = newWorld();
+    const ids = Array.from({ length: n }, () => addJob(world, { lockAmount: 100n, lockSeconds }));
+    const escrow = new SimEscrow(world);
+    const terms = ids.map((id) => world.state.compute.jobs[id]!.terms);
+    return { world, escrow, terms };
+  }
+
+  it('claims a batch in one transaction, one Claimed event per job', () => {
+    const { world, escrow, terms } = withLocks(3);
+    const receipt = escrow.claimLocks(terms.map((t) => ({ terms: t, amount: 60n })), 'payee');
+    expect(receipt.events.map((e) => [e.kind, e.amount, e.txHash])).toEqual(terms.map(() => ['Claimed', '60', receipt.txHash]));
+    expect(world.state.escrow.locks).toEqual([]);
+  });
+
+  it('reverts the whole batch for one already-claimed lock, changing nothing', () => {
+    const { world, escrow, terms } = withLocks(3);
+    escrow.claimLocks([{ terms: terms[1]!, amount: 10n }], 'payee');
+    const before = JSON.stringify(world.state.escrow);
+    expect(() => escrow.claimLocks(terms.map((t) => ({ terms: t, amount: 10n })), 'payee')).toThrow(new EscrowRevert('Lock not found'));
+    expect(JSON.stringify(world.state.escrow)).toBe(before);
+  });
+
+  it('reverts a claim above the locked amount, and a batch naming a lock twice', () => {
+    const { escrow, terms } = withLocks(2);
+    expect(() => escrow.claimLocks([{ terms: terms[0]!, amount: 101n }], 'payee')).toThrow('"Amount too high"');
+    expect(() => escrow.claimLocks([{ terms: terms[0]!, amount: 1n }, { terms: terms[0]!, amount: 1n }], 'payee')).toThrow('"Lock not found"');
+    expect(() => escrow.claimLocks([], 'payee')).toThrow('"Invalid input"');
+  });
+
+  it('silently cancels a lock that has expired when the claim is mined: no revert, no Claimed', () => {
+    const world = newWorld();
+    const live = addJob(world, { lockAmount: 100n, lockSeconds: 3_600 });
+    // Expires 5 s from now: still live for the caller, expired in the block the claim lands in.
+    const late = addJob(world, { lockAmount: 100n, lockSeconds: 5 });
+    const escrow = new SimEscrow(world);
+    const receipt = escrow.claimLocks(
+      [live, late].map((id) => ({ terms: world.state.compute.jobs[id]!.terms, amount: 50n })),
+      'payee',
+    );
+    expect(receipt.events.map((e) => [e.jobId, e.kind, e.amount])).toEqual([
+      [live, 'Claimed', '50'],
+      [late, 'Canceled', '100'],
+    ]);
+  });
+
+  it('lets anyone cancel an expired lock, and only an expired one', () => {
+    const { world, escrow, terms } = withLocks(1, BLOCK_SECONDS * 2);
+    expect(escrow.cancelExpiredLocks(terms, terms[0]!.payer).events).toEqual([]);
+    world.state.escrow.time += BLOCK_SECONDS * 2;
+    const receipt = escrow.cancelExpiredLocks(terms, terms[0]!.payer);
+    expect(receipt.events.map((e) => [e.kind, e.by])).toEqual([['Canceled', terms[0]!.payer]]);
+  });
+
+  it('matches a lock on every field, not on any one (getLocks filters with OR)', async () => {
+    const { escrow, terms } = withLocks(1);
+    const other = { ...terms[0]!, payer: '0x' + '99'.repeat(20) };
+    expect(await escrow.readSettlement(other)).toEqual({ kind: 'absent' });
+    expect((await escrow.readSettlement(terms[0]!)).kind).toBe('locked');
+  });
+});
+
+describe('simulated allways contract', () => {
+  it('checks mark_fulfilled in the contract order: SwapNotFound, NotAssignedMiner, InvalidStatus, InvalidAmount', async () => {
+    const world = newWorld();
+    const contract = new SimSwapContract(world);
+    const id = addSwap(world, { window: 30 });
+    const mark = (destAmount: bigint, swapId = id) => contract.markFulfilled({ swapId, destTxHash: '0xh', destTxBlock: 1, destAmount });
+    expect(await mark(5n, '999')).toEqual({ ok: false, error: 'SwapNotFound' });
+    expect(await mark(0n)).toEqual({ ok: false, error: 'InvalidAmount' });
+    expect(await mark(5n)).toEqual({ ok: true });
+    expect(await mark(0n)).toEqual({ ok: false, error: 'InvalidStatus' });
+    world.state.subtensor.swaps[id]!.miner = OTHER_MINER;
+    expect(await mark(0n)).toEqual({ ok: false, error: 'NotAssignedMiner' });
+  });
+
+  it('removes Completed and TimedOut swaps from storage; get_swap answers from events', async () => {
+    const world = newWorld();
+    const contract = new SimSwapContract(world);
+    const timesOut = addSwap(world, { window: 2 });
+    advanceBlock(world);
+    advanceBlock(world);
+    expect(world.state.subtensor.swaps[timesOut]).toBeUndefined();
+    expect(await contract.listAssigned()).toEqual([]);
+    expect(await contract.getSwap(timesOut)).toEqual({ status: 'TimedOut', miner: world.state.miner, destTxHash: '' });
+    expect(await contract.getSwap('404')).toBeNull();
+  });
+
+  it('extends the timeout of a Fulfilled swap (twice at most), never of an Active one', async () => {
+    const world = newWorld();
+    const contract = new SimSwapContract(world);
+    const active = addSwap(world, { window: 5 });
+    const fulfilled = addSwap(world, { window: 5 });
+    await contract.markFulfilled({ swapId: fulfilled, destTxHash: '0xunconfirmed', destTxBlock: 1, destAmount: 1n });
+    for (let i = 0; i < 5; i += 1) advanceBlock(world);
+    expect(world.state.subtensor.swaps[active]).toBeUndefined();
+    expect(world.state.subtensor.swaps[fulfilled]!.timeoutBlock).toBe(1 + 5 + EXTENSION_BLOCKS);
+    for (let i = 0; i < 2 * EXTENSION_BLOCKS; i += 1) advanceBlock(world);
+    expect(world.state.subtensor.swaps[fulfilled]).toBeUndefined();
+    expect(world.state.subtensor.events.filter((e) => e.swapId === fulfilled).map((e) => e.kind)).toEqual(['Initiated', 'Fulfilled', 'TimedOut']);
+  });
+});
+
+describe('simulated destination ledger', () => {
+  const request = (swapId: string, amount = 10n) => ({ swapId, chain: 'eth', to: `0x${'22'.repeat(20)}`, amount });
+
+  it('includes by nonce, waits for confirmations, and takes a re-broadcast of the same bytes as harmless', async () => {
+    const world = newWorld();
+    const sender = new SimTransferSender(world, 'eth');
+    const a = await sender.sign(request('1'));
+    await sender.broadcast(a.raw);
+    const b = await sender.sign(request('2'));
+    expect(JSON.parse(b.raw).nonce).toBe(JSON.parse(a.raw).nonce + 1);
+    await sender.broadcast(b.raw);
+    await sender.broadcast(a.raw);
+    expect(await sender.lookup(a.hash)).toEqual({ kind: 'pending' });
+    for (let i = 0; i < 5; i += 1) advanceBlock(world);
+    expect((await sender.lookup(a.hash)).kind).toBe('included');
+    expect((await sender.lookup(b.hash)).kind).toBe('included');
+    expect(Object.keys(world.state.ledgers['eth']!.transfers)).toHaveLength(2);
+  });
+
+  it('refuses bytes whose nonce is used, and evicts a pending transfer whose nonce another took', async () => {
+    const world = newWorld();
+    const sender = new SimTransferSender(world, 'eth');
+    const from = minerAddressOn('eth');
+    const a = await sender.sign(request('1'));
+    await sender.broadcast(a.raw);
+    takeNonce(world, 'eth', from, 0);
+    advanceBlock(world);
+    expect(await sender.lookup(a.hash)).toEqual({ kind: 'unknown' });
+    await expect(sender.broadcast(a.raw)).rejects.toBeInstanceOf(NeverLands);
+  });
+
+  it('holds the transfers of frozen funds until they thaw', async () => {
+    const world = newWorld();
+    const sender = new SimTransferSender(world, 'eth');
+    const ledger = world.state.ledgers['eth']!;
+    ledger.frozenUntil[minerAddressOn('eth')] = ledger.height + 6;
+    const a = await sender.sign(request('1'));
+    await sender.broadcast(a.raw);
+    for (let i = 0; i < 4; i += 1) advanceBlock(world);
+    expect(ledger.transfers[a.hash]!.includedBlock).toBeNull();
+    for (let i = 0; i < 6; i += 1) advanceBlock(world);
+    expect(ledger.transfers[a.hash]!.includedBlock).not.toBeNull();
+  });
+
+  it('drops the newest block in a reorg, restoring balances and nonces; the same bytes land again', async () => {
+    const world = newWorld();
+    const sender = new SimTransferSender(world, 'eth');
+    const ledger = world.state.ledgers['eth']!;
+    const from = minerAddressOn('eth');
+    const a = await sender.sign(request('1', 7n));
+    await sender.broadcast(a.raw);
+    const balanceBefore = ledger.balances[from];
+    while (ledger.transfers[a.hash]!.includedBlock === null) advanceBlock(world);
+    expect(await sender.lookup(a.hash)).toEqual({ kind: 'pending' }); // one confirmation of two
+    reorgNewestBlock(world, 'eth');
+    expect(ledger.transfers[a.hash]).toBeUndefined();
+    expect(ledger.balances[from]).toBe(balanceBefore);
+    expect(ledger.nonces[from]).toBe(0);
+    expect(world.state.observations.reorgedOut).toEqual([a.hash]);
+    await sender.broadcast(a.raw);
+    for (let i = 0; i < 5; i += 1) advanceBlock(world);
+    expect((await sender.lookup(a.hash)).kind).toBe('included');
+  });
+});
+
+describe('simulated world', () => {
+  it('is the same, byte for byte, from the same seed', () => {
+    const make = () => {
+      const world = World.create(9, { swaps: 10, jobs: 10, marginBlocks: 3 });
+      for (let i = 0; i < 30; i += 1) advanceBlock(world);
+      return JSON.stringify(world.state);
+    };
+    expect(make()).toBe(make());
+  });
+});
