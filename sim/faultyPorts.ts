@@ -2,9 +2,10 @@
 import type { JobTerms, SwapView } from '../machines/index.ts';
 import type {
   AssignedSwap,
-  ClaimReceipt,
+  ClaimEntry,
   Clock,
   Escrow,
+  EscrowReceipt,
   JobObservation,
   JobSource,
   MarkRequest,
@@ -15,6 +16,7 @@ import type {
   TransferSender,
   TransferStatus,
 } from '../src/host/ports.ts';
+import { BatchReverted } from '../src/host/ports.ts';
 import type { SimNetwork } from './network.ts';
 import type { ChainPorts } from './simHost.ts';
 import { takeNonce } from './worldFaults.ts';
@@ -87,15 +89,23 @@ class FaultyEscrow implements Escrow {
   readSettlement(terms: JobTerms): Promise<Settlement> {
     return this.net.read('getLocks', terms.jobId.slice(-6), () => this.inner.readSettlement(terms));
   }
-  async claim(terms: JobTerms, amount: bigint): Promise<ClaimReceipt> {
-    if (this.net.faults.decide('batch-revert', `claim:${terms.jobId.slice(-6)}:b${this.world.height}`)) {
-      throw new Error('execution reverted: a claim in the batch was refused');
-    }
-    return this.net.write('claimLocks', terms.jobId.slice(-6), () => this.inner.claim(terms, amount));
+  checkClaims(entries: readonly ClaimEntry[]): Promise<string | null> {
+    return this.net.read('estimateGas', batchKey(entries.map((e) => e.terms)), () => this.inner.checkClaims(entries));
   }
-  cancelExpired(terms: JobTerms): Promise<{ txHash: string; canceled: boolean }> {
-    return this.net.write('cancelExpiredLocks', terms.jobId.slice(-6), () => this.inner.cancelExpired(terms));
+  async claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt> {
+    const key = batchKey(entries.map((e) => e.terms));
+    // The batch passed its dry run; the chain changed before it was mined.
+    if (this.net.faults.decide('batch-revert', `${key}:b${this.world.height}`)) throw new BatchReverted('a lock changed before the batch was mined');
+    return this.net.write('claimLocks', key, () => this.inner.claimLocks(entries));
   }
+  cancelExpiredLocks(jobs: readonly JobTerms[]): Promise<EscrowReceipt> {
+    return this.net.write('cancelExpiredLocks', batchKey(jobs), () => this.inner.cancelExpiredLocks(jobs));
+  }
+}
+
+/** Names a batch by its jobs, so the same batch meets the same fault in the same block. */
+function batchKey(jobs: readonly JobTerms[]): string {
+  return jobs.map((j) => j.jobId.slice(-4)).join('+');
 }
 
 class FaultyCompute implements JobSource, Clock {

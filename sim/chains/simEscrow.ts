@@ -9,25 +9,10 @@
  * whether a lock has expired.
  */
 import type { JobTerms } from '../../machines/index.ts';
-import type { ClaimReceipt, Escrow, Settlement } from '../../src/host/ports.ts';
+import { BatchReverted, type ClaimEntry, type Escrow, type EscrowReceipt, type Settlement } from '../../src/host/ports.ts';
 import { BLOCK_SECONDS, type EscrowEventRecord, type SimLock, type World } from '../world.ts';
 
-export interface ClaimEntry {
-  readonly terms: JobTerms;
-  readonly amount: bigint;
-}
-
-export interface BatchReceipt {
-  readonly txHash: string;
-  readonly events: readonly EscrowEventRecord[];
-}
-
-export class EscrowRevert extends Error {
-  override readonly name = 'EscrowRevert';
-  constructor(readonly reason: string) {
-    super(`execution reverted: "${reason}"`);
-  }
-}
+type LockKey = Pick<JobTerms, 'jobId' | 'payer' | 'payee' | 'token'>;
 
 export class SimEscrow implements Escrow {
   constructor(private readonly world: World) {}
@@ -40,7 +25,7 @@ export class SimEscrow implements Escrow {
     return this.world.state.escrow.time + BLOCK_SECONDS;
   }
 
-  private lockOf(terms: Pick<JobTerms, 'jobId' | 'payer' | 'payee' | 'token'>): SimLock | undefined {
+  private lockOf(terms: LockKey): SimLock | undefined {
     // getLocks filters with OR; match every field ourselves.
     return this.world.state.escrow.locks.find(
       (l) => l.jobId === terms.jobId && l.payer === terms.payer && l.payee === terms.payee && l.token === terms.token,
@@ -58,65 +43,61 @@ export class SimEscrow implements Escrow {
     return { kind: 'absent' };
   }
 
-  /** claimLocks: all entries or none. */
-  claimLocks(entries: readonly ClaimEntry[], by: string): BatchReceipt {
-    if (entries.length === 0) throw new EscrowRevert('Invalid input');
-    const e = this.world.state.escrow;
-    const locks = entries.map((entry) => {
+  /** The locks a claimLocks batch would consume, or the revert reason. */
+  private validate(entries: readonly ClaimEntry[]): SimLock[] | string {
+    if (entries.length === 0) return 'Invalid input';
+    const locks: SimLock[] = [];
+    for (const entry of entries) {
       const lock = this.lockOf(entry.terms);
-      if (lock === undefined) throw new EscrowRevert('Lock not found');
-      if (entry.amount > BigInt(lock.amount)) throw new EscrowRevert('Amount too high');
-      return { lock, amount: entry.amount };
-    });
-    if (new Set(locks.map((l) => l.lock)).size !== locks.length) throw new EscrowRevert('Lock not found');
+      if (lock === undefined || locks.includes(lock)) return 'Lock not found';
+      if (entry.amount > BigInt(lock.amount)) return 'Amount too high';
+      locks.push(lock);
+    }
+    return locks;
+  }
+
+  async checkClaims(entries: readonly ClaimEntry[]): Promise<string | null> {
+    const result = this.validate(entries);
+    return typeof result === 'string' ? result : null;
+  }
+
+  /** claimLocks: all entries or none. */
+  async claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt> {
+    const locks = this.validate(entries);
+    if (typeof locks === 'string') throw new BatchReverted(locks);
+    const e = this.world.state.escrow;
     const txHash = this.world.nextEscrowTx();
     const time = this.minedAt;
-    const events: EscrowEventRecord[] = locks.map(({ lock, amount }) => {
+    const records: EscrowEventRecord[] = locks.map((lock, i) => {
       e.locks.splice(e.locks.indexOf(lock), 1);
-      const expired = time > lock.expiry;
-      return expired
+      const by = lock.payee;
+      return time > lock.expiry
         ? { kind: 'Canceled', jobId: lock.jobId, amount: lock.amount, txHash, time, by }
-        : { kind: 'Claimed', jobId: lock.jobId, amount: amount.toString(), txHash, time, by };
+        : { kind: 'Claimed', jobId: lock.jobId, amount: entries[i]!.amount.toString(), txHash, time, by };
     });
-    e.events.push(...events);
+    e.events.push(...records);
     this.world.commit();
-    return { txHash, events };
+    return receiptOf(txHash, records);
   }
 
   /** cancelExpiredLocks: anyone may call it; locks not yet expired are left alone. */
-  cancelExpiredLocks(jobs: ReadonlyArray<Pick<JobTerms, 'jobId' | 'payer' | 'payee' | 'token'>>, by: string): BatchReceipt {
+  async cancelExpiredLocks(jobs: readonly LockKey[], by?: string): Promise<EscrowReceipt> {
     const e = this.world.state.escrow;
     const txHash = this.world.nextEscrowTx();
     const time = this.minedAt;
-    const events: EscrowEventRecord[] = [];
+    const records: EscrowEventRecord[] = [];
     for (const job of jobs) {
       const lock = this.lockOf(job);
       if (lock === undefined || time <= lock.expiry) continue;
       e.locks.splice(e.locks.indexOf(lock), 1);
-      events.push({ kind: 'Canceled', jobId: lock.jobId, amount: lock.amount, txHash, time, by });
+      records.push({ kind: 'Canceled', jobId: lock.jobId, amount: lock.amount, txHash, time, by: by ?? job.payee });
     }
-    e.events.push(...events);
+    e.events.push(...records);
     this.world.commit();
-    return { txHash, events };
-  }
-
-  async claim(terms: JobTerms, amount: bigint): Promise<ClaimReceipt> {
-    const receipt = this.claimLocks([{ terms, amount }], terms.payee);
-    return receiptFor(terms.jobId, receipt);
-  }
-
-  async cancelExpired(terms: JobTerms): Promise<{ txHash: string; canceled: boolean }> {
-    const receipt = this.cancelExpiredLocks([terms], terms.payee);
-    return { txHash: receipt.txHash, canceled: receipt.events.some((e) => e.kind === 'Canceled' && e.jobId === terms.jobId) };
+    return receiptOf(txHash, records);
   }
 }
 
-/** What a receipt says about one job: its Claimed amount, or whether it was cancelled. */
-export function receiptFor(jobId: string, receipt: BatchReceipt): ClaimReceipt {
-  const claimed = receipt.events.find((e) => e.kind === 'Claimed' && e.jobId === jobId);
-  return {
-    txHash: receipt.txHash,
-    claimed: claimed === undefined ? null : BigInt(claimed.amount),
-    canceled: receipt.events.some((e) => e.kind === 'Canceled' && e.jobId === jobId),
-  };
+function receiptOf(txHash: string, records: readonly EscrowEventRecord[]): EscrowReceipt {
+  return { txHash, events: records.map((r) => ({ kind: r.kind as 'Claimed' | 'Canceled', jobId: r.jobId, amount: BigInt(r.amount) })) };
 }

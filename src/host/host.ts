@@ -27,7 +27,7 @@ import type { MachineRecord, SnapshotStore } from '../store/snapshotStore.ts';
 import type { RecoveryLog } from '../store/recoveryLog.ts';
 import { ClaimSchedule, DEFAULT_CLAIM_SCHEDULE, type ClaimScheduleOptions } from './claimSchedule.ts';
 import { isSimulatedCrash, type CrashHook, type CrashPoint } from './crashpoints.ts';
-import { cancelExpiredLock, claimLock } from './jobEffects.ts';
+import { cancelInBatches, claimInBatches, type ClaimTask } from './batchClaimer.ts';
 import type { AssignedSwap, Clock, Escrow, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
 import { jobRecoveryEntry, swapRecoveryEntry } from './recoveryEntries.ts';
 import { markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './swapEffects.ts';
@@ -75,6 +75,12 @@ export const swapMachineId = (swapId: string): string => `swap:${swapId}`;
 export const jobMachineId = (terms: JobTerms): string => `job:${terms.chain}:${terms.jobId}`;
 
 const DEFAULT_MAX_EFFECT_STEPS = 8;
+
+/** Effects performed for many machines at once, one transaction per chain. */
+const BATCHED_EFFECTS: Readonly<Record<string, typeof claimInBatches>> = {
+  claimLock: claimInBatches,
+  cancelExpiredLock: cancelInBatches,
+};
 
 /**
  * A snapshot could not be made durable. The in-memory machine is now ahead of the disk, so
@@ -159,6 +165,7 @@ export class Host {
         this.options.log.error({ machine: machine.id, err: String(error) }, 'effect failed unexpectedly; machine kept as persisted');
       }
     }
+    archived += await this.settleBatches(height);
     return { height, now, created, archived, live: this.live.size };
   }
 
@@ -370,6 +377,7 @@ export class Host {
     for (let step = 0; step < this.maxSteps; step += 1) {
       const snapshot = machine.actor.getSnapshot();
       const effect = metaOfState(snapshot).effect;
+      if (effect !== undefined && Object.hasOwn(BATCHED_EFFECTS, effect)) return false;
       if (effect !== undefined) {
         if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {
           throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
@@ -389,6 +397,51 @@ export class Host {
       return true;
     }
     return false;
+  }
+
+  /** Claims and cancels for every job that asks for one, a batch per chain. */
+  private async settleBatches(height: number | null): Promise<number> {
+    let archived = 0;
+    for (const [effect, run] of Object.entries(BATCHED_EFFECTS)) {
+      const byChain = new Map<string, LiveMachine[]>();
+      for (const machine of this.sortedLive()) {
+        if (machine.kind !== 'job' || metaOfState(machine.actor.getSnapshot()).effect !== effect) continue;
+        const chain = (machine.actor.getSnapshot().context as JobContext).terms.chain;
+        byChain.set(chain, [...(byChain.get(chain) ?? []), machine]);
+      }
+      for (const [chain, machines] of byChain) {
+        const escrow = this.options.escrows.get(chain);
+        if (escrow === undefined) {
+          this.options.log.error({ chain, machines: machines.map((m) => m.id) }, `no escrow client for chain '${chain}'; jobs wait`);
+          continue;
+        }
+        const tasks: ClaimTask[] = machines.map((machine) => {
+          if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {
+            throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
+          }
+          const context = machine.actor.getSnapshot().context as JobContext;
+          return { id: machine.id, terms: context.terms, amount: BigInt(context.claimAmount ?? '0') };
+        });
+        const events = await this.runBatch(effect, run, escrow, tasks);
+        this.crash('after-effect', `batch:${chain}:${effect}`);
+        for (const machine of machines) {
+          try {
+            const event = events.get(machine.id);
+            if (event !== undefined) await this.dispatch(machine, event);
+            if (await this.settle(machine, height)) archived += 1;
+          } catch (error) {
+            if (isFatalToHost(error)) throw error;
+            this.options.log.error({ machine: machine.id, err: String(error) }, 'settling a batch result failed; machine kept as persisted');
+          }
+        }
+      }
+    }
+    return archived;
+  }
+
+  /** One batched effect on one chain; the results by machine id. */
+  protected runBatch(_effect: string, run: typeof claimInBatches, escrow: Escrow, tasks: readonly ClaimTask[]): Promise<Map<string, SwapEvent | JobEvent>> {
+    return run(escrow, tasks, this.options.log);
   }
 
   protected async perform(machine: LiveMachine, effect: string, height: number | null): Promise<SwapEvent | JobEvent | null> {
@@ -412,10 +465,6 @@ export class Host {
       switch (effect) {
         case 'recordRecovery':
           return this.record(machine, () => jobRecoveryEntry(machine.id, state, metaOfState(snapshot).record ?? 'unsettled-claim', context));
-        case 'claimLock':
-          return claimLock(this.options.escrows, context);
-        case 'cancelExpiredLock':
-          return cancelExpiredLock(this.options.escrows, context);
       }
     }
     throw new Error(`${machine.id}: no host implementation for effect '${effect}'`);

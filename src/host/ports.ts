@@ -77,12 +77,31 @@ export type Settlement =
   | { readonly kind: 'canceled'; readonly txHash: string | null }
   | { readonly kind: 'absent' };
 
-export interface ClaimReceipt {
+/** One job's claim in a `claimLocks` batch. */
+export interface ClaimEntry {
+  readonly terms: JobTerms;
+  readonly amount: bigint;
+}
+
+/** A Claimed or Canceled event of a mined escrow transaction. */
+export interface EscrowEvent {
+  readonly kind: 'Claimed' | 'Canceled';
+  /** As in JobTerms: 0x-prefixed, 64 hex digits. */
+  readonly jobId: string;
+  readonly amount: bigint;
+}
+
+export interface EscrowReceipt {
   readonly txHash: string;
-  /** Amount of this job's Claimed event in the receipt, or null when there is none. */
-  readonly claimed: bigint | null;
-  /** Whether the receipt carries a Canceled event for this job (claim after expiry). */
-  readonly canceled: boolean;
+  readonly events: readonly EscrowEvent[];
+}
+
+/** The chain refused a batch as a whole (one bad entry reverts them all). */
+export class BatchReverted extends Error {
+  override readonly name = 'BatchReverted';
+  constructor(readonly reason: string) {
+    super(`batch reverted: ${reason}`);
+  }
 }
 
 /** An Ocean-style Escrow contract on one chain, seen by one payee. */
@@ -90,8 +109,12 @@ export interface Escrow {
   readonly chain: string;
   /** What the chain says about the job's lock: still locked, claimed, cancelled, or gone. */
   readSettlement(terms: JobTerms): Promise<Settlement>;
-  claim(terms: JobTerms, amount: bigint): Promise<ClaimReceipt>;
-  cancelExpired(terms: JobTerms): Promise<{ readonly txHash: string; readonly canceled: boolean }>;
+  /** A dry run of claimLocks: the revert reason it would meet now, or null if it would pass. */
+  checkClaims(entries: readonly ClaimEntry[]): Promise<string | null>;
+  /** claimLocks, one transaction for every entry. Throws BatchReverted if the chain refuses it. */
+  claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt>;
+  /** cancelExpiredLocks, one transaction; locks not expired when it is mined stay. */
+  cancelExpiredLocks(jobs: readonly JobTerms[]): Promise<EscrowReceipt>;
 }
 
 /** Unix seconds, as the escrow chains see them. */

@@ -83,13 +83,14 @@ async function harness(world: World, dir = tempDir('settle-host-')): Promise<Har
   const escrow: Escrow = {
     chain: simEscrow.chain,
     readSettlement: (terms) => simEscrow.readSettlement(terms),
-    claim: async (terms, amount) => {
-      journal.push({ kind: 'effect', name: 'claim', id: jobId(terms), detail: amount.toString() });
-      return simEscrow.claim(terms, amount);
+    checkClaims: (entries) => simEscrow.checkClaims(entries),
+    claimLocks: async (entries) => {
+      for (const entry of entries) journal.push({ kind: 'effect', name: 'claim', id: jobId(entry.terms), detail: entry.amount.toString() });
+      return simEscrow.claimLocks(entries);
     },
-    cancelExpired: async (terms) => {
-      journal.push({ kind: 'effect', name: 'cancel', id: jobId(terms) });
-      return simEscrow.cancelExpired(terms);
+    cancelExpiredLocks: async (jobs) => {
+      for (const terms of jobs) journal.push({ kind: 'effect', name: 'cancel', id: jobId(terms) });
+      return simEscrow.cancelExpiredLocks(jobs);
     },
   };
   const compute = new SimCompute(world);

@@ -1,12 +1,12 @@
 /** The simulated chains behave like the real ones in every way that decides a loss. */
 import { describe, expect, it } from 'vitest';
 import { addJob, addSwap, advanceBlock, EXTENSION_BLOCKS } from '../../sim/advance.ts';
-import { EscrowRevert, SimEscrow } from '../../sim/chains/simEscrow.ts';
+import { SimEscrow } from '../../sim/chains/simEscrow.ts';
 import { SimSwapContract } from '../../sim/chains/simSwapContract.ts';
 import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
 import { reorgNewestBlock, takeNonce, OTHER_MINER } from '../../sim/worldFaults.ts';
 import { BLOCK_SECONDS, minerAddressOn, World } from '../../sim/world.ts';
-import { NeverLands } from '../../src/host/ports.ts';
+import { BatchReverted, NeverLands } from '../../src/host/ports.ts';
 
 const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 });
 
@@ -19,50 +19,52 @@ describe('simulated escrow', () => {
     return { world, escrow, terms };
   }
 
-  it('claims a batch in one transaction, one Claimed event per job', () => {
+  it('claims a batch in one transaction, one Claimed event per job', async () => {
     const { world, escrow, terms } = withLocks(3);
-    const receipt = escrow.claimLocks(terms.map((t) => ({ terms: t, amount: 60n })), 'payee');
-    expect(receipt.events.map((e) => [e.kind, e.amount, e.txHash])).toEqual(terms.map(() => ['Claimed', '60', receipt.txHash]));
+    const receipt = await escrow.claimLocks(terms.map((t) => ({ terms: t, amount: 60n })));
+    expect(receipt.events).toEqual(terms.map((t) => ({ kind: 'Claimed', jobId: t.jobId, amount: 60n })));
+    expect(world.state.escrow.events.filter((e) => e.kind === 'Claimed').map((e) => e.txHash)).toEqual(terms.map(() => receipt.txHash));
     expect(world.state.escrow.locks).toEqual([]);
   });
 
-  it('reverts the whole batch for one already-claimed lock, changing nothing', () => {
+  it('reverts the whole batch for one already-claimed lock, changing nothing; the dry run says so first', async () => {
     const { world, escrow, terms } = withLocks(3);
-    escrow.claimLocks([{ terms: terms[1]!, amount: 10n }], 'payee');
+    await escrow.claimLocks([{ terms: terms[1]!, amount: 10n }]);
     const before = JSON.stringify(world.state.escrow);
-    expect(() => escrow.claimLocks(terms.map((t) => ({ terms: t, amount: 10n })), 'payee')).toThrow(new EscrowRevert('Lock not found'));
+    const batch = terms.map((t) => ({ terms: t, amount: 10n }));
+    expect(await escrow.checkClaims(batch)).toBe('Lock not found');
+    await expect(escrow.claimLocks(batch)).rejects.toEqual(new BatchReverted('Lock not found'));
     expect(JSON.stringify(world.state.escrow)).toBe(before);
+    expect(await escrow.checkClaims([batch[0]!, batch[2]!])).toBeNull();
   });
 
-  it('reverts a claim above the locked amount, and a batch naming a lock twice', () => {
+  it('reverts a claim above the locked amount, and a batch naming a lock twice', async () => {
     const { escrow, terms } = withLocks(2);
-    expect(() => escrow.claimLocks([{ terms: terms[0]!, amount: 101n }], 'payee')).toThrow('"Amount too high"');
-    expect(() => escrow.claimLocks([{ terms: terms[0]!, amount: 1n }, { terms: terms[0]!, amount: 1n }], 'payee')).toThrow('"Lock not found"');
-    expect(() => escrow.claimLocks([], 'payee')).toThrow('"Invalid input"');
+    await expect(escrow.claimLocks([{ terms: terms[0]!, amount: 101n }])).rejects.toThrow('Amount too high');
+    await expect(escrow.claimLocks([{ terms: terms[0]!, amount: 1n }, { terms: terms[0]!, amount: 1n }])).rejects.toThrow('Lock not found');
+    await expect(escrow.claimLocks([])).rejects.toThrow('Invalid input');
   });
 
-  it('silently cancels a lock that has expired when the claim is mined: no revert, no Claimed', () => {
+  it('silently cancels a lock that has expired when the claim is mined: no revert, no Claimed', async () => {
     const world = newWorld();
     const live = addJob(world, { lockAmount: 100n, lockSeconds: 3_600 });
     // Expires 5 s from now: still live for the caller, expired in the block the claim lands in.
     const late = addJob(world, { lockAmount: 100n, lockSeconds: 5 });
     const escrow = new SimEscrow(world);
-    const receipt = escrow.claimLocks(
-      [live, late].map((id) => ({ terms: world.state.compute.jobs[id]!.terms, amount: 50n })),
-      'payee',
-    );
+    const receipt = await escrow.claimLocks([live, late].map((id) => ({ terms: world.state.compute.jobs[id]!.terms, amount: 50n })));
     expect(receipt.events.map((e) => [e.jobId, e.kind, e.amount])).toEqual([
-      [live, 'Claimed', '50'],
-      [late, 'Canceled', '100'],
+      [live, 'Claimed', 50n],
+      [late, 'Canceled', 100n],
     ]);
   });
 
-  it('lets anyone cancel an expired lock, and only an expired one', () => {
+  it('lets anyone cancel an expired lock, and only an expired one', async () => {
     const { world, escrow, terms } = withLocks(1, BLOCK_SECONDS * 2);
-    expect(escrow.cancelExpiredLocks(terms, terms[0]!.payer).events).toEqual([]);
+    expect((await escrow.cancelExpiredLocks(terms, terms[0]!.payer)).events).toEqual([]);
     world.state.escrow.time += BLOCK_SECONDS * 2;
-    const receipt = escrow.cancelExpiredLocks(terms, terms[0]!.payer);
-    expect(receipt.events.map((e) => [e.kind, e.by])).toEqual([['Canceled', terms[0]!.payer]]);
+    const receipt = await escrow.cancelExpiredLocks(terms, terms[0]!.payer);
+    expect(receipt.events.map((e) => e.kind)).toEqual(['Canceled']);
+    expect(world.state.escrow.events.at(-1)!.by).toBe(terms[0]!.payer);
   });
 
   it('matches a lock on every field, not on any one (getLocks filters with OR)', async () => {

@@ -2,9 +2,10 @@
  * Hosts with the classic bugs planted, one each: the simulator must catch every one of them.
  * A simulator that never fails proves nothing.
  */
-import type { JobContext, JobEvent, SwapContext, SwapEvent } from '../../machines/index.ts';
+import type { JobEvent, SwapContext, SwapEvent } from '../../machines/index.ts';
 import { Host, isFatalToHost, type LiveMachine } from '../../src/host/host.ts';
-import type { AssignedSwap, SwapContract } from '../../src/host/ports.ts';
+import type { ClaimTask } from '../../src/host/batchClaimer.ts';
+import type { AssignedSwap, Escrow, SwapContract } from '../../src/host/ports.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
 
 type Effect = Promise<SwapEvent | JobEvent | null>;
@@ -53,17 +54,17 @@ export class DropsUnmarkedSendOnMissedPoll extends Host {
 
 /** Bug: a claim transaction that succeeded is taken as payment, without looking for a Claimed event. */
 export class ClaimTxIsPayment extends Host {
-  protected override async perform(machine: LiveMachine, effect: string, height: number | null): Effect {
-    if (effect !== 'claimLock') return super.perform(machine, effect, height);
-    const context = machine.actor.getSnapshot().context as JobContext;
-    const escrow = this.options.escrows.get(context.terms.chain)!;
+  protected override async runBatch(effect: string, run: Parameters<Host['runBatch']>[1], escrow: Escrow, tasks: readonly ClaimTask[]) {
+    if (effect !== 'claimLock') return super.runBatch(effect, run, escrow, tasks);
+    const events = new Map<string, JobEvent>();
     try {
-      const receipt = await escrow.claim(context.terms, BigInt(context.claimAmount!));
-      return { type: 'CLAIMED', txHash: receipt.txHash, amount: context.claimAmount! };
+      const receipt = await escrow.claimLocks(tasks.map((t) => ({ terms: t.terms, amount: t.amount })));
+      for (const task of tasks) events.set(task.id, { type: 'CLAIMED', txHash: receipt.txHash, amount: task.amount.toString() });
     } catch (error) {
       if (isFatalToHost(error)) throw error;
-      return { type: 'CLAIM_FAILED', error: String(error) };
+      for (const task of tasks) events.set(task.id, { type: 'CLAIM_FAILED', error: String(error) });
     }
+    return events;
   }
 }
 

@@ -1,0 +1,177 @@
+/**
+ * Settles jobs in batches: one claimLocks transaction per chain for every lock due, one
+ * cancelExpiredLocks for every expired one.
+ *
+ * 1. Read every job's lock and events first: a claim that already happened (a crash after
+ *    broadcast, a lost receipt) or a lock the payer cancelled is found, never claimed again.
+ * 2. Dry-run the batch; if it would revert, bisect with dry runs to set the bad entries aside
+ *    (log2(n) dry runs per bad entry, no gas spent), then claim all the rest in one transaction.
+ * 3. Settle each job from the receipt's events: Claimed is payment, Canceled is a claim that
+ *    arrived after expiry, neither means read the chain again. A transaction that succeeded is
+ *    no proof of payment.
+ */
+import type { JobEvent, JobTerms } from '../../machines/index.ts';
+import { isSimulatedCrash } from './crashpoints.ts';
+import { BatchReverted, type ClaimEntry, type Escrow, type EscrowReceipt, type Logger, type Settlement } from './ports.ts';
+
+export interface ClaimTask {
+  readonly id: string;
+  readonly terms: JobTerms;
+  /** What to claim: the cost capped by the lock. */
+  readonly amount: bigint;
+}
+
+/** A batch that passed its dry run may still revert when mined; it is re-checked this often. */
+const MAX_SEND_ATTEMPTS = 3;
+
+function rethrowCrash(error: unknown): void {
+  if (isSimulatedCrash(error)) throw error;
+}
+
+/** The event a settlement already on chain implies for a job being claimed, if it decides it. */
+function decidedForClaim(s: Settlement): JobEvent | null {
+  switch (s.kind) {
+    case 'claimed':
+      return { type: 'CLAIMED', txHash: s.txHash, amount: s.amount.toString() };
+    case 'canceled':
+      return { type: 'CLAIM_CANCELED', txHash: s.txHash };
+    case 'absent':
+      return { type: 'LOCK_GONE', reason: 'no lock, no Claimed and no Canceled event for this job' };
+    case 'locked':
+      return null;
+  }
+}
+
+/** Reads each task's settlement; returns decided events and the tasks still locked. */
+async function reconcile(
+  escrow: Escrow,
+  tasks: readonly ClaimTask[],
+  decide: (s: Settlement) => JobEvent | null,
+  failed: (error: string) => JobEvent,
+  events: Map<string, JobEvent>,
+): Promise<ClaimTask[]> {
+  const locked: ClaimTask[] = [];
+  for (const task of tasks) {
+    try {
+      const event = decide(await escrow.readSettlement(task.terms));
+      if (event === null) locked.push(task);
+      else events.set(task.id, event);
+    } catch (error) {
+      rethrowCrash(error);
+      events.set(task.id, failed(`reading the lock failed: ${String(error)}`));
+    }
+  }
+  return locked;
+}
+
+const entriesOf = (tasks: readonly ClaimTask[]): ClaimEntry[] => tasks.map((t) => ({ terms: t.terms, amount: t.amount }));
+
+/** The tasks whose entry makes the batch revert, found by bisection with dry runs. */
+async function findBad(escrow: Escrow, tasks: readonly ClaimTask[]): Promise<Array<{ task: ClaimTask; reason: string }>> {
+  const reason = await escrow.checkClaims(entriesOf(tasks));
+  if (reason === null) return [];
+  if (tasks.length === 1) return [{ task: tasks[0]!, reason }];
+  const middle = Math.ceil(tasks.length / 2);
+  return [...(await findBad(escrow, tasks.slice(0, middle))), ...(await findBad(escrow, tasks.slice(middle)))];
+}
+
+export async function claimInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+  const events = new Map<string, JobEvent>();
+  const failed = (error: string): JobEvent => ({ type: 'CLAIM_FAILED', error });
+  let due = await reconcile(escrow, tasks, decidedForClaim, failed, events);
+  for (let attempt = 1; due.length > 0; attempt += 1) {
+    let bad: Array<{ task: ClaimTask; reason: string }>;
+    try {
+      bad = await findBad(escrow, due);
+    } catch (error) {
+      rethrowCrash(error);
+      for (const task of due) events.set(task.id, failed(`dry run failed: ${String(error)}`));
+      return events;
+    }
+    if (bad.length > 0) {
+      log.warn({ chain: escrow.chain, setAside: bad.map((b) => ({ machine: b.task.id, reason: b.reason })) }, 'claim batch: entries set aside');
+      // A bad entry is often a lock that changed under us: its settlement says what happened;
+      // one still locked failed its dry run for a reason of its own, and waits for the next run.
+      await reconcile(escrow, bad.map((b) => b.task), decidedForClaim, failed, events);
+      for (const b of bad) if (!events.has(b.task.id)) events.set(b.task.id, failed(b.reason));
+      const setAside = new Set(bad.map((b) => b.task.id));
+      due = due.filter((t) => !setAside.has(t.id));
+      if (due.length === 0) break;
+    }
+    let receipt: EscrowReceipt;
+    try {
+      receipt = await escrow.claimLocks(entriesOf(due));
+    } catch (error) {
+      rethrowCrash(error);
+      if (error instanceof BatchReverted && attempt < MAX_SEND_ATTEMPTS) {
+        log.warn({ chain: escrow.chain, reason: error.reason }, 'claim batch reverted when mined; checking it again');
+        continue;
+      }
+      // Outcome unknown or refused again: the next run reads the chain before claiming.
+      for (const task of due) events.set(task.id, failed(String(error)));
+      return events;
+    }
+    log.info({ chain: escrow.chain, tx: receipt.txHash, jobs: due.length }, 'claim batch mined');
+    const unexplained = settleFromReceipt(receipt, due, events, (txHash, amount) => ({ type: 'CLAIMED', txHash, amount }), (txHash) => ({
+      type: 'CLAIM_CANCELED',
+      txHash,
+    }));
+    await reconcile(escrow, unexplained, decidedForClaim, failed, events);
+    for (const task of unexplained) if (!events.has(task.id)) events.set(task.id, failed(`claim ${receipt.txHash} carried no event for this job`));
+    break;
+  }
+  return events;
+}
+
+/** Decides every task the receipt has an event for; returns the others. */
+function settleFromReceipt(
+  receipt: EscrowReceipt,
+  tasks: readonly ClaimTask[],
+  events: Map<string, JobEvent>,
+  onClaimed: (txHash: string, amount: string) => JobEvent,
+  onCanceled: (txHash: string) => JobEvent,
+): ClaimTask[] {
+  const unexplained: ClaimTask[] = [];
+  for (const task of tasks) {
+    const event = receipt.events.find((e) => e.jobId === task.terms.jobId);
+    if (event === undefined) unexplained.push(task);
+    else events.set(task.id, event.kind === 'Claimed' ? onClaimed(receipt.txHash, event.amount.toString()) : onCanceled(receipt.txHash));
+  }
+  return unexplained;
+}
+
+function decidedForCancel(s: Settlement): JobEvent | null {
+  switch (s.kind) {
+    case 'claimed':
+      return { type: 'CLAIMED', txHash: s.txHash, amount: s.amount.toString() };
+    case 'canceled':
+      return { type: 'LOCK_CANCELED', txHash: s.txHash };
+    case 'absent':
+      return { type: 'LOCK_GONE', reason: 'no lock, no Claimed and no Canceled event for this job' };
+    case 'locked':
+      return null;
+  }
+}
+
+export async function cancelInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+  const events = new Map<string, JobEvent>();
+  const failed = (error: string): JobEvent => ({ type: 'CANCEL_FAILED', error });
+  const due = await reconcile(escrow, tasks, decidedForCancel, failed, events);
+  if (due.length === 0) return events;
+  let receipt: EscrowReceipt;
+  try {
+    receipt = await escrow.cancelExpiredLocks(due.map((t) => t.terms));
+  } catch (error) {
+    rethrowCrash(error);
+    for (const task of due) events.set(task.id, failed(String(error)));
+    return events;
+  }
+  log.info({ chain: escrow.chain, tx: receipt.txHash, jobs: due.length }, 'cancel batch mined');
+  const unexplained = settleFromReceipt(receipt, due, events, (txHash, amount) => ({ type: 'CLAIMED', txHash, amount }), (txHash) => ({
+    type: 'LOCK_CANCELED',
+    txHash,
+  }));
+  await reconcile(escrow, unexplained, decidedForCancel, failed, events);
+  for (const task of unexplained) if (!events.has(task.id)) events.set(task.id, failed(`cancel ${receipt.txHash} carried no event for this job (not expired yet when mined?)`));
+  return events;
+}

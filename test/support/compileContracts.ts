@@ -1,0 +1,46 @@
+/**
+ * Compiles the test contracts with solc-js (no compiler download), once per source content:
+ * the output is cached under node_modules/.cache/settle-solc.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+export interface Compiled {
+  readonly abi: readonly unknown[];
+  readonly bytecode: string;
+}
+
+const CONTRACTS_DIR = fileURLToPath(new URL('../evm/contracts/', import.meta.url));
+const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/settle-solc/', import.meta.url));
+const SOURCES = ['Escrow.sol', 'TestToken.sol'];
+
+export function compileContracts(): Record<'Escrow' | 'TestToken', Compiled> {
+  const sources = Object.fromEntries(SOURCES.map((f) => [f, { content: readFileSync(join(CONTRACTS_DIR, f), 'utf8') }]));
+  const require = createRequire(import.meta.url);
+  const solc = require('solc') as { version(): string; compile(input: string): string };
+  const key = createHash('sha256').update(solc.version()).update(JSON.stringify(sources)).digest('hex').slice(0, 16);
+  const cached = join(CACHE_DIR, `${key}.json`);
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as Record<'Escrow' | 'TestToken', Compiled>;
+  const input = {
+    language: 'Solidity',
+    sources,
+    settings: { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+  };
+  const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
+    errors?: Array<{ severity: string; formattedMessage: string }>;
+    contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+  };
+  const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
+  if (errors.length > 0) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join('\n')}`);
+  const pick = (file: string, name: string): Compiled => {
+    const c = output.contracts[file]![name]!;
+    return { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
+  };
+  const result = { Escrow: pick('Escrow.sol', 'Escrow'), TestToken: pick('TestToken.sol', 'TestToken') };
+  mkdirSync(CACHE_DIR, { recursive: true });
+  writeFileSync(cached, JSON.stringify(result));
+  return result;
+}
