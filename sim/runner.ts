@@ -59,11 +59,26 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
       current = await options.openHost(generation);
       continue;
     }
-    if (options.world.scriptDone && current.host.liveCount === 0) {
+    if (options.world.scriptDone && current.host.liveCount === 0 && everyObligationSeen(options.world, current)) {
       return { blocks, crashes, complete: true, stopped: false, host: current };
     }
   }
   return { blocks, crashes, complete: false, stopped: false, host: current };
+}
+
+/**
+ * Whether the host has met every obligation it still can: every job (the compute engine lists
+ * them all), every Active swap of ours in storage. A poll that failed on the last tick must not
+ * end the run with an obligation never seen. A swap that left storage between two polls was
+ * never the host's to see.
+ */
+function everyObligationSeen(world: World, simHost: SimHost): boolean {
+  const store = simHost.store;
+  const jobsSeen = Object.values(world.state.compute.jobs).every((job) => store.placeOf(`job:${job.terms.chain}:${job.terms.jobId}`) !== null);
+  const swapsSeen = Object.values(world.state.subtensor.swaps).every(
+    (swap) => swap.status !== 'Active' || swap.miner !== world.state.miner || store.placeOf(`swap:${swap.terms.swapId}`) !== null,
+  );
+  return jobsSeen && swapsSeen;
 }
 
 export async function invariantsAfter(world: World, result: RunResult): Promise<InvariantResult[]> {
