@@ -86,8 +86,8 @@ class FaultyEscrow implements Escrow {
   get chain(): string {
     return this.inner.chain;
   }
-  readSettlement(terms: JobTerms): Promise<Settlement> {
-    return this.net.read('getLocks', terms.jobId.slice(-6), () => this.inner.readSettlement(terms));
+  readSettlements(jobs: readonly JobTerms[]): Promise<Settlement[]> {
+    return this.net.read('getLocks', batchKey(jobs), () => this.inner.readSettlements(jobs));
   }
   checkClaims(entries: readonly ClaimEntry[]): Promise<string | null> {
     return this.net.read('estimateGas', batchKey(entries.map((e) => e.terms)), () => this.inner.checkClaims(entries));

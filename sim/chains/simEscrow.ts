@@ -32,7 +32,11 @@ export class SimEscrow implements Escrow {
     );
   }
 
-  async readSettlement(terms: JobTerms): Promise<Settlement> {
+  async readSettlements(jobs: readonly JobTerms[]): Promise<Settlement[]> {
+    return jobs.map((terms) => this.settlementOf(terms));
+  }
+
+  private settlementOf(terms: JobTerms): Settlement {
     const lock = this.lockOf(terms);
     if (lock !== undefined) return { kind: 'locked', amount: BigInt(lock.amount), expiry: lock.expiry };
     const events = this.world.state.escrow.events.filter((e) => e.jobId === terms.jobId);

@@ -50,17 +50,21 @@ async function reconcile(
   failed: (error: string) => JobEvent,
   events: Map<string, JobEvent>,
 ): Promise<ClaimTask[]> {
-  const locked: ClaimTask[] = [];
-  for (const task of tasks) {
-    try {
-      const event = decide(await escrow.readSettlement(task.terms));
-      if (event === null) locked.push(task);
-      else events.set(task.id, event);
-    } catch (error) {
-      rethrowCrash(error);
-      events.set(task.id, failed(`reading the lock failed: ${String(error)}`));
-    }
+  if (tasks.length === 0) return [];
+  let settlements: Settlement[];
+  try {
+    settlements = await escrow.readSettlements(tasks.map((t) => t.terms));
+  } catch (error) {
+    rethrowCrash(error);
+    for (const task of tasks) events.set(task.id, failed(`reading the locks failed: ${String(error)}`));
+    return [];
   }
+  const locked: ClaimTask[] = [];
+  tasks.forEach((task, i) => {
+    const event = decide(settlements[i]!);
+    if (event === null) locked.push(task);
+    else events.set(task.id, event);
+  });
   return locked;
 }
 
@@ -85,6 +89,7 @@ export async function claimInBatches(escrow: Escrow, tasks: readonly ClaimTask[]
       bad = await findBad(escrow, due);
     } catch (error) {
       rethrowCrash(error);
+      log.warn({ chain: escrow.chain, jobs: due.length, err: String(error) }, 'claim batch dry run failed; its jobs wait for the next run');
       for (const task of due) events.set(task.id, failed(`dry run failed: ${String(error)}`));
       return events;
     }
@@ -108,6 +113,7 @@ export async function claimInBatches(escrow: Escrow, tasks: readonly ClaimTask[]
         continue;
       }
       // Outcome unknown or refused again: the next run reads the chain before claiming.
+      log.warn({ chain: escrow.chain, jobs: due.length, err: String(error) }, 'claim batch failed; its jobs are read again at the next run');
       for (const task of due) events.set(task.id, failed(String(error)));
       return events;
     }
@@ -163,6 +169,7 @@ export async function cancelInBatches(escrow: Escrow, tasks: readonly ClaimTask[
     receipt = await escrow.cancelExpiredLocks(due.map((t) => t.terms));
   } catch (error) {
     rethrowCrash(error);
+    log.warn({ chain: escrow.chain, jobs: due.length, err: String(error) }, 'cancel batch failed; its jobs are read again at the next run');
     for (const task of due) events.set(task.id, failed(String(error)));
     return events;
   }

@@ -107,8 +107,11 @@ export class BatchReverted extends Error {
 /** An Ocean-style Escrow contract on one chain, seen by one payee. */
 export interface Escrow {
   readonly chain: string;
-  /** What the chain says about the job's lock: still locked, claimed, cancelled, or gone. */
-  readSettlement(terms: JobTerms): Promise<Settlement>;
+  /**
+   * What the chain says about each job's lock, in the order given: still locked, claimed,
+   * cancelled, or gone. One call for a whole batch, so the adapter can share its reads.
+   */
+  readSettlements(jobs: readonly JobTerms[]): Promise<Settlement[]>;
   /** A dry run of claimLocks: the revert reason it would meet now, or null if it would pass. */
   checkClaims(entries: readonly ClaimEntry[]): Promise<string | null>;
   /** claimLocks, one transaction for every entry. Throws BatchReverted if the chain refuses it. */

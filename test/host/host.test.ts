@@ -82,7 +82,7 @@ async function harness(world: World, dir = tempDir('settle-host-')): Promise<Har
   const jobId = (terms: JobTerms) => `job:${terms.chain}:${terms.jobId}`;
   const escrow: Escrow = {
     chain: simEscrow.chain,
-    readSettlement: (terms) => simEscrow.readSettlement(terms),
+    readSettlements: (jobs) => simEscrow.readSettlements(jobs),
     checkClaims: (entries) => simEscrow.checkClaims(entries),
     claimLocks: async (entries) => {
       for (const entry of entries) journal.push({ kind: 'effect', name: 'claim', id: jobId(entry.terms), detail: entry.amount.toString() });

@@ -68,7 +68,8 @@ export async function startEvmNode(timeoutMs = 60_000): Promise<EvmNode> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, pollingInterval: 50 });
+  // No response cache: nonces and receipts must be read fresh every time.
+  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
   return {
     url,
     provider,

@@ -171,18 +171,18 @@ contract Escrow {
     }
 
     function claimLocks(
-        uint256[] calldata jobIds,
-        address[] calldata tokens,
-        address[] calldata payers,
-        uint256[] calldata amounts,
-        bytes[] calldata proofs
+        uint256[] calldata jobId,
+        address[] calldata token,
+        address[] calldata payer,
+        uint256[] calldata amount,
+        bytes[] calldata proof
     ) public {
         require(
-            jobIds.length == tokens.length && jobIds.length == payers.length && jobIds.length == amounts.length &&
-                jobIds.length == proofs.length,
+            jobId.length == token.length && jobId.length == payer.length && jobId.length == amount.length &&
+                jobId.length == proof.length,
             "Invalid input"
         );
-        for (uint256 i = 0; i < jobIds.length; i++) _claim(jobIds[i], tokens[i], payers[i], amounts[i], proofs[i]);
+        for (uint256 i = 0; i < jobId.length; i++) _claim(jobId[i], token[i], payer[i], amount[i], proof[i]);
     }
 
     function claimLockAndWithdraw(uint256 jobId, address token, address payer, uint256 amount, bytes calldata proof) external {
@@ -191,14 +191,14 @@ contract Escrow {
     }
 
     function claimLocksAndWithdraw(
-        uint256[] calldata jobIds,
-        address[] calldata tokens,
-        address[] calldata payers,
-        uint256[] calldata amounts,
-        bytes[] calldata proofs
+        uint256[] calldata jobId,
+        address[] calldata token,
+        address[] calldata payer,
+        uint256[] calldata amount,
+        bytes[] calldata proof
     ) external {
-        claimLocks(jobIds, tokens, payers, amounts, proofs);
-        for (uint256 i = 0; i < tokens.length; i++) _withdrawAll(msg.sender, tokens[i]);
+        claimLocks(jobId, token, payer, amount, proof);
+        for (uint256 i = 0; i < token.length; i++) _withdrawAll(msg.sender, token[i]);
     }
 
     // ---- anyone ----
@@ -219,16 +219,16 @@ contract Escrow {
     }
 
     function cancelExpiredLocks(
-        uint256[] calldata jobIds,
-        address[] calldata tokens,
-        address[] calldata payers,
-        address[] calldata payees
+        uint256[] calldata jobId,
+        address[] calldata token,
+        address[] calldata payer,
+        address[] calldata payee
     ) external {
         require(
-            jobIds.length == tokens.length && jobIds.length == payers.length && jobIds.length == payees.length,
+            jobId.length == token.length && jobId.length == payer.length && jobId.length == payee.length,
             "Invalid input"
         );
-        for (uint256 i = 0; i < jobIds.length; i++) cancelExpiredLock(jobIds[i], tokens[i], payers[i], payees[i]);
+        for (uint256 i = 0; i < jobId.length; i++) cancelExpiredLock(jobId[i], token[i], payer[i], payee[i]);
     }
 
     // ---- internals ----
