@@ -4,6 +4,7 @@
  * here fails for being slow. `--smoke` runs tiny sizes, only to keep the benchmarks working.
  */
 import { cpus } from 'node:os';
+import { claimGas } from './escrowGas.ts';
 import { bareLifecycles, simulatedLifecycles } from './simSpeed.ts';
 
 const smoke = process.argv.includes('--smoke');
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
   process.stdout.write(`\n| ${'swap lifecycles per second'.padEnd(width)} | per s | vs ceiling | |\n|${'-'.repeat(width + 2)}|---:|---:|---|\n`);
   for (const r of rows) process.stdout.write(`| ${r.what.padEnd(width)} | ${Math.round(r.perSecond)} | ${r.ratio} | ${r.note} |\n`);
   process.stdout.write('\nGoal (issue 3): the simulator at 40% or more of the ceiling.\n');
+
+  const gas = await claimGas(smoke ? [1, 5] : [1, 10, 50, 200]);
+  const single = gas[0]!.gasPerJob;
+  process.stdout.write('\n| jobs per claimLocks | gas per job | vs a claim of one |\n|---:|---:|---:|\n');
+  for (const row of gas) process.stdout.write(`| ${row.batch} | ${Math.round(row.gasPerJob)} | ${(row.gasPerJob / single).toFixed(2)} |\n`);
 }
 
 await main();

@@ -24,6 +24,23 @@ export interface ClaimTask {
 /** A batch that passed its dry run may still revert when mined; it is re-checked this often. */
 const MAX_SEND_ATTEMPTS = 3;
 
+/**
+ * The most jobs in one transaction: a batch must fit in a block (about 45k gas a claim on the
+ * project's Escrow, against blocks of 30M gas); more jobs make more transactions.
+ */
+export const MAX_BATCH_SIZE = 200;
+
+async function inChunks(
+  tasks: readonly ClaimTask[],
+  settle: (chunk: readonly ClaimTask[]) => Promise<Map<string, JobEvent>>,
+): Promise<Map<string, JobEvent>> {
+  const events = new Map<string, JobEvent>();
+  for (let start = 0; start < tasks.length; start += MAX_BATCH_SIZE) {
+    for (const [id, event] of await settle(tasks.slice(start, start + MAX_BATCH_SIZE))) events.set(id, event);
+  }
+  return events;
+}
+
 function rethrowCrash(error: unknown): void {
   if (isSimulatedCrash(error)) throw error;
 }
@@ -79,7 +96,11 @@ async function findBad(escrow: Escrow, tasks: readonly ClaimTask[]): Promise<Arr
   return [...(await findBad(escrow, tasks.slice(0, middle))), ...(await findBad(escrow, tasks.slice(middle)))];
 }
 
-export async function claimInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+export function claimInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+  return inChunks(tasks, (chunk) => claimBatch(escrow, chunk, log));
+}
+
+async function claimBatch(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
   const events = new Map<string, JobEvent>();
   const failed = (error: string): JobEvent => ({ type: 'CLAIM_FAILED', error });
   let due = await reconcile(escrow, tasks, decidedForClaim, failed, events);
@@ -159,7 +180,11 @@ function decidedForCancel(s: Settlement): JobEvent | null {
   }
 }
 
-export async function cancelInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+export function cancelInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+  return inChunks(tasks, (chunk) => cancelBatch(escrow, chunk, log));
+}
+
+async function cancelBatch(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
   const events = new Map<string, JobEvent>();
   const failed = (error: string): JobEvent => ({ type: 'CANCEL_FAILED', error });
   const due = await reconcile(escrow, tasks, decidedForCancel, failed, events);

@@ -61,15 +61,19 @@ export async function deployEscrow(node: EvmNode): Promise<EscrowFixture> {
       const amount = options.amount ?? 10n ** 18n;
       const expiry = BigInt(options.expirySeconds ?? 86_400);
       const ids = Array.from({ length: count }, () => nextJobId++);
-      await (
-        await (escrow.connect(payee) as Contract).getFunction('createLocks')(
-          ids,
-          ids.map(() => tokenAddress),
-          ids.map(() => payer.address),
-          ids.map(() => amount),
-          ids.map(() => expiry),
-        )
-      ).wait();
+      // createLocks of more than ~100 locks would not fit in a block.
+      for (let start = 0; start < ids.length; start += 50) {
+        const chunk = ids.slice(start, start + 50);
+        await (
+          await (escrow.connect(payee) as Contract).getFunction('createLocks')(
+            chunk,
+            chunk.map(() => tokenAddress),
+            chunk.map(() => payer.address),
+            chunk.map(() => amount),
+            chunk.map(() => expiry),
+          )
+        ).wait();
+      }
       const created = await chainTime();
       return ids.map((id) => ({
         jobId: jobIdHex(id),

@@ -38,6 +38,8 @@ contract Escrow {
     mapping(address => address[]) private userTokens;
     mapping(address => mapping(address => auth[])) private userAuths;
     lock[] private locks;
+    /// jobId => index in `locks` + 1 (0: no lock), so claims cost the same whatever the number of locks.
+    mapping(uint256 => uint256) private lockIndex;
 
     event Deposit(address indexed payer, address indexed token, uint256 amount);
     event Withdraw(address indexed payer, address indexed token, uint256 amount);
@@ -136,7 +138,7 @@ contract Escrow {
         require(jobId != 0, "Invalid jobId");
         require(payer != address(0), "Invalid payer");
         require(token != address(0), "Invalid token");
-        for (uint256 i = 0; i < locks.length; i++) require(locks[i].jobId != jobId, "JobId already exists");
+        require(lockIndex[jobId] == 0, "JobId already exists");
         auth storage a = _authOf(payer, token, msg.sender);
         require(expiry <= a.maxLockSeconds, "Expiry too high");
         require(a.currentLockedAmount + amount <= a.maxLockedAmount, "Exceeds maxLockedAmount");
@@ -148,6 +150,7 @@ contract Escrow {
         a.currentLockedAmount += amount;
         a.currentLocks += 1;
         locks.push(lock(jobId, payer, msg.sender, amount, block.timestamp + expiry, token));
+        lockIndex[jobId] = locks.length;
         emit Lock(payer, msg.sender, jobId, amount, block.timestamp + expiry, token);
     }
 
@@ -266,11 +269,11 @@ contract Escrow {
     }
 
     function _findLock(uint256 jobId, address token, address payer, address payee) internal view returns (uint256) {
-        for (uint256 i = 0; i < locks.length; i++) {
-            lock storage l = locks[i];
-            if (l.jobId == jobId && l.token == token && l.payer == payer && l.payee == payee) return i;
-        }
-        revert("Lock not found");
+        uint256 position = lockIndex[jobId];
+        require(position != 0, "Lock not found");
+        lock storage l = locks[position - 1];
+        require(l.token == token && l.payer == payer && l.payee == payee, "Lock not found");
+        return position - 1;
     }
 
     function _authOf(address payer, address token, address payee) internal view returns (auth storage) {
@@ -280,7 +283,12 @@ contract Escrow {
     }
 
     function _removeLock(uint256 index) internal {
-        locks[index] = locks[locks.length - 1];
+        delete lockIndex[locks[index].jobId];
+        uint256 last = locks.length - 1;
+        if (index != last) {
+            locks[index] = locks[last];
+            lockIndex[locks[index].jobId] = index + 1;
+        }
         locks.pop();
     }
 
