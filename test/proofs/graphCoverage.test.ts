@@ -92,6 +92,9 @@ function cover(machine: AnyStateMachine, runs: Array<{ input: unknown; events: (
   for (const run of runs) {
     const options = { input: run.input, events: run.events as never, serializeState: shape as never };
     const shortest = new Map(getShortestPaths(machine, options).map((p) => [shape(p.state as never), p]));
+    // The empty path: what the machine does on creation alone (eventless transitions).
+    paths += 1;
+    statesSeen.add(String(createActor(machine, { input: run.input, inspect: recorder.inspect }).start().getSnapshot().value));
     for (const { state, transitions } of Object.values(getAdjacencyMap(machine, options))) {
       if ((state as { status: string }).status === 'done') continue; // final: no transitions out
       const prefix = shortest.get(shape(state as never));
