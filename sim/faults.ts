@@ -98,7 +98,14 @@ export function hash32(text: string): number {
 
 export type TraceSink = (line: string) => void;
 
-export class FaultInjector {
+/** Where the simulator asks whether a fault happens at a site: seeded rates, or a script. */
+export interface FaultSource {
+  decide(kind: FaultKind, key: string): boolean;
+  /** A deterministic choice in [0, n) for a site, for faults that need one. */
+  pick(key: string, n: number): number;
+}
+
+export class FaultInjector implements FaultSource {
   readonly injected: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
 
   constructor(

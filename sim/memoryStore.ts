@@ -6,7 +6,7 @@
 import type { RecoveryEntry, RecoveryLog } from '../src/store/recoveryLog.ts';
 import { assertRecordId, type MachineRecord, type RecordPlace, type SnapshotStore } from '../src/store/snapshotStore.ts';
 import { SimulatedCrash } from '../src/host/crashpoints.ts';
-import type { FaultInjector } from './faults.ts';
+import type { FaultSource } from './faults.ts';
 
 export class MemoryDisk {
   readonly live = new Map<string, MachineRecord>();
@@ -20,7 +20,7 @@ export class MemorySnapshotStore implements SnapshotStore {
   constructor(
     private readonly disk: MemoryDisk,
     private readonly knownMachines: Readonly<Record<string, number>>,
-    private readonly faults: FaultInjector | null = null,
+    private readonly faults: FaultSource | null = null,
   ) {}
 
   async loadLive(): Promise<MachineRecord[]> {
@@ -72,7 +72,7 @@ export class MemoryRecoveryLog implements RecoveryLog {
 
   constructor(
     private readonly disk: MemoryDisk,
-    private readonly faults: FaultInjector | null = null,
+    private readonly faults: FaultSource | null = null,
   ) {
     this.keys = new Set(disk.recovery.map((e) => e.key));
   }

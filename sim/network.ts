@@ -5,7 +5,7 @@
  * dies right after a chain call returned.
  */
 import { SimulatedCrash } from '../src/host/crashpoints.ts';
-import type { FaultInjector } from './faults.ts';
+import type { FaultSource } from './faults.ts';
 import type { World } from './world.ts';
 
 export class SimNetwork {
@@ -13,7 +13,7 @@ export class SimNetwork {
 
   constructor(
     private readonly world: World,
-    readonly faults: FaultInjector,
+    readonly faults: FaultSource,
     private readonly generation: () => number,
   ) {}
 

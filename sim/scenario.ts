@@ -4,20 +4,14 @@
  * then every invariant checked against the chains. A run with restarts is run again without
  * the faults that kill the process, and both must end the same: restart is invisible.
  */
-import { knownMachineVersions } from '../machines/index.ts';
-import type { CrashHook } from '../src/host/crashpoints.ts';
+import type { Host } from '../src/host/host.ts';
 import { SimulatedCrash } from '../src/host/crashpoints.ts';
-import { Host, type HostOptions } from '../src/host/host.ts';
 import type { Logger } from '../src/host/ports.ts';
-import { advanceBlock } from './advance.ts';
 import { FAULT_KINDS, FaultInjector, RESTART_KINDS, type FaultKind } from './faults.ts';
-import { faultyPorts } from './faultyPorts.ts';
-import { chainOutcome, checkInvariants, type InvariantResult } from './invariants.ts';
-import { MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
-import { SimNetwork } from './network.ts';
+import { chainOutcome, type InvariantResult } from './invariants.ts';
 import { runUntilSettled } from './runner.ts';
-import { SIM_CLAIM_SCHEDULE, finalMachines, simPorts, type SimHost } from './simHost.ts';
-import { applyWorldFaults } from './worldFaults.ts';
+import { finalMachines } from './simHost.ts';
+import { SILENT_LOG, SimulatedSystem } from './system.ts';
 import { World, type Hostility } from './world.ts';
 
 export interface ScenarioOptions {
@@ -89,64 +83,26 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
   });
   const traceLine = options.trace === true ? (line: string) => void trace.push(`[${world.height}] ${line}`) : () => undefined;
   const faults = new FaultInjector(options.seed, options.faults, traceLine);
-  const disk = new MemoryDisk();
-  const net = new SimNetwork(world, faults, () => disk.generation);
-  const ports = faultyPorts(simPorts(world), net, world);
-  const log = options.trace === true || options.onTransition !== undefined ? traceLogger(traceLine, options.onTransition) : SILENT;
-  const HostClass = options.hostClass ?? Host;
+  const log = options.trace === true || options.onTransition !== undefined ? traceLogger(traceLine, options.onTransition) : SILENT_LOG;
+  const system = new SimulatedSystem(world, faults, {
+    log,
+    trace: traceLine,
+    ...(options.hostClass === undefined ? {} : { hostClass: options.hostClass }),
+  });
   let crashes = 0;
-  const openHost = async (generation: number): Promise<SimHost> => {
-    disk.generation = generation;
-    if (generation > 0) traceLine(`restart ${generation}: a new host on the same store`);
-    const store = new MemorySnapshotStore(disk, knownMachineVersions, faults);
-    const recoveryLog = new MemoryRecoveryLog(disk, faults);
-    let reached = 0;
-    const crashHook: CrashHook = (point, machineId) => {
-      reached += 1;
-      if (faults.decide('crash', `${point}:${machineId}:b${world.height}:g${generation}:${reached}`)) {
-        throw new SimulatedCrash(point, machineId);
-      }
-    };
-    const host = await HostClass.restore({
-      store,
-      recoveryLog,
-      ...ports,
-      log,
-      marginBlocks: world.state.plan.marginBlocks,
-      claimSchedule: SIM_CLAIM_SCHEDULE,
-      crashHook,
-    } satisfies HostOptions);
-    return { host, store, recoveryLog };
-  };
-  let tick = 0;
   const run = await runUntilSettled({
     world,
     maxBlocks: options.maxBlocks ?? MAX_BLOCKS,
-    openHost,
+    openHost: (generation) => system.openHost(generation),
     onCrash: (error) => {
       if (error instanceof SimulatedCrash) crashes += 1;
       traceLine(`host died: ${error instanceof Error ? error.message : String(error)}`);
     },
-    advance: async () => {
-      tick += 1;
-      // Slow blocks: the host polls again before any new block. Skipped: it missed polls.
-      if (faults.decide('slow-blocks', `tick:${tick}`)) return;
-      const blocks = faults.decide('skipped-blocks', `tick:${tick}`) ? 2 + faults.pick(`skip:${tick}`, 4) : 1;
-      for (let i = 0; i < blocks; i += 1) {
-        advanceBlock(world);
-        applyWorldFaults(world, faults);
-        await net.landDeferred();
-      }
-    },
+    advance: () => system.advance(),
   });
   const finals = await finalMachines(run.host.store);
   const live = new Set(run.host.host.machines().map((m) => m.id));
-  const invariants = checkInvariants(world.state, {
-    finals,
-    live,
-    recovery: run.host.recoveryLog.entries(),
-    marginBlocks: world.state.plan.marginBlocks,
-  });
+  const invariants = await system.invariants(true);
   const endStates = { swapFulfillment: {} as EndStates, jobSettlement: {} as EndStates };
   for (const [id, final] of finals) {
     const bucket = id.startsWith('swap:') ? endStates.swapFulfillment : endStates.jobSettlement;
@@ -210,8 +166,6 @@ function restartInvisible(withRestarts: RunOnce, without: RunOnce): InvariantRes
   }
   return result;
 }
-
-const SILENT: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function traceLogger(traceLine: (line: string) => void, onTransition: ScenarioOptions['onTransition']): Logger {
   const write = (fields: object, message?: string): void => {

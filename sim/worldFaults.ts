@@ -1,12 +1,12 @@
 /** Faults of the chains themselves, applied once per block after the block is made. */
 import { addressFor } from './addresses.ts';
-import type { FaultInjector } from './faults.ts';
+import type { FaultSource } from './faults.ts';
 import { minerAddressOn, type World } from './world.ts';
 
 export const OTHER_MINER = addressFor('tao', 'another-miner');
 export const OPERATOR = addressFor('eth', 'operator');
 
-export function applyWorldFaults(world: World, faults: FaultInjector): void {
+export function applyWorldFaults(world: World, faults: FaultSource): void {
   const s = world.state;
   for (const ledger of Object.values(s.ledgers)) {
     if (faults.decide('reorg', `${ledger.chain}:b${ledger.height}`)) reorgNewestBlock(world, ledger.chain);

@@ -99,7 +99,7 @@ function cover(machine: AnyStateMachine, runs: Array<{ input: unknown; events: (
       if ((state as { status: string }).status === 'done') continue; // final: no transitions out
       const prefix = shortest.get(shape(state as never));
       if (prefix === undefined) throw new Error(`no path to ${shape(state as never)}`);
-      for (const edge of Object.values(transitions)) {
+      for (const edge of Object.values(transitions) as Array<{ event: unknown; state: { value: unknown } }>) {
         paths += 1;
         const actor = createActor(machine, { input: run.input, inspect: recorder.inspect }).start();
         statesSeen.add(String(actor.getSnapshot().value));
@@ -107,7 +107,7 @@ function cover(machine: AnyStateMachine, runs: Array<{ input: unknown; events: (
           actor.send(step);
           statesSeen.add(String(actor.getSnapshot().value));
         }
-        expect(String(actor.getSnapshot().value)).toBe(String((edge.state as { value: unknown }).value));
+        expect(String(actor.getSnapshot().value)).toBe(String(edge.state.value));
       }
     }
   }

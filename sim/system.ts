@@ -1,0 +1,95 @@
+/**
+ * The simulated system: a world, the network and disk between it and the host, and a way to
+ * open a host (the real one, or a double) over them, generation after generation. The
+ * scenario runner, the property tests and the crash-point explorer all drive this one thing.
+ */
+import { knownMachineVersions } from '../machines/index.ts';
+import { SimulatedCrash, type CrashHook } from '../src/host/crashpoints.ts';
+import { Host, type HostOptions } from '../src/host/host.ts';
+import type { Logger } from '../src/host/ports.ts';
+import { advanceBlock } from './advance.ts';
+import type { FaultSource } from './faults.ts';
+import { faultyPorts } from './faultyPorts.ts';
+import { checkInvariants, type InvariantResult } from './invariants.ts';
+import { MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
+import { SimNetwork } from './network.ts';
+import { SIM_CLAIM_SCHEDULE, finalMachines, simPorts, type ChainPorts, type SimHost } from './simHost.ts';
+import { applyWorldFaults } from './worldFaults.ts';
+import type { World } from './world.ts';
+
+export const SILENT_LOG: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export interface SystemOptions {
+  readonly hostClass?: typeof Host;
+  readonly log?: Logger;
+  readonly trace?: (line: string) => void;
+}
+
+export class SimulatedSystem {
+  readonly disk = new MemoryDisk();
+  readonly net: SimNetwork;
+  private readonly ports: ChainPorts;
+  private tick = 0;
+  /** The host of the current generation; replaced at each restart. */
+  current: SimHost | null = null;
+
+  constructor(
+    readonly world: World,
+    readonly faults: FaultSource,
+    private readonly options: SystemOptions = {},
+  ) {
+    this.net = new SimNetwork(world, faults, () => this.disk.generation);
+    this.ports = faultyPorts(simPorts(world), this.net, world);
+  }
+
+  /** A new host on the same disk: what a process restarted after a crash meets. */
+  async openHost(generation: number): Promise<SimHost> {
+    this.disk.generation = generation;
+    if (generation > 0) this.options.trace?.(`restart ${generation}: a new host on the same store`);
+    const store = new MemorySnapshotStore(this.disk, knownMachineVersions, this.faults);
+    const recoveryLog = new MemoryRecoveryLog(this.disk, this.faults);
+    let reached = 0;
+    const crashHook: CrashHook = (point, machineId) => {
+      reached += 1;
+      if (this.faults.decide('crash', `${point}:${machineId}:b${this.world.height}:g${generation}:${reached}`)) {
+        throw new SimulatedCrash(point, machineId);
+      }
+    };
+    const HostClass = this.options.hostClass ?? Host;
+    const host = await HostClass.restore({
+      store,
+      recoveryLog,
+      ...this.ports,
+      log: this.options.log ?? SILENT_LOG,
+      marginBlocks: this.world.state.plan.marginBlocks,
+      claimSchedule: SIM_CLAIM_SCHEDULE,
+      crashHook,
+    } satisfies HostOptions);
+    this.current = { host, store, recoveryLog };
+    return this.current;
+  }
+
+  /** Time between two polls: usually one block; none (slow blocks) or several (missed polls). */
+  async advance(): Promise<void> {
+    this.tick += 1;
+    if (this.faults.decide('slow-blocks', `tick:${this.tick}`)) return;
+    const blocks = this.faults.decide('skipped-blocks', `tick:${this.tick}`) ? 2 + this.faults.pick(`skip:${this.tick}`, 4) : 1;
+    for (let i = 0; i < blocks; i += 1) {
+      advanceBlock(this.world);
+      applyWorldFaults(this.world, this.faults);
+      await this.net.landDeferred();
+    }
+  }
+
+  /** The invariants now; `final` once the run is over (every obligation must have ended). */
+  async invariants(final: boolean): Promise<InvariantResult[]> {
+    if (this.current === null) throw new Error('no host opened yet');
+    return checkInvariants(this.world.state, {
+      finals: await finalMachines(this.current.store),
+      live: new Set(this.current.host.machines().map((m) => m.id)),
+      recovery: this.current.recoveryLog.entries(),
+      marginBlocks: this.world.state.plan.marginBlocks,
+      final,
+    });
+  }
+}
