@@ -72,7 +72,8 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
  * end the run with an obligation never seen. A swap that left storage between two polls was
  * never the host's to see.
  */
-function everyObligationSeen(world: World, simHost: SimHost): boolean {
+export function everyObligationSeen(world: World, simHost: SimHost | null): boolean {
+  if (simHost === null || simHost.host.liveCount > 0) return false;
   const store = simHost.store;
   const jobsSeen = Object.values(world.state.compute.jobs).every((job) => store.placeOf(`job:${job.terms.chain}:${job.terms.jobId}`) !== null);
   const swapsSeen = Object.values(world.state.subtensor.swaps).every(

@@ -5,7 +5,7 @@
  */
 import { knownMachineVersions } from '../machines/index.ts';
 import { SimulatedCrash, type CrashHook } from '../src/host/crashpoints.ts';
-import { Host, type HostOptions } from '../src/host/host.ts';
+import { Host, isFatalToHost, type HostOptions } from '../src/host/host.ts';
 import type { Logger } from '../src/host/ports.ts';
 import { advanceBlock } from './advance.ts';
 import type { FaultSource } from './faults.ts';
@@ -67,6 +67,33 @@ export class SimulatedSystem {
     } satisfies HostOptions);
     this.current = { host, store, recoveryLog };
     return this.current;
+  }
+
+  private generation = -1;
+  /** Host deaths so far (crashes, torn and failed writes), each followed by a restart. */
+  deaths = 0;
+
+  /** Opens the first host, or the next generation after a death or a deliberate kill. */
+  restart(): Promise<SimHost> {
+    this.generation += 1;
+    return this.openHost(this.generation);
+  }
+
+  /** One poll of the current host; if it dies, a new one polls the same block again. */
+  async tickSurviving(maxDeaths = 20): Promise<void> {
+    for (let deaths = 0; ; deaths += 1) {
+      try {
+        // Restoring can die too: it rewrites snapshots that do not restore to themselves.
+        if (this.current === null) await this.restart();
+        await this.current!.host.tick();
+        return;
+      } catch (error) {
+        if (!isFatalToHost(error) || deaths >= maxDeaths) throw error;
+        this.deaths += 1;
+        this.options.trace?.(`host died: ${error instanceof Error ? error.message : String(error)}`);
+        this.current = null;
+      }
+    }
   }
 
   /** Time between two polls: usually one block; none (slow blocks) or several (missed polls). */

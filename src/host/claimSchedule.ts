@@ -18,6 +18,11 @@ export class ClaimSchedule {
     }
   }
 
+  /** The schedule's state, for comparing hosts. */
+  image(): number | null {
+    return this.nextRunAt;
+  }
+
   /** Whether to run now, given the expiries of the locks waiting; advances the schedule if so. */
   due(now: number, waitingExpiries: readonly number[]): boolean {
     if (this.nextRunAt === null) this.nextRunAt = now + this.options.firstRunDelaySec;

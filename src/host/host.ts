@@ -142,6 +142,23 @@ export class Host {
     if (this.currentJson(machine) !== machine.persistedJson) await this.persist(machine, 'restored');
   }
 
+  /**
+   * After an unexpected error, the actor may be ahead of its record on disk (an event applied,
+   * its snapshot never written): it is rebuilt from the record, which is the truth.
+   */
+  private rewind(machine: LiveMachine): void {
+    if (machine.persistedJson === null) {
+      machine.actor.stop();
+      this.live.delete(machine.id);
+      return;
+    }
+    if (machine.actor.getSnapshot() === machine.persistedSnapshot) return;
+    machine.actor.stop();
+    const actor = createActor(machine.entry.machine, { snapshot: JSON.parse(machine.persistedJson) as never }).start();
+    const rebuilt: LiveMachine = { ...machine, actor, persistedSnapshot: actor.getSnapshot() };
+    this.live.set(machine.id, rebuilt);
+  }
+
   get liveCount(): number {
     return this.live.size;
   }
@@ -149,6 +166,16 @@ export class Host {
   /** Each live machine's id, kind and state, for progress and status. */
   machines(): Array<{ id: string; kind: Kind; state: string }> {
     return [...this.live.values()].map((m) => ({ id: m.id, kind: m.kind, state: String(m.actor.getSnapshot().value) }));
+  }
+
+  /**
+   * Everything in memory that decides what this host does next, as one string: the live
+   * machines (their snapshots, and whether each is on disk) and the claim schedule. The
+   * crash-point explorer compares hosts by it.
+   */
+  memoryImage(): string {
+    const machines = this.sortedLive().map((m) => [m.id, this.currentJson(m), m.actor.getSnapshot() === m.persistedSnapshot]);
+    return JSON.stringify({ machines, schedule: this.schedule.image() });
   }
 
   /** One round: observe the chains, feed time and observations to the machines, perform effects. */
@@ -162,7 +189,8 @@ export class Host {
         if (await this.settle(machine, height)) archived += 1;
       } catch (error) {
         if (isFatalToHost(error)) throw error;
-        this.options.log.error({ machine: machine.id, err: String(error) }, 'effect failed unexpectedly; machine kept as persisted');
+        this.options.log.error({ machine: machine.id, err: String(error) }, 'effect failed unexpectedly; machine back to its state on disk');
+        this.rewind(machine);
       }
     }
     archived += await this.settleBatches(height);
@@ -390,6 +418,9 @@ export class Host {
         }
       }
       if (machine.actor.getSnapshot().status !== 'done') return false;
+      if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {
+        throw new Error(`${machine.id}: final state '${String(machine.actor.getSnapshot().value)}' is not on disk; not archiving`);
+      }
       await this.options.store.archive(machine.id);
       this.live.delete(machine.id);
       machine.actor.stop();
@@ -431,7 +462,8 @@ export class Host {
             if (await this.settle(machine, height)) archived += 1;
           } catch (error) {
             if (isFatalToHost(error)) throw error;
-            this.options.log.error({ machine: machine.id, err: String(error) }, 'settling a batch result failed; machine kept as persisted');
+            this.options.log.error({ machine: machine.id, err: String(error) }, 'settling a batch result failed; machine back to its state on disk');
+            this.rewind(machine);
           }
         }
       }
