@@ -8,6 +8,7 @@ import { Contract, Interface } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownMachineVersions, type JobTerms } from '../../machines/index.ts';
 import { ESCROW_ABI } from '../../src/chains/evm/escrowAbi.ts';
+import { TxJournal } from '../../src/chains/evm/txJournal.ts';
 import { SimulatedCrash } from '../../src/host/crashpoints.ts';
 import { Host } from '../../src/host/host.ts';
 import type { Escrow, Logger } from '../../src/host/ports.ts';
@@ -250,6 +251,30 @@ describe('job settlement on a local EVM node', () => {
 });
 
 describe('the transaction sender', () => {
+  it('has the signed transaction in its journal on disk before the node ever sees it', async () => {
+    const jobs = await f.lock(2);
+    const dir = tempDir('settle-evm-');
+    const onDiskAtBroadcast: boolean[] = [];
+    // The node, as the sender sees it: each broadcast first looks at the journal file itself.
+    const provider = new Proxy(node.provider, {
+      get(target, property, receiver) {
+        if (property === 'broadcastTransaction') {
+          return async (raw: string) => {
+            const journal = await TxJournal.open(dir, CHAIN, f.payee.address, 31337n);
+            onDiskAtBroadcast.push(journal.entries.some((e) => e.attempts.some((a) => a.raw === raw)));
+            return target.broadcastTransaction(raw);
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { escrow } = await f.adapter(dir, recordingLog(), { provider });
+    const receipt = await escrow.claimLocks(jobs.map((terms) => ({ terms, amount: 1n })));
+    expect(receipt.events).toHaveLength(2);
+    expect(onDiskAtBroadcast).toEqual([true]);
+  });
+
   it('replaces a stuck transaction with higher fees, same nonce, and keeps the journal until it lands', async () => {
     const [terms] = await f.lock(1);
     const log = recordingLog();
