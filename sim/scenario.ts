@@ -4,6 +4,7 @@
  * then every invariant checked against the chains. A run with restarts is run again without
  * the faults that kill the process, and both must end the same: restart is invisible.
  */
+import type { InspectionEvent } from 'xstate';
 import type { Host } from '../src/host/host.ts';
 import { SimulatedCrash } from '../src/host/crashpoints.ts';
 import type { Logger } from '../src/host/ports.ts';
@@ -25,8 +26,10 @@ export interface ScenarioOptions {
   readonly trace?: boolean;
   /** The host implementation: the real one, or a test double with a planted bug. */
   readonly hostClass?: typeof Host;
-  /** Called for every transition the host persists, for coverage. */
+  /** Called for every transition the host persists (for traces). */
   readonly onTransition?: (machine: string, from: string | null, to: string, event: string) => void;
+  /** XState inspection of every actor of the run (transition coverage); not of the replay without restarts. */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 export type EndStates = Record<string, number>;
@@ -61,7 +64,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const first = await runOnce(options);
   if (first.restarts === 0) return first.result;
   const without = new Set([...options.faults].filter((k) => !RESTART_KINDS.has(k)));
-  const baseline = await runOnce({ ...options, faults: without, trace: false, onTransition: undefined });
+  const baseline = await runOnce({ ...options, faults: without, trace: false, onTransition: undefined, inspect: undefined });
   return { ...first.result, invariants: [...first.result.invariants, restartInvisible(first, baseline)] };
 }
 
@@ -87,6 +90,7 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
   const system = new SimulatedSystem(world, faults, {
     log,
     trace: traceLine,
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
     ...(options.hostClass === undefined ? {} : { hostClass: options.hostClass }),
   });
   let crashes = 0;

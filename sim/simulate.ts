@@ -30,6 +30,7 @@ export interface SimulateOptions {
   readonly stopAtFirstViolation?: boolean;
   readonly onRun?: (done: number, total: number, violations: number) => void;
   readonly onTransition?: ScenarioOptions['onTransition'];
+  readonly inspect?: ScenarioOptions['inspect'];
 }
 
 export interface Lifecycles {
@@ -127,6 +128,7 @@ function scenarioOptions(options: SimulateOptions, seed: number): ScenarioOption
     ...(options.marginBlocks === undefined ? {} : { marginBlocks: options.marginBlocks }),
     ...(options.hostClass === undefined ? {} : { hostClass: options.hostClass }),
     ...(options.onTransition === undefined ? {} : { onTransition: options.onTransition }),
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   };
 }
 
@@ -149,7 +151,7 @@ async function shrinkAndReport(options: SimulateOptions, failing: ScenarioResult
   let attempts = 0;
   const stillFails = async (candidate: typeof best): Promise<boolean> => {
     attempts += 1;
-    const result = await runScenario({ ...scenarioOptions(options, failing.seed), ...candidate, onTransition: undefined });
+    const result = await runScenario({ ...scenarioOptions(options, failing.seed), ...candidate, onTransition: undefined, inspect: undefined });
     return violated(result).some((name) => target.has(name));
   };
   for (const kind of FAULT_KINDS) {
@@ -165,7 +167,7 @@ async function shrinkAndReport(options: SimulateOptions, failing: ScenarioResult
       best = candidate;
     }
   }
-  const final = await runScenario({ ...scenarioOptions(options, failing.seed), ...best, trace: true, onTransition: undefined });
+  const final = await runScenario({ ...scenarioOptions(options, failing.seed), ...best, trace: true, onTransition: undefined, inspect: undefined });
   if (!violated(final).some((name) => target.has(name))) {
     throw new Error(`seed ${failing.seed}: the replay with a trace did not violate ${[...target].join(', ')} again: the simulation is not deterministic`);
   }

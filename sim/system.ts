@@ -21,6 +21,7 @@ export const SILENT_LOG: Logger = { info: () => undefined, warn: () => undefined
 
 export interface SystemOptions {
   readonly hostClass?: typeof Host;
+  readonly inspect?: HostOptions['inspect'];
   readonly log?: Logger;
   readonly trace?: (line: string) => void;
 }
@@ -64,6 +65,7 @@ export class SimulatedSystem {
       marginBlocks: this.world.state.plan.marginBlocks,
       claimSchedule: SIM_CLAIM_SCHEDULE,
       crashHook,
+      ...(this.options.inspect === undefined ? {} : { inspect: this.options.inspect }),
     } satisfies HostOptions);
     this.current = { host, store, recoveryLog };
     return this.current;

@@ -60,9 +60,27 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--faults <list>', `fault kinds, comma-separated, or all, or none: ${FAULT_KINDS.join(', ')}`, faultsOption, parseFaults('all'))
     .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), 3)
     .option('--json', 'print one JSON object with the figures on stdout')
+    .option('--coverage <file>', 'write how often each transition was taken (for settle diagram --coverage)')
     .action(async (options) => {
       const { simCommand } = await import('./simCommand.ts');
       exitCode = await simCommand(options, { stdout: process.stdout, stderr: process.stderr });
+    });
+
+  program
+    .command('diagram')
+    .description('Draw the machines from their definitions: Mermaid, SVG, JSON, or an HTML report for auditors.')
+    .option('--machine <name>', 'swapFulfillment, jobSettlement, or all', 'all')
+    .option('--format <list>', 'mermaid, svg, json, html (comma-separated), or all', 'mermaid')
+    .option('--out <dir>', 'write <machine>.<ext> files here instead of printing')
+    .option('--coverage <file>', 'colour transitions by how often settle sim --coverage saw them taken')
+    .action(async (options) => {
+      const { diagramCommand } = await import('./diagramCommand.ts');
+      try {
+        exitCode = await diagramCommand(options, process.stdout);
+      } catch (error) {
+        process.stderr.write(`settle diagram: ${(error as Error).message}\n`);
+        exitCode = 2;
+      }
     });
 
   try {

@@ -2,7 +2,9 @@
  * `settle sim`: many seeded runs of the real host against simulated chains with faults, and
  * a report of every invariant checked. Exit 0 when nothing was violated, 1 otherwise.
  */
-import { FAULT_KINDS, type FaultKind } from '../../sim/faults.ts';
+import { writeFileSync } from 'node:fs';
+import { FAULT_KINDS, formatFaults, type FaultKind } from '../../sim/faults.ts';
+import { CoverageRecorder } from '../diagram/coverage.ts';
 import { simulate, type SimSummary, type ViolationReport } from '../../sim/simulate.ts';
 import type { Host } from '../host/host.ts';
 import { ProgressLine } from './progressLine.ts';
@@ -15,6 +17,8 @@ export interface SimCommandOptions {
   readonly faults: ReadonlySet<FaultKind>;
   readonly margin?: number;
   readonly json?: boolean;
+  /** Where to write how often each transition was taken (for settle diagram --coverage). */
+  readonly coverage?: string;
 }
 
 export interface Io {
@@ -28,6 +32,7 @@ const TRACE_LINES_SHOWN = 200;
 export async function simCommand(options: SimCommandOptions, io: Io, hostClass?: typeof Host): Promise<number> {
   const progress = io.stderr.isTTY === true ? new ProgressLine(io.stderr) : null;
   const started = performance.now();
+  const coverage = options.coverage === undefined ? null : new CoverageRecorder();
   const summary = await simulate({
     seed: options.seed,
     runs: options.runs,
@@ -36,9 +41,15 @@ export async function simCommand(options: SimCommandOptions, io: Io, hostClass?:
     faults: options.faults,
     ...(options.margin === undefined ? {} : { marginBlocks: options.margin }),
     ...(hostClass === undefined ? {} : { hostClass }),
+    ...(coverage === null ? {} : { inspect: coverage.inspect }),
     onRun: (done, total, violating) => progress?.update(bar(done, total, violating)),
   });
   progress?.done();
+  if (coverage !== null && options.coverage !== undefined) {
+    const source = `settle sim --seed ${options.seed} --runs ${options.runs} --swaps ${options.swaps} --jobs ${options.jobs} --faults ${formatFaults(options.faults)}`;
+    writeFileSync(options.coverage, `${JSON.stringify(coverage.file(source), null, 2)}\n`);
+    io.stderr.write(`settle sim: transition coverage written to ${options.coverage}\n`);
+  }
   const seconds = (performance.now() - started) / 1000;
   if (options.json === true) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else io.stdout.write(formatSummary(summary, seconds));

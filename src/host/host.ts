@@ -8,7 +8,7 @@
  * effect each persisted state still asks for; every effect is idempotent or reads the chain
  * first, so performing it again is safe.
  */
-import { createActor, type AnyActorRef } from 'xstate';
+import { createActor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import {
   DECIMAL_INTEGER,
   jobSettlement,
@@ -47,6 +47,8 @@ export interface HostOptions {
   readonly crashHook?: CrashHook;
   /** Effects one machine may perform in one tick: a bound on any retry loop. */
   readonly maxEffectStepsPerTick?: number;
+  /** XState inspection of every actor (transition coverage). */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 export type Kind = 'swap' | 'job';
@@ -127,7 +129,7 @@ export class Host {
     const entry = (machineCatalog as Record<string, MachineEntry>)[record.machine.name];
     if (entry === undefined) throw new Error(`${record.id}: no machine named '${record.machine.name}'`);
     const kind: Kind = entry.machine === swapFulfillment ? 'swap' : 'job';
-    const actor = createActor(entry.machine, { snapshot: record.snapshot as never }).start();
+    const actor = createActor(entry.machine, { snapshot: record.snapshot as never, ...this.inspection() }).start();
     const machine: LiveMachine = {
       id: record.id,
       kind,
@@ -154,9 +156,13 @@ export class Host {
     }
     if (machine.actor.getSnapshot() === machine.persistedSnapshot) return;
     machine.actor.stop();
-    const actor = createActor(machine.entry.machine, { snapshot: JSON.parse(machine.persistedJson) as never }).start();
+    const actor = createActor(machine.entry.machine, { snapshot: JSON.parse(machine.persistedJson) as never, ...this.inspection() }).start();
     const rebuilt: LiveMachine = { ...machine, actor, persistedSnapshot: actor.getSnapshot() };
     this.live.set(machine.id, rebuilt);
+  }
+
+  private inspection(): { inspect?: (event: InspectionEvent) => void } {
+    return this.options.inspect === undefined ? {} : { inspect: this.options.inspect };
   }
 
   get liveCount(): number {
@@ -263,6 +269,7 @@ export class Host {
     const margin = this.marginBlocks();
     const actor = createActor(swapFulfillment, {
       input: { terms, block: height, ...(margin === undefined ? {} : { marginBlocks: margin }) },
+      ...this.inspection(),
     }).start();
     const machine = this.adopt(swapMachineId(terms.swapId), 'swap', machineCatalog.swapFulfillment, actor);
     const sender = this.options.senders.get(terms.destChain);
@@ -293,7 +300,7 @@ export class Host {
         const id = jobMachineId(observation.terms);
         if (!this.live.has(id)) {
           if (this.options.store.placeOf(id) !== null) continue;
-          const actor = createActor(jobSettlement, { input: { terms: observation.terms, now: now ?? 0 } }).start();
+          const actor = createActor(jobSettlement, { input: { terms: observation.terms, now: now ?? 0 }, ...this.inspection() }).start();
           await this.persist(this.adopt(id, 'job', machineCatalog.jobSettlement, actor), 'created');
           created += 1;
         }

@@ -3,22 +3,10 @@
  * can assert that every one of them was exercised (by identity of the transition objects).
  */
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
+import { transitionDefinitions } from '../../src/diagram/machineModel.ts';
 
-type TransitionDef = { source: { key: string }; eventType: string; target?: ReadonlyArray<{ key: string }> | undefined };
-
-export function transitionLabels(machine: AnyStateMachine): Map<TransitionDef, string> {
-  const labels = new Map<TransitionDef, string>();
-  for (const node of Object.values(machine.root.states) as Array<{
-    key: string;
-    transitions: Map<string, TransitionDef[]>;
-    always?: TransitionDef[];
-  }>) {
-    for (const [eventType, list] of node.transitions) {
-      list.forEach((t, i) => labels.set(t, `${node.key} --${eventType}#${i}--> ${t.target?.map((n) => n.key).join(',') ?? '(stay)'}`));
-    }
-    (node.always ?? []).forEach((t, i) => labels.set(t, `${node.key} --always#${i}--> ${t.target?.map((n) => n.key).join(',') ?? '(stay)'}`));
-  }
-  return labels;
+export function transitionLabels(machine: AnyStateMachine): Map<unknown, string> {
+  return new Map([...transitionDefinitions(machine)].map(([definition, model]) => [definition, model.key]));
 }
 
 export class TransitionRecorder {
