@@ -206,8 +206,11 @@ export class World {
 
   /** Makes the current state durable (when the world has a file). */
   commit(): void {
+    // In memory (the simulator's runs), nothing to do: the state is the live object, and the
+    // generator's position is read from `random` itself.
+    if (this.path === null) return;
     this.state.rng = this.random.state();
-    if (this.path !== null) writeFileDurablySync(this.path, JSON.stringify(this.state));
+    writeFileDurablySync(this.path, JSON.stringify(this.state));
   }
 
   get height(): number {

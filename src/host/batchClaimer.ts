@@ -45,19 +45,25 @@ function rethrowCrash(error: unknown): void {
   if (isSimulatedCrash(error)) throw error;
 }
 
-/** The event a settlement already on chain implies for a job being claimed, if it decides it. */
-function decidedForClaim(s: Settlement): JobEvent | null {
+/**
+ * The event a settlement already on chain implies, if it decides the job. A cancelled lock is
+ * reported as the machine's state expects it: a claim that met a cancel, or a cancel done.
+ */
+function decided(s: Settlement, canceled: 'CLAIM_CANCELED' | 'LOCK_CANCELED'): JobEvent | null {
   switch (s.kind) {
     case 'claimed':
       return { type: 'CLAIMED', txHash: s.txHash, amount: s.amount.toString() };
     case 'canceled':
-      return { type: 'CLAIM_CANCELED', txHash: s.txHash };
+      return { type: canceled, txHash: s.txHash };
     case 'absent':
       return { type: 'LOCK_GONE', reason: 'no lock, no Claimed and no Canceled event for this job' };
     case 'locked':
       return null;
   }
 }
+
+const decidedForClaim = (s: Settlement): JobEvent | null => decided(s, 'CLAIM_CANCELED');
+const decidedForCancel = (s: Settlement): JobEvent | null => decided(s, 'LOCK_CANCELED');
 
 /** Reads each task's settlement; returns decided events and the tasks still locked. */
 async function reconcile(
@@ -165,19 +171,6 @@ function settleFromReceipt(
     else events.set(task.id, event.kind === 'Claimed' ? onClaimed(receipt.txHash, event.amount.toString()) : onCanceled(receipt.txHash));
   }
   return unexplained;
-}
-
-function decidedForCancel(s: Settlement): JobEvent | null {
-  switch (s.kind) {
-    case 'claimed':
-      return { type: 'CLAIMED', txHash: s.txHash, amount: s.amount.toString() };
-    case 'canceled':
-      return { type: 'LOCK_CANCELED', txHash: s.txHash };
-    case 'absent':
-      return { type: 'LOCK_GONE', reason: 'no lock, no Claimed and no Canceled event for this job' };
-    case 'locked':
-      return null;
-  }
 }
 
 export function cancelInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {

@@ -216,14 +216,8 @@ export class Host {
   private async observeSwaps(countCreated: (n: number) => void): Promise<number | null> {
     const contract = this.options.swapContract;
     if (contract === null) return null;
-    let height: number;
-    try {
-      height = await contract.currentBlock();
-    } catch (error) {
-      if (isSimulatedCrash(error)) throw error;
-      this.options.log.warn({ err: String(error) }, 'swap contract unreachable; swaps wait for the next tick');
-      return null;
-    }
+    const height = await this.readOrNull(() => contract.currentBlock(), 'swap contract unreachable; swaps wait for the next tick');
+    if (height === null) return null;
     const listed = await this.listSwaps(contract);
     let created = 0;
     for (const { terms, status } of listed ?? []) {
@@ -249,13 +243,18 @@ export class Host {
   }
 
   /** The swaps assigned to us, or null when the poll failed. */
-  protected async listSwaps(contract: SwapContract): Promise<AssignedSwap[] | null> {
+  protected listSwaps(contract: SwapContract): Promise<AssignedSwap[] | null> {
+    // A failed poll says nothing about which swaps exist: nothing is treated as gone (#353).
+    return this.readOrNull(() => contract.listAssigned(), 'listing swaps failed; no swap is treated as gone this tick');
+  }
+
+  /** A read from a chain, or null (logged) when it fails: the tick goes on without it. */
+  private async readOrNull<T>(read: () => Promise<T>, whenFailed: string): Promise<T | null> {
     try {
-      return await contract.listAssigned();
+      return await read();
     } catch (error) {
       if (isSimulatedCrash(error)) throw error;
-      // A failed poll says nothing about which swaps exist: nothing is treated as gone (#353).
-      this.options.log.warn({ err: String(error) }, 'listing swaps failed; no swap is treated as gone this tick');
+      this.options.log.warn({ err: String(error) }, whenFailed);
       return null;
     }
   }
@@ -286,15 +285,9 @@ export class Host {
 
   private async observeJobs(countCreated: (n: number) => void): Promise<number | null> {
     const { jobSource, clock } = this.options;
-    const now = clock === null ? null : await this.readClock(clock);
+    const now = clock === null ? null : await this.readOrNull(() => clock.now(), 'escrow chain clock unreachable; no claim runs this tick');
     if (jobSource !== null) {
-      let observations: Awaited<ReturnType<JobSource['poll']>> = [];
-      try {
-        observations = await jobSource.poll();
-      } catch (error) {
-        if (isSimulatedCrash(error)) throw error;
-        this.options.log.warn({ err: String(error) }, 'job source unreachable; jobs wait for the next tick');
-      }
+      const observations = (await this.readOrNull(() => jobSource.poll(), 'job source unreachable; jobs wait for the next tick')) ?? [];
       let created = 0;
       for (const observation of observations) {
         const id = jobMachineId(observation.terms);
@@ -318,16 +311,6 @@ export class Host {
       for (const machine of waiting) await this.dispatch(machine, { type: 'SETTLE_DUE', now });
     }
     return now;
-  }
-
-  private async readClock(clock: Clock): Promise<number | null> {
-    try {
-      return await clock.now();
-    } catch (error) {
-      if (isSimulatedCrash(error)) throw error;
-      this.options.log.warn({ err: String(error) }, 'escrow chain clock unreachable; no claim runs this tick');
-      return null;
-    }
   }
 
   private async advanceJob(machine: LiveMachine, phase: 'running' | 'ended' | 'published', cost: string | null): Promise<void> {

@@ -95,7 +95,7 @@ export async function explore(makeWorld: () => World, bounds: ExploreBounds): Pr
       choicePointsSeen += 1;
       const budgets = `${bounds.crashes - faults.crashesUsed}/${bounds.faults - faults.faultsUsed}`;
       const fingerprint = createHash('sha256')
-        .update(JSON.stringify([kind, faults.positionInPoll, budgets, world.state, [...system.disk.live], [...system.disk.archived.keys()], system.disk.recovery.map((e) => e.key)]))
+        .update(JSON.stringify([kind, faults.positionInPoll, budgets, world.state, world.random.state(), [...system.disk.live], [...system.disk.archived.keys()], system.disk.recovery.map((e) => e.key)]))
         .update(system.current?.host.memoryImage() ?? 'no host')
         .digest('hex');
       if (visited.has(fingerprint)) {
