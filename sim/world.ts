@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { JobTerms, SwapTerms } from '../machines/index.ts';
 import { writeFileDurablySync } from '../src/store/durableFile.ts';
+import { StoreError } from '../src/store/storeError.ts';
 import { addressFor } from './addresses.ts';
 import { SimRandom } from './rng.ts';
 
@@ -197,10 +198,12 @@ export class World {
     try {
       state = JSON.parse(text) as WorldState;
     } catch (error) {
-      throw new Error(`${path}: the simulated chain file is not valid JSON (${(error as Error).message})`);
+      throw new StoreError(path, `the simulated chain file is not valid JSON (${(error as Error).message})`);
     }
-    if (state.format !== WORLD_FORMAT) throw new Error(`${path}: not a simulated chain file (format ${JSON.stringify(state.format)})`);
-    if (state.version !== WORLD_VERSION) throw new Error(`${path}: simulated chain version ${state.version}; this release reads ${WORLD_VERSION}`);
+    if (state.format !== WORLD_FORMAT) throw new StoreError(path, `not a simulated chain file (format ${JSON.stringify(state.format)})`);
+    if (state.version !== WORLD_VERSION) {
+      throw new StoreError(path, `simulated chain version ${state.version}; this release reads ${WORLD_VERSION}: delete its directory for a new run`);
+    }
     return new World(state, path);
   }
 
