@@ -5,6 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { claimGas } from './escrowGas.ts';
+import { diskLimits, restore, storeTransitions } from './storeSpeed.ts';
 import { bareLifecycles, simulatedLifecycles } from './simSpeed.ts';
 
 const smoke = process.argv.includes('--smoke');
@@ -43,6 +44,25 @@ async function main(): Promise<void> {
   process.stdout.write(`\n| ${'swap lifecycles per second'.padEnd(width)} | per s | vs ceiling | |\n|${'-'.repeat(width + 2)}|---:|---:|---|\n`);
   for (const r of rows) process.stdout.write(`| ${r.what.padEnd(width)} | ${Math.round(r.perSecond)} | ${r.ratio} | ${r.note} |\n`);
   process.stdout.write('\nGoal (issue 3): the simulator at 40% or more of the ceiling.\n');
+
+  const limits = await diskLimits(smoke ? 20 : 500);
+  const active = await storeTransitions(smoke ? 10 : 1_000, smoke ? 20 : 500);
+  process.stdout.write('\n| durable writes per second (same disk, same run) | per s | vs temp+rename limit |\n|---|---:|---:|\n');
+  process.stdout.write(`| disk: append + fsync | ${Math.round(limits.appendFsync)} | ${(limits.appendFsync / limits.tempRename).toFixed(2)} |\n`);
+  process.stdout.write(`| disk: temp file + fsync + rename + dir fsync | ${Math.round(limits.tempRename)} | 1.00 |\n`);
+  process.stdout.write(`| store: persisted transitions, ${smoke ? 10 : 1_000} machines active | ${Math.round(active.perSecond)} | ${(active.perSecond / limits.tempRename).toFixed(2)} |\n`);
+  process.stdout.write('Goal (issue 8): 80% of the limit.\n');
+
+  const sizes = smoke ? [10, 100] : [10, 1_000, 10_000, 100_000];
+  const scale = [];
+  for (const size of sizes) scale.push({ size, ...(await storeTransitions(size, smoke ? 20 : 300)) });
+  process.stdout.write('\n| live machines | µs per persisted transition | vs 10 |\n|---:|---:|---:|\n');
+  for (const row of scale) process.stdout.write(`| ${row.size} | ${Math.round(row.microsEach)} | ${(row.microsEach / scale[0]!.microsEach).toFixed(2)} |\n`);
+  process.stdout.write('Goal (issue 8): flat, the largest within 1.3x of 10.\n');
+
+  const restored = await restore(smoke ? 100 : 100_000);
+  process.stdout.write(`\nrestore ${smoke ? 100 : 100_000} machines: ${Math.round(restored.hostMs)} ms; heap ${Math.round(restored.hostBytesPerMachine)} B per machine, XState alone ${Math.round(restored.xstateBytesPerMachine)} B (host's own ${Math.round(restored.hostBytesPerMachine - restored.xstateBytesPerMachine)} B)\n`);
+  process.stdout.write('Goal (issue 8): under 2 s, under 1 KB per idle machine beyond XState.\n');
 
   const gas = await claimGas(smoke ? [1, 5] : [1, 10, 50, 200]);
   const single = gas[0]!.gasPerJob;

@@ -1,0 +1,141 @@
+/**
+ * Durability figures, measured in one run on the same disk:
+ * - the disk's own limits: append + fsync, and temp file + fsync + rename + directory fsync;
+ * - the real store's durable transitions per second with many machines active;
+ * - the cost of one persisted transition with 10 ... 100,000 live machines;
+ * - the time and heap to restore that many machines, next to XState restoring them alone.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createActor } from 'xstate';
+import { knownMachineVersions, swapFulfillment, type SwapTerms } from '../machines/index.ts';
+import { Host } from '../src/host/host.ts';
+import { encodeEnvelope } from '../src/store/checksummedJsonFile.ts';
+import { writeFileDurably } from '../src/store/durableFile.ts';
+import { openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT, STORE_LAYOUT_VERSION } from '../src/store/lowdbSnapshotStore.ts';
+import { openRecoveryLog } from '../src/store/recoveryLog.ts';
+import { fileNameOf, type MachineRecord } from '../src/store/snapshotStore.ts';
+
+const SILENT = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A realistic persisted snapshot: a swap in Sending with its signed transfer. */
+function snapshotOf(i: number): unknown {
+  const terms: SwapTerms = {
+    swapId: String(i),
+    miner: '5mmPn9SDDhqfY4HZzrTeJME5qMQ4TgAnmmmPn9SDDhqfY4HZ',
+    sourceChain: 'btc',
+    destChain: 'eth',
+    sourceAmount: '1234567',
+    destAmount: '2500000000000000000',
+    taoAmount: '25000000000',
+    userDestAddress: `0x${'12'.repeat(20)}`,
+    sourceTxHash: `btc-${i}`,
+    initiatedBlock: 100,
+    timeoutBlock: 100_000,
+  };
+  const actor = createActor(swapFulfillment, { input: { terms, block: 101 } }).start();
+  actor.send({ type: 'BLOCK', height: 101 });
+  actor.send({ type: 'TRANSFER_SIGNED', raw: `0x${'ab'.repeat(110)}`, hash: `0x${'cd'.repeat(32)}` });
+  return JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+}
+
+async function scratch(): Promise<string> {
+  return mkdtemp(join(process.env['SETTLE_BENCH_DIR'] ?? tmpdir(), 'settle-bench-'));
+}
+
+function rate(count: number, started: number): number {
+  return count / ((performance.now() - started) / 1000);
+}
+
+/** The disk's limits: writes per second of the two durable primitives. */
+export async function diskLimits(count: number): Promise<{ appendFsync: number; tempRename: number }> {
+  const dir = await scratch();
+  const payload = encodeEnvelope(RECORD_FORMAT, { id: 'swap:1', seq: 1, snapshot: snapshotOf(1) });
+  try {
+    const fd = openSync(join(dir, 'log'), 'a');
+    let started = performance.now();
+    for (let i = 0; i < count; i += 1) {
+      writeSync(fd, payload);
+      fsyncSync(fd);
+    }
+    const appendFsync = rate(count, started);
+    closeSync(fd);
+    started = performance.now();
+    for (let i = 0; i < count; i += 1) await writeFileDurably(join(dir, `f${i % 64}.json`), payload);
+    return { appendFsync, tempRename: rate(count, started) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes `count` machine records straight to a store directory (setup only: no fsync). */
+async function seedStore(count: number): Promise<string> {
+  const dir = join(await scratch(), 'store');
+  mkdirSync(join(dir, 'live'), { recursive: true });
+  mkdirSync(join(dir, 'archive'));
+  writeFileSync(join(dir, 'store.json'), encodeEnvelope(STORE_FORMAT, { layoutVersion: STORE_LAYOUT_VERSION }));
+  const snapshot = snapshotOf(1) as { context: { terms: SwapTerms } };
+  for (let i = 1; i <= count; i += 1) {
+    const record: MachineRecord = {
+      id: `swap:${i}`,
+      machine: { name: 'swapFulfillment', version: 1 },
+      seq: 1,
+      snapshot: { ...snapshot, context: { ...snapshot.context, terms: { ...snapshot.context.terms, swapId: String(i) } } },
+    };
+    writeFileSync(join(dir, 'live', fileNameOf(record.id)), encodeEnvelope(RECORD_FORMAT, record));
+  }
+  return dir;
+}
+
+/** Durable transitions per second through the real store, round robin over `machines`. */
+export async function storeTransitions(machines: number, transitions: number): Promise<{ perSecond: number; microsEach: number }> {
+  const dir = await seedStore(machines);
+  try {
+    const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
+    const records = await store.loadLive();
+    const seqs = new Map(records.map((r) => [r.id, r.seq]));
+    const started = performance.now();
+    for (let i = 0; i < transitions; i += 1) {
+      const record = records[(i * 7919) % records.length]!;
+      const seq = seqs.get(record.id)! + 1;
+      seqs.set(record.id, seq);
+      await store.put({ ...record, seq });
+    }
+    const perSecond = rate(transitions, started);
+    return { perSecond, microsEach: 1_000_000 / perSecond };
+  } finally {
+    await rm(join(dir, '..'), { recursive: true, force: true });
+  }
+}
+
+/** Time and heap to restore `count` machines with the host, and with XState alone. */
+export async function restore(count: number): Promise<{ hostMs: number; hostBytesPerMachine: number; xstateBytesPerMachine: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench does)');
+  const dir = await seedStore(count);
+  try {
+    const snapshots = Array.from({ length: count }, (_, i) => snapshotOf(i + 1));
+    gc();
+    let before = process.memoryUsage().heapUsed;
+    const bare = snapshots.map((s) => createActor(swapFulfillment, { snapshot: s, input: undefined } as never).start());
+    gc();
+    const xstateBytesPerMachine = (process.memoryUsage().heapUsed - before) / count;
+    bare.length = 0;
+    snapshots.length = 0;
+    gc();
+    before = process.memoryUsage().heapUsed;
+    const started = performance.now();
+    const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
+    const { log: recoveryLog } = await openRecoveryLog(join(dir, '..', 'recovery.jsonl'));
+    const host = await Host.restore({ store, recoveryLog, swapContract: null, senders: new Map(), escrows: new Map(), clock: null, jobSource: null, log: SILENT });
+    const hostMs = performance.now() - started;
+    if (host.liveCount !== count) throw new Error(`restored ${host.liveCount} of ${count}`);
+    gc();
+    const hostBytesPerMachine = (process.memoryUsage().heapUsed - before) / count;
+    return { hostMs, hostBytesPerMachine, xstateBytesPerMachine };
+  } finally {
+    await rm(join(dir, '..'), { recursive: true, force: true });
+  }
+}
