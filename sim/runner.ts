@@ -59,7 +59,7 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
       current = await options.openHost(generation);
       continue;
     }
-    if (options.world.scriptDone && current.host.liveCount === 0 && everyObligationSeen(options.world, current)) {
+    if (options.world.scriptDone && everyObligationSeen(options.world, current)) {
       return { blocks, crashes, complete: true, stopped: false, host: current };
     }
   }

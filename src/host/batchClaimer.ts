@@ -140,37 +140,50 @@ async function claimBatch(escrow: Escrow, tasks: readonly ClaimTask[], log: Logg
         continue;
       }
       // Outcome unknown or refused again: the next run reads the chain before claiming.
-      log.warn({ chain: escrow.chain, jobs: due.length, err: String(error) }, 'claim batch failed; its jobs are read again at the next run');
-      for (const task of due) events.set(task.id, failed(String(error)));
+      failAll(log, escrow, 'claim', due, events, failed, error);
       return events;
     }
     log.info({ chain: escrow.chain, tx: receipt.txHash, jobs: due.length }, 'claim batch mined');
-    const unexplained = settleFromReceipt(receipt, due, events, (txHash, amount) => ({ type: 'CLAIMED', txHash, amount }), (txHash) => ({
-      type: 'CLAIM_CANCELED',
-      txHash,
-    }));
-    await reconcile(escrow, unexplained, decidedForClaim, failed, events);
-    for (const task of unexplained) if (!events.has(task.id)) events.set(task.id, failed(`claim ${receipt.txHash} carried no event for this job`));
+    await settleFromReceipt(escrow, receipt, due, events, 'CLAIM_CANCELED', failed);
     break;
   }
   return events;
 }
 
-/** Decides every task the receipt has an event for; returns the others. */
-function settleFromReceipt(
+/**
+ * Decides each task from the receipt's events (Claimed is payment, Canceled is a lock gone back
+ * to the payer); a task the receipt says nothing about is read from the chain again.
+ */
+async function settleFromReceipt(
+  escrow: Escrow,
   receipt: EscrowReceipt,
   tasks: readonly ClaimTask[],
   events: Map<string, JobEvent>,
-  onClaimed: (txHash: string, amount: string) => JobEvent,
-  onCanceled: (txHash: string) => JobEvent,
-): ClaimTask[] {
+  canceled: 'CLAIM_CANCELED' | 'LOCK_CANCELED',
+  failed: (error: string) => JobEvent,
+): Promise<void> {
   const unexplained: ClaimTask[] = [];
   for (const task of tasks) {
     const event = receipt.events.find((e) => e.jobId === task.terms.jobId);
     if (event === undefined) unexplained.push(task);
-    else events.set(task.id, event.kind === 'Claimed' ? onClaimed(receipt.txHash, event.amount.toString()) : onCanceled(receipt.txHash));
+    else events.set(task.id, event.kind === 'Claimed' ? { type: 'CLAIMED', txHash: receipt.txHash, amount: event.amount.toString() } : { type: canceled, txHash: receipt.txHash });
   }
-  return unexplained;
+  await reconcile(escrow, unexplained, (s) => decided(s, canceled), failed, events);
+  for (const task of unexplained) if (!events.has(task.id)) events.set(task.id, failed(`transaction ${receipt.txHash} carried no event for this job`));
+}
+
+/** A batch whose outcome is unknown: every job in it waits for the next run, which reads first. */
+function failAll(
+  log: Logger,
+  escrow: Escrow,
+  what: 'claim' | 'cancel',
+  tasks: readonly ClaimTask[],
+  events: Map<string, JobEvent>,
+  failed: (error: string) => JobEvent,
+  error: unknown,
+): void {
+  log.warn({ chain: escrow.chain, jobs: tasks.length, err: String(error) }, `${what} batch failed; its jobs are read again at the next run`);
+  for (const task of tasks) events.set(task.id, failed(String(error)));
 }
 
 export function cancelInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
@@ -187,16 +200,10 @@ async function cancelBatch(escrow: Escrow, tasks: readonly ClaimTask[], log: Log
     receipt = await escrow.cancelExpiredLocks(due.map((t) => t.terms));
   } catch (error) {
     rethrowCrash(error);
-    log.warn({ chain: escrow.chain, jobs: due.length, err: String(error) }, 'cancel batch failed; its jobs are read again at the next run');
-    for (const task of due) events.set(task.id, failed(String(error)));
+    failAll(log, escrow, 'cancel', due, events, failed, error);
     return events;
   }
   log.info({ chain: escrow.chain, tx: receipt.txHash, jobs: due.length }, 'cancel batch mined');
-  const unexplained = settleFromReceipt(receipt, due, events, (txHash, amount) => ({ type: 'CLAIMED', txHash, amount }), (txHash) => ({
-    type: 'LOCK_CANCELED',
-    txHash,
-  }));
-  await reconcile(escrow, unexplained, decidedForCancel, failed, events);
-  for (const task of unexplained) if (!events.has(task.id)) events.set(task.id, failed(`cancel ${receipt.txHash} carried no event for this job (not expired yet when mined?)`));
+  await settleFromReceipt(escrow, receipt, due, events, 'LOCK_CANCELED', failed);
   return events;
 }

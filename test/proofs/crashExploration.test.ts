@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { addJob, addSwap } from '../../sim/advance.ts';
 import { BLOCK_SECONDS, World } from '../../sim/world.ts';
-import { explore } from './crashExplorer.ts';
+import { explore, replayPath } from './crashExplorer.ts';
 
 const CRASHES = Number(process.env['SETTLE_PROVE_CRASHES'] ?? 2);
 const FAULTS = Number(process.env['SETTLE_PROVE_FAULTS'] ?? 1);
@@ -34,7 +34,11 @@ describe('exhaustive crash-point exploration', () => {
         `(${report.pathsCompleted} run to the end, ${report.pathsMerged} merged into states already explored), ` +
         `${report.choicePointsSeen} choice points`,
     );
-    expect(report.violations).toEqual([]);
+    if (report.violations.length > 0) {
+      // Read what the first counterexample did, step by step.
+      const trace = await replayPath(smallWorld, report.violations[0]!.path, 80);
+      expect.fail(`${report.violations.length} violating paths; first: ${report.violations[0]!.path}\n${JSON.stringify(report.violations[0]!.invariants, null, 2)}\n${trace.join('\n')}`);
+    }
     expect(report.pathsCompleted).toBeGreaterThan(0);
     // Crashing at every one of the ~hundred points of the fault-free run, at least.
     expect(report.pathsRun).toBeGreaterThan(100);
