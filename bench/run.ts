@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { claimGas } from './escrowGas.ts';
 import { diskLimits, restore, storeTransitions } from './storeSpeed.ts';
-import { bareLifecycles, simulatedLifecycles } from './simSpeed.ts';
+import { bareLifecycles, rpcCallsPerSwap, simulatedLifecycles } from './simSpeed.ts';
 
 const smoke = process.argv.includes('--smoke');
 const bareCount = smoke ? 200 : 50_000;
@@ -63,6 +63,9 @@ async function main(): Promise<void> {
   const restored = await restore(smoke ? 100 : 100_000);
   process.stdout.write(`\nrestore ${smoke ? 100 : 100_000} machines: ${Math.round(restored.hostMs)} ms; heap ${Math.round(restored.hostBytesPerMachine)} B per machine, XState alone ${Math.round(restored.xstateBytesPerMachine)} B (host's own ${Math.round(restored.hostBytesPerMachine - restored.xstateBytesPerMachine)} B)\n`);
   process.stdout.write('Goal (issue 8): under 2 s, under 1 KB per idle machine beyond XState.\n');
+
+  const rpc = await rpcCallsPerSwap(smoke ? 2 : 50);
+  process.stdout.write(`\nRPC calls per swap lifecycle (no faults, polls included): ${rpc.perLifecycle.toFixed(1)} (${rpc.calls} calls, ${rpc.lifecycles} lifecycles)\n`);
 
   const gas = await claimGas(smoke ? [1, 5] : [1, 10, 50, 200]);
   const single = gas[0]!.gasPerJob;

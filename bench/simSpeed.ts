@@ -5,7 +5,11 @@
 import { createActor } from 'xstate';
 import { swapFulfillment, type SwapTerms } from '../machines/index.ts';
 import { parseFaults } from '../sim/faults.ts';
+import type { FaultSource } from '../sim/faults.ts';
+import { everyObligationSeen } from '../sim/runner.ts';
 import { simulate } from '../sim/simulate.ts';
+import { SimulatedSystem } from '../sim/system.ts';
+import { World } from '../sim/world.ts';
 
 const TERMS: SwapTerms = {
   swapId: '1',
@@ -41,4 +45,30 @@ export async function simulatedLifecycles(runs: number, faults: string): Promise
   const seconds = (performance.now() - started) / 1000;
   const lifecycles = summary.lifecycles.swapFulfillment.completed;
   return { perSecond: lifecycles / seconds, lifecycles, crashes: summary.crashes };
+}
+
+/**
+ * RPC calls per swap lifecycle: every call through the simulated network (reads and writes,
+ * polls included) over the swaps the host saw end, with no faults.
+ */
+export async function rpcCallsPerSwap(runs: number): Promise<{ calls: number; lifecycles: number; perLifecycle: number }> {
+  let calls = 0;
+  let lifecycles = 0;
+  for (let seed = 1; seed <= runs; seed += 1) {
+    const world = World.create(seed, { swaps: 8, jobs: 0, marginBlocks: 3, hostility: { badData: 0, tightWindow: 0, shortLock: 0, payerCancels: 0 } });
+    const counting: FaultSource = {
+      decide: (kind) => {
+        if (kind === 'rpc-before') calls += 1;
+        return false;
+      },
+      pick: () => 0,
+    };
+    const system = new SimulatedSystem(world, counting);
+    for (let block = 0; block < 300 && !(world.scriptDone && everyObligationSeen(world, system.current)); block += 1) {
+      await system.tickSurviving();
+      await system.advance();
+    }
+    lifecycles += [...(system.current?.store.archivedIds ?? [])].length;
+  }
+  return { calls, lifecycles, perLifecycle: calls / lifecycles };
 }
