@@ -5,7 +5,7 @@
  *
  * Money crosses these ports as bigint only.
  */
-import type { JobTerms, SwapTerms, SwapView } from '../../machines/index.ts';
+import type { JobTerms, SignedTransfer, SwapTerms, SwapView } from '../../machines/index.ts';
 
 /** The allways swap contract, seen by one miner. */
 export interface SwapContract {
@@ -51,7 +51,9 @@ export interface SignedBytes {
 export type TransferStatus =
   | { readonly kind: 'included'; readonly block: number }
   | { readonly kind: 'pending' }
-  | { readonly kind: 'unknown' };
+  | { readonly kind: 'unknown' }
+  /** Included, yet it moved no funds (reverted, or the extrinsic failed): it never will. */
+  | { readonly kind: 'failed'; readonly reason: string };
 
 /** Sends destination funds on one chain. */
 export interface TransferSender {
@@ -62,8 +64,12 @@ export interface TransferSender {
   sign(request: TransferRequest): Promise<SignedBytes>;
   /** Broadcasts signed bytes; re-broadcasting the same bytes is harmless. Throws NeverLands. */
   broadcast(raw: string): Promise<void>;
-  /** Included (with the confirmations this sender requires), pending, or unknown to the chain. */
-  lookup(hash: string): Promise<TransferStatus>;
+  /**
+   * Included (with the confirmations this sender requires), pending, unknown to the chain, or
+   * included without effect. Given the whole signed transfer: chains without a lookup by hash
+   * (Substrate) search blocks from the one at which the machine decided to send.
+   */
+  lookup(transfer: SignedTransfer): Promise<TransferStatus>;
 }
 
 /** Thrown by `broadcast` when the signed transfer can never be included (its nonce was used). */

@@ -40,15 +40,17 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
       });
       return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash };
     }
-    const status = await sender.lookup(c.transfer.hash);
+    const status = await sender.lookup(c.transfer);
     if (status.kind === 'included') return { type: 'TRANSFER_INCLUDED', block: status.block };
+    if (status.kind === 'failed') return { type: 'TRANSFER_INVALID', reason: status.reason };
     try {
       await sender.broadcast(c.transfer.raw);
     } catch (error) {
       if (!(error instanceof NeverLands)) throw error;
       // "Nonce already used" also happens when our own transfer just landed: look again.
-      const again = await sender.lookup(c.transfer.hash);
+      const again = await sender.lookup(c.transfer);
       if (again.kind === 'included') return { type: 'TRANSFER_INCLUDED', block: again.block };
+      if (again.kind === 'failed') return { type: 'TRANSFER_INVALID', reason: again.reason };
       return { type: 'TRANSFER_INVALID', reason: error.message };
     }
     return null;

@@ -67,7 +67,7 @@ async function harness(world: World, dir = tempDir('settle-host-')): Promise<Har
     senders.set(chain, {
       chain,
       addressProblem: (address) => sender.addressProblem(address),
-      lookup: (hash) => sender.lookup(hash),
+      lookup: (transfer) => sender.lookup(transfer),
       sign: async (request: TransferRequest) => {
         journal.push({ kind: 'effect', name: 'sign', id: `swap:${request.swapId}` });
         return sender.sign(request);

@@ -6,9 +6,11 @@ import { SimSwapContract } from '../../sim/chains/simSwapContract.ts';
 import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
 import { reorgNewestBlock, takeNonce, OTHER_MINER } from '../../sim/worldFaults.ts';
 import { BLOCK_SECONDS, minerAddressOn, World } from '../../sim/world.ts';
-import { BatchReverted, NeverLands } from '../../src/host/ports.ts';
+import { BatchReverted, NeverLands, type SignedBytes } from '../../src/host/ports.ts';
 
 const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 });
+/** A signed transfer as the swap machine holds it. */
+const ref = (signed: SignedBytes) => ({ ...signed, decidedAtBlock: 0 });
 
 describe('simulated escrow', () => {
   function withLocks(n: number, lockSeconds = 3_600) {
@@ -127,10 +129,10 @@ describe('simulated destination ledger', () => {
     expect(JSON.parse(b.raw).nonce).toBe(JSON.parse(a.raw).nonce + 1);
     await sender.broadcast(b.raw);
     await sender.broadcast(a.raw);
-    expect(await sender.lookup(a.hash)).toEqual({ kind: 'pending' });
+    expect(await sender.lookup(ref(a))).toEqual({ kind: 'pending' });
     for (let i = 0; i < 5; i += 1) advanceBlock(world);
-    expect((await sender.lookup(a.hash)).kind).toBe('included');
-    expect((await sender.lookup(b.hash)).kind).toBe('included');
+    expect((await sender.lookup(ref(a))).kind).toBe('included');
+    expect((await sender.lookup(ref(b))).kind).toBe('included');
     expect(Object.keys(world.state.ledgers['eth']!.transfers)).toHaveLength(2);
   });
 
@@ -142,7 +144,7 @@ describe('simulated destination ledger', () => {
     await sender.broadcast(a.raw);
     takeNonce(world, 'eth', from, 0);
     advanceBlock(world);
-    expect(await sender.lookup(a.hash)).toEqual({ kind: 'unknown' });
+    expect(await sender.lookup(ref(a))).toEqual({ kind: 'unknown' });
     await expect(sender.broadcast(a.raw)).rejects.toBeInstanceOf(NeverLands);
   });
 
@@ -168,7 +170,7 @@ describe('simulated destination ledger', () => {
     await sender.broadcast(a.raw);
     const balanceBefore = ledger.balances[from];
     while (ledger.transfers[a.hash]!.includedBlock === null) advanceBlock(world);
-    expect(await sender.lookup(a.hash)).toEqual({ kind: 'pending' }); // one confirmation of two
+    expect(await sender.lookup(ref(a))).toEqual({ kind: 'pending' }); // one confirmation of two
     reorgNewestBlock(world, 'eth');
     expect(ledger.transfers[a.hash]).toBeUndefined();
     expect(ledger.balances[from]).toBe(balanceBefore);
@@ -176,7 +178,7 @@ describe('simulated destination ledger', () => {
     expect(world.state.observations.reorgedOut).toEqual([a.hash]);
     await sender.broadcast(a.raw);
     for (let i = 0; i < 5; i += 1) advanceBlock(world);
-    expect((await sender.lookup(a.hash)).kind).toBe('included');
+    expect((await sender.lookup(ref(a))).kind).toBe('included');
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { Transaction, type JsonRpcProvider, type TransactionReceipt, type Wallet } from 'ethers';
 import type { Logger } from '../../host/ports.ts';
+import type { NonceAllocator } from '../nonceAllocator.ts';
 import type { JournalEntry, TxJournal } from './txJournal.ts';
 
 export interface EvmTxSenderOptions {
@@ -22,6 +23,11 @@ export interface EvmTxSenderOptions {
   readonly bumpPercent?: number;
   readonly receiptTimeoutMs?: number;
   readonly pollMs?: number;
+  /**
+   * Shared with every other sender signing for this account in this process (the swap
+   * transfer sender), so that none signs with a nonce another has already handed out.
+   */
+  readonly nonces?: NonceAllocator;
   /** For tests: called right after the first broadcast of a transaction. */
   readonly afterBroadcast?: (hash: string) => void;
 }
@@ -90,12 +96,16 @@ export class EvmTxSender {
 
   private async sendNow(purpose: string, request: TxRequest): Promise<TransactionReceipt> {
     const { provider, journal, wallet } = this.options;
-    const onChain = await provider.getTransactionCount(wallet.address, 'pending');
-    const nonce = Math.max(onChain, journal.nextNonce() ?? 0);
     const fees = await provider.getFeeData();
     const maxFeePerGas = fees.maxFeePerGas ?? fees.gasPrice;
     const maxPriorityFeePerGas = fees.maxPriorityFeePerGas ?? 0n;
     if (maxFeePerGas === null) throw new Error('the node reports no gas price');
+    const sentAtBlock = await provider.getBlockNumber();
+    const onChain = await provider.getTransactionCount(wallet.address, 'pending');
+    const ours = Math.max(onChain, journal.nextNonce() ?? 0);
+    // Taken last, right before signing: a nonce handed out and then not used (a read that
+    // failed after it) would leave a gap no later transaction of this account could pass.
+    const nonce = this.options.nonces?.next(wallet.address, ours) ?? ours;
     const tx = Transaction.from({
       type: 2,
       chainId: this.options.chainId,
@@ -109,7 +119,6 @@ export class EvmTxSender {
     });
     const raw = await wallet.signTransaction(tx);
     const hash = Transaction.from(raw).hash!;
-    const sentAtBlock = await provider.getBlockNumber();
     await journal.addAttempt(nonce, purpose, { hash, raw, maxFeePerGas: maxFeePerGas.toString(), maxPriorityFeePerGas: maxPriorityFeePerGas.toString(), sentAtBlock });
     await this.broadcast(raw);
     this.options.afterBroadcast?.(hash);

@@ -1,0 +1,106 @@
+/**
+ * Sends TAO on Subtensor: a `balances.transferKeepAlive` extrinsic, signed once with an
+ * explicit nonce, whose bytes and hash the swap machine persists before the first submission.
+ * After a restart the same bytes are submitted again and the extrinsic is found by hash in the
+ * finalized blocks from the height at which the machine decided to send.
+ *
+ * The extrinsic is immortal: the design is "sign once, submit the same bytes until included",
+ * and a mortal era could end before a long outage does, leaving a nonce gap that would hold
+ * every later transfer of the account. Immortal bytes stay valid exactly until their nonce is
+ * used, and only this account can use it. (The replay risk of immortal extrinsics needs the
+ * account reaped and its nonce reset; transferKeepAlive never reaps the sender.)
+ *
+ * "Never lands" is only said when the finalized chain proves it: the account's nonce moved past
+ * ours and ours is not in a finalized block. A pool that merely calls the extrinsic stale may
+ * be looking at an unfinalized block that holds it.
+ */
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { checkAddress, decodeAddress, encodeAddress } from '@polkadot/util-crypto';
+import type { SignedTransfer } from '../../../machines/index.ts';
+import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
+import type { NonceAllocator } from '../nonceAllocator.ts';
+import type { ExtrinsicSearch } from './extrinsicSearch.ts';
+import { SubmitRefused, type SubstrateChain } from './substrateChain.ts';
+
+export const SUBTENSOR_SS58_FORMAT = 42;
+
+export interface TaoTransferSenderOptions {
+  readonly chain: SubstrateChain;
+  readonly search: ExtrinsicSearch;
+  readonly signer: KeyringPair;
+  readonly nonces: NonceAllocator;
+  readonly log: Logger;
+  /** The destination chain's name in swaps (`dest_chain`). */
+  readonly chainName?: string;
+}
+
+export class TaoTransferSender implements TransferSender {
+  readonly chain: string;
+  private readonly from: string;
+
+  constructor(private readonly options: TaoTransferSenderOptions) {
+    this.chain = options.chainName ?? 'tao';
+    this.from = encodeAddress(options.signer.publicKey, SUBTENSOR_SS58_FORMAT);
+  }
+
+  addressProblem(address: string): string | null {
+    return ss58Problem(address, this.chain);
+  }
+
+  async sign(request: TransferRequest): Promise<SignedBytes> {
+    if (request.chain !== this.chain) throw new Error(`a ${request.chain} transfer was handed to the ${this.chain} sender`);
+    if (request.amount <= 0n) throw new RangeError(`transfer amount ${request.amount} is not positive`);
+    const problem = this.addressProblem(request.to);
+    if (problem !== null) throw new Error(problem);
+    const { chain, signer, nonces } = this.options;
+    const nonce = nonces.next(this.from, await chain.nextNonce(this.from));
+    const extrinsic = chain.api.tx.balances.transferKeepAlive(request.to, request.amount);
+    await extrinsic.signAsync(signer, { nonce, era: 0 });
+    return { raw: extrinsic.toHex(), hash: extrinsic.hash.toHex() };
+  }
+
+  async broadcast(raw: string): Promise<void> {
+    try {
+      await this.options.chain.submit(raw);
+    } catch (error) {
+      if (!(error instanceof SubmitRefused)) throw error;
+      if (error.kind === 'known') return;
+      if (error.kind === 'payment') throw new Error(`the ${this.chain} account ${this.from} cannot pay the transfer's fee; it is retried`);
+      if (error.kind === 'stale' && (await this.provablyDead(raw))) {
+        throw new NeverLands(`the signed ${this.chain} transfer can no longer be included: ${error.message}`);
+      }
+      // Stale to a pool that may be looking at an unfinalized block holding it: wait and see.
+      this.options.log.warn({ chain: this.chain, refusal: error.kind }, 'transfer refused by the pool; waiting for finality to say whether it landed');
+    }
+  }
+
+  async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
+    const found = await this.options.search.find(transfer.hash, transfer.decidedAtBlock);
+    if (found !== null) {
+      if (found.failure !== null) return { kind: 'failed', reason: `transfer extrinsic failed in block ${found.block}: ${found.failure}` };
+      return { kind: 'included', block: found.block };
+    }
+    const pool = await this.options.chain.api.rpc.author.pendingExtrinsics();
+    return pool.some((e) => e.hash.toHex() === transfer.hash) ? { kind: 'pending' } : { kind: 'unknown' };
+  }
+
+  /** The finalized chain has moved the account's nonce past ours. */
+  private async provablyDead(raw: string): Promise<boolean> {
+    const { chain } = this.options;
+    const nonce = chain.api.createType('Extrinsic', raw).nonce.toNumber();
+    const finalized = await chain.finalized();
+    const account = await chain.api.query.system.account.at(finalized.hash, this.from);
+    return account.nonce.toNumber() > nonce;
+  }
+}
+
+/** Why `address` is not an SS58 address of Subtensor's format, or null. */
+export function ss58Problem(address: string, chain: string): string | null {
+  const [ok, why] = checkAddress(address, SUBTENSOR_SS58_FORMAT);
+  if (ok) {
+    const key = decodeAddress(address);
+    if (key.length !== 32) return `'${address}' is not a 32-byte ${chain} account`;
+    return null;
+  }
+  return `'${address}' is not an SS58 address for ${chain} (format ${SUBTENSOR_SS58_FORMAT}): ${why ?? 'invalid'}`;
+}
