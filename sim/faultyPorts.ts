@@ -1,5 +1,5 @@
 /** The chain ports of the simulated world, seen through the faulty network. */
-import type { JobTerms, SwapView } from '../machines/index.ts';
+import type { JobTerms, SignedTransfer, SwapView } from '../machines/index.ts';
 import type {
   AssignedSwap,
   ClaimEntry,
@@ -72,8 +72,8 @@ class FaultySender implements TransferSender {
     if (next && this.net.faults.decide('nonce-conflict', key)) takeNonce(this.world, this.chain, body.from, body.nonce);
     return this.net.write('broadcast', `${this.chain}:${body.nonce}`, () => this.inner.broadcast(raw));
   }
-  lookup(hash: string): Promise<TransferStatus> {
-    return this.net.read('lookup', hash.slice(0, 12), () => this.inner.lookup(hash));
+  lookup(transfer: SignedTransfer): Promise<TransferStatus> {
+    return this.net.read('lookup', transfer.hash.slice(0, 12), () => this.inner.lookup(transfer));
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NeverLands, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../src/host/ports.ts';
+import type { SignedTransfer } from '../../machines/index.ts';
 import { ADDRESS_PATTERNS, minerAddressOn, type Ledger, type SimTransfer, type World } from '../world.ts';
 
 interface RawTransfer {
@@ -59,7 +60,7 @@ export class SimTransferSender implements TransferSender {
     this.world.commit();
   }
 
-  async lookup(hash: string): Promise<TransferStatus> {
+  async lookup({ hash }: SignedTransfer): Promise<TransferStatus> {
     const transfer = this.ledger.transfers[hash];
     if (transfer === undefined) return { kind: 'unknown' };
     if (transfer.includedBlock === null) return { kind: 'pending' };
