@@ -271,16 +271,23 @@ export class Host {
       ...this.inspection(),
     }).start();
     const machine = this.adopt(swapMachineId(terms.swapId), 'swap', machineCatalog.swapFulfillment, actor);
-    const sender = this.options.senders.get(terms.destChain);
-    const problem =
-      sender === undefined
-        ? `no transfer sender is configured for destination chain '${terms.destChain}'`
-        : sender.addressProblem(terms.userDestAddress);
-    if (problem !== null && machine.actor.getSnapshot().value === 'Pending') {
-      this.options.log.warn({ machine: machine.id, reason: problem }, 'swap rejected');
-      actor.send({ type: 'REJECT', reason: problem });
-    }
+    const problem = this.chainProblem(terms, height);
+    if (problem !== null && machine.actor.getSnapshot().value === 'Pending') actor.send({ type: 'REJECT', reason: problem });
     await this.persist(machine, 'created');
+    const created = machine.actor.getSnapshot();
+    if (created.value === 'Rejected') {
+      this.options.log.warn({ machine: machine.id, reason: (created.context as SwapContext).reason }, 'swap rejected: nothing will be sent');
+    }
+  }
+
+  /** What this miner's chains say is wrong with a swap: no sender, a bad address, too late. */
+  private chainProblem(terms: SwapTerms, height: number): string | null {
+    const sender = this.options.senders.get(terms.destChain);
+    if (sender === undefined) return `no transfer sender is configured for destination chain '${terms.destChain}'`;
+    const addressProblem = sender.addressProblem(terms.userDestAddress);
+    if (addressProblem !== null) return addressProblem;
+    if (terms.timeoutBlock <= height) return `timeout_block ${terms.timeoutBlock} is already past (current block ${height})`;
+    return null;
   }
 
   private async observeJobs(countCreated: (n: number) => void): Promise<number | null> {

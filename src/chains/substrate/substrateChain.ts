@@ -6,7 +6,8 @@
  */
 import '@polkadot/api-augment';
 import { ApiPromise, WsProvider } from '@polkadot/api';
-import type { SignedBlock } from '@polkadot/types/interfaces';
+import type { DispatchError, SignedBlock } from '@polkadot/types/interfaces';
+import type { Registry } from '@polkadot/types/types';
 import type { FrameSystemEventRecord } from '@polkadot/types/lookup';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import type { Logger } from '../../host/ports.ts';
@@ -129,15 +130,7 @@ export class SubstrateChain {
     );
     // As hex: a Uint8Array given for `Bytes` would be read as length-prefixed.
     const raw = await api.rpc.state.call('ContractsApi_call', u8aToHex(params), call.at);
-    const result = api.createType('ContractExecResult', raw);
-    if (result.result.isErr) return { ok: false, dispatchError: this.describeDispatchError(result.result.asErr) };
-    const ok = result.result.asOk;
-    return {
-      ok: true,
-      reverted: ok.flags.isRevert,
-      data: ok.data.toU8a(true),
-      gasRequired: { refTime: result.gasRequired.refTime.toBigInt(), proofSize: result.gasRequired.proofSize.toBigInt() },
-    };
+    return decodeContractExecResult(api.registry, raw.toU8a(true));
   }
 
   async freeBalance(address: string): Promise<bigint> {
@@ -163,17 +156,34 @@ export class SubstrateChain {
   }
 
   /** "Module.Error" for a module error, else the error's kind. */
-  describeDispatchError(error: import('@polkadot/types/interfaces').DispatchError): string {
-    if (error.isModule) {
-      const meta = this.api.registry.findMetaError(error.asModule);
-      return `${meta.section}.${meta.name}`;
-    }
-    return error.type;
+  describeDispatchError(error: DispatchError): string {
+    return describeDispatchError(this.api.registry, error);
   }
 
   static toHex(bytes: Uint8Array): string {
     return u8aToHex(bytes);
   }
+}
+
+export function describeDispatchError(registry: Registry, error: DispatchError): string {
+  if (error.isModule) {
+    const meta = registry.findMetaError(error.asModule);
+    return `${meta.section}.${meta.name}`;
+  }
+  return error.type;
+}
+
+/** A ContractsApi_call answer (ContractExecResult, as the runtime encodes it). */
+export function decodeContractExecResult(registry: Registry, bytes: Uint8Array): ContractCallResult {
+  const result = registry.createType('ContractExecResult', bytes);
+  if (result.result.isErr) return { ok: false, dispatchError: describeDispatchError(registry, result.result.asErr) };
+  const ok = result.result.asOk;
+  return {
+    ok: true,
+    reverted: ok.flags.isRevert,
+    data: ok.data.toU8a(true),
+    gasRequired: { refTime: result.gasRequired.refTime.toBigInt(), proofSize: result.gasRequired.proofSize.toBigInt() },
+  };
 }
 
 /**

@@ -64,6 +64,8 @@ export class AllwaysContractModel {
   readonly swaps = new Map<bigint, ModelSwap>();
   nextSwapId = 0n;
   halted = false;
+  /** When set, every mark_fulfilled returns this Error variant (to test each one's decoding). */
+  forcedRefusal: string | null = null;
   /** Every mark_fulfilled the contract executed (not dry runs), for the tests to count. */
   readonly executedMarks: { swapId: bigint; destTxHash: string; destTxBlock: number; destAmount: bigint }[] = [];
 
@@ -154,6 +156,7 @@ export class AllwaysContractModel {
   }
 
   private markRefusal(caller: Uint8Array, swapId: bigint, destAmount: bigint): string | null {
+    if (this.forcedRefusal !== null) return this.forcedRefusal;
     if (this.halted) return 'SystemHalted';
     const swap = this.swaps.get(swapId);
     if (swap === undefined) return 'SwapNotFound';
