@@ -49,6 +49,17 @@ export interface HostOptions {
   readonly maxEffectStepsPerTick?: number;
   /** XState inspection of every actor (transition coverage). */
   readonly inspect?: (event: InspectionEvent) => void;
+  /** Told of every durable transition, after it is on disk (metrics). Must not throw. */
+  readonly onTransition?: (transition: DurableTransition) => void;
+}
+
+export interface DurableTransition {
+  readonly id: string;
+  readonly kind: Kind;
+  /** Null for a machine just created. */
+  readonly from: string | null;
+  readonly to: string;
+  readonly event: string;
 }
 
 export type Kind = 'swap' | 'job';
@@ -391,6 +402,7 @@ export class Host {
     machine.persistedSnapshot = machine.actor.getSnapshot();
     const state = String(machine.actor.getSnapshot().value);
     this.options.log.info({ machine: machine.id, from: from ?? null, to: to ?? state, event }, 'transition');
+    this.options.onTransition?.({ id: machine.id, kind: machine.kind, from: from ?? null, to: to ?? state, event });
     this.crash('after-persist', machine.id);
   }
 

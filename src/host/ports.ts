@@ -62,7 +62,11 @@ export interface TransferSender {
   addressProblem(address: string): string | null;
   /** Signs without broadcasting. Must not touch the chain's state. */
   sign(request: TransferRequest): Promise<SignedBytes>;
-  /** Broadcasts signed bytes; re-broadcasting the same bytes is harmless. Throws NeverLands. */
+  /**
+   * Broadcasts signed bytes; re-broadcasting the same bytes is harmless. Throws NeverLands when
+   * these bytes can no longer be included: their nonce is used, by another transaction or by
+   * this very one (the caller then looks it up before concluding anything).
+   */
   broadcast(raw: string): Promise<void>;
   /**
    * Included (with the confirmations this sender requires), pending, unknown to the chain, or

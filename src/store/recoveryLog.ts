@@ -74,6 +74,27 @@ export async function openRecoveryLog(path: string): Promise<OpenedRecoveryLog> 
   return { log: new JsonlRecoveryLog(path, entries), tornTailSavedTo };
 }
 
+/**
+ * The entries, for a reader beside a running daemon (`settle recovery`, `settle status`):
+ * nothing is written, and an unfinished last line (an append in progress, or torn by a crash
+ * the daemon will repair) is left out and reported.
+ */
+export async function readRecoveryLog(path: string): Promise<{ entries: RecoveryEntry[]; unfinishedTail: boolean }> {
+  let text = '';
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], unfinishedTail: false };
+    throw new StoreError(path, `cannot be read: ${(error as Error).message}`);
+  }
+  const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+  const entries = whole
+    .split('\n')
+    .slice(0, -1)
+    .map((line, index) => parseLine(path, index + 1, line));
+  return { entries, unfinishedTail: whole.length < text.length };
+}
+
 async function saveTornTail(path: string, tail: string): Promise<string> {
   let n = 1;
   while (existsSync(`${path}.torn-${n}`)) n += 1;

@@ -68,7 +68,9 @@ export class SubstrateChain {
    * the host on its next tick.
    */
   static async connect(url: string, options: { log: Logger; reconnectMs?: number; timeoutMs?: number }): Promise<SubstrateChain> {
-    const provider = new WsProvider(url, options.reconnectMs ?? 2_500, {}, options.timeoutMs ?? 30_000);
+    // No response cache: @polkadot caches failures too, so a read at a block would keep failing
+    // for 30 s after the node came back.
+    const provider = new WsProvider(url, options.reconnectMs ?? 2_500, {}, options.timeoutMs ?? 30_000, 0);
     let firstError: string | null = null;
     provider.on('error', (error: unknown) => {
       firstError ??= String((error as Error)?.message ?? error);

@@ -10,9 +10,12 @@
  * used, and only this account can use it. (The replay risk of immortal extrinsics needs the
  * account reaped and its nonce reset; transferKeepAlive never reaps the sender.)
  *
- * "Never lands" is only said when the finalized chain proves it: the account's nonce moved past
- * ours and ours is not in a finalized block. A pool that merely calls the extrinsic stale may
- * be looking at an unfinalized block that holds it.
+ * "Never lands" is only said when the finalized chain proves these bytes cannot be included
+ * any more: the account's nonce moved past ours. That is also true of a transfer that landed
+ * (once the pool forgets it, its bytes are "outdated"), so NeverLands means "look it up": the
+ * host does, and a lookup that found it included makes later broadcasts return quietly. A
+ * pool that merely calls the extrinsic stale may be looking at an unfinalized block that
+ * holds it: that is waited out, not reported.
  */
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { checkAddress, decodeAddress, encodeAddress } from '@polkadot/util-crypto';
@@ -37,6 +40,8 @@ export interface TaoTransferSenderOptions {
 export class TaoTransferSender implements TransferSender {
   readonly chain: string;
   private readonly from: string;
+  /** Hashes this process found included: broadcasting them again is a no-op. */
+  private readonly landed = new Set<string>();
 
   constructor(private readonly options: TaoTransferSenderOptions) {
     this.chain = options.chainName ?? 'tao';
@@ -60,6 +65,7 @@ export class TaoTransferSender implements TransferSender {
   }
 
   async broadcast(raw: string): Promise<void> {
+    if (this.landed.has(this.options.chain.api.createType('Extrinsic', raw).hash.toHex())) return;
     try {
       await this.options.chain.submit(raw);
     } catch (error) {
@@ -78,13 +84,14 @@ export class TaoTransferSender implements TransferSender {
     const found = await this.options.search.find(transfer.hash, transfer.decidedAtBlock);
     if (found !== null) {
       if (found.failure !== null) return { kind: 'failed', reason: `transfer extrinsic failed in block ${found.block}: ${found.failure}` };
+      this.landed.add(transfer.hash);
       return { kind: 'included', block: found.block };
     }
     const pool = await this.options.chain.api.rpc.author.pendingExtrinsics();
     return pool.some((e) => e.hash.toHex() === transfer.hash) ? { kind: 'pending' } : { kind: 'unknown' };
   }
 
-  /** The finalized chain has moved the account's nonce past ours. */
+  /** The finalized chain has moved the account's nonce past ours (used by ours, or another). */
   private async provablyDead(raw: string): Promise<boolean> {
     const { chain } = this.options;
     const nonce = chain.api.createType('Extrinsic', raw).nonce.toNumber();

@@ -86,6 +86,19 @@ export class FakeSubtensor {
   readonly requests: { method: string; params: unknown[] }[] = [];
   /** Methods that fail with a transport-level error while listed (an endpoint in trouble). */
   readonly failing = new Set<string>();
+  /**
+   * Called with every request after it is recorded and before it is answered, so a test can
+   * change the chain at a precise point of a client's traffic (e.g. produce a block between
+   * two reads of one poll). Null: nothing is called.
+   */
+  onRequest: ((method: string, params: unknown[]) => void) | null = null;
+  /**
+   * For how many blocks after including an extrinsic the pool refuses it again as "temporarily
+   * banned" (1012). Null (the default): for ever. A real node's ban lapses (30 minutes by
+   * default); the extrinsic is then checked like any other, and its used nonce makes it
+   * "outdated" (1010).
+   */
+  banBlocks: number | null = null;
   finalityLag: number;
   private accounts = new Map<string, Account>();
   private pendingEvents: EventRecordInput[] = [];
@@ -134,11 +147,15 @@ export class FakeSubtensor {
     return this.accounts.get(encodeAddress(decodeAddress(address), 42))?.nonce ?? 0;
   }
 
-  /** Contract events a validator's extrinsic would emit; they land in the next block. */
-  emitContractEvent(event: ContractEvent): void {
+  /**
+   * Contract events a validator's extrinsic would emit; they land in the next block. `from` is
+   * the emitting contract: the allways contract by default, another address to stand for a
+   * different contract emitting look-alike events.
+   */
+  emitContractEvent(event: ContractEvent, from: string = this.contractAddress): void {
     this.pendingEvents.push({
       extrinsic: 0,
-      event: encodeEvent('Contracts', 'ContractEmitted', [this.contractAddress, u8aToHex(event.data)]),
+      event: encodeEvent('Contracts', 'ContractEmitted', [from, u8aToHex(event.data)]),
       topics: event.topics,
     });
   }
@@ -203,6 +220,7 @@ export class FakeSubtensor {
     const request = JSON.parse(text) as { id: number; method: string; params?: unknown[] };
     const params = request.params ?? [];
     this.requests.push({ method: request.method, params });
+    this.onRequest?.(request.method, params);
     const reply = (body: object): void => socket.send(JSON.stringify({ jsonrpc: '2.0', id: request.id, ...body }));
     if (this.failing.has(request.method)) {
       reply({ error: { code: -32603, message: `Internal error: ${request.method} unavailable` } });
@@ -316,7 +334,10 @@ export class FakeSubtensor {
     }
     const hash = extrinsic.hash.toHex();
     if (this.pool.some((e) => e.hash === hash)) throw new RpcRefusal({ code: 1013, message: 'Transaction Already Imported' });
-    if (this.blocks.some((b) => b.extrinsics.includes(hex))) throw new RpcRefusal({ code: 1012, message: 'Transaction is temporarily banned' });
+    const includedIn = this.blocks.find((b) => b.extrinsics.includes(hex));
+    if (includedIn !== undefined && (this.banBlocks === null || this.best.number - includedIn.number < this.banBlocks)) {
+      throw new RpcRefusal({ code: 1012, message: 'Transaction is temporarily banned' });
+    }
     if (!extrinsic.isSigned) throw new RpcRefusal({ code: 1010, message: 'Invalid Transaction', data: 'Transaction call is not expected' });
     const signer = encodeAddress(decodeAddress(extrinsic.signer.toString()), 42);
     const nonce = extrinsic.nonce.toNumber();

@@ -1,0 +1,215 @@
+/**
+ * Builds the host's chain ports from the configuration: the allways contract and the TAO
+ * sender over one Subtensor connection, an EVM transfer sender per EVM destination, and per
+ * job chain an escrow client with its durable transaction sender. Every port is wrapped so
+ * its calls are timed. Keys are parsed here, all of them before anything connects, and every
+ * problem is reported at once with its configuration path.
+ */
+import { join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { JsonRpcProvider, Wallet } from 'ethers';
+import type { HostOptions } from '../host/host.ts';
+import type { Escrow, Logger, SwapContract, TransferSender } from '../host/ports.ts';
+import { NonceAllocator } from '../chains/nonceAllocator.ts';
+import { EvmClock } from '../chains/evm/evmClock.ts';
+import { EvmEscrow } from '../chains/evm/evmEscrow.ts';
+import { EvmTransferSender } from '../chains/evm/evmTransferSender.ts';
+import { EvmTxSender } from '../chains/evm/evmTxSender.ts';
+import { TxJournal } from '../chains/evm/txJournal.ts';
+import { AllwaysAbi } from '../chains/substrate/allwaysAbi.ts';
+import { AllwaysSwapContract } from '../chains/substrate/allwaysSwapContract.ts';
+import { ExtrinsicSearch } from '../chains/substrate/extrinsicSearch.ts';
+import { SubstrateChain } from '../chains/substrate/substrateChain.ts';
+import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
+import { ConfigError, type DaemonConfig, type SecretSource } from './config.ts';
+import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
+import { instrumented, type DaemonMetrics } from './metrics.ts';
+import { loadSecret } from './secrets.ts';
+
+export interface Keys {
+  readonly hotkey: KeyringPair | null;
+  readonly destinations: ReadonlyMap<string, KeyringPair | Wallet>;
+  readonly jobChains: ReadonlyMap<string, Wallet>;
+}
+
+/** Every key of the configuration, parsed; all problems at once, none revealing a secret. */
+export async function loadKeys(config: DaemonConfig, configFile: string): Promise<Keys> {
+  await cryptoWaitReady();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const problems: string[] = [];
+  const substrate = (path: string, source: SecretSource): KeyringPair | null => {
+    try {
+      const secret = loadSecret(source);
+      try {
+        return keyring.createFromUri(secret.reveal());
+      } catch {
+        return fail(path, `${secret.origin} does not hold a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)`);
+      }
+    } catch (error) {
+      return fail(path, (error as Error).message);
+    }
+  };
+  const evm = (path: string, source: SecretSource): Wallet | null => {
+    try {
+      const secret = loadSecret(source);
+      try {
+        return new Wallet(secret.reveal());
+      } catch {
+        return fail(path, `${secret.origin} does not hold an EVM private key (0x and 64 hex digits)`);
+      }
+    } catch (error) {
+      return fail(path, (error as Error).message);
+    }
+  };
+  function fail(path: string, problem: string): null {
+    problems.push(`${path}: ${problem}`);
+    return null;
+  }
+  const hotkey = config.swaps === undefined ? null : substrate('swaps.hotkey', config.swaps.hotkey);
+  const destinations = new Map<string, KeyringPair | Wallet>();
+  for (const [name, destination] of Object.entries(config.swaps?.destinations ?? {})) {
+    const path = `swaps.destinations.${name}.key`;
+    const key = destination.type === 'subtensor' ? substrate(path, destination.key) : evm(path, destination.key);
+    if (key !== null) destinations.set(name, key);
+    if (destination.type === 'subtensor' && key !== null && hotkey !== null && (key as KeyringPair).address === hotkey.address) {
+      problems.push(`${path}: the TAO account is the hotkey; use a separate account so marks and transfers never race for nonces`);
+    }
+  }
+  const jobChains = new Map<string, Wallet>();
+  for (const [name, chain] of Object.entries(config.jobs?.chains ?? {})) {
+    const wallet = evm(`jobs.chains.${name}.key`, chain.key);
+    if (wallet !== null) jobChains.set(name, wallet);
+  }
+  if (problems.length > 0) throw new ConfigError(configFile, problems);
+  return { hotkey, destinations, jobChains };
+}
+
+export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource'> & {
+  /** Transaction senders whose journals a previous life may have left work in. */
+  readonly txSenders: readonly EvmTxSender[];
+  close(): Promise<void>;
+};
+
+interface EvmEndpoint {
+  readonly provider: JsonRpcProvider;
+  readonly nonces: NonceAllocator;
+}
+
+/**
+ * Connects and builds the ports. EVM providers are created with a static network (the chain
+ * id of the configuration, checked once) so that an endpoint that is down at start or goes
+ * away later only fails calls, which the host retries; ethers' response cache is off (it
+ * served stale nonces).
+ */
+export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Logger, metrics: DaemonMetrics): Promise<ChainPorts> {
+  const closers: (() => Promise<void>)[] = [];
+  const endpoints = new Map<string, EvmEndpoint>();
+  const endpoint = (rpcUrl: string, chainId: number): EvmEndpoint => {
+    const key = `${chainId}|${rpcUrl}`;
+    let found = endpoints.get(key);
+    if (found === undefined) {
+      const provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true, cacheTimeout: -1 });
+      closers.push(async () => provider.destroy());
+      // One allocator per chain id: nonces are per (chain, account).
+      const sameChain = [...endpoints.entries()].find(([k]) => k.startsWith(`${chainId}|`));
+      found = { provider, nonces: sameChain?.[1].nonces ?? new NonceAllocator() };
+      endpoints.set(key, found);
+    }
+    return found;
+  };
+
+  let swapContract: SwapContract | null = null;
+  const senders = new Map<string, TransferSender>();
+  try {
+    if (config.swaps !== undefined) {
+      const swaps = config.swaps;
+      const chain = await SubstrateChain.connect(swaps.subtensor.url, { log });
+      closers.push(() => chain.disconnect());
+      const search = new ExtrinsicSearch(chain);
+      const substrateNonces = new NonceAllocator();
+      const contract = new AllwaysSwapContract({
+        chain,
+        search,
+        abi: AllwaysAbi.load(swaps.contract.metadata),
+        address: swaps.contract.address,
+        hotkey: keys.hotkey!,
+        nonces: substrateNonces,
+        log,
+        minFreeBalance: swaps.minFreeBalance,
+        firstSwapId: BigInt(swaps.firstSwapId),
+        eventLookbackBlocks: swaps.eventLookbackBlocks,
+      });
+      swapContract = instrumented(contract, { chain: 'subtensor', port: 'swapContract' }, metrics);
+      for (const [name, destination] of Object.entries(swaps.destinations)) {
+        let sender: TransferSender;
+        if (destination.type === 'subtensor') {
+          sender = new TaoTransferSender({ chain, search, signer: keys.destinations.get(name) as KeyringPair, nonces: substrateNonces, log, chainName: name });
+        } else {
+          const { provider, nonces } = endpoint(destination.rpcUrl, destination.chainId);
+          await checkChainId(provider, destination.chainId, `swaps.destinations.${name}`, log);
+          sender = new EvmTransferSender({
+            chain: name,
+            provider,
+            wallet: (keys.destinations.get(name) as Wallet).connect(provider),
+            chainId: BigInt(destination.chainId),
+            asset: destination.asset === 'native' ? { kind: 'native' } : { kind: 'erc20', token: destination.asset.erc20 },
+            confirmations: destination.confirmations,
+            nonces,
+            log,
+          });
+        }
+        senders.set(name, instrumented(sender, { chain: name, port: 'transferSender' }, metrics));
+      }
+    }
+
+    const escrows = new Map<string, Escrow>();
+    const txSenders: EvmTxSender[] = [];
+    let clock: HostOptions['clock'] = null;
+    let jobSource: HostOptions['jobSource'] = null;
+    if (config.jobs !== undefined) {
+      const feedChains = new Map<string, FeedChain>();
+      for (const [name, chainConfig] of Object.entries(config.jobs.chains)) {
+        const { provider, nonces } = endpoint(chainConfig.rpcUrl, chainConfig.chainId);
+        await checkChainId(provider, chainConfig.chainId, `jobs.chains.${name}`, log);
+        const wallet = keys.jobChains.get(name)!.connect(provider);
+        const journal = await TxJournal.open(join(config.dataDir, 'journals'), name, wallet.address, BigInt(chainConfig.chainId));
+        const txSender = new EvmTxSender({ wallet, provider, journal, chainId: BigInt(chainConfig.chainId), log, nonces, confirmations: chainConfig.confirmations });
+        txSenders.push(txSender);
+        const escrow = new EvmEscrow({ chain: name, address: chainConfig.escrow, provider, sender: txSender, fromBlock: chainConfig.escrowDeployBlock, log });
+        escrows.set(name, instrumented(escrow, { chain: name, port: 'escrow' }, metrics));
+        feedChains.set(name, { escrow: chainConfig.escrow, payee: wallet.address });
+        // The first chain's block time is the host's clock (the claim schedule, lock expiry).
+        clock ??= instrumented(new EvmClock(provider), { chain: name, port: 'clock' }, metrics);
+      }
+      jobSource = new FileJobFeed(config.jobs.feed, feedChains, log);
+    }
+    return {
+      swapContract,
+      senders,
+      escrows,
+      clock,
+      jobSource,
+      txSenders,
+      close: async () => {
+        for (const close of closers.reverse()) await close().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A node on another chain than configured is refused; one that does not answer is logged. */
+async function checkChainId(provider: JsonRpcProvider, expected: number, path: string, log: Logger): Promise<void> {
+  let reported: bigint;
+  try {
+    reported = BigInt((await provider.send('eth_chainId', [])) as string);
+  } catch (error) {
+    log.warn({ config: path, err: String((error as Error).message ?? error) }, 'EVM endpoint not answering at start; its calls are retried');
+    return;
+  }
+  if (reported !== BigInt(expected)) throw new Error(`${path}: the endpoint serves chain id ${reported}, the configuration says ${expected}`);
+}

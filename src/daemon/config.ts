@@ -1,0 +1,155 @@
+/**
+ * The daemon's configuration: YAML or JSON, validated with zod. Every problem (unknown key,
+ * wrong type, bad address or URL, missing or unsafe key source) is reported at once with its
+ * path, and nothing starts. Keys are never in the file: only where to find them.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isAddress } from 'ethers';
+import { checkAddress } from '@polkadot/util-crypto';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { secretSourceProblem, type SecretSource } from './secrets.ts';
+
+/** The configuration is wrong; `problems` lists each with its path. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const keySource = z
+  .union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') })], {
+    error: 'a key source: { file: <path, mode 0600> } or { env: <VARIABLE> }',
+  })
+  .superRefine((source, ctx) => {
+    const problem = secretSourceProblem(source);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `a URL (${protocols.map((p) => p.replace(':', '://')).join(' or ')})` },
+  );
+
+const evmAddress = z.string().refine((value) => /^0x[0-9a-fA-F]{40}$/.test(value) && isAddress(value), { error: 'an EVM address (0x and 40 hex digits, checksummed if mixed case)' });
+const ss58Address = z.string().refine((value) => checkAddress(value, 42)[0], { error: 'an SS58 address of format 42 (Subtensor)' });
+const amount = z.union([z.string().regex(/^[0-9]+$/), z.number().int().nonnegative()], { error: 'an integer amount in the smallest unit' }).transform((v) => BigInt(v));
+const positiveInt = z.number().int().positive();
+const chainName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a chain name: lower case letters, digits, - and _');
+
+const taoDestination = z.strictObject({
+  type: z.literal('subtensor'),
+  /** The account that pays TAO: not the hotkey (marks and transfers keep separate nonces). */
+  key: keySource,
+});
+
+const evmDestination = z.strictObject({
+  type: z.literal('evm'),
+  rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
+  chainId: positiveInt,
+  key: keySource,
+  asset: z.union([z.literal('native'), z.strictObject({ erc20: evmAddress })]).default('native'),
+  confirmations: positiveInt.default(2),
+});
+
+const swapsSection = z.strictObject({
+  subtensor: z.strictObject({ url: url(['ws:', 'wss:']) }),
+  contract: z.strictObject({ address: ss58Address, metadata: z.string().min(1).optional() }),
+  hotkey: keySource,
+  marginBlocks: z.number().int().min(0).max(1_000).default(3),
+  pollIntervalMs: z.number().int().min(10).max(600_000).default(12_000),
+  minFreeBalance: amount.default(250_000_000n),
+  firstSwapId: z.number().int().nonnegative().default(0),
+  eventLookbackBlocks: positiveInt.default(256),
+  destinations: z.record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination])).refine((d) => Object.keys(d).length > 0, {
+    error: 'at least one destination chain',
+  }),
+});
+
+const jobChain = z.strictObject({
+  rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
+  chainId: positiveInt,
+  escrow: evmAddress,
+  /** Where to start reading the escrow's events: its deployment block. */
+  escrowDeployBlock: z.number().int().nonnegative().default(0),
+  key: keySource,
+  confirmations: positiveInt.default(1),
+});
+
+const jobsSection = z.strictObject({
+  /** JSON lines the compute engine appends: one observation of a job per line. */
+  feed: z.string().min(1),
+  claimIntervalSec: positiveInt.default(3_600),
+  firstRunDelaySec: z.number().int().nonnegative().default(60),
+  pollIntervalMs: z.number().int().min(10).max(600_000).default(12_000),
+  chains: z.record(chainName, jobChain).refine((c) => Object.keys(c).length > 0, { error: 'at least one chain' }),
+});
+
+const configSchema = z
+  .strictObject({
+    /** store/, recovery.jsonl, daemon.lock and the transaction journals live here. */
+    dataDir: z.string().min(1),
+    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+    http: z.strictObject({ port: z.number().int().min(1).max(65_535) }).optional(),
+    swaps: swapsSection.optional(),
+    jobs: jobsSection.optional(),
+    /** Ceiling of the wait between ticks while an endpoint is unreachable. */
+    maxBackoffMs: z.number().int().min(100).default(60_000),
+  })
+  .refine((c) => c.swaps !== undefined || c.jobs !== undefined, { error: 'nothing to do: configure swaps, jobs, or both' });
+
+export type DaemonConfig = z.infer<typeof configSchema>;
+export type SwapsConfig = NonNullable<DaemonConfig['swaps']>;
+export type JobsConfig = NonNullable<DaemonConfig['jobs']>;
+export type EvmDestinationConfig = z.infer<typeof evmDestination>;
+export type { SecretSource };
+
+/** Reads, parses and validates `path`; relative paths inside are taken from its directory. */
+export function loadConfig(path: string): DaemonConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text); // YAML is a superset of JSON: both are read here
+  } catch (error) {
+    throw new ConfigError(file, [`not YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  const base = dirname(file);
+  const parsed = configSchema.safeParse(resolvePaths(raw, base));
+  if (!parsed.success) {
+    throw new ConfigError(
+      file,
+      parsed.error.issues.map((issue) => `${issue.path.length === 0 ? '(top level)' : issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
+}
+
+/** Key files, the data directory, the feed and metadata paths, relative to the config file. */
+function resolvePaths(raw: unknown, base: string): unknown {
+  if (raw === null || typeof raw !== 'object') return raw;
+  if (Array.isArray(raw)) return raw.map((item) => resolvePaths(item, base));
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const isPath = (key === 'file' || key === 'dataDir' || key === 'feed' || key === 'metadata') && typeof value === 'string' && value !== '';
+    out[key] = isPath ? resolve(base, value) : resolvePaths(value, base);
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * Where keys come from: a file only its owner can read, or an environment variable. Never the
+ * configuration file itself. A secret's value never appears in an error message: problems name
+ * the file or the variable, and what to do.
+ */
+import { readFileSync, statSync } from 'node:fs';
+
+export type SecretSource = { readonly file: string } | { readonly env: string };
+
+/** A loaded secret. Holds the value out of reach of JSON.stringify and util.inspect. */
+export class Secret {
+  readonly #value: string;
+
+  constructor(
+    value: string,
+    /** "file /etc/settle/hotkey" or "environment variable SETTLE_HOTKEY": safe to print. */
+    readonly origin: string,
+  ) {
+    this.#value = value;
+  }
+
+  reveal(): string {
+    return this.#value;
+  }
+
+  toJSON(): string {
+    return `[secret from ${this.origin}]`;
+  }
+
+  toString(): string {
+    return this.toJSON();
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toJSON();
+  }
+}
+
+export function describeSource(source: SecretSource): string {
+  return 'file' in source ? `file ${source.file}` : `environment variable ${source.env}`;
+}
+
+/** Why the source cannot give a key, or null. Checks the file's mode: 0600 or stricter. */
+export function secretSourceProblem(source: SecretSource, env: NodeJS.ProcessEnv = process.env): string | null {
+  if ('env' in source) {
+    const value = env[source.env];
+    if (value === undefined || value.trim() === '') return `environment variable ${source.env} is not set`;
+    return null;
+  }
+  let mode: number;
+  try {
+    const stat = statSync(source.file);
+    if (!stat.isFile()) return `key file ${source.file} is not a regular file`;
+    mode = stat.mode & 0o777;
+  } catch (error) {
+    return `key file ${source.file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  }
+  if ((mode & 0o077) !== 0) {
+    return `key file ${source.file} has mode 0${mode.toString(8)}; it must be readable by its owner only (chmod 600 ${source.file})`;
+  }
+  try {
+    if (readFileSync(source.file, 'utf8').trim() === '') return `key file ${source.file} is empty`;
+  } catch (error) {
+    return `key file ${source.file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  }
+  return null;
+}
+
+export function loadSecret(source: SecretSource, env: NodeJS.ProcessEnv = process.env): Secret {
+  const problem = secretSourceProblem(source, env);
+  if (problem !== null) throw new Error(problem);
+  const value = 'env' in source ? env[source.env]! : readFileSync(source.file, 'utf8');
+  return new Secret(value.trim(), describeSource(source));
+}
