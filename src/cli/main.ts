@@ -1,4 +1,4 @@
-/** The `settle` command line: one verb per user (later issues add daemon, sim, diagram...). */
+/** The `settle` command line: one verb per user (start, daemon, status, recovery, sim, diagram). */
 import { Command, InvalidArgumentError } from 'commander';
 import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
 import { StoreError } from '../store/storeError.ts';
@@ -83,6 +83,51 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     });
 
+  program
+    .command('daemon')
+    .description(
+      'Run against the configured chains until SIGTERM/SIGINT: swaps of the allways contract, jobs of the escrow. ' +
+        'Safe to kill at any instant (even SIGKILL); one daemon per data directory.',
+    )
+    .requiredOption('--config <file>', 'YAML or JSON configuration (see README: settle daemon)')
+    .option('--init', 'create the store (the data directory must not hold one yet)')
+    .option('--adopt-assigned', 'with --init: take swaps already assigned to this miner as never sent for')
+    .action(async (options: { config: string; init?: boolean; adoptAssigned?: boolean }) => {
+      const { runDaemon } = await import('../daemon/daemon.ts');
+      exitCode = await runDaemon({ config: options.config, init: options.init === true, adoptAssigned: options.adoptAssigned === true }, { stdout: process.stdout, stderr: process.stderr });
+    });
+
+  const where = (command: Command): Command =>
+    command.option('--config <file>', "the daemon's configuration (only its dataDir is read)").option('--data-dir <dir>', 'the data directory itself');
+
+  where(program.command('status').description("The daemon's store: live machines and their states, finished count, open recovery entries."))
+    .option('--json', 'one JSON object')
+    .action(async (options) => {
+      const { statusCommand } = await import('./operatorCommands.ts');
+      exitCode = await statusCommand(options, process.stdout);
+    });
+
+  const recovery = program.command('recovery').description('Obligations that need a person: funds that left and could not be finalized, claims that were lost.');
+  where(recovery.command('list').description('Open entries (--all: resolved ones too).'))
+    .option('--all', 'include resolved entries')
+    .option('--json', 'JSON')
+    .action(async (options) => {
+      const { recoveryList } = await import('./operatorCommands.ts');
+      exitCode = await recoveryList(options, process.stdout);
+    });
+  where(recovery.command('show').description('One entry, whole, with its resolution if any.').argument('<key>', 'e.g. swap:42'))
+    .action(async (key: string, options) => {
+      const { recoveryShow } = await import('./operatorCommands.ts');
+      exitCode = await recoveryShow({ ...options, key }, process.stdout);
+    });
+  where(recovery.command('resolve').description('Record that a person settled an entry: who, and why. The entry itself stays.').argument('<key>', 'e.g. swap:42'))
+    .requiredOption('--by <name>', 'who resolves it')
+    .requiredOption('--reason <text>', 'what was checked and done')
+    .action(async (key: string, options) => {
+      const { recoveryResolve } = await import('./operatorCommands.ts');
+      exitCode = await recoveryResolve({ ...options, key }, process.stdout);
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -91,6 +136,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (code?.startsWith('commander.')) return 2;
     if (error instanceof StoreError) {
       process.stderr.write(`settle: refusing to start: ${error.message}\n`);
+      return 2;
+    }
+    const name = (error as Error | undefined)?.name;
+    if (name === 'ConfigError' || name === 'LockHeld' || name === 'OperatorError' || name === 'AbiMismatch') {
+      process.stderr.write(`settle: ${(error as Error).message}\n`);
       return 2;
     }
     throw error;

@@ -42,7 +42,7 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
   const manifestPath = join(dir, 'store.json');
   const manifestFile = new ChecksummedJsonFile(manifestPath, STORE_FORMAT, validateManifest);
   const entries = await listDirectory(dir);
-  if (entries === null || entries.length === 0) {
+  if (entries === null || entries.length === 0 || (await interruptedCreation(dir, entries))) {
     if (!options.create) {
       throw new StoreError(
         dir,
@@ -59,6 +59,18 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
   const store = new LowdbSnapshotStore(dir, options.knownMachines);
   await store.index();
   return store;
+}
+
+/**
+ * A creation killed before its manifest was written leaves only empty live/ and archive/: no
+ * record was ever written (records need the manifest first), so it is still an empty store.
+ */
+async function interruptedCreation(dir: string, entries: readonly string[]): Promise<boolean> {
+  if (!entries.every((name) => name === 'live' || name === 'archive')) return false;
+  for (const name of entries) {
+    if ((await readdir(join(dir, name)).catch(() => ['?'])).length > 0) return false;
+  }
+  return true;
 }
 
 function validateManifest(file: string, data: unknown): Manifest {

@@ -51,6 +51,11 @@ export class SubmitRefused extends Error {
   }
 }
 
+/** No node answered at the endpoint (down, or not yet up): worth trying again later. */
+export class EndpointUnreachable extends Error {
+  override readonly name = 'EndpointUnreachable';
+}
+
 export interface BlockRef {
   readonly number: number;
   readonly hash: string;
@@ -78,14 +83,14 @@ export class SubstrateChain {
     const ready = ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true });
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no Substrate node answered at ${url} within ${timeoutMs} ms${firstError === null ? '' : `: ${firstError}`}`)), timeoutMs).unref(),
+      setTimeout(() => reject(new EndpointUnreachable(`no Substrate node answered at ${url} within ${timeoutMs} ms${firstError === null ? '' : `: ${firstError}`}`)), timeoutMs).unref(),
     );
     try {
       const api = await Promise.race([ready, timer]);
       return new SubstrateChain(api, url);
     } catch (error) {
       await provider.disconnect().catch(() => undefined);
-      throw error instanceof Error && error.message.startsWith('no Substrate node') ? error : new Error(`cannot connect to the Substrate node at ${url}: ${String((error as Error)?.message ?? error)}`);
+      throw error instanceof EndpointUnreachable ? error : new EndpointUnreachable(`cannot connect to the Substrate node at ${url}: ${String((error as Error)?.message ?? error)}`);
     }
   }
 

@@ -1,0 +1,151 @@
+/**
+ * What an operator runs beside the daemon: `settle status` and `settle recovery
+ * list|show|resolve`. They read the store and the recovery log without writing them (the
+ * daemon owns those); a resolution is appended to its own file, with who and why.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { knownMachineVersions } from '../../machines/index.ts';
+import { dataPaths } from '../daemon/daemon.ts';
+import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
+import { readRecoveryLog, type RecoveryEntry } from '../store/recoveryLog.ts';
+import { appendResolution, readResolutions, type Resolution } from '../store/recoveryResolutions.ts';
+import { StoreError } from '../store/storeError.ts';
+
+export interface Where {
+  readonly config?: string;
+  readonly dataDir?: string;
+}
+
+export class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+}
+
+/** The data directory, from --data-dir or the config's dataDir (keys are not needed to read). */
+export function dataDirOf(where: Where): string {
+  if (where.dataDir !== undefined) return resolve(where.dataDir);
+  if (where.config === undefined) throw new OperatorError('say where the data is: --config <file> or --data-dir <dir>');
+  const file = resolve(where.config);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new OperatorError(`${file}: cannot be read as YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const dataDir = (raw as { dataDir?: unknown } | null)?.dataDir;
+  if (typeof dataDir !== 'string' || dataDir === '') throw new OperatorError(`${file}: dataDir: a directory path is required`);
+  return resolve(dirname(file), dataDir);
+}
+
+function daemonPid(lockPath: string): number | null {
+  if (!existsSync(lockPath)) return null;
+  const pid = Number(readFileSync(lockPath, 'utf8').trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}
+
+/** Live machines, read from their records; retried when the daemon moves one meanwhile. */
+async function liveMachines(storeDir: string): Promise<{ id: string; state: string; seq: number; context: unknown }[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const store = await openLowdbSnapshotStore(storeDir, { create: false, knownMachines: knownMachineVersions });
+      const records = await store.loadLive();
+      return records.map((r) => ({ id: r.id, seq: r.seq, state: String((r.snapshot as { value: unknown }).value), context: (r.snapshot as { context: unknown }).context }));
+    } catch (error) {
+      const racing = error instanceof StoreError && /vanished|both live and archived/.test(error.message);
+      if (!racing || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function archivedCount(storeDir: string): Promise<number> {
+  const store = await openLowdbSnapshotStore(storeDir, { create: false, knownMachines: knownMachineVersions });
+  return store.archivedIds.size;
+}
+
+export async function statusCommand(where: Where & { json?: boolean }, out: NodeJS.WritableStream): Promise<number> {
+  const dataDir = dataDirOf(where);
+  const paths = dataPaths(dataDir);
+  const live = await liveMachines(paths.store);
+  const archived = await archivedCount(paths.store);
+  const { entries, unfinishedTail } = await readRecoveryLog(paths.recoveryLog);
+  const resolutions = await readResolutions(paths.resolutions);
+  const open = entries.filter((e) => !resolutions.has(e.key));
+  const pid = daemonPid(paths.lock);
+  if (where.json === true) {
+    out.write(`${JSON.stringify({ dataDir, daemonPid: pid, live: live.map(({ id, state, seq }) => ({ id, state, seq })), archived, recovery: { entries: entries.length, open: open.length } })}\n`);
+    return 0;
+  }
+  out.write(`data: ${dataDir}\n`);
+  out.write(`daemon: ${pid === null ? 'not running' : `running (pid ${pid})`}\n`);
+  out.write(`machines: ${live.length} live, ${archived} finished\n`);
+  const width = Math.max(0, ...live.map((m) => m.id.length));
+  for (const machine of live.sort((a, b) => a.id.localeCompare(b.id))) {
+    out.write(`  ${machine.id.padEnd(width)}  ${machine.state.padEnd(16)} ${describeContext(machine.context)}\n`);
+  }
+  out.write(`recovery log: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${open.length} open${unfinishedTail ? ' (an append is in progress)' : ''}\n`);
+  for (const entry of open) out.write(`  ${entry.key} [${entry.kind}] ${entry.reason}\n`);
+  return 0;
+}
+
+function describeContext(context: unknown): string {
+  const c = context as { terms?: { destChain?: string; destAmount?: string; chain?: string }; markAttempts?: number; lastError?: string | null };
+  const parts: string[] = [];
+  if (c.terms?.destChain !== undefined) parts.push(`${c.terms.destAmount} on ${c.terms.destChain}`);
+  if (c.terms?.chain !== undefined) parts.push(`escrow on ${c.terms.chain}`);
+  if (typeof c.markAttempts === 'number' && c.markAttempts > 0) parts.push(`${c.markAttempts} mark attempts`);
+  if (typeof c.lastError === 'string') parts.push(`last error: ${c.lastError}`);
+  return parts.join(', ');
+}
+
+export async function recoveryList(where: Where & { all?: boolean; json?: boolean }, out: NodeJS.WritableStream): Promise<number> {
+  const paths = dataPaths(dataDirOf(where));
+  const { entries } = await readRecoveryLog(paths.recoveryLog);
+  const resolutions = await readResolutions(paths.resolutions);
+  const shown = entries.filter((e) => where.all === true || !resolutions.has(e.key));
+  if (where.json === true) {
+    out.write(`${JSON.stringify(shown.map((e) => ({ ...e, resolution: resolutions.get(e.key) ?? null })))}\n`);
+    return 0;
+  }
+  if (shown.length === 0) out.write(where.all === true ? 'recovery log: empty\n' : 'recovery log: nothing open\n');
+  for (const entry of shown) {
+    const resolution = resolutions.get(entry.key);
+    out.write(`${entry.key}  [${entry.kind}] ${entry.state}: ${entry.reason}${resolution === undefined ? '' : `  (resolved by ${resolution.by} at ${resolution.at})`}\n`);
+  }
+  return 0;
+}
+
+function findEntry(entries: readonly RecoveryEntry[], key: string, path: string): RecoveryEntry {
+  const entry = entries.find((e) => e.key === key);
+  if (entry === undefined) throw new OperatorError(`no recovery entry '${key}' in ${path}`);
+  return entry;
+}
+
+export async function recoveryShow(where: Where & { key: string }, out: NodeJS.WritableStream): Promise<number> {
+  const paths = dataPaths(dataDirOf(where));
+  const { entries } = await readRecoveryLog(paths.recoveryLog);
+  const entry = findEntry(entries, where.key, paths.recoveryLog);
+  const resolution = (await readResolutions(paths.resolutions)).get(where.key) ?? null;
+  out.write(`${JSON.stringify({ ...entry, resolution }, null, 2)}\n`);
+  return 0;
+}
+
+export async function recoveryResolve(where: Where & { key: string; by: string; reason: string; now?: () => Date }, out: NodeJS.WritableStream): Promise<number> {
+  const paths = dataPaths(dataDirOf(where));
+  if (where.by.trim() === '') throw new OperatorError('--by: say who resolves it');
+  if (where.reason.trim() === '') throw new OperatorError('--reason: say why it is resolved (what was checked, what was done)');
+  const { entries } = await readRecoveryLog(paths.recoveryLog);
+  findEntry(entries, where.key, paths.recoveryLog);
+  const earlier = (await readResolutions(paths.resolutions)).get(where.key);
+  if (earlier !== undefined) throw new OperatorError(`'${where.key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`);
+  const resolution: Resolution = { key: where.key, by: where.by.trim(), reason: where.reason.trim(), at: (where.now?.() ?? new Date()).toISOString() };
+  await appendResolution(paths.resolutions, resolution);
+  out.write(`resolved ${where.key} (recorded in ${paths.resolutions})\n`);
+  return 0;
+}

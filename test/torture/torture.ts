@@ -1,0 +1,32 @@
+/**
+ * `npm run torture -- --kills N [--seed S] [--swaps N] [--jobs N]`: the daemon killed with
+ * SIGKILL N times against a local EVM node and the fake Subtensor (see tortureRun.ts). Exit 0
+ * when every check holds, 1 with the violations listed.
+ */
+import { Command } from 'commander';
+import { integerOption } from '../../src/cli/main.ts';
+import { runTorture } from './tortureRun.ts';
+
+const options = new Command()
+  .name('npm run torture --')
+  .option('--kills <n>', 'SIGKILLs at random instants', integerOption('--kills', 0, 100_000), 50)
+  .option('--seed <n>', 'seed of the kill instants and the scenario', integerOption('--seed', 0), 1)
+  .option('--swaps <n>', 'swaps assigned during the run', integerOption('--swaps', 0, 10_000), 12)
+  .option('--jobs <n>', 'jobs settled during the run', integerOption('--jobs', 0, 10_000), 12)
+  .parse(process.argv)
+  .opts<{ kills: number; seed: number; swaps: number; jobs: number }>();
+
+const started = Date.now();
+const report = await runTorture({ ...options, progress: (line) => process.stdout.write(`torture: ${line}\n`) });
+process.stdout.write(
+  `torture: ${report.kills} kills, ${report.restarts} starts in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
+    `swaps ${JSON.stringify(report.swapStates)}, jobs ${JSON.stringify(report.jobStates)}; ` +
+    `${report.transfers} transfers, ${report.claimed} claimed, ${report.recoveryEntries} recovery entries\n` +
+    `torture: data and the daemon's log in ${report.dir}\n`,
+);
+if (report.violations.length > 0) {
+  process.stdout.write(`torture: ${report.violations.length} VIOLATION(S)\n${report.violations.map((v) => `  ${v}\n`).join('')}`);
+  process.exit(1);
+}
+process.stdout.write('torture: every check holds\n');
+process.exit(0);
