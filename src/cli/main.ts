@@ -135,7 +135,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
     if (code?.startsWith('commander.')) return 2;
     if (error instanceof StoreError) {
-      process.stderr.write(`settle: refusing to start: ${error.message}\n`);
+      const starting = argv.some((a) => a === 'start' || a === 'daemon');
+      process.stderr.write(`settle: ${starting ? 'refusing to start: ' : ''}${error.message}\n`);
       return 2;
     }
     const name = (error as Error | undefined)?.name;

@@ -5,8 +5,8 @@
  * each job is kept and handed to the host every poll; the host ignores jobs it has finished.
  *
  * A line that does not parse is reported once with its file and line number and skipped: the
- * file is the engine's, never rewritten here. A file that shrinks was rotated: read it again
- * from the start.
+ * file is the engine's, never rewritten here. A file that shrinks, or another file at the same
+ * path, was rotated: read it again from the start.
  */
 import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
@@ -35,6 +35,8 @@ const line = z.strictObject({
 
 export class FileJobFeed implements JobSource {
   private offset = 0;
+  /** The file read so far; another one at the same path means it was rotated. */
+  private inode: number | null = null;
   private lineNumber = 0;
   private partial = '';
   private readonly latest = new Map<string, JobObservation>();
@@ -52,14 +54,17 @@ export class FileJobFeed implements JobSource {
 
   private async readAppended(): Promise<void> {
     let size: number;
+    let inode: number;
     try {
-      size = (await stat(this.path)).size;
+      ({ size, ino: inode } = await stat(this.path));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // the engine has reported nothing yet
       throw error;
     }
-    if (size < this.offset) {
-      this.log.warn({ feed: this.path }, 'job feed shrank (rotated?); reading it again from the start');
+    const replaced = this.inode !== null && inode !== this.inode;
+    this.inode = inode;
+    if (size < this.offset || replaced) {
+      this.log.warn({ feed: this.path }, 'job feed replaced or shrank (rotated?); reading it again from the start');
       this.offset = 0;
       this.lineNumber = 0;
       this.partial = '';

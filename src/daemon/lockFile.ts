@@ -1,11 +1,11 @@
 /**
- * One daemon per store. The lock is a file created exclusively (O_EXCL) holding the owner's
+ * One daemon per store. The lock is a file created exclusively (link(2)) holding the owner's
  * pid; a second daemon finds it and refuses, naming the pid. A daemon killed with SIGKILL
  * leaves its file behind: the next one sees that the pid is gone and takes the lock over,
  * saying so. (mtime-based locks such as proper-lockfile's would refuse a restart for their
  * staleness window after every kill -9, which is exactly when a miner restarts.)
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 
 export class LockHeld extends Error {
   override readonly name = 'LockHeld';
@@ -33,55 +33,90 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Creates `path` holding our pid, or returns false if it exists. The pid is written to a temp
+ * file first and linked into place (link fails if the name exists): the lock never exists
+ * empty, so no one mistakes a lock being created for a stale one.
+ */
 function writeExclusive(path: string): boolean {
-  let fd: number;
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, `${process.pid}\n`, { mode: 0o600 });
   try {
-    fd = openSync(path, 'wx', 0o600);
+    linkSync(temp, path);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
-  }
-  // Not fsynced: after a power loss a missing lock file only lets the next daemon start.
-  try {
-    writeSync(fd, `${process.pid}\n`);
   } finally {
-    closeSync(fd);
+    unlinkQuietly(temp);
   }
-  return true;
 }
 
+function readPid(path: string): { text: string; pid: number | null } | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return { text, pid: /^[0-9]+$/.test(text) ? Number(text) : null };
+}
+
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Taking over a stale lock is check-then-act (read a dead pid, remove the file), so two
+ * daemons starting together could each remove the other's fresh lock. The takeover is
+ * therefore done under a second exclusive file, `<lock>.takeover`: whoever creates it reads
+ * the lock again, removes it only if it still names the dead owner, and creates its own.
+ */
 export function acquireLock(path: string): HeldLock {
+  const guard = `${path}.takeover`;
   let tookOverFrom: number | null = null;
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    if (writeExclusive(path)) {
-      return {
-        path,
-        tookOverFrom,
-        release: () => {
-          try {
-            if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-          } catch {
-            // Already gone: nothing to release.
-          }
-        },
-      };
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    if (writeExclusive(path)) return held(path, tookOverFrom);
+    const seen = readPid(path);
+    if (seen === null) continue; // released meanwhile: try again
+    if (seen.pid !== null && seen.pid !== process.pid && alive(seen.pid)) throw new LockHeld(path, seen.pid);
+    if (!writeExclusive(guard)) {
+      const guardOwner = readPid(guard);
+      if (guardOwner !== null && guardOwner.pid !== null && guardOwner.pid !== process.pid && alive(guardOwner.pid)) {
+        pause(20); // another daemon is taking over: see what it ends with
+      } else {
+        unlinkQuietly(guard); // left by a daemon that died mid-takeover
+      }
+      continue;
     }
-    let text = '';
     try {
-      text = readFileSync(path, 'utf8').trim();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
-      throw error;
-    }
-    const pid = Number(text);
-    if (/^[0-9]+$/.test(text) && pid !== process.pid && alive(pid)) throw new LockHeld(path, pid);
-    // The owner is gone (killed), or the file is not ours to make sense of: take it over.
-    tookOverFrom = /^[0-9]+$/.test(text) ? pid : null;
-    try {
-      unlinkSync(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const now = readPid(path);
+      if (now !== null && now.text !== seen.text) continue; // changed since we looked: look again
+      tookOverFrom = seen.pid;
+      unlinkQuietly(path);
+      if (writeExclusive(path)) return held(path, tookOverFrom);
+    } finally {
+      unlinkQuietly(guard);
     }
   }
   throw new Error(`could not take the lock ${path}: other processes keep racing for it`);
+}
+
+function held(path: string, tookOverFrom: number | null): HeldLock {
+  return {
+    path,
+    tookOverFrom,
+    release: () => {
+      if (readPid(path)?.pid === process.pid) unlinkQuietly(path);
+    },
+  };
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }

@@ -4,8 +4,10 @@
  * operator and a running daemon never append to the same file. A resolution says who looked,
  * why it is settled and when; the entry itself is never changed or removed.
  */
-import { appendFile, open, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, open, readFile, truncate } from 'node:fs/promises';
 import { sha256Hex } from './checksummedJsonFile.ts';
+import { writeFileDurably } from './durableFile.ts';
 import { StoreError } from './storeError.ts';
 
 export interface Resolution {
@@ -45,7 +47,24 @@ export async function readResolutions(path: string): Promise<Map<string, Resolut
   return resolutions;
 }
 
+/**
+ * Appends durably. A resolve killed mid-append left a torn last line: it is set aside (to
+ * `<file>.torn-<n>`, never deleted) and cut off first, so the new line starts a line of its own.
+ */
 export async function appendResolution(path: string, resolution: Resolution): Promise<void> {
+  let text = '';
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError(path, `cannot be read: ${(error as Error).message}`);
+  }
+  const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+  if (whole.length < text.length) {
+    let n = 1;
+    while (existsSync(`${path}.torn-${n}`)) n += 1;
+    await writeFileDurably(`${path}.torn-${n}`, text.slice(whole.length));
+    await truncate(path, Buffer.byteLength(whole));
+  }
   await appendFile(path, `${JSON.stringify({ ...resolution, check: checkOf(resolution) })}\n`, { mode: 0o600 });
   const handle = await open(path, 'r');
   try {

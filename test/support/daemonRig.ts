@@ -66,6 +66,7 @@ export interface DaemonRigOptions {
   readonly httpPort?: number;
   readonly subtensorBlockMs?: number;
   readonly claimIntervalSec?: number;
+  readonly maxBackoffMs?: number;
   /** Written into the config as is (YAML lines at the top level), e.g. 'maxBackoffMs: 1000'. */
   readonly extraConfig?: string;
 }
@@ -93,7 +94,7 @@ export async function startDaemonRig(options: DaemonRigOptions = {}): Promise<Da
     configPath,
     `dataDir: ./data
 log: { level: info }
-maxBackoffMs: 2000
+maxBackoffMs: ${options.maxBackoffMs ?? 2000}
 ${options.httpPort === undefined ? '' : `http: { port: ${options.httpPort} }\n`}${options.extraConfig ?? ''}
 swaps:
   subtensor: { url: "${subtensor.url}" }

@@ -86,6 +86,8 @@ export class FakeSubtensor {
   readonly requests: { method: string; params: unknown[] }[] = [];
   /** Methods that fail with a transport-level error while listed (an endpoint in trouble). */
   readonly failing = new Set<string>();
+  /** Methods that get no answer at all while listed (a node that hangs). */
+  readonly stalled = new Set<string>();
   /**
    * Called with every request after it is recorded and before it is answered, so a test can
    * change the chain at a precise point of a client's traffic (e.g. produce a block between
@@ -222,6 +224,7 @@ export class FakeSubtensor {
     this.requests.push({ method: request.method, params });
     this.onRequest?.(request.method, params);
     const reply = (body: object): void => socket.send(JSON.stringify({ jsonrpc: '2.0', id: request.id, ...body }));
+    if (this.stalled.has(request.method)) return;
     if (this.failing.has(request.method)) {
       reply({ error: { code: -32603, message: `Internal error: ${request.method} unavailable` } });
       return;
