@@ -5,6 +5,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getAddress } from 'ethers';
 import { stringify as toYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -336,5 +337,25 @@ describe('loadConfig: files that cannot be read as a configuration', () => {
     const error = configError(write('scalar.yaml', 'just some words\n'));
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]).toMatch(/^\(top level\): .*expected object/);
+  });
+});
+
+describe('the example configuration in docs/daemon', () => {
+  it('is valid as documented, given its keys in the environment', () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      SETTLE_HOTKEY: '//Alice',
+      SETTLE_TAO_KEY: '//Bob',
+      SETTLE_ETH_KEY: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+      SETTLE_BASE_KEY: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+    });
+    try {
+      const config = loadConfig(fileURLToPath(new URL('../../docs/daemon/settle.example.yaml', import.meta.url)));
+      expect(Object.keys(config.swaps!.destinations)).toEqual(['tao', 'eth']);
+      expect(config.jobs!.chains['base']!.chainId).toBe(8453);
+      expect(config.http).toEqual({ port: 9464 });
+    } finally {
+      process.env = saved;
+    }
   });
 });
