@@ -8,8 +8,7 @@
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { isHex } from '@polkadot/util';
-import { cryptoWaitReady, keyExtractSuri, mnemonicValidate } from '@polkadot/util-crypto';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import type { HostOptions } from '../host/host.ts';
 import type { Escrow, Logger, SwapContract, TransferSender } from '../host/ports.ts';
@@ -27,7 +26,7 @@ import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
 import { ConfigError, type DaemonConfig, type SecretSource } from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
-import { loadSecret } from './secrets.ts';
+import { isEvmPrivateKey, isSubstrateSecret, KEY_FORMS, loadSecret } from './secrets.ts';
 
 export interface Keys {
   readonly hotkey: KeyringPair | null;
@@ -47,7 +46,7 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
         if (!isSubstrateSecret(secret.reveal())) throw new Error('not a secret');
         return keyring.createFromUri(secret.reveal());
       } catch {
-        return fail(path, `${secret.origin} does not hold a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)`);
+        return fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`);
       }
     } catch (error) {
       return fail(path, (error as Error).message);
@@ -56,11 +55,8 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
   const evm = (path: string, source: SecretSource): Wallet | null => {
     try {
       const secret = loadSecret(source);
-      try {
-        return new Wallet(secret.reveal());
-      } catch {
-        return fail(path, `${secret.origin} does not hold an EVM private key (0x and 64 hex digits)`);
-      }
+      if (!isEvmPrivateKey(secret.reveal())) return fail(path, `${secret.origin} does not hold ${KEY_FORMS.evm}`);
+      return new Wallet(secret.reveal());
     } catch (error) {
       return fail(path, (error as Error).message);
     }
@@ -86,23 +82,6 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
   }
   if (problems.length > 0) throw new ConfigError(configFile, problems);
   return { hotkey, destinations, jobChains };
-}
-
-/**
- * A mnemonic (BIP39, 12 to 24 words), a 0x seed of 32 bytes, or a //derivation of the
- * development phrase, each with an optional derivation path. @polkadot would also take any
- * short phrase as a space-padded raw seed: a typo would then start a daemon on an account
- * nobody registered, which never sees a swap.
- */
-export function isSubstrateSecret(suri: string): boolean {
-  if (suri.startsWith('/')) return true;
-  let phrase: string;
-  try {
-    phrase = keyExtractSuri(suri).phrase;
-  } catch {
-    return false;
-  }
-  return isHex(phrase, 256) || mnemonicValidate(phrase);
 }
 
 export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource'> & {

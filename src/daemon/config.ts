@@ -9,7 +9,7 @@ import { isAddress } from 'ethers';
 import { checkAddress } from '@polkadot/util-crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { secretSourceProblem, type SecretSource } from './secrets.ts';
+import { secretContentProblem, secretSourceProblem, type KeyKind, type SecretSource } from './secrets.ts';
 
 /** The configuration is wrong; `problems` lists each with its path. */
 export class ConfigError extends Error {
@@ -28,6 +28,14 @@ const keySource = z
   })
   .superRefine((source, ctx) => {
     const problem = secretSourceProblem(source);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** A key source whose value must be a key of this kind (checked with the rest, at once). */
+const keyOf = (kind: KeyKind) =>
+  keySource.superRefine((source, ctx) => {
+    if (secretSourceProblem(source) !== null) return; // reported by keySource itself
+    const problem = secretContentProblem(source, kind);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   });
 
@@ -52,14 +60,14 @@ const chainName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a chain name: lower ca
 const taoDestination = z.strictObject({
   type: z.literal('subtensor'),
   /** The account that pays TAO: not the hotkey (marks and transfers keep separate nonces). */
-  key: keySource,
+  key: keyOf('substrate'),
 });
 
 const evmDestination = z.strictObject({
   type: z.literal('evm'),
   rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
   chainId: positiveInt,
-  key: keySource,
+  key: keyOf('evm'),
   asset: z.union([z.literal('native'), z.strictObject({ erc20: evmAddress })]).default('native'),
   confirmations: positiveInt.default(2),
 });
@@ -67,7 +75,7 @@ const evmDestination = z.strictObject({
 const swapsSection = z.strictObject({
   subtensor: z.strictObject({ url: url(['ws:', 'wss:']) }),
   contract: z.strictObject({ address: ss58Address, metadata: z.string().min(1).optional() }),
-  hotkey: keySource,
+  hotkey: keyOf('substrate'),
   marginBlocks: z.number().int().min(0).max(1_000).default(3),
   pollIntervalMs: z.number().int().min(10).max(600_000).default(12_000),
   minFreeBalance: amount.default(250_000_000n),
@@ -84,7 +92,7 @@ const jobChain = z.strictObject({
   escrow: evmAddress,
   /** Where to start reading the escrow's events: its deployment block. */
   escrowDeployBlock: z.number().int().nonnegative().default(0),
-  key: keySource,
+  key: keyOf('evm'),
   confirmations: positiveInt.default(1),
 });
 

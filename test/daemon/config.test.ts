@@ -359,3 +359,47 @@ describe('the example configuration in docs/daemon', () => {
     }
   });
 });
+
+describe('key contents', () => {
+  it('are checked with every other problem, in the same report, without quoting them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'settle-keys-'));
+    const key = (name: string, value: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, `${value}\n`, { mode: 0o600 });
+      return path;
+    };
+    const hotkey = key('hotkey', 'garbage');
+    const eth = key('eth', 'not-a-key-0x1234');
+    const base = key('base', `0x${'00'.repeat(32)}`); // zero: not a private key
+    writeFileSync(
+      join(dir, 'settle.yaml'),
+      toYaml({
+        dataDir: './data',
+        http: { port: 0 },
+        swaps: {
+          subtensor: { url: 'ws://127.0.0.1:9944' },
+          contract: { address: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' },
+          hotkey: { file: hotkey },
+          destinations: { eth: { type: 'evm', rpcUrl: 'http://127.0.0.1:8545', chainId: 1, key: { file: eth } } },
+        },
+        jobs: { feed: './jobs.jsonl', chains: { base: { rpcUrl: 'http://127.0.0.1:8545', chainId: 1, escrow: '0x0000000000000000000000000000000000000001', key: { file: base } } } },
+      }),
+    );
+    let error: ConfigError | null = null;
+    try {
+      loadConfig(join(dir, 'settle.yaml'));
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect([...error!.problems].sort()).toEqual(
+      [
+        'http.port: Too small: expected number to be >=1',
+        `jobs.chains.base.key: file ${base} does not hold an EVM private key (0x and 64 hex digits)`,
+        `swaps.destinations.eth.key: file ${eth} does not hold an EVM private key (0x and 64 hex digits)`,
+        `swaps.hotkey: file ${hotkey} does not hold a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)`,
+      ].sort(),
+    );
+    expect(error!.message).not.toMatch(/garbage|not-a-key|0x0000000000000000000000000000000000000000000000000000000000000000/);
+  });
+});
