@@ -8,10 +8,9 @@
  * Blocks are produced by the tests (no block timer), so every step happens at a known height.
  */
 import { readFileSync } from 'node:fs';
-import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { compactStripLength, hexToU8a, u8aToHex } from '@polkadot/util';
-import { blake2AsU8a, cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
+import { blake2AsU8a, encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_ERRORS } from '../../machines/markFulfilledErrors.ts';
 import { NonceAllocator } from '../../src/chains/nonceAllocator.ts';
@@ -22,6 +21,7 @@ import { SubstrateChain } from '../../src/chains/substrate/substrateChain.ts';
 import type { Logger, MarkRequest } from '../../src/host/ports.ts';
 import { FakeSubtensor, FEE } from '../support/fakeSubtensor/fakeSubtensor.ts';
 import { decodeContractsCallParams, registry } from '../support/fakeSubtensor/runtime.ts';
+import { devAccounts } from '../support/devAccounts.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The metadata, read here by hand (not through AllwaysAbi).
@@ -99,11 +99,7 @@ let charlie: KeyringPair; // a user
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  await cryptoWaitReady();
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  alice = keyring.addFromUri('//Alice');
-  bob = keyring.addFromUri('//Bob');
-  charlie = keyring.addFromUri('//Charlie');
+  ({ alice, bob, charlie } = await devAccounts());
 });
 
 afterEach(async () => {

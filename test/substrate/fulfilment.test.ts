@@ -8,9 +8,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { knownMachineVersions, type SwapContext } from '../../machines/index.ts';
 import { finalMachines } from '../../sim/simHost.ts';
@@ -26,6 +24,7 @@ import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../../src/store
 import { openRecoveryLog, type RecoveryLog } from '../../src/store/recoveryLog.ts';
 import { registry } from '../support/fakeSubtensor/runtime.ts';
 import { FakeSubtensor } from '../support/fakeSubtensor/fakeSubtensor.ts';
+import { devAccounts } from '../support/devAccounts.ts';
 
 interface LogLine {
   readonly level: string;
@@ -44,11 +43,7 @@ let charlie: KeyringPair; // the user
 const opened: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
-  await cryptoWaitReady();
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  alice = keyring.addFromUri('//Alice');
-  bob = keyring.addFromUri('//Bob');
-  charlie = keyring.addFromUri('//Charlie');
+  ({ alice, bob, charlie } = await devAccounts());
 });
 
 afterEach(async () => {

@@ -7,10 +7,9 @@
  *
  * Blocks are produced by the tests (no block timer), so every step happens at a known height.
  */
-import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
-import { base58Decode, base58Encode, blake2AsU8a, cryptoWaitReady, encodeAddress } from '@polkadot/util-crypto';
+import { base58Decode, base58Encode, blake2AsU8a, encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SignedTransfer } from '../../machines/index.ts';
 import { NonceAllocator } from '../../src/chains/nonceAllocator.ts';
@@ -20,6 +19,7 @@ import { TaoTransferSender } from '../../src/chains/substrate/taoTransferSender.
 import { NeverLands, type Logger, type SignedBytes, type TransferRequest } from '../../src/host/ports.ts';
 import { FakeSubtensor, FEE } from '../support/fakeSubtensor/fakeSubtensor.ts';
 import { registry } from '../support/fakeSubtensor/runtime.ts';
+import { devAccounts } from '../support/devAccounts.ts';
 
 interface LogLine {
   readonly level: string;
@@ -38,11 +38,7 @@ let dave: KeyringPair; // another user
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  await cryptoWaitReady();
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  bob = keyring.addFromUri('//Bob');
-  charlie = keyring.addFromUri('//Charlie');
-  dave = keyring.addFromUri('//Dave');
+  ({ bob, charlie, dave } = await devAccounts());
 });
 
 afterEach(async () => {

@@ -15,15 +15,14 @@ export interface Compiled {
 
 const CONTRACTS_DIR = fileURLToPath(new URL('../evm/contracts/', import.meta.url));
 const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/settle-solc/', import.meta.url));
-const SOURCES = ['Escrow.sol', 'TestToken.sol'];
 
-export function compileContracts(): Record<'Escrow' | 'TestToken', Compiled> {
-  const sources = Object.fromEntries(SOURCES.map((f) => [f, { content: readFileSync(join(CONTRACTS_DIR, f), 'utf8') }]));
-  const require = createRequire(import.meta.url);
-  const solc = require('solc') as { version(): string; compile(input: string): string };
+/** Every contract of the given files of test/evm/contracts/, by contract name. */
+export function compileSolidity(files: readonly string[]): Record<string, Compiled> {
+  const sources = Object.fromEntries(files.map((f) => [f, { content: readFileSync(join(CONTRACTS_DIR, f), 'utf8') }]));
+  const solc = createRequire(import.meta.url)('solc') as { version(): string; compile(input: string): string };
   const key = createHash('sha256').update(solc.version()).update(JSON.stringify(sources)).digest('hex').slice(0, 16);
   const cached = join(CACHE_DIR, `${key}.json`);
-  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as Record<'Escrow' | 'TestToken', Compiled>;
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as Record<string, Compiled>;
   const input = {
     language: 'Solidity',
     sources,
@@ -35,12 +34,16 @@ export function compileContracts(): Record<'Escrow' | 'TestToken', Compiled> {
   };
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length > 0) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join('\n')}`);
-  const pick = (file: string, name: string): Compiled => {
-    const c = output.contracts[file]![name]!;
-    return { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
-  };
-  const result = { Escrow: pick('Escrow.sol', 'Escrow'), TestToken: pick('TestToken.sol', 'TestToken') };
+  const result: Record<string, Compiled> = {};
+  for (const contracts of Object.values(output.contracts)) {
+    for (const [name, c] of Object.entries(contracts)) result[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
+  }
   mkdirSync(CACHE_DIR, { recursive: true });
   writeFileSync(cached, JSON.stringify(result));
   return result;
+}
+
+export function compileContracts(): Record<'Escrow' | 'TestToken', Compiled> {
+  const compiled = compileSolidity(['Escrow.sol', 'TestToken.sol']);
+  return { Escrow: compiled['Escrow']!, TestToken: compiled['TestToken']! };
 }
