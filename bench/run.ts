@@ -4,6 +4,7 @@
  * here fails for being slow. `--smoke` runs tiny sizes, only to keep the benchmarks working.
  */
 import { cpus } from 'node:os';
+import { adapterRpcPerSwap } from './adapterRpc.ts';
 import { claimGas } from './escrowGas.ts';
 import { diskLimits, restore, storeTransitions } from './storeSpeed.ts';
 import { bareLifecycles, rpcCallsPerSwap, simulatedLifecycles } from './simSpeed.ts';
@@ -66,6 +67,12 @@ async function main(): Promise<void> {
 
   const rpc = await rpcCallsPerSwap(smoke ? 2 : 50);
   process.stdout.write(`\nRPC calls per swap lifecycle (no faults, polls included): ${rpc.perLifecycle.toFixed(1)} (${rpc.calls} calls, ${rpc.lifecycles} lifecycles)\n`);
+
+  const real = await adapterRpcPerSwap(smoke ? 2 : 20);
+  process.stdout.write(
+    `RPC calls per swap lifecycle on the real adapters (fake Subtensor + hardhat, ${real.swaps} swaps at once, a tick every 100 ms, ${real.ticks} ticks): ` +
+      `Subtensor ${real.subtensorPerLifecycle.toFixed(1)}, EVM ${real.evmPerLifecycle.toFixed(1)}; an idle tick (the poll) costs ${real.idleTickSubtensor} Subtensor calls\n`,
+  );
 
   const gas = await claimGas(smoke ? [1, 5] : [1, 10, 50, 200]);
   const single = gas[0]!.gasPerJob;
