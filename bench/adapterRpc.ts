@@ -14,7 +14,6 @@ import { JsonRpcProvider, Wallet, type JsonRpcPayload, type JsonRpcResult } from
 import pino from 'pino';
 import { knownMachineVersions } from '../machines/index.ts';
 import { EvmTransferSender } from '../src/chains/evm/evmTransferSender.ts';
-import { NonceAllocator } from '../src/chains/nonceAllocator.ts';
 import { AllwaysAbi } from '../src/chains/substrate/allwaysAbi.ts';
 import { AllwaysSwapContract } from '../src/chains/substrate/allwaysSwapContract.ts';
 import { ExtrinsicSearch } from '../src/chains/substrate/extrinsicSearch.ts';
@@ -54,7 +53,7 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
     subtensor.endow(alice.address, 10n ** 12n);
     const provider = new CountingProvider(evm.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
     const search = new ExtrinsicSearch(chain);
-    const contract = new AllwaysSwapContract({ chain, search, abi: AllwaysAbi.load(), address: subtensor.contractAddress, hotkey: alice, nonces: new NonceAllocator(), log, pollMs: 50 });
+    const contract = new AllwaysSwapContract({ chain, search, abi: AllwaysAbi.load(), address: subtensor.contractAddress, hotkey: alice, log, pollMs: 50 });
     const sender = new EvmTransferSender({ chain: 'eth', provider, wallet: evm.wallet(4).connect(provider), chainId: 31337n, asset: { kind: 'native' }, confirmations: 1, log });
     const dir = mkdtempSync(join(tmpdir(), 'settle-bench-rpc-'));
     const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: true, knownMachines: knownMachineVersions });

@@ -133,7 +133,6 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
         abi: AllwaysAbi.load(swaps.contract.metadata),
         address: swaps.contract.address,
         hotkey: keys.hotkey!,
-        nonces: substrateNonces,
         log,
         minFreeBalance: swaps.minFreeBalance,
         firstSwapId: BigInt(swaps.firstSwapId),

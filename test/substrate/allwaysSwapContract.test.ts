@@ -13,7 +13,6 @@ import { compactStripLength, hexToU8a, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a, encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_ERRORS } from '../../machines/markFulfilledErrors.ts';
-import { NonceAllocator } from '../../src/chains/nonceAllocator.ts';
 import { AllwaysAbi } from '../../src/chains/substrate/allwaysAbi.ts';
 import { AllwaysSwapContract, DEFAULT_MIN_FREE_BALANCE, type AllwaysSwapContractOptions } from '../../src/chains/substrate/allwaysSwapContract.ts';
 import { ExtrinsicSearch } from '../../src/chains/substrate/extrinsicSearch.ts';
@@ -133,7 +132,6 @@ async function rig(options: Partial<AllwaysSwapContractOptions> = {}, finalityLa
       abi,
       address: node.contractAddress,
       hotkey: alice,
-      nonces: new NonceAllocator(),
       log: logger,
       pollMs: 5,
       // markThroughBlocks produces more blocks than this: a mark that does not land ends as
@@ -540,6 +538,21 @@ describe('markFulfilled', () => {
     const retried = submissionsSince(r.node, again);
     expect(retried).toHaveLength(1);
     expect(decodeExtrinsic(retried[0]!.params[0]).nonce.toNumber()).toBe(0);
+    expect(r.node.contract.executedMarks).toHaveLength(1);
+  });
+
+  it('after a mark the pool dropped (OutcomeUnknown), the next one takes the same nonce and lands: no gap', async () => {
+    const r = await rig();
+    const swap = activeSwapFor(r.node, alice);
+    const from = r.node.requests.length;
+    // The pool loses the extrinsic (evicted, or its era ended) before any block includes it.
+    expect(await markThroughBlocks(r, markOf(swap.id), { between: () => void r.node.pool.splice(0) })).toEqual({ ok: false, error: 'OutcomeUnknown' });
+    expect(decodeExtrinsic(submissionsSince(r.node, from)[0]!.params[0]).nonce.toNumber()).toBe(0);
+    expect(r.node.contract.swaps.get(swap.id)!.status).toBe('Active');
+
+    const again = r.node.requests.length;
+    expect(await markThroughBlocks(r, markOf(swap.id))).toEqual({ ok: true });
+    expect(decodeExtrinsic(submissionsSince(r.node, again)[0]!.params[0]).nonce.toNumber()).toBe(0);
     expect(r.node.contract.executedMarks).toHaveLength(1);
   });
 

@@ -71,7 +71,7 @@ async function openDaemon(node: FakeSubtensor, dir: string, log: Logger, create:
   opened.push({ close: () => chain.disconnect() });
   const search = new ExtrinsicSearch(chain);
   const nonces = new NonceAllocator();
-  const contract = new AllwaysSwapContract({ chain, search, abi: AllwaysAbi.load(), address: node.contractAddress, hotkey: alice, nonces, log, pollMs: 10, markTimeoutBlocks: 20 });
+  const contract = new AllwaysSwapContract({ chain, search, abi: AllwaysAbi.load(), address: node.contractAddress, hotkey: alice, log, pollMs: 10, markTimeoutBlocks: 20 });
   const tao = new TaoTransferSender({ chain, search, signer: bob, nonces, log });
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create, knownMachines: knownMachineVersions });
   const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));

@@ -12,7 +12,6 @@ import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { u8aEq } from '@polkadot/util';
 import type { SwapTerms, SwapView } from '../../../machines/index.ts';
 import type { AssignedSwap, Logger, MarkRequest, SwapContract } from '../../host/ports.ts';
-import type { NonceAllocator } from '../nonceAllocator.ts';
 import type { AllwaysAbi, SwapData, SwapEventRecord } from './allwaysAbi.ts';
 import type { ExtrinsicSearch } from './extrinsicSearch.ts';
 import { SubmitRefused, type BlockRef, type SubstrateChain } from './substrateChain.ts';
@@ -31,7 +30,6 @@ export interface AllwaysSwapContractOptions {
   readonly address: string;
   /** The miner's hotkey: the swaps' `miner`, and the signer of mark_fulfilled. */
   readonly hotkey: KeyringPair;
-  readonly nonces: NonceAllocator;
   readonly log: Logger;
   /** Below this free balance (rao) no mark is submitted: InsufficientBalance, retried. */
   readonly minFreeBalance?: bigint;
@@ -108,14 +106,15 @@ export class AllwaysSwapContract implements SwapContract {
     const gas = { refTime: (dry.gasRequired.refTime * 3n) / 2n, proofSize: (dry.gasRequired.proofSize * 3n) / 2n };
     const extrinsic = chain.api.tx.contracts.call(this.options.address, 0, gas, null, input);
     const start = await chain.best();
-    const nonce = this.options.nonces.next(this.miner, await chain.nextNonce(this.miner));
+    // The pool-aware next nonce, not an allocator: marks go one at a time, and a mark that was
+    // dropped (its era ended, the pool evicted it) must leave no gap for the next one to wait on.
+    const nonce = await chain.nextNonce(this.miner);
     await extrinsic.signAsync(this.options.hotkey, { nonce, era: MARK_ERA_BLOCKS });
     const hash = extrinsic.hash.toHex();
     try {
       await chain.submit(extrinsic.toHex());
     } catch (error) {
       if (!(error instanceof SubmitRefused) || error.kind !== 'known') {
-        this.options.nonces.release(this.miner, nonce);
         log.warn({ swap: request.swapId, err: String((error as Error).message ?? error) }, 'mark_fulfilled submission failed');
         return { ok: false, error: error instanceof SubmitRefused && error.kind === 'payment' ? 'InsufficientBalance' : 'RpcFailure' };
       }
