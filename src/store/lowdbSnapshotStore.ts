@@ -26,6 +26,8 @@ import { StoreError } from './storeError.ts';
 export const STORE_FORMAT = 'settle/store';
 export const RECORD_FORMAT = 'settle/machine-record';
 export const STORE_LAYOUT_VERSION = 1;
+/** Record files read at once while restoring. */
+const LOAD_CONCURRENCY = 32;
 
 interface Manifest {
   readonly layoutVersion: number;
@@ -118,11 +120,21 @@ export class LowdbSnapshotStore implements SnapshotStore {
 
   async loadLive(): Promise<MachineRecord[]> {
     const names = (await readdir(this.liveDir)).filter((n) => !n.endsWith(TEMP_SUFFIX)).sort();
-    const records: MachineRecord[] = [];
     for (const name of names) {
+      if (!name.endsWith('.json')) throw new StoreError(join(this.liveDir, name), 'unexpected file in the live directory');
+    }
+    // Several reads in flight: a restart reads every live record, and one at a time the
+    // latencies add up. The checks that relate records to names run after, in name order.
+    const read = new Array<MachineRecord | null>(names.length);
+    let next = 0;
+    const reader = async (): Promise<void> => {
+      for (let i = next++; i < names.length; i = next++) read[i] = await this.recordFile(join(this.liveDir, names[i]!)).read();
+    };
+    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, names.length) }, reader));
+    const records: MachineRecord[] = [];
+    for (const [index, name] of names.entries()) {
       const path = join(this.liveDir, name);
-      if (!name.endsWith('.json')) throw new StoreError(path, 'unexpected file in the live directory');
-      const record = await this.recordFile(path).read();
+      const record = read[index] ?? null;
       if (record === null) throw new StoreError(path, 'vanished while the store was being opened');
       if (record.id !== idOfFileName(name)) {
         throw new StoreError(path, `holds the record of '${record.id}', not of '${idOfFileName(name)}' (moved or copied by hand?)`);
