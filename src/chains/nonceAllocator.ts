@@ -23,6 +23,18 @@ export class NonceAllocator {
     return nonce;
   }
 
+  /** Marks a nonce as taken (a transaction signed by an earlier life of the process). */
+  reserve(address: string, nonce: number): void {
+    const key = keyOf(address);
+    const previous = this.last.get(key);
+    if (previous === undefined || nonce > previous) this.last.set(key, nonce);
+  }
+
+  /** Forgets what was handed out: the chain's count decides again (after a nonce gap). */
+  forget(address: string): void {
+    this.last.delete(keyOf(address));
+  }
+
   /**
    * Gives back a nonce whose transaction will never be submitted, if it is the last one handed
    * out; otherwise it stays a gap the chain's count closes once the later ones are refused.

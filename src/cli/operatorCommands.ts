@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { knownMachineVersions } from '../../machines/index.ts';
 import { dataPaths } from '../daemon/daemon.ts';
+import { lockHolder } from '../daemon/lockFile.ts';
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
 import { readRecoveryLog, type RecoveryEntry } from '../store/recoveryLog.ts';
 import { appendResolution, readResolutions, type Resolution } from '../store/recoveryResolutions.ts';
@@ -38,18 +39,6 @@ export function dataDirOf(where: Where): string {
   return resolve(dirname(file), dataDir);
 }
 
-function daemonPid(lockPath: string): number | null {
-  if (!existsSync(lockPath)) return null;
-  const pid = Number(readFileSync(lockPath, 'utf8').trim());
-  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
-  }
-}
-
 /** Live machines, read from their records; retried when the daemon moves one meanwhile. */
 async function liveMachines(storeDir: string): Promise<{ id: string; state: string; seq: number; context: unknown }[]> {
   for (let attempt = 1; ; attempt += 1) {
@@ -77,7 +66,7 @@ export async function statusCommand(where: Where & { json?: boolean }, out: Node
   const { entries, unfinishedTail } = await readRecoveryLog(paths.recoveryLog);
   const resolutions = await readResolutions(paths.resolutions);
   const open = entries.filter((e) => !resolutions.has(e.key));
-  const pid = daemonPid(paths.lock);
+  const pid = lockHolder(paths.lock);
   if (where.json === true) {
     out.write(`${JSON.stringify({ dataDir, daemonPid: pid, live: live.map(({ id, state, seq }) => ({ id, state, seq })), archived, recovery: { entries: entries.length, open: open.length } })}\n`);
     return 0;

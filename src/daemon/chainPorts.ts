@@ -101,7 +101,7 @@ interface EvmEndpoint {
  * away later only fails calls, which the host retries; ethers' response cache is off (it
  * served stale nonces).
  */
-export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Logger, metrics: DaemonMetrics): Promise<ChainPorts> {
+export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Logger, metrics: DaemonMetrics, stopping: () => boolean = () => false): Promise<ChainPorts> {
   const closers: (() => Promise<void>)[] = [];
   const endpoints = new Map<string, EvmEndpoint>();
   const endpoint = (rpcUrl: string, chainId: number): EvmEndpoint => {
@@ -137,6 +137,7 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
         minFreeBalance: swaps.minFreeBalance,
         firstSwapId: BigInt(swaps.firstSwapId),
         eventLookbackBlocks: swaps.eventLookbackBlocks,
+        stopping,
       });
       swapContract = instrumented(contract, { chain: 'subtensor', port: 'swapContract' }, metrics);
       for (const [name, destination] of Object.entries(swaps.destinations)) {

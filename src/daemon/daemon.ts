@@ -72,7 +72,7 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
       await openLowdbSnapshotStore(paths.store, { create: false, knownMachines: knownMachineVersions });
     }
     const metrics = new DaemonMetrics();
-    ports = await connectWithBackoff(config, () => buildChainPorts(config, keys, log, metrics), log, stopper);
+    ports = await connectWithBackoff(config, () => buildChainPorts(config, keys, log, metrics, () => stopper.requested), log, stopper);
     if (ports === null) return 0; // stopped while waiting for the endpoints
     if (options.init) await reconcileBeforeInit(ports, options.adoptAssigned, log);
 
@@ -100,13 +100,21 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
     }
 
     let lastTickAt: string | null = null;
+    let lastTickMs = 0;
     let degraded = false;
     let openRecoveryEntries = 0;
+    const base = Math.min(config.swaps?.pollIntervalMs ?? Infinity, config.jobs?.pollIntervalMs ?? Infinity);
+    // A tick that has not ended for this long is stuck (a node that stopped answering).
+    const staleAfterMs = Math.max(10 * base, config.maxBackoffMs * 2, 120_000);
+    const healthStatus = (): 'ok' | 'degraded' | 'starting' => {
+      if (lastTickAt === null) return 'starting';
+      return degraded || Date.now() - lastTickMs > staleAfterMs ? 'degraded' : 'ok';
+    };
     if (config.http !== undefined) {
       const status = await startStatusServer(
         config.http.port,
         {
-          health: () => ({ status: lastTickAt === null ? 'starting' : degraded ? 'degraded' : 'ok', lastTickAt, live: host.liveCount, openRecoveryEntries }),
+          health: () => ({ status: healthStatus(), lastTickAt, live: host.liveCount, openRecoveryEntries }),
           machines: () => host.machines(),
         },
         metrics,
@@ -116,7 +124,6 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
     }
     log.info({ live: host.liveCount, swaps: config.swaps !== undefined, jobs: config.jobs !== undefined }, 'daemon started');
 
-    const base = Math.min(config.swaps?.pollIntervalMs ?? Infinity, config.jobs?.pollIntervalMs ?? Infinity);
     let wait = base;
     while (!stopper.requested) {
       try {
@@ -129,7 +136,8 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
         metrics.ticks.inc({ outcome: 'error' });
         log.error({ err: String((error as Error).message ?? error) }, 'tick failed; trying again after a pause');
       }
-      lastTickAt = new Date().toISOString();
+      lastTickMs = Date.now();
+      lastTickAt = new Date(lastTickMs).toISOString();
       metrics.lastTick.set(Date.now() / 1000);
       for (const kind of ['swap', 'job']) metrics.liveMachines.set({ kind }, host.machines().filter((m) => m.kind === kind).length);
       openRecoveryEntries = await countOpen(recoveryLog.entries().map((e) => e.key), paths.resolutions, log);

@@ -1,6 +1,6 @@
 /**
  * One daemon per store. The lock is a file created exclusively (link(2)) holding the owner's
- * pid; a second daemon finds it and refuses, naming the pid. A daemon killed with SIGKILL
+ * pid and the machine's boot id; a second daemon finds it and refuses, naming the pid. A daemon killed with SIGKILL
  * leaves its file behind: the next one sees that the pid is gone and takes the lock over,
  * saying so. (mtime-based locks such as proper-lockfile's would refuse a restart for their
  * staleness window after every kill -9, which is exactly when a miner restarts.)
@@ -24,6 +24,20 @@ export interface HeldLock {
   release(): void;
 }
 
+/**
+ * This boot of the machine (Linux): a lock written before a reboot names a pid that may now
+ * belong to an unrelated process, and must not keep a restarted daemon out.
+ */
+function readBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+const THIS_BOOT = readBootId();
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -40,7 +54,7 @@ function alive(pid: number): boolean {
  */
 function writeExclusive(path: string): boolean {
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${process.pid}\n`, { mode: 0o600 });
+  writeFileSync(temp, `${process.pid}\n${THIS_BOOT}\n`, { mode: 0o600 });
   try {
     linkSync(temp, path);
     return true;
@@ -52,7 +66,8 @@ function writeExclusive(path: string): boolean {
   }
 }
 
-function readPid(path: string): { text: string; pid: number | null } | null {
+/** The lock's owner as written (pid, then boot id); pid null when the file makes no sense. */
+function readPid(path: string): { text: string; pid: number | null; boot: string } | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();
@@ -60,7 +75,19 @@ function readPid(path: string): { text: string; pid: number | null } | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  return { text, pid: /^[0-9]+$/.test(text) ? Number(text) : null };
+  const [pid = '', boot = ''] = text.split('\n').map((line) => line.trim());
+  return { text, pid: /^[0-9]+$/.test(pid) ? Number(pid) : null, boot };
+}
+
+/** The pid of a daemon that holds the lock now (same boot, process alive), or null. */
+export function lockHolder(path: string): number | null {
+  const seen = readPid(path);
+  return seen !== null && holds(seen) ? seen.pid : null;
+}
+
+function holds(seen: { pid: number | null; boot: string }): seen is { pid: number; boot: string } {
+  if (seen.boot !== '' && THIS_BOOT !== '' && seen.boot !== THIS_BOOT) return false; // written before a reboot
+  return seen.pid !== null && alive(seen.pid);
 }
 
 function pause(ms: number): void {
@@ -80,10 +107,10 @@ export function acquireLock(path: string): HeldLock {
     if (writeExclusive(path)) return held(path, tookOverFrom);
     const seen = readPid(path);
     if (seen === null) continue; // released meanwhile: try again
-    if (seen.pid !== null && seen.pid !== process.pid && alive(seen.pid)) throw new LockHeld(path, seen.pid);
+    if (seen.pid !== process.pid && holds(seen)) throw new LockHeld(path, seen.pid);
     if (!writeExclusive(guard)) {
       const guardOwner = readPid(guard);
-      if (guardOwner !== null && guardOwner.pid !== null && guardOwner.pid !== process.pid && alive(guardOwner.pid)) {
+      if (guardOwner !== null && guardOwner.pid !== process.pid && holds(guardOwner)) {
         pause(20); // another daemon is taking over: see what it ends with
       } else {
         unlinkQuietly(guard); // left by a daemon that died mid-takeover

@@ -19,7 +19,12 @@ export async function startStatusServer(port: number, source: StatusSource, metr
       response.end(body);
     };
     if (request.method !== 'GET') return send(405, 'text/plain', 'only GET\n');
-    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+    let path: string;
+    try {
+      path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+    } catch {
+      return send(400, 'text/plain', 'bad request target\n');
+    }
     if (path === '/health') {
       const health = source.health();
       return send(health.status === 'ok' ? 200 : 503, 'application/json', `${JSON.stringify(health)}\n`);

@@ -151,6 +151,10 @@ export class Host {
       seq: record.seq,
     };
     this.live.set(record.id, machine);
+    if (kind === 'swap') {
+      const context = actor.getSnapshot().context as SwapContext;
+      if (context.transfer !== null) this.options.senders.get(context.terms.destChain)?.adopt?.(context.transfer);
+    }
     // A snapshot that does not restore to itself must be rewritten before any effect reads it.
     if (this.currentJson(machine) !== machine.persistedJson) await this.persist(machine, 'restored');
   }

@@ -60,6 +60,12 @@ export interface TransferSender {
   readonly chain: string;
   /** Why an address cannot receive on this chain, or null when it can. */
   addressProblem(address: string): string | null;
+  /**
+   * Told of a transfer signed by an earlier life of the process (on restore), before anything
+   * new is signed: its nonce must not be handed to another transfer, even if its broadcast
+   * keeps failing.
+   */
+  adopt?(transfer: SignedTransfer): void;
   /** Signs without broadcasting. Must not touch the chain's state. */
   sign(request: TransferRequest): Promise<SignedBytes>;
   /**

@@ -32,6 +32,10 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
   const sender = senderFor(ports, c.terms.destChain);
   try {
     if (c.transfer === null) {
+      // The margin was judged at the tick's height; other machines' effects (marks awaiting
+      // finality) may have taken blocks since. Judge it again just before the first signature.
+      const height = await ports.contract.currentBlock();
+      if (height + c.marginBlocks > c.terms.timeoutBlock) return { type: 'BLOCK', height };
       const signed = await sender.sign({
         swapId: c.terms.swapId,
         chain: c.terms.destChain,

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,7 @@ describe('settle daemon', () => {
   it('starts with --init; a second daemon on the same store is refused, naming the first', async () => {
     daemon = rig.spawn(); // --init: no store yet
     expect(await daemon.started).toBe(true);
-    expect(readFileSync(join(rig.dataDir, 'daemon.lock'), 'utf8').trim()).toBe(String(daemon.child.pid));
+    expect(readFileSync(join(rig.dataDir, 'daemon.lock'), 'utf8').split('\n')[0]).toBe(String(daemon.child.pid));
     const second = await runSettle(['daemon', '--config', rig.configPath]);
     expect(second.status).toBe(2);
     expect(second.stderr).toContain(`another settle daemon (pid ${daemon.child.pid}) is running on this store`);
@@ -108,6 +108,16 @@ describe('settle daemon', () => {
     expect(metrics).toMatch(/settle_rpc_latency_seconds_count\{chain="eth",port="transferSender",method="sign",outcome="ok"\} 1/);
     expect(metrics).toContain('settle_recovery_entries 0');
     expect((await get('/nothing')).status).toBe(404);
+    // A request target that is no URL is answered 400; it does not bring the daemon down.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect((await get('/health')).status).toBe(200);
   }, 120_000);
 
   it('backs off while both endpoints are away, says so on /health, and catches up when they return', async () => {

@@ -68,7 +68,7 @@ describe('acquireLock', () => {
     const lock = acquireLock(path);
     expect(lock.path).toBe(path);
     expect(lock.tookOverFrom).toBeNull();
-    expect(readFileSync(path, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(path, "utf8").split("\n")[0]).toBe(`${process.pid}`);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     lock.release();
   });
@@ -96,7 +96,7 @@ describe('acquireLock', () => {
     writeFileSync(path, `${dead}\n`);
     const lock = acquireLock(path);
     expect(lock.tookOverFrom).toBe(dead);
-    expect(readFileSync(path, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(path, "utf8").split("\n")[0]).toBe(`${process.pid}`);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     lock.release();
     expect(existsSync(path)).toBe(false);
@@ -110,7 +110,7 @@ describe('acquireLock', () => {
     writeFileSync(path, content);
     const lock = acquireLock(path);
     expect(lock.tookOverFrom).toBeNull();
-    expect(readFileSync(path, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(path, "utf8").split("\n")[0]).toBe(`${process.pid}`);
     lock.release();
   });
 
@@ -119,7 +119,7 @@ describe('acquireLock', () => {
     expect(existsSync(path)).toBe(false);
     const again = acquireLock(path);
     expect(again.tookOverFrom).toBeNull();
-    expect(readFileSync(path, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(path, "utf8").split("\n")[0]).toBe(`${process.pid}`);
     again.release();
   });
 });
@@ -176,5 +176,23 @@ describe('two daemons taking over the same stale lock', () => {
     lock?.release();
     expect(holder).toBe(`${rival}\n`);
     expect(thrown).toBeInstanceOf(LockHeld);
+  });
+});
+
+describe('a lock written before a reboot', () => {
+  it('is taken over even if its pid now belongs to a live process (another boot id)', () => {
+    const rival = liveProcess();
+    writeFileSync(path, `${rival}\n00000000-0000-0000-0000-000000000000\n`);
+    const lock = acquireLock(path);
+    expect(lock.tookOverFrom).toBe(rival);
+    expect(readFileSync(path, 'utf8').split('\n')[0]).toBe(`${process.pid}`);
+    lock.release();
+  });
+
+  it('is held when it names a live process of this boot', () => {
+    const rival = liveProcess();
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(path, `${rival}\n${boot}\n`);
+    expect(() => acquireLock(path)).toThrow(LockHeld);
   });
 });

@@ -68,6 +68,7 @@ async function harness(world: World, dir = tempDir('settle-host-')): Promise<Har
       chain,
       addressProblem: (address) => sender.addressProblem(address),
       lookup: (transfer) => sender.lookup(transfer),
+      adopt: (transfer) => void journal.push({ kind: 'effect', name: 'adopt', id: `swap:${(JSON.parse(transfer.raw) as { swapId: string }).swapId}` }),
       sign: async (request: TransferRequest) => {
         journal.push({ kind: 'effect', name: 'sign', id: `swap:${request.swapId}` });
         return sender.sign(request);
@@ -156,6 +157,28 @@ describe('host: durable before effect', () => {
     const signs = h.journal.filter((e) => e.kind === 'effect' && e.name === 'sign').map((e) => e.id);
     expect(signs.length).toBeGreaterThan(0);
     expect(new Set(signs).size).toBe(signs.length);
+  });
+});
+
+describe('host: restoring signed transfers', () => {
+  it("tells each sender of the transfers an earlier life signed, before anything new is signed (their nonces are taken)", async () => {
+    const world = smallWorld(7);
+    const dir = tempDir('settle-host-adopt-');
+    const first = await harness(world, dir);
+    // Run until some swap holds a signed transfer that has not landed yet.
+    let holding: string[] = [];
+    for (let i = 0; i < 40 && holding.length === 0; i += 1) {
+      await runBlocks(first, 1);
+      holding = first.host.machines().filter((m) => m.kind === 'swap' && m.state === 'Sending').map((m) => m.id);
+    }
+    expect(holding.length).toBeGreaterThan(0);
+    const second = await harness(world, dir); // a new process on the same store
+    const adopted = second.journal.filter((e) => e.kind === 'effect' && e.name === 'adopt').map((e) => e.id);
+    for (const id of holding) expect(adopted).toContain(id);
+    await runBlocks(second, 3);
+    const firstSign = second.journal.findIndex((e) => e.kind === 'effect' && e.name === 'sign');
+    const lastAdopt = second.journal.findLastIndex((e) => e.kind === 'effect' && e.name === 'adopt');
+    if (firstSign >= 0) expect(lastAdopt).toBeLessThan(firstSign);
   });
 });
 

@@ -143,6 +143,29 @@ describe('sign', () => {
 });
 
 describe('broadcast and lookup', () => {
+  it('after a restart, a transfer signed but never accepted keeps its nonce: the next one takes the one after', async () => {
+    const r = await rig();
+    const first = await r.sender.sign(toCharlie(FEE)); // signed, persisted by the host, never broadcast
+    await r.chain.disconnect();
+    const later = await r.restart();
+    later.sender.adopt({ ...first, decidedAtBlock: 0 });
+    const second = await later.sender.sign(toCharlie(2n * FEE));
+    expect([decode(first.raw).nonce.toNumber(), decode(second.raw).nonce.toNumber()]).toEqual([0, 1]);
+  });
+
+  it('calls bytes with a bad signature (signed under another runtime) NeverLands and gives the nonce back', async () => {
+    const r = await rig();
+    const signed = await r.sender.sign(toCharlie(FEE));
+    // Signed extrinsic v4: 0x84, the signer (MultiAddress::Id, 0x00 + 32 bytes), then the
+    // signature (MultiSignature::Sr25519, 0x01 + 64 bytes). Same call, nonce and signer; a
+    // signature that checks against nothing, as bytes signed before a runtime upgrade.
+    const at = signed.raw.indexOf(`8400${u8aToHex(bob.publicKey).slice(2)}01`) + 2 + 2 + 64 + 2;
+    const bad = `${signed.raw.slice(0, at)}${'11'.repeat(64)}${signed.raw.slice(at + 128)}`;
+    expect(decode(bad).nonce.toNumber()).toBe(0);
+    await expect(r.sender.broadcast(bad)).rejects.toBeInstanceOf(NeverLands);
+    expect(decode((await r.sender.sign(toCharlie(FEE))).raw).nonce.toNumber()).toBe(0);
+  });
+
   it('is unknown, then pending, then unknown again until the block holding it is finalized, then included there', async () => {
     const r = await rig(2);
     const decided = r.node.best.number;
@@ -244,10 +267,21 @@ describe('broadcast and lookup', () => {
     expect(decode((await later.sender.sign(toCharlie(1n))).raw).nonce.toNumber()).toBe(1);
   });
 
+  it('refuses to sign a transfer the account cannot cover (amount + existential deposit), using no nonce', async () => {
+    const r = await rig(0, 10n * FEE);
+    await expect(r.sender.sign(toCharlie(100n * FEE))).rejects.toThrow(/short of .* not signing/);
+    expect(r.node.requests.filter((q) => q.method === 'system_accountNextIndex')).toHaveLength(0);
+    r.node.endow(bob.address, START);
+    r.node.produceBlock();
+    expect(decode((await r.sender.sign(toCharlie(100n * FEE))).raw).nonce.toNumber()).toBe(0);
+  });
+
   it("says 'failed', naming the error, for a transfer included without effect", async () => {
-    const r = await rig(0, 10n * FEE); // pays the fee, not the amount
+    const r = await rig();
     const decided = r.node.best.number;
     const signed = await r.sender.sign(toCharlie(100n * FEE));
+    r.node.endow(bob.address, 10n * FEE); // drained after signing: pays the fee, not the amount
+    r.node.produceBlock();
     await r.sender.broadcast(signed.raw);
     const holding = r.node.produceBlock();
 
@@ -288,8 +322,10 @@ describe('broadcast and lookup', () => {
   });
 
   it('throws a plain Error, not NeverLands, when the account cannot pay the fee', async () => {
-    const r = await rig(0, FEE - 1n);
+    const r = await rig();
     const signed = await r.sender.sign(toCharlie(1n));
+    r.node.endow(bob.address, FEE - 1n); // drained after signing
+    r.node.produceBlock();
     const error = await r.sender.broadcast(signed.raw).then(
       () => null,
       (e: unknown) => e,

@@ -92,6 +92,11 @@ export class EvmTransferSender implements TransferSender {
     return null;
   }
 
+  adopt(transfer: SignedTransfer): void {
+    const tx = Transaction.from(transfer.raw);
+    if (tx.from !== null && tx.from.toLowerCase() === this.address.toLowerCase()) this.options.nonces?.reserve(this.address, tx.nonce);
+  }
+
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const { provider, wallet, chainId } = this.options;
     if (request.chain !== this.chain) throw new Error(`transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`);

@@ -63,6 +63,8 @@ export class EvmTxSender {
     this.receiptTimeoutMs = options.receiptTimeoutMs ?? 120_000;
     this.pollMs = options.pollMs ?? 1_000;
     if (this.bumpPercent < 10n) throw new Error(`bumpPercent ${this.bumpPercent} is below the 10% nodes require for a replacement`);
+    // Nonces in the journal may not be on the chain yet: no other sender of the account takes them.
+    for (const entry of options.journal.entries) options.nonces?.reserve(options.wallet.address, entry.nonce);
   }
 
   get address(): string {

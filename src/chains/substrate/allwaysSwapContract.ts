@@ -35,6 +35,10 @@ export interface AllwaysSwapContractOptions {
   readonly minFreeBalance?: bigint;
   /** Best blocks to wait for a submitted mark to be finalized before calling it unknown. */
   readonly markTimeoutBlocks?: number;
+  /** And wall-clock time, for a chain that stops making blocks. */
+  readonly markTimeoutMs?: number;
+  /** The daemon is stopping: stop waiting (the machine, still in Marking, reads the swap back). */
+  readonly stopping?: () => boolean;
   readonly pollMs?: number;
   /** The lowest swap id the first poll reads (ids below it are taken as gone). */
   readonly firstSwapId?: bigint;
@@ -116,7 +120,9 @@ export class AllwaysSwapContract implements SwapContract {
     } catch (error) {
       if (!(error instanceof SubmitRefused) || error.kind !== 'known') {
         log.warn({ swap: request.swapId, err: String((error as Error).message ?? error) }, 'mark_fulfilled submission failed');
-        return { ok: false, error: error instanceof SubmitRefused && error.kind === 'payment' ? 'InsufficientBalance' : 'RpcFailure' };
+        if (error instanceof SubmitRefused) return { ok: false, error: error.kind === 'payment' ? 'InsufficientBalance' : 'RpcFailure' };
+        // The request may have reached the pool before the connection failed: not "never sent".
+        return { ok: false, error: 'OutcomeUnknown' };
       }
     }
     return this.awaitMark(request.swapId, hash, start.number);
@@ -127,6 +133,7 @@ export class AllwaysSwapContract implements SwapContract {
     const { chain, search, log } = this.options;
     const timeoutBlocks = this.options.markTimeoutBlocks ?? 10;
     const pollMs = this.options.pollMs ?? 2_000;
+    const deadline = Date.now() + (this.options.markTimeoutMs ?? 300_000);
     for (;;) {
       const found = await search.find(hash, fromBlock);
       if (found !== null) {
@@ -136,7 +143,7 @@ export class AllwaysSwapContract implements SwapContract {
         log.warn({ swap: swapId, block: found.block, failure: found.failure }, 'mark_fulfilled extrinsic failed on chain');
         return { ok: false, error: 'CallFailed' };
       }
-      if ((await chain.best()).number > fromBlock + timeoutBlocks) {
+      if ((await chain.best()).number > fromBlock + timeoutBlocks || Date.now() > deadline || this.options.stopping?.() === true) {
         search.forget(hash);
         return { ok: false, error: 'OutcomeUnknown' };
       }

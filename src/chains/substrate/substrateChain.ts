@@ -51,6 +51,17 @@ export class SubmitRefused extends Error {
   }
 }
 
+/** An endpoint for a log line: provider URLs often carry an API key in the path's query or userinfo. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const hidden = parsed.username !== '' || parsed.password !== '' || parsed.search !== '';
+    return hidden ? `${parsed.protocol}//${parsed.host}${parsed.pathname} (credentials hidden)` : url;
+  } catch {
+    return '(an endpoint URL that does not parse)';
+  }
+}
+
 /** No node answered at the endpoint (down, or not yet up): worth trying again later. */
 export class EndpointUnreachable extends Error {
   override readonly name = 'EndpointUnreachable';
@@ -83,14 +94,14 @@ export class SubstrateChain {
     const ready = ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true });
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new EndpointUnreachable(`no Substrate node answered at ${url} within ${timeoutMs} ms${firstError === null ? '' : `: ${firstError}`}`)), timeoutMs).unref(),
+      setTimeout(() => reject(new EndpointUnreachable(`no Substrate node answered at ${redactUrl(url)} within ${timeoutMs} ms${firstError === null ? '' : `: ${firstError}`}`)), timeoutMs).unref(),
     );
     try {
       const api = await Promise.race([ready, timer]);
       return new SubstrateChain(api, url);
     } catch (error) {
       await provider.disconnect().catch(() => undefined);
-      throw error instanceof EndpointUnreachable ? error : new EndpointUnreachable(`cannot connect to the Substrate node at ${url}: ${String((error as Error)?.message ?? error)}`);
+      throw error instanceof EndpointUnreachable ? error : new EndpointUnreachable(`cannot connect to the Substrate node at ${redactUrl(url)}: ${String((error as Error)?.message ?? error)}`);
     }
   }
 
@@ -156,8 +167,11 @@ export class SubstrateChain {
       await this.api.rpc.author.submitExtrinsic(extrinsicHex);
     } catch (error) {
       const message = String((error as Error)?.message ?? error);
-      const refusal = classifyRefusal(message);
-      if (refusal === null) throw new Error(`submitting to ${this.url} failed: ${message}`);
+      // A JSON-RPC error carries a code: the node answered, and did not take the extrinsic.
+      // Without one the transport failed, and the request may have reached the pool.
+      const answered = typeof (error as { code?: unknown }).code === 'number';
+      const refusal = classifyRefusal(message) ?? (answered ? 'other' : null);
+      if (refusal === null) throw new Error(`submitting to ${redactUrl(this.url)} failed: ${message}`);
       throw new SubmitRefused(refusal, message);
     }
   }

@@ -6,9 +6,11 @@
  *
  * The extrinsic is immortal: the design is "sign once, submit the same bytes until included",
  * and a mortal era could end before a long outage does, leaving a nonce gap that would hold
- * every later transfer of the account. Immortal bytes stay valid exactly until their nonce is
- * used, and only this account can use it. (The replay risk of immortal extrinsics needs the
- * account reaped and its nonce reset; transferKeepAlive never reaps the sender.)
+ * every later transfer of the account. Immortal bytes stay valid until their nonce is used or
+ * the runtime is upgraded (the signature covers the spec version): a "bad signature" refusal
+ * is therefore "never lands" (the swap goes to Recovery with nothing sent), and the nonce is
+ * given back to the chain's count. (The replay risk of immortal extrinsics needs the account
+ * reaped and its nonce reset; transferKeepAlive never reaps the sender.)
  *
  * "Never lands" is only said when the finalized chain proves these bytes cannot be included
  * any more: the account's nonce moved past ours. That is also true of a transfer that landed
@@ -52,12 +54,24 @@ export class TaoTransferSender implements TransferSender {
     return ss58Problem(address, this.chain);
   }
 
+  adopt(transfer: SignedTransfer): void {
+    const extrinsic = this.options.chain.api.createType('Extrinsic', transfer.raw);
+    if (extrinsic.signer.toString() === this.from) this.options.nonces.reserve(this.from, extrinsic.nonce.toNumber());
+  }
+
   async sign(request: TransferRequest): Promise<SignedBytes> {
     if (request.chain !== this.chain) throw new Error(`a ${request.chain} transfer was handed to the ${this.chain} sender`);
     if (request.amount <= 0n) throw new RangeError(`transfer amount ${request.amount} is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
     const { chain, signer, nonces } = this.options;
+    // A transfer that would fail for want of funds moves nothing yet sends the swap to
+    // Recovery: refuse to sign instead (retried next tick, until the margin says too late).
+    const free = await chain.freeBalance(this.from);
+    const existentialDeposit = chain.api.consts.balances.existentialDeposit.toBigInt();
+    if (free < request.amount + existentialDeposit) {
+      throw new Error(`the ${this.chain} account ${this.from} holds ${free}, short of ${request.amount} + the existential deposit ${existentialDeposit}; not signing`);
+    }
     const nonce = nonces.next(this.from, await chain.nextNonce(this.from));
     const extrinsic = chain.api.tx.balances.transferKeepAlive(request.to, request.amount);
     await extrinsic.signAsync(signer, { nonce, era: 0 });
@@ -71,6 +85,12 @@ export class TaoTransferSender implements TransferSender {
     } catch (error) {
       if (!(error instanceof SubmitRefused)) throw error;
       if (error.kind === 'known') return;
+      if (/bad signature|badproof/i.test(error.message)) {
+        // Signed under another runtime (an upgrade changes the signed spec version) or never
+        // valid: these bytes cannot land. Later nonces must not wait behind this one.
+        this.options.nonces.forget(this.from);
+        throw new NeverLands(`the signed ${this.chain} transfer is no longer valid (signed under another runtime?): ${error.message}`);
+      }
       if (error.kind === 'payment') throw new Error(`the ${this.chain} account ${this.from} cannot pay the transfer's fee; it is retried`);
       if (error.kind === 'stale' && (await this.provablyDead(raw))) {
         throw new NeverLands(`the signed ${this.chain} transfer can no longer be included: ${error.message}`);

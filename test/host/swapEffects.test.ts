@@ -1,0 +1,65 @@
+/**
+ * The swap effects on their own: the margin is judged again, at the chain's current height,
+ * just before the first signature (the tick's height may be blocks old by then).
+ */
+import { describe, expect, it } from 'vitest';
+import type { SwapContext } from '../../machines/index.ts';
+import { sendTransfer, type SwapEffectPorts } from '../../src/host/swapEffects.ts';
+import type { SwapContract, TransferSender } from '../../src/host/ports.ts';
+import { silentLog } from '../support/simFixture.ts';
+
+function context(timeoutBlock: number): SwapContext {
+  return {
+    terms: {
+      swapId: '1',
+      miner: 'm',
+      sourceChain: 'btc',
+      destChain: 'eth',
+      sourceAmount: '5',
+      destAmount: '7',
+      taoAmount: '9',
+      userDestAddress: '0xuser',
+      sourceTxHash: 'src',
+      initiatedBlock: 10,
+      timeoutBlock,
+    },
+    marginBlocks: 3,
+    block: 50,
+    transfer: null,
+    transferBlock: null,
+    markAttempts: 0,
+    nextMarkBlock: 0,
+    refusedWith: null,
+    lastError: null,
+    reason: null,
+  };
+}
+
+function ports(height: number, signs: string[]): SwapEffectPorts {
+  const contract = { currentBlock: async () => height } as unknown as SwapContract;
+  const sender = {
+    chain: 'eth',
+    addressProblem: () => null,
+    sign: async () => {
+      signs.push('sign');
+      return { raw: 'raw', hash: '0xhash' };
+    },
+    broadcast: async () => undefined,
+    lookup: async () => ({ kind: 'unknown' as const }),
+  } satisfies TransferSender;
+  return { contract, senders: new Map([['eth', sender]]), log: silentLog };
+}
+
+describe('sendTransfer', () => {
+  it('does not sign when the chain has reached the margin since the tick began: it reports the height', async () => {
+    const signs: string[] = [];
+    expect(await sendTransfer(ports(98, signs), 'swap:1', context(100))).toEqual({ type: 'BLOCK', height: 98 });
+    expect(signs).toEqual([]);
+  });
+
+  it('signs when the margin still allows a first send', async () => {
+    const signs: string[] = [];
+    expect(await sendTransfer(ports(97, signs), 'swap:1', context(100))).toEqual({ type: 'TRANSFER_SIGNED', raw: 'raw', hash: '0xhash' });
+    expect(signs).toEqual(['sign']);
+  });
+});
