@@ -33,6 +33,9 @@ const line = z.strictObject({
   cost: integer.nullable(),
 });
 
+/** At most this much of the file is read per poll. */
+const MAX_READ_BYTES = 8 * 1024 * 1024;
+
 export class FileJobFeed implements JobSource {
   private offset = 0;
   /** The file read so far; another one at the same path means it was rotated. */
@@ -72,7 +75,8 @@ export class FileJobFeed implements JobSource {
     if (size === this.offset) return;
     const handle = await open(this.path, 'r');
     try {
-      const buffer = Buffer.alloc(size - this.offset);
+      // A long backlog is read a slice per poll: bounded memory, and jobs advance meanwhile.
+      const buffer = Buffer.alloc(Math.min(size - this.offset, MAX_READ_BYTES));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset);
       this.offset += bytesRead;
       const text = this.partial + buffer.subarray(0, bytesRead).toString('utf8');

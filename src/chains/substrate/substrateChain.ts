@@ -180,10 +180,6 @@ export class SubstrateChain {
   describeDispatchError(error: DispatchError): string {
     return describeDispatchError(this.api.registry, error);
   }
-
-  static toHex(bytes: Uint8Array): string {
-    return u8aToHex(bytes);
-  }
 }
 
 export function describeDispatchError(registry: Registry, error: DispatchError): string {
