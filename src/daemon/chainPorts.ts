@@ -6,12 +6,9 @@
  * problem is reported at once with its configuration path.
  */
 import { join } from 'node:path';
-import { Keyring } from '@polkadot/keyring';
-import type { KeyringPair } from '@polkadot/keyring/types';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { JsonRpcProvider, Wallet } from 'ethers';
 import type { HostOptions } from '../host/host.ts';
 import type { Escrow, Logger, SwapContract, TransferSender } from '../host/ports.ts';
+import { evmProvider, evmSigner, substrateSigner, type EvmProvider, type EvmSigner, type SubstrateSigner } from '../chains/keys.ts';
 import { NonceAllocator } from '../chains/nonceAllocator.ts';
 import { EvmClock } from '../chains/evm/evmClock.ts';
 import { EvmEscrow } from '../chains/evm/evmEscrow.ts';
@@ -26,37 +23,33 @@ import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
 import { ConfigError, type DaemonConfig, type SecretSource } from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
-import { isEvmPrivateKey, isSubstrateSecret, KEY_FORMS, loadSecret } from './secrets.ts';
+import { KEY_FORMS, loadSecret } from './secrets.ts';
 
 export interface Keys {
-  readonly hotkey: KeyringPair | null;
-  readonly destinations: ReadonlyMap<string, KeyringPair | Wallet>;
-  readonly jobChains: ReadonlyMap<string, Wallet>;
+  readonly hotkey: SubstrateSigner | null;
+  readonly destinations: ReadonlyMap<string, SubstrateSigner | EvmSigner>;
+  readonly jobChains: ReadonlyMap<string, EvmSigner>;
 }
 
 /** Every key of the configuration, parsed; all problems at once, none revealing a secret. */
 export async function loadKeys(config: DaemonConfig, configFile: string): Promise<Keys> {
-  await cryptoWaitReady();
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const problems: string[] = [];
-  const substrate = (path: string, source: SecretSource): KeyringPair | null => {
+  const substrate = async (path: string, source: SecretSource): Promise<SubstrateSigner | null> => {
     try {
       const secret = loadSecret(source);
-      try {
-        if (!isSubstrateSecret(secret.reveal())) throw new Error('not a secret');
-        return keyring.createFromUri(secret.reveal());
-      } catch {
-        return fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`);
-      }
+      return await substrateSigner(secret.reveal()).catch(() => fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`));
     } catch (error) {
       return fail(path, (error as Error).message);
     }
   };
-  const evm = (path: string, source: SecretSource): Wallet | null => {
+  const evm = (path: string, source: SecretSource): EvmSigner | null => {
     try {
       const secret = loadSecret(source);
-      if (!isEvmPrivateKey(secret.reveal())) return fail(path, `${secret.origin} does not hold ${KEY_FORMS.evm}`);
-      return new Wallet(secret.reveal());
+      try {
+        return evmSigner(secret.reveal());
+      } catch {
+        return fail(path, `${secret.origin} does not hold ${KEY_FORMS.evm}`);
+      }
     } catch (error) {
       return fail(path, (error as Error).message);
     }
@@ -65,17 +58,17 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
     problems.push(`${path}: ${problem}`);
     return null;
   }
-  const hotkey = config.swaps === undefined ? null : substrate('swaps.hotkey', config.swaps.hotkey);
-  const destinations = new Map<string, KeyringPair | Wallet>();
+  const hotkey = config.swaps === undefined ? null : await substrate('swaps.hotkey', config.swaps.hotkey);
+  const destinations = new Map<string, SubstrateSigner | EvmSigner>();
   for (const [name, destination] of Object.entries(config.swaps?.destinations ?? {})) {
     const path = `swaps.destinations.${name}.key`;
-    const key = destination.type === 'subtensor' ? substrate(path, destination.key) : evm(path, destination.key);
+    const key = destination.type === 'subtensor' ? await substrate(path, destination.key) : evm(path, destination.key);
     if (key !== null) destinations.set(name, key);
-    if (destination.type === 'subtensor' && key !== null && hotkey !== null && (key as KeyringPair).address === hotkey.address) {
+    if (destination.type === 'subtensor' && key !== null && hotkey !== null && (key as SubstrateSigner).address === hotkey.address) {
       problems.push(`${path}: the TAO account is the hotkey; use a separate account so marks and transfers never race for nonces`);
     }
   }
-  const jobChains = new Map<string, Wallet>();
+  const jobChains = new Map<string, EvmSigner>();
   for (const [name, chain] of Object.entries(config.jobs?.chains ?? {})) {
     const wallet = evm(`jobs.chains.${name}.key`, chain.key);
     if (wallet !== null) jobChains.set(name, wallet);
@@ -91,16 +84,11 @@ export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows
 };
 
 interface EvmEndpoint {
-  readonly provider: JsonRpcProvider;
+  readonly provider: EvmProvider;
   readonly nonces: NonceAllocator;
 }
 
-/**
- * Connects and builds the ports. EVM providers are created with a static network (the chain
- * id of the configuration, checked once) so that an endpoint that is down at start or goes
- * away later only fails calls, which the host retries; ethers' response cache is off (it
- * served stale nonces).
- */
+/** Connects and builds the ports (EVM providers: see evmProvider; each chain id checked once). */
 export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Logger, metrics: DaemonMetrics, stopping: () => boolean = () => false): Promise<ChainPorts> {
   const closers: (() => Promise<void>)[] = [];
   const endpoints = new Map<string, EvmEndpoint>();
@@ -108,7 +96,7 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
     const key = `${chainId}|${rpcUrl}`;
     let found = endpoints.get(key);
     if (found === undefined) {
-      const provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true, cacheTimeout: -1 });
+      const provider = evmProvider(rpcUrl, chainId);
       closers.push(async () => provider.destroy());
       // One allocator per chain id: nonces are per (chain, account).
       const sameChain = [...endpoints.entries()].find(([k]) => k.startsWith(`${chainId}|`));
@@ -143,14 +131,14 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
       for (const [name, destination] of Object.entries(swaps.destinations)) {
         let sender: TransferSender;
         if (destination.type === 'subtensor') {
-          sender = new TaoTransferSender({ chain, search, signer: keys.destinations.get(name) as KeyringPair, nonces: substrateNonces, log, chainName: name });
+          sender = new TaoTransferSender({ chain, search, signer: keys.destinations.get(name) as SubstrateSigner, nonces: substrateNonces, log, chainName: name });
         } else {
           const { provider, nonces } = endpoint(destination.rpcUrl, destination.chainId);
           await checkChainId(provider, destination.chainId, `swaps.destinations.${name}`, log);
           sender = new EvmTransferSender({
             chain: name,
             provider,
-            wallet: (keys.destinations.get(name) as Wallet).connect(provider),
+            wallet: (keys.destinations.get(name) as EvmSigner).connect(provider),
             chainId: BigInt(destination.chainId),
             asset: destination.asset === 'native' ? { kind: 'native' } : { kind: 'erc20', token: destination.asset.erc20 },
             confirmations: destination.confirmations,
@@ -201,7 +189,7 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
 }
 
 /** A node on another chain than configured is refused; one that does not answer is logged. */
-async function checkChainId(provider: JsonRpcProvider, expected: number, path: string, log: Logger): Promise<void> {
+async function checkChainId(provider: EvmProvider, expected: number, path: string, log: Logger): Promise<void> {
   let reported: bigint;
   try {
     reported = BigInt((await provider.send('eth_chainId', [])) as string);

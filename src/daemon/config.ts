@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isAddress } from 'ethers';
-import { checkAddress } from '@polkadot/util-crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isEvmAddress, isSubtensorAddress } from '../chains/keys.ts';
 import { secretContentProblem, secretSourceProblem, type KeyKind, type SecretSource } from './secrets.ts';
 
 /** The configuration is wrong; `problems` lists each with its path. */
@@ -51,8 +50,8 @@ const url = (protocols: readonly string[]) =>
     { error: `a URL (${protocols.map((p) => p.replace(':', '://')).join(' or ')})` },
   );
 
-const evmAddress = z.string().refine((value) => /^0x[0-9a-fA-F]{40}$/.test(value) && isAddress(value), { error: 'an EVM address (0x and 40 hex digits, checksummed if mixed case)' });
-const ss58Address = z.string().refine((value) => checkAddress(value, 42)[0], { error: 'an SS58 address of format 42 (Subtensor)' });
+const evmAddress = z.string().refine(isEvmAddress, { error: 'an EVM address (0x and 40 hex digits, checksummed if mixed case)' });
+const ss58Address = z.string().refine(isSubtensorAddress, { error: 'an SS58 address of format 42 (Subtensor)' });
 const amount = z.union([z.string().regex(/^[0-9]+$/), z.number().int().nonnegative()], { error: 'an integer amount in the smallest unit' }).transform((v) => BigInt(v));
 const positiveInt = z.number().int().positive();
 const chainName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a chain name: lower case letters, digits, - and _');

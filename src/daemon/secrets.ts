@@ -4,9 +4,7 @@
  * the file or the variable, and what to do.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { isHex } from '@polkadot/util';
-import { keyExtractSuri, mnemonicValidate } from '@polkadot/util-crypto';
-import { Wallet } from 'ethers';
+import { isEvmPrivateKey, isSubstrateSecret } from '../chains/keys.ts';
 
 export type SecretSource = { readonly file: string } | { readonly env: string };
 
@@ -74,32 +72,6 @@ export function loadSecret(source: SecretSource, env: NodeJS.ProcessEnv = proces
   if (problem !== null) throw new Error(problem);
   const value = 'env' in source ? env[source.env]! : readFileSync(source.file, 'utf8');
   return new Secret(value.trim(), describeSource(source));
-}
-
-/**
- * A mnemonic (BIP39, 12 to 24 words), a 0x seed of 32 bytes, or a //derivation of the
- * development phrase, each with an optional derivation path. @polkadot would also take any
- * short phrase as a space-padded raw seed: a typo would then start a daemon on an account
- * nobody registered, which never sees a swap.
- */
-export function isSubstrateSecret(suri: string): boolean {
-  if (suri.startsWith('/')) return true;
-  let phrase: string;
-  try {
-    phrase = keyExtractSuri(suri).phrase;
-  } catch {
-    return false;
-  }
-  return isHex(phrase, 256) || mnemonicValidate(phrase);
-}
-
-export function isEvmPrivateKey(value: string): boolean {
-  if (!/^0x[0-9a-fA-F]{64}$/.test(value)) return false;
-  try {
-    return new Wallet(value).address.length === 42;
-  } catch {
-    return false; // zero, or not below the curve order
-  }
 }
 
 export type KeyKind = 'substrate' | 'evm';

@@ -15,7 +15,7 @@ import type { AssignedSwap, Logger, MarkRequest, SwapContract } from '../../host
 import type { AllwaysAbi, SwapData, SwapEventRecord } from './allwaysAbi.ts';
 import type { ExtrinsicSearch } from './extrinsicSearch.ts';
 import { SubmitRefused, type BlockRef, type SubstrateChain } from './substrateChain.ts';
-import { SUBTENSOR_SS58_FORMAT } from './taoTransferSender.ts';
+import { SUBTENSOR_SS58_FORMAT } from '../keys.ts';
 
 /** 0.25 TAO in rao: the Python miner's floor before any write. */
 export const DEFAULT_MIN_FREE_BALANCE = 250_000_000n;

@@ -25,9 +25,9 @@ import type { SignedTransfer } from '../../../machines/index.ts';
 import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
 import type { NonceAllocator } from '../nonceAllocator.ts';
 import type { ExtrinsicSearch } from './extrinsicSearch.ts';
+import { SUBTENSOR_SS58_FORMAT } from '../keys.ts';
 import { SubmitRefused, type SubstrateChain } from './substrateChain.ts';
 
-export const SUBTENSOR_SS58_FORMAT = 42;
 
 export interface TaoTransferSenderOptions {
   readonly chain: SubstrateChain;
