@@ -148,6 +148,8 @@ function property(hostClass?: typeof Host) {
   });
 }
 
+const PLANTED_BUG_SEED = 20_261_125;
+
 describe('model-based: any interleaving of obligations, faults, crashes and restarts', () => {
   it(`keeps every invariant after every command, and settles every obligation (${RUNS} runs)`, async () => {
     await fc.assert(property(), { numRuns: RUNS, verbose: 1 });
@@ -160,7 +162,9 @@ describe('model-based: any interleaving of obligations, faults, crashes and rest
     ['takes a claim transaction as payment', ClaimTxIsPayment],
     ['sends with too few blocks left', SendsTooLate],
   ] as const)('finds and shrinks a counterexample against a host that %s', async (_, hostClass) => {
-    const result = await fc.check(property(hostClass), { numRuns: 300 });
+    // A fixed seed: the search is the same every run (a random one found and shrank these bugs
+    // almost always, which is not the same as always: one CI run in a dozen missed one).
+    const result = await fc.check(property(hostClass), { numRuns: 300, seed: PLANTED_BUG_SEED });
     expect(result.failed).toBe(true);
     // What a developer gets to replay it: the seed, the path, and a short command sequence.
     expect(result.seed).toEqual(expect.any(Number));
