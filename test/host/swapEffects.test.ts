@@ -3,36 +3,28 @@
  * just before the first signature (the tick's height may be blocks old by then).
  */
 import { describe, expect, it } from 'vitest';
-import type { SwapContext } from '../../machines/index.ts';
+import { createActor } from 'xstate';
+import { swapFulfillment, type SwapContext } from '../../machines/index.ts';
 import { sendTransfer, type SwapEffectPorts } from '../../src/host/swapEffects.ts';
 import type { SwapContract, TransferSender } from '../../src/host/ports.ts';
 import { silentLog } from '../support/simFixture.ts';
 
+/** A new swap machine's context (nothing signed yet), as the machine itself builds it. */
 function context(timeoutBlock: number): SwapContext {
-  return {
-    terms: {
-      swapId: '1',
-      miner: 'm',
-      sourceChain: 'btc',
-      destChain: 'eth',
-      sourceAmount: '5',
-      destAmount: '7',
-      taoAmount: '9',
-      userDestAddress: '0xuser',
-      sourceTxHash: 'src',
-      initiatedBlock: 10,
-      timeoutBlock,
-    },
-    marginBlocks: 3,
-    block: 50,
-    transfer: null,
-    transferBlock: null,
-    markAttempts: 0,
-    nextMarkBlock: 0,
-    refusedWith: null,
-    lastError: null,
-    reason: null,
+  const terms = {
+    swapId: '1',
+    miner: 'm',
+    sourceChain: 'btc',
+    destChain: 'eth',
+    sourceAmount: '5',
+    destAmount: '7',
+    taoAmount: '9',
+    userDestAddress: '0xuser',
+    sourceTxHash: 'src',
+    initiatedBlock: 10,
+    timeoutBlock,
   };
+  return createActor(swapFulfillment, { input: { terms, block: 50, marginBlocks: 3 } }).start().getSnapshot().context;
 }
 
 function ports(height: number, signs: string[]): SwapEffectPorts {
