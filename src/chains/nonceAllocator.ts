@@ -34,16 +34,4 @@ export class NonceAllocator {
   forget(address: string): void {
     this.last.delete(keyOf(address));
   }
-
-  /**
-   * Gives back a nonce whose transaction will never be submitted, if it is the last one handed
-   * out; otherwise it stays a gap the chain's count closes once the later ones are refused.
-   */
-  release(address: string, nonce: number): void {
-    const key = keyOf(address);
-    if (this.last.get(key) === nonce) {
-      if (nonce === 0) this.last.delete(key);
-      else this.last.set(key, nonce - 1);
-    }
-  }
 }

@@ -5,7 +5,6 @@
  * got so that a lookup each tick reads only the new blocks. Only finalized blocks are read: an
  * inclusion that a reorg can undo is not an inclusion to mark a swap with.
  */
-import type { FrameSystemEventRecord } from '@polkadot/types/lookup';
 import type { SubstrateChain } from './substrateChain.ts';
 
 export interface ExtrinsicOutcome {
@@ -14,8 +13,6 @@ export interface ExtrinsicOutcome {
   readonly index: number;
   /** Null when the extrinsic succeeded; "Module.Error" (or the error's kind) when it failed. */
   readonly failure: string | null;
-  /** The events the extrinsic emitted (phase ApplyExtrinsic(index)). */
-  readonly events: readonly FrameSystemEventRecord[];
 }
 
 interface ScannedBlock {
@@ -82,6 +79,6 @@ export class ExtrinsicSearch {
     }
     const failure =
       failed === undefined ? null : this.chain.describeDispatchError((failed.event.data as unknown as [import('@polkadot/types/interfaces').DispatchError])[0]);
-    return { block, blockHash, index, failure, events: own };
+    return { block, blockHash, index, failure };
   }
 }
