@@ -49,6 +49,11 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.disk.live.set(record.id, record);
   }
 
+  /** One record at a time, each with its own fault decisions: a torn commit leaves a prefix. */
+  async putMany(records: readonly MachineRecord[]): Promise<void> {
+    for (const record of records) await this.put(record);
+  }
+
   async archive(id: string): Promise<void> {
     const record = this.disk.live.get(id);
     if (record === undefined) throw new Error(`archive: '${id}' is not live`);

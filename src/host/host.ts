@@ -1,14 +1,16 @@
 /**
- * The host: owns one flat actor per obligation, and is the only place effects happen.
+ * The host: owns one flat machine per obligation (its snapshot, stepped by the machine's own
+ * transition function), and is the only place effects happen.
  *
  * The rule it exists to keep: a snapshot is on disk before any effect it asks for starts.
  * Every event goes through `dispatch` (send, persist if changed), every effect through
  * `settle` (which asserts the current snapshot is the persisted one before performing it).
- * After a crash, `restore` rebuilds the actors from the store and the first tick performs the
+ * After a crash, `restore` rebuilds the machines from the store and the first tick performs the
  * effect each persisted state still asks for; every effect is idempotent or reads the chain
  * first, so performing it again is safe.
  */
-import { createActor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createHash } from 'node:crypto';
+import type { AnyMachineSnapshot, InspectionEvent } from 'xstate';
 import {
   DECIMAL_INTEGER,
   jobSettlement,
@@ -28,8 +30,9 @@ import type { RecoveryLog } from '../store/recoveryLog.ts';
 import { ClaimSchedule, DEFAULT_CLAIM_SCHEDULE, type ClaimScheduleOptions } from './claimSchedule.ts';
 import { isSimulatedCrash, type CrashHook, type CrashPoint } from './crashpoints.ts';
 import { cancelInBatches, claimInBatches, type ClaimTask } from './batchClaimer.ts';
-import type { AssignedSwap, Clock, Escrow, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
+import type { AssignedSwap, Clock, Escrow, JobObservation, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
 import { jobRecoveryEntry, swapRecoveryEntry } from './recoveryEntries.ts';
+import { MachineStepper } from './machineStepper.ts';
 import { markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './swapEffects.ts';
 
 export interface HostOptions {
@@ -47,7 +50,7 @@ export interface HostOptions {
   readonly crashHook?: CrashHook;
   /** Effects one machine may perform in one tick: a bound on any retry loop. */
   readonly maxEffectStepsPerTick?: number;
-  /** XState inspection of every actor (transition coverage). */
+  /** XState inspection of every machine's microsteps (transition coverage). */
   readonly inspect?: (event: InspectionEvent) => void;
   /** Told of every durable transition, after it is on disk (metrics). Must not throw. */
   readonly onTransition?: (transition: DurableTransition) => void;
@@ -68,13 +71,27 @@ export interface LiveMachine {
   readonly id: string;
   readonly kind: Kind;
   readonly entry: MachineEntry;
-  readonly actor: AnyActorRef;
-  /** JSON of the snapshot on disk; null before the first write. */
-  persistedJson: string | null;
-  /** The actor snapshot that JSON was taken from: effects run only while it is current. */
-  persistedSnapshot: unknown;
+  readonly stepper: MachineStepper;
+  /** The machine's current snapshot (immutable: every event yields a new one or the same). */
+  snapshot: AnyMachineSnapshot;
+  /** The snapshot on disk, null before the first write: effects run only while it is current. */
+  persistedSnapshot: AnyMachineSnapshot | null;
+  /** Digest of the JSON on disk, to skip writing a snapshot equal to it; null until needed. */
+  persistedDigest: string | null;
   seq: number;
 }
+
+/** A machine's snapshot changed by an event, not yet on disk. */
+interface Change {
+  readonly machine: LiveMachine;
+  readonly event: string;
+  readonly from: string | null;
+  readonly snapshot: AnyMachineSnapshot;
+  readonly persisted: unknown;
+  readonly digest: string;
+}
+
+const digestOf = (json: string): string => createHash('sha256').update(json).digest('base64');
 
 export interface TickSummary {
   readonly height: number | null;
@@ -120,6 +137,7 @@ export class Host {
   private readonly schedule: ClaimSchedule;
   private readonly swapPorts: SwapEffectPorts | null;
   private readonly maxSteps: number;
+  private readonly steppers = new Map<MachineEntry, MachineStepper>();
 
   /** Use `Host.restore`: a host without its restored machines would start them again. */
   constructor(protected readonly options: HostOptions) {
@@ -129,7 +147,7 @@ export class Host {
     this.maxSteps = options.maxEffectStepsPerTick ?? DEFAULT_MAX_EFFECT_STEPS;
   }
 
-  /** Builds a host and its actors from every live record in the store. */
+  /** Builds a host and its machines from every live record in the store. */
   static async restore<H extends Host>(this: new (options: HostOptions) => H, options: HostOptions): Promise<H> {
     const host = new this(options);
     for (const record of await options.store.loadLive()) await host.revive(record);
@@ -140,44 +158,42 @@ export class Host {
     const entry = (machineCatalog as Record<string, MachineEntry>)[record.machine.name];
     if (entry === undefined) throw new Error(`${record.id}: no machine named '${record.machine.name}'`);
     const kind: Kind = entry.machine === swapFulfillment ? 'swap' : 'job';
-    const actor = createActor(entry.machine, { snapshot: record.snapshot as never, ...this.inspection() }).start();
-    const machine: LiveMachine = {
-      id: record.id,
-      kind,
-      entry,
-      actor,
-      persistedJson: JSON.stringify(record.snapshot),
-      persistedSnapshot: actor.getSnapshot(),
-      seq: record.seq,
-    };
+    const stepper = this.stepperOf(entry);
+    const stored = record.snapshot as { value: unknown; status: unknown; context: unknown };
+    const snapshot = stepper.restore(stored);
+    const machine: LiveMachine = { id: record.id, kind, entry, stepper, snapshot, persistedSnapshot: snapshot, persistedDigest: null, seq: record.seq };
     this.live.set(record.id, machine);
     if (kind === 'swap') {
-      const context = actor.getSnapshot().context as SwapContext;
+      const context = snapshot.context as SwapContext;
       if (context.transfer !== null) this.options.senders.get(context.terms.destChain)?.adopt?.(context.transfer);
     }
-    // A snapshot that does not restore to itself must be rewritten before any effect reads it.
-    if (this.currentJson(machine) !== machine.persistedJson) await this.persist(machine, 'restored');
+    // Resolving keeps the stored context object; a snapshot whose state or status resolves
+    // to something else must be rewritten before any effect reads it.
+    if (snapshot.value !== stored.value || snapshot.status !== stored.status || snapshot.context !== stored.context) {
+      await this.persistAll([this.changeOf(machine, 'restored', null, snapshot)]);
+    }
+  }
+
+  /** One stepper per machine, shared by every obligation of that machine. */
+  private stepperOf(entry: MachineEntry): MachineStepper {
+    let stepper = this.steppers.get(entry);
+    if (stepper === undefined) {
+      stepper = new MachineStepper(entry.machine, this.options.inspect);
+      this.steppers.set(entry, stepper);
+    }
+    return stepper;
   }
 
   /**
-   * After an unexpected error, the actor may be ahead of its record on disk (an event applied,
-   * its snapshot never written): it is rebuilt from the record, which is the truth.
+   * After an unexpected error, the machine may be ahead of its record on disk (an event
+   * applied, its snapshot never written): it goes back to the snapshot on disk, the truth.
    */
   private rewind(machine: LiveMachine): void {
-    if (machine.persistedJson === null) {
-      machine.actor.stop();
+    if (machine.persistedSnapshot === null) {
       this.live.delete(machine.id);
       return;
     }
-    if (machine.actor.getSnapshot() === machine.persistedSnapshot) return;
-    machine.actor.stop();
-    const actor = createActor(machine.entry.machine, { snapshot: JSON.parse(machine.persistedJson) as never, ...this.inspection() }).start();
-    const rebuilt: LiveMachine = { ...machine, actor, persistedSnapshot: actor.getSnapshot() };
-    this.live.set(machine.id, rebuilt);
-  }
-
-  private inspection(): { inspect?: (event: InspectionEvent) => void } {
-    return this.options.inspect === undefined ? {} : { inspect: this.options.inspect };
+    machine.snapshot = machine.persistedSnapshot;
   }
 
   get liveCount(): number {
@@ -186,7 +202,7 @@ export class Host {
 
   /** Each live machine's id, kind and state, for progress and status. */
   machines(): Array<{ id: string; kind: Kind; state: string }> {
-    return [...this.live.values()].map((m) => ({ id: m.id, kind: m.kind, state: String(m.actor.getSnapshot().value) }));
+    return [...this.live.values()].map((m) => ({ id: m.id, kind: m.kind, state: String(m.snapshot.value) }));
   }
 
   /**
@@ -195,7 +211,7 @@ export class Host {
    * crash-point explorer compares hosts by it.
    */
   memoryImage(): string {
-    const machines = this.sortedLive().map((m) => [m.id, this.currentJson(m), m.actor.getSnapshot() === m.persistedSnapshot]);
+    const machines = this.sortedLive().map((m) => [m.id, JSON.stringify(m.stepper.persisted(m.snapshot)), m.snapshot === m.persistedSnapshot]);
     return JSON.stringify({ machines, schedule: this.schedule.image() });
   }
 
@@ -224,7 +240,7 @@ export class Host {
    * hands their nonce to another transfer.
    */
   protected sortedLive(): LiveMachine[] {
-    const rank = (m: LiveMachine): number => (m.kind === 'swap' && (m.actor.getSnapshot().context as SwapContext).transfer !== null ? 0 : 1);
+    const rank = (m: LiveMachine): number => (m.kind === 'swap' && (m.snapshot.context as SwapContext).transfer !== null ? 0 : 1);
     return [...this.live.values()].sort((a, b) => rank(a) - rank(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -234,7 +250,7 @@ export class Host {
     const height = await this.readOrNull(() => contract.currentBlock(), 'swap contract unreachable; swaps wait for the next tick');
     if (height === null) return null;
     const listed = await this.listSwaps(contract);
-    let created = 0;
+    const created: Change[] = [];
     for (const { terms, status } of listed ?? []) {
       const id = swapMachineId(terms.swapId);
       if (this.live.has(id) || this.options.store.placeOf(id) !== null) continue;
@@ -243,16 +259,22 @@ export class Host {
         this.options.log.error({ machine: id, status }, 'swap assigned to us is unknown to the store and not Active; not touching it');
         continue;
       }
-      await this.createSwap(terms, height);
-      created += 1;
+      created.push(this.createSwap(terms, height));
     }
-    countCreated(created);
-    const listedIds = listed === null ? null : new Set(listed.map((s) => s.terms.swapId));
-    for (const machine of this.sortedLive()) {
-      if (machine.kind !== 'swap') continue;
-      await this.dispatch(machine, { type: 'BLOCK', height });
-      const swapId = (machine.actor.getSnapshot().context as SwapContext).terms.swapId;
-      if (listedIds !== null && !listedIds.has(swapId)) await this.dispatch(machine, { type: 'SWAP_GONE' });
+    // Each step below is one commit for every machine it changes (group commit).
+    await this.persistAll(created);
+    for (const change of created) {
+      if (change.snapshot.value === 'Rejected') {
+        this.options.log.warn({ machine: change.machine.id, reason: (change.snapshot.context as SwapContext).reason }, 'swap rejected: nothing will be sent');
+      }
+    }
+    countCreated(created.length);
+    const swaps = this.sortedLive().filter((m) => m.kind === 'swap');
+    await this.dispatchAll(swaps.map((machine) => [machine, { type: 'BLOCK', height }]));
+    if (listed !== null) {
+      const listedIds = new Set(listed.map((s) => s.terms.swapId));
+      const gone = swaps.filter((m) => this.live.has(m.id) && !listedIds.has((m.snapshot.context as SwapContext).terms.swapId));
+      await this.dispatchAll(gone.map((machine) => [machine, { type: 'SWAP_GONE' }]));
     }
     return height;
   }
@@ -279,20 +301,17 @@ export class Host {
     return this.options.marginBlocks;
   }
 
-  private async createSwap(terms: SwapTerms, height: number): Promise<void> {
+  /** A new swap's machine, rejected at once if this miner cannot serve it; not yet on disk. */
+  private createSwap(terms: SwapTerms, height: number): Change {
     const margin = this.marginBlocks();
-    const actor = createActor(swapFulfillment, {
-      input: { terms, block: height, ...(margin === undefined ? {} : { marginBlocks: margin }) },
-      ...this.inspection(),
-    }).start();
-    const machine = this.adopt(swapMachineId(terms.swapId), 'swap', machineCatalog.swapFulfillment, actor);
+    const machine = this.adopt(swapMachineId(terms.swapId), 'swap', machineCatalog.swapFulfillment, {
+      terms,
+      block: height,
+      ...(margin === undefined ? {} : { marginBlocks: margin }),
+    });
     const problem = this.chainProblem(terms, height);
-    if (problem !== null && machine.actor.getSnapshot().value === 'Pending') actor.send({ type: 'REJECT', reason: problem });
-    await this.persist(machine, 'created');
-    const created = machine.actor.getSnapshot();
-    if (created.value === 'Rejected') {
-      this.options.log.warn({ machine: machine.id, reason: (created.context as SwapContext).reason }, 'swap rejected: nothing will be sent');
-    }
+    if (problem !== null && machine.snapshot.value === 'Pending') machine.snapshot = this.step(machine, { type: 'REJECT', reason: problem });
+    return this.changeOf(machine, 'created', null, machine.snapshot);
   }
 
   /** What this miner's chains say is wrong with a swap: no sender, a bad address, too late. */
@@ -310,104 +329,142 @@ export class Host {
     const now = clock === null ? null : await this.readOrNull(() => clock.now(), 'escrow chain clock unreachable; no claim runs this tick');
     if (jobSource !== null) {
       const observations = (await this.readOrNull(() => jobSource.poll(), 'job source unreachable; jobs wait for the next tick')) ?? [];
-      let created = 0;
+      const created: Change[] = [];
+      const observed: Array<[LiveMachine, JobObservation]> = [];
       for (const observation of observations) {
         const id = jobMachineId(observation.terms);
         if (!this.live.has(id)) {
           if (this.options.store.placeOf(id) !== null) continue;
-          const actor = createActor(jobSettlement, { input: { terms: observation.terms, now: now ?? 0 }, ...this.inspection() }).start();
-          await this.persist(this.adopt(id, 'job', machineCatalog.jobSettlement, actor), 'created');
-          created += 1;
+          const machine = this.adopt(id, 'job', machineCatalog.jobSettlement, { terms: observation.terms, now: now ?? 0 });
+          created.push(this.changeOf(machine, 'created', null, machine.snapshot));
         }
-        await this.advanceJob(this.live.get(id)!, observation.phase, observation.cost);
+        observed.push([this.live.get(id)!, observation]);
       }
-      countCreated(created);
+      await this.persistAll(created);
+      countCreated(created.length);
+      await this.dispatchAll(observed.flatMap(([machine, { phase, cost }]) => (this.runEnded(machine, phase, cost) ? [[machine, { type: 'RUN_ENDED', cost: cost! }]] : [])));
+      await this.dispatchAll(observed.flatMap(([machine, { phase }]) => (machine.snapshot.value === 'PublishingResults' && phase === 'published' ? [[machine, { type: 'RESULTS_PUBLISHED' }]] : [])));
     }
     if (now === null) return null;
-    const waiting = this.sortedLive().filter((m) => m.kind === 'job' && m.actor.getSnapshot().value === 'JobSettle');
+    const waiting = this.sortedLive().filter((m) => m.kind === 'job' && m.snapshot.value === 'JobSettle');
     const expiries = waiting.flatMap((m) => {
-      const lock = (m.actor.getSnapshot().context as JobContext).terms.lock;
+      const lock = (m.snapshot.context as JobContext).terms.lock;
       return lock === null ? [] : [lock.expiry];
     });
-    if (this.schedule.due(now, expiries)) {
-      for (const machine of waiting) await this.dispatch(machine, { type: 'SETTLE_DUE', now });
-    }
+    if (this.schedule.due(now, expiries)) await this.dispatchAll(waiting.map((machine) => [machine, { type: 'SETTLE_DUE', now }]));
     return now;
   }
 
-  private async advanceJob(machine: LiveMachine, phase: 'running' | 'ended' | 'published', cost: string | null): Promise<void> {
-    const state = machine.actor.getSnapshot().value;
-    if (state === 'Running' && phase !== 'running') {
-      if (cost === null || !DECIMAL_INTEGER.test(cost)) {
-        this.options.log.error({ machine: machine.id, cost }, 'job ended with a cost that is not a non-negative integer; left Running');
-        return;
-      }
-      await this.dispatch(machine, { type: 'RUN_ENDED', cost });
+  /** Whether a running job's run has ended with a cost the machine can take. */
+  private runEnded(machine: LiveMachine, phase: JobObservation['phase'], cost: string | null): boolean {
+    if (machine.snapshot.value !== 'Running' || phase === 'running') return false;
+    if (cost === null || !DECIMAL_INTEGER.test(cost)) {
+      this.options.log.error({ machine: machine.id, cost }, 'job ended with a cost that is not a non-negative integer; left Running');
+      return false;
     }
-    if (machine.actor.getSnapshot().value === 'PublishingResults' && phase === 'published') {
-      await this.dispatch(machine, { type: 'RESULTS_PUBLISHED' });
-    }
+    return true;
   }
 
-  protected adopt(id: string, kind: Kind, entry: MachineEntry, actor: AnyActorRef): LiveMachine {
-    const machine: LiveMachine = { id, kind, entry, actor, persistedJson: null, persistedSnapshot: null, seq: 0 };
+  /** A new machine, live but not yet on disk. */
+  protected adopt(id: string, kind: Kind, entry: MachineEntry, input: unknown): LiveMachine {
+    const stepper = this.stepperOf(entry);
+    const machine: LiveMachine = { id, kind, entry, stepper, snapshot: stepper.initial(input), persistedSnapshot: null, persistedDigest: null, seq: 0 };
     this.live.set(id, machine);
     return machine;
   }
 
-  private currentJson(machine: LiveMachine): string {
-    return JSON.stringify(machine.actor.getPersistedSnapshot());
+  /** The machine's next snapshot on `event`; a machine that throws is a bug, named. */
+  private step(machine: LiveMachine, event: SwapEvent | JobEvent): AnyMachineSnapshot {
+    let next: AnyMachineSnapshot;
+    try {
+      next = machine.stepper.next(machine.snapshot, event);
+    } catch (error) {
+      throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(error)}`, { cause: error });
+    }
+    if (next.status === 'error') throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(next.error)}`);
+    return next;
   }
 
   /** Sends an event and makes the resulting snapshot durable. Returns whether it changed. */
   protected async dispatch(machine: LiveMachine, event: SwapEvent | JobEvent): Promise<boolean> {
-    // A final machine awaiting its record and archive takes no more events.
-    if (machine.actor.getSnapshot().status !== 'active') return false;
-    const before = machine.actor.getSnapshot();
-    machine.actor.send(event);
-    const snapshot = machine.actor.getSnapshot();
-    // XState hands back the very same snapshot when an event changes nothing: no write.
-    if (snapshot === before) return false;
-    if (snapshot.status === 'error') throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(snapshot.error)}`);
-    const persisted = machine.actor.getPersistedSnapshot();
-    const json = JSON.stringify(persisted);
-    if (json === machine.persistedJson) {
-      machine.persistedSnapshot = snapshot;
-      return false;
-    }
-    await this.persist(machine, event.type, String(before.value), String(snapshot.value), persisted, json);
+    const change = this.apply(machine, event);
+    if (change === null) return false;
+    await this.persistAll([change]);
     return true;
   }
 
-  private async persist(
-    machine: LiveMachine,
-    event: string,
-    from?: string,
-    to?: string,
+  /** Sends each machine its event, then makes every changed snapshot durable in one commit. */
+  protected async dispatchAll(events: ReadonlyArray<readonly [LiveMachine, SwapEvent | JobEvent]>): Promise<void> {
+    let changes: Change[] = [];
+    for (const [machine, event] of events) {
+      // A second event for one machine waits for the first to be on disk: one record each.
+      if (changes.some((c) => c.machine === machine)) {
+        await this.persistAll(changes);
+        changes = [];
+      }
+      const change = this.apply(machine, event);
+      if (change !== null) changes.push(change);
+    }
+    await this.persistAll(changes);
+  }
+
+  /** Applies an event in memory; the change to write, or null when there is nothing to write. */
+  private apply(machine: LiveMachine, event: SwapEvent | JobEvent): Change | null {
+    // A final machine awaiting its record and archive takes no more events.
+    if (machine.snapshot.status !== 'active') return null;
+    const before = machine.snapshot;
+    const snapshot = this.step(machine, event);
+    // XState hands back the very same snapshot when an event changes nothing: no write.
+    if (snapshot === before) return null;
+    machine.snapshot = snapshot;
+    const change = this.changeOf(machine, event.type, String(before.value), snapshot);
+    if (machine.persistedSnapshot !== null && change.digest === this.persistedDigestOf(machine)) {
+      machine.persistedSnapshot = snapshot;
+      return null;
+    }
+    return change;
+  }
+
+  private changeOf(machine: LiveMachine, event: string, from: string | null, snapshot: AnyMachineSnapshot): Change {
     // XState's snapshots and contexts are immutable: the store may keep this object as it is.
-    snapshot: unknown = machine.actor.getPersistedSnapshot(),
-    json: string = JSON.stringify(snapshot),
-  ): Promise<void> {
-    this.crash('before-persist', machine.id);
-    const seq = machine.seq + 1;
+    const persisted = machine.stepper.persisted(snapshot);
+    return { machine, event, from, snapshot, persisted, digest: digestOf(JSON.stringify(persisted)) };
+  }
+
+  private persistedDigestOf(machine: LiveMachine): string {
+    machine.persistedDigest ??= digestOf(JSON.stringify(machine.stepper.persisted(machine.persistedSnapshot!)));
+    return machine.persistedDigest;
+  }
+
+  /**
+   * Makes every change durable in one commit, then marks each machine's snapshot as the one
+   * on disk. Each machine has at most one change per commit.
+   */
+  private async persistAll(changes: readonly Change[]): Promise<void> {
+    if (changes.length === 0) return;
+    for (const change of changes) this.crash('before-persist', change.machine.id);
+    const records = changes.map(({ machine, persisted }) => ({
+      id: machine.id,
+      machine: { name: machine.entry.name, version: machine.entry.version },
+      seq: machine.seq + 1,
+      snapshot: persisted,
+    }));
+    if (new Set(records.map((r) => r.id)).size !== records.length) throw new Error('persistAll: two changes of one machine in one commit');
     try {
-      await this.options.store.put({
-        id: machine.id,
-        machine: { name: machine.entry.name, version: machine.entry.version },
-        seq,
-        snapshot,
-      });
+      await this.options.store.putMany(records);
     } catch (error) {
       if (isSimulatedCrash(error)) throw error;
-      throw new StoreWriteFailed(machine.id, error);
+      throw new StoreWriteFailed(changes.map((c) => c.machine.id).join(', '), error);
     }
-    machine.seq = seq;
-    machine.persistedJson = json;
-    machine.persistedSnapshot = machine.actor.getSnapshot();
-    const state = String(machine.actor.getSnapshot().value);
-    this.options.log.info({ machine: machine.id, from: from ?? null, to: to ?? state, event }, 'transition');
-    this.options.onTransition?.({ id: machine.id, kind: machine.kind, from: from ?? null, to: to ?? state, event });
-    this.crash('after-persist', machine.id);
+    for (const [i, { machine, event, from, snapshot, digest }] of changes.entries()) {
+      machine.seq = records[i]!.seq;
+      machine.persistedDigest = digest;
+      machine.persistedSnapshot = snapshot;
+      const to = String(snapshot.value);
+      this.options.log.info({ machine: machine.id, from, to, event }, 'transition');
+      this.options.onTransition?.({ id: machine.id, kind: machine.kind, from, to, event });
+    }
+    for (const change of changes) this.crash('after-persist', change.machine.id);
   }
 
   /**
@@ -416,11 +473,11 @@ export class Host {
    */
   private async settle(machine: LiveMachine, height: number | null): Promise<boolean> {
     for (let step = 0; step < this.maxSteps; step += 1) {
-      const snapshot = machine.actor.getSnapshot();
+      const snapshot = machine.snapshot;
       const effect = metaOfState(snapshot).effect;
       if (effect !== undefined && Object.hasOwn(BATCHED_EFFECTS, effect)) return false;
       if (effect !== undefined) {
-        if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {
+        if (machine.snapshot !== machine.persistedSnapshot) {
           throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
         }
         const event = await this.perform(machine, effect, height);
@@ -430,13 +487,12 @@ export class Host {
           return false;
         }
       }
-      if (machine.actor.getSnapshot().status !== 'done') return false;
-      if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {
-        throw new Error(`${machine.id}: final state '${String(machine.actor.getSnapshot().value)}' is not on disk; not archiving`);
+      if (machine.snapshot.status !== 'done') return false;
+      if (machine.snapshot !== machine.persistedSnapshot) {
+        throw new Error(`${machine.id}: final state '${String(machine.snapshot.value)}' is not on disk; not archiving`);
       }
       await this.options.store.archive(machine.id);
       this.live.delete(machine.id);
-      machine.actor.stop();
       this.crash('after-archive', machine.id);
       return true;
     }
@@ -449,8 +505,8 @@ export class Host {
     for (const [effect, run] of Object.entries(BATCHED_EFFECTS)) {
       const byChain = new Map<string, LiveMachine[]>();
       for (const machine of this.sortedLive()) {
-        if (machine.kind !== 'job' || metaOfState(machine.actor.getSnapshot()).effect !== effect) continue;
-        const chain = (machine.actor.getSnapshot().context as JobContext).terms.chain;
+        if (machine.kind !== 'job' || metaOfState(machine.snapshot).effect !== effect) continue;
+        const chain = (machine.snapshot.context as JobContext).terms.chain;
         byChain.set(chain, [...(byChain.get(chain) ?? []), machine]);
       }
       for (const [chain, machines] of byChain) {
@@ -460,10 +516,10 @@ export class Host {
           continue;
         }
         const tasks: ClaimTask[] = machines.map((machine) => {
-          if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {
+          if (machine.snapshot !== machine.persistedSnapshot) {
             throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
           }
-          const context = machine.actor.getSnapshot().context as JobContext;
+          const context = machine.snapshot.context as JobContext;
           return { id: machine.id, terms: context.terms, amount: BigInt(context.claimAmount ?? '0') };
         });
         const events = await this.runBatch(effect, run, escrow, tasks);
@@ -490,7 +546,7 @@ export class Host {
   }
 
   protected async perform(machine: LiveMachine, effect: string, height: number | null): Promise<SwapEvent | JobEvent | null> {
-    const snapshot = machine.actor.getSnapshot();
+    const snapshot = machine.snapshot;
     const state = String(snapshot.value);
     if (machine.kind === 'swap') {
       const context = snapshot.context as SwapContext;

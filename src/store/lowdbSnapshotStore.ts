@@ -1,33 +1,41 @@
 /**
- * The embedded SnapshotStore: one lowdb document per machine, so persisting a transition
- * rewrites one small file whatever the number of live machines.
+ * The embedded SnapshotStore. Live records are lines of an append-only log; archived records
+ * are lowdb documents, one per finished machine; the manifest is a lowdb document too.
  *
- *   <dir>/store.json        manifest: this directory is a settle store, and which format
- *   <dir>/live/<id>.json    one record per live machine
+ *   <dir>/store.json        manifest: this directory is a settle store, and which layout
+ *   <dir>/log/*.jsonl       live records, newest line of each machine wins (segmentLog.ts)
  *   <dir>/archive/<id>.json records of finished machines
  *
- * Opening validates every live record (format, checksum, id, machine name and version) and
- * refuses the whole store on the first doubt, touching nothing.
+ * Why a log: a transition appends one line and fsyncs once, and every record written
+ * together (a commit) shares that fsync, so many machines' transitions cost about one disk
+ * flush (group commit). A restart reads a few large files instead of one per machine. The
+ * log is checkpointed (live lines copied to a new segment, older ones removed) once it holds
+ * more than twice what is live, so its size, and a restart, stay proportional to the live set.
+ *
+ * Opening validates every line (envelope, checksum, id, machine name and version, sequence)
+ * and refuses the whole store on the first doubt, touching nothing; the only repairs a writer
+ * makes are the ones a crash leaves by design (a torn, unacknowledged last line; a checkpoint
+ * temp file; an archive whose log marker was not yet written).
  */
-import { mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { ChecksummedJsonFile } from './checksummedJsonFile.ts';
-import { fsyncDirectory, TEMP_SUFFIX } from './durableFile.ts';
-import {
-  fileNameOf,
-  idOfFileName,
-  type MachineRecord,
-  type RecordPlace,
-  type SnapshotStore,
-} from './snapshotStore.ts';
+import { writeFileDurably } from './durableFile.ts';
+import { migrateFromLayout1, removeLayout1Leftovers } from './layout1Migration.ts';
+import { decodeLogLine, encodeLogLine } from './logLine.ts';
+import { type LineLocation, SegmentLog, type TornTail } from './segmentLog.ts';
+import { fileNameOf, idOfFileName, type MachineRecord, type RecordPlace, type SnapshotStore } from './snapshotStore.ts';
 import { StoreError } from './storeError.ts';
+import { validateRecord, type KnownMachines } from './recordValidation.ts';
 
 export const STORE_FORMAT = 'settle/store';
 export const RECORD_FORMAT = 'settle/machine-record';
-export const STORE_LAYOUT_VERSION = 1;
-/** Record files read at once while restoring. */
-const LOAD_CONCURRENCY = 32;
+/** A log line saying the record of `id` at `seq` is now in the archive. */
+export const ARCHIVED_FORMAT = 'settle/archived';
+export const STORE_LAYOUT_VERSION = 2;
+/** The log is never checkpointed below this size: small stores are not rewritten for nothing. */
+export const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 
 interface Manifest {
   readonly layoutVersion: number;
@@ -37,7 +45,14 @@ export interface OpenStoreOptions {
   /** Create the store when the directory is absent or empty. Never implied. */
   readonly create: boolean;
   /** name -> version this release understands. */
-  readonly knownMachines: Readonly<Record<string, number>>;
+  readonly knownMachines: KnownMachines;
+  /**
+   * Read beside a running daemon (status, recovery commands): repairs nothing, writes nothing.
+   * A torn last line is skipped rather than cut off, since it may be an append in progress.
+   */
+  readonly readOnly?: boolean;
+  /** The log is checkpointed when larger than this and than twice the live records. */
+  readonly checkpointBytes?: number;
 }
 
 export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOptions): Promise<LowdbSnapshotStore> {
@@ -45,40 +60,71 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
   const manifestFile = new ChecksummedJsonFile(manifestPath, STORE_FORMAT, validateManifest);
   const entries = await listDirectory(dir);
   if (entries === null || entries.length === 0 || (await interruptedCreation(dir, entries))) {
-    if (!options.create) {
+    if (!options.create || options.readOnly === true) {
       throw new StoreError(
         dir,
         'no settle store here. A daemon never starts from an empty store by accident (it could send twice); ' +
           'create one explicitly (--init) after reconciling with the chain',
       );
     }
-    await mkdir(join(dir, 'live'), { recursive: true, mode: 0o700 });
+    await mkdir(join(dir, 'log'), { recursive: true, mode: 0o700 });
     await mkdir(join(dir, 'archive'), { recursive: true, mode: 0o700 });
+    if ((await readdir(join(dir, 'log'))).length === 0) await SegmentLog.create(join(dir, 'log'));
     await new Low<Manifest>(manifestFile, { layoutVersion: STORE_LAYOUT_VERSION }).write();
-  } else if ((await manifestFile.read()) === null) {
-    throw new StoreError(manifestPath, `missing, but ${dir} is not empty: not a settle store, or damaged; refusing to start`);
+  } else {
+    const manifest = await manifestFile.read();
+    if (manifest === null) throw new StoreError(manifestPath, `missing, but ${dir} is not empty: not a settle store, or damaged; refusing to start`);
+    if (manifest.layoutVersion === 1) {
+      if (options.readOnly === true) {
+        throw new StoreError(manifestPath, 'store layout 1 (an earlier release): `settle daemon` converts it at its next start; start it once, then ask again');
+      }
+      await migrateFromLayout1(dir, options.knownMachines, (records) => writeLayout2(dir, manifestFile, records));
+    } else if (entries.includes('live') && options.readOnly !== true) {
+      await removeLayout1Leftovers(dir);
+    }
   }
-  const store = new LowdbSnapshotStore(dir, options.knownMachines);
-  await store.index();
+  const store = new LowdbSnapshotStore(dir, options.knownMachines, options.readOnly === true, options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES);
+  await store.open();
   return store;
 }
 
+/** The second half of a migration: the records as the first segment, then the new manifest. */
+async function writeLayout2(dir: string, manifestFile: ChecksummedJsonFile<Manifest>, records: readonly MachineRecord[]): Promise<void> {
+  const logDir = join(dir, 'log');
+  await rm(logDir, { recursive: true, force: true });
+  await mkdir(logDir, { mode: 0o700 });
+  await SegmentLog.create(logDir);
+  const log = await SegmentLog.open(logDir);
+  await log.checkpoint(records.map((record) => encodeLogLine(RECORD_FORMAT, record)));
+  await log.close();
+  await new Low<Manifest>(manifestFile, { layoutVersion: STORE_LAYOUT_VERSION }).write();
+}
+
 /**
- * A creation killed before its manifest was written leaves only empty live/ and archive/: no
- * record was ever written (records need the manifest first), so it is still an empty store.
+ * A creation killed before its manifest was written leaves only empty log/ and archive/ (or a
+ * log with its one empty segment): no record was ever written, so it is still an empty store.
  */
 async function interruptedCreation(dir: string, entries: readonly string[]): Promise<boolean> {
-  if (!entries.every((name) => name === 'live' || name === 'archive')) return false;
+  if (!entries.every((name) => name === 'log' || name === 'archive')) return false;
   for (const name of entries) {
-    if ((await readdir(join(dir, name)).catch(() => ['?'])).length > 0) return false;
+    const inside = await readdir(join(dir, name)).catch(() => ['?']);
+    for (const file of inside) {
+      const info = await stat(join(dir, name, file)).catch(() => null);
+      if (info === null || info.size > 0) return false;
+    }
   }
   return true;
 }
 
 function validateManifest(file: string, data: unknown): Manifest {
   const layoutVersion = (data as Partial<Manifest> | null)?.layoutVersion;
-  if (layoutVersion !== STORE_LAYOUT_VERSION) {
-    throw new StoreError(file, `store layout version ${String(layoutVersion)}; this release reads ${STORE_LAYOUT_VERSION}`);
+  if (layoutVersion !== STORE_LAYOUT_VERSION && layoutVersion !== 1) {
+    throw new StoreError(
+      file,
+      typeof layoutVersion === 'number' && layoutVersion > STORE_LAYOUT_VERSION
+        ? `store layout version ${layoutVersion} was written by a newer release; this release reads ${STORE_LAYOUT_VERSION}: upgrade settle`
+        : `store layout version ${String(layoutVersion)}; this release reads ${STORE_LAYOUT_VERSION}`,
+    );
   }
   return { layoutVersion };
 }
@@ -92,131 +138,297 @@ async function listDirectory(dir: string): Promise<string[] | null> {
   }
 }
 
+/** Where the newest record of a live machine is, and what it says. */
+interface LiveEntry {
+  readonly at: LineLocation;
+  readonly seq: number;
+}
+
+/** Writes wait here, in order; puts next to each other are committed together. */
+interface Settles {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+interface PutWork {
+  readonly records: readonly MachineRecord[];
+  readonly lines: Buffer[];
+}
+type Work = PutWork | { readonly archive: string };
+type PutCommit = Settles & PutWork;
+type PendingCommit = Settles & Work;
+
+function nextArchive(queue: readonly PendingCommit[]): number {
+  const index = queue.findIndex((commit) => 'archive' in commit);
+  return index < 0 ? queue.length : index;
+}
+
 export class LowdbSnapshotStore implements SnapshotStore {
-  private readonly liveDir: string;
+  private readonly logDir: string;
   private readonly archiveDir: string;
-  /** id -> seq of the record on disk; the in-memory index is a few bytes per machine. */
-  private readonly liveSeq = new Map<string, number>();
+  private log!: SegmentLog;
+  /** id -> the newest record's place in the log: a few dozen bytes per machine. */
+  private readonly live = new Map<string, LiveEntry>();
+  private liveBytes = 0;
   private readonly archived = new Set<string>();
+  /** The records read at open, handed to the first loadLive (unless written since) and let go. */
+  private opened: MachineRecord[] | null = null;
+  /** Ids with a write queued or in flight, and the seq it will leave on disk. */
+  private readonly queuedSeq = new Map<string, number>();
+  private queue: PendingCommit[] = [];
+  private committing: Promise<void> | null = null;
+  /** Set once a write failed: the disk's state is unknown, so nothing more is written. */
+  private failure: Error | null = null;
+  /** What opening found and repaired, for the daemon's log. */
+  tornTail: TornTail | null = null;
 
   constructor(
     readonly dir: string,
-    private readonly knownMachines: Readonly<Record<string, number>>,
+    private readonly knownMachines: KnownMachines,
+    private readonly readOnly: boolean,
+    private readonly checkpointBytes: number,
   ) {
-    this.liveDir = join(dir, 'live');
+    this.logDir = join(dir, 'log');
     this.archiveDir = join(dir, 'archive');
   }
 
-  /** Learns which ids exist, without reading archived contents. */
-  async index(): Promise<void> {
-    for (const sub of [this.liveDir, this.archiveDir]) {
-      const info = await stat(sub).catch(() => null);
-      if (info === null || !info.isDirectory()) throw new StoreError(sub, 'missing: the store is incomplete; refusing to start');
-    }
+  /** Reads the archive's names and every line of the log, validating all of it. */
+  async open(): Promise<void> {
+    const info = await stat(this.archiveDir).catch(() => null);
+    if (info === null || !info.isDirectory()) throw new StoreError(this.archiveDir, 'missing: the store is incomplete; refusing to start');
     for (const name of await readdir(this.archiveDir)) {
       if (name.endsWith('.json')) this.archived.add(idOfFileName(name));
     }
+    this.log = await SegmentLog.open(this.logDir);
+    const records = new Map<string, MachineRecord>();
+    const shas = new Map<string, string>();
+    const markers = new Map<string, number>();
+    this.tornTail = await this.log.scan((line, at, file, lineNumber) => {
+      const where = `line ${lineNumber}`;
+      const decoded = decodeLogLine(file, where, line);
+      if (decoded.format === ARCHIVED_FORMAT) {
+        const { id, seq } = decoded.data as { id?: unknown; seq?: unknown };
+        const entry = typeof id === 'string' ? this.live.get(id) : undefined;
+        if (entry === undefined || entry.seq !== seq) throw new StoreError(file, `${where}: archive marker for ${String(id)} seq ${String(seq)}, which is not the machine's newest record`);
+        this.forgetLive(id as string);
+        records.delete(id as string);
+        shas.delete(id as string);
+        markers.set(id as string, seq);
+        return;
+      }
+      if (decoded.format !== RECORD_FORMAT) throw new StoreError(file, `${where}: foreign line: format is ${JSON.stringify(decoded.format)}, expected "${RECORD_FORMAT}"`);
+      const record = validateRecord(`${file}, ${where}`, decoded.data, this.knownMachines);
+      if (markers.has(record.id)) throw new StoreError(file, `${where}: '${record.id}' was archived earlier in the log and is written again`);
+      const previous = this.live.get(record.id);
+      if (previous !== undefined && record.seq < previous.seq) {
+        throw new StoreError(file, `${where}: '${record.id}' seq ${record.seq} after seq ${previous.seq}: the log goes backwards (damaged)`);
+      }
+      if (previous !== undefined && record.seq === previous.seq && decoded.sha256 !== shas.get(record.id)) {
+        throw new StoreError(file, `${where}: two different records of '${record.id}' with seq ${record.seq}; refusing to guess which is true`);
+      }
+      this.setLive(record.id, { at, seq: record.seq });
+      records.set(record.id, record);
+      shas.set(record.id, decoded.sha256);
+    });
+    for (const [id, seq] of markers) {
+      if (!this.archived.has(id)) throw new StoreError(join(this.archiveDir, fileNameOf(id)), `missing: the log says '${id}' (seq ${seq}) was archived here`);
+    }
+    const archivedAfterAll: string[] = [];
+    for (const id of this.live.keys()) {
+      if (!this.archived.has(id)) continue;
+      // A crash between writing the archive file and the log's marker: the same record in both.
+      const path = join(this.archiveDir, fileNameOf(id));
+      const archivedRecord = await this.archiveFile(path).read();
+      if (archivedRecord === null || archivedRecord.seq !== this.live.get(id)!.seq || JSON.stringify(archivedRecord) !== JSON.stringify(records.get(id))) {
+        throw new StoreError(path, `'${id}' is both live and archived, with different records; refusing to guess which is true`);
+      }
+      archivedAfterAll.push(id);
+    }
+    const markersOwed = archivedAfterAll.map((id) => encodeLogLine(ARCHIVED_FORMAT, { id, seq: this.live.get(id)!.seq }));
+    for (const id of archivedAfterAll) {
+      this.forgetLive(id);
+      records.delete(id);
+    }
+    // Everything checked: only now the repairs a crash leaves by design.
+    if (!this.readOnly) {
+      if (this.tornTail !== null) await this.log.cutTornTail(this.tornTail);
+      if (markersOwed.length > 0) await this.log.append(markersOwed);
+      await this.log.removeTempFiles();
+    }
+    this.opened = [...records.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async loadLive(): Promise<MachineRecord[]> {
-    const names = (await readdir(this.liveDir)).filter((n) => !n.endsWith(TEMP_SUFFIX)).sort();
-    for (const name of names) {
-      if (!name.endsWith('.json')) throw new StoreError(join(this.liveDir, name), 'unexpected file in the live directory');
+    if (this.opened !== null) {
+      const records = this.opened;
+      this.opened = null;
+      return records;
     }
-    // Several reads in flight: a restart reads every live record, and one at a time the
-    // latencies add up. The checks that relate records to names run after, in name order.
-    const read = new Array<MachineRecord | null>(names.length);
-    let next = 0;
-    const reader = async (): Promise<void> => {
-      for (let i = next++; i < names.length; i = next++) read[i] = await this.recordFile(join(this.liveDir, names[i]!)).read();
-    };
-    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, names.length) }, reader));
     const records: MachineRecord[] = [];
-    for (const [index, name] of names.entries()) {
-      const path = join(this.liveDir, name);
-      const record = read[index] ?? null;
-      if (record === null) throw new StoreError(path, 'vanished while the store was being opened');
-      if (record.id !== idOfFileName(name)) {
-        throw new StoreError(path, `holds the record of '${record.id}', not of '${idOfFileName(name)}' (moved or copied by hand?)`);
-      }
-      if (this.archived.has(record.id)) {
-        throw new StoreError(path, `'${record.id}' is both live and archived; refusing to guess which is true`);
-      }
-      this.liveSeq.set(record.id, record.seq);
-      records.push(record);
+    for (const [id, entry] of [...this.live.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const line = await this.log.read(entry.at);
+      records.push(validateRecord(this.log.pathOf(entry.at.segment), decodeLogLine(this.log.pathOf(entry.at.segment), `byte ${entry.at.offset}`, line).data, this.knownMachines));
+      if (records[records.length - 1]!.id !== id) throw new StoreError(this.log.pathOf(entry.at.segment), `byte ${entry.at.offset}: not the record of '${id}' (the log changed under the store)`);
     }
     return records;
   }
 
   placeOf(id: string): RecordPlace | null {
-    if (this.liveSeq.has(id)) return 'live';
+    if (this.live.has(id) || this.queuedSeq.has(id)) return 'live';
     if (this.archived.has(id)) return 'archived';
     return null;
   }
 
-  async put(record: MachineRecord): Promise<void> {
-    if (this.archived.has(record.id)) throw new Error(`put: '${record.id}' is archived and can never be written again`);
-    const previous = this.liveSeq.get(record.id);
-    const expected = previous === undefined ? 1 : previous + 1;
-    if (record.seq !== expected) throw new Error(`put: '${record.id}' seq ${record.seq}, expected ${expected}`);
-    const db = new Low<MachineRecord>(this.recordFile(join(this.liveDir, fileNameOf(record.id))), record);
-    await db.write();
-    this.liveSeq.set(record.id, record.seq);
+  put(record: MachineRecord): Promise<void> {
+    return this.putMany([record]);
   }
 
-  async archive(id: string): Promise<void> {
-    if (!this.liveSeq.has(id)) throw new Error(`archive: '${id}' is not live`);
-    await rename(join(this.liveDir, fileNameOf(id)), join(this.archiveDir, fileNameOf(id)));
-    await fsyncDirectory(this.archiveDir);
-    await fsyncDirectory(this.liveDir);
-    this.liveSeq.delete(id);
+  /** Durable, every one of them, when the promise resolves: one append and one fdatasync. */
+  putMany(records: readonly MachineRecord[]): Promise<void> {
+    let commit: PutWork;
+    try {
+      commit = this.prepare(records);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue(commit);
+  }
+
+  /** Moves a live record to the archive: its file first, then a marker in the log. */
+  archive(id: string): Promise<void> {
+    try {
+      this.assertWritable();
+      if (!this.live.has(id) && !this.queuedSeq.has(id)) throw new Error(`archive: '${id}' is not live`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue({ archive: id });
+  }
+
+  /** Checks a write against the store and the writes queued before it; encodes its lines. */
+  private prepare(records: readonly MachineRecord[]): PutWork {
+    this.assertWritable();
+    const seen = new Map<string, number>();
+    for (const record of records) {
+      if (this.archived.has(record.id)) throw new Error(`put: '${record.id}' is archived and can never be written again`);
+      fileNameOf(record.id); // asserts the id's form
+      const previous = seen.get(record.id) ?? this.queuedSeq.get(record.id) ?? this.live.get(record.id)?.seq;
+      const expected = previous === undefined ? 1 : previous + 1;
+      if (record.seq !== expected) throw new Error(`put: '${record.id}' seq ${record.seq}, expected ${expected}`);
+      seen.set(record.id, record.seq);
+    }
+    const lines = records.map((record) => encodeLogLine(RECORD_FORMAT, record));
+    for (const [id, seq] of seen) this.queuedSeq.set(id, seq);
+    return { records, lines };
+  }
+
+  private enqueue(work: Work): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...work, resolve, reject });
+      this.committing ??= this.commitQueued();
+    });
+  }
+
+  /**
+   * Runs the queue in order, again and again while more arrives. Puts queued together share
+   * one append and one fdatasync (group commit); an archive runs on its own.
+   */
+  private async commitQueued(): Promise<void> {
+    while (this.queue.length > 0) {
+      const first = this.queue[0]!;
+      const group = 'archive' in first ? [first] : this.queue.slice(0, nextArchive(this.queue));
+      this.queue = this.queue.slice(group.length);
+      try {
+        this.assertWritable();
+        if ('archive' in first) await this.archiveNow(first.archive);
+        else await this.appendRecords(group as PutCommit[]);
+        for (const commit of group) commit.resolve();
+        await this.checkpointIfDue();
+      } catch (error) {
+        this.failure ??= error instanceof Error ? error : new Error(String(error));
+        for (const commit of [...group, ...this.queue]) commit.reject(error);
+        this.queue = [];
+      }
+    }
+    this.committing = null;
+  }
+
+  private async appendRecords(group: readonly PutCommit[]): Promise<void> {
+    this.opened = null;
+    const locations = await this.log.append(group.flatMap((commit) => commit.lines));
+    let index = 0;
+    for (const commit of group) {
+      for (const record of commit.records) {
+        this.setLive(record.id, { at: locations[index]!, seq: record.seq });
+        if (this.queuedSeq.get(record.id) === record.seq) this.queuedSeq.delete(record.id);
+        index += 1;
+      }
+    }
+  }
+
+  private async archiveNow(id: string): Promise<void> {
+    const entry = this.live.get(id);
+    if (entry === undefined) throw new Error(`archive: '${id}' is not live`);
+    this.opened = null;
+    // The archive file first: a crash before the marker leaves the same record in both
+    // places, which opening recognises; a marker without its file would lose the record.
+    const line = await this.log.read(entry.at);
+    await writeFileDurably(join(this.archiveDir, fileNameOf(id)), `${line.toString('utf8')}\n`);
     this.archived.add(id);
+    await this.log.append([encodeLogLine(ARCHIVED_FORMAT, { id, seq: entry.seq })]);
+    this.forgetLive(id);
   }
 
   async readArchived(id: string): Promise<MachineRecord> {
     const path = join(this.archiveDir, fileNameOf(id));
-    const record = await this.recordFile(path).read();
+    const record = await this.archiveFile(path).read();
     if (record === null) throw new StoreError(path, `no archived record for '${id}'`);
     return record;
   }
 
   get liveCount(): number {
-    return this.liveSeq.size;
+    return this.live.size;
   }
 
   get archivedIds(): ReadonlySet<string> {
     return this.archived;
   }
 
-  private recordFile(path: string): ChecksummedJsonFile<MachineRecord> {
-    return new ChecksummedJsonFile(path, RECORD_FORMAT, (file, data) => this.validateRecord(file, data));
+  /** Bytes a restart would read now. */
+  get logBytes(): number {
+    return this.log.totalBytes;
   }
 
-  private validateRecord(file: string, data: unknown): MachineRecord {
-    const record = data as Partial<MachineRecord> | null;
-    if (record === null || typeof record !== 'object') throw new StoreError(file, 'record is not an object');
-    if (typeof record.id !== 'string') throw new StoreError(file, 'record has no id');
-    if (!Number.isSafeInteger(record.seq) || (record.seq ?? 0) < 1) throw new StoreError(file, `record seq ${String(record.seq)} is not a positive integer`);
-    const machine = record.machine;
-    if (machine === undefined || typeof machine.name !== 'string' || typeof machine.version !== 'number') {
-      throw new StoreError(file, 'record does not say which machine wrote it');
-    }
-    const known = this.knownMachines[machine.name];
-    if (known === undefined) {
-      throw new StoreError(file, `written by unknown machine '${machine.name}' (this release knows ${Object.keys(this.knownMachines).join(', ')})`);
-    }
-    if (machine.version !== known) {
-      throw new StoreError(
-        file,
-        machine.version > known
-          ? `written by ${machine.name} version ${machine.version}, newer than this release's version ${known}: upgrade settle`
-          : `written by ${machine.name} version ${machine.version}; this release (version ${known}) has no migration from it`,
-      );
-    }
-    const snapshot = record.snapshot as { status?: unknown; value?: unknown; context?: unknown } | undefined;
-    if (snapshot === undefined || typeof snapshot.value !== 'string' || typeof snapshot.context !== 'object') {
-      throw new StoreError(file, 'record carries no machine snapshot (value and context)');
-    }
-    return record as MachineRecord;
+  async close(): Promise<void> {
+    await this.committing;
+    await this.log.close();
+  }
+
+  /** Copies the live lines to a new segment once the log is mostly superseded records. */
+  private async checkpointIfDue(): Promise<void> {
+    if (this.log.totalBytes <= Math.max(this.checkpointBytes, 2 * this.liveBytes)) return;
+    const ids = [...this.live.keys()];
+    const lines: Buffer[] = [];
+    for (const id of ids) lines.push(await this.log.read(this.live.get(id)!.at));
+    const locations = await this.log.checkpoint(lines);
+    for (const [i, id] of ids.entries()) this.setLive(id, { ...this.live.get(id)!, at: locations[i]! });
+  }
+
+  private setLive(id: string, entry: LiveEntry): void {
+    this.liveBytes += entry.at.length - (this.live.get(id)?.at.length ?? 0);
+    this.live.set(id, entry);
+  }
+
+  private forgetLive(id: string): void {
+    this.liveBytes -= this.live.get(id)?.at.length ?? 0;
+    this.live.delete(id);
+  }
+
+  private assertWritable(): void {
+    if (this.readOnly) throw new Error(`${this.dir}: store opened read-only`);
+    if (this.failure !== null) throw new Error(`${this.dir}: an earlier write failed (${this.failure.message}); the store takes no more writes until reopened`);
+  }
+
+  private archiveFile(path: string): ChecksummedJsonFile<MachineRecord> {
+    return new ChecksummedJsonFile(path, RECORD_FORMAT, (file, data) => validateRecord(file, data, this.knownMachines));
   }
 }

@@ -19,8 +19,13 @@ export interface SnapshotStore {
   loadLive(): Promise<MachineRecord[]>;
   /** Where an id is known, if anywhere: an archived obligation must never be started again. */
   placeOf(id: string): RecordPlace | null;
-  /** Durable when the promise resolves: written, fsynced, renamed, directory fsynced. */
+  /** Durable when the promise resolves. */
   put(record: MachineRecord): Promise<void>;
+  /**
+   * Several records in one commit (group commit): every one durable when the promise
+   * resolves. A crash meanwhile may leave any prefix of them on disk, never a torn record.
+   */
+  putMany(records: readonly MachineRecord[]): Promise<void>;
   /** Moves a live record out of the live set, durably. */
   archive(id: string): Promise<void>;
   /** Reads an archived record (for status and audits). */

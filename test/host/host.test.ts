@@ -37,10 +37,13 @@ async function harness(world: World, dir = tempDir('settle-host-')): Promise<Har
     placeOf: (id) => store.placeOf(id),
     archive: (id) => store.archive(id),
     readArchived: (id) => store.readArchived(id),
-    put: async (record: MachineRecord) => {
-      await store.put(record);
-      const snapshot = record.snapshot as { value: string; context: Record<string, unknown> };
-      journal.push({ kind: 'put', id: record.id, state: snapshot.value, context: snapshot.context });
+    put: (record: MachineRecord) => journaledStore.putMany([record]),
+    putMany: async (records: readonly MachineRecord[]) => {
+      await store.putMany(records);
+      for (const record of records) {
+        const snapshot = record.snapshot as { value: string; context: Record<string, unknown> };
+        journal.push({ kind: 'put', id: record.id, state: snapshot.value, context: snapshot.context });
+      }
     },
   };
   const { log } = await openRecoveryLog(join(dir, 'recovery.jsonl'));

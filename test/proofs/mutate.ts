@@ -43,8 +43,8 @@ const REORDERS: Mutant[] = [
   {
     name: 'host: the snapshot asking for an effect is not awaited on disk before the effect',
     file: 'src/host/host.ts',
-    from: "    await this.persist(machine, event.type, String(before.value), String(snapshot.value), persisted, json);\n    return true;",
-    to: "    void this.persist(machine, event.type, String(before.value), String(snapshot.value), persisted, json).catch(() => undefined);\n    return true;",
+    from: '    await this.persistAll([change]);\n    return true;',
+    to: '    void this.persistAll([change]).catch(() => undefined);\n    return true;',
     tests: HOST_TESTS,
   },
   {
@@ -57,8 +57,8 @@ const REORDERS: Mutant[] = [
   {
     name: 'host: archive a stuck obligation before its recovery entry is written',
     file: 'src/host/host.ts',
-    from: "      if (effect !== undefined) {\n        if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {",
-    to: "      if (effect === 'recordRecovery' && step === 0) {\n        await this.options.store.archive(machine.id);\n        this.live.delete(machine.id);\n      }\n      if (effect !== undefined) {\n        if (machine.actor.getSnapshot() !== machine.persistedSnapshot) {",
+    from: "      if (effect !== undefined) {\n        if (machine.snapshot !== machine.persistedSnapshot) {",
+    to: "      if (effect === 'recordRecovery' && step === 0) {\n        await this.options.store.archive(machine.id);\n        this.live.delete(machine.id);\n      }\n      if (effect !== undefined) {\n        if (machine.snapshot !== machine.persistedSnapshot) {",
     tests: HOST_TESTS,
   },
   {

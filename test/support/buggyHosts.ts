@@ -13,7 +13,7 @@ type Effect = Promise<SwapEvent | JobEvent | null>;
 /** Bug: broadcasts the transfer the moment it is signed, before the signed bytes are on disk. */
 export class SendsBeforePersisting extends Host {
   protected override async perform(machine: LiveMachine, effect: string, height: number | null): Effect {
-    const context = machine.actor.getSnapshot().context as SwapContext;
+    const context = machine.snapshot.context as SwapContext;
     if (effect === 'sendTransfer' && context.transfer === null) {
       const sender = this.options.senders.get(context.terms.destChain)!;
       const signed = await sender.sign({ swapId: context.terms.swapId, chain: context.terms.destChain, to: context.terms.userDestAddress, amount: BigInt(context.terms.destAmount) });
@@ -41,7 +41,7 @@ export class DropsUnmarkedSendOnMissedPoll extends Host {
     const listed = await super.listSwaps(contract);
     if (listed === null) {
       for (const machine of this.sortedLive()) {
-        const state = machine.actor.getSnapshot().value;
+        const state = machine.snapshot.value;
         if (machine.kind === 'swap' && (state === 'Sending' || state === 'Sent')) {
           await this.options.store.archive(machine.id);
           this.live.delete(machine.id);

@@ -1,0 +1,63 @@
+/**
+ * Steps a machine's snapshot without an actor: the host holds one immutable XState snapshot
+ * per obligation and computes the next with the machine's own transition function, so an idle
+ * machine costs its snapshot (a few hundred bytes) rather than a running actor (several KB), and
+ * restoring one is resolving its snapshot, not starting an actor.
+ *
+ * This is XState's `transition()` with one actor scope made once per machine instead of per
+ * call (`transition()` builds an actor each time). The machines declare no side-effect
+ * actions (effects are the host's, named in state meta), so nothing is deferred or dropped:
+ * an action that would need executing is a bug in a machine, and fails loudly.
+ */
+import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type InspectionEvent } from 'xstate';
+
+export class MachineStepper {
+  private readonly scope: AnyActorScope;
+
+  constructor(
+    readonly machine: AnyStateMachine,
+    inspect?: (event: InspectionEvent) => void,
+  ) {
+    // Never started: its system carries the inspection (transition coverage) to every step.
+    const self = createActor(machine, inspect === undefined ? {} : { inspect });
+    this.scope = {
+      self,
+      id: machine.id,
+      sessionId: '',
+      logger: () => undefined,
+      defer: () => undefined,
+      system: self.system,
+      stopChild: () => undefined,
+      emit: () => undefined,
+      actionExecutor: (action) => {
+        throw new Error(`${machine.id}: action '${action.type}' has an effect; machines must declare none (effects belong to the host)`);
+      },
+    };
+  }
+
+  /** A new machine's first snapshot, its eventless transitions taken. */
+  initial(input: unknown): AnyMachineSnapshot {
+    return this.machine.getInitialSnapshot(this.scope, input) as AnyMachineSnapshot;
+  }
+
+  /**
+   * A snapshot read back from disk, resolved against the machine's states. The machines are
+   * flat (no children, which is what XState's restoreSnapshot walks the context for), so
+   * resolving is all a restore needs; a snapshot with children is refused.
+   */
+  restore(persisted: unknown): AnyMachineSnapshot {
+    const children = (persisted as { children?: object }).children;
+    if (children !== undefined && Object.keys(children).length > 0) throw new Error(`${this.machine.id}: a persisted snapshot with child actors; the machines have none`);
+    return this.machine.resolveState(persisted as never) as AnyMachineSnapshot;
+  }
+
+  /** The snapshot after `event`; the very same object when the event changes nothing. */
+  next(snapshot: AnyMachineSnapshot, event: { type: string }): AnyMachineSnapshot {
+    return this.machine.transition(snapshot, event, this.scope) as AnyMachineSnapshot;
+  }
+
+  /** The JSON-safe form written to disk. */
+  persisted(snapshot: AnyMachineSnapshot): unknown {
+    return this.machine.getPersistedSnapshot(snapshot);
+  }
+}

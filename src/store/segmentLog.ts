@@ -1,0 +1,258 @@
+/**
+ * The store's log on disk: numbered segment files of newline-terminated lines, appended to and
+ * fsynced, never rewritten in place.
+ *
+ *   <dir>/0000000001.jsonl   older segments (superseded by a later checkpoint, removed after it)
+ *   <dir>/0000000007.jsonl   the newest segment: appends go here
+ *
+ * A checkpoint writes a new segment holding only the lines still needed (temp file, fsync,
+ * rename, directory fsync) and then removes the older ones, so the log's size stays
+ * proportional to what is live. A crash between the two leaves both: readers take the newest
+ * copy of each record, which is the same record.
+ *
+ * A crash during an append can leave the newest segment ending in a fragment with no newline.
+ * That write was never acknowledged (acknowledgement follows the fsync of whole lines), so it
+ * is not data: a writer cuts it off, a reader skips it.
+ */
+import { type FileHandle, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDirectory, TEMP_SUFFIX } from './durableFile.ts';
+import { StoreError } from './storeError.ts';
+
+const SEGMENT_NAME = /^(\d{10})\.jsonl$/;
+const NEWLINE = 0x0a;
+/** Bytes read at once while scanning: one record never needs more than a few KB. */
+const SCAN_CHUNK = 8 * 1024 * 1024;
+/** A line longer than this is damage, not a record (a snapshot is about 1 KB). */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+export interface LineLocation {
+  readonly segment: number;
+  readonly offset: number;
+  /** Bytes of the line, without its newline. */
+  readonly length: number;
+}
+
+export interface TornTail {
+  readonly file: string;
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+export type LineVisitor = (line: Buffer, at: LineLocation, file: string, lineNumber: number) => void;
+
+export const segmentFileName = (segment: number): string => `${String(segment).padStart(10, '0')}.jsonl`;
+
+export class SegmentLog {
+  private handle: FileHandle | null = null;
+  private newestBytes = 0;
+  private olderBytes = 0;
+
+  private constructor(
+    readonly dir: string,
+    private segments: number[],
+  ) {}
+
+  /** The log in `dir`, which must exist. Lists segments; reads nothing yet. */
+  static async open(dir: string): Promise<SegmentLog> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (error) {
+      throw new StoreError(dir, `missing or unreadable: the store is incomplete; refusing to start (${(error as Error).message})`);
+    }
+    const segments: number[] = [];
+    for (const name of names) {
+      const match = SEGMENT_NAME.exec(name);
+      if (match !== null) segments.push(Number(match[1]));
+      else if (!name.endsWith(TEMP_SUFFIX)) throw new StoreError(join(dir, name), 'unexpected file in the log directory');
+    }
+    if (segments.length === 0) throw new StoreError(dir, 'no log segment: the store is incomplete; refusing to start');
+    return new SegmentLog(dir, segments.sort((a, b) => a - b));
+  }
+
+  /** A new, empty log: the first segment, made durable. */
+  static async create(dir: string): Promise<void> {
+    const handle = await open(join(dir, segmentFileName(1)), 'wx', 0o600);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsyncDirectory(dir);
+  }
+
+  get newest(): number {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /** Bytes in every segment: what a restart reads. */
+  get totalBytes(): number {
+    return this.olderBytes + this.newestBytes;
+  }
+
+  pathOf(segment: number): string {
+    return join(this.dir, segmentFileName(segment));
+  }
+
+  /**
+   * Visits every whole line, oldest segment first. Returns the torn fragment at the end of the
+   * newest segment, if any; a fragment anywhere else is damage.
+   */
+  async scan(visit: LineVisitor): Promise<TornTail | null> {
+    let torn: TornTail | null = null;
+    this.olderBytes = 0;
+    for (const segment of this.segments) {
+      const file = this.pathOf(segment);
+      const { end, fragment } = await scanFile(file, segment, visit);
+      if (fragment > 0) {
+        if (segment !== this.newest) throw new StoreError(file, `ends in ${fragment} bytes that are not a whole line, and it is not the newest segment (damaged)`);
+        torn = { file, offset: end, bytes: fragment };
+      }
+      if (segment === this.newest) this.newestBytes = end;
+      else this.olderBytes += end + fragment;
+    }
+    return torn;
+  }
+
+  /** Cuts off a torn fragment (an append that was never acknowledged), durably. */
+  async cutTornTail(torn: TornTail): Promise<void> {
+    await truncate(torn.file, torn.offset);
+    const handle = await open(torn.file, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Removes temp files left by a checkpoint that a crash interrupted: they were never renamed into the log. */
+  async removeTempFiles(): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      if (name.endsWith(TEMP_SUFFIX)) await rm(join(this.dir, name), { force: true });
+    }
+  }
+
+  /** Appends whole lines to the newest segment: durable (fdatasync) when it resolves. */
+  async append(lines: readonly Buffer[]): Promise<LineLocation[]> {
+    const handle = (this.handle ??= await open(this.pathOf(this.newest), 'a', 0o600));
+    const locations: LineLocation[] = [];
+    let offset = this.newestBytes;
+    const parts: Buffer[] = [];
+    for (const line of lines) {
+      assertLine(line);
+      locations.push({ segment: this.newest, offset, length: line.length });
+      parts.push(line, NEWLINE_BUFFER);
+      offset += line.length + 1;
+    }
+    await writeAll(handle, Buffer.concat(parts));
+    await handle.datasync();
+    this.newestBytes = offset;
+    return locations;
+  }
+
+  /** Reads one whole line back (for archiving, checkpoints and a second loadLive). */
+  async read(at: LineLocation): Promise<Buffer> {
+    const handle = await open(this.pathOf(at.segment), 'r');
+    try {
+      const buffer = Buffer.alloc(at.length);
+      const { bytesRead } = await handle.read(buffer, 0, at.length, at.offset);
+      if (bytesRead !== at.length) throw new StoreError(this.pathOf(at.segment), `line at byte ${at.offset} is shorter than when it was written (damaged)`);
+      return buffer;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Writes `lines` as a new segment and makes it the newest, then removes every older one.
+   * Returns where each line now is.
+   */
+  async checkpoint(lines: readonly Buffer[]): Promise<LineLocation[]> {
+    const segment = this.newest + 1;
+    const path = this.pathOf(segment);
+    const temp = path + TEMP_SUFFIX;
+    const locations: LineLocation[] = [];
+    const handle = await open(temp, 'w', 0o600);
+    let offset = 0;
+    try {
+      const parts: Buffer[] = [];
+      for (const line of lines) {
+        assertLine(line);
+        locations.push({ segment, offset, length: line.length });
+        parts.push(line, NEWLINE_BUFFER);
+        offset += line.length + 1;
+      }
+      await writeAll(handle, Buffer.concat(parts));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    await fsyncDirectory(this.dir);
+    await this.handle?.close();
+    this.handle = null;
+    const older = this.segments;
+    this.segments = [segment];
+    this.newestBytes = offset;
+    this.olderBytes = 0;
+    for (const old of older) await rm(this.pathOf(old), { force: true });
+    await fsyncDirectory(this.dir);
+    return locations;
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+    this.handle = null;
+  }
+}
+
+const NEWLINE_BUFFER = Buffer.from([NEWLINE]);
+
+function assertLine(line: Buffer): void {
+  if (line.length === 0 || line.length > MAX_LINE_BYTES || line.includes(NEWLINE)) {
+    throw new Error(`log line of ${line.length} bytes is empty, too long, or holds a newline`);
+  }
+}
+
+async function writeAll(handle: FileHandle, buffer: Buffer): Promise<void> {
+  for (let written = 0; written < buffer.length; ) {
+    const { bytesWritten } = await handle.write(buffer, written, buffer.length - written);
+    written += bytesWritten;
+  }
+}
+
+/** Visits the whole lines of one file; returns where they end and the bytes after them. */
+async function scanFile(file: string, segment: number, visit: LineVisitor): Promise<{ end: number; fragment: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw new StoreError(file, `cannot be read: ${(error as Error).message}`);
+  }
+  try {
+    const size = (await stat(file)).size;
+    let carry = Buffer.alloc(0);
+    let carryOffset = 0;
+    let lineNumber = 0;
+    for (let position = 0; position < size; ) {
+      const chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, size - position));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const data = carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      let start = 0;
+      for (let newline = data.indexOf(NEWLINE, start); newline >= 0; newline = data.indexOf(NEWLINE, start)) {
+        lineNumber += 1;
+        visit(data.subarray(start, newline), { segment, offset: carryOffset + start, length: newline - start }, file, lineNumber);
+        start = newline + 1;
+      }
+      carryOffset += start;
+      carry = Buffer.from(data.subarray(start));
+      if (carry.length > MAX_LINE_BYTES) throw new StoreError(file, `line ${lineNumber + 1} is longer than ${MAX_LINE_BYTES} bytes (damaged)`);
+    }
+    return { end: carryOffset, fragment: carry.length };
+  } finally {
+    await handle.close();
+  }
+}
