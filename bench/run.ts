@@ -47,12 +47,21 @@ async function main(): Promise<void> {
   process.stdout.write('\nGoal (issue 3): the simulator at 40% or more of the ceiling.\n');
 
   const limits = await diskLimits(smoke ? 20 : 500);
-  const active = await storeTransitions(smoke ? 10 : 1_000, smoke ? 20 : 500);
-  process.stdout.write('\n| durable writes per second (same disk, same run) | per s | vs temp+rename limit |\n|---|---:|---:|\n');
-  process.stdout.write(`| disk: append + fsync | ${Math.round(limits.appendFsync)} | ${(limits.appendFsync / limits.tempRename).toFixed(2)} |\n`);
-  process.stdout.write(`| disk: temp file + fsync + rename + dir fsync | ${Math.round(limits.tempRename)} | 1.00 |\n`);
-  process.stdout.write(`| store: persisted transitions, ${smoke ? 10 : 1_000} machines active | ${Math.round(active.perSecond)} | ${(active.perSecond / limits.tempRename).toFixed(2)} |\n`);
-  process.stdout.write('Goal (issue 8): 80% of the limit.\n');
+  const active = smoke ? 10 : 1_000;
+  const oneByOne = await storeTransitions(active, smoke ? 20 : 500);
+  const groupedCount = smoke ? 100 : 20_000;
+  const grouped = await storeTransitions(active, groupedCount, active);
+  // The store's own primitive (append + fdatasync) is the limit it is held to; the others are context.
+  const limit = limits.appendFdatasync;
+  process.stdout.write('\n| durable writes per second (same disk, same run) | per s | vs append+fdatasync limit |\n|---|---:|---:|\n');
+  process.stdout.write(`| disk: append + fdatasync (the store's primitive) | ${Math.round(limits.appendFdatasync)} | 1.00 |\n`);
+  process.stdout.write(`| disk: append + fsync | ${Math.round(limits.appendFsync)} | ${(limits.appendFsync / limit).toFixed(2)} |\n`);
+  process.stdout.write(`| disk: temp file + fsync + rename + dir fsync | ${Math.round(limits.tempRename)} | ${(limits.tempRename / limit).toFixed(2)} |\n`);
+  process.stdout.write(`| store: persisted transitions, ${active} machines live, one per commit | ${Math.round(oneByOne.perSecond)} | ${(oneByOne.perSecond / limit).toFixed(2)} |\n`);
+  process.stdout.write(
+    `| store: persisted transitions, ${active} machines transitioning at once (group commit: ${(groupedCount / grouped.commits).toFixed(0)} per commit) | ${Math.round(grouped.perSecond)} | ${(grouped.perSecond / limit).toFixed(2)} |\n`,
+  );
+  process.stdout.write('Goal (issue 8): 80% of the limit with many machines active.\n');
 
   const sizes = smoke ? [10, 100] : [10, 1_000, 10_000, 100_000];
   const scale = [];
@@ -61,8 +70,14 @@ async function main(): Promise<void> {
   for (const row of scale) process.stdout.write(`| ${row.size} | ${Math.round(row.microsEach)} | ${(row.microsEach / scale[0]!.microsEach).toFixed(2)} |\n`);
   process.stdout.write('Goal (issue 8): flat, the largest within 1.3x of 10.\n');
 
-  const restored = await restore(smoke ? 100 : 100_000);
-  process.stdout.write(`\nrestore ${smoke ? 100 : 100_000} machines: ${Math.round(restored.hostMs)} ms; heap ${Math.round(restored.hostBytesPerMachine)} B per machine, XState alone ${Math.round(restored.xstateBytesPerMachine)} B (host's own ${Math.round(restored.hostBytesPerMachine - restored.xstateBytesPerMachine)} B)\n`);
+  const machines = smoke ? 100 : 100_000;
+  const restored = await restore(machines);
+  const own = restored.hostBytesPerMachine - restored.snapshotBytesPerMachine;
+  process.stdout.write(
+    `\nrestore ${machines} machines: ${Math.round(restored.hostMs)} ms; heap ${Math.round(restored.hostBytesPerMachine)} B per machine, ` +
+      `of which XState's own snapshot ${Math.round(restored.snapshotBytesPerMachine)} B and the host's and store's ${Math.round(own)} B ` +
+      `(a started XState actor per machine would be ${Math.round(restored.actorBytesPerMachine)} B)\n`,
+  );
   process.stdout.write('Goal (issue 8): under 2 s, under 1 KB per idle machine beyond XState.\n');
 
   const rpc = await rpcCallsPerSwap(smoke ? 2 : 50);

@@ -1,22 +1,26 @@
 /**
  * Durability figures, measured in one run on the same disk:
  * - the disk's own limits: append + fsync, and temp file + fsync + rename + directory fsync;
- * - the real store's durable transitions per second with many machines active;
+ * - the real store's durable transitions per second, one per commit, and with many machines
+ *   writing at once (their writes share commits: group commit);
  * - the cost of one persisted transition with 10 ... 100,000 live machines;
- * - the time and heap to restore that many machines, next to XState restoring them alone.
+ * - the time and heap to restore that many machines, next to XState holding them alone.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { knownMachineVersions, swapFulfillment, type SwapTerms } from '../machines/index.ts';
 import { Host } from '../src/host/host.ts';
+import { MachineStepper } from '../src/host/machineStepper.ts';
 import { encodeEnvelope } from '../src/store/checksummedJsonFile.ts';
 import { writeFileDurably } from '../src/store/durableFile.ts';
+import { encodeLogLine } from '../src/store/logLine.ts';
 import { openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT, STORE_LAYOUT_VERSION } from '../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../src/store/recoveryLog.ts';
-import { fileNameOf, type MachineRecord } from '../src/store/snapshotStore.ts';
+import { segmentFileName } from '../src/store/segmentLog.ts';
+import type { MachineRecord } from '../src/store/snapshotStore.ts';
 
 const SILENT = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -49,8 +53,11 @@ function rate(count: number, started: number): number {
   return count / ((performance.now() - started) / 1000);
 }
 
-/** The disk's limits: writes per second of the two durable primitives. */
-export async function diskLimits(count: number): Promise<{ appendFsync: number; tempRename: number }> {
+/**
+ * The disk's limits: writes per second of the durable primitives. The store's log appends and
+ * calls fdatasync (the file's data and size, not its timestamps), so that is its limit.
+ */
+export async function diskLimits(count: number): Promise<{ appendFsync: number; appendFdatasync: number; tempRename: number }> {
   const dir = await scratch();
   const payload = encodeEnvelope(RECORD_FORMAT, { id: 'swap:1', seq: 1, snapshot: snapshotOf(1) });
   try {
@@ -61,22 +68,29 @@ export async function diskLimits(count: number): Promise<{ appendFsync: number; 
       fsyncSync(fd);
     }
     const appendFsync = rate(count, started);
+    started = performance.now();
+    for (let i = 0; i < count; i += 1) {
+      writeSync(fd, payload);
+      fdatasyncSync(fd);
+    }
+    const appendFdatasync = rate(count, started);
     closeSync(fd);
     started = performance.now();
     for (let i = 0; i < count; i += 1) await writeFileDurably(join(dir, `f${i % 64}.json`), payload);
-    return { appendFsync, tempRename: rate(count, started) };
+    return { appendFsync, appendFdatasync, tempRename: rate(count, started) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Writes `count` machine records straight to a store directory (setup only: no fsync). */
-async function seedStore(count: number): Promise<string> {
+/** Writes `count` machine records straight into a store's log (setup only: no fsync). */
+export async function seedStore(count: number): Promise<string> {
   const dir = join(await scratch(), 'store');
-  mkdirSync(join(dir, 'live'), { recursive: true });
+  mkdirSync(join(dir, 'log'), { recursive: true });
   mkdirSync(join(dir, 'archive'));
   writeFileSync(join(dir, 'store.json'), encodeEnvelope(STORE_FORMAT, { layoutVersion: STORE_LAYOUT_VERSION }));
   const snapshot = snapshotOf(1) as { context: { terms: SwapTerms } };
+  const fd = openSync(join(dir, 'log', segmentFileName(1)), 'w');
   for (let i = 1; i <= count; i += 1) {
     const record: MachineRecord = {
       id: `swap:${i}`,
@@ -84,48 +98,75 @@ async function seedStore(count: number): Promise<string> {
       seq: 1,
       snapshot: { ...snapshot, context: { ...snapshot.context, terms: { ...snapshot.context.terms, swapId: String(i) } } },
     };
-    writeFileSync(join(dir, 'live', fileNameOf(record.id)), encodeEnvelope(RECORD_FORMAT, record));
+    writeSync(fd, Buffer.concat([encodeLogLine(RECORD_FORMAT, record), Buffer.from('\n')]));
   }
+  closeSync(fd);
   return dir;
 }
 
-/** Durable transitions per second through the real store, round robin over `machines`. */
-export async function storeTransitions(machines: number, transitions: number): Promise<{ perSecond: number; microsEach: number }> {
+/**
+ * Durable transitions per second through the real store over `machines` live machines.
+ * `writers` machines transition at once, each waiting for its write before the next (as the
+ * host does); with one writer every transition is its own commit.
+ */
+export async function storeTransitions(machines: number, transitions: number, writers = 1): Promise<{ perSecond: number; microsEach: number; commits: number }> {
   const dir = await seedStore(machines);
   try {
     const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
     const records = await store.loadLive();
     const seqs = new Map(records.map((r) => [r.id, r.seq]));
+    const commitsBefore = store.commits;
+    let next = 0;
+    const writer = async (): Promise<void> => {
+      for (let i = next++; i < transitions; i = next++) {
+        const record = records[(i * 7919) % records.length]!;
+        const seq = seqs.get(record.id)! + 1;
+        seqs.set(record.id, seq);
+        await store.put({ ...record, seq });
+      }
+    };
     const started = performance.now();
-    for (let i = 0; i < transitions; i += 1) {
-      const record = records[(i * 7919) % records.length]!;
-      const seq = seqs.get(record.id)! + 1;
-      seqs.set(record.id, seq);
-      await store.put({ ...record, seq });
-    }
+    await Promise.all(Array.from({ length: Math.min(writers, records.length) }, writer));
     const perSecond = rate(transitions, started);
-    return { perSecond, microsEach: 1_000_000 / perSecond };
+    await store.close();
+    return { perSecond, microsEach: 1_000_000 / perSecond, commits: store.commits - commitsBefore };
   } finally {
     await rm(join(dir, '..'), { recursive: true, force: true });
   }
 }
 
-/** Time and heap to restore `count` machines with the host, and with XState alone. */
-export async function restore(count: number): Promise<{ hostMs: number; hostBytesPerMachine: number; xstateBytesPerMachine: number }> {
+export interface RestoreFigures {
+  readonly hostMs: number;
+  readonly hostBytesPerMachine: number;
+  /** XState's own snapshot of each machine, restored from the same JSON (what the host holds). */
+  readonly snapshotBytesPerMachine: number;
+  /** A started XState actor per machine, for comparison (what a host of actors would hold). */
+  readonly actorBytesPerMachine: number;
+}
+
+/** Heap per machine of `count` objects made by `make` from each parsed snapshot. */
+function heapOf(count: number, make: (snapshot: unknown) => unknown, gc: () => void): number {
+  const parsed = Array.from({ length: count }, (_, i) => snapshotOf(i + 1));
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const made = parsed.map((snapshot) => make(JSON.parse(JSON.stringify(snapshot))));
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / count;
+  if (made.length !== count) throw new Error('unreachable');
+  return bytes;
+}
+
+/** Time and heap to restore `count` machines with the host, next to XState holding them alone. */
+export async function restore(count: number): Promise<RestoreFigures> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench does)');
   const dir = await seedStore(count);
   try {
-    const snapshots = Array.from({ length: count }, (_, i) => snapshotOf(i + 1));
+    const stepper = new MachineStepper(swapFulfillment);
+    const snapshotBytesPerMachine = heapOf(count, (s) => stepper.restore(s), gc);
+    const actorBytesPerMachine = heapOf(count, (s) => createActor(swapFulfillment, { snapshot: s, input: undefined } as never).start(), gc);
     gc();
-    let before = process.memoryUsage().heapUsed;
-    const bare = snapshots.map((s) => createActor(swapFulfillment, { snapshot: s, input: undefined } as never).start());
-    gc();
-    const xstateBytesPerMachine = (process.memoryUsage().heapUsed - before) / count;
-    bare.length = 0;
-    snapshots.length = 0;
-    gc();
-    before = process.memoryUsage().heapUsed;
+    const before = process.memoryUsage().heapUsed;
     const started = performance.now();
     const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
     const { log: recoveryLog } = await openRecoveryLog(join(dir, '..', 'recovery.jsonl'));
@@ -134,7 +175,8 @@ export async function restore(count: number): Promise<{ hostMs: number; hostByte
     if (host.liveCount !== count) throw new Error(`restored ${host.liveCount} of ${count}`);
     gc();
     const hostBytesPerMachine = (process.memoryUsage().heapUsed - before) / count;
-    return { hostMs, hostBytesPerMachine, xstateBytesPerMachine };
+    if (host.liveCount !== count) throw new Error('unreachable'); // keeps the host alive through the measurement
+    return { hostMs, hostBytesPerMachine, snapshotBytesPerMachine, actorBytesPerMachine };
   } finally {
     await rm(join(dir, '..'), { recursive: true, force: true });
   }

@@ -39,22 +39,22 @@ export function dataDirOf(where: Where): string {
   return resolve(dirname(file), dataDir);
 }
 
-/** Live machines, read from their records; retried when the daemon moves one meanwhile. */
+/** Live machines, read from the log; retried when the daemon checkpoints or archives meanwhile. */
 async function liveMachines(storeDir: string): Promise<{ id: string; state: string; seq: number; context: unknown }[]> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const store = await openLowdbSnapshotStore(storeDir, { create: false, knownMachines: knownMachineVersions });
+      const store = await openLowdbSnapshotStore(storeDir, { create: false, readOnly: true, knownMachines: knownMachineVersions });
       const records = await store.loadLive();
       return records.map((r) => ({ id: r.id, seq: r.seq, state: String((r.snapshot as { value: unknown }).value), context: (r.snapshot as { context: unknown }).context }));
     } catch (error) {
-      const racing = error instanceof StoreError && /vanished|both live and archived/.test(error.message);
+      const racing = error instanceof StoreError && /vanished|cannot be read|both live and archived|not the newest segment/.test(error.message);
       if (!racing || attempt >= 5) throw error;
     }
   }
 }
 
 async function archivedCount(storeDir: string): Promise<number> {
-  const store = await openLowdbSnapshotStore(storeDir, { create: false, knownMachines: knownMachineVersions });
+  const store = await openLowdbSnapshotStore(storeDir, { create: false, readOnly: true, knownMachines: knownMachineVersions });
   return store.archivedIds.size;
 }
 

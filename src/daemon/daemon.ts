@@ -77,6 +77,7 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
     if (options.init) await reconcileBeforeInit(ports, options.adoptAssigned, log);
 
     const store = await openLowdbSnapshotStore(paths.store, { create: options.init, knownMachines: knownMachineVersions });
+    if (store.tornTail !== null) log.warn({ file: store.tornTail.file, bytes: store.tornTail.bytes }, 'store log ended in a torn line (a write killed before it was acknowledged); cut off');
     const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(paths.recoveryLog);
     if (tornTailSavedTo !== null) log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line (a crash mid-append); kept aside, the entry is written again');
     const host = await DaemonHost.open(

@@ -102,10 +102,11 @@ async function writeLayout2(dir: string, manifestFile: ChecksummedJsonFile<Manif
 
 /**
  * A creation killed before its manifest was written leaves only empty log/ and archive/ (or a
- * log with its one empty segment): no record was ever written, so it is still an empty store.
+ * log with its one empty segment; an earlier release left an empty live/): no record was
+ * ever written, so it is still an empty store.
  */
 async function interruptedCreation(dir: string, entries: readonly string[]): Promise<boolean> {
-  if (!entries.every((name) => name === 'log' || name === 'archive')) return false;
+  if (!entries.every((name) => name === 'log' || name === 'archive' || name === 'live')) return false;
   for (const name of entries) {
     const inside = await readdir(join(dir, name)).catch(() => ['?']);
     for (const file of inside) {
@@ -178,6 +179,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
   private committing: Promise<void> | null = null;
   /** Set once a write failed: the disk's state is unknown, so nothing more is written. */
   private failure: Error | null = null;
+  private commitCount = 0;
   /** What opening found and repaired, for the daemon's log. */
   tornTail: TornTail | null = null;
 
@@ -200,7 +202,6 @@ export class LowdbSnapshotStore implements SnapshotStore {
     }
     this.log = await SegmentLog.open(this.logDir);
     const records = new Map<string, MachineRecord>();
-    const shas = new Map<string, string>();
     const markers = new Map<string, number>();
     this.tornTail = await this.log.scan((line, at, file, lineNumber) => {
       const where = `line ${lineNumber}`;
@@ -211,7 +212,6 @@ export class LowdbSnapshotStore implements SnapshotStore {
         if (entry === undefined || entry.seq !== seq) throw new StoreError(file, `${where}: archive marker for ${String(id)} seq ${String(seq)}, which is not the machine's newest record`);
         this.forgetLive(id as string);
         records.delete(id as string);
-        shas.delete(id as string);
         markers.set(id as string, seq);
         return;
       }
@@ -222,12 +222,12 @@ export class LowdbSnapshotStore implements SnapshotStore {
       if (previous !== undefined && record.seq < previous.seq) {
         throw new StoreError(file, `${where}: '${record.id}' seq ${record.seq} after seq ${previous.seq}: the log goes backwards (damaged)`);
       }
-      if (previous !== undefined && record.seq === previous.seq && decoded.sha256 !== shas.get(record.id)) {
+      // The same seq twice is a checkpoint's copy (a crash kept the segment it replaced): it must be the same record.
+      if (previous !== undefined && record.seq === previous.seq && JSON.stringify(record) !== JSON.stringify(records.get(record.id))) {
         throw new StoreError(file, `${where}: two different records of '${record.id}' with seq ${record.seq}; refusing to guess which is true`);
       }
       this.setLive(record.id, { at, seq: record.seq });
       records.set(record.id, record);
-      shas.set(record.id, decoded.sha256);
     });
     for (const [id, seq] of markers) {
       if (!this.archived.has(id)) throw new StoreError(join(this.archiveDir, fileNameOf(id)), `missing: the log says '${id}' (seq ${seq}) was archived here`);
@@ -355,6 +355,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
   private async appendRecords(group: readonly PutCommit[]): Promise<void> {
     this.opened = null;
     const locations = await this.log.append(group.flatMap((commit) => commit.lines));
+    this.commitCount += 1;
     let index = 0;
     for (const commit of group) {
       for (const record of commit.records) {
@@ -391,6 +392,11 @@ export class LowdbSnapshotStore implements SnapshotStore {
 
   get archivedIds(): ReadonlySet<string> {
     return this.archived;
+  }
+
+  /** Appends of records made by this store object (each one fdatasync): group commit's measure. */
+  get commits(): number {
+    return this.commitCount;
   }
 
   /** Bytes a restart would read now. */

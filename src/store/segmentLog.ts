@@ -14,14 +14,16 @@
  * That write was never acknowledged (acknowledgement follows the fsync of whole lines), so it
  * is not data: a writer cuts it off, a reader skips it.
  */
-import { type FileHandle, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { close as closeFd, fdatasync, open as openFd, write } from 'node:fs';
+import { type FileHandle, open, readdir, rename, rm, truncate } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { fsyncDirectory, TEMP_SUFFIX } from './durableFile.ts';
 import { StoreError } from './storeError.ts';
 
 const SEGMENT_NAME = /^(\d{10})\.jsonl$/;
 const NEWLINE = 0x0a;
-/** Bytes read at once while scanning: one record never needs more than a few KB. */
+/** Bytes read at once while scanning; at least the longest line allowed. */
 const SCAN_CHUNK = 8 * 1024 * 1024;
 /** A line longer than this is damage, not a record (a snapshot is about 1 KB). */
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -43,8 +45,18 @@ export type LineVisitor = (line: Buffer, at: LineLocation, file: string, lineNum
 
 export const segmentFileName = (segment: number): string => `${String(segment).padStart(10, '0')}.jsonl`;
 
+const openAppend = promisify(openFd);
+const writeFd = promisify(write);
+const datasyncFd = promisify(fdatasync);
+const closeAppend = promisify(closeFd);
+
 export class SegmentLog {
-  private handle: FileHandle | null = null;
+  /**
+   * The newest segment, open for appending, for the life of the store. A plain descriptor
+   * rather than a FileHandle: a store dropped without close() leaks one descriptor, quietly,
+   * instead of Node closing it at garbage collection with a warning on stderr.
+   */
+  private appendFd: number | null = null;
   private newestBytes = 0;
   private olderBytes = 0;
 
@@ -135,7 +147,7 @@ export class SegmentLog {
 
   /** Appends whole lines to the newest segment: durable (fdatasync) when it resolves. */
   async append(lines: readonly Buffer[]): Promise<LineLocation[]> {
-    const handle = (this.handle ??= await open(this.pathOf(this.newest), 'a', 0o600));
+    const fd = (this.appendFd ??= await openAppend(this.pathOf(this.newest), 'a', 0o600));
     const locations: LineLocation[] = [];
     let offset = this.newestBytes;
     const parts: Buffer[] = [];
@@ -145,8 +157,9 @@ export class SegmentLog {
       parts.push(line, NEWLINE_BUFFER);
       offset += line.length + 1;
     }
-    await writeAll(handle, Buffer.concat(parts));
-    await handle.datasync();
+    const buffer = Buffer.concat(parts);
+    for (let written = 0; written < buffer.length; ) written += (await writeFd(fd, buffer, written, buffer.length - written)).bytesWritten;
+    await datasyncFd(fd);
     this.newestBytes = offset;
     return locations;
   }
@@ -190,8 +203,7 @@ export class SegmentLog {
     }
     await rename(temp, path);
     await fsyncDirectory(this.dir);
-    await this.handle?.close();
-    this.handle = null;
+    await this.close();
     const older = this.segments;
     this.segments = [segment];
     this.newestBytes = offset;
@@ -202,8 +214,9 @@ export class SegmentLog {
   }
 
   async close(): Promise<void> {
-    await this.handle?.close();
-    this.handle = null;
+    const fd = this.appendFd;
+    this.appendFd = null;
+    if (fd !== null) await closeAppend(fd);
   }
 }
 
@@ -222,7 +235,12 @@ async function writeAll(handle: FileHandle, buffer: Buffer): Promise<void> {
   }
 }
 
-/** Visits the whole lines of one file; returns where they end and the bytes after them. */
+/**
+ * Visits the whole lines of one file; returns where they end and the bytes after them. Reads
+ * into one buffer, moving the unfinished line to its front before the next read, so a restart
+ * copies nothing but those few bytes. A visited line is a view of that buffer: valid only
+ * during the visit.
+ */
 async function scanFile(file: string, segment: number, visit: LineVisitor): Promise<{ end: number; fragment: number }> {
   let handle: FileHandle;
   try {
@@ -231,27 +249,28 @@ async function scanFile(file: string, segment: number, visit: LineVisitor): Prom
     throw new StoreError(file, `cannot be read: ${(error as Error).message}`);
   }
   try {
-    const size = (await stat(file)).size;
-    let carry = Buffer.alloc(0);
-    let carryOffset = 0;
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(size, 1)));
+    /** File offset of buffer[0], and bytes of an unfinished line held at its front. */
+    let base = 0;
+    let held = 0;
     let lineNumber = 0;
-    for (let position = 0; position < size; ) {
-      const chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, size - position));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+    while (base + held < size) {
+      if (held === buffer.length) throw new StoreError(file, `line ${lineNumber + 1} is longer than ${buffer.length} bytes (damaged)`);
+      const { bytesRead } = await handle.read(buffer, held, buffer.length - held, base + held);
       if (bytesRead === 0) break;
-      position += bytesRead;
-      const data = carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      const filled = held + bytesRead;
       let start = 0;
-      for (let newline = data.indexOf(NEWLINE, start); newline >= 0; newline = data.indexOf(NEWLINE, start)) {
+      for (let newline = buffer.indexOf(NEWLINE, held); newline >= 0 && newline < filled; newline = buffer.indexOf(NEWLINE, newline + 1)) {
         lineNumber += 1;
-        visit(data.subarray(start, newline), { segment, offset: carryOffset + start, length: newline - start }, file, lineNumber);
+        visit(buffer.subarray(start, newline), { segment, offset: base + start, length: newline - start }, file, lineNumber);
         start = newline + 1;
       }
-      carryOffset += start;
-      carry = Buffer.from(data.subarray(start));
-      if (carry.length > MAX_LINE_BYTES) throw new StoreError(file, `line ${lineNumber + 1} is longer than ${MAX_LINE_BYTES} bytes (damaged)`);
+      buffer.copy(buffer, 0, start, filled);
+      base += start;
+      held = filled - start;
     }
-    return { end: carryOffset, fragment: carry.length };
+    return { end: base, fragment: held };
   } finally {
     await handle.close();
   }

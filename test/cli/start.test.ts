@@ -3,7 +3,7 @@
  * at arbitrary instants and started again, must finish with every invariant holding.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -102,15 +102,20 @@ describe('settle start (the embedded default)', () => {
     const dir = join(tempDir('settle-cli-'), 'run');
     const first = await startAndSignal(['start', '--dir', dir, '--block-ms', '50', '--swaps', '20', '--jobs', '20'], 'SIGKILL', 3);
     expect(first.signal).toBe('SIGKILL');
-    const live = readdirSync(join(dir, 'store', 'live'));
-    expect(live.length).toBeGreaterThan(0);
-    const victim = join(dir, 'store', 'live', live[0]!);
+    const segments = readdirSync(join(dir, 'store', 'log')).filter((name) => name.endsWith('.jsonl'));
+    expect(segments.length).toBeGreaterThan(0);
+    const victim = join(dir, 'store', 'log', segments.sort()[0]!);
     const text = readFileSync(victim, 'utf8');
-    spawnSync('truncate', ['-s', String(Math.floor(text.length / 2)), victim]);
+    const firstLine = text.slice(0, text.indexOf('\n'));
+    expect(firstLine.length).toBeGreaterThan(100);
+    // One digit of the first record changed: a whole line, checksummed, that no longer matches.
+    const damaged = text.replace(/"seq":(\d)/, (_, digit: string) => `"seq":${(Number(digit) + 1) % 10}`);
+    expect(damaged).not.toBe(text);
+    writeFileSync(victim, damaged);
     const { code, stderr } = settle(['start', '--dir', dir, '--block-ms', '0']);
     expect(code).toBe(2);
-    expect(stderr).toContain(`${victim}: not valid JSON, truncated or damaged`);
-    expect(readFileSync(victim, 'utf8')).toBe(text.slice(0, Math.floor(text.length / 2)));
+    expect(stderr).toContain(`${victim}: line 1: checksum mismatch`);
+    expect(readFileSync(victim, 'utf8')).toBe(damaged);
   });
 
   it('names a bad argument and starts nothing', () => {

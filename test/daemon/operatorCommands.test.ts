@@ -71,6 +71,7 @@ async function buildDataDir(): Promise<void> {
   await store.put({ id: `job:base:${JOB_ID}`, machine: { name: 'jobSettlement', version: 1 }, seq: 1, snapshot: plain(running.getPersistedSnapshot()) });
   await store.put({ id: 'swap:3', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(pending.getPersistedSnapshot()) });
   await store.archive('swap:3');
+  await store.close();
   const { log } = await openRecoveryLog(join(dataDir, 'recovery.jsonl'));
   expect(await log.record(entry('swap:1', 'stuck-funds', 'funds sent but the swap left the contract while unmarked'))).toBe('recorded');
   expect(await log.record(entry('swap:5', 'lost-revenue', 'mark_fulfilled refused after the transfer landed'))).toBe('recorded');

@@ -110,6 +110,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     say('kills done; letting the daemon finish every obligation');
     const total = options.swaps + options.jobs;
     await waitFor(async () => (await archivedCount(rig.dataDir)) === total, 240_000, `all ${total} machines to finish`);
+    // SIGTERM to a daemon still loading its modules would meet Node's default (death by the
+    // signal, nothing started): what is checked here is the stop of a running daemon.
+    if (!(await Promise.race([daemon.started, sleep(60_000).then(() => false)]))) throw new Error('the last daemon never started');
     daemon.child.kill('SIGTERM');
     const { code } = await daemon.exited;
     const violations: string[] = [];
@@ -131,7 +134,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: n
 
 async function archivedCount(dataDir: string): Promise<number> {
   try {
-    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), { create: false, knownMachines: knownMachineVersions });
+    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), { create: false, readOnly: true, knownMachines: knownMachineVersions });
     return store.archivedIds.size;
   } catch {
     return -1; // between a daemon's start and its store: ask again
@@ -141,7 +144,7 @@ async function archivedCount(dataDir: string): Promise<number> {
 async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly JobPlan[], violations: string[]): Promise<Omit<TortureReport, 'dir' | 'kills' | 'restarts'>> {
   const { subtensor, evm, fixture } = rig;
   const transferFrom = rig.transferWallet.address;
-  const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), { create: false, knownMachines: knownMachineVersions });
+  const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), { create: false, readOnly: true, knownMachines: knownMachineVersions });
   const finals = await finalMachines(store);
   const { entries } = await readRecoveryLog(join(rig.dataDir, 'recovery.jsonl'));
   const recoveryKeys = new Set(entries.map((e) => e.key));
