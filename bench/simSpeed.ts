@@ -1,9 +1,10 @@
 /**
- * Simulator speed: swap lifecycles per second through the real host with faults and crashes,
- * next to bare XState running the same machine with no host (the ceiling), in the same run.
+ * Simulator speed: swap and job lifecycles per second through the real host with faults and
+ * crashes, next to bare XState running the same machines with no host (the ceiling), in the
+ * same run.
  */
 import { createActor } from 'xstate';
-import { swapFulfillment, type SwapTerms } from '../machines/index.ts';
+import { jobSettlement, swapFulfillment, type JobTerms, type SwapTerms } from '../machines/index.ts';
 import { parseFaults } from '../sim/faults.ts';
 import type { FaultSource } from '../sim/faults.ts';
 import { everyObligationSeen } from '../sim/runner.ts';
@@ -25,8 +26,37 @@ const TERMS: SwapTerms = {
   timeoutBlock: 40,
 };
 
+const JOB_TERMS: JobTerms = {
+  jobId: `0x${'1'.padStart(64, '0')}`,
+  chain: 'sepolia',
+  escrow: '0xescrow',
+  token: '0xtoken',
+  payer: '0xpayer',
+  payee: '0xpayee',
+  lock: { amount: '1000', expiry: 5_000 },
+};
+
+export type Obligation = 'swap' | 'job';
+
 /** The same happy path the host drives, with nothing around it. */
-export function bareLifecycles(count: number): number {
+export function bareLifecycles(count: number, kind: Obligation = 'swap'): number {
+  return kind === 'swap' ? bareSwapLifecycles(count) : bareJobLifecycles(count);
+}
+
+function bareJobLifecycles(count: number): number {
+  const started = performance.now();
+  for (let i = 0; i < count; i += 1) {
+    const actor = createActor(jobSettlement, { input: { terms: JOB_TERMS, now: 1_000 } }).start();
+    actor.send({ type: 'RUN_ENDED', cost: '700' });
+    actor.send({ type: 'RESULTS_PUBLISHED' });
+    actor.send({ type: 'SETTLE_DUE', now: 1_100 });
+    actor.send({ type: 'CLAIMED', txHash: '0xclaim', amount: '700' });
+    if (actor.getSnapshot().value !== 'Finished') throw new Error(`bare job lifecycle ended ${String(actor.getSnapshot().value)}`);
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+function bareSwapLifecycles(count: number): number {
   const started = performance.now();
   for (let i = 0; i < count; i += 1) {
     const actor = createActor(swapFulfillment, { input: { terms: TERMS, block: 1 } }).start();
@@ -39,11 +69,11 @@ export function bareLifecycles(count: number): number {
   return count / ((performance.now() - started) / 1000);
 }
 
-export async function simulatedLifecycles(runs: number, faults: string): Promise<{ perSecond: number; lifecycles: number; crashes: number }> {
+export async function simulatedLifecycles(runs: number, faults: string, kind: Obligation = 'swap'): Promise<{ perSecond: number; lifecycles: number; crashes: number }> {
   const started = performance.now();
-  const summary = await simulate({ seed: 1, runs, swaps: 8, jobs: 0, faults: parseFaults(faults) });
+  const summary = await simulate({ seed: 1, runs, swaps: kind === 'swap' ? 8 : 0, jobs: kind === 'job' ? 8 : 0, faults: parseFaults(faults) });
   const seconds = (performance.now() - started) / 1000;
-  const lifecycles = summary.lifecycles.swapFulfillment.completed;
+  const lifecycles = kind === 'swap' ? summary.lifecycles.swapFulfillment.completed : summary.lifecycles.jobSettlement.completed;
   return { perSecond: lifecycles / seconds, lifecycles, crashes: summary.crashes };
 }
 

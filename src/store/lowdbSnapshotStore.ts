@@ -20,7 +20,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { ChecksummedJsonFile } from './checksummedJsonFile.ts';
+import { ChecksummedJsonFile, encodeEnvelope } from './checksummedJsonFile.ts';
 import { writeFileDurably } from './durableFile.ts';
 import { migrateFromLayout1, removeLayout1Leftovers } from './layout1Migration.ts';
 import { decodeLogLine, encodeLogLine } from './logLine.ts';
@@ -140,8 +140,7 @@ async function listDirectory(dir: string): Promise<string[] | null> {
 }
 
 /** Where the newest record of a live machine is, and what it says. */
-interface LiveEntry {
-  readonly at: LineLocation;
+interface LiveEntry extends LineLocation {
   readonly seq: number;
 }
 
@@ -226,7 +225,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
       if (previous !== undefined && record.seq === previous.seq && JSON.stringify(record) !== JSON.stringify(records.get(record.id))) {
         throw new StoreError(file, `${where}: two different records of '${record.id}' with seq ${record.seq}; refusing to guess which is true`);
       }
-      this.setLive(record.id, { at, seq: record.seq });
+      this.setLive(record.id, { segment: at.segment, offset: at.offset, length: at.length, seq: record.seq });
       records.set(record.id, record);
     });
     for (const [id, seq] of markers) {
@@ -254,7 +253,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
       if (markersOwed.length > 0) await this.log.append(markersOwed);
       await this.log.removeTempFiles();
     }
-    this.opened = [...records.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.opened = [...records.values()];
   }
 
   async loadLive(): Promise<MachineRecord[]> {
@@ -264,12 +263,17 @@ export class LowdbSnapshotStore implements SnapshotStore {
       return records;
     }
     const records: MachineRecord[] = [];
-    for (const [id, entry] of [...this.live.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const line = await this.log.read(entry.at);
-      records.push(validateRecord(this.log.pathOf(entry.at.segment), decodeLogLine(this.log.pathOf(entry.at.segment), `byte ${entry.at.offset}`, line).data, this.knownMachines));
-      if (records[records.length - 1]!.id !== id) throw new StoreError(this.log.pathOf(entry.at.segment), `byte ${entry.at.offset}: not the record of '${id}' (the log changed under the store)`);
-    }
+    for (const [id, entry] of this.live) records.push(await this.readLive(id, entry));
     return records;
+  }
+
+  /** A live record read back from the log by its position, checked again. */
+  private async readLive(id: string, entry: LiveEntry): Promise<MachineRecord> {
+    const file = this.log.pathOf(entry.segment);
+    const where = `byte ${entry.offset}`;
+    const record = validateRecord(`${file}, ${where}`, decodeLogLine(file, where, await this.log.read(entry)).data, this.knownMachines);
+    if (record.id !== id || record.seq !== entry.seq) throw new StoreError(file, `${where}: not the record of '${id}' seq ${entry.seq} (the log changed under the store)`);
+    return record;
   }
 
   placeOf(id: string): RecordPlace | null {
@@ -359,7 +363,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
     let index = 0;
     for (const commit of group) {
       for (const record of commit.records) {
-        this.setLive(record.id, { at: locations[index]!, seq: record.seq });
+        this.setLive(record.id, { ...locations[index]!, seq: record.seq });
         if (this.queuedSeq.get(record.id) === record.seq) this.queuedSeq.delete(record.id);
         index += 1;
       }
@@ -372,8 +376,8 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.opened = null;
     // The archive file first: a crash before the marker leaves the same record in both
     // places, which opening recognises; a marker without its file would lose the record.
-    const line = await this.log.read(entry.at);
-    await writeFileDurably(join(this.archiveDir, fileNameOf(id)), `${line.toString('utf8')}\n`);
+    const record = await this.readLive(id, entry);
+    await writeFileDurably(join(this.archiveDir, fileNameOf(id)), encodeEnvelope(RECORD_FORMAT, record));
     this.archived.add(id);
     await this.log.append([encodeLogLine(ARCHIVED_FORMAT, { id, seq: entry.seq })]);
     this.forgetLive(id);
@@ -414,18 +418,18 @@ export class LowdbSnapshotStore implements SnapshotStore {
     if (this.log.totalBytes <= Math.max(this.checkpointBytes, 2 * this.liveBytes)) return;
     const ids = [...this.live.keys()];
     const lines: Buffer[] = [];
-    for (const id of ids) lines.push(await this.log.read(this.live.get(id)!.at));
+    for (const id of ids) lines.push(await this.log.read(this.live.get(id)!));
     const locations = await this.log.checkpoint(lines);
-    for (const [i, id] of ids.entries()) this.setLive(id, { ...this.live.get(id)!, at: locations[i]! });
+    for (const [i, id] of ids.entries()) this.setLive(id, { ...locations[i]!, seq: this.live.get(id)!.seq });
   }
 
   private setLive(id: string, entry: LiveEntry): void {
-    this.liveBytes += entry.at.length - (this.live.get(id)?.at.length ?? 0);
+    this.liveBytes += entry.length - (this.live.get(id)?.length ?? 0);
     this.live.set(id, entry);
   }
 
   private forgetLive(id: string): void {
-    this.liveBytes -= this.live.get(id)?.at.length ?? 0;
+    this.liveBytes -= this.live.get(id)?.length ?? 0;
     this.live.delete(id);
   }
 
