@@ -9,7 +9,6 @@
  * effect each persisted state still asks for; every effect is idempotent or reads the chain
  * first, so performing it again is safe.
  */
-import { createHash } from 'node:crypto';
 import type { AnyMachineSnapshot, InspectionEvent } from 'xstate';
 import {
   DECIMAL_INTEGER,
@@ -76,8 +75,6 @@ export interface LiveMachine {
   snapshot: AnyMachineSnapshot;
   /** The snapshot on disk, null before the first write: effects run only while it is current. */
   persistedSnapshot: AnyMachineSnapshot | null;
-  /** Digest of the JSON on disk, to skip writing a snapshot equal to it; null until needed. */
-  persistedDigest: string | null;
   seq: number;
 }
 
@@ -88,10 +85,20 @@ interface Change {
   readonly from: string | null;
   readonly snapshot: AnyMachineSnapshot;
   readonly persisted: unknown;
-  readonly digest: string;
 }
 
-const digestOf = (json: string): string => createHash('sha256').update(json).digest('base64');
+/**
+ * Whether two snapshots of a flat machine would persist the same: same state, same status,
+ * and contexts whose fields are the same values. An assign that writes back what was there
+ * makes a new snapshot object with nothing new to write (a read failing twice the same way).
+ */
+function sameContent(a: AnyMachineSnapshot, b: AnyMachineSnapshot): boolean {
+  if (a.value !== b.value || a.status !== b.status) return false;
+  const left = a.context as Record<string, unknown>;
+  const right = b.context as Record<string, unknown>;
+  const keys = Object.keys(left);
+  return keys.length === Object.keys(right).length && keys.every((key) => Object.is(left[key], right[key]));
+}
 
 export interface TickSummary {
   readonly height: number | null;
@@ -161,7 +168,7 @@ export class Host {
     const stepper = this.stepperOf(entry);
     const stored = record.snapshot as { value: unknown; status: unknown; context: unknown };
     const snapshot = stepper.restore(stored);
-    const machine: LiveMachine = { id: record.id, kind, entry, stepper, snapshot, persistedSnapshot: snapshot, persistedDigest: null, seq: record.seq };
+    const machine: LiveMachine = { id: record.id, kind, entry, stepper, snapshot, persistedSnapshot: snapshot, seq: record.seq };
     this.live.set(record.id, machine);
     if (kind === 'swap') {
       const context = snapshot.context as SwapContext;
@@ -368,7 +375,7 @@ export class Host {
   /** A new machine, live but not yet on disk. */
   protected adopt(id: string, kind: Kind, entry: MachineEntry, input: unknown): LiveMachine {
     const stepper = this.stepperOf(entry);
-    const machine: LiveMachine = { id, kind, entry, stepper, snapshot: stepper.initial(input), persistedSnapshot: null, persistedDigest: null, seq: 0 };
+    const machine: LiveMachine = { id, kind, entry, stepper, snapshot: stepper.initial(input), persistedSnapshot: null, seq: 0 };
     this.live.set(id, machine);
     return machine;
   }
@@ -417,23 +424,16 @@ export class Host {
     // XState hands back the very same snapshot when an event changes nothing: no write.
     if (snapshot === before) return null;
     machine.snapshot = snapshot;
-    const change = this.changeOf(machine, event.type, String(before.value), snapshot);
-    if (machine.persistedSnapshot !== null && change.digest === this.persistedDigestOf(machine)) {
+    if (machine.persistedSnapshot !== null && sameContent(snapshot, machine.persistedSnapshot)) {
       machine.persistedSnapshot = snapshot;
       return null;
     }
-    return change;
+    return this.changeOf(machine, event.type, String(before.value), snapshot);
   }
 
   private changeOf(machine: LiveMachine, event: string, from: string | null, snapshot: AnyMachineSnapshot): Change {
     // XState's snapshots and contexts are immutable: the store may keep this object as it is.
-    const persisted = machine.stepper.persisted(snapshot);
-    return { machine, event, from, snapshot, persisted, digest: digestOf(JSON.stringify(persisted)) };
-  }
-
-  private persistedDigestOf(machine: LiveMachine): string {
-    machine.persistedDigest ??= digestOf(JSON.stringify(machine.stepper.persisted(machine.persistedSnapshot!)));
-    return machine.persistedDigest;
+    return { machine, event, from, snapshot, persisted: machine.stepper.persisted(snapshot) };
   }
 
   /**
@@ -456,9 +456,8 @@ export class Host {
       if (isSimulatedCrash(error)) throw error;
       throw new StoreWriteFailed(changes.map((c) => c.machine.id).join(', '), error);
     }
-    for (const [i, { machine, event, from, snapshot, digest }] of changes.entries()) {
+    for (const [i, { machine, event, from, snapshot }] of changes.entries()) {
       machine.seq = records[i]!.seq;
-      machine.persistedDigest = digest;
       machine.persistedSnapshot = snapshot;
       const to = String(snapshot.value);
       this.options.log.info({ machine: machine.id, from, to, event }, 'transition');
