@@ -1,0 +1,43 @@
+/**
+ * `npm run bench -- --smoke`: the benchmarks at tiny sizes, only to keep them working. Nothing
+ * here looks at a speed: benchmarks never fail for being slow.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function runBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts', '--smoke'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run bench -- --smoke', () => {
+  it('runs every benchmark and prints every table', async () => {
+    const { code, stdout, stderr } = await runBench();
+    expect(stderr).not.toMatch(/Error|Warning/);
+    expect(code).toBe(0);
+    for (const heading of [
+      '| bare XState, swap machine, no host (ceiling)',
+      '| bare XState, job machine, no host (ceiling)',
+      '| settle sim, real host, jobs, all faults and crashes',
+      '| disk: append + fdatasync',
+      '| store: persisted transitions, 10 machines transitioning at once',
+      '| live machines | µs per persisted transition | vs 10 |',
+      'restore 100 machines:',
+      'RPC calls per swap lifecycle on the real adapters',
+      '| jobs per claimLocks | gas per job | vs a claim of one |',
+    ]) {
+      expect(stdout).toContain(heading);
+    }
+    // Every figure printed is a number: a NaN or Infinity would mean a benchmark measured nothing.
+    expect(stdout).not.toMatch(/NaN|Infinity/);
+  }, 180_000);
+});
