@@ -46,9 +46,9 @@ export class SimTransferSender implements TransferSender {
   }
 
   async broadcast(raw: string): Promise<void> {
-    const body = JSON.parse(raw) as RawTransfer;
     const hash = `0x${createHash('sha256').update(raw).digest('hex')}`;
     if (this.ledger.transfers[hash] !== undefined) return; // already known: harmless
+    const body = JSON.parse(raw) as RawTransfer;
     if (body.nonce < (this.ledger.nonces[body.from] ?? 0)) throw new NeverLands(`nonce ${body.nonce} already used on ${this.chain}`);
     const clash = Object.values(this.ledger.transfers).find((t) => t.from === body.from && t.nonce === body.nonce);
     if (clash !== undefined) throw new NeverLands(`nonce ${body.nonce} taken by pending transfer ${clash.hash} on ${this.chain}`);
