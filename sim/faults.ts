@@ -109,6 +109,21 @@ function mix32(h: number): number {
   return h >>> 0;
 }
 
+/**
+ * The error an injected fault throws, made without capturing a stack. Its stack would show
+ * only the simulator, nothing reads it (the host logs String(error)), and capturing one
+ * through the host's chain of awaits cost about a tenth of a run with all faults.
+ */
+export function withoutStack<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export type TraceSink = (line: string) => void;
 
 /** Where the simulator asks whether a fault happens at a site: seeded rates, or a script. */

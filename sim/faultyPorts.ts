@@ -17,6 +17,7 @@ import type {
   TransferStatus,
 } from '../src/host/ports.ts';
 import { BatchReverted } from '../src/host/ports.ts';
+import { withoutStack } from './faults.ts';
 import type { SimNetwork } from './network.ts';
 import type { ChainPorts } from './simHost.ts';
 import { takeNonce } from './worldFaults.ts';
@@ -96,7 +97,7 @@ class FaultyEscrow implements Escrow {
   async claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt> {
     const key = batchKey(entries.map((e) => e.terms));
     // The batch passed its dry run; the chain changed before it was mined.
-    if (this.net.faults.decide('batch-revert', `${key}:b${this.world.height}`)) throw new BatchReverted('a lock changed before the batch was mined');
+    if (this.net.faults.decide('batch-revert', `${key}:b${this.world.height}`)) throw withoutStack(() => new BatchReverted('a lock changed before the batch was mined'));
     return this.net.write('claimLocks', key, () => this.inner.claimLocks(entries));
   }
   cancelExpiredLocks(jobs: readonly JobTerms[]): Promise<EscrowReceipt> {
