@@ -7,12 +7,12 @@
  * mutation either happened and is on disk, or never happened (like an RPC that failed).
  */
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import type { JobTerms, SwapTerms } from '../machines/index.ts';
 import { writeFileDurablySync } from '../src/store/durableFile.ts';
 import { StoreError } from '../src/store/storeError.ts';
 import { addressFor } from './addresses.ts';
 import { SimRandom } from './rng.ts';
+import { sha256Hex } from './sha256.ts';
 
 export const WORLD_FORMAT = 'settle/sim-world';
 export const WORLD_VERSION = 2;
@@ -226,7 +226,7 @@ export class World {
 
   nextEscrowTx(): string {
     this.state.escrow.txCount += 1;
-    return `0x${createHash('sha256').update(`escrow-tx-${this.state.seed}-${this.state.escrow.txCount}`).digest('hex')}`;
+    return `0x${sha256Hex(`escrow-tx-${this.state.seed}-${this.state.escrow.txCount}`)}`;
   }
 
   /** Whether every planned swap and job has been created. */

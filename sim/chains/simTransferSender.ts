@@ -2,9 +2,9 @@
  * A destination chain's transfer sender over a simulated ledger: account nonces, a mempool,
  * inclusion after propagation, confirmations. Signing is pure; only broadcast touches the chain.
  */
-import { createHash } from 'node:crypto';
 import { NeverLands, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../src/host/ports.ts';
 import type { SignedTransfer } from '../../machines/index.ts';
+import { sha256Hex } from '../sha256.ts';
 import { ADDRESS_PATTERNS, minerAddressOn, type Ledger, type SimTransfer, type World } from '../world.ts';
 
 interface RawTransfer {
@@ -69,7 +69,7 @@ export class SimTransferSender implements TransferSender {
   private hashOf(raw: string): string {
     let hash = this.hashes.get(raw);
     if (hash === undefined) {
-      hash = `0x${createHash('sha256').update(raw).digest('hex')}`;
+      hash = `0x${sha256Hex(raw)}`;
       this.hashes.set(raw, hash);
     }
     return hash;
