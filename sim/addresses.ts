@@ -3,8 +3,24 @@ import { createHash } from 'node:crypto';
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 
+/**
+ * Every run names its accounts the same way (user-1, payer-1...), so the same few addresses
+ * are asked for again and again; each is a hash, worth computing once per process.
+ */
+const known = new Map<string, string>();
+
 export function addressFor(chain: string, name: string): string {
-  const digest = createHash('sha256').update(`${chain}:${name}`).digest();
+  const key = `${chain}:${name}`;
+  let address = known.get(key);
+  if (address === undefined) {
+    address = deriveAddress(chain, key);
+    known.set(key, address);
+  }
+  return address;
+}
+
+function deriveAddress(chain: string, key: string): string {
+  const digest = createHash('sha256').update(key).digest();
   if (chain === 'eth') return `0x${digest.subarray(0, 20).toString('hex')}`;
   let out = '5';
   for (let i = 0; out.length < 48; i += 1) out += BASE58[digest[i % digest.length]! % BASE58.length];

@@ -5,7 +5,7 @@
  */
 import { minAmount } from '../machines/index.ts';
 import type { RecoveryEntry } from '../src/store/recoveryLog.ts';
-import type { WorldState } from './world.ts';
+import type { SimTransfer, WorldState } from './world.ts';
 
 export interface InvariantResult {
   readonly name: string;
@@ -33,12 +33,24 @@ export interface RunOutcome {
   readonly final?: boolean;
 }
 
-function transfersOf(world: WorldState, swapId: string) {
-  return Object.values(world.ledgers).flatMap((l) => Object.values(l.transfers).filter((t) => t.swapId === swapId));
+const NO_TRANSFERS: readonly SimTransfer[] = [];
+
+/** Every transfer on the destination ledgers, by the swap it pays, in ledger order: one pass, not one per swap. */
+function transfersBySwap(world: WorldState): (swapId: string) => readonly SimTransfer[] {
+  const bySwap = new Map<string, SimTransfer[]>();
+  for (const ledger of Object.values(world.ledgers)) {
+    for (const transfer of Object.values(ledger.transfers)) {
+      const list = bySwap.get(transfer.swapId);
+      if (list === undefined) bySwap.set(transfer.swapId, [transfer]);
+      else list.push(transfer);
+    }
+  }
+  return (swapId) => bySwap.get(swapId) ?? NO_TRANSFERS;
 }
 
 export function checkInvariants(world: WorldState, outcome: RunOutcome): InvariantResult[] {
   const swapIds = Object.keys(world.subtensor.history);
+  const transfersOf = transfersBySwap(world);
   const atEnd = outcome.final ?? true;
   const recoveryKeys = new Map<string, number>();
   for (const entry of outcome.recovery) recoveryKeys.set(entry.key, (recoveryKeys.get(entry.key) ?? 0) + 1);
@@ -48,7 +60,7 @@ export function checkInvariants(world: WorldState, outcome: RunOutcome): Invaria
   const noSendTooLate: InvariantResult = { name: 'no send too late', checked: 0, violations: [] };
   for (const swapId of swapIds) {
     const terms = world.subtensor.history[swapId]!;
-    const transfers = transfersOf(world, swapId);
+    const transfers = transfersOf(swapId);
     noDoubleSend.checked += 1;
     if (transfers.length > 1) {
       noDoubleSend.violations.push(`swap ${swapId}: ${transfers.length} transfers broadcast (${transfers.map((t) => t.hash.slice(0, 10)).join(', ')})`);
@@ -123,11 +135,12 @@ export function checkInvariants(world: WorldState, outcome: RunOutcome): Invaria
  */
 export function chainOutcome(world: WorldState): Record<string, string> {
   const out: Record<string, string> = {};
+  const transfersOf = transfersBySwap(world);
   for (const swapId of Object.keys(world.subtensor.history)) {
-    const transfers = transfersOf(world, swapId).map((t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`);
+    const transfers = transfersOf(swapId).map((t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`);
     // Whether and with what the swap was marked; not how far validators got when the run ended.
     // Which nonce (so which hash) a transfer got may depend on signing order; what was paid may not.
-    const sent = new Set(transfersOf(world, swapId).map((t) => t.hash));
+    const sent = new Set(transfersOf(swapId).map((t) => t.hash));
     const marks = world.subtensor.events
       .filter((e) => e.swapId === swapId && e.kind === 'Fulfilled')
       .map((e) => (sent.has(e.destTxHash) ? 'with our transfer' : 'with another hash'));

@@ -5,7 +5,7 @@
  * dies right after a chain call returned.
  */
 import { SimulatedCrash } from '../src/host/crashpoints.ts';
-import type { FaultSource } from './faults.ts';
+import { withoutStack, type FaultSource } from './faults.ts';
 import type { World } from './world.ts';
 
 export class SimNetwork {
@@ -23,21 +23,21 @@ export class SimNetwork {
 
   /** A read: it can only fail. */
   async read<T>(op: string, target: string, call: () => Promise<T>): Promise<T> {
-    if (this.faults.decide('rpc-before', this.site(op, target))) throw new Error(`RPC ${op} failed: connection refused`);
+    if (this.faults.decide('rpc-before', this.site(op, target))) throw withoutStack(() => new Error(`RPC ${op} failed: connection refused`));
     return call();
   }
 
   /** A call that changes a chain. */
   async write<T>(op: string, target: string, call: () => Promise<T>): Promise<T> {
     const site = this.site(op, target);
-    if (this.faults.decide('rpc-before', site)) throw new Error(`RPC ${op} failed: connection refused`);
+    if (this.faults.decide('rpc-before', site)) throw withoutStack(() => new Error(`RPC ${op} failed: connection refused`));
     if (this.faults.decide('slow', site)) {
       this.deferred.push(call);
-      throw new Error(`RPC ${op} timed out after the deadline; it may still land`);
+      throw withoutStack(() => new Error(`RPC ${op} timed out after the deadline; it may still land`));
     }
     const result = await call();
-    if (this.faults.decide('crash', `after-call:${site}:g${this.generation()}`)) throw new SimulatedCrash('after-effect', target);
-    if (this.faults.decide('rpc-after', site)) throw new Error(`RPC ${op}: connection reset after sending; outcome unknown`);
+    if (this.faults.decide('crash', `after-call:${site}:g${this.generation()}`)) throw withoutStack(() => new SimulatedCrash('after-effect', target));
+    if (this.faults.decide('rpc-after', site)) throw withoutStack(() => new Error(`RPC ${op}: connection reset after sending; outcome unknown`));
     return result;
   }
 

@@ -8,7 +8,7 @@ import { SimulatedCrash, type CrashHook } from '../src/host/crashpoints.ts';
 import { Host, isFatalToHost, type HostOptions } from '../src/host/host.ts';
 import type { Logger } from '../src/host/ports.ts';
 import { advanceBlock } from './advance.ts';
-import type { FaultSource } from './faults.ts';
+import { withoutStack, type FaultSource } from './faults.ts';
 import { faultyPorts } from './faultyPorts.ts';
 import { checkInvariants, type InvariantResult } from './invariants.ts';
 import { MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
@@ -53,7 +53,7 @@ export class SimulatedSystem {
     const crashHook: CrashHook = (point, machineId) => {
       reached += 1;
       if (this.faults.decide('crash', `${point}:${machineId}:b${this.world.height}:g${generation}:${reached}`)) {
-        throw new SimulatedCrash(point, machineId);
+        throw withoutStack(() => new SimulatedCrash(point, machineId));
       }
     };
     const HostClass = this.options.hostClass ?? Host;
