@@ -87,6 +87,10 @@ interface Change {
   readonly persisted: unknown;
 }
 
+/** Swaps holding a signed transfer first (see sortedLive), then by id. */
+const signedFirst = (m: LiveMachine): number => (m.kind === 'swap' && (m.snapshot.context as SwapContext).transfer !== null ? 0 : 1);
+const liveOrder = (a: LiveMachine, b: LiveMachine): number => signedFirst(a) - signedFirst(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /**
  * Whether two snapshots of a flat machine would persist the same: same state, same status,
  * and contexts whose fields are the same values. An assign that writes back what was there
@@ -247,8 +251,7 @@ export class Host {
    * hands their nonce to another transfer.
    */
   protected sortedLive(): LiveMachine[] {
-    const rank = (m: LiveMachine): number => (m.kind === 'swap' && (m.snapshot.context as SwapContext).transfer !== null ? 0 : 1);
-    return [...this.live.values()].sort((a, b) => rank(a) - rank(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.live.values()].sort(liveOrder);
   }
 
   private async observeSwaps(countCreated: (n: number) => void): Promise<number | null> {
@@ -403,14 +406,19 @@ export class Host {
   /** Sends each machine its event, then makes every changed snapshot durable in one commit. */
   protected async dispatchAll(events: ReadonlyArray<readonly [LiveMachine, SwapEvent | JobEvent]>): Promise<void> {
     let changes: Change[] = [];
+    const changed = new Set<LiveMachine>();
     for (const [machine, event] of events) {
       // A second event for one machine waits for the first to be on disk: one record each.
-      if (changes.some((c) => c.machine === machine)) {
+      if (changed.has(machine)) {
         await this.persistAll(changes);
         changes = [];
+        changed.clear();
       }
       const change = this.apply(machine, event);
-      if (change !== null) changes.push(change);
+      if (change !== null) {
+        changes.push(change);
+        changed.add(machine);
+      }
     }
     await this.persistAll(changes);
   }
