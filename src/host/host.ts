@@ -79,7 +79,7 @@ export interface LiveMachine {
 }
 
 /** A machine's snapshot changed by an event, not yet on disk. */
-interface Change {
+export interface Change {
   readonly machine: LiveMachine;
   readonly event: string;
   readonly from: string | null;
@@ -161,11 +161,20 @@ export class Host {
   /** Builds a host and its machines from every live record in the store. */
   static async restore<H extends Host>(this: new (options: HostOptions) => H, options: HostOptions): Promise<H> {
     const host = new this(options);
-    for (const record of await options.store.loadLive()) await host.revive(record);
+    const rewrites: Change[] = [];
+    for (const record of await options.store.loadLive()) {
+      const rewrite = host.revive(record);
+      if (rewrite !== null) rewrites.push(rewrite);
+    }
+    await host.persistAll(rewrites);
     return host;
   }
 
-  protected async revive(record: MachineRecord): Promise<void> {
+  /**
+   * A live machine from its record. Returns the rewrite it needs when its snapshot does not
+   * restore to itself: that must be on disk before any effect reads it (restore commits them).
+   */
+  protected revive(record: MachineRecord): Change | null {
     const entry = (machineCatalog as Record<string, MachineEntry>)[record.machine.name];
     if (entry === undefined) throw new Error(`${record.id}: no machine named '${record.machine.name}'`);
     const kind: Kind = entry.machine === swapFulfillment ? 'swap' : 'job';
@@ -180,9 +189,8 @@ export class Host {
     }
     // Resolving keeps the stored context object; a snapshot whose state or status resolves
     // to something else must be rewritten before any effect reads it.
-    if (snapshot.value !== stored.value || snapshot.status !== stored.status || snapshot.context !== stored.context) {
-      await this.persistAll([this.changeOf(machine, 'restored', null, snapshot)]);
-    }
+    const restoresToItself = snapshot.value === stored.value && snapshot.status === stored.status && snapshot.context === stored.context;
+    return restoresToItself ? null : this.changeOf(machine, 'restored', null, snapshot);
   }
 
   /** One stepper per machine, shared by every obligation of that machine. */
@@ -448,7 +456,7 @@ export class Host {
    * Makes every change durable in one commit, then marks each machine's snapshot as the one
    * on disk. Each machine has at most one change per commit.
    */
-  private async persistAll(changes: readonly Change[]): Promise<void> {
+  protected async persistAll(changes: readonly Change[]): Promise<void> {
     if (changes.length === 0) return;
     for (const change of changes) this.crash('before-persist', change.machine.id);
     const records = changes.map(({ machine, persisted }) => ({

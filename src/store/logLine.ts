@@ -30,29 +30,33 @@ export function encodeLogLine(format: string, data: unknown): Buffer {
 }
 
 /**
- * Decodes one line (without its newline). `where` names it in errors ("line N").
+ * Decodes one line (without its newline). `where` names it in errors: a line number, or a
+ * description ("byte N").
  * Anything not exactly as written by `encodeLogLine` is damage.
  */
-export function decodeLogLine(file: string, where: string, line: Buffer): LogLine {
-  const damaged = (problem: string): StoreError => new StoreError(file, `${where}: ${problem}`);
-  if (line.length === 0) throw damaged('empty line (damaged)');
-  if (line.compare(HEAD, 0, HEAD.length, 0, HEAD.length) !== 0) throw damaged('not a settle log line (damaged or foreign)');
+export function decodeLogLine(file: string, where: number | string, line: Buffer): LogLine {
+  if (line.length === 0) throw damaged(file, where, 'empty line (damaged)');
+  if (line.compare(HEAD, 0, HEAD.length, 0, HEAD.length) !== 0) throw damaged(file, where, 'not a settle log line (damaged or foreign)');
   const formatEnd = line.indexOf(CRC_FIELD, HEAD.length);
-  if (formatEnd < 0) throw damaged('no "crc32" field (damaged)');
+  if (formatEnd < 0) throw damaged(file, where, 'no "crc32" field (damaged)');
   const crcStart = formatEnd + CRC_FIELD.length;
   const dataStart = crcStart + HEX_LENGTH + DATA_FIELD.length;
   if (line.compare(DATA_FIELD, 0, DATA_FIELD.length, crcStart + HEX_LENGTH, dataStart) !== 0 || line[line.length - 1] !== CLOSE_BRACE) {
-    throw damaged('malformed envelope (truncated or damaged)');
+    throw damaged(file, where, 'malformed envelope (truncated or damaged)');
   }
   const stored = line.toString('latin1', crcStart, crcStart + HEX_LENGTH);
   const body = line.subarray(dataStart, line.length - 1);
   const actual = hex8(crc32(body));
-  if (actual !== stored) throw damaged(`checksum mismatch: stored crc32 ${stored}, content gives ${actual}`);
+  if (actual !== stored) throw damaged(file, where, `checksum mismatch: stored crc32 ${stored}, content gives ${actual}`);
   let data: unknown;
   try {
     data = JSON.parse(body.toString('utf8'));
   } catch (error) {
-    throw damaged(`not valid JSON (${(error as Error).message})`);
+    throw damaged(file, where, `not valid JSON (${(error as Error).message})`);
   }
   return { format: line.toString('utf8', HEAD.length, formatEnd), data };
+}
+
+function damaged(file: string, where: number | string, problem: string): StoreError {
+  return new StoreError(file, `${typeof where === 'number' ? `line ${where}` : where}: ${problem}`);
 }

@@ -203,27 +203,26 @@ export class LowdbSnapshotStore implements SnapshotStore {
     const records = new Map<string, MachineRecord>();
     const markers = new Map<string, number>();
     this.tornTail = await this.log.scan((line, at, file, lineNumber) => {
-      const where = `line ${lineNumber}`;
-      const decoded = decodeLogLine(file, where, line);
+      const decoded = decodeLogLine(file, lineNumber, line);
       if (decoded.format === ARCHIVED_FORMAT) {
         const { id, seq } = decoded.data as { id?: unknown; seq?: unknown };
         const entry = typeof id === 'string' ? this.live.get(id) : undefined;
-        if (entry === undefined || entry.seq !== seq) throw new StoreError(file, `${where}: archive marker for ${String(id)} seq ${String(seq)}, which is not the machine's newest record`);
+        if (entry === undefined || entry.seq !== seq) throw new StoreError(file, `line ${lineNumber}: archive marker for ${String(id)} seq ${String(seq)}, which is not the machine's newest record`);
         this.forgetLive(id as string);
         records.delete(id as string);
         markers.set(id as string, seq);
         return;
       }
-      if (decoded.format !== RECORD_FORMAT) throw new StoreError(file, `${where}: foreign line: format is ${JSON.stringify(decoded.format)}, expected "${RECORD_FORMAT}"`);
-      const record = validateRecord(`${file}, ${where}`, decoded.data, this.knownMachines);
-      if (markers.has(record.id)) throw new StoreError(file, `${where}: '${record.id}' was archived earlier in the log and is written again`);
+      if (decoded.format !== RECORD_FORMAT) throw new StoreError(file, `line ${lineNumber}: foreign line: format is ${JSON.stringify(decoded.format)}, expected "${RECORD_FORMAT}"`);
+      const record = validateRecord(file, decoded.data, this.knownMachines, lineNumber);
+      if (markers.has(record.id)) throw new StoreError(file, `line ${lineNumber}: '${record.id}' was archived earlier in the log and is written again`);
       const previous = this.live.get(record.id);
       if (previous !== undefined && record.seq < previous.seq) {
-        throw new StoreError(file, `${where}: '${record.id}' seq ${record.seq} after seq ${previous.seq}: the log goes backwards (damaged)`);
+        throw new StoreError(file, `line ${lineNumber}: '${record.id}' seq ${record.seq} after seq ${previous.seq}: the log goes backwards (damaged)`);
       }
       // The same seq twice is a checkpoint's copy (a crash kept the segment it replaced): it must be the same record.
       if (previous !== undefined && record.seq === previous.seq && JSON.stringify(record) !== JSON.stringify(records.get(record.id))) {
-        throw new StoreError(file, `${where}: two different records of '${record.id}' with seq ${record.seq}; refusing to guess which is true`);
+        throw new StoreError(file, `line ${lineNumber}: two different records of '${record.id}' with seq ${record.seq}; refusing to guess which is true`);
       }
       this.setLive(record.id, { segment: at.segment, offset: at.offset, length: at.length, seq: record.seq });
       records.set(record.id, record);

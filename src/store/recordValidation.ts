@@ -8,22 +8,22 @@ import { StoreError } from './storeError.ts';
 /** name -> version this release understands. */
 export type KnownMachines = Readonly<Record<string, number>>;
 
-export function validateRecord(where: string, data: unknown, knownMachines: KnownMachines): MachineRecord {
+/** `file` (and `line`, in a log) name where the record was read. */
+export function validateRecord(file: string, data: unknown, knownMachines: KnownMachines, line?: number): MachineRecord {
   const record = data as Partial<MachineRecord> | null;
-  if (record === null || typeof record !== 'object') throw new StoreError(where, 'record is not an object');
-  if (typeof record.id !== 'string') throw new StoreError(where, 'record has no id');
-  if (!Number.isSafeInteger(record.seq) || (record.seq ?? 0) < 1) throw new StoreError(where, `record seq ${String(record.seq)} is not a positive integer`);
+  if (record === null || typeof record !== 'object') throw refusal(file, line, 'record is not an object');
+  if (typeof record.id !== 'string') throw refusal(file, line, 'record has no id');
+  if (!Number.isSafeInteger(record.seq) || (record.seq ?? 0) < 1) throw refusal(file, line, `record seq ${String(record.seq)} is not a positive integer`);
   const machine = record.machine;
   if (machine === undefined || typeof machine.name !== 'string' || typeof machine.version !== 'number') {
-    throw new StoreError(where, 'record does not say which machine wrote it');
+    throw refusal(file, line, 'record does not say which machine wrote it');
   }
   const known = knownMachines[machine.name];
   if (known === undefined) {
-    throw new StoreError(where, `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`);
+    throw refusal(file, line, `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`);
   }
   if (machine.version !== known) {
-    throw new StoreError(
-      where,
+    throw refusal(file, line, 
       machine.version > known
         ? `written by ${machine.name} version ${machine.version}, newer than this release's version ${known}: upgrade settle`
         : `written by ${machine.name} version ${machine.version}; this release (version ${known}) has no migration from it`,
@@ -31,7 +31,11 @@ export function validateRecord(where: string, data: unknown, knownMachines: Know
   }
   const snapshot = record.snapshot as { status?: unknown; value?: unknown; context?: unknown } | undefined;
   if (snapshot === undefined || snapshot === null || typeof snapshot.value !== 'string' || typeof snapshot.context !== 'object' || snapshot.context === null) {
-    throw new StoreError(where, 'record carries no machine snapshot (value and context)');
+    throw refusal(file, line, 'record carries no machine snapshot (value and context)');
   }
   return record as MachineRecord;
+}
+
+function refusal(file: string, line: number | undefined, problem: string): StoreError {
+  return new StoreError(line === undefined ? file : `${file}, line ${line}`, problem);
 }

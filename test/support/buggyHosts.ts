@@ -3,7 +3,7 @@
  * A simulator that never fails proves nothing.
  */
 import type { JobEvent, SwapContext, SwapEvent } from '../../machines/index.ts';
-import { Host, isFatalToHost, type LiveMachine } from '../../src/host/host.ts';
+import { Host, isFatalToHost, type Change, type LiveMachine } from '../../src/host/host.ts';
 import type { ClaimTask } from '../../src/host/batchClaimer.ts';
 import type { AssignedSwap, Escrow, SwapContract } from '../../src/host/ports.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
@@ -28,7 +28,7 @@ export class SendsBeforePersisting extends Host {
 
 /** Bug: after a restart, forgets the signed transfer of a swap still sending, and signs anew. */
 export class ResignsAfterRestart extends Host {
-  protected override async revive(record: MachineRecord): Promise<void> {
+  protected override revive(record: MachineRecord): Change | null {
     const snapshot = record.snapshot as { value: string; context: SwapContext };
     if (snapshot.value !== 'Sending') return super.revive(record);
     return super.revive({ ...record, snapshot: { ...snapshot, context: { ...snapshot.context, transfer: null } } });
