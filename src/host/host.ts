@@ -31,7 +31,7 @@ import { isSimulatedCrash, type CrashHook, type CrashPoint } from './crashpoints
 import { cancelInBatches, claimInBatches, type ClaimTask } from './batchClaimer.ts';
 import type { AssignedSwap, Clock, Escrow, JobObservation, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
 import { jobRecoveryEntry, swapRecoveryEntry } from './recoveryEntries.ts';
-import { MachineStepper } from './machineStepper.ts';
+import { stepperFor, type MachineStepper } from './machineStepper.ts';
 import { markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './swapEffects.ts';
 
 export interface HostOptions {
@@ -148,7 +148,6 @@ export class Host {
   private readonly schedule: ClaimSchedule;
   private readonly swapPorts: SwapEffectPorts | null;
   private readonly maxSteps: number;
-  private readonly steppers = new Map<MachineEntry, MachineStepper>();
 
   /** Use `Host.restore`: a host without its restored machines would start them again. */
   constructor(protected readonly options: HostOptions) {
@@ -195,12 +194,7 @@ export class Host {
 
   /** One stepper per machine, shared by every obligation of that machine. */
   private stepperOf(entry: MachineEntry): MachineStepper {
-    let stepper = this.steppers.get(entry);
-    if (stepper === undefined) {
-      stepper = new MachineStepper(entry.machine, this.options.inspect);
-      this.steppers.set(entry, stepper);
-    }
-    return stepper;
+    return stepperFor(entry.machine, this.options.inspect);
   }
 
   /**

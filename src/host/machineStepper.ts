@@ -61,3 +61,17 @@ export class MachineStepper {
     return this.machine.getPersistedSnapshot(snapshot);
   }
 }
+
+/**
+ * Steppers hold no state of their own between steps, so every host in a process (the simulator
+ * opens one per run and per restart) shares one per machine and inspection.
+ */
+const shared = new WeakMap<AnyStateMachine, Map<((event: InspectionEvent) => void) | undefined, MachineStepper>>();
+
+export function stepperFor(machine: AnyStateMachine, inspect?: (event: InspectionEvent) => void): MachineStepper {
+  let byInspect = shared.get(machine);
+  if (byInspect === undefined) shared.set(machine, (byInspect = new Map()));
+  let stepper = byInspect.get(inspect);
+  if (stepper === undefined) byInspect.set(inspect, (stepper = new MachineStepper(machine, inspect)));
+  return stepper;
+}
