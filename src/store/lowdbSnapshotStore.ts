@@ -416,9 +416,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
   private async checkpointIfDue(): Promise<void> {
     if (this.log.totalBytes <= Math.max(this.checkpointBytes, 2 * this.liveBytes)) return;
     const ids = [...this.live.keys()];
-    const lines: Buffer[] = [];
-    for (const id of ids) lines.push(await this.log.read(this.live.get(id)!));
-    const locations = await this.log.checkpoint(lines);
+    const locations = await this.log.checkpoint(await this.log.readMany(ids.map((id) => this.live.get(id)!)));
     for (const [i, id] of ids.entries()) this.setLive(id, { ...locations[i]!, seq: this.live.get(id)!.seq });
   }
 

@@ -164,17 +164,46 @@ export class SegmentLog {
     return locations;
   }
 
-  /** Reads one whole line back (for archiving, checkpoints and a second loadLive). */
+  /** Reads one whole line back (for archiving and a second loadLive). */
   async read(at: LineLocation): Promise<Buffer> {
-    const handle = await open(this.pathOf(at.segment), 'r');
-    try {
-      const buffer = Buffer.alloc(at.length);
-      const { bytesRead } = await handle.read(buffer, 0, at.length, at.offset);
-      if (bytesRead !== at.length) throw new StoreError(this.pathOf(at.segment), `line at byte ${at.offset} is shorter than when it was written (damaged)`);
-      return buffer;
-    } finally {
-      await handle.close();
+    return (await this.readMany([at]))[0]!;
+  }
+
+  /**
+   * Reads whole lines back, each segment once, front to back in large reads: a checkpoint
+   * reads every live line, and one read per line would cost a thread-pool round trip each.
+   */
+  async readMany(locations: readonly LineLocation[]): Promise<Buffer[]> {
+    const lines = new Array<Buffer>(locations.length);
+    const bySegment = new Map<number, number[]>();
+    for (const [i, at] of locations.entries()) {
+      const indices = bySegment.get(at.segment);
+      if (indices === undefined) bySegment.set(at.segment, [i]);
+      else indices.push(i);
     }
+    for (const [segment, indices] of bySegment) {
+      const path = this.pathOf(segment);
+      indices.sort((a, b) => locations[a]!.offset - locations[b]!.offset);
+      const handle = await open(path, 'r');
+      try {
+        let window = Buffer.alloc(0);
+        let windowStart = 0;
+        for (const i of indices) {
+          const at = locations[i]!;
+          if (at.offset < windowStart || at.offset + at.length > windowStart + window.length) {
+            windowStart = at.offset;
+            window = Buffer.allocUnsafe(Math.max(SCAN_CHUNK, at.length));
+            const { bytesRead } = await handle.read(window, 0, window.length, windowStart);
+            window = window.subarray(0, bytesRead);
+          }
+          if (at.offset + at.length > windowStart + window.length) throw new StoreError(path, `line at byte ${at.offset} is shorter than when it was written (damaged)`);
+          lines[i] = Buffer.from(window.subarray(at.offset - windowStart, at.offset - windowStart + at.length));
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    return lines;
   }
 
   /**
