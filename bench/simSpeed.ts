@@ -4,7 +4,8 @@
  * same run.
  */
 import { createActor } from 'xstate';
-import { jobSettlement, swapFulfillment, type JobTerms, type SwapTerms } from '../machines/index.ts';
+import { jobSettlement, swapFulfillment, type SwapTerms } from '../machines/index.ts';
+import { SAMPLE_JOB_TERMS } from '../test/support/sampleJobTerms.ts';
 import { parseFaults } from '../sim/faults.ts';
 import type { FaultSource } from '../sim/faults.ts';
 import { everyObligationSeen } from '../sim/runner.ts';
@@ -26,15 +27,6 @@ const TERMS: SwapTerms = {
   timeoutBlock: 40,
 };
 
-const JOB_TERMS: JobTerms = {
-  jobId: `0x${'1'.padStart(64, '0')}`,
-  chain: 'sepolia',
-  escrow: '0xescrow',
-  token: '0xtoken',
-  payer: '0xpayer',
-  payee: '0xpayee',
-  lock: { amount: '1000', expiry: 5_000 },
-};
 
 export type Obligation = 'swap' | 'job';
 
@@ -46,7 +38,7 @@ export function bareLifecycles(count: number, kind: Obligation = 'swap'): number
 function bareJobLifecycles(count: number): number {
   const started = performance.now();
   for (let i = 0; i < count; i += 1) {
-    const actor = createActor(jobSettlement, { input: { terms: JOB_TERMS, now: 1_000 } }).start();
+    const actor = createActor(jobSettlement, { input: { terms: SAMPLE_JOB_TERMS, now: 1_000 } }).start();
     actor.send({ type: 'RUN_ENDED', cost: '700' });
     actor.send({ type: 'RESULTS_PUBLISHED' });
     actor.send({ type: 'SETTLE_DUE', now: 1_100 });

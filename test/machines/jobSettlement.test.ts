@@ -3,18 +3,11 @@ import { createActor } from 'xstate';
 import { jobSettlement, metaOfState, type JobEvent, type JobTerms } from '../../machines/index.ts';
 import { restoreActor } from '../support/restoreActor.ts';
 import { TransitionRecorder } from '../support/transitionCoverage.ts';
+import { SAMPLE_JOB_TERMS } from '../support/sampleJobTerms.ts';
 
 const recorder = new TransitionRecorder();
 
-const TERMS: JobTerms = {
-  jobId: `0x${'1'.padStart(64, '0')}`,
-  chain: 'sepolia',
-  escrow: '0xescrow',
-  token: '0xtoken',
-  payer: '0xpayer',
-  payee: '0xpayee',
-  lock: { amount: '1000', expiry: 5_000 },
-};
+const TERMS: JobTerms = SAMPLE_JOB_TERMS;
 
 function drive(terms: Partial<JobTerms>, ...events: JobEvent[]) {
   const actor = createActor(jobSettlement, { input: { terms: { ...TERMS, ...terms }, now: 1_000 }, inspect: recorder.inspect }).start();
