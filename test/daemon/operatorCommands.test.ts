@@ -235,16 +235,17 @@ describe('settle status', () => {
     expect(fingerprint(dataDir)).toEqual(before);
   });
 
-  it('treats a store holding only empty live/ and archive/ (an interrupted creation) as no store', async () => {
+  it('treats a store holding only an empty log and archive/ (an interrupted creation) as no store', async () => {
     const store = join(dataDir, 'store');
     rmSync(store, { recursive: true });
-    mkdirSync(join(store, 'live'), { recursive: true });
+    mkdirSync(join(store, 'log'), { recursive: true });
+    writeFileSync(join(store, 'log', '0000000001.jsonl'), '');
     mkdirSync(join(store, 'archive'));
     const { code, stdout, stderr } = await settle('status', '--data-dir', dataDir);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/no settle store here/);
-    expect(readdirSync(store).sort()).toEqual(['archive', 'live']);
+    expect(readdirSync(store).sort()).toEqual(['archive', 'log']);
     // Creating it now succeeds, and status then sees an empty store.
     const created = await openLowdbSnapshotStore(store, { create: true, knownMachines: knownMachineVersions });
     expect(created.liveCount).toBe(0);
