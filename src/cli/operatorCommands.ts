@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { knownMachineVersions } from '../../machines/index.ts';
 import { dataPaths } from '../daemon/daemon.ts';
@@ -39,30 +40,37 @@ export function dataDirOf(where: Where): string {
   return resolve(dirname(file), dataDir);
 }
 
-/** Live machines, read from the log; retried when the daemon checkpoints or archives meanwhile. */
-async function liveMachines(storeDir: string): Promise<{ id: string; state: string; seq: number; context: unknown }[]> {
+interface StoreView {
+  readonly live: Array<{ id: string; state: string; seq: number; context: unknown }>;
+  readonly archived: number;
+}
+
+/**
+ * Live machines and the finished count, from one read-only open. Retried when the daemon moved
+ * on between two reads: a checkpoint removed a segment after the listing, or an archive file
+ * was written after the log was read (it then holds a newer record than the one read).
+ */
+async function readStore(storeDir: string): Promise<StoreView> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       const store = await openLowdbSnapshotStore(storeDir, { create: false, readOnly: true, knownMachines: knownMachineVersions });
       const records = await store.loadLive();
-      return records.map((r) => ({ id: r.id, seq: r.seq, state: String((r.snapshot as { value: unknown }).value), context: (r.snapshot as { context: unknown }).context }));
+      return {
+        live: records.map((r) => ({ id: r.id, seq: r.seq, state: String((r.snapshot as { value: unknown }).value), context: (r.snapshot as { context: unknown }).context })),
+        archived: store.archivedIds.size,
+      };
     } catch (error) {
-      const racing = error instanceof StoreError && /vanished|cannot be read|both live and archived|not the newest segment/.test(error.message);
+      const racing = error instanceof StoreError && /cannot be read|not the newest segment|both live and archived/.test(error.message);
       if (!racing || attempt >= 5) throw error;
+      await sleep(50 * attempt);
     }
   }
-}
-
-async function archivedCount(storeDir: string): Promise<number> {
-  const store = await openLowdbSnapshotStore(storeDir, { create: false, readOnly: true, knownMachines: knownMachineVersions });
-  return store.archivedIds.size;
 }
 
 export async function statusCommand(where: Where & { json?: boolean }, out: NodeJS.WritableStream): Promise<number> {
   const dataDir = dataDirOf(where);
   const paths = dataPaths(dataDir);
-  const live = await liveMachines(paths.store);
-  const archived = await archivedCount(paths.store);
+  const { live, archived } = await readStore(paths.store);
   const { entries, unfinishedTail } = await readRecoveryLog(paths.recoveryLog);
   const resolutions = await readResolutions(paths.resolutions);
   const open = entries.filter((e) => !resolutions.has(e.key));

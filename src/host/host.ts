@@ -380,7 +380,10 @@ export class Host {
   /** A new machine, live but not yet on disk. */
   protected adopt(id: string, kind: Kind, entry: MachineEntry, input: unknown): LiveMachine {
     const stepper = this.stepperOf(entry);
-    const machine: LiveMachine = { id, kind, entry, stepper, snapshot: stepper.initial(input), persistedSnapshot: null, seq: 0 };
+    const snapshot = stepper.initial(input);
+    // XState turns a guard that throws during the first eventless transitions into an error status.
+    if (snapshot.status === 'error') throw new Error(`${id}: machine failed to start: ${String(snapshot.error)}`);
+    const machine: LiveMachine = { id, kind, entry, stepper, snapshot, persistedSnapshot: null, seq: 0 };
     this.live.set(id, machine);
     return machine;
   }
@@ -500,7 +503,12 @@ export class Host {
       if (machine.snapshot !== machine.persistedSnapshot) {
         throw new Error(`${machine.id}: final state '${String(machine.snapshot.value)}' is not on disk; not archiving`);
       }
-      await this.options.store.archive(machine.id);
+      try {
+        await this.options.store.archive(machine.id);
+      } catch (error) {
+        if (isSimulatedCrash(error)) throw error;
+        throw new StoreWriteFailed(machine.id, error);
+      }
       this.live.delete(machine.id);
       this.crash('after-archive', machine.id);
       return true;

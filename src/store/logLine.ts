@@ -35,6 +35,18 @@ export function encodeLogLine(format: string, data: unknown): Buffer {
  * Anything not exactly as written by `encodeLogLine` is damage.
  */
 export function decodeLogLine(file: string, where: number | string, line: Buffer): LogLine {
+  const { formatEnd, body } = checkLogLine(file, where, line);
+  let data: unknown;
+  try {
+    data = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw damaged(file, where, `not valid JSON (${(error as Error).message})`);
+  }
+  return { format: line.toString('utf8', HEAD.length, formatEnd), data };
+}
+
+/** Checks a line's envelope and checksum without parsing its data; where its data is. */
+export function checkLogLine(file: string, where: number | string, line: Buffer): { formatEnd: number; body: Buffer } {
   if (line.length === 0) throw damaged(file, where, 'empty line (damaged)');
   if (line.compare(HEAD, 0, HEAD.length, 0, HEAD.length) !== 0) throw damaged(file, where, 'not a settle log line (damaged or foreign)');
   const formatEnd = line.indexOf(CRC_FIELD, HEAD.length);
@@ -48,13 +60,7 @@ export function decodeLogLine(file: string, where: number | string, line: Buffer
   const body = line.subarray(dataStart, line.length - 1);
   const actual = hex8(crc32(body));
   if (actual !== stored) throw damaged(file, where, `checksum mismatch: stored crc32 ${stored}, content gives ${actual}`);
-  let data: unknown;
-  try {
-    data = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw damaged(file, where, `not valid JSON (${(error as Error).message})`);
-  }
-  return { format: line.toString('utf8', HEAD.length, formatEnd), data };
+  return { formatEnd, body };
 }
 
 function damaged(file: string, where: number | string, problem: string): StoreError {

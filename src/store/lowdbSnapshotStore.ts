@@ -21,9 +21,9 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { ChecksummedJsonFile, encodeEnvelope } from './checksummedJsonFile.ts';
-import { writeFileDurably } from './durableFile.ts';
+import { TEMP_SUFFIX, writeFileDurably } from './durableFile.ts';
 import { migrateFromLayout1, removeLayout1Leftovers } from './layout1Migration.ts';
-import { decodeLogLine, encodeLogLine } from './logLine.ts';
+import { checkLogLine, decodeLogLine, encodeLogLine } from './logLine.ts';
 import { type LineLocation, SegmentLog, type TornTail } from './segmentLog.ts';
 import { fileNameOf, idOfFileName, type MachineRecord, type RecordPlace, type SnapshotStore } from './snapshotStore.ts';
 import { StoreError } from './storeError.ts';
@@ -174,6 +174,8 @@ export class LowdbSnapshotStore implements SnapshotStore {
   private opened: MachineRecord[] | null = null;
   /** Ids with a write queued or in flight, and the seq it will leave on disk. */
   private readonly queuedSeq = new Map<string, number>();
+  /** Ids with an archive queued or in flight: nothing more may be written for them. */
+  private readonly archiving = new Set<string>();
   private queue: PendingCommit[] = [];
   private committing: Promise<void> | null = null;
   /** Set once a write failed: the disk's state is unknown, so nothing more is written. */
@@ -192,13 +194,14 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.archiveDir = join(dir, 'archive');
   }
 
-  /** Reads the archive's names and every line of the log, validating all of it. */
+  /**
+   * Reads every line of the log, then the archive's names, validating all of it. In that
+   * order: an archive file is durable before its marker is appended, so a listing made after
+   * the scan sees the file of every marker the scan saw, even beside a daemon archiving.
+   */
   async open(): Promise<void> {
     const info = await stat(this.archiveDir).catch(() => null);
     if (info === null || !info.isDirectory()) throw new StoreError(this.archiveDir, 'missing: the store is incomplete; refusing to start');
-    for (const name of await readdir(this.archiveDir)) {
-      if (name.endsWith('.json')) this.archived.add(idOfFileName(name));
-    }
     this.log = await SegmentLog.open(this.logDir);
     const records = new Map<string, MachineRecord>();
     const markers = new Map<string, number>();
@@ -227,6 +230,11 @@ export class LowdbSnapshotStore implements SnapshotStore {
       this.setLive(record.id, { segment: at.segment, offset: at.offset, length: at.length, seq: record.seq });
       records.set(record.id, record);
     });
+    const archiveTemps: string[] = [];
+    for (const name of await readdir(this.archiveDir)) {
+      if (name.endsWith('.json')) this.archived.add(idOfFileName(name));
+      else if (name.endsWith(TEMP_SUFFIX)) archiveTemps.push(join(this.archiveDir, name));
+    }
     for (const [id, seq] of markers) {
       if (!this.archived.has(id)) throw new StoreError(join(this.archiveDir, fileNameOf(id)), `missing: the log says '${id}' (seq ${seq}) was archived here`);
     }
@@ -251,6 +259,8 @@ export class LowdbSnapshotStore implements SnapshotStore {
       if (this.tornTail !== null) await this.log.cutTornTail(this.tornTail);
       if (markersOwed.length > 0) await this.log.append(markersOwed);
       await this.log.removeTempFiles();
+      // An archive file's temp never renamed: the record is still live in the log.
+      for (const temp of archiveTemps) await rm(temp, { force: true });
     }
     this.opened = [...records.values()];
   }
@@ -300,10 +310,12 @@ export class LowdbSnapshotStore implements SnapshotStore {
   archive(id: string): Promise<void> {
     try {
       this.assertWritable();
+      if (this.archiving.has(id) || this.archived.has(id)) throw new Error(`archive: '${id}' is archived already`);
       if (!this.live.has(id) && !this.queuedSeq.has(id)) throw new Error(`archive: '${id}' is not live`);
     } catch (error) {
       return Promise.reject(error);
     }
+    this.archiving.add(id);
     return this.enqueue({ archive: id });
   }
 
@@ -312,7 +324,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.assertWritable();
     const seen = new Map<string, number>();
     for (const record of records) {
-      if (this.archived.has(record.id)) throw new Error(`put: '${record.id}' is archived and can never be written again`);
+      if (this.archived.has(record.id) || this.archiving.has(record.id)) throw new Error(`put: '${record.id}' is archived and can never be written again`);
       fileNameOf(record.id); // asserts the id's form
       const previous = seen.get(record.id) ?? this.queuedSeq.get(record.id) ?? this.live.get(record.id)?.seq;
       const expected = previous === undefined ? 1 : previous + 1;
@@ -380,6 +392,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.archived.add(id);
     await this.log.append([encodeLogLine(ARCHIVED_FORMAT, { id, seq: entry.seq })]);
     this.forgetLive(id);
+    this.archiving.delete(id);
   }
 
   async readArchived(id: string): Promise<MachineRecord> {
@@ -416,7 +429,11 @@ export class LowdbSnapshotStore implements SnapshotStore {
   private async checkpointIfDue(): Promise<void> {
     if (this.log.totalBytes <= Math.max(this.checkpointBytes, 2 * this.liveBytes)) return;
     const ids = [...this.live.keys()];
-    const locations = await this.log.checkpoint(await this.log.readMany(ids.map((id) => this.live.get(id)!)));
+    const entries = ids.map((id) => this.live.get(id)!);
+    const lines = await this.log.readMany(entries);
+    // Checked before the segments they come from are removed: a copy is the only copy after.
+    for (const [i, line] of lines.entries()) checkLogLine(this.log.pathOf(entries[i]!.segment), `byte ${entries[i]!.offset}`, line);
+    const locations = await this.log.checkpoint(lines);
     for (const [i, id] of ids.entries()) this.setLive(id, { ...locations[i]!, seq: this.live.get(id)!.seq });
   }
 

@@ -192,7 +192,8 @@ export class SegmentLog {
           const at = locations[i]!;
           if (at.offset < windowStart || at.offset + at.length > windowStart + window.length) {
             windowStart = at.offset;
-            window = Buffer.allocUnsafe(Math.max(SCAN_CHUNK, at.length));
+            // One line alone (an archive) is read exactly; many are read in large windows.
+            window = Buffer.allocUnsafe(indices.length === 1 ? at.length : Math.max(SCAN_CHUNK, at.length));
             const { bytesRead } = await handle.read(window, 0, window.length, windowStart);
             window = window.subarray(0, bytesRead);
           }

@@ -8,7 +8,7 @@ import { SimSwapContract } from '../../sim/chains/simSwapContract.ts';
 import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
 import { World } from '../../sim/world.ts';
 import { ClaimSchedule } from '../../src/host/claimSchedule.ts';
-import { Host } from '../../src/host/host.ts';
+import { Host, isFatalToHost, StoreWriteFailed } from '../../src/host/host.ts';
 import type { Escrow, MarkRequest, SwapContract, TransferRequest, TransferSender } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry, type RecoveryLog } from '../../src/store/recoveryLog.ts';
@@ -29,13 +29,13 @@ interface Harness {
 }
 
 /** A host over the world whose store and ports write every call to one journal, in order. */
-async function harness(world: World, dir = tempDir('settle-host-')): Promise<Harness> {
+async function harness(world: World, dir = tempDir('settle-host-'), archiveFails: Error | null = null): Promise<Harness> {
   const journal: Journal = [];
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: true, knownMachines: knownMachineVersions });
   const journaledStore: SnapshotStore = {
     loadLive: () => store.loadLive(),
     placeOf: (id) => store.placeOf(id),
-    archive: (id) => store.archive(id),
+    archive: (id) => (archiveFails === null ? store.archive(id) : Promise.reject(archiveFails)),
     readArchived: (id) => store.readArchived(id),
     put: (record: MachineRecord) => journaledStore.putMany([record]),
     putMany: async (records: readonly MachineRecord[]) => {
@@ -238,6 +238,15 @@ describe('host: observing the swap contract', () => {
     await h.host.tick();
     expect(h.journal.filter((e) => e.kind === 'put')).toHaveLength(2);
     expect(world.state.subtensor.swaps['1']?.status).toBe('Active');
+  });
+
+  it('stops (fail-stop) when a finished machine cannot be archived, rather than ticking on', async () => {
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    addSwap(world, { destChain: 'tao', window: 2 });
+    const h = await harness(world, tempDir('settle-host-'), new Error('EIO: i/o error'));
+    const ticked = h.host.tick();
+    await expect(ticked).rejects.toBeInstanceOf(StoreWriteFailed);
+    await ticked.catch((error: unknown) => expect(isFatalToHost(error)).toBe(true));
   });
 
   it('does not touch a swap of ours that is Fulfilled on chain yet unknown to the store', async () => {

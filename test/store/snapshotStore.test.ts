@@ -139,7 +139,20 @@ describe('lowdb snapshot store', () => {
     await store.archive('swap:1');
     await expect(store.put(record('swap:1', 2))).rejects.toThrow(/archived and can never be written again/);
     await expect(store.put(record('bad id', 1))).rejects.toThrow(/does not match/);
-    await expect(store.archive('swap:1')).rejects.toThrow(/not live/);
+    await expect(store.archive('swap:1')).rejects.toThrow(/archived already/);
+    await expect(store.archive('swap:9')).rejects.toThrow(/'swap:9' is not live/);
+  });
+
+  it('refuses a write or a second archive queued behind an archive, and stays usable', async () => {
+    const store = await seeded(2);
+    const archiving = store.archive('swap:1');
+    await expect(store.put(record('swap:1', 2))).rejects.toThrow(/'swap:1' is archived and can never be written again/);
+    await expect(store.archive('swap:1')).rejects.toThrow(/'swap:1' is archived already/);
+    await archiving;
+    await store.put(record('swap:2', 2));
+    const reopened = await open();
+    expect((await reopened.loadLive()).map((r) => [r.id, r.seq])).toEqual([['swap:2', 2]]);
+    expect(reopened.placeOf('swap:1')).toBe('archived');
   });
 
   it('takes no more writes after one failed: what is on disk is unknown until reopened', async () => {
@@ -219,6 +232,15 @@ describe('what a crash leaves behind', () => {
     expect(existsSync(temp)).toBe(true);
     await open();
     expect(existsSync(temp)).toBe(false);
+  });
+
+  it('an archive file\'s temp that was never renamed is removed by a writer; the record stays live', async () => {
+    await seeded(1);
+    const temp = join(dir, 'archive', 'swap~1.json.tmp');
+    writeFileSync(temp, encodeEnvelope(RECORD_FORMAT, record('swap:1', 1)).slice(0, 40));
+    await open();
+    expect(existsSync(temp)).toBe(false);
+    expect((await (await open()).loadLive()).map((r) => r.id)).toEqual(['swap:1']);
   });
 
   it('an archive file written, its log marker not: the record counts as archived, and the marker is written', async () => {

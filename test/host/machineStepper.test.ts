@@ -1,0 +1,95 @@
+/**
+ * The host steps snapshots with the machines' own transition function instead of running
+ * actors. These check that, for our machines, that is exactly what an actor would do.
+ */
+import { createActor } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { jobSettlement, machineCatalog, swapFulfillment, type SwapTerms } from '../../machines/index.ts';
+import { Host, type HostOptions } from '../../src/host/host.ts';
+import { MachineStepper } from '../../src/host/machineStepper.ts';
+import { SAMPLE_JOB_TERMS } from '../support/sampleJobTerms.ts';
+
+const SWAP_TERMS: SwapTerms = {
+  swapId: '1',
+  miner: 'm',
+  sourceChain: 'btc',
+  destChain: 'tao',
+  sourceAmount: '100',
+  destAmount: '100',
+  taoAmount: '100',
+  userDestAddress: '5x',
+  sourceTxHash: 's',
+  initiatedBlock: 1,
+  timeoutBlock: 40,
+};
+
+const json = (value: unknown): string => JSON.stringify(value);
+
+describe('machine stepper', () => {
+  it('gives, event by event, the persisted snapshots an actor gives (swap and job, with their branches)', () => {
+    const cases = [
+      {
+        machine: swapFulfillment,
+        input: { terms: SWAP_TERMS, block: 1 },
+        events: [
+          { type: 'BLOCK', height: 2 },
+          { type: 'BLOCK', height: 2 },
+          { type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xhash' },
+          { type: 'TRANSFER_SIGNED', raw: '0xother', hash: '0xother' },
+          { type: 'TRANSFER_INCLUDED', block: 3 },
+          { type: 'MARK_FAILED', error: 'RpcFailure', height: 3 },
+          { type: 'BLOCK', height: 30 },
+          { type: 'MARK_OK' },
+        ],
+      },
+      {
+        machine: jobSettlement,
+        input: { terms: SAMPLE_JOB_TERMS, now: 1_000 },
+        events: [
+          { type: 'RUN_ENDED', cost: '1500' },
+          { type: 'RESULTS_PUBLISHED' },
+          { type: 'SETTLE_DUE', now: 6_000 },
+          { type: 'CANCEL_FAILED', error: 'reverted' },
+          { type: 'SETTLE_DUE', now: 6_100 },
+          { type: 'LOCK_CANCELED', txHash: '0xc' },
+        ],
+      },
+    ];
+    for (const { machine, input, events } of cases) {
+      const actor = createActor(machine, { input } as never).start();
+      const stepper = new MachineStepper(machine);
+      let snapshot = stepper.initial(input);
+      expect(json(stepper.persisted(snapshot))).toBe(json(actor.getPersistedSnapshot()));
+      const states = [String(snapshot.value)];
+      for (const event of events) {
+        actor.send(event as never);
+        snapshot = stepper.next(snapshot, event);
+        expect(json(stepper.persisted(snapshot))).toBe(json(actor.getPersistedSnapshot()));
+        states.push(String(snapshot.value));
+        // What the host writes restores to what the actor would restore.
+        const restored = stepper.restore(JSON.parse(json(stepper.persisted(snapshot))));
+        expect(json(stepper.persisted(restored))).toBe(json(actor.getPersistedSnapshot()));
+      }
+      expect(new Set(states).size).toBeGreaterThan(3);
+      expect(snapshot.status).toBe('done');
+    }
+  });
+
+  it('refuses a snapshot with child actors at restore (the machines are flat)', () => {
+    const stepper = new MachineStepper(swapFulfillment);
+    const persisted = JSON.parse(json(stepper.persisted(stepper.initial({ terms: SWAP_TERMS, block: 1 })))) as Record<string, unknown>;
+    expect(() => stepper.restore({ ...persisted, children: { x: { src: 'y' } } })).toThrow(/child actors/);
+  });
+
+  it('a machine whose first snapshot is an error is refused by the host, named', () => {
+    class Probe extends Host {
+      start(input: unknown): void {
+        this.adopt('swap:1', 'swap', machineCatalog.swapFulfillment, input);
+      }
+    }
+    const probe = new Probe({} as HostOptions);
+    // A guard that throws during the first eventless transitions: XState returns an error status.
+    expect(() => probe.start({ terms: { ...SWAP_TERMS, userDestAddress: null }, block: 1 })).toThrow(/swap:1: machine failed to start/);
+    expect(probe.liveCount).toBe(0);
+  });
+});
