@@ -7,6 +7,7 @@
  * checks every live record: CRC-32 costs a tenth as much (as LevelDB's and PostgreSQL's logs).
  * The data is hashed and parsed once, never re-serialised.
  */
+import { isAscii } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { StoreError } from './storeError.ts';
 
@@ -38,7 +39,8 @@ export function decodeLogLine(file: string, where: number | string, line: Buffer
   const { formatEnd, body } = checkLogLine(file, where, line);
   let data: unknown;
   try {
-    data = JSON.parse(body.toString('utf8'));
+    // JSON.stringify writes ASCII for most records: read as latin1 it is a plain copy, not a UTF-8 decode.
+    data = JSON.parse(isAscii(body) ? body.toString('latin1') : body.toString('utf8'));
   } catch (error) {
     throw damaged(file, where, `not valid JSON (${(error as Error).message})`);
   }

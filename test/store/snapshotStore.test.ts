@@ -96,6 +96,13 @@ describe('lowdb snapshot store', () => {
     expect((await reopened.loadLive()).map((r) => [r.id, r.seq])).toEqual(live.map((r) => [r.id, r.seq]));
   });
 
+  it('round-trips text that is not ASCII (names, reasons) byte for byte', async () => {
+    const store = await seeded(0);
+    await store.put(record('swap:1', 1, { reason: 'refusé: ✓ 🦀', latin: 'ÿ' }));
+    const reopened = await open();
+    expect((await reopened.loadLive())[0]!.snapshot).toEqual(record('swap:1', 1, { reason: 'refusé: ✓ 🦀', latin: 'ÿ' }).snapshot);
+  });
+
   it('appends one line per transition, whatever the number of live machines', async () => {
     const store = await seeded(200);
     const before = fingerprint(dir);
