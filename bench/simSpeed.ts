@@ -4,8 +4,8 @@
  * same run.
  */
 import { createActor } from 'xstate';
-import { jobSettlement, swapFulfillment, type SwapTerms } from '../machines/index.ts';
-import { SAMPLE_JOB_TERMS } from '../test/support/sampleJobTerms.ts';
+import { jobSettlement, swapFulfillment } from '../machines/index.ts';
+import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms.ts';
 import { parseFaults } from '../sim/faults.ts';
 import type { FaultSource } from '../sim/faults.ts';
 import { everyObligationSeen } from '../sim/runner.ts';
@@ -13,19 +13,6 @@ import { simulate } from '../sim/simulate.ts';
 import { SimulatedSystem } from '../sim/system.ts';
 import { World } from '../sim/world.ts';
 
-const TERMS: SwapTerms = {
-  swapId: '1',
-  miner: 'm',
-  sourceChain: 'btc',
-  destChain: 'tao',
-  sourceAmount: '100',
-  destAmount: '100',
-  taoAmount: '100',
-  userDestAddress: '5x',
-  sourceTxHash: 's',
-  initiatedBlock: 1,
-  timeoutBlock: 40,
-};
 
 
 export type Obligation = 'swap' | 'job';
@@ -51,7 +38,7 @@ function bareJobLifecycles(count: number): number {
 function bareSwapLifecycles(count: number): number {
   const started = performance.now();
   for (let i = 0; i < count; i += 1) {
-    const actor = createActor(swapFulfillment, { input: { terms: TERMS, block: 1 } }).start();
+    const actor = createActor(swapFulfillment, { input: { terms: SAMPLE_SWAP_TERMS, block: 1 } }).start();
     actor.send({ type: 'BLOCK', height: 2 });
     actor.send({ type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xhash' });
     actor.send({ type: 'TRANSFER_INCLUDED', block: 3 });

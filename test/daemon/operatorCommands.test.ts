@@ -6,7 +6,6 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import { jobSettlement, knownMachineVersions, swapFulfillment, type JobTerms, type SwapTerms } from '../../machines/index.ts';
@@ -14,6 +13,7 @@ import { main } from '../../src/cli/main.ts';
 import { dataDirOf, OperatorError, recoveryResolve, statusCommand } from '../../src/cli/operatorCommands.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry } from '../../src/store/recoveryLog.ts';
+import { Collector } from '../support/collector.ts';
 
 const JOB_ID = `0x${'0a'.repeat(32)}`;
 
@@ -125,13 +125,6 @@ function fingerprint(dir: string): Record<string, string> {
   return out;
 }
 
-class Collector extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString('utf8');
-    callback();
-  }
-}
 
 describe('settle status', () => {
   it('lists the live machines with their states, the finished count and the open entries', async () => {

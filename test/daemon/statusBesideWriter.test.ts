@@ -6,20 +6,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { statusCommand } from '../../src/cli/operatorCommands.ts';
+import { Collector } from '../support/collector.ts';
 
 const WRITER = fileURLToPath(new URL('../support/busyStoreWriter.ts', import.meta.url));
 
-class Collector extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString('utf8');
-    callback();
-  }
-}
 
 describe('settle status beside a busy writer', () => {
   it('always answers while the store appends, archives and checkpoints under it', async () => {

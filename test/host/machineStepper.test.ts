@@ -4,24 +4,12 @@
  */
 import { createActor, type AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { jobSettlement, machineCatalog, swapFulfillment, type SwapTerms } from '../../machines/index.ts';
+import { jobSettlement, machineCatalog, swapFulfillment } from '../../machines/index.ts';
 import { Host, type HostOptions } from '../../src/host/host.ts';
 import { MachineStepper } from '../../src/host/machineStepper.ts';
-import { SAMPLE_JOB_TERMS } from '../support/sampleJobTerms.ts';
+import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../support/sampleTerms.ts';
 
-const SWAP_TERMS: SwapTerms = {
-  swapId: '1',
-  miner: 'm',
-  sourceChain: 'btc',
-  destChain: 'tao',
-  sourceAmount: '100',
-  destAmount: '100',
-  taoAmount: '100',
-  userDestAddress: '5x',
-  sourceTxHash: 's',
-  initiatedBlock: 1,
-  timeoutBlock: 40,
-};
+const SWAP_TERMS = SAMPLE_SWAP_TERMS;
 
 const json = (value: unknown): string => JSON.stringify(value);
 

@@ -3,7 +3,7 @@ import { createActor } from 'xstate';
 import { jobSettlement, metaOfState, type JobEvent, type JobTerms } from '../../machines/index.ts';
 import { restoreActor } from '../support/restoreActor.ts';
 import { TransitionRecorder } from '../support/transitionCoverage.ts';
-import { SAMPLE_JOB_TERMS } from '../support/sampleJobTerms.ts';
+import { SAMPLE_JOB_TERMS } from '../support/sampleTerms.ts';
 
 const recorder = new TransitionRecorder();
 

@@ -1,0 +1,27 @@
+import type { JobTerms, SwapTerms } from '../../machines/index.ts';
+
+/** A swap of 100 to a TAO address, timing out at block 40: the machine tests' and the benchmark's swap. */
+export const SAMPLE_SWAP_TERMS: SwapTerms = {
+  swapId: '1',
+  miner: 'm',
+  sourceChain: 'btc',
+  destChain: 'tao',
+  sourceAmount: '100',
+  destAmount: '100',
+  taoAmount: '100',
+  userDestAddress: '5x',
+  sourceTxHash: 's',
+  initiatedBlock: 1,
+  timeoutBlock: 40,
+};
+
+/** A job with a lock of 1,000 expiring at 5,000: the machine tests' and the benchmark's job. */
+export const SAMPLE_JOB_TERMS: JobTerms = {
+  jobId: `0x${'1'.padStart(64, '0')}`,
+  chain: 'sepolia',
+  escrow: '0xescrow',
+  token: '0xtoken',
+  payer: '0xpayer',
+  payee: '0xpayee',
+  lock: { amount: '1000', expiry: 5_000 },
+};
