@@ -3,7 +3,7 @@
  * list|show|resolve`. They read the store and the recovery log without writing them (the
  * daemon owns those); a resolution is appended to its own file, with who and why.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';

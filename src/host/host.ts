@@ -12,7 +12,6 @@
 import type { AnyMachineSnapshot, InspectionEvent } from 'xstate';
 import {
   DECIMAL_INTEGER,
-  jobSettlement,
   machineCatalog,
   metaOfState,
   swapFulfillment,
