@@ -17,10 +17,11 @@ import { AllwaysAbi } from '../../src/chains/substrate/allwaysAbi.ts';
 import { AllwaysSwapContract, DEFAULT_MIN_FREE_BALANCE, type AllwaysSwapContractOptions } from '../../src/chains/substrate/allwaysSwapContract.ts';
 import { ExtrinsicSearch } from '../../src/chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../../src/chains/substrate/substrateChain.ts';
-import type { Logger, MarkRequest } from '../../src/host/ports.ts';
+import type { MarkRequest } from '../../src/host/ports.ts';
 import { FakeSubtensor, FEE } from '../support/fakeSubtensor/fakeSubtensor.ts';
 import { decodeContractsCallParams, registry } from '../support/fakeSubtensor/runtime.ts';
 import { devAccounts } from '../support/devAccounts.ts';
+import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The metadata, read here by hand (not through AllwaysAbi).
@@ -81,16 +82,6 @@ function handBuiltMark(swapId: bigint, destTxHash: string, destTxBlock: number, 
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
 
-interface LogLine {
-  readonly level: string;
-  readonly fields: Record<string, unknown>;
-  readonly message: string | undefined;
-}
-
-function collectingLogger(lines: LogLine[]): Logger {
-  const at = (level: string) => (fields: object, message?: string) => void lines.push({ level, fields: fields as Record<string, unknown>, message });
-  return { info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 let alice: KeyringPair; // the miner's hotkey
 let bob: KeyringPair; // another miner

@@ -25,17 +25,8 @@ import { openRecoveryLog, type RecoveryLog } from '../../src/store/recoveryLog.t
 import { registry } from '../support/fakeSubtensor/runtime.ts';
 import { FakeSubtensor } from '../support/fakeSubtensor/fakeSubtensor.ts';
 import { devAccounts } from '../support/devAccounts.ts';
+import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
 
-interface LogLine {
-  readonly level: string;
-  readonly fields: Record<string, unknown>;
-  readonly message: string | undefined;
-}
-
-function collectingLogger(lines: LogLine[]): Logger {
-  const at = (level: string) => (fields: object, message?: string) => lines.push({ level, fields: fields as Record<string, unknown>, message });
-  return { info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 let alice: KeyringPair; // the miner's hotkey: marks
 let bob: KeyringPair; // the miner's TAO wallet: transfers

@@ -16,21 +16,12 @@ import { NonceAllocator } from '../../src/chains/nonceAllocator.ts';
 import { ExtrinsicSearch } from '../../src/chains/substrate/extrinsicSearch.ts';
 import { SubmitRefused, SubstrateChain } from '../../src/chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../../src/chains/substrate/taoTransferSender.ts';
-import { NeverLands, type Logger, type SignedBytes, type TransferRequest } from '../../src/host/ports.ts';
+import { NeverLands, type SignedBytes, type TransferRequest } from '../../src/host/ports.ts';
 import { FakeSubtensor, FEE } from '../support/fakeSubtensor/fakeSubtensor.ts';
 import { registry } from '../support/fakeSubtensor/runtime.ts';
 import { devAccounts } from '../support/devAccounts.ts';
+import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
 
-interface LogLine {
-  readonly level: string;
-  readonly fields: Record<string, unknown>;
-  readonly message: string | undefined;
-}
-
-function collectingLogger(lines: LogLine[]): Logger {
-  const at = (level: string) => (fields: object, message?: string) => void lines.push({ level, fields: fields as Record<string, unknown>, message });
-  return { info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 let bob: KeyringPair; // the miner's TAO wallet: it pays every transfer
 let charlie: KeyringPair; // a user
