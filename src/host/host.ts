@@ -137,6 +137,16 @@ export class StoreWriteFailed extends Error {
   }
 }
 
+/** A write to the store; a failure becomes StoreWriteFailed (a simulated crash stays itself). */
+async function storeWrite(machineIds: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if (isSimulatedCrash(error)) throw error;
+    throw new StoreWriteFailed(machineIds, error);
+  }
+}
+
 /** Errors that end the host's life: anything else is contained to one machine. */
 export function isFatalToHost(error: unknown): boolean {
   return isSimulatedCrash(error) || error instanceof StoreWriteFailed;
@@ -462,12 +472,7 @@ export class Host {
       snapshot: persisted,
     }));
     if (new Set(records.map((r) => r.id)).size !== records.length) throw new Error('persistAll: two changes of one machine in one commit');
-    try {
-      await this.options.store.putMany(records);
-    } catch (error) {
-      if (isSimulatedCrash(error)) throw error;
-      throw new StoreWriteFailed(changes.map((c) => c.machine.id).join(', '), error);
-    }
+    await storeWrite(changes.map((c) => c.machine.id).join(', '), () => this.options.store.putMany(records));
     for (const [i, { machine, event, from, snapshot }] of changes.entries()) {
       machine.seq = records[i]!.seq;
       machine.persistedSnapshot = snapshot;
@@ -502,12 +507,7 @@ export class Host {
       if (machine.snapshot !== machine.persistedSnapshot) {
         throw new Error(`${machine.id}: final state '${String(machine.snapshot.value)}' is not on disk; not archiving`);
       }
-      try {
-        await this.options.store.archive(machine.id);
-      } catch (error) {
-        if (isSimulatedCrash(error)) throw error;
-        throw new StoreWriteFailed(machine.id, error);
-      }
+      await storeWrite(machine.id, () => this.options.store.archive(machine.id));
       this.live.delete(machine.id);
       this.crash('after-archive', machine.id);
       return true;

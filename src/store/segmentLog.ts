@@ -14,7 +14,7 @@
  * That write was never acknowledged (acknowledgement follows the fsync of whole lines), so it
  * is not data: a writer cuts it off, a reader skips it.
  */
-import { close as closeFd, fdatasync, open as openFd, write } from 'node:fs';
+import { close as closeFd, fdatasync, fsync, open as openFd, write } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm, truncate } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -45,10 +45,11 @@ export type LineVisitor = (line: Buffer, at: LineLocation, file: string, lineNum
 
 export const segmentFileName = (segment: number): string => `${String(segment).padStart(10, '0')}.jsonl`;
 
-const openAppend = promisify(openFd);
+const openFile = promisify(openFd);
 const writeFd = promisify(write);
 const datasyncFd = promisify(fdatasync);
-const closeAppend = promisify(closeFd);
+const fsyncFd = promisify(fsync);
+const closeFile = promisify(closeFd);
 
 export class SegmentLog {
   /**
@@ -147,20 +148,11 @@ export class SegmentLog {
 
   /** Appends whole lines to the newest segment: durable (fdatasync) when it resolves. */
   async append(lines: readonly Buffer[]): Promise<LineLocation[]> {
-    const fd = (this.appendFd ??= await openAppend(this.pathOf(this.newest), 'a', 0o600));
-    const locations: LineLocation[] = [];
-    let offset = this.newestBytes;
-    const parts: Buffer[] = [];
-    for (const line of lines) {
-      assertLine(line);
-      locations.push({ segment: this.newest, offset, length: line.length });
-      parts.push(line, NEWLINE_BUFFER);
-      offset += line.length + 1;
-    }
-    const buffer = Buffer.concat(parts);
-    for (let written = 0; written < buffer.length; ) written += (await writeFd(fd, buffer, written, buffer.length - written)).bytesWritten;
+    const fd = (this.appendFd ??= await openFile(this.pathOf(this.newest), 'a', 0o600));
+    const { buffer, locations, end } = layOut(this.newest, this.newestBytes, lines);
+    await writeAll(fd, buffer);
     await datasyncFd(fd);
-    this.newestBytes = offset;
+    this.newestBytes = end;
     return locations;
   }
 
@@ -215,28 +207,20 @@ export class SegmentLog {
     const segment = this.newest + 1;
     const path = this.pathOf(segment);
     const temp = path + TEMP_SUFFIX;
-    const locations: LineLocation[] = [];
-    const handle = await open(temp, 'w', 0o600);
-    let offset = 0;
+    const { buffer, locations, end } = layOut(segment, 0, lines);
+    const fd = await openFile(temp, 'w', 0o600);
     try {
-      const parts: Buffer[] = [];
-      for (const line of lines) {
-        assertLine(line);
-        locations.push({ segment, offset, length: line.length });
-        parts.push(line, NEWLINE_BUFFER);
-        offset += line.length + 1;
-      }
-      await writeAll(handle, Buffer.concat(parts));
-      await handle.sync();
+      await writeAll(fd, buffer);
+      await fsyncFd(fd);
     } finally {
-      await handle.close();
+      await closeFile(fd);
     }
     await rename(temp, path);
     await fsyncDirectory(this.dir);
     await this.close();
     const older = this.segments;
     this.segments = [segment];
-    this.newestBytes = offset;
+    this.newestBytes = end;
     this.olderBytes = 0;
     for (const old of older) await rm(this.pathOf(old), { force: true });
     await fsyncDirectory(this.dir);
@@ -246,7 +230,7 @@ export class SegmentLog {
   async close(): Promise<void> {
     const fd = this.appendFd;
     this.appendFd = null;
-    if (fd !== null) await closeAppend(fd);
+    if (fd !== null) await closeFile(fd);
   }
 }
 
@@ -258,11 +242,22 @@ function assertLine(line: Buffer): void {
   }
 }
 
-async function writeAll(handle: FileHandle, buffer: Buffer): Promise<void> {
-  for (let written = 0; written < buffer.length; ) {
-    const { bytesWritten } = await handle.write(buffer, written, buffer.length - written);
-    written += bytesWritten;
+/** Whole lines as the bytes to write from `offset` of `segment`, and where each will be. */
+function layOut(segment: number, offset: number, lines: readonly Buffer[]): { buffer: Buffer; locations: LineLocation[]; end: number } {
+  const locations: LineLocation[] = [];
+  const parts: Buffer[] = [];
+  let end = offset;
+  for (const line of lines) {
+    assertLine(line);
+    locations.push({ segment, offset: end, length: line.length });
+    parts.push(line, NEWLINE_BUFFER);
+    end += line.length + 1;
   }
+  return { buffer: Buffer.concat(parts), locations, end };
+}
+
+async function writeAll(fd: number, buffer: Buffer): Promise<void> {
+  for (let written = 0; written < buffer.length; ) written += (await writeFd(fd, buffer, written, buffer.length - written)).bytesWritten;
 }
 
 /**
