@@ -80,10 +80,29 @@ export class MachineStepper {
     return this.machine.transition(snapshot, event, this.scope) as AnyMachineSnapshot;
   }
 
-  /** The JSON-safe form written to disk. */
+  /**
+   * The JSON-safe form written to disk: XState's persisted snapshot. For a flat machine that is
+   * the snapshot's own fields, in XState's order; building it directly skips XState's generic
+   * rest-copy and context walk (looking for child actors a flat machine cannot hold), about a
+   * tenth of a simulated run. A test holds it equal to `getPersistedSnapshot` in every state.
+   */
   persisted(snapshot: AnyMachineSnapshot): unknown {
-    return this.machine.getPersistedSnapshot(snapshot);
+    if (!isEmpty(snapshot.children) || !isEmpty(snapshot.historyValue)) return this.machine.getPersistedSnapshot(snapshot);
+    return {
+      status: snapshot.status,
+      output: snapshot.output,
+      error: snapshot.error,
+      value: snapshot.value,
+      historyValue: {},
+      context: snapshot.context,
+      children: {},
+    };
   }
+}
+
+function isEmpty(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 /**
