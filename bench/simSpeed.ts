@@ -3,17 +3,15 @@
  * crashes, next to bare XState running the same machines with no host (the ceiling), in the
  * same run.
  */
-import { createActor } from 'xstate';
+import { createActor, type AnyMachineSnapshot } from 'xstate';
 import { jobSettlement, swapFulfillment } from '../machines/index.ts';
 import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms.ts';
-import { parseFaults } from '../sim/faults.ts';
-import type { FaultSource } from '../sim/faults.ts';
+import { FaultInjector, parseFaults, type FaultKind, type FaultSource } from '../sim/faults.ts';
 import { everyObligationSeen } from '../sim/runner.ts';
 import { simulate } from '../sim/simulate.ts';
+import { MachineStepper } from '../src/host/machineStepper.ts';
 import { SimulatedSystem } from '../sim/system.ts';
 import { World } from '../sim/world.ts';
-
-
 
 export type Obligation = 'swap' | 'job';
 
@@ -48,12 +46,109 @@ function bareSwapLifecycles(count: number): number {
   return count / ((performance.now() - started) / 1000);
 }
 
-export async function simulatedLifecycles(runs: number, faults: string, kind: Obligation = 'swap'): Promise<{ perSecond: number; lifecycles: number; crashes: number }> {
+export interface SimulatedSpeed {
+  readonly perSecond: number;
+  readonly lifecycles: number;
+  readonly crashes: number;
+  /**
+   * The same lifecycles' machine steps alone (every initial snapshot, transition, restore and
+   * persisted form the host asked its steppers for), replayed with no host and no simulated
+   * chains: the most any host could reach on this workload.
+   */
+  readonly machineStepsPerSecond: number;
+  readonly machineSteps: number;
+  /** Calls through the simulated network to a chain, and crash points the host passed. */
+  readonly chainCalls: number;
+  readonly crashPoints: number;
+}
+
+export async function simulatedLifecycles(runs: number, faults: string, kind: Obligation = 'swap'): Promise<SimulatedSpeed> {
+  const options = { seed: 1, runs, swaps: kind === 'swap' ? 8 : 0, jobs: kind === 'job' ? 8 : 0, faults: parseFaults(faults) };
   const started = performance.now();
-  const summary = await simulate({ seed: 1, runs, swaps: kind === 'swap' ? 8 : 0, jobs: kind === 'job' ? 8 : 0, faults: parseFaults(faults) });
+  const summary = await simulate(options);
   const seconds = (performance.now() - started) / 1000;
   const lifecycles = kind === 'swap' ? summary.lifecycles.swapFulfillment.completed : summary.lifecycles.jobSettlement.completed;
-  return { perSecond: lifecycles / seconds, lifecycles, crashes: summary.crashes };
+  // The simulation is deterministic: run again, recording, to get the very steps timed above.
+  const decisions = new Map<FaultKind, number>();
+  const steps = await recordingSteps(() => countingDecisions(decisions, () => simulate(options)));
+  // The fastest of three: the replay holds every snapshot of the runs, and a collection can land in one.
+  const replaySeconds = Math.min(replay(steps), replay(steps), replay(steps)) / 1000;
+  return {
+    perSecond: lifecycles / seconds,
+    lifecycles,
+    crashes: summary.crashes,
+    machineStepsPerSecond: lifecycles / replaySeconds,
+    machineSteps: steps.length,
+    // Every call through the network is first asked whether it fails before reaching the chain.
+    chainCalls: decisions.get('rpc-before') ?? 0,
+    crashPoints: decisions.get('crash') ?? 0,
+  };
+}
+
+/** One call the host made to a machine stepper, with its argument, to be made again. */
+type Step = { readonly stepper: MachineStepper; readonly op: 'initial' | 'next' | 'restore' | 'persisted'; readonly arg: unknown; readonly event?: { type: string } };
+
+const stepperMethods = { ...Object.fromEntries((['initial', 'next', 'restore', 'persisted'] as const).map((op) => [op, MachineStepper.prototype[op]])) } as Pick<
+  MachineStepper,
+  'initial' | 'next' | 'restore' | 'persisted'
+>;
+
+/**
+ * Records every stepper call made while `run` runs. The host's steppers are shared and made
+ * deep inside it, so the recording is done on the prototype, and undone whatever happens.
+ */
+async function recordingSteps(run: () => Promise<unknown>): Promise<Step[]> {
+  const steps: Step[] = [];
+  const proto = MachineStepper.prototype;
+  proto.initial = function (this: MachineStepper, input) {
+    steps.push({ stepper: this, op: 'initial', arg: input });
+    return stepperMethods.initial.call(this, input);
+  };
+  proto.next = function (this: MachineStepper, snapshot, event) {
+    steps.push({ stepper: this, op: 'next', arg: snapshot, event });
+    return stepperMethods.next.call(this, snapshot, event);
+  };
+  proto.restore = function (this: MachineStepper, persisted) {
+    steps.push({ stepper: this, op: 'restore', arg: persisted });
+    return stepperMethods.restore.call(this, persisted);
+  };
+  proto.persisted = function (this: MachineStepper, snapshot) {
+    steps.push({ stepper: this, op: 'persisted', arg: snapshot });
+    return stepperMethods.persisted.call(this, snapshot);
+  };
+  try {
+    await run();
+  } finally {
+    Object.assign(proto, stepperMethods);
+  }
+  return steps;
+}
+
+/** Counts the fault decisions asked while `run` runs, by kind, whether or not faults are on. */
+async function countingDecisions<T>(into: Map<FaultKind, number>, run: () => Promise<T>): Promise<T> {
+  const decide = FaultInjector.prototype.decide;
+  FaultInjector.prototype.decide = function (this: FaultInjector, kind, key) {
+    into.set(kind, (into.get(kind) ?? 0) + 1);
+    return decide.call(this, kind, key);
+  };
+  try {
+    return await run();
+  } finally {
+    FaultInjector.prototype.decide = decide;
+  }
+}
+
+/** Milliseconds to make every recorded step again, in order. */
+function replay(steps: readonly Step[]): number {
+  const started = performance.now();
+  for (const step of steps) {
+    const { stepper, arg } = step;
+    if (step.op === 'next') stepper.next(arg as AnyMachineSnapshot, step.event!);
+    else if (step.op === 'initial') stepper.initial(arg);
+    else if (step.op === 'restore') stepper.restore(arg);
+    else stepper.persisted(arg as AnyMachineSnapshot);
+  }
+  return performance.now() - started;
 }
 
 /**
