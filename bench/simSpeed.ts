@@ -138,15 +138,15 @@ async function countingDecisions<T>(into: Map<FaultKind, number>, run: () => Pro
   }
 }
 
-/** Milliseconds to make every recorded step again, in order. */
+/** Milliseconds to make every recorded step again, in order, with the methods themselves. */
 function replay(steps: readonly Step[]): number {
   const started = performance.now();
   for (const step of steps) {
     const { stepper, arg } = step;
-    if (step.op === 'next') stepper.next(arg as AnyMachineSnapshot, step.event!);
-    else if (step.op === 'initial') stepper.initial(arg);
-    else if (step.op === 'restore') stepper.restore(arg);
-    else stepper.persisted(arg as AnyMachineSnapshot);
+    if (step.op === 'next') stepperMethods.next.call(stepper, arg as AnyMachineSnapshot, step.event!);
+    else if (step.op === 'initial') stepperMethods.initial.call(stepper, arg);
+    else if (step.op === 'restore') stepperMethods.restore.call(stepper, arg);
+    else stepperMethods.persisted.call(stepper, arg as AnyMachineSnapshot);
   }
   return performance.now() - started;
 }

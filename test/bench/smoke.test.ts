@@ -37,6 +37,13 @@ describe('npm run bench -- --smoke', () => {
     ]) {
       expect(stdout).toContain(heading);
     }
+    // Each simulated row carries its machine steps replayed alone, and what a lifecycle took.
+    const simRows = stdout.split('\n').filter((line) => line.startsWith('| settle sim, real host'));
+    expect(simRows).toHaveLength(4);
+    for (const row of simRows) {
+      expect(row).toMatch(/\| \d+ \| \d+\.\d{3} \| \d+\.\d{3} \|/);
+      expect(row).toMatch(/[\d.]+ machine steps, [\d.]+ chain calls, [\d.]+ crash points per lifecycle/);
+    }
     // Every figure printed is a number: a NaN or Infinity would mean a benchmark measured nothing.
     expect(stdout).not.toMatch(/NaN|Infinity/);
   }, 180_000);
