@@ -3,7 +3,7 @@
  * crashes, next to bare XState running the same machines with no host (the ceiling), in the
  * same run.
  */
-import { createActor, type AnyMachineSnapshot } from 'xstate';
+import { createActor } from 'xstate';
 import { jobSettlement, swapFulfillment } from '../machines/index.ts';
 import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms.ts';
 import { FaultInjector, parseFaults, type FaultKind, type FaultSource } from '../sim/faults.ts';
@@ -85,13 +85,16 @@ export async function simulatedLifecycles(runs: number, faults: string, kind: Ob
   };
 }
 
-/** One call the host made to a machine stepper, with its argument, to be made again. */
-type Step = { readonly stepper: MachineStepper; readonly op: 'initial' | 'next' | 'restore' | 'persisted'; readonly arg: unknown; readonly event?: { type: string } };
+const STEP_OPS = ['initial', 'next', 'restore', 'persisted'] as const;
+type StepOp = (typeof STEP_OPS)[number];
+/** Every stepper method, called as (argument, event?): an event only `next` takes. */
+type StepMethod = (this: MachineStepper, arg: unknown, event?: { type: string }) => unknown;
 
-const stepperMethods = { ...Object.fromEntries((['initial', 'next', 'restore', 'persisted'] as const).map((op) => [op, MachineStepper.prototype[op]])) } as Pick<
-  MachineStepper,
-  'initial' | 'next' | 'restore' | 'persisted'
->;
+/** One call the host made to a machine stepper, with its arguments, to be made again. */
+type Step = { readonly stepper: MachineStepper; readonly op: StepOp; readonly arg: unknown; readonly event: { type: string } | undefined };
+
+/** The methods themselves, taken before any recording replaces them. */
+const stepperMethods = Object.fromEntries(STEP_OPS.map((op) => [op, MachineStepper.prototype[op] as StepMethod])) as Record<StepOp, StepMethod>;
 
 /**
  * Records every stepper call made while `run` runs. The host's steppers are shared and made
@@ -99,23 +102,13 @@ const stepperMethods = { ...Object.fromEntries((['initial', 'next', 'restore', '
  */
 async function recordingSteps(run: () => Promise<unknown>): Promise<Step[]> {
   const steps: Step[] = [];
-  const proto = MachineStepper.prototype;
-  proto.initial = function (this: MachineStepper, input) {
-    steps.push({ stepper: this, op: 'initial', arg: input });
-    return stepperMethods.initial.call(this, input);
-  };
-  proto.next = function (this: MachineStepper, snapshot, event) {
-    steps.push({ stepper: this, op: 'next', arg: snapshot, event });
-    return stepperMethods.next.call(this, snapshot, event);
-  };
-  proto.restore = function (this: MachineStepper, persisted) {
-    steps.push({ stepper: this, op: 'restore', arg: persisted });
-    return stepperMethods.restore.call(this, persisted);
-  };
-  proto.persisted = function (this: MachineStepper, snapshot) {
-    steps.push({ stepper: this, op: 'persisted', arg: snapshot });
-    return stepperMethods.persisted.call(this, snapshot);
-  };
+  const proto = MachineStepper.prototype as unknown as Record<StepOp, StepMethod>;
+  for (const op of STEP_OPS) {
+    proto[op] = function (this: MachineStepper, arg, event) {
+      steps.push({ stepper: this, op, arg, event });
+      return stepperMethods[op].call(this, arg, event);
+    };
+  }
   try {
     await run();
   } finally {
@@ -141,13 +134,7 @@ async function countingDecisions<T>(into: Map<FaultKind, number>, run: () => Pro
 /** Milliseconds to make every recorded step again, in order, with the methods themselves. */
 function replay(steps: readonly Step[]): number {
   const started = performance.now();
-  for (const step of steps) {
-    const { stepper, arg } = step;
-    if (step.op === 'next') stepperMethods.next.call(stepper, arg as AnyMachineSnapshot, step.event!);
-    else if (step.op === 'initial') stepperMethods.initial.call(stepper, arg);
-    else if (step.op === 'restore') stepperMethods.restore.call(stepper, arg);
-    else stepperMethods.persisted.call(stepper, arg as AnyMachineSnapshot);
-  }
+  for (const { stepper, op, arg, event } of steps) stepperMethods[op].call(stepper, arg, event);
   return performance.now() - started;
 }
 

@@ -49,6 +49,12 @@ async function scratch(): Promise<string> {
   return mkdtemp(join(process.env['SETTLE_BENCH_DIR'] ?? tmpdir(), 'settle-bench-'));
 }
 
+/** The middle value (the upper middle of an even count): a figure one stall cannot move. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of nothing');
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 function rate(count: number, started: number): number {
   return count / ((performance.now() - started) / 1000);
 }
@@ -143,7 +149,7 @@ export async function storeTransitions(
       await Promise.all(Array.from({ length: Math.min(writers, records.length) }, writer));
       timed.push(rate(transitions, started));
     }
-    const perSecond = timed.sort((a, b) => a - b)[Math.floor(timed.length / 2)]!;
+    const perSecond = median(timed);
     await store.close();
     return { perSecond, microsEach: 1_000_000 / perSecond, commits: (store.commits - commitsBefore) / rounds };
   } finally {

@@ -30,7 +30,7 @@ describe('npm run bench -- --smoke', () => {
       '| settle sim, real host, jobs, all faults and crashes',
       '| disk: append + fdatasync',
       '| store: persisted transitions, 10 machines transitioning at once',
-      '| live machines | µs per persisted transition (median of 1 rounds) | vs 10 |',
+      '| live machines | µs per persisted transition (one round) | vs 10 |',
       'restore 100 machines:',
       'RPC calls per swap lifecycle on the real adapters',
       '| jobs per claimLocks | gas per job | vs a claim of one |',
