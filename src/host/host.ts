@@ -13,7 +13,6 @@ import type { AnyMachineSnapshot, InspectionEvent } from 'xstate';
 import {
   DECIMAL_INTEGER,
   machineCatalog,
-  metaOfState,
   swapFulfillment,
   type JobContext,
   type JobEvent,
@@ -490,7 +489,7 @@ export class Host {
   private async settle(machine: LiveMachine, height: number | null): Promise<boolean> {
     for (let step = 0; step < this.maxSteps; step += 1) {
       const snapshot = machine.snapshot;
-      const effect = metaOfState(snapshot).effect;
+      const effect = machine.stepper.meta(snapshot).effect;
       if (effect !== undefined && Object.hasOwn(BATCHED_EFFECTS, effect)) return false;
       if (effect !== undefined) {
         if (machine.snapshot !== machine.persistedSnapshot) {
@@ -521,7 +520,7 @@ export class Host {
     for (const [effect, run] of Object.entries(BATCHED_EFFECTS)) {
       const byChain = new Map<string, LiveMachine[]>();
       for (const machine of this.sortedLive()) {
-        if (machine.kind !== 'job' || metaOfState(machine.snapshot).effect !== effect) continue;
+        if (machine.kind !== 'job' || machine.stepper.meta(machine.snapshot).effect !== effect) continue;
         const chain = (machine.snapshot.context as JobContext).terms.chain;
         byChain.set(chain, [...(byChain.get(chain) ?? []), machine]);
       }
@@ -567,7 +566,7 @@ export class Host {
     if (machine.kind === 'swap') {
       const context = snapshot.context as SwapContext;
       const ports = this.swapPorts;
-      if (effect === 'recordRecovery') return this.record(machine, () => swapRecoveryEntry(machine.id, state, metaOfState(snapshot).record ?? 'stuck-funds', context));
+      if (effect === 'recordRecovery') return this.record(machine, () => swapRecoveryEntry(machine.id, state, machine.stepper.meta(snapshot).record ?? 'stuck-funds', context));
       if (ports === null) return null; // restored without a swap contract: wait for one
       switch (effect) {
         case 'sendTransfer':
@@ -581,7 +580,7 @@ export class Host {
       const context = snapshot.context as JobContext;
       switch (effect) {
         case 'recordRecovery':
-          return this.record(machine, () => jobRecoveryEntry(machine.id, state, metaOfState(snapshot).record ?? 'unsettled-claim', context));
+          return this.record(machine, () => jobRecoveryEntry(machine.id, state, machine.stepper.meta(snapshot).record ?? 'unsettled-claim', context));
       }
     }
     throw new Error(`${machine.id}: no host implementation for effect '${effect}'`);

@@ -10,11 +10,14 @@
  * an action that would need executing is a bug in a machine, and fails loudly.
  */
 import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type InspectionEvent } from 'xstate';
+import { metaOfState, type StateMeta } from '../../machines/index.ts';
 
 export class MachineStepper {
   private readonly scope: AnyActorScope;
   /** State (and status) -> XState's resolution of it, context aside. */
   private readonly resolvedStates = new Map<string, AnyMachineSnapshot>();
+  /** State -> the meta it declares. */
+  private readonly metas = new Map<string, StateMeta>();
 
   constructor(
     readonly machine: AnyStateMachine,
@@ -73,6 +76,21 @@ export class MachineStepper {
       output: stored.output,
       error: stored.error,
     } as AnyMachineSnapshot;
+  }
+
+  /**
+   * The meta of the state a snapshot is in. The host asks for it several times per machine per
+   * poll, and `metaOfState` builds XState's meta record and searches it each time; a state's
+   * meta is part of the machine's definition, so it is looked up once per state.
+   */
+  meta(snapshot: AnyMachineSnapshot): StateMeta {
+    const state = String(snapshot.value);
+    let meta = this.metas.get(state);
+    if (meta === undefined) {
+      meta = metaOfState(snapshot);
+      this.metas.set(state, meta);
+    }
+    return meta;
   }
 
   /** The snapshot after `event`; the very same object when the event changes nothing. */

@@ -4,7 +4,7 @@
  */
 import { createActor, type AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { jobSettlement, machineCatalog, swapFulfillment } from '../../machines/index.ts';
+import { jobSettlement, machineCatalog, metaOfState, swapFulfillment } from '../../machines/index.ts';
 import { Host, type HostOptions } from '../../src/host/host.ts';
 import { MachineStepper } from '../../src/host/machineStepper.ts';
 import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../support/sampleTerms.ts';
@@ -82,6 +82,24 @@ describe('machine stepper', () => {
           expect(Object.keys(restored)).toEqual(Object.keys(resolved));
           expect(restored.getMeta()).toEqual(resolved.getMeta());
           expect(json(stepper.persisted(restored))).toBe(json((machine as AnyStateMachine).getPersistedSnapshot(resolved)));
+        }
+      }
+    }
+  });
+
+  it('gives, in every state of both machines, the meta metaOfState reads from the snapshot', () => {
+    for (const { machine, input } of [
+      { machine: swapFulfillment, input: { terms: SWAP_TERMS, block: 1 } },
+      { machine: jobSettlement, input: { terms: SAMPLE_JOB_TERMS, now: 1_000 } },
+    ]) {
+      const stepper = new MachineStepper(machine);
+      const context = (stepper.initial(input) as { context: Record<string, unknown> }).context;
+      for (const [value, node] of Object.entries(machine.root.states)) {
+        const status = node.type === 'final' ? 'done' : 'active';
+        // Twice: the second lookup of a state takes the meta found by the first.
+        for (let n = 0; n < 2; n += 1) {
+          const snapshot = stepper.restore({ status, value, historyValue: {}, context: { ...context, n }, children: {} });
+          expect(stepper.meta(snapshot)).toBe(metaOfState(snapshot));
         }
       }
     }
