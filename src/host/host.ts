@@ -120,6 +120,8 @@ const BATCHED_EFFECTS: Readonly<Record<string, typeof claimInBatches>> = {
   claimLock: claimInBatches,
   cancelExpiredLock: cancelInBatches,
 };
+/** The same, as the list settleBatches walks at every tick (in the record's order). */
+const BATCHED_EFFECT_RUNS = Object.entries(BATCHED_EFFECTS);
 
 /**
  * A snapshot could not be made durable. The in-memory machine is now ahead of the disk, so
@@ -362,15 +364,17 @@ export class Host {
       }
       await this.persistAll(created);
       countCreated(created.length);
-      await this.dispatchAll(observed.flatMap(([machine, { phase, cost }]) => (this.runEnded(machine, phase, cost) ? [[machine, { type: 'RUN_ENDED', cost: cost! }]] : [])));
-      await this.dispatchAll(observed.flatMap(([machine, { phase }]) => (machine.snapshot.value === 'PublishingResults' && phase === 'published' ? [[machine, { type: 'RESULTS_PUBLISHED' }]] : [])));
+      // filter then map, not flatMap: this runs at every poll, and V8 optimizes filter and map
+      // but not flatMap, whose one-element arrays are garbage too.
+      const ended = observed.filter(([machine, { phase, cost }]) => this.runEnded(machine, phase, cost));
+      await this.dispatchAll(ended.map(([machine, { cost }]) => [machine, { type: 'RUN_ENDED', cost: cost! }]));
+      const published = observed.filter(([machine, { phase }]) => machine.snapshot.value === 'PublishingResults' && phase === 'published');
+      await this.dispatchAll(published.map(([machine]) => [machine, { type: 'RESULTS_PUBLISHED' }]));
     }
     if (now === null) return null;
     const waiting = this.sortedLive().filter((m) => m.kind === 'job' && m.snapshot.value === 'JobSettle');
-    const expiries = waiting.flatMap((m) => {
-      const lock = (m.snapshot.context as JobContext).terms.lock;
-      return lock === null ? [] : [lock.expiry];
-    });
+    const locks = waiting.map((m) => (m.snapshot.context as JobContext).terms.lock);
+    const expiries = locks.filter((lock) => lock !== null).map((lock) => lock.expiry);
     if (this.schedule.due(now, expiries)) await this.dispatchAll(waiting.map((machine) => [machine, { type: 'SETTLE_DUE', now }]));
     return now;
   }
@@ -517,12 +521,18 @@ export class Host {
   /** Claims and cancels for every job that asks for one, a batch per chain. */
   private async settleBatches(height: number | null): Promise<number> {
     let archived = 0;
-    for (const [effect, run] of Object.entries(BATCHED_EFFECTS)) {
+    // Jobs sort by id alone (holding a signed transfer is a swap's), and no machine is created
+    // here: one sorted list serves every effect, less the jobs an earlier effect archived or
+    // rewound out of the live set.
+    const jobs = this.sortedLive().filter((m) => m.kind === 'job');
+    for (const [effect, run] of BATCHED_EFFECT_RUNS) {
       const byChain = new Map<string, LiveMachine[]>();
-      for (const machine of this.sortedLive()) {
-        if (machine.kind !== 'job' || machine.stepper.meta(machine.snapshot).effect !== effect) continue;
+      for (const machine of jobs) {
+        if (this.live.get(machine.id) !== machine || machine.stepper.meta(machine.snapshot).effect !== effect) continue;
         const chain = (machine.snapshot.context as JobContext).terms.chain;
-        byChain.set(chain, [...(byChain.get(chain) ?? []), machine]);
+        const batch = byChain.get(chain);
+        if (batch === undefined) byChain.set(chain, [machine]);
+        else batch.push(machine);
       }
       for (const [chain, machines] of byChain) {
         const escrow = this.options.escrows.get(chain);
