@@ -39,6 +39,17 @@ export class MemorySnapshotStore implements SnapshotStore {
   }
 
   async put(record: MachineRecord): Promise<void> {
+    this.write(record);
+  }
+
+  /** One record at a time, each with its own fault decisions: a torn commit leaves a prefix. */
+  async putMany(records: readonly MachineRecord[]): Promise<void> {
+    // Written in one synchronous loop, not an awaited put each: a throw still stops it after
+    // the records before it, exactly as a disk that dies mid-commit.
+    for (const record of records) this.write(record);
+  }
+
+  private write(record: MachineRecord): void {
     assertRecordId(record.id);
     if (this.disk.archived.has(record.id)) throw new Error(`put: '${record.id}' is archived`);
     const expected = (this.disk.live.get(record.id)?.seq ?? 0) + 1;
@@ -47,11 +58,6 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (this.faults?.decide('failed-write', site) === true) throw new Error(`EIO: write of ${record.id} failed`);
     if (this.faults?.decide('torn-write', site) === true) throw new SimulatedCrash('before-persist', record.id);
     this.disk.live.set(record.id, record);
-  }
-
-  /** One record at a time, each with its own fault decisions: a torn commit leaves a prefix. */
-  async putMany(records: readonly MachineRecord[]): Promise<void> {
-    for (const record of records) await this.put(record);
   }
 
   async archive(id: string): Promise<void> {

@@ -21,9 +21,12 @@ export class SimNetwork {
     return `${op}:${target}:b${this.world.height}`;
   }
 
-  /** A read: it can only fail. */
-  async read<T>(op: string, target: string, call: () => Promise<T>): Promise<T> {
-    if (this.faults.decide('rpc-before', this.site(op, target))) throw withoutStack(() => new Error(`RPC ${op} failed: connection refused`));
+  /**
+   * A read: it can only fail. Not an async function: one returning the call's own promise would
+   * wrap it in another, settled microtasks later, at every read of every poll.
+   */
+  read<T>(op: string, target: string, call: () => Promise<T>): Promise<T> {
+    if (this.faults.decide('rpc-before', this.site(op, target))) return Promise.reject(withoutStack(() => new Error(`RPC ${op} failed: connection refused`)));
     return call();
   }
 
