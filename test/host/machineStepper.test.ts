@@ -13,6 +13,18 @@ const SWAP_TERMS = SAMPLE_SWAP_TERMS;
 
 const json = (value: unknown): string => JSON.stringify(value);
 
+/** Each state of both machines, with one stepper per machine and a context of that machine. */
+function* everyStateOfBothMachines(): Generator<{ machine: AnyStateMachine; stepper: MachineStepper; context: Record<string, unknown>; value: string; final: boolean }> {
+  for (const { machine, input } of [
+    { machine: swapFulfillment as AnyStateMachine, input: { terms: SWAP_TERMS, block: 1 } },
+    { machine: jobSettlement as AnyStateMachine, input: { terms: SAMPLE_JOB_TERMS, now: 1_000 } },
+  ]) {
+    const stepper = new MachineStepper(machine);
+    const context = (stepper.initial(input) as { context: Record<string, unknown> }).context;
+    for (const [value, node] of Object.entries(machine.root.states)) yield { machine, stepper, context, value, final: node.type === 'final' };
+  }
+}
+
 describe('machine stepper', () => {
   it('gives, event by event, the persisted snapshots an actor gives (swap and job, with their branches)', () => {
     const cases = [
@@ -64,43 +76,29 @@ describe('machine stepper', () => {
   });
 
   it('restores, in every state of both machines, exactly what XState\'s resolveState gives', () => {
-    for (const { machine, input } of [
-      { machine: swapFulfillment, input: { terms: SWAP_TERMS, block: 1 } },
-      { machine: jobSettlement, input: { terms: SAMPLE_JOB_TERMS, now: 1_000 } },
-    ]) {
-      const stepper = new MachineStepper(machine);
-      const context = (stepper.initial(input) as { context: Record<string, unknown> }).context;
-      for (const [value, node] of Object.entries(machine.root.states)) {
-        // Every status a state can be read back with, each twice: the second restore of a
-        // state takes the resolution made by the first.
-        const statuses = node.type === 'final' ? ['done'] : ['active', 'error', 'active'];
-        for (const [n, status] of [...statuses, ...statuses].entries()) {
-          const persisted = { status, value, historyValue: {}, context: { ...context, n }, children: {}, ...(status === 'error' ? { error: 'boom' } : {}) };
-          const restored = stepper.restore(JSON.parse(JSON.stringify(persisted)));
-          const resolved = machine.resolveState(JSON.parse(JSON.stringify(persisted)) as never);
-          expect(restored).toEqual(resolved);
-          expect(Object.keys(restored)).toEqual(Object.keys(resolved));
-          expect(restored.getMeta()).toEqual(resolved.getMeta());
-          expect(json(stepper.persisted(restored))).toBe(json((machine as AnyStateMachine).getPersistedSnapshot(resolved)));
-        }
+    for (const { machine, stepper, context, value, final } of everyStateOfBothMachines()) {
+      // Every status a state can be read back with, each twice: the second restore of a
+      // state takes the resolution made by the first.
+      const statuses = final ? ['done'] : ['active', 'error', 'active'];
+      for (const [n, status] of [...statuses, ...statuses].entries()) {
+        const persisted = { status, value, historyValue: {}, context: { ...context, n }, children: {}, ...(status === 'error' ? { error: 'boom' } : {}) };
+        const restored = stepper.restore(JSON.parse(JSON.stringify(persisted)));
+        const resolved = machine.resolveState(JSON.parse(JSON.stringify(persisted)) as never);
+        expect(restored).toEqual(resolved);
+        expect(Object.keys(restored)).toEqual(Object.keys(resolved));
+        expect(restored.getMeta()).toEqual(resolved.getMeta());
+        expect(json(stepper.persisted(restored))).toBe(json(machine.getPersistedSnapshot(resolved)));
       }
     }
   });
 
   it('gives, in every state of both machines, the meta metaOfState reads from the snapshot', () => {
-    for (const { machine, input } of [
-      { machine: swapFulfillment, input: { terms: SWAP_TERMS, block: 1 } },
-      { machine: jobSettlement, input: { terms: SAMPLE_JOB_TERMS, now: 1_000 } },
-    ]) {
-      const stepper = new MachineStepper(machine);
-      const context = (stepper.initial(input) as { context: Record<string, unknown> }).context;
-      for (const [value, node] of Object.entries(machine.root.states)) {
-        const status = node.type === 'final' ? 'done' : 'active';
-        // Twice: the second lookup of a state takes the meta found by the first.
-        for (let n = 0; n < 2; n += 1) {
-          const snapshot = stepper.restore({ status, value, historyValue: {}, context: { ...context, n }, children: {} });
-          expect(stepper.meta(snapshot)).toBe(metaOfState(snapshot));
-        }
+    for (const { stepper, context, value, final } of everyStateOfBothMachines()) {
+      const status = final ? 'done' : 'active';
+      // Twice: the second lookup of a state takes the meta found by the first.
+      for (let n = 0; n < 2; n += 1) {
+        const snapshot = stepper.restore({ status, value, historyValue: {}, context: { ...context, n }, children: {} });
+        expect(stepper.meta(snapshot)).toBe(metaOfState(snapshot));
       }
     }
   });
