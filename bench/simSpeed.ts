@@ -3,7 +3,7 @@
  * crashes, next to bare XState running the same machines with no host (the ceiling), in the
  * same run.
  */
-import { createActor } from 'xstate';
+import { createActor, type AnyActorRef, type AnyMachineSnapshot } from 'xstate';
 import { jobSettlement, swapFulfillment } from '../machines/index.ts';
 import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms.ts';
 import { FaultInjector, parseFaults, type FaultKind, type FaultSource } from '../sim/faults.ts';
@@ -51,9 +51,17 @@ export interface SimulatedSpeed {
   readonly lifecycles: number;
   readonly crashes: number;
   /**
-   * The same lifecycles' machine steps alone (every initial snapshot, transition, restore and
-   * persisted form the host asked its steppers for), replayed with no host and no simulated
-   * chains: the most any host could reach on this workload.
+   * The ceiling of these very lifecycles: bare XState actors making the same machine steps
+   * (every machine started, sent the same events, restored at each restart, asked for its
+   * persisted snapshot), with no host, no store and no simulated chains, as an XState user
+   * runs a machine. A lifecycle with faults makes several times the happy path's steps
+   * (retries, reads, restores, the restart-invisible replay), so the happy path is no ceiling
+   * for it: not even a host that cost nothing could reach it.
+   */
+  readonly bareSameStepsPerSecond: number;
+  /**
+   * The same steps made by the host's own steppers (XState's transition function, no actors),
+   * with nothing else: what a host that cost nothing would reach.
    */
   readonly machineStepsPerSecond: number;
   readonly machineSteps: number;
@@ -64,6 +72,10 @@ export interface SimulatedSpeed {
 
 export async function simulatedLifecycles(runs: number, faults: string, kind: Obligation = 'swap'): Promise<SimulatedSpeed> {
   const options = { seed: 1, runs, swaps: kind === 'swap' ? 8 : 0, jobs: kind === 'job' ? 8 : 0, faults: parseFaults(faults) };
+  // Warmed as the ceilings are, by as many runs as are timed: the first runs of a process are
+  // mostly V8 compiling the host and the simulator (400 cold runs measured half the speed of
+  // the same runs warm). Other seeds, so the timed runs repeat nothing the warm-up computed.
+  await simulate({ ...options, seed: options.seed + runs });
   const started = performance.now();
   const summary = await simulate(options);
   const seconds = (performance.now() - started) / 1000;
@@ -73,10 +85,13 @@ export async function simulatedLifecycles(runs: number, faults: string, kind: Ob
   const steps = await recordingSteps(() => countingDecisions(decisions, () => simulate(options)));
   // The fastest of three: the replay holds every snapshot of the runs, and a collection can land in one.
   const replaySeconds = Math.min(replay(steps), replay(steps), replay(steps)) / 1000;
+  checkActorReplay(steps);
+  const bareSeconds = Math.min(actorReplay(steps), actorReplay(steps), actorReplay(steps)) / 1000;
   return {
     perSecond: lifecycles / seconds,
     lifecycles,
     crashes: summary.crashes,
+    bareSameStepsPerSecond: lifecycles / bareSeconds,
     machineStepsPerSecond: lifecycles / replaySeconds,
     machineSteps: steps.length,
     // Every call through the network is first asked whether it fails before reaching the chain.
@@ -90,8 +105,14 @@ type StepOp = (typeof STEP_OPS)[number];
 /** Every stepper method, called as (argument, event?): an event only `next` takes. */
 type StepMethod = (this: MachineStepper, arg: unknown, event?: { type: string }) => unknown;
 
-/** One call the host made to a machine stepper, with its arguments, to be made again. */
-type Step = { readonly stepper: MachineStepper; readonly op: StepOp; readonly arg: unknown; readonly event: { type: string } | undefined };
+/** One call the host made to a machine stepper, with its arguments and result, to be made again. */
+export type Step = {
+  readonly stepper: MachineStepper;
+  readonly op: StepOp;
+  readonly arg: unknown;
+  readonly event: { type: string } | undefined;
+  readonly result: unknown;
+};
 
 /** The methods themselves, taken before any recording replaces them. */
 const stepperMethods = Object.fromEntries(STEP_OPS.map((op) => [op, MachineStepper.prototype[op] as StepMethod])) as Record<StepOp, StepMethod>;
@@ -100,13 +121,14 @@ const stepperMethods = Object.fromEntries(STEP_OPS.map((op) => [op, MachineStepp
  * Records every stepper call made while `run` runs. The host's steppers are shared and made
  * deep inside it, so the recording is done on the prototype, and undone whatever happens.
  */
-async function recordingSteps(run: () => Promise<unknown>): Promise<Step[]> {
+export async function recordingSteps(run: () => Promise<unknown>): Promise<Step[]> {
   const steps: Step[] = [];
   const proto = MachineStepper.prototype as unknown as Record<StepOp, StepMethod>;
   for (const op of STEP_OPS) {
     proto[op] = function (this: MachineStepper, arg, event) {
-      steps.push({ stepper: this, op, arg, event });
-      return stepperMethods[op].call(this, arg, event);
+      const result = stepperMethods[op].call(this, arg, event);
+      steps.push({ stepper: this, op, arg, event, result });
+      return result;
     };
   }
   try {
@@ -136,6 +158,66 @@ function replay(steps: readonly Step[]): number {
   const started = performance.now();
   for (const { stepper, op, arg, event } of steps) stepperMethods[op].call(stepper, arg, event);
   return performance.now() - started;
+}
+
+/**
+ * The recorded steps made by bare XState actors, one actor per machine: a first snapshot is
+ * `createActor(machine, { input }).start()`, a restore is `createActor(machine, { snapshot })
+ * .start()`, a transition is `send`, a persisted form is `getPersistedSnapshot()`. Each
+ * snapshot the host held maps to the actor that holds it; a step from a snapshot its actor
+ * has moved past (the host went back to the one on disk) restores a new actor from it.
+ * `onStep` sees each actor after its step (the check); the timed replays pass none.
+ */
+function actorReplay(steps: readonly Step[], onStep?: (actor: AnyActorRef, step: Step) => void): number {
+  const holder = new Map<unknown, AnyActorRef>();
+  const current = new Map<AnyActorRef, unknown>();
+  const actorAt = (step: Step): AnyActorRef => {
+    const actor = holder.get(step.arg);
+    if (actor !== undefined && current.get(actor) === step.arg) return actor;
+    const machine = step.stepper.machine;
+    return createActor(machine, { snapshot: machine.getPersistedSnapshot(step.arg as AnyMachineSnapshot) as never }).start();
+  };
+  const started = performance.now();
+  for (const step of steps) {
+    let actor: AnyActorRef;
+    switch (step.op) {
+      case 'initial':
+        actor = createActor(step.stepper.machine, { input: step.arg }).start();
+        break;
+      case 'restore':
+        actor = createActor(step.stepper.machine, { snapshot: step.arg as never }).start();
+        break;
+      case 'next':
+        actor = actorAt(step);
+        actor.send(step.event!);
+        break;
+      case 'persisted':
+        actor = actorAt(step);
+        actor.getPersistedSnapshot();
+        break;
+    }
+    if (step.op !== 'persisted') {
+      holder.set(step.result, actor);
+      current.set(actor, step.result);
+    }
+    onStep?.(actor, step);
+  }
+  return performance.now() - started;
+}
+
+/**
+ * The actors' replay, checked once (untimed): after every step each actor is in the state, with
+ * the context, the host's stepper reached. A replay that drifted would time other work.
+ */
+export function checkActorReplay(steps: readonly Step[]): void {
+  actorReplay(steps, (actor, step) => {
+    if (step.op === 'persisted') return;
+    const got = actor.getSnapshot() as AnyMachineSnapshot;
+    const want = step.result as AnyMachineSnapshot;
+    if (got.value !== want.value || got.status !== want.status || JSON.stringify(got.context) !== JSON.stringify(want.context)) {
+      throw new Error(`bare XState replay drifted at ${step.op} ${step.event?.type ?? ''}: ${String(got.value)} where the host had ${String(want.value)}`);
+    }
+  });
 }
 
 /**

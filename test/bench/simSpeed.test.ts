@@ -4,8 +4,9 @@
  * method back: a recording left in place would slow and skew every later run in the process.
  */
 import { describe, expect, it } from 'vitest';
-import { simulatedLifecycles } from '../../bench/simSpeed.ts';
-import { FaultInjector } from '../../sim/faults.ts';
+import { checkActorReplay, recordingSteps, simulatedLifecycles, type Step } from '../../bench/simSpeed.ts';
+import { FaultInjector, parseFaults } from '../../sim/faults.ts';
+import { simulate } from '../../sim/simulate.ts';
 import { MachineStepper } from '../../src/host/machineStepper.ts';
 
 describe('simulator speed benchmark', () => {
@@ -26,6 +27,18 @@ describe('simulator speed benchmark', () => {
       expect(figures.chainCalls).toBeGreaterThanOrEqual(figures.lifecycles);
       expect(figures.crashPoints).toBeGreaterThan(0);
       expect(Number.isFinite(figures.machineStepsPerSecond) && figures.machineStepsPerSecond > 0).toBe(true);
+      expect(Number.isFinite(figures.bareSameStepsPerSecond) && figures.bareSameStepsPerSecond > 0).toBe(true);
     }
+  }, 60_000);
+
+  it('replays the recorded steps with bare actors that reach every state the host reached, and notices one that does not', async () => {
+    const steps = await recordingSteps(() => simulate({ seed: 3, runs: 3, swaps: 4, jobs: 4, faults: parseFaults('all') }));
+    expect(new Set(steps.map((s) => s.op))).toEqual(new Set(['initial', 'next', 'restore', 'persisted']));
+    expect(() => checkActorReplay(steps)).not.toThrow();
+    // One transition whose recorded outcome is another state: the actors' replay must refuse it.
+    const at = steps.findIndex((s) => s.op === 'next' && s.result !== s.arg);
+    const moved = steps[at]!.result as { value: string };
+    const tampered: Step[] = steps.map((s, i) => (i === at ? { ...s, result: { ...moved, value: `${moved.value}-elsewhere` } } : s));
+    expect(() => checkActorReplay(tampered)).toThrow(/drifted/);
   }, 60_000);
 });
