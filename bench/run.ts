@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { adapterRpcPerSwap } from './adapterRpc.ts';
 import { claimGas } from './escrowGas.ts';
-import { diskLimits, median, restore, storeTransitions } from './storeSpeed.ts';
+import { diskLimits, median, restore, scaleCosts, storeTransitions } from './storeSpeed.ts';
 import { bareLifecycles, rpcCallsPerSwap, simulatedLifecycles } from './simSpeed.ts';
 
 const smoke = process.argv.includes('--smoke');
@@ -99,10 +99,11 @@ async function main(): Promise<void> {
   process.stdout.write('Goal (issue 8): 80% of the limit with many machines active.\n');
 
   const sizes = smoke ? [10, 100] : [10, 1_000, 10_000, 100_000];
-  const scale = [];
-  const rounds = smoke ? 1 : 3;
-  for (const size of sizes) scale.push({ size, ...(await storeTransitions(size, smoke ? 20 : 1_000, 1, rounds)) });
-  process.stdout.write(`\n| live machines | µs per persisted transition (${rounds === 1 ? 'one round' : `median of ${rounds} rounds`}) | vs 10 |\n|---:|---:|---:|\n`);
+  const rounds = smoke ? 1 : 5;
+  const scale = await scaleCosts(sizes, smoke ? 20 : 400, rounds);
+  process.stdout.write(
+    `\n| live machines | µs per persisted transition (${rounds === 1 ? 'one round' : `median of ${rounds} rounds, the sizes taking turns`}) | vs 10 |\n|---:|---:|---:|\n`,
+  );
   for (const row of scale) process.stdout.write(`| ${row.size} | ${Math.round(row.microsEach)} | ${(row.microsEach / scale[0]!.microsEach).toFixed(2)} |\n`);
   process.stdout.write('Goal (issue 8): flat, the largest within 1.3x of 10.\n');
 

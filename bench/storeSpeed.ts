@@ -112,31 +112,29 @@ export async function seedStore(count: number): Promise<string> {
   return dir;
 }
 
-/**
- * Durable transitions per second through the real store over `machines` live machines.
- * `writers` machines transition at once, each waiting for its write before the next (as the
- * host does); with one writer every transition is its own commit. Timed `rounds` times on the
- * same store, the median reported: a shared disk stalls now and then for a second or more,
- * and one stall inside one size's writes would read as that size's cost.
- */
-export async function storeTransitions(
-  machines: number,
-  transitions: number,
-  writers = 1,
-  rounds = 1,
-): Promise<{ perSecond: number; microsEach: number; commits: number }> {
+/** A real store over `machines` seeded machines, whose durable transitions can be timed. */
+interface SeededStore {
+  /** Transitions per second of `transitions` puts, `writers` machines at a time. */
+  time(transitions: number, writers: number): Promise<number>;
+  readonly commits: number;
+  close(): Promise<void>;
+}
+
+async function openSeeded(machines: number): Promise<SeededStore> {
   const dir = await seedStore(machines);
-  try {
-    const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
-    const records = await store.loadLive();
-    const seqs = new Map(records.map((r) => [r.id, r.seq]));
-    const commitsBefore = store.commits;
-    const timed: number[] = [];
-    for (let round = 0; round < rounds; round += 1) {
-      let next = 0;
+  const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
+  const records = await store.loadLive();
+  const seqs = new Map(records.map((r) => [r.id, r.seq]));
+  let cursor = 0;
+  return {
+    async time(transitions, writers) {
+      let claimed = 0;
+      // Each writer waits for its write before the next, as the host does; with one writer
+      // every transition is its own commit.
       const writer = async (): Promise<void> => {
-        for (let i = next++; i < transitions; i = next++) {
-          const record = records[(i * 7919) % records.length]!;
+        for (; claimed < transitions; ) {
+          claimed += 1;
+          const record = records[(cursor++ * 7919) % records.length]!;
           const seq = seqs.get(record.id)! + 1;
           seqs.set(record.id, seq);
           await store.put({ ...record, seq });
@@ -147,13 +145,53 @@ export async function storeTransitions(
       (globalThis as { gc?: () => void }).gc?.();
       const started = performance.now();
       await Promise.all(Array.from({ length: Math.min(writers, records.length) }, writer));
-      timed.push(rate(transitions, started));
-    }
-    const perSecond = median(timed);
-    await store.close();
-    return { perSecond, microsEach: 1_000_000 / perSecond, commits: (store.commits - commitsBefore) / rounds };
+      return rate(transitions, started);
+    },
+    get commits() {
+      return store.commits;
+    },
+    async close() {
+      await store.close();
+      await rm(join(dir, '..'), { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Durable transitions per second through the real store over `machines` live machines, with
+ * `writers` machines transitioning at once (their writes share commits: group commit).
+ */
+export async function storeTransitions(machines: number, transitions: number, writers = 1): Promise<{ perSecond: number; commits: number }> {
+  const seeded = await openSeeded(machines);
+  try {
+    const commitsBefore = seeded.commits;
+    const perSecond = await seeded.time(transitions, writers);
+    return { perSecond, commits: seeded.commits - commitsBefore };
   } finally {
-    await rm(join(dir, '..'), { recursive: true, force: true });
+    await seeded.close();
+  }
+}
+
+/**
+ * Microseconds per persisted transition (one per commit) over each number of live machines.
+ * Every size's store is open at once and the sizes take turns, `rounds` times in a rotating
+ * order, each size's median reported: the disk of a shared machine speeds up and stalls over
+ * seconds, and timing one size after another read that drift as a cost of the larger sizes.
+ */
+export async function scaleCosts(sizes: readonly number[], transitionsPerRound: number, rounds: number): Promise<Array<{ size: number; microsEach: number }>> {
+  const stores: SeededStore[] = [];
+  try {
+    for (const size of sizes) stores.push(await openSeeded(size));
+    const rates: number[][] = sizes.map(() => []);
+    for (let round = 0; round < rounds; round += 1) {
+      for (let turn = 0; turn < sizes.length; turn += 1) {
+        const i = (turn + round) % sizes.length;
+        rates[i]!.push(await stores[i]!.time(transitionsPerRound, 1));
+      }
+    }
+    return sizes.map((size, i) => ({ size, microsEach: 1_000_000 / median(rates[i]!) }));
+  } finally {
+    for (const store of stores) await store.close();
   }
 }
 
