@@ -14,8 +14,8 @@ import { metaOfState, type StateMeta } from '../../machines/index.ts';
 
 export class MachineStepper {
   private readonly scope: AnyActorScope;
-  /** State (and status) -> XState's resolution of it, context aside. */
-  private readonly resolvedStates = new Map<string, AnyMachineSnapshot>();
+  /** State -> status -> XState's resolution of it, context aside. */
+  private readonly resolvedStates = new Map<string, Map<string, AnyMachineSnapshot>>();
   /** State -> the meta it declares. */
   private readonly metas = new Map<string, StateMeta>();
 
@@ -62,11 +62,15 @@ export class MachineStepper {
       throw new Error(`${this.machine.id}: a persisted snapshot with child actors; the machines have none`);
     }
     if (typeof stored.value !== 'string') return this.machine.resolveState(persisted as never) as AnyMachineSnapshot;
-    const key = `${stored.value}\u0000${String(stored.status)}`;
-    let resolved = this.resolvedStates.get(key);
+    // Looked up by state, then status, rather than by a key made of both: that key was a new
+    // string to build and hash for each of 100,000 machines at a restart.
+    let byStatus = this.resolvedStates.get(stored.value);
+    if (byStatus === undefined) this.resolvedStates.set(stored.value, (byStatus = new Map()));
+    const status = String(stored.status);
+    let resolved = byStatus.get(status);
     if (resolved === undefined) {
       resolved = this.machine.resolveState({ value: stored.value, status: stored.status, context: {} } as never) as AnyMachineSnapshot;
-      this.resolvedStates.set(key, resolved);
+      byStatus.set(status, resolved);
     }
     return {
       ...resolved,

@@ -23,7 +23,7 @@ import { Low } from 'lowdb';
 import { ChecksummedJsonFile, encodeEnvelope } from './checksummedJsonFile.ts';
 import { TEMP_SUFFIX, writeFileDurably } from './durableFile.ts';
 import { migrateFromLayout1, removeLayout1Leftovers } from './layout1Migration.ts';
-import { checkLogLine, decodeLogLine, encodeLogLine } from './logLine.ts';
+import { checkLogLine, decodeLogLine, decodeLogLineAt, encodeLogLine } from './logLine.ts';
 import { type LineLocation, SegmentLog, type TornTail } from './segmentLog.ts';
 import { fileNameOf, idOfFileName, type MachineRecord, type RecordPlace, type SnapshotStore } from './snapshotStore.ts';
 import { StoreError } from './storeError.ts';
@@ -205,8 +205,8 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.log = await SegmentLog.open(this.logDir);
     const records = new Map<string, MachineRecord>();
     const markers = new Map<string, number>();
-    this.tornTail = await this.log.scan((line, at, file, lineNumber) => {
-      const decoded = decodeLogLine(file, lineNumber, line);
+    this.tornTail = await this.log.scan(({ file, segment, base, buffer, text }, start, end, lineNumber) => {
+      const decoded = decodeLogLineAt(file, lineNumber, buffer, start, end, text);
       if (decoded.format === ARCHIVED_FORMAT) {
         const { id, seq } = decoded.data as { id?: unknown; seq?: unknown };
         const entry = typeof id === 'string' ? this.live.get(id) : undefined;
@@ -227,7 +227,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
       if (previous !== undefined && record.seq === previous.seq && JSON.stringify(record) !== JSON.stringify(records.get(record.id))) {
         throw new StoreError(file, `line ${lineNumber}: two different records of '${record.id}' with seq ${record.seq}; refusing to guess which is true`);
       }
-      this.setLive(record.id, { segment: at.segment, offset: at.offset, length: at.length, seq: record.seq });
+      this.setLive(record.id, { segment, offset: base + start, length: end - start, seq: record.seq });
       records.set(record.id, record);
     });
     const archiveTemps: string[] = [];

@@ -14,6 +14,7 @@
  * That write was never acknowledged (acknowledgement follows the fsync of whole lines), so it
  * is not data: a writer cuts it off, a reader skips it.
  */
+import { isAscii } from 'node:buffer';
 import { close as closeFd, fdatasync, fsync, open as openFd, write } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm, truncate } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -41,7 +42,23 @@ export interface TornTail {
   readonly bytes: number;
 }
 
-export type LineVisitor = (line: Buffer, at: LineLocation, file: string, lineNumber: number) => void;
+/** Whole lines read at once from one segment: valid only during the visit (the buffer is reused). */
+export interface ScannedChunk {
+  readonly file: string;
+  readonly segment: number;
+  /** File offset of buffer[0]. */
+  readonly base: number;
+  readonly buffer: Buffer;
+  /**
+   * The chunk's whole lines as one latin1 string when they are all ASCII (as JSON.stringify
+   * writes most records), else null. One string per read, not one per line: a restart reads
+   * about 100 MB, and a string per line is that much more garbage for the collector.
+   */
+  readonly text: string | null;
+}
+
+/** Visits the line at [start, end) of the chunk (without its newline). */
+export type LineVisitor = (chunk: ScannedChunk, start: number, end: number, lineNumber: number) => void;
 
 export const segmentFileName = (segment: number): string => `${String(segment).padStart(10, '0')}.jsonl`;
 
@@ -262,9 +279,9 @@ async function writeAll(fd: number, buffer: Buffer): Promise<void> {
 
 /**
  * Visits the whole lines of one file; returns where they end and the bytes after them. Reads
- * into one buffer, moving the unfinished line to its front before the next read, so a restart
- * copies nothing but those few bytes. A visited line is a view of that buffer: valid only
- * during the visit.
+ * into two buffers in turn: the next read runs (in the thread pool) while the lines of the
+ * last one are visited, and only the unfinished line at the end of a read is copied, to the
+ * front of the other buffer.
  */
 async function scanFile(file: string, segment: number, visit: LineVisitor): Promise<{ end: number; fragment: number }> {
   let handle: FileHandle;
@@ -273,30 +290,49 @@ async function scanFile(file: string, segment: number, visit: LineVisitor): Prom
   } catch (error) {
     throw new StoreError(file, `cannot be read: ${(error as Error).message}`);
   }
+  let reading: Promise<{ bytesRead: number }> | null = null;
   try {
     const size = (await handle.stat()).size;
-    const buffer = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(size, 1)));
+    const length = Math.min(SCAN_CHUNK, Math.max(size, 1));
+    let buffer: Buffer = Buffer.allocUnsafe(length);
+    /** The buffer the next read goes to: made at the first read that does not take the whole file. */
+    let spare: Buffer | null = null;
     /** File offset of buffer[0], and bytes of an unfinished line held at its front. */
     let base = 0;
     let held = 0;
     let lineNumber = 0;
-    while (base + held < size) {
-      if (held === buffer.length) throw new StoreError(file, `line ${lineNumber + 1} is longer than ${buffer.length} bytes (damaged)`);
-      const { bytesRead } = await handle.read(buffer, held, buffer.length - held, base + held);
+    if (size > 0) reading = handle.read(buffer, 0, length, 0);
+    while (reading !== null) {
+      const { bytesRead } = await reading;
+      reading = null;
       if (bytesRead === 0) break;
       const filled = held + bytesRead;
-      let start = 0;
-      for (let newline = buffer.indexOf(NEWLINE, held); newline >= 0 && newline < filled; newline = buffer.indexOf(NEWLINE, newline + 1)) {
-        lineNumber += 1;
-        visit(buffer.subarray(start, newline), { segment, offset: base + start, length: newline - start }, file, lineNumber);
-        start = newline + 1;
+      const wholeLines = buffer.lastIndexOf(NEWLINE, filled - 1) + 1;
+      const next = filled - wholeLines;
+      if (base + filled < size) {
+        if (next === length) throw new StoreError(file, `line ${lineNumber + 1} is longer than ${length} bytes (damaged)`);
+        spare ??= Buffer.allocUnsafe(length);
+        buffer.copy(spare, 0, wholeLines, filled);
+        reading = handle.read(spare, next, length - next, base + filled);
       }
-      buffer.copy(buffer, 0, start, filled);
-      base += start;
-      held = filled - start;
+      if (wholeLines > 0) {
+        const lines = buffer.subarray(0, wholeLines);
+        const chunk: ScannedChunk = { file, segment, base, buffer, text: isAscii(lines) ? lines.toString('latin1') : null };
+        let start = 0;
+        for (let newline = buffer.indexOf(NEWLINE, held); newline >= 0 && newline < wholeLines; newline = buffer.indexOf(NEWLINE, newline + 1)) {
+          lineNumber += 1;
+          visit(chunk, start, newline, lineNumber);
+          start = newline + 1;
+        }
+      }
+      base += wholeLines;
+      held = next;
+      if (spare !== null) [buffer, spare] = [spare, buffer];
     }
     return { end: base, fragment: held };
   } finally {
+    // A read still in flight when a line is refused: waited for (its outcome no longer matters).
+    await reading?.catch(() => undefined);
     await handle.close();
   }
 }

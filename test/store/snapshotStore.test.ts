@@ -103,6 +103,17 @@ describe('lowdb snapshot store', () => {
     expect((await reopened.loadLive())[0]!.snapshot).toEqual(record('swap:1', 1, { reason: 'refusé: ✓ 🦀', latin: 'ÿ' }).snapshot);
   });
 
+  it('reads a log larger than one read, lines crossing the reads, ASCII or not, and a torn tail', async () => {
+    await seeded(0);
+    // About 20 MB in lines of uneven length: several of the scan's 8 MiB reads, each ending mid-line.
+    const expected = Array.from({ length: 6_000 }, (_, i) => record(`swap:${i + 1}`, 1, { pad: 'x'.repeat(2_000 + ((i * 7_919) % 3_001)), ...(i % 1_000 === 999 ? { reason: 'refusé ✓' } : {}) }));
+    appendLines(...expected.map((r) => line(r)));
+    appendFileSync(newestSegment(), '{"format":"settle/mach');
+    const reader = await open({ readOnly: true });
+    expect(await reader.loadLive()).toEqual(expected);
+    expect(reader.tornTail).toMatchObject({ bytes: '{"format":"settle/mach'.length });
+  });
+
   it('appends one line per transition, whatever the number of live machines', async () => {
     const store = await seeded(200);
     const before = fingerprint(dir);
@@ -323,6 +334,26 @@ describe('a store that cannot be trusted is refused, naming the file, touching n
     const [first, second] = readFileSync(path, 'utf8').split('\n');
     writeFileSync(path, `${first!.slice(0, 60)}\n${second}\n`);
     await expectRefusal(/0000000001\.jsonl$/, /line 1: malformed envelope/);
+  });
+
+  it('a line cut short inside its envelope, or before the end of its head', async () => {
+    await seeded(2);
+    const path = newestSegment();
+    const [first, second] = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, `${first!.slice(0, 45)}\n${second}\n`);
+    await expectRefusal(/0000000001\.jsonl$/, /line 1: malformed envelope/);
+    writeFileSync(path, `${first!.slice(0, 6)}\n${second}\n`);
+    await expectRefusal(/0000000001\.jsonl$/, /line 1: not a settle log line/);
+  });
+
+  it('a checksum written in capitals is not the one written', async () => {
+    await seeded(2);
+    const path = newestSegment();
+    const text = readFileSync(path, 'utf8');
+    const crc = /"crc32":"([0-9a-f]{8})"/.exec(text)![1]!;
+    expect(crc).toMatch(/[a-f]/);
+    writeFileSync(path, text.replace(crc, crc.toUpperCase()));
+    await expectRefusal(/0000000001\.jsonl$/, /line 1: checksum mismatch: stored crc32 [0-9A-F]{8}, content gives [0-9a-f]{8}/);
   });
 
   it('a fragment at the end of a segment that is not the newest', async () => {
