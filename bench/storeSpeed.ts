@@ -116,6 +116,8 @@ export async function seedStore(count: number): Promise<string> {
 interface SeededStore {
   /** Transitions per second of `transitions` puts, `writers` machines at a time. */
   time(transitions: number, writers: number): Promise<number>;
+  /** One durable transition, its own commit: milliseconds it took. */
+  timeOne(): Promise<number>;
   readonly commits: number;
   close(): Promise<void>;
 }
@@ -126,6 +128,16 @@ async function openSeeded(machines: number): Promise<SeededStore> {
   const records = await store.loadLive();
   const seqs = new Map(records.map((r) => [r.id, r.seq]));
   let cursor = 0;
+  const transition = (): Promise<void> => {
+    const record = records[(cursor++ * 7919) % records.length]!;
+    const seq = seqs.get(record.id)! + 1;
+    seqs.set(record.id, seq);
+    return store.put({ ...record, seq });
+  };
+  // The seed's parsing left garbage proportional to the machines: collected before timing,
+  // or one major collection lands inside a few hundred writes and looks like their cost.
+  const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
+  collect();
   return {
     async time(transitions, writers) {
       let claimed = 0;
@@ -134,18 +146,18 @@ async function openSeeded(machines: number): Promise<SeededStore> {
       const writer = async (): Promise<void> => {
         for (; claimed < transitions; ) {
           claimed += 1;
-          const record = records[(cursor++ * 7919) % records.length]!;
-          const seq = seqs.get(record.id)! + 1;
-          seqs.set(record.id, seq);
-          await store.put({ ...record, seq });
+          await transition();
         }
       };
-      // The seed's parsing left garbage proportional to the machines: collected before timing,
-      // or one major collection lands inside a few hundred writes and looks like their cost.
-      (globalThis as { gc?: () => void }).gc?.();
+      collect();
       const started = performance.now();
       await Promise.all(Array.from({ length: Math.min(writers, records.length) }, writer));
       return rate(transitions, started);
+    },
+    async timeOne() {
+      const started = performance.now();
+      await transition();
+      return performance.now() - started;
     },
     get commits() {
       return store.commits;
@@ -173,23 +185,29 @@ export async function storeTransitions(machines: number, transitions: number, wr
 }
 
 /**
- * Microseconds per persisted transition (one per commit) over each number of live machines.
- * Every size's store is open at once and the sizes take turns, `rounds` times in a rotating
- * order, each size's median reported: the disk of a shared machine speeds up and stalls over
- * seconds, and timing one size after another read that drift as a cost of the larger sizes.
+ * The cost of one persisted transition (its own commit) over each number of live machines.
+ * Every size's store is open at once and their writes interleave one by one, in an order that
+ * rotates, each timed alone: a shared machine's disk swings between 0.2 and 1 ms per flush
+ * over seconds, and sizes timed one after another (or in rounds of a few hundred writes) read
+ * that swing as a cost of whichever size it fell on. The median and the mean of each size's
+ * writes are reported; both see the same disk.
  */
-export async function scaleCosts(sizes: readonly number[], transitionsPerRound: number, rounds: number): Promise<Array<{ size: number; microsEach: number }>> {
+export async function scaleCosts(sizes: readonly number[], transitionsEach: number): Promise<Array<{ size: number; medianMicros: number; meanMicros: number }>> {
   const stores: SeededStore[] = [];
   try {
     for (const size of sizes) stores.push(await openSeeded(size));
-    const rates: number[][] = sizes.map(() => []);
-    for (let round = 0; round < rounds; round += 1) {
+    const took: number[][] = sizes.map(() => []);
+    for (let round = 0; round < transitionsEach; round += 1) {
       for (let turn = 0; turn < sizes.length; turn += 1) {
         const i = (turn + round) % sizes.length;
-        rates[i]!.push(await stores[i]!.time(transitionsPerRound, 1));
+        took[i]!.push(await stores[i]!.timeOne());
       }
     }
-    return sizes.map((size, i) => ({ size, microsEach: 1_000_000 / median(rates[i]!) }));
+    return sizes.map((size, i) => ({
+      size,
+      medianMicros: 1_000 * median(took[i]!),
+      meanMicros: (1_000 * took[i]!.reduce((a, b) => a + b, 0)) / took[i]!.length,
+    }));
   } finally {
     for (const store of stores) await store.close();
   }

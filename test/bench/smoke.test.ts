@@ -30,7 +30,7 @@ describe('npm run bench -- --smoke', () => {
       '| settle sim, real host, jobs, all faults and crashes',
       '| disk: append + fdatasync',
       '| store: persisted transitions, 10 machines transitioning at once',
-      '| live machines | µs per persisted transition (one round) | vs 10 |',
+      '| live machines | µs per persisted transition, median | mean | median vs 10 | mean vs 10 |',
       'restore 100 machines:',
       'RPC calls per swap lifecycle on the real adapters',
       '| jobs due at one claim run | transactions per job | gas per job | gas vs one job |',
