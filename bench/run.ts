@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const restored = await restore(machines);
   const own = restored.hostBytesPerMachine - restored.snapshotBytesPerMachine;
   process.stdout.write(
-    `\nrestore ${machines} machines: ${Math.round(restored.hostMs)} ms; heap ${Math.round(restored.hostBytesPerMachine)} B per machine, ` +
+    `\nrestore ${machines} machines: ${Math.round(restored.hostMs)} ms (median of ${restored.hostMsEach.map((ms) => Math.round(ms)).join(', ')}); heap ${Math.round(restored.hostBytesPerMachine)} B per machine, ` +
       `of which XState's own snapshot ${Math.round(restored.snapshotBytesPerMachine)} B and the host's and store's ${Math.round(own)} B ` +
       `(a started XState actor per machine would be ${Math.round(restored.actorBytesPerMachine)} B)\n`,
   );
