@@ -8,7 +8,7 @@ import { jobSettlement, swapFulfillment } from '../machines/index.ts';
 import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms.ts';
 import { FaultInjector, parseFaults, type FaultKind, type FaultSource } from '../sim/faults.ts';
 import { everyObligationSeen } from '../sim/runner.ts';
-import { simulate } from '../sim/simulate.ts';
+import { simulate, type SimSummary } from '../sim/simulate.ts';
 import { MachineStepper } from '../src/host/machineStepper.ts';
 import { SimulatedSystem } from '../sim/system.ts';
 import { World } from '../sim/world.ts';
@@ -70,23 +70,35 @@ export interface SimulatedSpeed {
   readonly crashPoints: number;
 }
 
+/** Timings of the simulated runs, and of each replay: the fastest is reported. */
+const TIMINGS = 3;
+
 export async function simulatedLifecycles(runs: number, faults: string, kind: Obligation = 'swap'): Promise<SimulatedSpeed> {
   const options = { seed: 1, runs, swaps: kind === 'swap' ? 8 : 0, jobs: kind === 'job' ? 8 : 0, faults: parseFaults(faults) };
   // Warmed as the ceilings are, by as many runs as are timed: the first runs of a process are
   // mostly V8 compiling the host and the simulator (400 cold runs measured half the speed of
   // the same runs warm). Other seeds, so the timed runs repeat nothing the warm-up computed.
   await simulate({ ...options, seed: options.seed + runs });
-  const started = performance.now();
-  const summary = await simulate(options);
-  const seconds = (performance.now() - started) / 1000;
+  // The fastest of three, as the ceiling's replays below: a collection or a neighbour's burst
+  // can land in any one of them. The runs are deterministic, so all three did the same work.
+  let seconds = Infinity;
+  let summary: SimSummary | null = null;
+  for (let timing = 0; timing < TIMINGS; timing += 1) {
+    const started = performance.now();
+    const again = await simulate(options);
+    seconds = Math.min(seconds, (performance.now() - started) / 1000);
+    if (summary !== null && JSON.stringify(again) !== JSON.stringify(summary)) throw new Error('two timings of the same runs ended differently: the simulation is not deterministic');
+    summary = again;
+  }
+  if (summary === null) throw new Error('unreachable');
   const lifecycles = kind === 'swap' ? summary.lifecycles.swapFulfillment.completed : summary.lifecycles.jobSettlement.completed;
   // The simulation is deterministic: run again, recording, to get the very steps timed above.
   const decisions = new Map<FaultKind, number>();
   const steps = await recordingSteps(() => countingDecisions(decisions, () => simulate(options)));
   // The fastest of three: the replay holds every snapshot of the runs, and a collection can land in one.
-  const replaySeconds = Math.min(replay(steps), replay(steps), replay(steps)) / 1000;
+  const replaySeconds = fastest(() => replay(steps)) / 1000;
   checkActorReplay(steps);
-  const bareSeconds = Math.min(actorReplay(steps), actorReplay(steps), actorReplay(steps)) / 1000;
+  const bareSeconds = fastest(() => actorReplay(steps)) / 1000;
   return {
     perSecond: lifecycles / seconds,
     lifecycles,
@@ -98,6 +110,11 @@ export async function simulatedLifecycles(runs: number, faults: string, kind: Ob
     chainCalls: decisions.get('rpc-before') ?? 0,
     crashPoints: decisions.get('crash') ?? 0,
   };
+}
+
+/** The fastest of TIMINGS calls of `time` (milliseconds). */
+function fastest(time: () => number): number {
+  return Math.min(...Array.from({ length: TIMINGS }, time));
 }
 
 const STEP_OPS = ['initial', 'next', 'restore', 'persisted'] as const;

@@ -59,33 +59,83 @@ function rate(count: number, started: number): number {
   return count / ((performance.now() - started) / 1000);
 }
 
+export interface DurableWrites {
+  /** The disk's own limits: the durable primitives, one write per flush. */
+  readonly appendFsync: number;
+  /** The store's log appends and calls fdatasync (data and size, not timestamps): its limit. */
+  readonly appendFdatasync: number;
+  readonly tempRename: number;
+  /** The real store over `machines` live machines, one transition per commit. */
+  readonly storeOneByOne: number;
+  /** The same store with every machine transitioning at once (their writes share commits). */
+  readonly storeGrouped: number;
+  readonly groupedPerCommit: number;
+}
+
 /**
- * The disk's limits: writes per second of the durable primitives. The store's log appends and
- * calls fdatasync (the file's data and size, not its timestamps), so that is its limit.
+ * Durable writes per second of the disk's primitives and of the real store, measured in
+ * `rounds` rounds in which each takes its turn (in an order that rotates) with `perTurn`
+ * writes: a shared machine's disk swings by several times over seconds, and each figure
+ * measured in its own stretch of time compared one swing with another. Each rate is its
+ * writes over the time of all its turns.
  */
-export async function diskLimits(count: number): Promise<{ appendFsync: number; appendFdatasync: number; tempRename: number }> {
+export async function durableWrites(machines: number, rounds: number, perTurn: number): Promise<DurableWrites> {
   const dir = await scratch();
   const payload = encodeEnvelope(RECORD_FORMAT, { id: 'swap:1', seq: 1, snapshot: snapshotOf(1) });
+  const fd = openSync(join(dir, 'log'), 'a');
+  const seeded = await openSeeded(machines);
   try {
-    const fd = openSync(join(dir, 'log'), 'a');
-    let started = performance.now();
-    for (let i = 0; i < count; i += 1) {
-      writeSync(fd, payload);
-      fsyncSync(fd);
+    let renamed = 0;
+    const commitsBefore = seeded.commits;
+    const grouped = perTurn * 20;
+    /** Each kind's turn: its writes, and the seconds they took. */
+    const timed = (write: () => Promise<void> | void) => async (): Promise<number> => {
+      const started = performance.now();
+      await write();
+      return (performance.now() - started) / 1000;
+    };
+    const kinds: Array<{ count: number; turn: () => Promise<number> }> = [
+      { count: perTurn, turn: timed(() => appendEach(fd, payload, perTurn, fsyncSync)) },
+      { count: perTurn, turn: timed(() => appendEach(fd, payload, perTurn, fdatasyncSync)) },
+      // A quarter as many: each is several flushes and a rename.
+      {
+        count: perTurn / 4,
+        turn: timed(async () => {
+          for (let i = 0; i < perTurn / 4; i += 1) await writeFileDurably(join(dir, `f${renamed++ % 64}.json`), payload);
+        }),
+      },
+      // The store times its own writes (after collecting the garbage of the turns before).
+      { count: perTurn, turn: async () => perTurn / (await seeded.time(perTurn, 1)) },
+      { count: grouped, turn: async () => grouped / (await seeded.time(grouped, machines)) },
+    ];
+    const seconds = kinds.map(() => 0);
+    for (let round = 0; round < rounds; round += 1) {
+      for (let turn = 0; turn < kinds.length; turn += 1) {
+        const i = (turn + round) % kinds.length;
+        seconds[i] = seconds[i]! + (await kinds[i]!.turn());
+      }
     }
-    const appendFsync = rate(count, started);
-    started = performance.now();
-    for (let i = 0; i < count; i += 1) {
-      writeSync(fd, payload);
-      fdatasyncSync(fd);
-    }
-    const appendFdatasync = rate(count, started);
-    closeSync(fd);
-    started = performance.now();
-    for (let i = 0; i < count; i += 1) await writeFileDurably(join(dir, `f${i % 64}.json`), payload);
-    return { appendFsync, appendFdatasync, tempRename: rate(count, started) };
+    const perSecond = kinds.map((kind, i) => (kind.count * rounds) / seconds[i]!);
+    const groupCommits = seeded.commits - commitsBefore - perTurn * rounds;
+    return {
+      appendFsync: perSecond[0]!,
+      appendFdatasync: perSecond[1]!,
+      tempRename: perSecond[2]!,
+      storeOneByOne: perSecond[3]!,
+      storeGrouped: perSecond[4]!,
+      groupedPerCommit: (grouped * rounds) / groupCommits,
+    };
   } finally {
+    closeSync(fd);
+    await seeded.close();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function appendEach(fd: number, payload: string, count: number, flush: (fd: number) => void): void {
+  for (let i = 0; i < count; i += 1) {
+    writeSync(fd, payload);
+    flush(fd);
   }
 }
 
@@ -167,21 +217,6 @@ async function openSeeded(machines: number): Promise<SeededStore> {
       await rm(join(dir, '..'), { recursive: true, force: true });
     },
   };
-}
-
-/**
- * Durable transitions per second through the real store over `machines` live machines, with
- * `writers` machines transitioning at once (their writes share commits: group commit).
- */
-export async function storeTransitions(machines: number, transitions: number, writers = 1): Promise<{ perSecond: number; commits: number }> {
-  const seeded = await openSeeded(machines);
-  try {
-    const commitsBefore = seeded.commits;
-    const perSecond = await seeded.time(transitions, writers);
-    return { perSecond, commits: seeded.commits - commitsBefore };
-  } finally {
-    await seeded.close();
-  }
 }
 
 /**
