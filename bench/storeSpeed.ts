@@ -55,6 +55,17 @@ export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
+/**
+ * Calls `turn` for each of `count` contenders in every one of `rounds` rounds, the order
+ * rotating by one each round: what a shared machine's speed does over time falls on all of
+ * them alike, and none is always first after the slow one.
+ */
+async function takeTurns(rounds: number, count: number, turn: (i: number) => Promise<void>): Promise<void> {
+  for (let round = 0; round < rounds; round += 1) {
+    for (let step = 0; step < count; step += 1) await turn((step + round) % count);
+  }
+}
+
 function rate(count: number, started: number): number {
   return count / ((performance.now() - started) / 1000);
 }
@@ -109,12 +120,9 @@ export async function durableWrites(machines: number, rounds: number, perTurn: n
       { count: grouped, turn: async () => grouped / (await seeded.time(grouped, machines)) },
     ];
     const seconds = kinds.map(() => 0);
-    for (let round = 0; round < rounds; round += 1) {
-      for (let turn = 0; turn < kinds.length; turn += 1) {
-        const i = (turn + round) % kinds.length;
-        seconds[i] = seconds[i]! + (await kinds[i]!.turn());
-      }
-    }
+    await takeTurns(rounds, kinds.length, async (i) => {
+      seconds[i] = seconds[i]! + (await kinds[i]!.turn());
+    });
     const perSecond = kinds.map((kind, i) => (kind.count * rounds) / seconds[i]!);
     const groupCommits = seeded.commits - commitsBefore - perTurn * rounds;
     return {
@@ -232,12 +240,7 @@ export async function scaleCosts(sizes: readonly number[], transitionsEach: numb
   try {
     for (const size of sizes) stores.push(await openSeeded(size));
     const took: number[][] = sizes.map(() => []);
-    for (let round = 0; round < transitionsEach; round += 1) {
-      for (let turn = 0; turn < sizes.length; turn += 1) {
-        const i = (turn + round) % sizes.length;
-        took[i]!.push(await stores[i]!.timeOne());
-      }
-    }
+    await takeTurns(transitionsEach, sizes.length, async (i) => void took[i]!.push(await stores[i]!.timeOne()));
     return sizes.map((size, i) => ({
       size,
       medianMicros: 1_000 * median(took[i]!),
