@@ -3,20 +3,40 @@
  * A snapshot written by another version is migrated here or refused by the store.
  */
 import type { AnyStateMachine } from 'xstate';
-import { JOB_MACHINE_NAME, JOB_MACHINE_VERSION, jobSettlement } from './jobSettlement.ts';
+import { JOB_MACHINE_NAME, JOB_MACHINE_VERSION, jobSettlement, migrateJobSnapshotV1 } from './jobSettlement.ts';
 import type { StateMeta } from './stateMeta.ts';
 import { SWAP_MACHINE_NAME, SWAP_MACHINE_VERSION, swapFulfillment } from './swapFulfillment.ts';
+
+/** Turns a persisted snapshot of version N into one of version N + 1; pure, deterministic. */
+export type SnapshotMigration = (snapshot: unknown) => unknown;
 
 export interface MachineEntry<M extends AnyStateMachine = AnyStateMachine> {
   readonly name: string;
   readonly version: number;
   readonly machine: M;
+  /** from-version -> the migration to from-version + 1. */
+  readonly migrations?: Readonly<Record<number, SnapshotMigration>>;
 }
 
 export const machineCatalog = {
   [SWAP_MACHINE_NAME]: { name: SWAP_MACHINE_NAME, version: SWAP_MACHINE_VERSION, machine: swapFulfillment },
-  [JOB_MACHINE_NAME]: { name: JOB_MACHINE_NAME, version: JOB_MACHINE_VERSION, machine: jobSettlement },
+  [JOB_MACHINE_NAME]: { name: JOB_MACHINE_NAME, version: JOB_MACHINE_VERSION, machine: jobSettlement, migrations: { 1: migrateJobSnapshotV1 } },
 } as const satisfies Record<string, MachineEntry>;
+
+/**
+ * A snapshot of `name` written at version `from`, migrated step by step to version `to`;
+ * null when a step is missing (the store then refuses the record with its reason).
+ */
+export function migrateSnapshot(name: string, from: number, to: number, snapshot: unknown): unknown {
+  const entry = (machineCatalog as Record<string, MachineEntry>)[name];
+  let current = snapshot;
+  for (let version = from; version < to; version += 1) {
+    const step = entry?.migrations?.[version];
+    if (step === undefined) return null;
+    current = step(current);
+  }
+  return current;
+}
 
 export type MachineName = keyof typeof machineCatalog;
 

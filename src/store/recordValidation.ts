@@ -2,6 +2,7 @@
  * What every machine record read from disk must be, wherever it is read from (a log line, an
  * archive file, a layout-1 file): a refusal names the place and the problem.
  */
+import { migrateSnapshot } from '../../machines/index.ts';
 import type { MachineRecord } from './snapshotStore.ts';
 import { StoreError } from './storeError.ts';
 
@@ -22,18 +23,32 @@ export function validateRecord(file: string, data: unknown, knownMachines: Known
   if (known === undefined) {
     throw refusal(file, line, `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`);
   }
-  if (machine.version !== known) {
-    throw refusal(file, line, 
-      machine.version > known
-        ? `written by ${machine.name} version ${machine.version}, newer than this release's version ${known}: upgrade settle`
-        : `written by ${machine.name} version ${machine.version}; this release (version ${known}) has no migration from it`,
-    );
+  if (machine.version > known) {
+    throw refusal(file, line, `written by ${machine.name} version ${machine.version}, newer than this release's version ${known}: upgrade settle`);
   }
   const snapshot = record.snapshot as { status?: unknown; value?: unknown; context?: unknown } | undefined;
   if (snapshot === undefined || snapshot === null || typeof snapshot.value !== 'string' || typeof snapshot.context !== 'object' || snapshot.context === null) {
     throw refusal(file, line, 'record carries no machine snapshot (value and context)');
   }
+  if (machine.version < known) return upgraded(file, line, record as MachineRecord, known);
   return record as MachineRecord;
+}
+
+/**
+ * An older record read as this release's version: migrated in memory on every read, written
+ * back at the version of this release with the machine's next transition.
+ */
+function upgraded(file: string, line: number | undefined, record: MachineRecord, known: number): MachineRecord {
+  let snapshot: unknown;
+  try {
+    snapshot = migrateSnapshot(record.machine.name, record.machine.version, known, record.snapshot);
+  } catch (error) {
+    throw refusal(file, line, `written by ${record.machine.name} version ${record.machine.version}; its migration to version ${known} failed: ${(error as Error).message}`);
+  }
+  if (snapshot === null) {
+    throw refusal(file, line, `written by ${record.machine.name} version ${record.machine.version}; this release (version ${known}) has no migration from it`);
+  }
+  return { ...record, machine: { name: record.machine.name, version: known }, snapshot };
 }
 
 function refusal(file: string, line: number | undefined, problem: string): StoreError {
