@@ -14,6 +14,7 @@ export const INVARIANT_NAMES = [
   'no send too late',
   'no lost claim',
   'no double claim',
+  'claim recorded as paid (gross, fee, net)',
   'restart is invisible',
   'recovery entry exactly once',
 ] as const;

@@ -77,12 +77,31 @@ export interface SimLock {
 export interface EscrowEventRecord {
   readonly kind: 'Lock' | 'Claimed' | 'Canceled';
   readonly jobId: string;
+  /** Claimed: gross (what left the lock); Canceled: what went back to the payer. */
   readonly amount: string;
   readonly txHash: string;
   readonly time: number;
   /** Who sent the transaction that emitted it. */
   readonly by: string;
+  /** Claimed: the OPC fee taken from the amount (absent in worlds written before fees). */
+  readonly fee?: string;
 }
+
+/**
+ * The escrow's money besides its locks (absent in worlds written before fees were modelled:
+ * read as no fee, nothing credited): the OPC fee rate (1e18 = 100%), what the fee collector
+ * received, and per payee what sits in the escrow (available) and what was withdrawn to its
+ * wallet.
+ */
+export interface SimEscrowFunds {
+  feeRate: string;
+  collected: string;
+  available: Record<string, string>;
+  withdrawn: Record<string, string>;
+}
+
+/** The OPC fee of a fresh world: 0.1%, the router's rate for Ocean-approved tokens. */
+export const DEFAULT_FEE_RATE = 10n ** 15n;
 
 export interface ComputeJob {
   readonly terms: JobTerms;
@@ -142,7 +161,7 @@ export interface WorldState {
     history: Record<string, SwapTerms>;
   };
   readonly ledgers: Record<string, Ledger>;
-  escrow: { chain: string; address: string; token: string; time: number; txCount: number; locks: SimLock[]; events: EscrowEventRecord[] };
+  escrow: { chain: string; address: string; token: string; time: number; txCount: number; locks: SimLock[]; events: EscrowEventRecord[]; funds?: SimEscrowFunds };
   compute: { jobs: Record<string, ComputeJob>; created: number };
   readonly observations: Observations;
 }
@@ -183,7 +202,16 @@ export class World {
           { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, frozenUntil: {}, transfers: {} },
         ]),
       ),
-      escrow: { chain: 'sim-evm', address: `0x${'e5'.repeat(20)}`, token: `0x${'70'.repeat(20)}`, time: GENESIS_TIME, txCount: 0, locks: [], events: [] },
+      escrow: {
+        chain: 'sim-evm',
+        address: `0x${'e5'.repeat(20)}`,
+        token: `0x${'70'.repeat(20)}`,
+        time: GENESIS_TIME,
+        txCount: 0,
+        locks: [],
+        events: [],
+        funds: { feeRate: DEFAULT_FEE_RATE.toString(), collected: '0', available: {}, withdrawn: {} },
+      },
       compute: { jobs: {}, created: 0 },
       observations: { signatures: dictionary(), reorgedOut: [], hostile: { tightWindows: 0, shortLocks: 0 } },
     };

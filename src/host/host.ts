@@ -26,7 +26,7 @@ import type { MachineRecord, SnapshotStore } from '../store/snapshotStore.ts';
 import type { RecoveryLog } from '../store/recoveryLog.ts';
 import { ClaimSchedule, DEFAULT_CLAIM_SCHEDULE, type ClaimScheduleOptions } from './claimSchedule.ts';
 import { isSimulatedCrash, type CrashHook, type CrashPoint } from './crashpoints.ts';
-import { cancelInBatches, claimInBatches, type ClaimTask } from './batchClaimer.ts';
+import { cancelInBatches, claimInBatches, claimTaskOf, type ClaimTask } from './batchClaimer.ts';
 import type { AssignedSwap, Clock, Escrow, JobObservation, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
 import { jobRecoveryEntry, swapRecoveryEntry } from './recoveryEntries.ts';
 import { stepperFor, type MachineStepper } from './machineStepper.ts';
@@ -374,7 +374,7 @@ export class Host {
       // filter then map, not flatMap: this runs at every poll, and V8 optimizes filter and map
       // but not flatMap, whose one-element arrays are garbage too.
       const ended = observed.filter(([machine, { phase, cost }]) => this.runEnded(machine, phase, cost));
-      await this.dispatchAll(ended.map(([machine, { cost }]) => [machine, { type: 'RUN_ENDED', cost: cost! }]));
+      await this.dispatchAll(ended.map(([machine, o]) => [machine, { type: 'RUN_ENDED', cost: o.cost!, durationSecs: o.durationSecs ?? null, resultHash: o.resultHash ?? null }]));
       const published = observed.filter(([machine, { phase }]) => machine.snapshot.value === 'PublishingResults' && phase === 'published');
       await this.dispatchAll(published.map(([machine]) => [machine, { type: 'RESULTS_PUBLISHED' }]));
     }
@@ -562,8 +562,7 @@ export class Host {
           if (machine.snapshot !== machine.persistedSnapshot) {
             throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
           }
-          const context = machine.snapshot.context as JobContext;
-          return { id: machine.id, terms: context.terms, amount: BigInt(context.claimAmount ?? '0') };
+          return claimTaskOf(machine.id, machine.snapshot.context as JobContext);
         });
         const events = await this.runBatch(effect, run, escrow, tasks);
         this.crash('after-effect', `batch:${chain}:${effect}`);
