@@ -7,10 +7,11 @@
  */
 import { join } from 'node:path';
 import type { HostOptions } from '../host/host.ts';
-import type { Escrow, Logger, SwapContract, TransferSender } from '../host/ports.ts';
+import type { Escrow, JobSource, Logger, SwapContract, TransferSender } from '../host/ports.ts';
 import { evmProvider, evmSigner, substrateSigner, type EvmProvider, type EvmSigner, type SubstrateSigner } from '../chains/keys.ts';
 import { NonceAllocator } from '../chains/nonceAllocator.ts';
 import { EvmClock } from '../chains/evm/evmClock.ts';
+import { verifyEscrow } from '../chains/evm/escrowCheck.ts';
 import { EvmEscrow } from '../chains/evm/evmEscrow.ts';
 import { EvmTransferSender } from '../chains/evm/evmTransferSender.ts';
 import { EvmTxSender } from '../chains/evm/evmTxSender.ts';
@@ -20,8 +21,9 @@ import { AllwaysSwapContract } from '../chains/substrate/allwaysSwapContract.ts'
 import { ExtrinsicSearch } from '../chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
-import { ConfigError, type DaemonConfig, type SecretSource } from './config.ts';
+import { ConfigError, type DaemonConfig, type JobsConfig, type SecretSource } from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
+import { OceanNodeJobs, type OceanNodeChain } from './oceanNodeJobs.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
 import { KEY_FORMS, loadSecret } from './secrets.ts';
 
@@ -156,20 +158,33 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
     let jobSource: HostOptions['jobSource'] = null;
     if (config.jobs !== undefined) {
       const feedChains = new Map<string, FeedChain>();
+      const oceanChains: OceanNodeChain[] = [];
       for (const [name, chainConfig] of Object.entries(config.jobs.chains)) {
         const { provider, nonces } = endpoint(chainConfig.rpcUrl, chainConfig.chainId);
-        await checkChainId(provider, chainConfig.chainId, `jobs.chains.${name}`, log);
+        const path = `jobs.chains.${name}`;
+        if (await checkChainId(provider, chainConfig.chainId, path, log)) await verifyEscrow(provider, chainConfig.escrow, `${path} (escrow)`);
         const wallet = keys.jobChains.get(name)!.connect(provider);
         const journal = await TxJournal.open(join(config.dataDir, 'journals'), name, wallet.address, BigInt(chainConfig.chainId));
         const txSender = new EvmTxSender({ wallet, provider, journal, chainId: BigInt(chainConfig.chainId), log, nonces, confirmations: chainConfig.confirmations });
         txSenders.push(txSender);
-        const escrow = new EvmEscrow({ chain: name, address: chainConfig.escrow, provider, sender: txSender, fromBlock: chainConfig.escrowDeployBlock, log });
+        const escrow = new EvmEscrow({
+          chain: name,
+          address: chainConfig.escrow,
+          provider,
+          sender: txSender,
+          fromBlock: chainConfig.escrowDeployBlock,
+          log,
+          claimMethod: chainConfig.claimMethod,
+          logChunkBlocks: chainConfig.logChunkBlocks,
+        });
+        log.info({ chain: name, network: chainConfig.network ?? null, chainId: chainConfig.chainId, escrow: chainConfig.escrow, claimMethod: chainConfig.claimMethod }, 'job chain');
         escrows.set(name, instrumented(escrow, { chain: name, port: 'escrow' }, metrics));
         feedChains.set(name, { escrow: chainConfig.escrow, payee: wallet.address });
+        oceanChains.push({ name, chainId: chainConfig.chainId, payee: wallet.address, escrow });
         // The first chain's block time is the host's clock (the claim schedule, lock expiry).
         clock ??= instrumented(new EvmClock(provider), { chain: name, port: 'clock' }, metrics);
       }
-      jobSource = new FileJobFeed(config.jobs.feed, feedChains, log);
+      jobSource = jobSourceOf(config.jobs, config.dataDir, feedChains, oceanChains, log);
     }
     return {
       swapContract,
@@ -188,14 +203,35 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
   }
 }
 
-/** A node on another chain than configured is refused; one that does not answer is logged. */
-async function checkChainId(provider: EvmProvider, expected: number, path: string, log: Logger): Promise<void> {
+/** The configured job source: the JSON-lines feed, or ocean-node's own database. */
+function jobSourceOf(jobs: JobsConfig, dataDir: string, feedChains: ReadonlyMap<string, FeedChain>, oceanChains: readonly OceanNodeChain[], log: Logger): JobSource {
+  if (jobs.feed !== undefined) return new FileJobFeed(jobs.feed, feedChains, log);
+  const source = jobs.oceanNode!;
+  return new OceanNodeJobs({
+    database: source.database,
+    pricing: {
+      ...(source.config === undefined ? {} : { configFile: source.config }),
+      ...(source.dockerComputeEnvironments === undefined ? {} : { dockerComputeEnvironments: source.dockerComputeEnvironments }),
+      ...(source.supportedNetworks === undefined ? {} : { supportedNetworks: source.supportedNetworks }),
+    },
+    chains: oceanChains,
+    adoptedFile: join(dataDir, 'ocean-node-jobs.jsonl'),
+    log,
+  });
+}
+
+/**
+ * A node on another chain than configured is refused; one that does not answer is logged
+ * (its calls are retried). Returns whether it answered.
+ */
+async function checkChainId(provider: EvmProvider, expected: number, path: string, log: Logger): Promise<boolean> {
   let reported: bigint;
   try {
     reported = BigInt((await provider.send('eth_chainId', [])) as string);
   } catch (error) {
     log.warn({ config: path, err: String((error as Error).message ?? error) }, 'EVM endpoint not answering at start; its calls are retried');
-    return;
+    return false;
   }
-  if (reported !== BigInt(expected)) throw new Error(`${path}: the endpoint serves chain id ${reported}, the configuration says ${expected}`);
+  if (reported !== BigInt(expected)) throw new Error(`${path}: the endpoint serves chain id ${reported}, the configuration says ${expected} (wrong network?)`);
+  return true;
 }

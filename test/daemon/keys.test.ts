@@ -73,7 +73,7 @@ function config(keys: {
       firstRunDelaySec: 60,
       pollIntervalMs: 12_000,
       chains: {
-        base: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, escrow: HARDHAT_ADDRESS, escrowDeployBlock: 0, key: keys.jobs, confirmations: 1 },
+        base: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, escrow: HARDHAT_ADDRESS, escrowDeployBlock: 0, logChunkBlocks: 0, claimMethod: 'claimLocksAndWithdraw', key: keys.jobs, confirmations: 1 },
       },
     },
   };

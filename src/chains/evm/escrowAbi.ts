@@ -39,6 +39,7 @@ export const ESCROW_FRAGMENTS_USED = [
   'event Claimed(address indexed payee, uint256 jobId, address token, address indexed payer, uint256 amount, bytes proof)',
   'event Canceled(address indexed payee, uint256 jobId, address token, address indexed payer, uint256 amount)',
   'event Withdraw(address indexed payer, address token, uint256 amount)',
+  'event Lock(address payer, address payee, uint256 jobId, uint256 amount, uint256 expiry, address token)',
 ] as const;
 
 const artifactInterface = new Interface(ESCROW_ARTIFACT.abi);

@@ -22,7 +22,6 @@ import {
   BatchReverted,
   type ClaimEntry,
   type Escrow,
-  type EscrowEvent,
   type EscrowReceipt,
   type Logger,
   type Settlement,
@@ -224,6 +223,32 @@ export class EvmEscrow implements Escrow {
     if (receipt.status !== 1) throw new BatchReverted(`${method} ${receipt.hash} reverted when mined`);
     const reading = readReceiptLogs(receipt.logs, this.options.address, this.payee);
     return { txHash: receipt.hash, events: reading.events, withdrawn: reading.withdrawn };
+  }
+
+  /**
+   * The locks a createLock(s) transaction made for this payee, from its receipt's Lock events
+   * (expiry there is relative: made absolute with the block's timestamp, as the contract does).
+   * Empty when the transaction is unknown, failed, or made no lock of ours.
+   */
+  async locksOfTx(txHash: string): Promise<Array<{ jobId: string; payer: string; token: string; amount: bigint; expiry: number }>> {
+    const receipt = await this.options.provider.getTransactionReceipt(txHash);
+    if (receipt === null || receipt.status !== 1) return [];
+    const block = await this.options.provider.getBlock(receipt.blockNumber);
+    if (block === null) return [];
+    const locks = [];
+    for (const log of receipt.logs) {
+      if (lower(log.address) !== lower(this.options.address)) continue;
+      const parsed = escrowInterface.parseLog(log);
+      if (parsed?.name !== 'Lock' || lower(parsed.args.getValue('payee') as string) !== lower(this.payee)) continue;
+      locks.push({
+        jobId: jobIdHex(parsed.args.getValue('jobId') as bigint),
+        payer: parsed.args.getValue('payer') as string,
+        token: parsed.args.getValue('token') as string,
+        amount: parsed.args.getValue('amount') as bigint,
+        expiry: block.timestamp + Number(parsed.args.getValue('expiry') as bigint),
+      });
+    }
+    return locks;
   }
 
   /** The tokens the escrow holds funds of for `user` (getUserTokens), lower case. */
