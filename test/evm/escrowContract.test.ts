@@ -7,6 +7,7 @@
  */
 import { Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EscrowRefused, verifyEscrow } from '../../src/chains/evm/escrowCheck.ts';
 import { deployEscrow, FEE_0_1_PERCENT, FEE_0_2_PERCENT, type EscrowFixture } from '../support/escrowFixture.ts';
 import { startEvmNode, type EvmNode } from '../support/evmNode.ts';
 
@@ -143,5 +144,14 @@ describe("Ocean's published Escrow", () => {
     const net = 1_000_000n - (1_000_000n * FEE_0_1_PERCENT) / 10n ** 18n;
     expect((await f.balanceOf(f.token, f.payee.address)) - walletBefore).toBe(available + net);
     expect((await funds(f.payee.address)).available).toBe(0n);
+  });
+
+  it('is recognised at start; no code, or a contract without its interface, is refused with the reason', async () => {
+    await expect(verifyEscrow(node.provider, await f.escrow.getAddress(), 'jobs.chains.x')).resolves.toBeUndefined();
+    const nobody = node.wallet(8).address;
+    await expect(verifyEscrow(node.provider, nobody, 'jobs.chains.x')).rejects.toThrow(new EscrowRefused(`jobs.chains.x: no contract at ${nobody} on chain 31337 (wrong network or address?)`));
+    const refusal = await verifyEscrow(node.provider, token, 'jobs.chains.x').catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(EscrowRefused);
+    expect(String(refusal)).toMatch(new RegExp(`the contract at ${token} on chain 31337 is not Ocean's Escrow: it has no getLocks, claimLocks, claimLocksAndWithdraw`));
   });
 });

@@ -52,13 +52,21 @@ export function escrowDeployment(network: string): EscrowDeployment | string {
 const usedFunctions = new Interface(ESCROW_ABI).fragments.filter((f) => f.type === 'function') as unknown as Array<{ name: string; selector: string }>;
 const getLocksData = new Interface(ESCROW_ABI).encodeFunctionData('getLocks', [`0x${'00'.repeat(20)}`, `0x${'00'.repeat(20)}`, `0x${'00'.repeat(20)}`]);
 
+/**
+ * The instruction a dispatcher compares the call's selector with: PUSH4 <selector> (0x63), or a
+ * shorter PUSH when the selector starts with zero bytes (factoryRouter() is 0x00fac1cf: PUSH3).
+ */
+function pushOf(selector: string): string {
+  const bytes = selector.slice(2).replace(/^(00)+/, '');
+  return `${(0x5f + bytes.length / 2).toString(16)}${bytes}`;
+}
+
 /** Refuses (EscrowRefused) anything at `address` that is not Ocean's payee-bound Escrow. */
 export async function verifyEscrow(provider: JsonRpcProvider, address: string, where: string): Promise<void> {
   const chainId = (await provider.getNetwork()).chainId;
   const code = (await provider.getCode(address)).toLowerCase();
   if (code === '0x') throw new EscrowRefused(`${where}: no contract at ${address} on chain ${chainId} (wrong network or address?)`);
-  // A dispatcher compares the call's selector with PUSH4 <selector> (0x63) for each function.
-  const missing = usedFunctions.filter((f) => !code.includes(`63${f.selector.slice(2)}`)).map((f) => f.name);
+  const missing = usedFunctions.filter((f) => !code.includes(pushOf(f.selector))).map((f) => f.name);
   if (missing.length > 0) {
     throw new EscrowRefused(`${where}: the contract at ${address} on chain ${chainId} is not Ocean's Escrow: it has no ${missing.join(', ')}`);
   }
