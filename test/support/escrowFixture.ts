@@ -17,7 +17,7 @@ import { compileContracts } from './compileContracts.ts';
 import type { EvmNode } from './evmNode.ts';
 
 export const CHAIN = 'localevm';
-const CHAIN_ID = 31337n;
+const CHAIN_ID = 31337n; // the adapter() stack's; a node started on another chain id builds its own
 
 const require = createRequire(import.meta.url);
 /** The package's FactoryRouter: the OPC fee schedule the Escrow reads at every claim. */
@@ -68,7 +68,12 @@ async function fundPayers(node: EvmNode, escrow: Contract, tokens: readonly Cont
   }
 }
 
-export async function deployEscrow(node: EvmNode): Promise<EscrowFixture> {
+/**
+ * `at`: run the Escrow at that address instead (hardhat_setCode of the deployed code, with the
+ * router baked in as its immutable), e.g. the address the package's address book gives a
+ * network, for a daemon configured by network name.
+ */
+export async function deployEscrow(node: EvmNode, options: { at?: string } = {}): Promise<EscrowFixture> {
   const compiled = compileContracts();
   const deployer = node.wallet(0);
   const payee = node.wallet(1);
@@ -82,9 +87,15 @@ export async function deployEscrow(node: EvmNode): Promise<EscrowFixture> {
   const router = (await (
     await new ContractFactory(ROUTER_ARTIFACT.abi, ROUTER_ARTIFACT.bytecode, deployer).deploy(deployer.address, await token.getAddress(), collector, collector, [])
   ).waitForDeployment()) as Contract;
-  const escrow = (await (
+  let escrow = (await (
     await new ContractFactory(ESCROW_ARTIFACT.abi, ESCROW_ARTIFACT.bytecode, deployer).deploy(await router.getAddress(), `0x${'00'.repeat(20)}`)
   ).waitForDeployment()) as Contract;
+  if (options.at !== undefined) {
+    // The published runtime code, immutables included; its storage starts empty, as at deployment
+    // (ReentrancyGuard's status 0 counts as not entered).
+    await node.provider.send('hardhat_setCode', [options.at, await node.provider.getCode(await escrow.getAddress())]);
+    escrow = new Contract(options.at, ESCROW_ARTIFACT.abi, node.provider);
+  }
   const deployBlock = await node.provider.getBlockNumber();
   const escrowAddress = await escrow.getAddress();
   await fundPayers(node, escrow, [token, otherToken], payers, payee.address);

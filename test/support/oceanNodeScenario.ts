@@ -15,10 +15,10 @@ export const CHAIN_ID = 31337;
 const CLUSTER = `0x${'c1'.repeat(32)}`;
 
 /** The environments of an ocean-node config file: prices per minute, in token units. */
-export function environmentConfig(token: string, prices: Array<{ id: string; price: number }>, minJobDuration = 60) {
+export function environmentConfig(token: string, prices: Array<{ id: string; price: number }>, minJobDuration = 60, chainId = CHAIN_ID) {
   return {
-    supportedNetworks: { [String(CHAIN_ID)]: { chainId: CHAIN_ID, rpc: 'http://127.0.0.1' } },
-    dockerComputeEnvironments: [{ socketPath: '/var/run/docker.sock', environments: [{ id: 'paid', minJobDuration, fees: { [String(CHAIN_ID)]: [{ feeToken: token, prices }] } }] }],
+    supportedNetworks: { [String(chainId)]: { chainId, rpc: 'http://127.0.0.1' } },
+    dockerComputeEnvironments: [{ socketPath: '/var/run/docker.sock', environments: [{ id: 'paid', minJobDuration, fees: { [String(chainId)]: [{ feeToken: token, prices }] } }] }],
   };
 }
 
@@ -45,7 +45,7 @@ let seed = 0;
 export async function startOceanNodeJob(
   f: EscrowFixture,
   writer: OceanNodeDbWriter,
-  options: { environment: string; lockAmount?: bigint; expirySeconds?: number; resources?: Array<{ id: string; amount: number }>; payer?: number; token?: string },
+  options: { environment: string; lockAmount?: bigint; expirySeconds?: number; resources?: Array<{ id: string; amount: number }>; payer?: number; token?: string; chainId?: number },
 ): Promise<ScenarioJob> {
   const jobId = oceanJobId(`job-${process.pid}-${(seed += 1)}-${Date.now()}`);
   const hash = jobIdHash(jobId);
@@ -67,7 +67,7 @@ export async function startOceanNodeJob(
       algoStopTimestamp: '0',
       buildStartTimestamp: '0',
       buildStopTimestamp: '0',
-      payment: { chainId: CHAIN_ID, token, lockTx: tx.hash as string, claimTx: null, cancelTx: null, cost: 0 },
+      payment: { chainId: options.chainId ?? CHAIN_ID, token, lockTx: tx.hash as string, claimTx: null, cancelTx: null, cost: 0 },
       jobIdHash: hash,
       queueMaxWaitTime: 0,
     },
