@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
-import { jobSettlement, knownMachineVersions, swapFulfillment, type JobTerms, type SwapTerms } from '../../machines/index.ts';
+import { JOB_MACHINE_VERSION, jobSettlement, knownMachineVersions, swapFulfillment, type JobTerms, type SwapTerms } from '../../machines/index.ts';
 import { main } from '../../src/cli/main.ts';
 import { dataDirOf, OperatorError, recoveryResolve, statusCommand } from '../../src/cli/operatorCommands.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
@@ -68,7 +68,7 @@ async function buildDataDir(): Promise<void> {
   const plain = (snapshot: unknown): unknown => JSON.parse(JSON.stringify(snapshot));
   await store.put({ id: 'swap:1', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(sending.getPersistedSnapshot()) });
   await store.put({ id: 'swap:2', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(pending.getPersistedSnapshot()) });
-  await store.put({ id: `job:base:${JOB_ID}`, machine: { name: 'jobSettlement', version: 1 }, seq: 1, snapshot: plain(running.getPersistedSnapshot()) });
+  await store.put({ id: `job:base:${JOB_ID}`, machine: { name: 'jobSettlement', version: JOB_MACHINE_VERSION }, seq: 1, snapshot: plain(running.getPersistedSnapshot()) });
   await store.put({ id: 'swap:3', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(pending.getPersistedSnapshot()) });
   await store.archive('swap:3');
   await store.close();
