@@ -54,16 +54,44 @@ class CountingProvider extends JsonRpcProvider {
 
 const silent = pino({ level: 'silent' });
 
-async function countingEscrow(node: EvmNode, fixture: EscrowFixture, method: ClaimMethod): Promise<{ escrow: EvmEscrow; provider: CountingProvider }> {
-  const provider = new CountingProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 });
+async function countingEscrow(
+  node: EvmNode,
+  fixture: EscrowFixture,
+  method: ClaimMethod,
+): Promise<{ escrow: EvmEscrow; provider: CountingProvider }> {
+  const provider = new CountingProvider(node.url, 31337, {
+    staticNetwork: true,
+    cacheTimeout: -1,
+    pollingInterval: 50,
+  });
   const journal = await TxJournal.open(tempDir('settle-gas-'), CHAIN, fixture.payee.address, 31337n);
-  const sender = new EvmTxSender({ wallet: fixture.payee.connect(provider), provider, journal, chainId: 31337n, log: silent, pollMs: 50 });
-  const escrow = new EvmEscrow({ chain: CHAIN, address: await fixture.escrow.getAddress(), provider, sender, fromBlock: fixture.deployBlock, log: silent, claimMethod: method });
+  const sender = new EvmTxSender({
+    wallet: fixture.payee.connect(provider),
+    provider,
+    journal,
+    chainId: 31337n,
+    log: silent,
+    pollMs: 50,
+  });
+  const escrow = new EvmEscrow({
+    chain: CHAIN,
+    address: await fixture.escrow.getAddress(),
+    provider,
+    sender,
+    fromBlock: fixture.deployBlock,
+    log: silent,
+    claimMethod: method,
+  });
   return { escrow, provider };
 }
 
 const tasksOf = (jobs: readonly JobTerms[], amount: (t: JobTerms) => bigint): ClaimTask[] =>
-  jobs.map((terms) => ({ id: `job:${terms.chain}:${terms.jobId}`, terms, amount: amount(terms), record: { sourceJobId: terms.jobId, cost: amount(terms), durationSecs: 3_600, resultHash: `0x${'ab'.repeat(32)}` } }));
+  jobs.map((terms) => ({
+    id: `job:${terms.chain}:${terms.jobId}`,
+    terms,
+    amount: amount(terms),
+    record: { sourceJobId: terms.jobId, cost: amount(terms), durationSecs: 3_600, resultHash: `0x${'ab'.repeat(32)}` },
+  }));
 
 export async function claimGas(sizes: readonly number[]): Promise<GasRow[]> {
   const node = await startEvmNode();
@@ -76,13 +104,26 @@ export async function claimGas(sizes: readonly number[]): Promise<GasRow[]> {
         const { escrow, provider } = await countingEscrow(node, fixture, method);
         const fromBlock = (await node.provider.getBlockNumber()) + 1;
         const before = provider.calls;
-        const events = await claimInBatches(escrow, tasksOf(jobs, () => 10n ** 17n), silent);
+        const events = await claimInBatches(
+          escrow,
+          tasksOf(jobs, () => 10n ** 17n),
+          silent,
+        );
         const rpcCalls = provider.calls - before;
         provider.destroy();
         const claimed = [...events.values()].filter((e) => e.type === 'CLAIMED').length;
-        if (claimed !== size) throw new Error(`${size} jobs due: ${claimed} claimed (${JSON.stringify([...events.values()].find((e) => e.type !== 'CLAIMED'))})`);
+        if (claimed !== size)
+          throw new Error(
+            `${size} jobs due: ${claimed} claimed (${JSON.stringify([...events.values()].find((e) => e.type !== 'CLAIMED'))})`,
+          );
         const { transactions, gas } = await sentSince(node, fixture.payee.address, fromBlock);
-        rows.push({ batch: size, method, gasPerJob: Number(gas) / size, transactionsPerJob: transactions / size, rpcCalls });
+        rows.push({
+          batch: size,
+          method,
+          gasPerJob: Number(gas) / size,
+          transactionsPerJob: transactions / size,
+          rpcCalls,
+        });
       }
     }
     return rows;
@@ -106,11 +147,22 @@ function oceanNodeProof(terms: JobTerms): string {
     maxJobDuration: 3_600,
     environment: `0x${'c'.repeat(64)}-0x${'d'.repeat(64)}`,
     stopRequested: false,
-    resources: [{ id: 'cpu', amount: 2 }, { id: 'ram', amount: 4 }, { id: 'disk', amount: 10 }],
+    resources: [
+      { id: 'cpu', amount: 2 },
+      { id: 'ram', amount: 4 },
+      { id: 'disk', amount: 10 },
+    ],
     isFree: false,
     algoStartTimestamp: '1767225610.5',
     algoStopTimestamp: '1767229100.25',
-    payment: { chainId: 8453, token: terms.token, lockTx: `0x${'e'.repeat(64)}`, claimTx: null, cancelTx: null, cost: 0 },
+    payment: {
+      chainId: 8453,
+      token: terms.token,
+      lockTx: `0x${'e'.repeat(64)}`,
+      claimTx: null,
+      cancelTx: null,
+      cost: 0,
+    },
     algoDuration: 3_489.75,
     queueMaxWaitTime: 0,
     jobIdHash: terms.jobId,
@@ -126,7 +178,8 @@ export async function strategyComparison(due = 50): Promise<StrategyRow[]> {
   try {
     const rows: StrategyRow[] = [];
     const badIndex = Math.floor(due / 3);
-    const amount = (jobs: readonly JobTerms[]) => (t: JobTerms) => (t === jobs[badIndex] ? 2n * 10n ** 18n : 10n ** 17n);
+    const amount = (jobs: readonly JobTerms[]) => (t: JobTerms) =>
+      t === jobs[badIndex] ? 2n * 10n ** 18n : 10n ** 17n;
     {
       const fixture = await deployEscrow(node);
       const jobs = await fixture.lock(due, { amount: 10n ** 18n });
@@ -135,7 +188,12 @@ export async function strategyComparison(due = 50): Promise<StrategyRow[]> {
       const events = await claimInBatches(escrow, tasksOf(jobs, amount(jobs)), silent);
       provider.destroy();
       const { transactions, gas } = await sentSince(node, fixture.payee.address, fromBlock);
-      rows.push({ strategy: 'settle: dry-run bisection, one batch', transactions, gas, claimed: [...events.values()].filter((e) => e.type === 'CLAIMED').length });
+      rows.push({
+        strategy: 'settle: dry-run bisection, one batch',
+        transactions,
+        gas,
+        claimed: [...events.values()].filter((e) => e.type === 'CLAIMED').length,
+      });
     }
     {
       const fixture = await deployEscrow(node);
@@ -144,10 +202,21 @@ export async function strategyComparison(due = 50): Promise<StrategyRow[]> {
       const run = await oceanNodeClaimRun(
         fixture.payee,
         await fixture.escrow.getAddress(),
-        jobs.map((t) => ({ jobId: BigInt(t.jobId), token: t.token, payer: t.payer, amount: amount(jobs)(t), proof: oceanNodeProof(t) })),
+        jobs.map((t) => ({
+          jobId: BigInt(t.jobId),
+          token: t.token,
+          payer: t.payer,
+          amount: amount(jobs)(t),
+          proof: oceanNodeProof(t),
+        })),
       );
       const { transactions, gas } = await sentSince(node, fixture.payee.address, fromBlock);
-      rows.push({ strategy: "ocean-node: batch, then claimLockAndWithdraw per job", transactions, gas, claimed: run.recorded.length });
+      rows.push({
+        strategy: 'ocean-node: batch, then claimLockAndWithdraw per job',
+        transactions,
+        gas,
+        claimed: run.recorded.length,
+      });
     }
     return rows;
   } finally {
@@ -156,7 +225,11 @@ export async function strategyComparison(due = 50): Promise<StrategyRow[]> {
 }
 
 /** The transactions `from` sent in blocks from `fromBlock` on, and the gas they used. */
-async function sentSince(node: EvmNode, from: string, fromBlock: number): Promise<{ transactions: number; gas: bigint }> {
+async function sentSince(
+  node: EvmNode,
+  from: string,
+  fromBlock: number,
+): Promise<{ transactions: number; gas: bigint }> {
   const sender = from.toLowerCase();
   let transactions = 0;
   let gas = 0n;

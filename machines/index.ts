@@ -20,7 +20,12 @@ export interface MachineEntry<M extends AnyStateMachine = AnyStateMachine> {
 
 export const machineCatalog = {
   [SWAP_MACHINE_NAME]: { name: SWAP_MACHINE_NAME, version: SWAP_MACHINE_VERSION, machine: swapFulfillment },
-  [JOB_MACHINE_NAME]: { name: JOB_MACHINE_NAME, version: JOB_MACHINE_VERSION, machine: jobSettlement, migrations: { 1: migrateJobSnapshotV1 } },
+  [JOB_MACHINE_NAME]: {
+    name: JOB_MACHINE_NAME,
+    version: JOB_MACHINE_VERSION,
+    machine: jobSettlement,
+    migrations: { 1: migrateJobSnapshotV1 },
+  },
 } as const satisfies Record<string, MachineEntry>;
 
 /**

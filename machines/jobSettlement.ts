@@ -114,7 +114,10 @@ export const jobSettlement = setup({
     noteNow: assign({ now: ({ context, event }) => (event.type === 'SETTLE_DUE' ? event.now : context.now) }),
     recordClaim: assign(({ event }) => {
       if (event.type !== 'CLAIMED') return {};
-      const fee = event.fee !== null && DECIMAL_INTEGER.test(event.fee) && BigInt(event.fee) <= BigInt(event.amount) ? event.fee : null;
+      const fee =
+        event.fee !== null && DECIMAL_INTEGER.test(event.fee) && BigInt(event.fee) <= BigInt(event.amount)
+          ? event.fee
+          : null;
       return {
         claimTx: event.txHash,
         claimedGross: event.amount,
@@ -243,9 +246,17 @@ export function migrateJobSnapshotV1(snapshot: unknown): unknown {
     throw new Error('jobSettlement v1 snapshot has no context');
   }
   const { claimedAmount, ...rest } = stored.context;
-  if (!('claimedAmount' in stored.context)) throw new Error('jobSettlement v1 snapshot has no claimedAmount: not a version-1 context');
+  if (!('claimedAmount' in stored.context))
+    throw new Error('jobSettlement v1 snapshot has no claimedAmount: not a version-1 context');
   return {
     ...stored,
-    context: { ...rest, durationSecs: null, resultHash: null, claimedGross: claimedAmount ?? null, claimFee: null, claimedNet: null },
+    context: {
+      ...rest,
+      durationSecs: null,
+      resultHash: null,
+      claimedGross: claimedAmount ?? null,
+      claimFee: null,
+      claimedNet: null,
+    },
   };
 }

@@ -71,7 +71,8 @@ class FaultySender implements TransferSender {
     const { from, nonce } = known ?? (JSON.parse(raw) as { from: string; nonce: number });
     // An operator's own transaction slips in between our signing and our first broadcast.
     const next = known === undefined && (ledger.nonces[from] ?? 0) === nonce;
-    if (next && this.net.faults.decide('nonce-conflict', `${this.chain}:${from}:${nonce}:b${this.world.height}`)) takeNonce(this.world, this.chain, from, nonce);
+    if (next && this.net.faults.decide('nonce-conflict', `${this.chain}:${from}:${nonce}:b${this.world.height}`))
+      takeNonce(this.world, this.chain, from, nonce);
     return this.net.write('broadcast', `${this.chain}:${nonce}`, () => this.inner.broadcast(raw));
   }
   lookup(transfer: SignedTransfer): Promise<TransferStatus> {
@@ -97,7 +98,8 @@ class FaultyEscrow implements Escrow {
   async claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt> {
     const key = batchKey(entries.map((e) => e.terms));
     // The batch passed its dry run; the chain changed before it was mined.
-    if (this.net.faults.decide('batch-revert', `${key}:b${this.world.height}`)) throw withoutStack(() => new BatchReverted('a lock changed before the batch was mined'));
+    if (this.net.faults.decide('batch-revert', `${key}:b${this.world.height}`))
+      throw withoutStack(() => new BatchReverted('a lock changed before the batch was mined'));
     return this.net.write('claimLocks', key, () => this.inner.claimLocks(entries));
   }
   cancelExpiredLocks(jobs: readonly JobTerms[]): Promise<EscrowReceipt> {
@@ -125,7 +127,8 @@ class FaultyCompute implements JobSource, Clock {
 }
 
 export function faultyPorts(ports: ChainPorts, net: SimNetwork, world: World): ChainPorts {
-  if (ports.swapContract === null || ports.clock === null || ports.jobSource === null) throw new Error('faultyPorts: incomplete ports');
+  if (ports.swapContract === null || ports.clock === null || ports.jobSource === null)
+    throw new Error('faultyPorts: incomplete ports');
   const compute = new FaultyCompute(ports.jobSource, ports.clock, net);
   return {
     swapContract: new FaultySwapContract(ports.swapContract, net, world),

@@ -63,25 +63,36 @@ export function checkInvariants(world: WorldState, outcome: RunOutcome): Invaria
     const transfers = transfersOf(swapId);
     noDoubleSend.checked += 1;
     if (transfers.length > 1) {
-      noDoubleSend.violations.push(`swap ${swapId}: ${transfers.length} transfers broadcast (${transfers.map((t) => t.hash.slice(0, 10)).join(', ')})`);
+      noDoubleSend.violations.push(
+        `swap ${swapId}: ${transfers.length} transfers broadcast (${transfers.map((t) => t.hash.slice(0, 10)).join(', ')})`,
+      );
     }
     for (const transfer of transfers) {
       noSendTooLate.checked += 1;
       const signed = world.observations.signatures[transfer.hash];
-      if (signed === undefined) noSendTooLate.violations.push(`swap ${swapId}: transfer ${transfer.hash} was never signed by us`);
+      if (signed === undefined)
+        noSendTooLate.violations.push(`swap ${swapId}: transfer ${transfer.hash} was never signed by us`);
       else if (signed.height + outcome.marginBlocks > terms.timeoutBlock) {
-        noSendTooLate.violations.push(`swap ${swapId}: signed at block ${signed.height}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutBlock}`);
+        noSendTooLate.violations.push(
+          `swap ${swapId}: signed at block ${signed.height}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutBlock}`,
+        );
       }
       noLostSend.checked += 1;
       const id = `swap:${swapId}`;
       const final = outcome.finals.get(id);
-      const markedWithIt = world.subtensor.events.some((e) => e.swapId === swapId && e.kind === 'Fulfilled' && e.destTxHash === transfer.hash);
+      const markedWithIt = world.subtensor.events.some(
+        (e) => e.swapId === swapId && e.kind === 'Fulfilled' && e.destTxHash === transfer.hash,
+      );
       if (final === undefined) {
         if (atEnd || !outcome.live.has(id)) {
-          noLostSend.violations.push(`swap ${swapId}: transfer ${transfer.hash} broadcast, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`);
+          noLostSend.violations.push(
+            `swap ${swapId}: transfer ${transfer.hash} broadcast, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`,
+          );
         }
       } else if (final.state === 'Fulfilled' ? !markedWithIt : !(final.state === 'Recovery' && recoveryKeys.has(id))) {
-        noLostSend.violations.push(`swap ${swapId}: transfer ${transfer.hash} broadcast, machine ended ${final.state}, marked on chain: ${markedWithIt}, in recovery log: ${recoveryKeys.has(id)}`);
+        noLostSend.violations.push(
+          `swap ${swapId}: transfer ${transfer.hash} broadcast, machine ended ${final.state}, marked on chain: ${markedWithIt}, in recovery log: ${recoveryKeys.has(id)}`,
+        );
       }
     }
   }
@@ -105,14 +116,21 @@ export function checkInvariants(world: WorldState, outcome: RunOutcome): Invaria
     const final = outcome.finals.get(id);
     const canceled = events.some((e) => e.kind === 'Canceled');
     if (final === undefined) {
-      if (atEnd) noLostClaim.violations.push(`job ${jobId}: owed ${owed}, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`);
+      if (atEnd)
+        noLostClaim.violations.push(
+          `job ${jobId}: owed ${owed}, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`,
+        );
     } else if (claims.length === 1) {
       // Judged on the gross: what left the lock, min(cost, lock); the fee is the escrow's cut.
-      if (claims[0]!.amount !== owed) noLostClaim.violations.push(`job ${jobId}: claimed ${claims[0]!.amount} gross, owed ${owed}`);
-      if (final.state !== 'Finished') noLostClaim.violations.push(`job ${jobId}: claimed on chain, machine ended ${final.state}`);
+      if (claims[0]!.amount !== owed)
+        noLostClaim.violations.push(`job ${jobId}: claimed ${claims[0]!.amount} gross, owed ${owed}`);
+      if (final.state !== 'Finished')
+        noLostClaim.violations.push(`job ${jobId}: claimed on chain, machine ended ${final.state}`);
       else checkRecordedClaim(jobId, claims[0]!, final.context as JobContext, feeRecorded);
     } else if (!(canceled && recoveryKeys.has(id) && (final.state === 'Cancelled' || final.state === 'Recovery'))) {
-      noLostClaim.violations.push(`job ${jobId}: owed ${owed}, never claimed; machine ${final.state}, lock cancelled: ${canceled}, in recovery log: ${recoveryKeys.has(id)}`);
+      noLostClaim.violations.push(
+        `job ${jobId}: owed ${owed}, never claimed; machine ${final.state}, lock cancelled: ${canceled}, in recovery log: ${recoveryKeys.has(id)}`,
+      );
     }
   }
 
@@ -123,27 +141,42 @@ export function checkInvariants(world: WorldState, outcome: RunOutcome): Invaria
     const needsEntry = final.state === 'Recovery' || final.state === 'Cancelled';
     recordedOnce.checked += 1;
     const count = recoveryKeys.get(id) ?? 0;
-    if (needsEntry ? count !== 1 : count !== 0) recordedOnce.violations.push(`${id}: ended ${final.state} with ${count} recovery entries`);
+    if (needsEntry ? count !== 1 : count !== 0)
+      recordedOnce.violations.push(`${id}: ended ${final.state} with ${count} recovery entries`);
   }
   // Live machines: a Recovery or Cancelled one may be between its entry and its archive.
   for (const id of outcome.live) {
-    if ((recoveryKeys.get(id) ?? 0) > 1) recordedOnce.violations.push(`${id}: live with ${recoveryKeys.get(id)} recovery entries`);
+    if ((recoveryKeys.get(id) ?? 0) > 1)
+      recordedOnce.violations.push(`${id}: live with ${recoveryKeys.get(id)} recovery entries`);
   }
 
   return [noDoubleSend, noLostSend, noSendTooLate, noLostClaim, noDoubleClaim, feeRecorded, recordedOnce];
 }
 
 /** A Finished job records the Claimed event's gross, the fee the escrow took and the net credited. */
-function checkRecordedClaim(jobId: string, claim: EscrowEventRecord, context: JobContext, result: InvariantResult): void {
+function checkRecordedClaim(
+  jobId: string,
+  claim: EscrowEventRecord,
+  context: JobContext,
+  result: InvariantResult,
+): void {
   result.checked += 1;
   // A world written before fees has Claimed events without one: a record migrated from
   // version 1 then rightly says "fee unknown".
-  if (claim.fee === undefined && context.claimFee === null && context.claimedNet === null && context.claimedGross === claim.amount) return;
+  if (
+    claim.fee === undefined &&
+    context.claimFee === null &&
+    context.claimedNet === null &&
+    context.claimedGross === claim.amount
+  )
+    return;
   const fee = claim.fee ?? '0';
   const net = (BigInt(claim.amount) - BigInt(fee)).toString();
   const recorded = [context.claimedGross, context.claimFee, context.claimedNet];
   if (recorded[0] !== claim.amount || recorded[1] !== fee || recorded[2] !== net) {
-    result.violations.push(`job ${jobId}: recorded gross/fee/net ${recorded.join('/')}, the escrow says ${claim.amount}/${fee}/${net}`);
+    result.violations.push(
+      `job ${jobId}: recorded gross/fee/net ${recorded.join('/')}, the escrow says ${claim.amount}/${fee}/${net}`,
+    );
   }
 }
 
@@ -156,11 +189,17 @@ function checkEscrowBooks(world: WorldState, result: InvariantResult): void {
   const claims = world.escrow.events.filter((e) => e.kind === 'Claimed' && e.fee !== undefined);
   const fees = claims.reduce((sum, e) => sum + BigInt(e.fee ?? '0'), 0n);
   const nets = claims.reduce((sum, e) => sum + BigInt(e.amount) - BigInt(e.fee ?? '0'), 0n);
-  const credited = [...Object.values(funds.available), ...Object.values(funds.withdrawn)].reduce((sum, v) => sum + BigInt(v), 0n);
-  if (fees !== BigInt(funds.collected)) result.violations.push(`escrow: fees of the Claimed events ${fees}, collector received ${funds.collected}`);
-  if (nets !== credited) result.violations.push(`escrow: nets of the Claimed events ${nets}, payees credited ${credited}`);
+  const credited = [...Object.values(funds.available), ...Object.values(funds.withdrawn)].reduce(
+    (sum, v) => sum + BigInt(v),
+    0n,
+  );
+  if (fees !== BigInt(funds.collected))
+    result.violations.push(`escrow: fees of the Claimed events ${fees}, collector received ${funds.collected}`);
+  if (nets !== credited)
+    result.violations.push(`escrow: nets of the Claimed events ${nets}, payees credited ${credited}`);
   for (const claim of claims) {
-    if (BigInt(claim.fee ?? '0') !== (BigInt(claim.amount) * BigInt(funds.feeRate)) / 10n ** 18n) result.violations.push(`job ${claim.jobId}: fee ${claim.fee} is not the rate's`);
+    if (BigInt(claim.fee ?? '0') !== (BigInt(claim.amount) * BigInt(funds.feeRate)) / 10n ** 18n)
+      result.violations.push(`job ${claim.jobId}: fee ${claim.fee} is not the rate's`);
   }
 }
 
@@ -173,7 +212,9 @@ export function chainOutcome(world: WorldState): Record<string, string> {
   const out: Record<string, string> = {};
   const transfersOf = transfersBySwap(world);
   for (const swapId of Object.keys(world.subtensor.history)) {
-    const transfers = transfersOf(swapId).map((t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`);
+    const transfers = transfersOf(swapId).map(
+      (t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`,
+    );
     // Whether and with what the swap was marked; not how far validators got when the run ended.
     // Which nonce (so which hash) a transfer got may depend on signing order; what was paid may not.
     const sent = new Set(transfersOf(swapId).map((t) => t.hash));

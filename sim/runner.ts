@@ -75,9 +75,14 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
 export function everyObligationSeen(world: World, simHost: SimHost | null): boolean {
   if (simHost === null || simHost.host.liveCount > 0) return false;
   const store = simHost.store;
-  const jobsSeen = Object.values(world.state.compute.jobs).every((job) => store.placeOf(`job:${job.terms.chain}:${job.terms.jobId}`) !== null);
+  const jobsSeen = Object.values(world.state.compute.jobs).every(
+    (job) => store.placeOf(`job:${job.terms.chain}:${job.terms.jobId}`) !== null,
+  );
   const swapsSeen = Object.values(world.state.subtensor.swaps).every(
-    (swap) => swap.status !== 'Active' || swap.miner !== world.state.miner || store.placeOf(`swap:${swap.terms.swapId}`) !== null,
+    (swap) =>
+      swap.status !== 'Active' ||
+      swap.miner !== world.state.miner ||
+      store.placeOf(`swap:${swap.terms.swapId}`) !== null,
   );
   return jobsSeen && swapsSeen;
 }

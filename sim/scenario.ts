@@ -64,7 +64,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const first = await runOnce(options);
   if (first.restarts === 0) return first.result;
   const without = new Set([...options.faults].filter((k) => !RESTART_KINDS.has(k)));
-  const baseline = await runOnce({ ...options, faults: without, trace: false, onTransition: undefined, inspect: undefined });
+  const baseline = await runOnce({
+    ...options,
+    faults: without,
+    trace: false,
+    onTransition: undefined,
+    inspect: undefined,
+  });
   return { ...first.result, invariants: [...first.result.invariants, restartInvisible(first, baseline)] };
 }
 
@@ -84,9 +90,13 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
     marginBlocks: options.marginBlocks ?? DEFAULT_MARGIN_BLOCKS,
     hostility: hostilityFor(options.faults),
   });
-  const traceLine = options.trace === true ? (line: string) => void trace.push(`[${world.height}] ${line}`) : () => undefined;
+  const traceLine =
+    options.trace === true ? (line: string) => void trace.push(`[${world.height}] ${line}`) : () => undefined;
   const faults = new FaultInjector(options.seed, options.faults, traceLine);
-  const log = options.trace === true || options.onTransition !== undefined ? traceLogger(traceLine, options.onTransition) : SILENT_LOG;
+  const log =
+    options.trace === true || options.onTransition !== undefined
+      ? traceLogger(traceLine, options.onTransition)
+      : SILENT_LOG;
   const system = new SimulatedSystem(world, faults, {
     log,
     trace: traceLine,
@@ -116,7 +126,9 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
     traceLine(`incomplete after ${run.blocks} blocks: ${[...live].join(', ')}`);
     for (const ledger of Object.values(world.state.ledgers)) {
       const pending = Object.values(ledger.transfers).filter((t) => t.includedBlock === null);
-      traceLine(`${ledger.chain}: nonces ${JSON.stringify(ledger.nonces)}, pending ${pending.map((t) => `swap ${t.swapId} nonce ${t.nonce}`).join('; ') || 'none'}`);
+      traceLine(
+        `${ledger.chain}: nonces ${JSON.stringify(ledger.nonces)}, pending ${pending.map((t) => `swap ${t.swapId} nonce ${t.nonce}`).join('; ') || 'none'}`,
+      );
     }
   }
   return {
@@ -161,11 +173,15 @@ function restartInvisible(withRestarts: RunOnce, without: RunOnce): InvariantRes
     if (exempt.has(key)) continue;
     result.checked += 1;
     const actual = withRestarts.outcome[key];
-    const machineId = key.startsWith('job:') ? [...without.endings.keys()].find((id) => id.endsWith(key.slice(4))) : key;
+    const machineId = key.startsWith('job:')
+      ? [...without.endings.keys()].find((id) => id.endsWith(key.slice(4)))
+      : key;
     const endedWith = machineId === undefined ? undefined : withRestarts.endings.get(machineId);
     const endedWithout = machineId === undefined ? undefined : without.endings.get(machineId);
     if (actual !== expected || endedWith !== endedWithout) {
-      result.violations.push(`${key}: with restarts '${actual}' (${endedWith}), without '${expected}' (${endedWithout})`);
+      result.violations.push(
+        `${key}: with restarts '${actual}' (${endedWith}), without '${expected}' (${endedWithout})`,
+      );
     }
   }
   return result;
@@ -173,12 +189,21 @@ function restartInvisible(withRestarts: RunOnce, without: RunOnce): InvariantRes
 
 function traceLogger(traceLine: (line: string) => void, onTransition: ScenarioOptions['onTransition']): Logger {
   const write = (fields: object, message?: string): void => {
-    const f = fields as { machine?: string; from?: string | null; to?: string; event?: string; err?: string; reason?: string };
+    const f = fields as {
+      machine?: string;
+      from?: string | null;
+      to?: string;
+      event?: string;
+      err?: string;
+      reason?: string;
+    };
     if (message === 'transition' && f.machine !== undefined && f.to !== undefined) {
       onTransition?.(f.machine, f.from ?? null, f.to, f.event ?? '');
       traceLine(`${f.machine}: ${f.from ?? '(new)'} -> ${f.to} on ${f.event}`);
     } else {
-      traceLine(`${message ?? ''}${f.machine === undefined ? '' : ` ${f.machine}`}${f.err === undefined ? '' : `: ${f.err}`}${f.reason === undefined ? '' : `: ${f.reason}`}`);
+      traceLine(
+        `${message ?? ''}${f.machine === undefined ? '' : ` ${f.machine}`}${f.err === undefined ? '' : `: ${f.err}`}${f.reason === undefined ? '' : `: ${f.reason}`}`,
+      );
     }
   };
   return { info: write, warn: write, error: write };

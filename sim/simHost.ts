@@ -52,9 +52,13 @@ export function simPorts(world: World): ChainPorts {
 
 /** `dir` holds store/ and recovery.jsonl. */
 export async function openSimHost(world: World, dir: string, options: SimHostOptions): Promise<SimHost> {
-  const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: options.create, knownMachines: knownMachineVersions });
+  const store = await openLowdbSnapshotStore(join(dir, 'store'), {
+    create: options.create,
+    knownMachines: knownMachineVersions,
+  });
   const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-  if (tornTailSavedTo !== null) options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
+  if (tornTailSavedTo !== null)
+    options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
   const host = await Host.restore({
     store,
     recoveryLog,

@@ -161,7 +161,16 @@ export interface WorldState {
     history: Record<string, SwapTerms>;
   };
   readonly ledgers: Record<string, Ledger>;
-  escrow: { chain: string; address: string; token: string; time: number; txCount: number; locks: SimLock[]; events: EscrowEventRecord[]; funds?: SimEscrowFunds };
+  escrow: {
+    chain: string;
+    address: string;
+    token: string;
+    time: number;
+    txCount: number;
+    locks: SimLock[];
+    events: EscrowEventRecord[];
+    funds?: SimEscrowFunds;
+  };
   compute: { jobs: Record<string, ComputeJob>; created: number };
   readonly observations: Observations;
 }
@@ -186,7 +195,11 @@ export class World {
     this.random = SimRandom.fromState(state.rng);
   }
 
-  static create(seed: number, plan: Omit<WorldPlan, 'hostility'> & { hostility?: Hostility }, path: string | null = null): World {
+  static create(
+    seed: number,
+    plan: Omit<WorldPlan, 'hostility'> & { hostility?: Hostility },
+    path: string | null = null,
+  ): World {
     const state: WorldState = {
       format: WORLD_FORMAT,
       version: WORLD_VERSION,
@@ -199,7 +212,15 @@ export class World {
       ledgers: Object.fromEntries(
         DEST_CHAINS.map((chain) => [
           chain,
-          { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, frozenUntil: {}, transfers: {} },
+          {
+            chain,
+            height: 1,
+            confirmations: 2,
+            balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() },
+            nonces: {},
+            frozenUntil: {},
+            transfers: {},
+          },
         ]),
       ),
       escrow: {
@@ -228,9 +249,13 @@ export class World {
     } catch (error) {
       throw new StoreError(path, `the simulated chain file is not valid JSON (${(error as Error).message})`);
     }
-    if (state.format !== WORLD_FORMAT) throw new StoreError(path, `not a simulated chain file (format ${JSON.stringify(state.format)})`);
+    if (state.format !== WORLD_FORMAT)
+      throw new StoreError(path, `not a simulated chain file (format ${JSON.stringify(state.format)})`);
     if (state.version !== WORLD_VERSION) {
-      throw new StoreError(path, `simulated chain version ${state.version}; this release reads ${WORLD_VERSION}: delete its directory for a new run`);
+      throw new StoreError(
+        path,
+        `simulated chain version ${state.version}; this release reads ${WORLD_VERSION}: delete its directory for a new run`,
+      );
     }
     return new World(state, path);
   }
@@ -259,7 +284,9 @@ export class World {
 
   /** Whether every planned swap and job has been created. */
   get scriptDone(): boolean {
-    return this.state.subtensor.nextSwapId - 1 >= this.state.plan.swaps && this.state.compute.created >= this.state.plan.jobs;
+    return (
+      this.state.subtensor.nextSwapId - 1 >= this.state.plan.swaps && this.state.compute.created >= this.state.plan.jobs
+    );
   }
 }
 

@@ -15,7 +15,13 @@
  * whether a lock has expired.
  */
 import type { JobTerms } from '../../machines/index.ts';
-import { BatchReverted, type ClaimEntry, type Escrow, type EscrowReceipt, type Settlement } from '../../src/host/ports.ts';
+import {
+  BatchReverted,
+  type ClaimEntry,
+  type Escrow,
+  type EscrowReceipt,
+  type Settlement,
+} from '../../src/host/ports.ts';
 import { BLOCK_SECONDS, type EscrowEventRecord, type SimEscrowFunds, type SimLock, type World } from '../world.ts';
 
 type LockKey = Pick<JobTerms, 'jobId' | 'payer' | 'payee' | 'token'>;
@@ -61,7 +67,9 @@ export class SimEscrow implements Escrow {
 
   private lockOf(terms: LockKey): SimLock | undefined {
     // As a client must: getLocks ORs its filters, every field is matched here.
-    return this.getLocks(ZERO, ZERO, terms.payee).find((l) => l.jobId === terms.jobId && l.payer === terms.payer && l.token === terms.token);
+    return this.getLocks(ZERO, ZERO, terms.payee).find(
+      (l) => l.jobId === terms.jobId && l.payer === terms.payer && l.token === terms.token,
+    );
   }
 
   async readSettlements(jobs: readonly JobTerms[]): Promise<Settlement[]> {
@@ -73,7 +81,13 @@ export class SimEscrow implements Escrow {
     if (lock !== undefined) return { kind: 'locked', amount: BigInt(lock.amount), expiry: lock.expiry };
     const events = this.world.state.escrow.events.filter((e) => e.jobId === terms.jobId);
     const claimed = events.find((e) => e.kind === 'Claimed');
-    if (claimed !== undefined) return { kind: 'claimed', txHash: claimed.txHash, amount: BigInt(claimed.amount), fee: claimed.fee === undefined ? null : BigInt(claimed.fee) };
+    if (claimed !== undefined)
+      return {
+        kind: 'claimed',
+        txHash: claimed.txHash,
+        amount: BigInt(claimed.amount),
+        fee: claimed.fee === undefined ? null : BigInt(claimed.fee),
+      };
     const canceled = events.find((e) => e.kind === 'Canceled');
     if (canceled !== undefined) return { kind: 'canceled', txHash: canceled.txHash };
     return { kind: 'absent' };
@@ -110,11 +124,20 @@ export class SimEscrow implements Escrow {
     const time = this.minedAt;
     const records = outcomes.map(({ lock, claim }): EscrowEventRecord => {
       e.locks.splice(e.locks.indexOf(lock), 1);
-      if (claim === null) return { kind: 'Canceled', jobId: lock.jobId, amount: lock.amount, txHash, time, by: lock.payee };
+      if (claim === null)
+        return { kind: 'Canceled', jobId: lock.jobId, amount: lock.amount, txHash, time, by: lock.payee };
       const fee = (claim * BigInt(funds.feeRate)) / ONE;
       funds.collected = (BigInt(funds.collected) + fee).toString();
       add(funds.available, lock.payee, claim - fee);
-      return { kind: 'Claimed', jobId: lock.jobId, amount: claim.toString(), txHash, time, by: lock.payee, fee: fee.toString() };
+      return {
+        kind: 'Claimed',
+        jobId: lock.jobId,
+        amount: claim.toString(),
+        txHash,
+        time,
+        by: lock.payee,
+        fee: fee.toString(),
+      };
     });
     e.events.push(...records);
     const withdrawn = this.claimMethod === 'claimLocksAndWithdraw' ? this.withdrawAll(entries[0]!.terms.payee) : [];

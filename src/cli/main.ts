@@ -57,7 +57,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--runs <n>', 'how many runs (scenarios)', integerOption('--runs', 1, 100_000_000), 100)
     .option('--swaps <n>', 'swaps per run', integerOption('--swaps', 0, 10_000), 8)
     .option('--jobs <n>', 'jobs per run', integerOption('--jobs', 0, 10_000), 8)
-    .option('--faults <list>', `fault kinds, comma-separated, or all, or none: ${FAULT_KINDS.join(', ')}`, faultsOption, parseFaults('all'))
+    .option(
+      '--faults <list>',
+      `fault kinds, comma-separated, or all, or none: ${FAULT_KINDS.join(', ')}`,
+      faultsOption,
+      parseFaults('all'),
+    )
     .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), 3)
     .option('--json', 'print one JSON object with the figures on stdout')
     .option('--coverage <file>', 'write how often each transition was taken (for settle diagram --coverage)')
@@ -94,20 +99,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--adopt-assigned', 'with --init: take swaps already assigned to this miner as never sent for')
     .action(async (options: { config: string; init?: boolean; adoptAssigned?: boolean }) => {
       const { runDaemon } = await import('../daemon/daemon.ts');
-      exitCode = await runDaemon({ config: options.config, init: options.init === true, adoptAssigned: options.adoptAssigned === true }, { stdout: process.stdout, stderr: process.stderr });
+      exitCode = await runDaemon(
+        { config: options.config, init: options.init === true, adoptAssigned: options.adoptAssigned === true },
+        { stdout: process.stdout, stderr: process.stderr },
+      );
     });
 
   const where = (command: Command): Command =>
-    command.option('--config <file>', "the daemon's configuration (only its dataDir is read)").option('--data-dir <dir>', 'the data directory itself');
+    command
+      .option('--config <file>', "the daemon's configuration (only its dataDir is read)")
+      .option('--data-dir <dir>', 'the data directory itself');
 
-  where(program.command('status').description("The daemon's store: live machines and their states, finished count, open recovery entries."))
+  where(
+    program
+      .command('status')
+      .description("The daemon's store: live machines and their states, finished count, open recovery entries."),
+  )
     .option('--json', 'one JSON object')
     .action(async (options) => {
       const { statusCommand } = await import('./operatorCommands.ts');
       exitCode = await statusCommand(options, process.stdout);
     });
 
-  const recovery = program.command('recovery').description('Obligations that need a person: funds that left and could not be finalized, claims that were lost.');
+  const recovery = program
+    .command('recovery')
+    .description('Obligations that need a person: funds that left and could not be finalized, claims that were lost.');
   where(recovery.command('list').description('Open entries (--all: resolved ones too).'))
     .option('--all', 'include resolved entries')
     .option('--json', 'JSON')
@@ -115,12 +131,21 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { recoveryList } = await import('./operatorCommands.ts');
       exitCode = await recoveryList(options, process.stdout);
     });
-  where(recovery.command('show').description('One entry, whole, with its resolution if any.').argument('<key>', 'e.g. swap:42'))
-    .action(async (key: string, options) => {
-      const { recoveryShow } = await import('./operatorCommands.ts');
-      exitCode = await recoveryShow({ ...options, key }, process.stdout);
-    });
-  where(recovery.command('resolve').description('Record that a person settled an entry: who, and why. The entry itself stays.').argument('<key>', 'e.g. swap:42'))
+  where(
+    recovery
+      .command('show')
+      .description('One entry, whole, with its resolution if any.')
+      .argument('<key>', 'e.g. swap:42'),
+  ).action(async (key: string, options) => {
+    const { recoveryShow } = await import('./operatorCommands.ts');
+    exitCode = await recoveryShow({ ...options, key }, process.stdout);
+  });
+  where(
+    recovery
+      .command('resolve')
+      .description('Record that a person settled an entry: who, and why. The entry itself stays.')
+      .argument('<key>', 'e.g. swap:42'),
+  )
     .requiredOption('--by <name>', 'who resolves it')
     .requiredOption('--reason <text>', 'what was checked and done')
     .action(async (key: string, options) => {

@@ -8,7 +8,14 @@
 import { join } from 'node:path';
 import type { HostOptions } from '../host/host.ts';
 import type { Escrow, JobSource, Logger, SwapContract, TransferSender } from '../host/ports.ts';
-import { evmProvider, evmSigner, substrateSigner, type EvmProvider, type EvmSigner, type SubstrateSigner } from '../chains/keys.ts';
+import {
+  evmProvider,
+  evmSigner,
+  substrateSigner,
+  type EvmProvider,
+  type EvmSigner,
+  type SubstrateSigner,
+} from '../chains/keys.ts';
 import { NonceAllocator } from '../chains/nonceAllocator.ts';
 import { EvmClock } from '../chains/evm/evmClock.ts';
 import { verifyEscrow } from '../chains/evm/escrowCheck.ts';
@@ -39,7 +46,9 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
   const substrate = async (path: string, source: SecretSource): Promise<SubstrateSigner | null> => {
     try {
       const secret = loadSecret(source);
-      return await substrateSigner(secret.reveal()).catch(() => fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`));
+      return await substrateSigner(secret.reveal()).catch(() =>
+        fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`),
+      );
     } catch (error) {
       return fail(path, (error as Error).message);
     }
@@ -66,8 +75,15 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
     const path = `swaps.destinations.${name}.key`;
     const key = destination.type === 'subtensor' ? await substrate(path, destination.key) : evm(path, destination.key);
     if (key !== null) destinations.set(name, key);
-    if (destination.type === 'subtensor' && key !== null && hotkey !== null && (key as SubstrateSigner).address === hotkey.address) {
-      problems.push(`${path}: the TAO account is the hotkey; use a separate account so marks and transfers never race for nonces`);
+    if (
+      destination.type === 'subtensor' &&
+      key !== null &&
+      hotkey !== null &&
+      (key as SubstrateSigner).address === hotkey.address
+    ) {
+      problems.push(
+        `${path}: the TAO account is the hotkey; use a separate account so marks and transfers never race for nonces`,
+      );
     }
   }
   const jobChains = new Map<string, EvmSigner>();
@@ -91,7 +107,13 @@ interface EvmEndpoint {
 }
 
 /** Connects and builds the ports (EVM providers: see evmProvider; each chain id checked once). */
-export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Logger, metrics: DaemonMetrics, stopping: () => boolean = () => false): Promise<ChainPorts> {
+export async function buildChainPorts(
+  config: DaemonConfig,
+  keys: Keys,
+  log: Logger,
+  metrics: DaemonMetrics,
+  stopping: () => boolean = () => false,
+): Promise<ChainPorts> {
   const closers: (() => Promise<void>)[] = [];
   const endpoints = new Map<string, EvmEndpoint>();
   const endpoint = (rpcUrl: string, chainId: number): EvmEndpoint => {
@@ -133,7 +155,14 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
       for (const [name, destination] of Object.entries(swaps.destinations)) {
         let sender: TransferSender;
         if (destination.type === 'subtensor') {
-          sender = new TaoTransferSender({ chain, search, signer: keys.destinations.get(name) as SubstrateSigner, nonces: substrateNonces, log, chainName: name });
+          sender = new TaoTransferSender({
+            chain,
+            search,
+            signer: keys.destinations.get(name) as SubstrateSigner,
+            nonces: substrateNonces,
+            log,
+            chainName: name,
+          });
         } else {
           const { provider, nonces } = endpoint(destination.rpcUrl, destination.chainId);
           await checkChainId(provider, destination.chainId, `swaps.destinations.${name}`, log);
@@ -142,7 +171,8 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
             provider,
             wallet: (keys.destinations.get(name) as EvmSigner).connect(provider),
             chainId: BigInt(destination.chainId),
-            asset: destination.asset === 'native' ? { kind: 'native' } : { kind: 'erc20', token: destination.asset.erc20 },
+            asset:
+              destination.asset === 'native' ? { kind: 'native' } : { kind: 'erc20', token: destination.asset.erc20 },
             confirmations: destination.confirmations,
             nonces,
             log,
@@ -162,10 +192,24 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
       for (const [name, chainConfig] of Object.entries(config.jobs.chains)) {
         const { provider, nonces } = endpoint(chainConfig.rpcUrl, chainConfig.chainId);
         const path = `jobs.chains.${name}`;
-        if (await checkChainId(provider, chainConfig.chainId, path, log)) await verifyEscrow(provider, chainConfig.escrow, `${path} (escrow)`);
+        if (await checkChainId(provider, chainConfig.chainId, path, log))
+          await verifyEscrow(provider, chainConfig.escrow, `${path} (escrow)`);
         const wallet = keys.jobChains.get(name)!.connect(provider);
-        const journal = await TxJournal.open(join(config.dataDir, 'journals'), name, wallet.address, BigInt(chainConfig.chainId));
-        const txSender = new EvmTxSender({ wallet, provider, journal, chainId: BigInt(chainConfig.chainId), log, nonces, confirmations: chainConfig.confirmations });
+        const journal = await TxJournal.open(
+          join(config.dataDir, 'journals'),
+          name,
+          wallet.address,
+          BigInt(chainConfig.chainId),
+        );
+        const txSender = new EvmTxSender({
+          wallet,
+          provider,
+          journal,
+          chainId: BigInt(chainConfig.chainId),
+          log,
+          nonces,
+          confirmations: chainConfig.confirmations,
+        });
         txSenders.push(txSender);
         const escrow = new EvmEscrow({
           chain: name,
@@ -177,7 +221,16 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
           claimMethod: chainConfig.claimMethod,
           logChunkBlocks: chainConfig.logChunkBlocks,
         });
-        log.info({ chain: name, network: chainConfig.network ?? null, chainId: chainConfig.chainId, escrow: chainConfig.escrow, claimMethod: chainConfig.claimMethod }, 'job chain');
+        log.info(
+          {
+            chain: name,
+            network: chainConfig.network ?? null,
+            chainId: chainConfig.chainId,
+            escrow: chainConfig.escrow,
+            claimMethod: chainConfig.claimMethod,
+          },
+          'job chain',
+        );
         escrows.set(name, instrumented(escrow, { chain: name, port: 'escrow' }, metrics));
         feedChains.set(name, { escrow: chainConfig.escrow, payee: wallet.address });
         oceanChains.push({ name, chainId: chainConfig.chainId, payee: wallet.address, escrow });
@@ -204,14 +257,22 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
 }
 
 /** The configured job source: the JSON-lines feed, or ocean-node's own database. */
-function jobSourceOf(jobs: JobsConfig, dataDir: string, feedChains: ReadonlyMap<string, FeedChain>, oceanChains: readonly OceanNodeChain[], log: Logger): JobSource {
+function jobSourceOf(
+  jobs: JobsConfig,
+  dataDir: string,
+  feedChains: ReadonlyMap<string, FeedChain>,
+  oceanChains: readonly OceanNodeChain[],
+  log: Logger,
+): JobSource {
   if (jobs.feed !== undefined) return new FileJobFeed(jobs.feed, feedChains, log);
   const source = jobs.oceanNode!;
   return new OceanNodeJobs({
     database: source.database,
     pricing: {
       ...(source.config === undefined ? {} : { configFile: source.config }),
-      ...(source.dockerComputeEnvironments === undefined ? {} : { dockerComputeEnvironments: source.dockerComputeEnvironments }),
+      ...(source.dockerComputeEnvironments === undefined
+        ? {}
+        : { dockerComputeEnvironments: source.dockerComputeEnvironments }),
       ...(source.supportedNetworks === undefined ? {} : { supportedNetworks: source.supportedNetworks }),
     },
     chains: oceanChains,
@@ -229,9 +290,15 @@ async function checkChainId(provider: EvmProvider, expected: number, path: strin
   try {
     reported = BigInt((await provider.send('eth_chainId', [])) as string);
   } catch (error) {
-    log.warn({ config: path, err: String((error as Error).message ?? error) }, 'EVM endpoint not answering at start; its calls are retried');
+    log.warn(
+      { config: path, err: String((error as Error).message ?? error) },
+      'EVM endpoint not answering at start; its calls are retried',
+    );
     return false;
   }
-  if (reported !== BigInt(expected)) throw new Error(`${path}: the endpoint serves chain id ${reported}, the configuration says ${expected} (wrong network?)`);
+  if (reported !== BigInt(expected))
+    throw new Error(
+      `${path}: the endpoint serves chain id ${reported}, the configuration says ${expected} (wrong network?)`,
+    );
   return true;
 }

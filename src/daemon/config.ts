@@ -18,14 +18,22 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: readonly string[],
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
 }
 
 const keySource = z
-  .union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') })], {
-    error: 'a key source: { file: <path, mode 0600> } or { env: <VARIABLE> }',
-  })
+  .union(
+    [
+      z.strictObject({ file: z.string().min(1) }),
+      z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
+    ],
+    {
+      error: 'a key source: { file: <path, mode 0600> } or { env: <VARIABLE> }',
+    },
+  )
   .superRefine((source, ctx) => {
     const problem = secretSourceProblem(source);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
@@ -51,9 +59,15 @@ const url = (protocols: readonly string[]) =>
     { error: `a URL (${protocols.map((p) => p.replace(':', '://')).join(' or ')})` },
   );
 
-const evmAddress = z.string().refine(isEvmAddress, { error: 'an EVM address (0x and 40 hex digits, checksummed if mixed case)' });
+const evmAddress = z
+  .string()
+  .refine(isEvmAddress, { error: 'an EVM address (0x and 40 hex digits, checksummed if mixed case)' });
 const ss58Address = z.string().refine(isSubtensorAddress, { error: 'an SS58 address of format 42 (Subtensor)' });
-const amount = z.union([z.string().regex(/^[0-9]+$/), z.number().int().nonnegative()], { error: 'an integer amount in the smallest unit' }).transform((v) => BigInt(v));
+const amount = z
+  .union([z.string().regex(/^[0-9]+$/), z.number().int().nonnegative()], {
+    error: 'an integer amount in the smallest unit',
+  })
+  .transform((v) => BigInt(v));
 const positiveInt = z.number().int().positive();
 const chainName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a chain name: lower case letters, digits, - and _');
 
@@ -81,9 +95,11 @@ const swapsSection = z.strictObject({
   minFreeBalance: amount.default(250_000_000n),
   firstSwapId: z.number().int().nonnegative().default(0),
   eventLookbackBlocks: positiveInt.default(256),
-  destinations: z.record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination])).refine((d) => Object.keys(d).length > 0, {
-    error: 'at least one destination chain',
-  }),
+  destinations: z
+    .record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination]))
+    .refine((d) => Object.keys(d).length > 0, {
+      error: 'at least one destination chain',
+    }),
 });
 
 /**
@@ -108,14 +124,29 @@ const jobChain = z
   })
   .superRefine((chain, ctx) => {
     if (chain.network === undefined) {
-      if (chain.chainId === undefined) ctx.addIssue({ code: 'custom', path: ['chainId'], message: 'required without network: (or name a network of the address book)' });
-      if (chain.escrow === undefined) ctx.addIssue({ code: 'custom', path: ['escrow'], message: 'required without network: (or name a network of the address book)' });
+      if (chain.chainId === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['chainId'],
+          message: 'required without network: (or name a network of the address book)',
+        });
+      if (chain.escrow === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['escrow'],
+          message: 'required without network: (or name a network of the address book)',
+        });
       return;
     }
     const deployment = escrowDeployment(chain.network);
-    if (typeof deployment === 'string') return void ctx.addIssue({ code: 'custom', path: ['network'], message: deployment });
+    if (typeof deployment === 'string')
+      return void ctx.addIssue({ code: 'custom', path: ['network'], message: deployment });
     if (chain.chainId !== undefined && chain.chainId !== deployment.chainId) {
-      ctx.addIssue({ code: 'custom', path: ['chainId'], message: `network '${chain.network}' is chain id ${deployment.chainId}, not ${chain.chainId}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['chainId'],
+        message: `network '${chain.network}' is chain id ${deployment.chainId}, not ${chain.chainId}`,
+      });
     }
   })
   .transform((chain) => {
@@ -150,20 +181,26 @@ const jobsSection = z
     pollIntervalMs: z.number().int().min(10).max(600_000).default(12_000),
     chains: z.record(chainName, jobChain).refine((c) => Object.keys(c).length > 0, { error: 'at least one chain' }),
   })
-  .refine((j) => (j.feed === undefined) !== (j.oceanNode === undefined), { error: 'jobs need exactly one source: feed: (JSON lines) or oceanNode: (its database)' });
+  .refine((j) => (j.feed === undefined) !== (j.oceanNode === undefined), {
+    error: 'jobs need exactly one source: feed: (JSON lines) or oceanNode: (its database)',
+  });
 
 const configSchema = z
   .strictObject({
     /** store/, recovery.jsonl, daemon.lock and the transaction journals live here. */
     dataDir: z.string().min(1),
-    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+    log: z
+      .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+      .default({ level: 'info' }),
     http: z.strictObject({ port: z.number().int().min(1).max(65_535) }).optional(),
     swaps: swapsSection.optional(),
     jobs: jobsSection.optional(),
     /** Ceiling of the wait between ticks while an endpoint is unreachable. */
     maxBackoffMs: z.number().int().min(100).default(60_000),
   })
-  .refine((c) => c.swaps !== undefined || c.jobs !== undefined, { error: 'nothing to do: configure swaps, jobs, or both' });
+  .refine((c) => c.swaps !== undefined || c.jobs !== undefined, {
+    error: 'nothing to do: configure swaps, jobs, or both',
+  });
 
 export type DaemonConfig = z.infer<typeof configSchema>;
 export type SwapsConfig = NonNullable<DaemonConfig['swaps']>;
@@ -192,7 +229,9 @@ export function loadConfig(path: string): DaemonConfig {
   if (!parsed.success) {
     throw new ConfigError(
       file,
-      parsed.error.issues.map((issue) => `${issue.path.length === 0 ? '(top level)' : issue.path.join('.')}: ${issue.message}`),
+      parsed.error.issues.map(
+        (issue) => `${issue.path.length === 0 ? '(top level)' : issue.path.join('.')}: ${issue.message}`,
+      ),
     );
   }
   return parsed.data;
@@ -204,7 +243,15 @@ function resolvePaths(raw: unknown, base: string): unknown {
   if (Array.isArray(raw)) return raw.map((item) => resolvePaths(item, base));
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
-    const isPath = (key === 'file' || key === 'dataDir' || key === 'feed' || key === 'metadata' || key === 'database' || key === 'config') && typeof value === 'string' && value !== '';
+    const isPath =
+      (key === 'file' ||
+        key === 'dataDir' ||
+        key === 'feed' ||
+        key === 'metadata' ||
+        key === 'database' ||
+        key === 'config') &&
+      typeof value === 'string' &&
+      value !== '';
     out[key] = isPath ? resolve(base, value) : resolvePaths(value, base);
   }
   return out;

@@ -57,29 +57,53 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
   const keys = await loadKeys(config, options.config);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const paths = dataPaths(config.dataDir);
-  const log: Logger & pino.Logger = pino({ level: config.log.level, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
+  const log: Logger & pino.Logger = pino(
+    { level: config.log.level, base: { pid: process.pid } },
+    pino.destination({ dest: 1, sync: true }),
+  );
 
   const stopper = new Stopper(log);
   const lock = acquireLock(paths.lock);
   let ports: ChainPorts | null = null;
   let closeHttp: (() => Promise<void>) | null = null;
   try {
-    if (lock.tookOverFrom !== null) log.warn({ lock: paths.lock, previousPid: lock.tookOverFrom }, 'took over the lock of a daemon that died without releasing it');
+    if (lock.tookOverFrom !== null)
+      log.warn(
+        { lock: paths.lock, previousPid: lock.tookOverFrom },
+        'took over the lock of a daemon that died without releasing it',
+      );
     const storeExists = existsSync(join(paths.store, 'store.json'));
-    if (options.init && storeExists) throw new StoreError(paths.store, 'already exists; --init creates a new store only: drop --init');
+    if (options.init && storeExists)
+      throw new StoreError(paths.store, 'already exists; --init creates a new store only: drop --init');
     if (!options.init && !storeExists) {
       // Opening without create gives the store's own message: never start empty by accident.
       await openLowdbSnapshotStore(paths.store, { create: false, knownMachines: knownMachineVersions });
     }
     const metrics = new DaemonMetrics();
-    ports = await connectWithBackoff(config, () => buildChainPorts(config, keys, log, metrics, () => stopper.requested), log, stopper);
+    ports = await connectWithBackoff(
+      config,
+      () => buildChainPorts(config, keys, log, metrics, () => stopper.requested),
+      log,
+      stopper,
+    );
     if (ports === null) return 0; // stopped while waiting for the endpoints
     if (options.init) await reconcileBeforeInit(ports, options.adoptAssigned, log);
 
-    const store = await openLowdbSnapshotStore(paths.store, { create: options.init, knownMachines: knownMachineVersions });
-    if (store.tornTail !== null) log.warn({ file: store.tornTail.file, bytes: store.tornTail.bytes }, 'store log ended in a torn line (a write killed before it was acknowledged); cut off');
+    const store = await openLowdbSnapshotStore(paths.store, {
+      create: options.init,
+      knownMachines: knownMachineVersions,
+    });
+    if (store.tornTail !== null)
+      log.warn(
+        { file: store.tornTail.file, bytes: store.tornTail.bytes },
+        'store log ended in a torn line (a write killed before it was acknowledged); cut off',
+      );
     const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(paths.recoveryLog);
-    if (tornTailSavedTo !== null) log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line (a crash mid-append); kept aside, the entry is written again');
+    if (tornTailSavedTo !== null)
+      log.warn(
+        { savedTo: tornTailSavedTo },
+        'recovery log ended in a torn line (a crash mid-append); kept aside, the entry is written again',
+      );
     const host = await DaemonHost.open(
       {
         store,
@@ -91,13 +115,27 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
         jobSource: ports.jobSource,
         log,
         ...(config.swaps === undefined ? {} : { marginBlocks: config.swaps.marginBlocks }),
-        ...(config.jobs === undefined ? {} : { claimSchedule: { intervalSec: config.jobs.claimIntervalSec, firstRunDelaySec: config.jobs.firstRunDelaySec } }),
+        ...(config.jobs === undefined
+          ? {}
+          : {
+              claimSchedule: {
+                intervalSec: config.jobs.claimIntervalSec,
+                firstRunDelaySec: config.jobs.firstRunDelaySec,
+              },
+            }),
         onTransition: metrics.onTransition,
       },
       metrics,
     );
     for (const sender of ports.txSenders) {
-      sender.resume().catch((error: unknown) => log.warn({ err: String((error as Error).message ?? error) }, 'resuming journaled transactions failed; the batch claimer reconciles'));
+      sender
+        .resume()
+        .catch((error: unknown) =>
+          log.warn(
+            { err: String((error as Error).message ?? error) },
+            'resuming journaled transactions failed; the batch claimer reconciles',
+          ),
+        );
     }
 
     let lastTickAt: string | null = null;
@@ -123,13 +161,18 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
       closeHttp = status.close;
       log.info({ url: `http://127.0.0.1:${status.port}` }, 'status endpoint: /health /machines /metrics');
     }
-    log.info({ live: host.liveCount, swaps: config.swaps !== undefined, jobs: config.jobs !== undefined }, 'daemon started');
+    log.info(
+      { live: host.liveCount, swaps: config.swaps !== undefined, jobs: config.jobs !== undefined },
+      'daemon started',
+    );
 
     let wait = base;
     while (!stopper.requested) {
       try {
         const summary = await host.tick();
-        degraded = (config.swaps !== undefined && summary.height === null) || (config.jobs !== undefined && summary.now === null);
+        degraded =
+          (config.swaps !== undefined && summary.height === null) ||
+          (config.jobs !== undefined && summary.now === null);
         metrics.ticks.inc({ outcome: degraded ? 'degraded' : 'ok' });
       } catch (error) {
         if (isFatalToHost(error)) throw error;
@@ -140,8 +183,13 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
       lastTickMs = Date.now();
       lastTickAt = new Date(lastTickMs).toISOString();
       metrics.lastTick.set(Date.now() / 1000);
-      for (const kind of ['swap', 'job']) metrics.liveMachines.set({ kind }, host.machines().filter((m) => m.kind === kind).length);
-      openRecoveryEntries = await countOpen(recoveryLog.entries().map((e) => e.key), paths.resolutions, log);
+      for (const kind of ['swap', 'job'])
+        metrics.liveMachines.set({ kind }, host.machines().filter((m) => m.kind === kind).length);
+      openRecoveryEntries = await countOpen(
+        recoveryLog.entries().map((e) => e.key),
+        paths.resolutions,
+        log,
+      );
       metrics.recoveryEntries.set(openRecoveryEntries);
       wait = degraded ? Math.min(config.maxBackoffMs, Math.max(wait * 2, base)) : base;
       if (degraded) log.warn({ nextTickInMs: wait }, 'an endpoint is unreachable; backing off');
@@ -159,7 +207,12 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
 }
 
 /** Connects, trying again with backoff while an endpoint is down; null if stopped meanwhile. */
-async function connectWithBackoff(config: DaemonConfig, connect: () => Promise<ChainPorts>, log: Logger, stopper: Stopper): Promise<ChainPorts | null> {
+async function connectWithBackoff(
+  config: DaemonConfig,
+  connect: () => Promise<ChainPorts>,
+  log: Logger,
+  stopper: Stopper,
+): Promise<ChainPorts | null> {
   let wait = 1_000;
   for (;;) {
     try {
@@ -198,7 +251,10 @@ async function countOpen(keys: readonly string[], resolutionsPath: string, log: 
     const resolved = await readResolutions(resolutionsPath);
     return keys.filter((k) => !resolved.has(k)).length;
   } catch (error) {
-    log.error({ err: String((error as Error).message ?? error) }, 'recovery resolutions unreadable; counting every entry as open');
+    log.error(
+      { err: String((error as Error).message ?? error) },
+      'recovery resolutions unreadable; counting every entry as open',
+    );
     return keys.length;
   }
 }

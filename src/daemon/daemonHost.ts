@@ -21,7 +21,11 @@ export class DaemonHost extends Host {
     return host;
   }
 
-  protected override async perform(machine: LiveMachine, effect: string, height: number | null): Promise<SwapEvent | JobEvent | null> {
+  protected override async perform(
+    machine: LiveMachine,
+    effect: string,
+    height: number | null,
+  ): Promise<SwapEvent | JobEvent | null> {
     let event: SwapEvent | JobEvent | null;
     try {
       event = await super.perform(machine, effect, height);
@@ -44,7 +48,8 @@ export class DaemonHost extends Host {
     try {
       const events = await super.runBatch(effect, run, escrow, tasks);
       this.metrics?.claimBatches.inc({ chain: escrow.chain, effect, outcome: 'ok' });
-      for (const event of events.values()) this.metrics?.claimBatchJobs.inc({ chain: escrow.chain, effect, event: event.type });
+      for (const event of events.values())
+        this.metrics?.claimBatchJobs.inc({ chain: escrow.chain, effect, event: event.type });
       return events;
     } catch (error) {
       this.metrics?.claimBatches.inc({ chain: escrow.chain, effect, outcome: 'error' });

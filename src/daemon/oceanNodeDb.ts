@@ -105,15 +105,19 @@ interface Copy {
 async function tryCopy(path: string): Promise<Copy | null> {
   const header = await readHead(path, HEADER_BYTES);
   if (header === null) throw new OceanNodeDbError(path, 'no such file');
-  if (header.length < HEADER_BYTES || !header.subarray(0, MAGIC.length).equals(MAGIC)) throw new OceanNodeDbError(path, 'not an SQLite database (bad header)');
+  if (header.length < HEADER_BYTES || !header.subarray(0, MAGIC.length).equals(MAGIC))
+    throw new OceanNodeDbError(path, 'not an SQLite database (bad header)');
   const size = (await stat(path)).size;
-  if (size > MAX_DATABASE_BYTES) throw new OceanNodeDbError(path, `${size} bytes: larger than the ${MAX_DATABASE_BYTES} this reader copies`);
+  if (size > MAX_DATABASE_BYTES)
+    throw new OceanNodeDbError(path, `${size} bytes: larger than the ${MAX_DATABASE_BYTES} this reader copies`);
   const wal = header[18] === 2;
   if (!wal) {
     if (await hotJournal(path)) return null;
     const db = await readFile(path);
     if (await hotJournal(path)) return null;
-    return same(await readHead(path, HEADER_BYTES), header) && same(db.subarray(0, HEADER_BYTES), header) ? { db, wal: null } : null;
+    return same(await readHead(path, HEADER_BYTES), header) && same(db.subarray(0, HEADER_BYTES), header)
+      ? { db, wal: null }
+      : null;
   }
   const walPath = `${path}-wal`;
   const before = await readHead(walPath, WAL_HEADER_BYTES);
@@ -134,8 +138,10 @@ async function consistentCopy(path: string): Promise<Copy> {
   throw new OceanNodeDbBusy(`${path}: written during each of ${TRIES} reads; trying again at the next poll`);
 }
 
-const text = (value: unknown): string | null => (typeof value === 'string' ? value : value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : null);
-const integer = (value: unknown): number | null => (typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : null);
+const text = (value: unknown): string | null =>
+  typeof value === 'string' ? value : value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : null;
+const integer = (value: unknown): number | null =>
+  typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : null;
 
 /** Every row of c2djobs in a consistent copy of the database at `path`. */
 export async function readC2dJobs(path: string): Promise<C2dJobRow[]> {
@@ -152,7 +158,9 @@ export async function readC2dJobs(path: string): Promise<C2dJobRow[]> {
       db.exec('PRAGMA locking_mode=EXCLUSIVE');
       const table = db.get("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'c2djobs'");
       if (table === null) throw new OceanNodeDbError(path, "no table c2djobs: not ocean-node's C2D database");
-      const rows = db.all('SELECT jobId, owner, status, environment, expireTimestamp, body FROM c2djobs') as Array<Record<string, unknown>>;
+      const rows = db.all('SELECT jobId, owner, status, environment, expireTimestamp, body FROM c2djobs') as Array<
+        Record<string, unknown>
+      >;
       return rows.map((r) => ({
         jobId: text(r['jobId']) ?? '',
         owner: text(r['owner']) ?? '',

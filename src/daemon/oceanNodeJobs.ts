@@ -26,13 +26,22 @@ import { getAddress, isAddress } from 'ethers';
 import type { JobTerms } from '../../machines/index.ts';
 import type { JobObservation, JobSource, Logger } from '../host/ports.ts';
 import { readC2dJobs, type C2dJobRow } from './oceanNodeDb.ts';
-import { costOf, feeOf, loadEnvironments, type JobForPricing, type PricedEnvironment, type PricingSources } from './oceanNodePricing.ts';
+import {
+  costOf,
+  feeOf,
+  loadEnvironments,
+  type JobForPricing,
+  type PricedEnvironment,
+  type PricingSources,
+} from './oceanNodePricing.ts';
 
 /** What the source needs of a chain's escrow client (EvmEscrow). */
 export interface OceanNodeEscrow {
   readonly address: string;
   locksOfPayee(): Promise<Map<string, { amount: bigint; expiry: number }>>;
-  locksOfTx(txHash: string): Promise<Array<{ jobId: string; payer: string; token: string; amount: bigint; expiry: number }>>;
+  locksOfTx(
+    txHash: string,
+  ): Promise<Array<{ jobId: string; payer: string; token: string; amount: bigint; expiry: number }>>;
   userTokens(user: string): Promise<Set<string>>;
   decimals(token: string): Promise<number>;
 }
@@ -67,7 +76,8 @@ interface Payment {
 /** A job that cannot be taken, and why: logged once per job and reason. */
 class Skip extends Error {}
 
-const lockKey = (jobId: string, payer: string, token: string): string => `${jobId}|${payer.toLowerCase()}|${token.toLowerCase()}`;
+const lockKey = (jobId: string, payer: string, token: string): string =>
+  `${jobId}|${payer.toLowerCase()}|${token.toLowerCase()}`;
 
 export class OceanNodeJobs implements JobSource {
   private readonly environments: PricedEnvironment[];
@@ -102,7 +112,10 @@ export class OceanNodeJobs implements JobSource {
   private report(jobId: string, reason: string): void {
     if (this.reported.get(jobId) === reason) return;
     this.reported.set(jobId, reason);
-    this.options.log.error({ job: jobId, database: this.options.database, reason }, 'ocean-node job skipped: nothing is claimed for it');
+    this.options.log.error(
+      { job: jobId, database: this.options.database, reason },
+      'ocean-node job skipped: nothing is claimed for it',
+    );
   }
 
   private async observe(
@@ -115,7 +128,8 @@ export class OceanNodeJobs implements JobSource {
     const charged = RUNNING.has(row.status) || (BILLED.has(row.status) && row.status !== JOB_FINISHED);
     if (terms === null && !charged) return null; // settled by ocean-node, or never billed, before we saw it
     const body = parseBody(row);
-    if (terms === null && (body['isFree'] === true || body['payment'] === null || body['payment'] === undefined)) return null; // free: nothing to claim
+    if (terms === null && (body['isFree'] === true || body['payment'] === null || body['payment'] === undefined))
+      return null; // free: nothing to claim
     const payment = paymentOf(body);
     const chain = this.options.chains.find((c) => c.chainId === payment.chainId);
     if (chain === undefined) throw new Skip(`pays on chain id ${payment.chainId}, which no configured job chain is`);
@@ -136,8 +150,11 @@ export class OceanNodeJobs implements JobSource {
   }
 
   private pricingOf(row: C2dJobRow, body: Record<string, unknown>, payment: Payment): JobForPricing {
-    const resources = Array.isArray(body['resources']) ? (body['resources'] as Array<{ id: string; amount: number }>) : [];
-    const text = (key: string): string | undefined => (typeof body[key] === 'string' ? (body[key] as string) : undefined);
+    const resources = Array.isArray(body['resources'])
+      ? (body['resources'] as Array<{ id: string; amount: number }>)
+      : [];
+    const text = (key: string): string | undefined =>
+      typeof body[key] === 'string' ? (body[key] as string) : undefined;
     return {
       environment: row.environment,
       chainId: payment.chainId,
@@ -152,20 +169,32 @@ export class OceanNodeJobs implements JobSource {
   }
 
   /** The job's terms: its lock from getLocks, or from its lockTx's Lock event once gone. */
-  private async termsOf(row: C2dJobRow, payment: Payment, chain: OceanNodeChain, locks: Map<string, Promise<Map<string, { amount: bigint; expiry: number }>>>): Promise<JobTerms> {
+  private async termsOf(
+    row: C2dJobRow,
+    payment: Payment,
+    chain: OceanNodeChain,
+    locks: Map<string, Promise<Map<string, { amount: bigint; expiry: number }>>>,
+  ): Promise<JobTerms> {
     if (!isAddress(row.owner)) throw new Skip(`owner ${JSON.stringify(row.owner)} is not an EVM address (the payer)`);
     const jobId = `0x${createHash('sha256').update(row.jobId, 'utf8').digest('hex')}`;
     let byChain = locks.get(chain.name);
     if (byChain === undefined) locks.set(chain.name, (byChain = chain.escrow.locksOfPayee()));
     let lock = (await byChain).get(lockKey(jobId, row.owner, payment.token)) ?? null;
     if (lock === null) {
-      const fromTx = (await chain.escrow.locksOfTx(payment.lockTx)).find((l) => l.jobId === jobId && lockKey(jobId, l.payer, l.token) === lockKey(jobId, row.owner, payment.token));
+      const fromTx = (await chain.escrow.locksOfTx(payment.lockTx)).find(
+        (l) => l.jobId === jobId && lockKey(jobId, l.payer, l.token) === lockKey(jobId, row.owner, payment.token),
+      );
       lock = fromTx === undefined ? null : { amount: fromTx.amount, expiry: fromTx.expiry };
     }
     if (lock === null) {
       const known = await chain.escrow.userTokens(row.owner);
-      if (!known.has(payment.token.toLowerCase())) throw new Skip(`token ${payment.token} is not known to the escrow ${chain.escrow.address} for payer ${row.owner} (never deposited)`);
-      throw new Skip(`no lock of ours for job id ${jobId} (payer ${row.owner}, token ${payment.token}) on ${chain.name}, nor in its lockTx ${payment.lockTx}`);
+      if (!known.has(payment.token.toLowerCase()))
+        throw new Skip(
+          `token ${payment.token} is not known to the escrow ${chain.escrow.address} for payer ${row.owner} (never deposited)`,
+        );
+      throw new Skip(
+        `no lock of ours for job id ${jobId} (payer ${row.owner}, token ${payment.token}) on ${chain.name}, nor in its lockTx ${payment.lockTx}`,
+      );
     }
     return {
       jobId,
@@ -196,7 +225,8 @@ export class OceanNodeJobs implements JobSource {
         adopted.set(entry.jobId, entry.terms);
       } catch {
         // Only the last line can be torn (a crash mid-append): that job is adopted again.
-        if (index < lines.length - 1 && lines.slice(index + 1).some((l) => l.trim() !== '')) throw new Error(`${this.options.adoptedFile}, line ${index + 1}: not JSON`);
+        if (index < lines.length - 1 && lines.slice(index + 1).some((l) => l.trim() !== ''))
+          throw new Error(`${this.options.adoptedFile}, line ${index + 1}: not JSON`);
       }
     });
     return adopted;
@@ -228,13 +258,17 @@ function parseBody(row: C2dJobRow): Record<string, unknown> {
 
 function paymentOf(body: Record<string, unknown>): Payment {
   const payment = body['payment'] as Record<string, unknown> | null | undefined;
-  const missing = ['chainId', 'token', 'lockTx'].filter((key) => payment?.[key] === undefined || payment?.[key] === null);
+  const missing = ['chainId', 'token', 'lockTx'].filter(
+    (key) => payment?.[key] === undefined || payment?.[key] === null,
+  );
   if (payment === null || payment === undefined || typeof payment !== 'object' || missing.length > 0) {
     throw new Skip(`payment lacks ${missing.length > 0 ? missing.join(', ') : 'its fields'}`);
   }
   const chainId = Number(payment['chainId']);
-  if (!Number.isSafeInteger(chainId) || chainId <= 0) throw new Skip(`payment.chainId ${JSON.stringify(payment['chainId'])} is not a chain id`);
-  if (typeof payment['token'] !== 'string' || !isAddress(payment['token'])) throw new Skip(`payment.token ${JSON.stringify(payment['token'])} is not an EVM address`);
+  if (!Number.isSafeInteger(chainId) || chainId <= 0)
+    throw new Skip(`payment.chainId ${JSON.stringify(payment['chainId'])} is not a chain id`);
+  if (typeof payment['token'] !== 'string' || !isAddress(payment['token']))
+    throw new Skip(`payment.token ${JSON.stringify(payment['token'])} is not an EVM address`);
   if (typeof payment['lockTx'] !== 'string') throw new Skip('payment.lockTx is not a transaction hash');
   return { chainId, token: payment['token'], lockTx: payment['lockTx'] };
 }

@@ -22,7 +22,10 @@ import { createRequire } from 'node:module';
 import { parseUnits } from 'ethers';
 
 const require = createRequire(import.meta.url);
-const ADDRESS_BOOK = require('@oceanprotocol/contracts/addresses/address.json') as Record<string, { chainId?: number; Ocean?: string }>;
+const ADDRESS_BOOK = require('@oceanprotocol/contracts/addresses/address.json') as Record<
+  string,
+  { chainId?: number; Ocean?: string }
+>;
 
 interface FeeEntry {
   feeToken?: string;
@@ -100,15 +103,26 @@ function processFees(raw: Fees | undefined, supported: readonly number[]): Fees 
 
 /** Every environment of ocean-node's configuration, with the id hash it gives its jobs. */
 export function loadEnvironments(sources: PricingSources): PricedEnvironment[] {
-  const file = sources.configFile === undefined ? {} : (parseJson(readConfig(sources.configFile), sources.configFile) as Record<string, unknown>);
+  const file =
+    sources.configFile === undefined
+      ? {}
+      : (parseJson(readConfig(sources.configFile), sources.configFile) as Record<string, unknown>);
   const fromEnv = sources.dockerComputeEnvironments !== undefined;
-  const clusters = (fromEnv ? parseJson(sources.dockerComputeEnvironments!, 'DOCKER_COMPUTE_ENVIRONMENTS') : file['dockerComputeEnvironments']) ?? [];
-  const networks = (sources.supportedNetworks === undefined ? file['supportedNetworks'] : parseJson(sources.supportedNetworks, 'SUPPORTED_NETWORKS')) ?? {};
+  const clusters =
+    (fromEnv
+      ? parseJson(sources.dockerComputeEnvironments!, 'DOCKER_COMPUTE_ENVIRONMENTS')
+      : file['dockerComputeEnvironments']) ?? [];
+  const networks =
+    (sources.supportedNetworks === undefined
+      ? file['supportedNetworks']
+      : parseJson(sources.supportedNetworks, 'SUPPORTED_NETWORKS')) ?? {};
   if (!Array.isArray(clusters)) throw new OceanNodeConfigError('dockerComputeEnvironments is not a list');
   const supported = Object.keys(networks as object).map((c) => Number.parseInt(c, 10));
   const environments: PricedEnvironment[] = [];
   for (const cluster of clusters as Array<{ environments?: unknown }>) {
-    const defs = Array.isArray(cluster?.environments) ? (cluster.environments as Array<{ id?: string; fees?: Fees; minJobDuration?: number }>) : [];
+    const defs = Array.isArray(cluster?.environments)
+      ? (cluster.environments as Array<{ id?: string; fees?: Fees; minJobDuration?: number }>)
+      : [];
     defs.forEach((def, index) => {
       const raw = def.fees === undefined || fromEnv ? def.fees : schemaOrdered(def.fees);
       const fees = processFees(raw, supported);
@@ -124,7 +138,9 @@ function readConfig(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new OceanNodeConfigError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new OceanNodeConfigError(
+      `${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }
 
@@ -141,12 +157,18 @@ export interface JobForPricing {
 }
 
 /** The environment and fee entry that price a job, or why there is none. */
-export function feeOf(environments: readonly PricedEnvironment[], job: JobForPricing): { env: PricedEnvironment; fee: FeeEntry } | string {
-  const env = job.environment === null ? undefined : environments.find((e) => job.environment!.endsWith(`-${e.idHash}`));
-  if (env === undefined) return `environment ${job.environment ?? '(none)'} is not among ocean-node's configured compute environments`;
+export function feeOf(
+  environments: readonly PricedEnvironment[],
+  job: JobForPricing,
+): { env: PricedEnvironment; fee: FeeEntry } | string {
+  const env =
+    job.environment === null ? undefined : environments.find((e) => job.environment!.endsWith(`-${e.idHash}`));
+  if (env === undefined)
+    return `environment ${job.environment ?? '(none)'} is not among ocean-node's configured compute environments`;
   // Exact string comparison, as ocean-node's.
   const fee = env.fees?.[String(job.chainId)]?.find((f) => f.feeToken === job.token);
-  if (fee === undefined) return `environment ${job.environment} has no price in token ${job.token} on chain ${job.chainId}`;
+  if (fee === undefined)
+    return `environment ${job.environment} has no price in token ${job.token} on chain ${job.chainId}`;
   return { env, fee };
 }
 
@@ -159,10 +181,14 @@ function validBuildSeconds(job: JobForPricing): number {
 
 /** Seconds billed, as ocean-node counts them. */
 export function billedSeconds(job: JobForPricing, env: PricedEnvironment): number {
-  const duration = Number.parseFloat(job.algoStopTimestamp ?? '0') - Number.parseFloat(job.algoStartTimestamp ?? '0') + validBuildSeconds(job);
+  const duration =
+    Number.parseFloat(job.algoStopTimestamp ?? '0') -
+    Number.parseFloat(job.algoStartTimestamp ?? '0') +
+    validBuildSeconds(job);
   let seconds = Math.abs(Number.isFinite(duration) ? duration : 0);
   if (seconds > job.maxJobDuration) seconds = job.maxJobDuration;
-  if (env.minJobDuration !== null && env.minJobDuration > 0 && seconds < env.minJobDuration) seconds = env.minJobDuration;
+  if (env.minJobDuration !== null && env.minJobDuration > 0 && seconds < env.minJobDuration)
+    seconds = env.minJobDuration;
   return seconds;
 }
 
@@ -173,7 +199,12 @@ function plain(value: number, decimals: number): string {
 }
 
 /** The job's cost in the token's smallest unit, and the seconds billed. */
-export function costOf(job: JobForPricing, env: PricedEnvironment, fee: FeeEntry, decimals: number): { cost: bigint; seconds: number } {
+export function costOf(
+  job: JobForPricing,
+  env: PricedEnvironment,
+  fee: FeeEntry,
+  decimals: number,
+): { cost: bigint; seconds: number } {
   const seconds = billedSeconds(job, env);
   if (seconds <= 0) return { cost: 0n, seconds: 0 };
   let cost = 0;

@@ -82,7 +82,11 @@ export const KEY_FORMS: Readonly<Record<KeyKind, string>> = {
 };
 
 /** Why the source's value is not a key of this kind, or null; never quotes the value. */
-export function secretContentProblem(source: SecretSource, kind: KeyKind, env: NodeJS.ProcessEnv = process.env): string | null {
+export function secretContentProblem(
+  source: SecretSource,
+  kind: KeyKind,
+  env: NodeJS.ProcessEnv = process.env,
+): string | null {
   const secret = loadSecret(source, env);
   const valid = kind === 'substrate' ? isSubstrateSecret(secret.reveal()) : isEvmPrivateKey(secret.reveal());
   return valid ? null : `${secret.origin} does not hold ${KEY_FORMS[kind]}`;

@@ -12,7 +12,15 @@
  */
 import type { JobContext, JobEvent, JobTerms } from '../../machines/index.ts';
 import { isSimulatedCrash } from './crashpoints.ts';
-import { BatchReverted, type ClaimEntry, type Escrow, type EscrowReceipt, type Logger, type Settlement, type SettlementRecord } from './ports.ts';
+import {
+  BatchReverted,
+  type ClaimEntry,
+  type Escrow,
+  type EscrowReceipt,
+  type Logger,
+  type Settlement,
+  type SettlementRecord,
+} from './ports.ts';
 
 export interface ClaimTask {
   readonly id: string;
@@ -28,15 +36,22 @@ export function claimTaskOf(id: string, context: JobContext): ClaimTask {
   const record: SettlementRecord | null =
     context.cost === null
       ? null
-      : { sourceJobId: context.terms.sourceJobId ?? context.terms.jobId, cost: BigInt(context.cost), durationSecs: context.durationSecs ?? null, resultHash: context.resultHash ?? null };
+      : {
+          sourceJobId: context.terms.sourceJobId ?? context.terms.jobId,
+          cost: BigInt(context.cost),
+          durationSecs: context.durationSecs ?? null,
+          resultHash: context.resultHash ?? null,
+        };
   return { id, terms: context.terms, amount: BigInt(context.claimAmount ?? '0'), record };
 }
 
 /** An event names the task's lock when its payer and token (if the adapter read them) match. */
 const sameLock = (e: { payer?: string; token?: string }, terms: JobTerms): boolean =>
-  (e.payer === undefined || e.payer === terms.payer.toLowerCase()) && (e.token === undefined || e.token === terms.token.toLowerCase());
+  (e.payer === undefined || e.payer === terms.payer.toLowerCase()) &&
+  (e.token === undefined || e.token === terms.token.toLowerCase());
 
-const feeString = (fee: bigint | null | undefined): string | null => (fee === null || fee === undefined ? null : fee.toString());
+const feeString = (fee: bigint | null | undefined): string | null =>
+  fee === null || fee === undefined ? null : fee.toString();
 
 /** A batch that passed its dry run may still revert when mined; it is re-checked this often. */
 const MAX_SEND_ATTEMPTS = 3;
@@ -108,10 +123,14 @@ async function reconcile(
   return locked;
 }
 
-const entriesOf = (tasks: readonly ClaimTask[]): ClaimEntry[] => tasks.map((t) => ({ terms: t.terms, amount: t.amount, record: t.record ?? null }));
+const entriesOf = (tasks: readonly ClaimTask[]): ClaimEntry[] =>
+  tasks.map((t) => ({ terms: t.terms, amount: t.amount, record: t.record ?? null }));
 
 /** The tasks whose entry makes the batch revert, found by bisection with dry runs. */
-async function findBad(escrow: Escrow, tasks: readonly ClaimTask[]): Promise<Array<{ task: ClaimTask; reason: string }>> {
+async function findBad(
+  escrow: Escrow,
+  tasks: readonly ClaimTask[],
+): Promise<Array<{ task: ClaimTask; reason: string }>> {
   const reason = await escrow.checkClaims(entriesOf(tasks));
   if (reason === null) return [];
   if (tasks.length === 1) return [{ task: tasks[0]!, reason }];
@@ -119,7 +138,11 @@ async function findBad(escrow: Escrow, tasks: readonly ClaimTask[]): Promise<Arr
   return [...(await findBad(escrow, tasks.slice(0, middle))), ...(await findBad(escrow, tasks.slice(middle)))];
 }
 
-export function claimInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+export function claimInBatches(
+  escrow: Escrow,
+  tasks: readonly ClaimTask[],
+  log: Logger,
+): Promise<Map<string, JobEvent>> {
   return inChunks(tasks, (chunk) => claimBatch(escrow, chunk, log));
 }
 
@@ -133,15 +156,27 @@ async function claimBatch(escrow: Escrow, tasks: readonly ClaimTask[], log: Logg
       bad = await findBad(escrow, due);
     } catch (error) {
       rethrowCrash(error);
-      log.warn({ chain: escrow.chain, jobs: due.length, err: String(error) }, 'claim batch dry run failed; its jobs wait for the next run');
+      log.warn(
+        { chain: escrow.chain, jobs: due.length, err: String(error) },
+        'claim batch dry run failed; its jobs wait for the next run',
+      );
       for (const task of due) events.set(task.id, failed(`dry run failed: ${String(error)}`));
       return events;
     }
     if (bad.length > 0) {
-      log.warn({ chain: escrow.chain, setAside: bad.map((b) => ({ machine: b.task.id, reason: b.reason })) }, 'claim batch: entries set aside');
+      log.warn(
+        { chain: escrow.chain, setAside: bad.map((b) => ({ machine: b.task.id, reason: b.reason })) },
+        'claim batch: entries set aside',
+      );
       // A bad entry is often a lock that changed under us: its settlement says what happened;
       // one still locked failed its dry run for a reason of its own, and waits for the next run.
-      await reconcile(escrow, bad.map((b) => b.task), decidedForClaim, failed, events);
+      await reconcile(
+        escrow,
+        bad.map((b) => b.task),
+        decidedForClaim,
+        failed,
+        events,
+      );
       for (const b of bad) if (!events.has(b.task.id)) events.set(b.task.id, failed(b.reason));
       const setAside = new Set(bad.map((b) => b.task.id));
       due = due.filter((t) => !setAside.has(t.id));
@@ -160,7 +195,15 @@ async function claimBatch(escrow: Escrow, tasks: readonly ClaimTask[], log: Logg
       failAll(log, escrow, 'claim', due, events, failed, error);
       return events;
     }
-    log.info({ chain: escrow.chain, tx: receipt.txHash, jobs: due.length, withdrawn: (receipt.withdrawn ?? []).map((w) => ({ token: w.token, amount: w.amount.toString() })) }, 'claim batch mined');
+    log.info(
+      {
+        chain: escrow.chain,
+        tx: receipt.txHash,
+        jobs: due.length,
+        withdrawn: (receipt.withdrawn ?? []).map((w) => ({ token: w.token, amount: w.amount.toString() })),
+      },
+      'claim batch mined',
+    );
     await settleFromReceipt(escrow, receipt, due, events, 'CLAIM_CANCELED', failed);
     break;
   }
@@ -183,10 +226,18 @@ async function settleFromReceipt(
   for (const task of tasks) {
     const event = receipt.events.find((e) => e.jobId === task.terms.jobId && sameLock(e, task.terms));
     if (event === undefined) unexplained.push(task);
-    else events.set(task.id, event.kind === 'Claimed' ? { type: 'CLAIMED', txHash: receipt.txHash, amount: event.amount.toString(), fee: feeString(event.fee) } : { type: canceled, txHash: receipt.txHash });
+    else
+      events.set(
+        task.id,
+        event.kind === 'Claimed'
+          ? { type: 'CLAIMED', txHash: receipt.txHash, amount: event.amount.toString(), fee: feeString(event.fee) }
+          : { type: canceled, txHash: receipt.txHash },
+      );
   }
   await reconcile(escrow, unexplained, (s) => decided(s, canceled), failed, events);
-  for (const task of unexplained) if (!events.has(task.id)) events.set(task.id, failed(`transaction ${receipt.txHash} carried no event for this job`));
+  for (const task of unexplained)
+    if (!events.has(task.id))
+      events.set(task.id, failed(`transaction ${receipt.txHash} carried no event for this job`));
 }
 
 /** A batch whose outcome is unknown: every job in it waits for the next run, which reads first. */
@@ -199,11 +250,18 @@ function failAll(
   failed: (error: string) => JobEvent,
   error: unknown,
 ): void {
-  log.warn({ chain: escrow.chain, jobs: tasks.length, err: String(error) }, `${what} batch failed; its jobs are read again at the next run`);
+  log.warn(
+    { chain: escrow.chain, jobs: tasks.length, err: String(error) },
+    `${what} batch failed; its jobs are read again at the next run`,
+  );
   for (const task of tasks) events.set(task.id, failed(String(error)));
 }
 
-export function cancelInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+export function cancelInBatches(
+  escrow: Escrow,
+  tasks: readonly ClaimTask[],
+  log: Logger,
+): Promise<Map<string, JobEvent>> {
   return inChunks(tasks, (chunk) => cancelBatch(escrow, chunk, log));
 }
 

@@ -27,7 +27,16 @@ import type { RecoveryLog } from '../store/recoveryLog.ts';
 import { ClaimSchedule, DEFAULT_CLAIM_SCHEDULE, type ClaimScheduleOptions } from './claimSchedule.ts';
 import { isSimulatedCrash, type CrashHook, type CrashPoint } from './crashpoints.ts';
 import { cancelInBatches, claimInBatches, claimTaskOf, type ClaimTask } from './batchClaimer.ts';
-import type { AssignedSwap, Clock, Escrow, JobObservation, JobSource, Logger, SwapContract, TransferSender } from './ports.ts';
+import type {
+  AssignedSwap,
+  Clock,
+  Escrow,
+  JobObservation,
+  JobSource,
+  Logger,
+  SwapContract,
+  TransferSender,
+} from './ports.ts';
 import { jobRecoveryEntry, swapRecoveryEntry } from './recoveryEntries.ts';
 import { stepperFor, type MachineStepper } from './machineStepper.ts';
 import { markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './swapEffects.ts';
@@ -86,8 +95,10 @@ export interface Change {
 }
 
 /** Swaps holding a signed transfer first (see sortedLive), then by id. */
-const signedFirst = (m: LiveMachine): number => (m.kind === 'swap' && (m.snapshot.context as SwapContext).transfer !== null ? 0 : 1);
-const liveOrder = (a: LiveMachine, b: LiveMachine): number => signedFirst(a) - signedFirst(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const signedFirst = (m: LiveMachine): number =>
+  m.kind === 'swap' && (m.snapshot.context as SwapContext).transfer !== null ? 0 : 1;
+const liveOrder = (a: LiveMachine, b: LiveMachine): number =>
+  signedFirst(a) - signedFirst(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
  * Whether two snapshots of a flat machine would persist the same: same state, same status,
@@ -170,7 +181,9 @@ export class Host {
   constructor(protected readonly options: HostOptions) {
     this.schedule = new ClaimSchedule(options.claimSchedule ?? DEFAULT_CLAIM_SCHEDULE);
     this.swapPorts =
-      options.swapContract === null ? null : { contract: options.swapContract, senders: options.senders, log: options.log };
+      options.swapContract === null
+        ? null
+        : { contract: options.swapContract, senders: options.senders, log: options.log };
     this.maxSteps = options.maxEffectStepsPerTick ?? DEFAULT_MAX_EFFECT_STEPS;
   }
 
@@ -197,7 +210,15 @@ export class Host {
     const stepper = this.stepperOf(entry);
     const stored = record.snapshot as { value: unknown; status: unknown; context: unknown };
     const snapshot = stepper.restore(stored);
-    const machine: LiveMachine = { id: record.id, kind, entry, stepper, snapshot, persistedSnapshot: snapshot, seq: record.seq };
+    const machine: LiveMachine = {
+      id: record.id,
+      kind,
+      entry,
+      stepper,
+      snapshot,
+      persistedSnapshot: snapshot,
+      seq: record.seq,
+    };
     this.live.set(record.id, machine);
     if (kind === 'swap') {
       const context = snapshot.context as SwapContext;
@@ -205,7 +226,8 @@ export class Host {
     }
     // Resolving keeps the stored context object; a snapshot whose state or status resolves
     // to something else must be rewritten before any effect reads it.
-    const restoresToItself = snapshot.value === stored.value && snapshot.status === stored.status && snapshot.context === stored.context;
+    const restoresToItself =
+      snapshot.value === stored.value && snapshot.status === stored.status && snapshot.context === stored.context;
     return restoresToItself ? null : this.changeOf(machine, 'restored', null, snapshot);
   }
 
@@ -241,7 +263,11 @@ export class Host {
    * crash-point explorer compares hosts by it.
    */
   memoryImage(): string {
-    const machines = this.sortedLive().map((m) => [m.id, JSON.stringify(m.stepper.persisted(m.snapshot)), m.snapshot === m.persistedSnapshot]);
+    const machines = this.sortedLive().map((m) => [
+      m.id,
+      JSON.stringify(m.stepper.persisted(m.snapshot)),
+      m.snapshot === m.persistedSnapshot,
+    ]);
     return JSON.stringify({ machines, schedule: this.schedule.image() });
   }
 
@@ -256,7 +282,10 @@ export class Host {
         if (await this.settle(machine, height)) archived += 1;
       } catch (error) {
         if (isFatalToHost(error)) throw error;
-        this.options.log.error({ machine: machine.id, err: String(error) }, 'effect failed unexpectedly; machine back to its state on disk');
+        this.options.log.error(
+          { machine: machine.id, err: String(error) },
+          'effect failed unexpectedly; machine back to its state on disk',
+        );
         this.rewind(machine);
       }
     }
@@ -276,7 +305,10 @@ export class Host {
   private async observeSwaps(countCreated: (n: number) => void): Promise<number | null> {
     const contract = this.options.swapContract;
     if (contract === null) return null;
-    const height = await this.readOrNull(() => contract.currentBlock(), 'swap contract unreachable; swaps wait for the next tick');
+    const height = await this.readOrNull(
+      () => contract.currentBlock(),
+      'swap contract unreachable; swaps wait for the next tick',
+    );
     if (height === null) return null;
     const listed = await this.listSwaps(contract);
     const created: Change[] = [];
@@ -285,7 +317,10 @@ export class Host {
       if (this.live.has(id) || this.options.store.placeOf(id) !== null) continue;
       if (status !== 'Active') {
         // Only a store that lost records could meet one of our swaps already Fulfilled.
-        this.options.log.error({ machine: id, status }, 'swap assigned to us is unknown to the store and not Active; not touching it');
+        this.options.log.error(
+          { machine: id, status },
+          'swap assigned to us is unknown to the store and not Active; not touching it',
+        );
         continue;
       }
       created.push(this.createSwap(terms, height));
@@ -294,7 +329,10 @@ export class Host {
     await this.persistAll(created);
     for (const change of created) {
       if (change.snapshot.value === 'Rejected') {
-        this.options.log.warn({ machine: change.machine.id, reason: (change.snapshot.context as SwapContext).reason }, 'swap rejected: nothing will be sent');
+        this.options.log.warn(
+          { machine: change.machine.id, reason: (change.snapshot.context as SwapContext).reason },
+          'swap rejected: nothing will be sent',
+        );
       }
     }
     countCreated(created.length);
@@ -302,7 +340,9 @@ export class Host {
     await this.dispatchAll(swaps.map((machine) => [machine, { type: 'BLOCK', height }]));
     if (listed !== null) {
       const listedIds = new Set(listed.map((s) => s.terms.swapId));
-      const gone = swaps.filter((m) => this.live.has(m.id) && !listedIds.has((m.snapshot.context as SwapContext).terms.swapId));
+      const gone = swaps.filter(
+        (m) => this.live.has(m.id) && !listedIds.has((m.snapshot.context as SwapContext).terms.swapId),
+      );
       await this.dispatchAll(gone.map((machine) => [machine, { type: 'SWAP_GONE' }]));
     }
     return height;
@@ -339,7 +379,8 @@ export class Host {
       ...(margin === undefined ? {} : { marginBlocks: margin }),
     });
     const problem = this.chainProblem(terms, height);
-    if (problem !== null && machine.snapshot.value === 'Pending') machine.snapshot = this.step(machine, { type: 'REJECT', reason: problem });
+    if (problem !== null && machine.snapshot.value === 'Pending')
+      machine.snapshot = this.step(machine, { type: 'REJECT', reason: problem });
     return this.changeOf(machine, 'created', null, machine.snapshot);
   }
 
@@ -349,22 +390,30 @@ export class Host {
     if (sender === undefined) return `no transfer sender is configured for destination chain '${terms.destChain}'`;
     const addressProblem = sender.addressProblem(terms.userDestAddress);
     if (addressProblem !== null) return addressProblem;
-    if (terms.timeoutBlock <= height) return `timeout_block ${terms.timeoutBlock} is already past (current block ${height})`;
+    if (terms.timeoutBlock <= height)
+      return `timeout_block ${terms.timeoutBlock} is already past (current block ${height})`;
     return null;
   }
 
   private async observeJobs(countCreated: (n: number) => void): Promise<number | null> {
     const { jobSource, clock } = this.options;
-    const now = clock === null ? null : await this.readOrNull(() => clock.now(), 'escrow chain clock unreachable; no claim runs this tick');
+    const now =
+      clock === null
+        ? null
+        : await this.readOrNull(() => clock.now(), 'escrow chain clock unreachable; no claim runs this tick');
     if (jobSource !== null) {
-      const observations = (await this.readOrNull(() => jobSource.poll(), 'job source unreachable; jobs wait for the next tick')) ?? [];
+      const observations =
+        (await this.readOrNull(() => jobSource.poll(), 'job source unreachable; jobs wait for the next tick')) ?? [];
       const created: Change[] = [];
       const observed: Array<[LiveMachine, JobObservation]> = [];
       for (const observation of observations) {
         const id = jobMachineId(observation.terms);
         if (!this.live.has(id)) {
           if (this.options.store.placeOf(id) !== null) continue;
-          const machine = this.adopt(id, 'job', machineCatalog.jobSettlement, { terms: observation.terms, now: now ?? 0 });
+          const machine = this.adopt(id, 'job', machineCatalog.jobSettlement, {
+            terms: observation.terms,
+            now: now ?? 0,
+          });
           created.push(this.changeOf(machine, 'created', null, machine.snapshot));
         }
         observed.push([this.live.get(id)!, observation]);
@@ -374,15 +423,23 @@ export class Host {
       // filter then map, not flatMap: this runs at every poll, and V8 optimizes filter and map
       // but not flatMap, whose one-element arrays are garbage too.
       const ended = observed.filter(([machine, { phase, cost }]) => this.runEnded(machine, phase, cost));
-      await this.dispatchAll(ended.map(([machine, o]) => [machine, { type: 'RUN_ENDED', cost: o.cost!, durationSecs: o.durationSecs ?? null, resultHash: o.resultHash ?? null }]));
-      const published = observed.filter(([machine, { phase }]) => machine.snapshot.value === 'PublishingResults' && phase === 'published');
+      await this.dispatchAll(
+        ended.map(([machine, o]) => [
+          machine,
+          { type: 'RUN_ENDED', cost: o.cost!, durationSecs: o.durationSecs ?? null, resultHash: o.resultHash ?? null },
+        ]),
+      );
+      const published = observed.filter(
+        ([machine, { phase }]) => machine.snapshot.value === 'PublishingResults' && phase === 'published',
+      );
       await this.dispatchAll(published.map(([machine]) => [machine, { type: 'RESULTS_PUBLISHED' }]));
     }
     if (now === null) return null;
     const waiting = this.sortedLive().filter((m) => m.kind === 'job' && m.snapshot.value === 'JobSettle');
     const locks = waiting.map((m) => (m.snapshot.context as JobContext).terms.lock);
     const expiries = locks.filter((lock) => lock !== null).map((lock) => lock.expiry);
-    if (this.schedule.due(now, expiries)) await this.dispatchAll(waiting.map((machine) => [machine, { type: 'SETTLE_DUE', now }]));
+    if (this.schedule.due(now, expiries))
+      await this.dispatchAll(waiting.map((machine) => [machine, { type: 'SETTLE_DUE', now }]));
     return now;
   }
 
@@ -390,7 +447,10 @@ export class Host {
   private runEnded(machine: LiveMachine, phase: JobObservation['phase'], cost: string | null): boolean {
     if (machine.snapshot.value !== 'Running' || phase === 'running') return false;
     if (cost === null || !DECIMAL_INTEGER.test(cost)) {
-      this.options.log.error({ machine: machine.id, cost }, 'job ended with a cost that is not a non-negative integer; left Running');
+      this.options.log.error(
+        { machine: machine.id, cost },
+        'job ended with a cost that is not a non-negative integer; left Running',
+      );
       return false;
     }
     return true;
@@ -415,7 +475,8 @@ export class Host {
     } catch (error) {
       throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(error)}`, { cause: error });
     }
-    if (next.status === 'error') throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(next.error)}`);
+    if (next.status === 'error')
+      throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(next.error)}`);
     return next;
   }
 
@@ -492,7 +553,8 @@ export class Host {
       seq: machine.seq + 1,
       snapshot: persisted,
     }));
-    if (new Set(records.map((r) => r.id)).size !== records.length) throw new Error('persistAll: two changes of one machine in one commit');
+    if (new Set(records.map((r) => r.id)).size !== records.length)
+      throw new Error('persistAll: two changes of one machine in one commit');
     await storeWrite(changes.map((c) => c.machine.id).join(', '), () => this.options.store.putMany(records));
     for (const [i, { machine, event, from, snapshot }] of changes.entries()) {
       machine.seq = records[i]!.seq;
@@ -555,7 +617,10 @@ export class Host {
       for (const [chain, machines] of byChain) {
         const escrow = this.options.escrows.get(chain);
         if (escrow === undefined) {
-          this.options.log.error({ chain, machines: machines.map((m) => m.id) }, `no escrow client for chain '${chain}'; jobs wait`);
+          this.options.log.error(
+            { chain, machines: machines.map((m) => m.id) },
+            `no escrow client for chain '${chain}'; jobs wait`,
+          );
           continue;
         }
         const tasks: ClaimTask[] = machines.map((machine) => {
@@ -573,7 +638,10 @@ export class Host {
             if (await this.settle(machine, height)) archived += 1;
           } catch (error) {
             if (isFatalToHost(error)) throw error;
-            this.options.log.error({ machine: machine.id, err: String(error) }, 'settling a batch result failed; machine back to its state on disk');
+            this.options.log.error(
+              { machine: machine.id, err: String(error) },
+              'settling a batch result failed; machine back to its state on disk',
+            );
             this.rewind(machine);
           }
         }
@@ -583,17 +651,29 @@ export class Host {
   }
 
   /** One batched effect on one chain; the results by machine id. */
-  protected runBatch(_effect: string, run: typeof claimInBatches, escrow: Escrow, tasks: readonly ClaimTask[]): Promise<Map<string, SwapEvent | JobEvent>> {
+  protected runBatch(
+    _effect: string,
+    run: typeof claimInBatches,
+    escrow: Escrow,
+    tasks: readonly ClaimTask[],
+  ): Promise<Map<string, SwapEvent | JobEvent>> {
     return run(escrow, tasks, this.options.log);
   }
 
-  protected async perform(machine: LiveMachine, effect: string, height: number | null): Promise<SwapEvent | JobEvent | null> {
+  protected async perform(
+    machine: LiveMachine,
+    effect: string,
+    height: number | null,
+  ): Promise<SwapEvent | JobEvent | null> {
     const snapshot = machine.snapshot;
     const state = String(snapshot.value);
     if (machine.kind === 'swap') {
       const context = snapshot.context as SwapContext;
       const ports = this.swapPorts;
-      if (effect === 'recordRecovery') return this.record(machine, () => swapRecoveryEntry(machine.id, state, machine.stepper.meta(snapshot).record ?? 'stuck-funds', context));
+      if (effect === 'recordRecovery')
+        return this.record(machine, () =>
+          swapRecoveryEntry(machine.id, state, machine.stepper.meta(snapshot).record ?? 'stuck-funds', context),
+        );
       if (ports === null) return null; // restored without a swap contract: wait for one
       switch (effect) {
         case 'sendTransfer':
@@ -607,7 +687,9 @@ export class Host {
       const context = snapshot.context as JobContext;
       switch (effect) {
         case 'recordRecovery':
-          return this.record(machine, () => jobRecoveryEntry(machine.id, state, machine.stepper.meta(snapshot).record ?? 'unsettled-claim', context));
+          return this.record(machine, () =>
+            jobRecoveryEntry(machine.id, state, machine.stepper.meta(snapshot).record ?? 'unsettled-claim', context),
+          );
       }
     }
     throw new Error(`${machine.id}: no host implementation for effect '${effect}'`);
@@ -616,7 +698,10 @@ export class Host {
   private async record(machine: LiveMachine, build: () => Parameters<RecoveryLog['record']>[0]): Promise<null> {
     const entry = build();
     const outcome = await this.options.recoveryLog.record(entry);
-    this.options.log.warn({ machine: machine.id, recovery: outcome, kind: entry.kind, reason: entry.reason }, 'recovery entry');
+    this.options.log.warn(
+      { machine: machine.id, recovery: outcome, kind: entry.kind, reason: entry.reason },
+      'recovery entry',
+    );
     this.crash('after-record', machine.id);
     return null;
   }

@@ -60,12 +60,20 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
     return null;
   } catch (error) {
     rethrowCrash(error);
-    ports.log.warn({ machine: id, effect: 'sendTransfer', err: String(error) }, 'transfer step failed; retrying next tick');
+    ports.log.warn(
+      { machine: id, effect: 'sendTransfer', err: String(error) },
+      'transfer step failed; retrying next tick',
+    );
     return null;
   }
 }
 
-export async function markFulfilled(ports: SwapEffectPorts, id: string, c: SwapContext, height: number): Promise<SwapEvent> {
+export async function markFulfilled(
+  ports: SwapEffectPorts,
+  id: string,
+  c: SwapContext,
+  height: number,
+): Promise<SwapEvent> {
   if (c.transfer === null || c.transferBlock === null) throw new Error(`${id}: Marking without an included transfer`);
   try {
     const result = await ports.contract.markFulfilled({

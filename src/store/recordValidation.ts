@@ -10,24 +10,44 @@ import { StoreError } from './storeError.ts';
 export type KnownMachines = Readonly<Record<string, number>>;
 
 /** `file` (and `line`, in a log) name where the record was read. */
-export function validateRecord(file: string, data: unknown, knownMachines: KnownMachines, line?: number): MachineRecord {
+export function validateRecord(
+  file: string,
+  data: unknown,
+  knownMachines: KnownMachines,
+  line?: number,
+): MachineRecord {
   const record = data as Partial<MachineRecord> | null;
   if (record === null || typeof record !== 'object') throw refusal(file, line, 'record is not an object');
   if (typeof record.id !== 'string') throw refusal(file, line, 'record has no id');
-  if (!Number.isSafeInteger(record.seq) || (record.seq ?? 0) < 1) throw refusal(file, line, `record seq ${String(record.seq)} is not a positive integer`);
+  if (!Number.isSafeInteger(record.seq) || (record.seq ?? 0) < 1)
+    throw refusal(file, line, `record seq ${String(record.seq)} is not a positive integer`);
   const machine = record.machine;
   if (machine === undefined || typeof machine.name !== 'string' || typeof machine.version !== 'number') {
     throw refusal(file, line, 'record does not say which machine wrote it');
   }
   const known = knownMachines[machine.name];
   if (known === undefined) {
-    throw refusal(file, line, `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`);
+    throw refusal(
+      file,
+      line,
+      `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`,
+    );
   }
   if (machine.version > known) {
-    throw refusal(file, line, `written by ${machine.name} version ${machine.version}, newer than this release's version ${known}: upgrade settle`);
+    throw refusal(
+      file,
+      line,
+      `written by ${machine.name} version ${machine.version}, newer than this release's version ${known}: upgrade settle`,
+    );
   }
   const snapshot = record.snapshot as { status?: unknown; value?: unknown; context?: unknown } | undefined;
-  if (snapshot === undefined || snapshot === null || typeof snapshot.value !== 'string' || typeof snapshot.context !== 'object' || snapshot.context === null) {
+  if (
+    snapshot === undefined ||
+    snapshot === null ||
+    typeof snapshot.value !== 'string' ||
+    typeof snapshot.context !== 'object' ||
+    snapshot.context === null
+  ) {
     throw refusal(file, line, 'record carries no machine snapshot (value and context)');
   }
   if (machine.version < known) return upgraded(file, line, record as MachineRecord, known);
@@ -43,10 +63,18 @@ function upgraded(file: string, line: number | undefined, record: MachineRecord,
   try {
     snapshot = migrateSnapshot(record.machine.name, record.machine.version, known, record.snapshot);
   } catch (error) {
-    throw refusal(file, line, `written by ${record.machine.name} version ${record.machine.version}; its migration to version ${known} failed: ${(error as Error).message}`);
+    throw refusal(
+      file,
+      line,
+      `written by ${record.machine.name} version ${record.machine.version}; its migration to version ${known} failed: ${(error as Error).message}`,
+    );
   }
   if (snapshot === null) {
-    throw refusal(file, line, `written by ${record.machine.name} version ${record.machine.version}; this release (version ${known}) has no migration from it`);
+    throw refusal(
+      file,
+      line,
+      `written by ${record.machine.name} version ${record.machine.version}; this release (version ${known}) has no migration from it`,
+    );
   }
   return { ...record, machine: { name: record.machine.name, version: known }, snapshot };
 }

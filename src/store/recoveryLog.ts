@@ -110,7 +110,12 @@ function parseLine(path: string, lineNumber: number, line: string): RecoveryEntr
   } catch {
     throw new StoreError(path, `line ${lineNumber} is not valid JSON: the recovery log is damaged`);
   }
-  if (typeof parsed !== 'object' || parsed === null || typeof parsed.key !== 'string' || typeof parsed.check !== 'string') {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    typeof parsed.key !== 'string' ||
+    typeof parsed.check !== 'string'
+  ) {
     throw new StoreError(path, `line ${lineNumber} is not a recovery entry (no key or check)`);
   }
   const { check, ...entry } = parsed;

@@ -56,7 +56,13 @@ function validRaw(absoluteJobKey: string): Record<string, unknown> {
       hotkey: { file: 'keys/hotkey' },
       destinations: {
         tao: { type: 'subtensor', key: { file: 'keys/tao' } },
-        base: { type: 'evm', rpcUrl: 'https://mainnet.base.org', chainId: 8453, key: { env: ENV_KEY }, asset: { erc20: TOKEN } },
+        base: {
+          type: 'evm',
+          rpcUrl: 'https://mainnet.base.org',
+          chainId: 8453,
+          key: { env: ENV_KEY },
+          asset: { erc20: TOKEN },
+        },
         eth: { type: 'evm', rpcUrl: 'wss://eth.example', chainId: 1, key: { file: 'keys/eth' } },
       },
     },
@@ -92,8 +98,22 @@ function expectedConfig(absoluteJobKey: string) {
       eventLookbackBlocks: 256,
       destinations: {
         tao: { type: 'subtensor', key: { file: join(dir, 'keys/tao') } },
-        base: { type: 'evm', rpcUrl: 'https://mainnet.base.org', chainId: 8453, key: { env: ENV_KEY }, asset: { erc20: TOKEN }, confirmations: 2 },
-        eth: { type: 'evm', rpcUrl: 'wss://eth.example', chainId: 1, key: { file: join(dir, 'keys/eth') }, asset: 'native', confirmations: 2 },
+        base: {
+          type: 'evm',
+          rpcUrl: 'https://mainnet.base.org',
+          chainId: 8453,
+          key: { env: ENV_KEY },
+          asset: { erc20: TOKEN },
+          confirmations: 2,
+        },
+        eth: {
+          type: 'evm',
+          rpcUrl: 'wss://eth.example',
+          chainId: 1,
+          key: { file: join(dir, 'keys/eth') },
+          asset: 'native',
+          confirmations: 2,
+        },
       },
     },
     jobs: {
@@ -196,14 +216,39 @@ describe('loadConfig: job chains by network name (the address book of @oceanprot
   const key = () => ({ file: join(dir, 'keys/jobs') });
 
   it("takes the Escrow address, chain id and start block from the network's entry", () => {
-    const config = loadConfig(withChains({ base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } }));
-    expect(config.jobs!.chains['base']).toMatchObject({ network: 'base', chainId: 8453, escrow: '0x43eC0a34E1b70C7f8E579ab866F37642777727E7', escrowDeployBlock: 30562198, claimMethod: 'claimLocksAndWithdraw' });
-    const sepolia = loadConfig(withChains({ s: { network: 'sepolia', rpcUrl: 'https://rpc.sepolia.org', key: key(), claimMethod: 'claimLocks', escrowDeployBlock: 7 } }));
-    expect(sepolia.jobs!.chains['s']).toMatchObject({ chainId: 11155111, escrow: '0xd09789Ce05aa0f6feFc18315de4964Db07Cc0618', escrowDeployBlock: 7, claimMethod: 'claimLocks' });
+    const config = loadConfig(
+      withChains({ base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } }),
+    );
+    expect(config.jobs!.chains['base']).toMatchObject({
+      network: 'base',
+      chainId: 8453,
+      escrow: '0x43eC0a34E1b70C7f8E579ab866F37642777727E7',
+      escrowDeployBlock: 30562198,
+      claimMethod: 'claimLocksAndWithdraw',
+    });
+    const sepolia = loadConfig(
+      withChains({
+        s: {
+          network: 'sepolia',
+          rpcUrl: 'https://rpc.sepolia.org',
+          key: key(),
+          claimMethod: 'claimLocks',
+          escrowDeployBlock: 7,
+        },
+      }),
+    );
+    expect(sepolia.jobs!.chains['s']).toMatchObject({
+      chainId: 11155111,
+      escrow: '0xd09789Ce05aa0f6feFc18315de4964Db07Cc0618',
+      escrowDeployBlock: 7,
+      claimMethod: 'claimLocks',
+    });
   });
 
   it('keeps an explicit escrow (another deployment), on a network or alone', () => {
-    const onNetwork = loadConfig(withChains({ op: { network: 'optimism', rpcUrl: 'https://op.example', escrow: ESCROW, key: key() } }));
+    const onNetwork = loadConfig(
+      withChains({ op: { network: 'optimism', rpcUrl: 'https://op.example', escrow: ESCROW, key: key() } }),
+    );
     expect(onNetwork.jobs!.chains['op']).toMatchObject({ chainId: 10, escrow: ESCROW });
   });
 
@@ -217,7 +262,9 @@ describe('loadConfig: job chains by network name (the address book of @oceanprot
       }),
     );
     const problems = Object.fromEntries(error.problems.map((p) => [pathOf(p), p]));
-    expect(problems['jobs.chains.a.network']).toMatch(/'atlantis' is not in @oceanprotocol\/contracts 2\.6\.0 addresses\/address\.json \(networks with an Escrow: base, mainnet, oasis_sapphire, optimism, optimism_sepolia, sepolia\)/);
+    expect(problems['jobs.chains.a.network']).toMatch(
+      /'atlantis' is not in @oceanprotocol\/contracts 2\.6\.0 addresses\/address\.json \(networks with an Escrow: base, mainnet, oasis_sapphire, optimism, optimism_sepolia, sepolia\)/,
+    );
     expect(problems['jobs.chains.b.network']).toMatch(/'polygon' has no Escrow/);
     expect(problems['jobs.chains.c.chainId']).toMatch(/network 'base' is chain id 8453, not 10/);
     expect(problems['jobs.chains.d.chainId']).toMatch(/required without network/);
@@ -225,9 +272,22 @@ describe('loadConfig: job chains by network name (the address book of @oceanprot
   });
 
   it('takes ocean-node as the job source instead of a feed, never both', () => {
-    const config = loadConfig(withChains({ base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } }, { feed: undefined, oceanNode: { database: 'ocean/databases/c2dDatabase.sqlite', config: 'ocean/config.json' } }));
-    expect(config.jobs!.oceanNode).toEqual({ database: join(dir, 'ocean/databases/c2dDatabase.sqlite'), config: join(dir, 'ocean/config.json') });
-    const both = configError(withChains({ base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } }, { oceanNode: { database: 'x.sqlite' } }));
+    const config = loadConfig(
+      withChains(
+        { base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } },
+        { feed: undefined, oceanNode: { database: 'ocean/databases/c2dDatabase.sqlite', config: 'ocean/config.json' } },
+      ),
+    );
+    expect(config.jobs!.oceanNode).toEqual({
+      database: join(dir, 'ocean/databases/c2dDatabase.sqlite'),
+      config: join(dir, 'ocean/config.json'),
+    });
+    const both = configError(
+      withChains(
+        { base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } },
+        { oceanNode: { database: 'x.sqlite' } },
+      ),
+    );
     expect(both.problems.join('\n')).toMatch(/exactly one source/);
   });
 });
@@ -240,7 +300,10 @@ describe('loadConfig: every problem at once', () => {
     const good = getAddress(`0x${'cd'.repeat(20)}`);
     // Flip the case of one letter: still mixed case, no longer the checksum.
     const index = [...good].findIndex((c, i) => i > 1 && /[a-f]/i.test(c));
-    const wrongChecksum = good.slice(0, index) + (good[index] === good[index]!.toUpperCase() ? good[index]!.toLowerCase() : good[index]!.toUpperCase()) + good.slice(index + 1);
+    const wrongChecksum =
+      good.slice(0, index) +
+      (good[index] === good[index]!.toUpperCase() ? good[index]!.toLowerCase() : good[index]!.toUpperCase()) +
+      good.slice(index + 1);
     expect(wrongChecksum.toLowerCase()).toBe(good.toLowerCase());
     expect(wrongChecksum).not.toBe(good);
     return write(
@@ -263,8 +326,19 @@ describe('loadConfig: every problem at once', () => {
           feed: 'feed.jsonl',
           chains: {
             base: { rpcUrl: 'not a url', chainId: 8453, escrow: '0x1234', key: { file: 'keys/missing' } },
-            op: { rpcUrl: 'https://op.example', chainId: '10', escrow: wrongChecksum, key: { env: UNSET_ENV }, surplus: 1 },
-            arb: { rpcUrl: 'https://arb.example', chainId: 42161, escrow: ESCROW, key: { env: ENV_KEY, file: 'keys/hotkey' } },
+            op: {
+              rpcUrl: 'https://op.example',
+              chainId: '10',
+              escrow: wrongChecksum,
+              key: { env: UNSET_ENV },
+              surplus: 1,
+            },
+            arb: {
+              rpcUrl: 'https://arb.example',
+              chainId: 42161,
+              escrow: ESCROW,
+              key: { env: ENV_KEY, file: 'keys/hotkey' },
+            },
           },
         },
       }),
@@ -301,7 +375,8 @@ describe('loadConfig: every problem at once', () => {
 
   it('says what is wrong in each problem, naming unknown keys and files, without the secret', () => {
     const error = configError(badConfig());
-    const problem = (path: string, pattern: RegExp) => expect(error.problems.filter((p) => pathOf(p) === path && pattern.test(p))).toHaveLength(1);
+    const problem = (path: string, pattern: RegExp) =>
+      expect(error.problems.filter((p) => pathOf(p) === path && pattern.test(p))).toHaveLength(1);
     problem('(top level)', /Unrecognized key: "bogus"/);
     problem('swaps', /Unrecognized key: "extra"/);
     problem('jobs.chains.op', /Unrecognized key: "surplus"/);
@@ -327,14 +402,20 @@ describe('loadConfig: every problem at once', () => {
 
   it('refuses a configuration with neither swaps nor jobs, alongside its other problems', () => {
     const error = configError(write('idle.yaml', 'dataDir: data\nhttp: { port: 0 }\n'));
-    expect(error.problems).toEqual(['http.port: Too small: expected number to be >=1', '(top level): nothing to do: configure swaps, jobs, or both']);
+    expect(error.problems).toEqual([
+      'http.port: Too small: expected number to be >=1',
+      '(top level): nothing to do: configure swaps, jobs, or both',
+    ]);
   });
 
   it('refuses empty chains under jobs and a bad chain name', () => {
     const jobKey = writeValidKeys();
     const raw = validRaw(jobKey);
     (raw.jobs as Record<string, unknown>).chains = {};
-    ((raw.swaps as Record<string, unknown>).destinations as Record<string, unknown>).Bad_Chain = { type: 'subtensor', key: { file: 'keys/tao' } };
+    ((raw.swaps as Record<string, unknown>).destinations as Record<string, unknown>).Bad_Chain = {
+      type: 'subtensor',
+      key: { file: 'keys/tao' },
+    };
     const error = configError(write('settle.yaml', toYaml(raw)));
     expect(error.problems.map(pathOf).sort()).toEqual(['jobs.chains', 'swaps.destinations.Bad_Chain']);
   });
@@ -437,7 +518,17 @@ describe('key contents', () => {
           hotkey: { file: hotkey },
           destinations: { eth: { type: 'evm', rpcUrl: 'http://127.0.0.1:8545', chainId: 1, key: { file: eth } } },
         },
-        jobs: { feed: './jobs.jsonl', chains: { base: { rpcUrl: 'http://127.0.0.1:8545', chainId: 1, escrow: '0x0000000000000000000000000000000000000001', key: { file: base } } } },
+        jobs: {
+          feed: './jobs.jsonl',
+          chains: {
+            base: {
+              rpcUrl: 'http://127.0.0.1:8545',
+              chainId: 1,
+              escrow: '0x0000000000000000000000000000000000000001',
+              key: { file: base },
+            },
+          },
+        },
       }),
     );
     let error: ConfigError | null = null;
@@ -455,6 +546,8 @@ describe('key contents', () => {
         `swaps.hotkey: file ${hotkey} does not hold a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)`,
       ].sort(),
     );
-    expect(error!.message).not.toMatch(/garbage|not-a-key|0x0000000000000000000000000000000000000000000000000000000000000000/);
+    expect(error!.message).not.toMatch(
+      /garbage|not-a-key|0x0000000000000000000000000000000000000000000000000000000000000000/,
+    );
   });
 });

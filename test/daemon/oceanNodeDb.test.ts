@@ -21,7 +21,8 @@ const owner = '0x' + '11'.repeat(20);
 function writeJobs(path: string, mode: 'rollback' | 'wal', count: number, keepOpen = false): OceanNodeDbWriter {
   const writer = new OceanNodeDbWriter(path, mode);
   if (mode === 'wal') writer.autocheckpoint(0);
-  for (let i = 0; i < count; i += 1) writer.upsert({ jobId: `job-${i}`, owner, status: 71, environment: 'env', maxJobDuration: 60, body: { i } });
+  for (let i = 0; i < count; i += 1)
+    writer.upsert({ jobId: `job-${i}`, owner, status: 71, environment: 'env', maxJobDuration: 60, body: { i } });
   if (!keepOpen) writer.close();
   return writer;
 }
@@ -52,10 +53,16 @@ describe("reading ocean-node's C2D database", () => {
     const path = join(dir, 'c2dDatabase.sqlite');
     const writer = writeJobs(path, 'wal', 10, true);
     try {
-      const before = readdirSync(dir).map((name) => [name, statSync(join(dir, name)).mtimeMs, statSync(join(dir, name)).size]);
+      const before = readdirSync(dir).map((name) => [
+        name,
+        statSync(join(dir, name)).mtimeMs,
+        statSync(join(dir, name)).size,
+      ]);
       const bytes = readFileSync(`${path}-wal`);
       for (let i = 0; i < 5; i += 1) await readC2dJobs(path);
-      expect(readdirSync(dir).map((name) => [name, statSync(join(dir, name)).mtimeMs, statSync(join(dir, name)).size])).toEqual(before);
+      expect(
+        readdirSync(dir).map((name) => [name, statSync(join(dir, name)).mtimeMs, statSync(join(dir, name)).size]),
+      ).toEqual(before);
       expect(readFileSync(`${path}-wal`).equals(bytes)).toBe(true);
     } finally {
       writer.close();
@@ -101,7 +108,10 @@ describe("reading ocean-node's C2D database", () => {
   it('refuses a file that is not SQLite, a foreign SQLite database and a damaged one, naming the file', async () => {
     const dir = tempDir('settle-c2d-');
     const garbage = join(dir, 'garbage.sqlite');
-    writeFileSync(garbage, 'not a database at all, just text that is long enough to have a header of a hundred bytes or more........');
+    writeFileSync(
+      garbage,
+      'not a database at all, just text that is long enough to have a header of a hundred bytes or more........',
+    );
     await expect(readC2dJobs(garbage)).rejects.toThrow(/garbage\.sqlite: not an SQLite database/);
     const foreign = join(dir, 'foreign.sqlite');
     const other = new OceanNodeDbWriter(foreign);

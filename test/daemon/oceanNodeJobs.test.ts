@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Contract, ContractFactory } from 'ethers';
+import { type Contract, ContractFactory } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownMachineVersions } from '../../machines/index.ts';
 import { Host } from '../../src/host/host.ts';
@@ -19,7 +19,13 @@ import { CHAIN, deployEscrow, type EscrowFixture } from '../support/escrowFixtur
 import { startEvmNode, type EvmNode } from '../support/evmNode.ts';
 import { oceanNodeClaimRun } from '../support/oceanNodeClaimer.ts';
 import { OceanNodeDbWriter } from '../support/oceanNodeDbWriter.ts';
-import { endOceanNodeJob, environmentConfig, environmentId, startOceanNodeJob, writeConfig } from '../support/oceanNodeScenario.ts';
+import {
+  endOceanNodeJob,
+  environmentConfig,
+  environmentId,
+  startOceanNodeJob,
+  writeConfig,
+} from '../support/oceanNodeScenario.ts';
 import { tempDir } from '../support/simFixture.ts';
 
 let node: EvmNode;
@@ -58,25 +64,52 @@ async function setup(prices = [{ id: 'cpu', price: 0.5 }]) {
 describe("ocean-node's jobs as a job source", () => {
   it('adopts a running job with its lock, then publishes it with the cost ocean-node would claim', async () => {
     const s = await setup();
-    const job = await startOceanNodeJob(f, s.writer, { environment: s.environment, resources: [{ id: 'cpu', amount: 2 }] });
+    const job = await startOceanNodeJob(f, s.writer, {
+      environment: s.environment,
+      resources: [{ id: 'cpu', amount: 2 }],
+    });
     const [running] = await s.source.poll();
-    expect(running).toMatchObject({ phase: 'running', cost: null, terms: { jobId: job.jobIdHash, chain: CHAIN, payer: f.payers[0]!.address, payee: f.payee.address, sourceJobId: job.row.jobId } });
+    expect(running).toMatchObject({
+      phase: 'running',
+      cost: null,
+      terms: {
+        jobId: job.jobIdHash,
+        chain: CHAIN,
+        payer: f.payers[0]!.address,
+        payee: f.payee.address,
+        sourceJobId: job.row.jobId,
+      },
+    });
     expect(running!.terms.lock).toEqual({ amount: job.lockAmount.toString(), expiry: expect.any(Number) });
     endOceanNodeJob(s.writer, job, 150);
     const [published] = await s.source.poll();
     // 0.5 token/min x 2 cpu x ceil(150 / 60) = 3 tokens.
     expect(published).toMatchObject({ phase: 'published', cost: (3n * 10n ** 18n).toString(), durationSecs: 150 });
     // Raised to the environment's minJobDuration (60 s, ocean-node's default) when shorter.
-    const short = await startOceanNodeJob(f, s.writer, { environment: s.environment, resources: [{ id: 'cpu', amount: 1 }] });
+    const short = await startOceanNodeJob(f, s.writer, {
+      environment: s.environment,
+      resources: [{ id: 'cpu', amount: 1 }],
+    });
     await s.source.poll();
     endOceanNodeJob(s.writer, short, 5, 41);
-    expect((await s.source.poll()).find((o) => o.terms.jobId === short.jobIdHash)).toMatchObject({ cost: (5n * 10n ** 17n).toString(), durationSecs: 60 });
+    expect((await s.source.poll()).find((o) => o.terms.jobId === short.jobIdHash)).toMatchObject({
+      cost: (5n * 10n ** 17n).toString(),
+      durationSecs: 60,
+    });
   });
 
   it('finds the lock of a job adopted after ocean-node claimed it from the Lock event of its lockTx', async () => {
     const s = await setup();
     const job = await startOceanNodeJob(f, s.writer, { environment: s.environment });
-    await (await (f.escrow.connect(f.payee) as Contract).getFunction('claimLock')(BigInt(job.jobIdHash), token, job.row.owner, 1n, '0x')).wait();
+    await (
+      await (f.escrow.connect(f.payee) as Contract).getFunction('claimLock')(
+        BigInt(job.jobIdHash),
+        token,
+        job.row.owner,
+        1n,
+        '0x',
+      )
+    ).wait();
     endOceanNodeJob(s.writer, job, 120);
     const [observed] = await s.source.poll();
     expect(observed!.terms.lock!.amount).toBe(job.lockAmount.toString());
@@ -92,20 +125,37 @@ describe("ocean-node's jobs as a job source", () => {
     noPayment.row.body = { ...(noPayment.row.body as object), payment: { chainId: 31337, lockTx: '0x01' } };
     s.writer.upsert(noPayment.row);
     const otherChain = await startOceanNodeJob(f, s.writer, { environment: s.environment });
-    otherChain.row.body = { ...(otherChain.row.body as object), payment: { chainId: 1, token, lockTx: otherChain.lockTx } };
+    otherChain.row.body = {
+      ...(otherChain.row.body as object),
+      payment: { chainId: 1, token, lockTx: otherChain.lockTx },
+    };
     s.writer.upsert(otherChain.row);
     // A token the escrow never held for this payer (deployed, never deposited), priced anyway.
     const compiled = compileContracts();
-    const stranger = (await (await new ContractFactory(compiled.TestToken.abi as never, compiled.TestToken.bytecode, node.wallet(0)).deploy(18)).waitForDeployment()) as Contract;
+    const stranger = (await (
+      await new ContractFactory(compiled.TestToken.abi as never, compiled.TestToken.bytecode, node.wallet(0)).deploy(18)
+    ).waitForDeployment()) as Contract;
     const strangerAddress = await stranger.getAddress();
     const unknownToken = await startOceanNodeJob(f, s.writer, { environment: s.environment });
-    unknownToken.row.body = { ...(unknownToken.row.body as object), payment: { chainId: 31337, token: strangerAddress, lockTx: unknownToken.lockTx } };
+    unknownToken.row.body = {
+      ...(unknownToken.row.body as object),
+      payment: { chainId: 31337, token: strangerAddress, lockTx: unknownToken.lockTx },
+    };
     s.writer.upsert(unknownToken.row);
     const noPrice = await startOceanNodeJob(f, s.writer, { environment: `0x${'c1'.repeat(32)}-0x${'ee'.repeat(32)}` });
     const priced = { ...s.config };
-    priced.dockerComputeEnvironments[0]!.environments[0]!.fees['31337']!.push({ feeToken: strangerAddress, prices: [{ id: 'cpu', price: 1 }] });
+    priced.dockerComputeEnvironments[0]!.environments[0]!.fees['31337']!.push({
+      feeToken: strangerAddress,
+      prices: [{ id: 'cpu', price: 1 }],
+    });
     writeConfig(join(s.dir, 'config.json'), priced);
-    const source = new OceanNodeJobs({ database: s.database, pricing: { configFile: join(s.dir, 'config.json') }, chains: [{ name: CHAIN, chainId: 31337, payee: f.payee.address, escrow: s.escrow }], adoptedFile: join(s.dir, 'adopted2.jsonl'), log: s.log });
+    const source = new OceanNodeJobs({
+      database: s.database,
+      pricing: { configFile: join(s.dir, 'config.json') },
+      chains: [{ name: CHAIN, chainId: 31337, payee: f.payee.address, escrow: s.escrow }],
+      adoptedFile: join(s.dir, 'adopted2.jsonl'),
+      log: s.log,
+    });
     const unknownTokenEnv = environmentId(priced);
     s.writer.upsert({ ...unknownToken.row, environment: unknownTokenEnv });
     s.writer.upsert({ ...good.row, environment: unknownTokenEnv });
@@ -114,12 +164,16 @@ describe("ocean-node's jobs as a job source", () => {
     expect(observed.map((o) => o.terms.jobId)).toEqual([good.jobIdHash]);
     const skipped = s.log.lines.filter((l) => l.message === 'ocean-node job skipped: nothing is claimed for it');
     const reasons = Object.fromEntries(skipped.map((l) => [l.fields['job'], String(l.fields['reason'])]));
-    expect(Object.keys(reasons).sort()).toEqual([notJson, noPayment, otherChain, unknownToken, noPrice].map((j) => j.row.jobId).sort());
+    expect(Object.keys(reasons).sort()).toEqual(
+      [notJson, noPayment, otherChain, unknownToken, noPrice].map((j) => j.row.jobId).sort(),
+    );
     expect(reasons[notJson.row.jobId]).toBe('body is not JSON');
     expect(reasons[noPayment.row.jobId]).toBe('payment lacks token');
     expect(reasons[otherChain.row.jobId]).toMatch(/chain id 1, which no configured job chain is/);
     expect(reasons[unknownToken.row.jobId]).toMatch(new RegExp(`token ${strangerAddress} is not known to the escrow`));
-    expect(reasons[noPrice.row.jobId]).toMatch(/is not among ocean-node's configured compute environments: left unclaimed/);
+    expect(reasons[noPrice.row.jobId]).toMatch(
+      /is not among ocean-node's configured compute environments: left unclaimed/,
+    );
     expect(skipped).toHaveLength(5);
   });
 });
@@ -128,8 +182,14 @@ describe('settle beside ocean-node claiming on the same key', () => {
   it("finishes every job: ocean-node's claims found by their Claimed events, the rest claimed by settle, none lost or claimed twice", async () => {
     const s = await setup();
     const jobs = [];
-    for (let i = 0; i < 6; i += 1) jobs.push(await startOceanNodeJob(f, s.writer, { environment: s.environment, resources: [{ id: 'cpu', amount: 1 }] }));
-    const store = await openLowdbSnapshotStore(join(s.dir, 'store'), { create: !existsSync(join(s.dir, 'store')), knownMachines: knownMachineVersions });
+    for (let i = 0; i < 6; i += 1)
+      jobs.push(
+        await startOceanNodeJob(f, s.writer, { environment: s.environment, resources: [{ id: 'cpu', amount: 1 }] }),
+      );
+    const store = await openLowdbSnapshotStore(join(s.dir, 'store'), {
+      create: !existsSync(join(s.dir, 'store')),
+      knownMachines: knownMachineVersions,
+    });
     const { log: recovery } = await openRecoveryLog(join(s.dir, 'recovery.jsonl'));
     const host = await Host.restore({
       store,
@@ -150,13 +210,23 @@ describe('settle beside ocean-node claiming on the same key', () => {
     const oceanNode = await oceanNodeClaimRun(
       f.payee,
       await f.escrow.getAddress(),
-      jobs.slice(0, 3).map((j) => ({ jobId: BigInt(j.jobIdHash), token, payer: j.row.owner, amount: 10n ** 18n, proof: '0x' })),
+      jobs
+        .slice(0, 3)
+        .map((j) => ({ jobId: BigInt(j.jobIdHash), token, payer: j.row.owner, amount: 10n ** 18n, proof: '0x' })),
     );
     expect(oceanNode.txs).toHaveLength(1);
     await node.increaseTime(3_700); // settle's next claim run is due (the first ran at adoption)
     for (let tick = 0; tick < 5 && host.liveCount > 0; tick += 1) await host.tick();
     expect(host.liveCount).toBe(0);
-    const finals = await Promise.all(jobs.map(async (j) => (await store.readArchived(`job:${CHAIN}:${j.jobIdHash}`)).snapshot as { value: string; context: Record<string, unknown> }));
+    const finals = await Promise.all(
+      jobs.map(
+        async (j) =>
+          (await store.readArchived(`job:${CHAIN}:${j.jobIdHash}`)).snapshot as {
+            value: string;
+            context: Record<string, unknown>;
+          },
+      ),
+    );
     expect(finals.map((x) => x.value)).toEqual(Array(6).fill('Finished'));
     expect(finals.slice(0, 3).map((x) => x.context['claimTx'])).toEqual(Array(3).fill(oceanNode.txs[0]));
     const ours = new Set(finals.slice(3).map((x) => x.context['claimTx']));
@@ -164,7 +234,13 @@ describe('settle beside ocean-node claiming on the same key', () => {
     expect(ours.has(oceanNode.txs[0])).toBe(false);
     expect(recovery.entries()).toEqual([]);
     // Then ocean-node's next run finds no lock for the others: it sends nothing.
-    const late = await oceanNodeClaimRun(f.payee, await f.escrow.getAddress(), jobs.slice(3).map((j) => ({ jobId: BigInt(j.jobIdHash), token, payer: j.row.owner, amount: 10n ** 18n, proof: '0x' })));
+    const late = await oceanNodeClaimRun(
+      f.payee,
+      await f.escrow.getAddress(),
+      jobs
+        .slice(3)
+        .map((j) => ({ jobId: BigInt(j.jobIdHash), token, payer: j.row.owner, amount: 10n ** 18n, proof: '0x' })),
+    );
     expect(late.txs).toEqual([]);
     expect(late.recorded).toEqual([]);
   });

@@ -6,7 +6,14 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { billedSeconds, costOf, feeOf, loadEnvironments, OceanNodeConfigError, type JobForPricing } from '../../src/daemon/oceanNodePricing.ts';
+import {
+  billedSeconds,
+  costOf,
+  feeOf,
+  loadEnvironments,
+  OceanNodeConfigError,
+  type JobForPricing,
+} from '../../src/daemon/oceanNodePricing.ts';
 import { writeConfig } from '../support/oceanNodeScenario.ts';
 import { tempDir } from '../support/simFixture.ts';
 
@@ -18,7 +25,10 @@ const job = (over: Partial<JobForPricing> = {}): JobForPricing => ({
   chainId: 8453,
   token: TOKEN,
   maxJobDuration: 3_600,
-  resources: [{ id: 'cpu', amount: 4 }, { id: 'ram', amount: 2 }],
+  resources: [
+    { id: 'cpu', amount: 4 },
+    { id: 'ram', amount: 2 },
+  ],
   algoStartTimestamp: '1700000000.25',
   algoStopTimestamp: '1700000130.75',
   ...over,
@@ -27,7 +37,18 @@ const job = (over: Partial<JobForPricing> = {}): JobForPricing => ({
 describe("ocean-node's prices", () => {
   it('matches the environment by the hash of its processed fees, as written in DOCKER_COMPUTE_ENVIRONMENTS (no defaults, keys as written)', () => {
     // prices before feeToken, no id: hashed as written, with the environment's index.
-    const fees = { '8453': [{ prices: [{ price: 0.1, id: 'cpu' }, { id: 'ram', price: 0.02 }], feeToken: TOKEN }], '1': [{ feeToken: TOKEN, prices: [{ id: 'cpu', price: 9 }] }] };
+    const fees = {
+      '8453': [
+        {
+          prices: [
+            { price: 0.1, id: 'cpu' },
+            { id: 'ram', price: 0.02 },
+          ],
+          feeToken: TOKEN,
+        },
+      ],
+      '1': [{ feeToken: TOKEN, prices: [{ id: 'cpu', price: 9 }] }],
+    };
     const environments = loadEnvironments({
       dockerComputeEnvironments: JSON.stringify([{ socketPath: '/s', environments: [{ fees: {} }, { fees }] }]),
       supportedNetworks: JSON.stringify({ '8453': {} }),
@@ -50,25 +71,46 @@ describe("ocean-node's prices", () => {
     const path = join(tempDir('settle-pricing-'), 'config.json');
     writeConfig(path, {
       supportedNetworks: { '8453': {} },
-      dockerComputeEnvironments: [{ environments: [{ id: 'gpu', fees: { '8453': [{ prices: [{ price: 1, id: 'gpu' }], feeToken: TOKEN }] } }] }],
+      dockerComputeEnvironments: [
+        { environments: [{ id: 'gpu', fees: { '8453': [{ prices: [{ price: 1, id: 'gpu' }], feeToken: TOKEN }] } }] },
+      ],
     });
     const [env] = loadEnvironments({ configFile: path });
-    expect(env!.idHash).toBe(sha(JSON.stringify({ '8453': [{ feeToken: TOKEN, prices: [{ id: 'gpu', price: 1 }] }] }) + 'gpu'));
+    expect(env!.idHash).toBe(
+      sha(JSON.stringify({ '8453': [{ feeToken: TOKEN, prices: [{ id: 'gpu', price: 1 }] }] }) + 'gpu'),
+    );
     expect(env!.minJobDuration).toBe(60);
     expect(billedSeconds(job({ algoStopTimestamp: '1700000001' }), env!)).toBe(60);
     expect(billedSeconds(job({ algoStopTimestamp: '1800000000' }), env!)).toBe(3_600);
   });
 
   it('gives a reason, never a price, for an unknown environment or token; refuses unreadable configuration', () => {
-    const environments = loadEnvironments({ dockerComputeEnvironments: JSON.stringify([{ environments: [{ fees: { '8453': [{ feeToken: TOKEN, prices: [{ id: 'cpu', price: 1 }] }] } }] }]), supportedNetworks: '{"8453":{}}' });
-    expect(feeOf(environments, job({ environment: 'x-0xabc' }))).toMatch(/not among ocean-node's configured compute environments/);
-    expect(feeOf(environments, job({ environment: `c-${environments[0]!.idHash}`, token: TOKEN.toUpperCase().replace('0X', '0x') }))).toMatch(/has no price in token/);
+    const environments = loadEnvironments({
+      dockerComputeEnvironments: JSON.stringify([
+        { environments: [{ fees: { '8453': [{ feeToken: TOKEN, prices: [{ id: 'cpu', price: 1 }] }] } }] },
+      ]),
+      supportedNetworks: '{"8453":{}}',
+    });
+    expect(feeOf(environments, job({ environment: 'x-0xabc' }))).toMatch(
+      /not among ocean-node's configured compute environments/,
+    );
+    expect(
+      feeOf(
+        environments,
+        job({ environment: `c-${environments[0]!.idHash}`, token: TOKEN.toUpperCase().replace('0X', '0x') }),
+      ),
+    ).toMatch(/has no price in token/);
     expect(() => loadEnvironments({ dockerComputeEnvironments: '[{' })).toThrow(OceanNodeConfigError);
     expect(() => loadEnvironments({ configFile: '/nonexistent/config.json' })).toThrow(/cannot read: ENOENT/);
   });
 
   it('turns tiny costs into exact smallest units where ocean-node would give up (exponent notation)', () => {
-    const [env] = loadEnvironments({ dockerComputeEnvironments: JSON.stringify([{ environments: [{ fees: { '8453': [{ feeToken: TOKEN, prices: [{ id: 'cpu', price: 1e-9 }] }] } }] }]), supportedNetworks: '{"8453":{}}' });
+    const [env] = loadEnvironments({
+      dockerComputeEnvironments: JSON.stringify([
+        { environments: [{ fees: { '8453': [{ feeToken: TOKEN, prices: [{ id: 'cpu', price: 1e-9 }] }] } }] },
+      ]),
+      supportedNetworks: '{"8453":{}}',
+    });
     const fee = env!.fees!['8453']![0]!;
     expect(costOf(job({ resources: [{ id: 'cpu', amount: 1 }] }), env!, fee, 18).cost).toBe(3_000_000_000n);
   });

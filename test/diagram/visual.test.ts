@@ -16,7 +16,11 @@ const DOCS = fileURLToPath(new URL('../../docs/machines/', import.meta.url));
 let browser: Browser;
 
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: ensureChromium(), args: CHROMIUM_ARGS, userDataDir: undefined } as never);
+  browser = await chromium.launch({
+    executablePath: ensureChromium(),
+    args: CHROMIUM_ARGS,
+    userDataDir: undefined,
+  } as never);
 }, 600_000);
 
 afterAll(async () => {
@@ -39,7 +43,17 @@ describe('the HTML reports, in a browser', () => {
     const boxes: Box[] = await page.$$eval('figure svg text', (texts) =>
       texts.map((t) => {
         const r = t.getBoundingClientRect();
-        return { text: t.textContent ?? '', x: r.x, y: r.y, width: r.width, height: r.height, fontSize: Number.parseFloat((globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }).getComputedStyle(t).fontSize) };
+        return {
+          text: t.textContent ?? '',
+          x: r.x,
+          y: r.y,
+          width: r.width,
+          height: r.height,
+          fontSize: Number.parseFloat(
+            (globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }).getComputedStyle(t)
+              .fontSize,
+          ),
+        };
       }),
     );
     expect(boxes.length).toBeGreaterThan(15);
@@ -49,7 +63,11 @@ describe('the HTML reports, in a browser', () => {
       for (let j = i + 1; j < boxes.length; j += 1) {
         const a = boxes[i]!;
         const b = boxes[j]!;
-        const apart = a.x + a.width <= b.x + 0.5 || b.x + b.width <= a.x + 0.5 || a.y + a.height <= b.y + 0.5 || b.y + b.height <= a.y + 0.5;
+        const apart =
+          a.x + a.width <= b.x + 0.5 ||
+          b.x + b.width <= a.x + 0.5 ||
+          a.y + a.height <= b.y + 0.5 ||
+          b.y + b.height <= a.y + 0.5;
         if (!apart) overlaps.push(`'${a.text}' and '${b.text}'`);
       }
     }

@@ -35,9 +35,12 @@ afterAll(async () => {
 });
 
 /** A logger that keeps what it is told, for assertions. */
-function recordingLog(): Logger & { lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> } {
+function recordingLog(): Logger & {
+  lines: Array<{ level: string; message: string; fields: Record<string, unknown> }>;
+} {
   const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-  const at = (level: string) => (fields: object, message?: string) => void lines.push({ level, message: message ?? '', fields: fields as Record<string, unknown> });
+  const at = (level: string) => (fields: object, message?: string) =>
+    void lines.push({ level, message: message ?? '', fields: fields as Record<string, unknown> });
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -54,12 +57,25 @@ async function openHost(
   dir: string,
   jobs: readonly JobTerms[],
   cost: (terms: JobTerms) => bigint,
-  options: { clock?: () => Promise<number>; afterBroadcast?: (hash: string) => void; wrap?: (escrow: Escrow) => Escrow; claimMethod?: ClaimMethod } = {},
+  options: {
+    clock?: () => Promise<number>;
+    afterBroadcast?: (hash: string) => void;
+    wrap?: (escrow: Escrow) => Escrow;
+    claimMethod?: ClaimMethod;
+  } = {},
 ): Promise<Run> {
   const log = recordingLog();
-  const { escrow, sender } = await f.adapter(join(dir, 'evm'), log, options.afterBroadcast === undefined ? {} : { afterBroadcast: options.afterBroadcast }, options.claimMethod);
+  const { escrow, sender } = await f.adapter(
+    join(dir, 'evm'),
+    log,
+    options.afterBroadcast === undefined ? {} : { afterBroadcast: options.afterBroadcast },
+    options.claimMethod,
+  );
   await sender.resume();
-  const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: !existsSync(join(dir, 'store')), knownMachines: knownMachineVersions });
+  const store = await openLowdbSnapshotStore(join(dir, 'store'), {
+    create: !existsSync(join(dir, 'store')),
+    knownMachines: knownMachineVersions,
+  });
   const { log: recovery } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
   const port = options.wrap?.(escrow) ?? escrow;
   const host = await Host.restore({
@@ -69,7 +85,9 @@ async function openHost(
     senders: new Map(),
     escrows: new Map([[CHAIN, port]]),
     clock: { now: options.clock ?? (() => f.chainTime()) },
-    jobSource: { poll: async () => jobs.map((terms) => ({ terms, phase: 'published' as const, cost: cost(terms).toString() })) },
+    jobSource: {
+      poll: async () => jobs.map((terms) => ({ terms, phase: 'published' as const, cost: cost(terms).toString() })),
+    },
     log,
     claimSchedule: { intervalSec: 3_600, firstRunDelaySec: 0 },
   });
@@ -78,7 +96,10 @@ async function openHost(
 
 const idOf = (terms: JobTerms) => `job:${CHAIN}:${terms.jobId}`;
 
-async function finalState(store: LowdbSnapshotStore, terms: JobTerms): Promise<{ value: string; context: Record<string, unknown> }> {
+async function finalState(
+  store: LowdbSnapshotStore,
+  terms: JobTerms,
+): Promise<{ value: string; context: Record<string, unknown> }> {
   return (await store.readArchived(idOf(terms))).snapshot as { value: string; context: Record<string, unknown> };
 }
 
@@ -104,7 +125,14 @@ const payeeNonce = () => node.provider.getTransactionCount(f.payee.address, 'lat
 
 describe('the escrow ABI the adapter uses', () => {
   it("is the published artifact's, fragment for fragment, as the adapter's decoding expects", () => {
-    const artifact = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@oceanprotocol/contracts/artifacts/contracts/escrow/Escrow.sol/Escrow.json'), 'utf8')) as { abi: never };
+    const artifact = JSON.parse(
+      readFileSync(
+        createRequire(import.meta.url).resolve(
+          '@oceanprotocol/contracts/artifacts/contracts/escrow/Escrow.sol/Escrow.json',
+        ),
+        'utf8',
+      ),
+    ) as { abi: never };
     const published = new Interface(artifact.abi);
     const used = new Interface(ESCROW_ABI);
     expect(used.fragments).toHaveLength(ESCROW_FRAGMENTS_USED.length);
@@ -113,11 +141,19 @@ describe('the escrow ABI the adapter uses', () => {
       const twin = published.fragments.find((fr) => (fr as { name?: string }).name === name);
       expect(twin?.format('full'), name).toBe(new Interface([expected]).fragments[0]!.format('full'));
       expect(artifactFragment(name)).toBe(twin?.format('full'));
-      expect(used.fragments.find((fr) => (fr as { name?: string }).name === name)?.format('full'), name).toBe(twin?.format('full'));
+      expect(used.fragments.find((fr) => (fr as { name?: string }).name === name)?.format('full'), name).toBe(
+        twin?.format('full'),
+      );
     }
     // The lock the adapter decodes has five fields and no payee (contracts 2.5.0 and later).
     const getLocks = published.getFunction('getLocks')!;
-    expect(getLocks.outputs[0]!.arrayChildren!.components!.map((c) => c.name)).toEqual(['jobId', 'payer', 'amount', 'expiry', 'token']);
+    expect(getLocks.outputs[0]!.arrayChildren!.components!.map((c) => c.name)).toEqual([
+      'jobId',
+      'payer',
+      'amount',
+      'expiry',
+      'token',
+    ]);
   });
 });
 
@@ -144,7 +180,9 @@ describe('job settlement on a local EVM node', () => {
       expect(final.context['claimedNet']).toBe((4n * 10n ** 17n - 4n * 10n ** 14n).toString());
     }
     // Withdrawn to the wallet: at least the 50 nets (plus whatever earlier claims left in the escrow).
-    expect((await f.balanceOf(f.token, f.payee.address)) - walletBefore).toBeGreaterThanOrEqual(50n * (4n * 10n ** 17n - 4n * 10n ** 14n));
+    expect((await f.balanceOf(f.token, f.payee.address)) - walletBefore).toBeGreaterThanOrEqual(
+      50n * (4n * 10n ** 17n - 4n * 10n ** 14n),
+    );
     // The proof bytes carry the job's settlement record.
     const proof = decodeSettlementProof(claimed[0]!.proof!);
     expect(proof.version).toBe(1);
@@ -164,23 +202,37 @@ describe('job settlement on a local EVM node', () => {
       const fee = (cost * rate) / 10n ** 18n;
       const collectorBefore = await f.balanceOf(f.otherToken, f.collector);
       const walletBefore = await f.balanceOf(f.otherToken, f.payee.address);
-      const escrowBefore = ((await f.escrow.getFunction('getUserFunds')(f.payee.address, await f.otherToken.getAddress())) as { available: bigint }).available;
+      const escrowBefore = (
+        (await f.escrow.getFunction('getUserFunds')(f.payee.address, await f.otherToken.getAddress())) as {
+          available: bigint;
+        }
+      ).available;
       const run = await openHost(tempDir('settle-evm-'), jobs, () => cost, { claimMethod: method });
       await run.host.tick();
       expect(run.host.liveCount).toBe(0);
       for (const terms of jobs) {
         const final = await finalState(run.store, terms);
         expect(final.value).toBe('Finished');
-        expect([final.context['claimedGross'], final.context['claimFee'], final.context['claimedNet']]).toEqual([cost.toString(), fee.toString(), (cost - fee).toString()]);
+        expect([final.context['claimedGross'], final.context['claimFee'], final.context['claimedNet']]).toEqual([
+          cost.toString(),
+          fee.toString(),
+          (cost - fee).toString(),
+        ]);
       }
       expect((await f.balanceOf(f.otherToken, f.collector)) - collectorBefore).toBe(3n * fee);
-      const escrowAfter = ((await f.escrow.getFunction('getUserFunds')(f.payee.address, await f.otherToken.getAddress())) as { available: bigint }).available;
+      const escrowAfter = (
+        (await f.escrow.getFunction('getUserFunds')(f.payee.address, await f.otherToken.getAddress())) as {
+          available: bigint;
+        }
+      ).available;
       if (method === 'claimLocks') {
         expect(escrowAfter - escrowBefore).toBe(3n * (cost - fee));
         expect(await f.balanceOf(f.otherToken, f.payee.address)).toBe(walletBefore);
       } else {
         expect(escrowAfter).toBe(0n);
-        expect((await f.balanceOf(f.otherToken, f.payee.address)) - walletBefore).toBe(escrowBefore + 3n * (cost - fee));
+        expect((await f.balanceOf(f.otherToken, f.payee.address)) - walletBefore).toBe(
+          escrowBefore + 3n * (cost - fee),
+        );
       }
     });
   }
@@ -206,7 +258,15 @@ describe('job settlement on a local EVM node', () => {
       checkClaims: async (entries) => {
         if (!raced) {
           raced = true;
-          await (await (f.escrow.connect(f.payee) as Contract).getFunction('claimLock')(BigInt(victim.jobId), victim.token, victim.payer, 1n, '0x')).wait();
+          await (
+            await (f.escrow.connect(f.payee) as Contract).getFunction('claimLock')(
+              BigInt(victim.jobId),
+              victim.token,
+              victim.payer,
+              1n,
+              '0x',
+            )
+          ).wait();
         }
         return escrow.checkClaims(entries);
       },
@@ -254,7 +314,14 @@ describe('job settlement on a local EVM node', () => {
   it('finds a lock the payer cancelled before we claimed, and sends nothing', async () => {
     const [terms] = await f.lock(1, { amount: 10n ** 18n, expirySeconds: 50 });
     await node.increaseTime(100);
-    await (await (f.escrow.connect(f.payers[0]!) as Contract).getFunction('cancelExpiredLock')(BigInt(terms!.jobId), terms!.token, terms!.payer, terms!.payee)).wait();
+    await (
+      await (f.escrow.connect(f.payers[0]!) as Contract).getFunction('cancelExpiredLock')(
+        BigInt(terms!.jobId),
+        terms!.token,
+        terms!.payer,
+        terms!.payee,
+      )
+    ).wait();
     const before = await payeeNonce();
     const run = await openHost(tempDir('settle-evm-'), [terms!], () => 10n ** 17n);
     await run.host.tick();
@@ -350,7 +417,9 @@ describe('the transaction sender', () => {
       // Wait for the first attempt, then price it out of the next blocks.
       while (journal.entries.length === 0) await new Promise((r) => setTimeout(r, 20));
       const first = journal.entries[0]!.attempts[0]!;
-      await node.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${(BigInt(first.maxFeePerGas) * 10n).toString(16)}`]);
+      await node.provider.send('hardhat_setNextBlockBaseFeePerGas', [
+        `0x${(BigInt(first.maxFeePerGas) * 10n).toString(16)}`,
+      ]);
       let mined = 0;
       const miner = setInterval(() => void node.provider.send('evm_mine', []).then(() => (mined += 1)), 100);
       const receipt = await claiming.finally(() => clearInterval(miner));
@@ -361,7 +430,16 @@ describe('the transaction sender', () => {
       expect(replaced.map((l) => l.fields['hash'])).toContain(receipt.txHash);
       expect(await node.provider.getTransactionReceipt(first.hash)).toBeNull();
       expect(journal.entries).toEqual([]);
-      expect(receipt.events).toEqual([{ kind: 'Claimed', jobId: terms!.jobId, amount: 1n, fee: 0n, payer: terms!.payer.toLowerCase(), token: terms!.token.toLowerCase() }]);
+      expect(receipt.events).toEqual([
+        {
+          kind: 'Claimed',
+          jobId: terms!.jobId,
+          amount: 1n,
+          fee: 0n,
+          payer: terms!.payer.toLowerCase(),
+          token: terms!.token.toLowerCase(),
+        },
+      ]);
     } finally {
       await node.provider.send('evm_setAutomine', [true]);
     }

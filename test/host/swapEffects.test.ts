@@ -24,7 +24,9 @@ function context(timeoutBlock: number): SwapContext {
     initiatedBlock: 10,
     timeoutBlock,
   };
-  return createActor(swapFulfillment, { input: { terms, block: 50, marginBlocks: 3 } }).start().getSnapshot().context;
+  return createActor(swapFulfillment, { input: { terms, block: 50, marginBlocks: 3 } })
+    .start()
+    .getSnapshot().context;
 }
 
 function ports(height: number, signs: string[]): SwapEffectPorts {
@@ -51,7 +53,11 @@ describe('sendTransfer', () => {
 
   it('signs when the margin still allows a first send', async () => {
     const signs: string[] = [];
-    expect(await sendTransfer(ports(97, signs), 'swap:1', context(100))).toEqual({ type: 'TRANSFER_SIGNED', raw: 'raw', hash: '0xhash' });
+    expect(await sendTransfer(ports(97, signs), 'swap:1', context(100))).toEqual({
+      type: 'TRANSFER_SIGNED',
+      raw: 'raw',
+      hash: '0xhash',
+    });
     expect(signs).toEqual(['sign']);
   });
 });

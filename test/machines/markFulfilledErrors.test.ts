@@ -4,10 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { CLIENT_ERRORS, CONTRACT_ERRORS, MARK_ERROR_CLASSES, classifyMarkError } from '../../machines/index.ts';
 
 interface Metadata {
-  types: Array<{ id: number; type: { path?: string[]; def: { variant?: { variants: Array<{ index: number; name: string }> } } } }>;
+  types: Array<{
+    id: number;
+    type: { path?: string[]; def: { variant?: { variants: Array<{ index: number; name: string }> } } };
+  }>;
 }
 
-const vendored = fileURLToPath(new URL('../../src/chains/substrate/allways_swap_manager.metadata.json', import.meta.url));
+const vendored = fileURLToPath(
+  new URL('../../src/chains/substrate/allways_swap_manager.metadata.json', import.meta.url),
+);
 const shared = fileURLToPath(new URL('../../../shared/reference/allways_swap_manager.metadata.json', import.meta.url));
 
 function errorVariants(path: string): string[] {

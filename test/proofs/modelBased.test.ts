@@ -21,7 +21,13 @@ import type { FaultKind } from '../../sim/faults.ts';
 import { everyObligationSeen } from '../../sim/runner.ts';
 import { SimulatedSystem } from '../../sim/system.ts';
 import type { Host } from '../../src/host/host.ts';
-import { ClaimTxIsPayment, DropsUnmarkedSendOnMissedPoll, ResignsAfterRestart, SendsBeforePersisting, SendsTooLate } from '../support/buggyHosts.ts';
+import {
+  ClaimTxIsPayment,
+  DropsUnmarkedSendOnMissedPoll,
+  ResignsAfterRestart,
+  SendsBeforePersisting,
+  SendsTooLate,
+} from '../support/buggyHosts.ts';
 import { OTHER_MINER, reorgNewestBlock } from '../../sim/worldFaults.ts';
 import { BLOCK_SECONDS, DEST_CHAINS, World, minerAddressOn } from '../../sim/world.ts';
 import { SimEscrow } from '../../sim/chains/simEscrow.ts';
@@ -50,7 +56,11 @@ async function assertInvariants(real: Real, final: boolean, after: string): Prom
 
 type Command = fc.AsyncCommand<Model, Real>;
 
-const command = (name: string, check: (m: Readonly<Model>) => boolean, run: (m: Model, r: Real) => Promise<void> | void): Command => ({
+const command = (
+  name: string,
+  check: (m: Readonly<Model>) => boolean,
+  run: (m: Model, r: Real) => Promise<void> | void,
+): Command => ({
   check,
   async run(model, real) {
     await run(model, real);
@@ -60,18 +70,26 @@ const command = (name: string, check: (m: Readonly<Model>) => boolean, run: (m: 
 });
 
 const commands = [
-  fc.record({ chain: fc.constantFrom(...DEST_CHAINS), window: fc.integer({ min: 1, max: 30 }), bad: fc.boolean() }).map(({ chain, window, bad }) =>
-    command(
-      `swap(${chain}, ${window} blocks${bad ? ', bad address' : ''})`,
-      (m) => m.swaps < MAX_OBLIGATIONS,
-      (m, r) => {
-        m.swaps += 1;
-        addSwap(r.world, { destChain: chain, window, ...(bad ? { userDestAddress: 'nope' } : {}) });
-      },
-    ),
-  ),
   fc
-    .record({ free: fc.boolean(), run: fc.integer({ min: 0, max: 3 }), lock: fc.integer({ min: 0, max: 20 }), over: fc.boolean(), payerCancels: fc.boolean() })
+    .record({ chain: fc.constantFrom(...DEST_CHAINS), window: fc.integer({ min: 1, max: 30 }), bad: fc.boolean() })
+    .map(({ chain, window, bad }) =>
+      command(
+        `swap(${chain}, ${window} blocks${bad ? ', bad address' : ''})`,
+        (m) => m.swaps < MAX_OBLIGATIONS,
+        (m, r) => {
+          m.swaps += 1;
+          addSwap(r.world, { destChain: chain, window, ...(bad ? { userDestAddress: 'nope' } : {}) });
+        },
+      ),
+    ),
+  fc
+    .record({
+      free: fc.boolean(),
+      run: fc.integer({ min: 0, max: 3 }),
+      lock: fc.integer({ min: 0, max: 20 }),
+      over: fc.boolean(),
+      payerCancels: fc.boolean(),
+    })
     .map((j) =>
       command(
         `job(${j.free ? 'free' : `lock ${j.lock} blocks${j.over ? ', cost over the lock' : ''}${j.payerCancels ? ', payer cancels' : ''}`})`,
@@ -90,62 +108,128 @@ const commands = [
       ),
     ),
   // Polls and blocks weigh more: faults fire during polls, deadlines pass with blocks.
-  ...Array.from({ length: 3 }, () => fc.constant(command('poll', () => true, (_, r) => r.system.tickSurviving()))),
-  ...Array.from({ length: 2 }, () => fc.integer({ min: 1, max: 5 })).map((blocks) => blocks.map((n) =>
-    command(`advance ${n} blocks`, () => true, async (_, r) => {
-      for (let i = 0; i < n; i += 1) {
-        advanceBlock(r.world);
-        await r.system.net.landDeferred();
-      }
-    }),
-  )),
-  fc.integer({ min: 0, max: 12 }).map((skip) => command(`crash at the ${skip + 1}th step from now`, () => true, (_, r) => r.faults.arm('crash', skip))),
+  ...Array.from({ length: 3 }, () =>
+    fc.constant(
+      command(
+        'poll',
+        () => true,
+        (_, r) => r.system.tickSurviving(),
+      ),
+    ),
+  ),
+  ...Array.from({ length: 2 }, () => fc.integer({ min: 1, max: 5 })).map((blocks) =>
+    blocks.map((n) =>
+      command(
+        `advance ${n} blocks`,
+        () => true,
+        async (_, r) => {
+          for (let i = 0; i < n; i += 1) {
+            advanceBlock(r.world);
+            await r.system.net.landDeferred();
+          }
+        },
+      ),
+    ),
+  ),
+  fc.integer({ min: 0, max: 12 }).map((skip) =>
+    command(
+      `crash at the ${skip + 1}th step from now`,
+      () => true,
+      (_, r) => r.faults.arm('crash', skip),
+    ),
+  ),
   fc
     .record({
-      kind: fc.constantFrom<FaultKind>('rpc-before', 'rpc-after', 'slow', 'batch-revert', 'insufficient-balance', 'nonce-conflict', 'failed-write', 'torn-write'),
+      kind: fc.constantFrom<FaultKind>(
+        'rpc-before',
+        'rpc-after',
+        'slow',
+        'batch-revert',
+        'insufficient-balance',
+        'nonce-conflict',
+        'failed-write',
+        'torn-write',
+      ),
       skip: fc.integer({ min: 0, max: 10 }),
     })
-    .map(({ kind, skip }) => command(`${kind} at the ${skip + 1}th chance`, () => true, (_, r) => r.faults.arm(kind, skip))),
-  fc.constantFrom(...DEST_CHAINS).map((chain) => command(`reorg ${chain}`, () => true, (_, r) => reorgNewestBlock(r.world, chain))),
-  fc.record({ chain: fc.constantFrom(...DEST_CHAINS), blocks: fc.integer({ min: 1, max: 6 }) }).map(({ chain, blocks }) =>
-    command(`freeze ${chain} funds ${blocks} blocks`, () => true, (_, r) => {
-      const ledger = r.world.state.ledgers[chain]!;
-      ledger.frozenUntil[minerAddressOn(chain)] = ledger.height + blocks;
-    }),
+    .map(({ kind, skip }) =>
+      command(
+        `${kind} at the ${skip + 1}th chance`,
+        () => true,
+        (_, r) => r.faults.arm(kind, skip),
+      ),
+    ),
+  fc.constantFrom(...DEST_CHAINS).map((chain) =>
+    command(
+      `reorg ${chain}`,
+      () => true,
+      (_, r) => reorgNewestBlock(r.world, chain),
+    ),
   ),
+  fc
+    .record({ chain: fc.constantFrom(...DEST_CHAINS), blocks: fc.integer({ min: 1, max: 6 }) })
+    .map(({ chain, blocks }) =>
+      command(
+        `freeze ${chain} funds ${blocks} blocks`,
+        () => true,
+        (_, r) => {
+          const ledger = r.world.state.ledgers[chain]!;
+          ledger.frozenUntil[minerAddressOn(chain)] = ledger.height + blocks;
+        },
+      ),
+    ),
   fc.nat(3).map((i) =>
-    command(`reassign swap #${i + 1}`, () => true, (_, r) => {
-      const swap = r.world.state.subtensor.swaps[String(i + 1)];
-      if (swap !== undefined && swap.status === 'Active') swap.miner = OTHER_MINER;
-    }),
+    command(
+      `reassign swap #${i + 1}`,
+      () => true,
+      (_, r) => {
+        const swap = r.world.state.subtensor.swaps[String(i + 1)];
+        if (swap !== undefined && swap.status === 'Active') swap.miner = OTHER_MINER;
+      },
+    ),
   ),
   fc.constant(
-    command('payers cancel expired locks', () => true, async (_, r) => {
-      const escrow = new SimEscrow(r.world);
-      for (const job of Object.values(r.world.state.compute.jobs)) await escrow.cancelExpiredLocks([job.terms], job.terms.payer);
-    }),
+    command(
+      'payers cancel expired locks',
+      () => true,
+      async (_, r) => {
+        const escrow = new SimEscrow(r.world);
+        for (const job of Object.values(r.world.state.compute.jobs))
+          await escrow.cancelExpiredLocks([job.terms], job.terms.payer);
+      },
+    ),
   ),
-  fc.constant(command('restart', () => true, async (_, r) => void (await r.system.restart()))),
+  fc.constant(
+    command(
+      'restart',
+      () => true,
+      async (_, r) => void (await r.system.restart()),
+    ),
+  ),
 ];
 
 function property(hostClass?: typeof Host) {
-  return fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.commands(commands, { maxCommands: 40, size: 'max' }), async (seed, cmds) => {
-    const world = World.create(seed, { swaps: 0, jobs: 0, marginBlocks: 3 });
-    const faults = new ScriptedFaults();
-    const system = new SimulatedSystem(world, faults, hostClass === undefined ? {} : { hostClass });
-    await system.restart();
-    const real: Real = { world, faults, system };
-    await fc.asyncModelRun(() => ({ model: { swaps: 0, jobs: 0 }, real }), cmds);
-    // Leave the chains to settle: faults still armed fire on the way (each once).
-    for (let block = 0; block < DRAIN_BLOCKS && !everyObligationSeen(world, system.current); block += 1) {
+  return fc.asyncProperty(
+    fc.integer({ min: 1, max: 1_000_000 }),
+    fc.commands(commands, { maxCommands: 40, size: 'max' }),
+    async (seed, cmds) => {
+      const world = World.create(seed, { swaps: 0, jobs: 0, marginBlocks: 3 });
+      const faults = new ScriptedFaults();
+      const system = new SimulatedSystem(world, faults, hostClass === undefined ? {} : { hostClass });
+      await system.restart();
+      const real: Real = { world, faults, system };
+      await fc.asyncModelRun(() => ({ model: { swaps: 0, jobs: 0 }, real }), cmds);
+      // Leave the chains to settle: faults still armed fire on the way (each once).
+      for (let block = 0; block < DRAIN_BLOCKS && !everyObligationSeen(world, system.current); block += 1) {
+        await system.tickSurviving();
+        advanceBlock(world);
+        await system.net.landDeferred();
+      }
       await system.tickSurviving();
-      advanceBlock(world);
-      await system.net.landDeferred();
-    }
-    await system.tickSurviving();
-    expect(system.current!.host.liveCount, `machines still live after ${DRAIN_BLOCKS} blocks`).toBe(0);
-    await assertInvariants(real, true, 'the chains settled');
-  });
+      expect(system.current!.host.liveCount, `machines still live after ${DRAIN_BLOCKS} blocks`).toBe(0);
+      await assertInvariants(real, true, 'the chains settled');
+    },
+  );
 }
 
 const PLANTED_BUG_SEED = 20_261_125;
@@ -172,4 +256,3 @@ describe('model-based: any interleaving of obligations, faults, crashes and rest
     expect(String(result.counterexample?.[1]).split(',').length).toBeLessThanOrEqual(12);
   });
 });
-

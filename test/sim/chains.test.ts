@@ -28,7 +28,9 @@ describe('simulated escrow', () => {
     // Claimed states the gross; the fee (0.1% here, rounded down: 0 of 60) is the escrow's.
     expect(receipt.events).toEqual(terms.map((t) => ({ kind: 'Claimed', jobId: t.jobId, amount: 60n, fee: 0n })));
     expect(receipt.withdrawn).toEqual([{ token: world.state.escrow.token, amount: 180n }]);
-    expect(world.state.escrow.events.filter((e) => e.kind === 'Claimed').map((e) => e.txHash)).toEqual(terms.map(() => receipt.txHash));
+    expect(world.state.escrow.events.filter((e) => e.kind === 'Claimed').map((e) => e.txHash)).toEqual(
+      terms.map(() => receipt.txHash),
+    );
     expect(world.state.escrow.locks).toEqual([]);
   });
 
@@ -46,7 +48,12 @@ describe('simulated escrow', () => {
   it('reverts a claim above the locked amount, and a batch naming a lock twice', async () => {
     const { escrow, terms } = withLocks(2);
     await expect(escrow.claimLocks([{ terms: terms[0]!, amount: 101n }])).rejects.toThrow('Amount too high');
-    await expect(escrow.claimLocks([{ terms: terms[0]!, amount: 1n }, { terms: terms[0]!, amount: 1n }])).rejects.toThrow('Lock not found');
+    await expect(
+      escrow.claimLocks([
+        { terms: terms[0]!, amount: 1n },
+        { terms: terms[0]!, amount: 1n },
+      ]),
+    ).rejects.toThrow('Lock not found');
     await expect(escrow.claimLocks([])).rejects.toThrow('Invalid input');
   });
 
@@ -56,7 +63,9 @@ describe('simulated escrow', () => {
     // Expires 5 s from now: still live for the caller, expired in the block the claim lands in.
     const late = addJob(world, { lockAmount: 100n, lockSeconds: 5 });
     const escrow = new SimEscrow(world);
-    const receipt = await escrow.claimLocks([live, late].map((id) => ({ terms: world.state.compute.jobs[id]!.terms, amount: 50n })));
+    const receipt = await escrow.claimLocks(
+      [live, late].map((id) => ({ terms: world.state.compute.jobs[id]!.terms, amount: 50n })),
+    );
     expect(receipt.events.map((e) => [e.jobId, e.kind, e.amount])).toEqual([
       [live, 'Claimed', 50n],
       [late, 'Canceled', 100n],
@@ -107,10 +116,17 @@ describe('simulated escrow', () => {
     expect(keep.withdrawn).toEqual([]);
     expect(world.state.escrow.funds!.available[payee]).toBe((10n ** 18n - 2n * 10n ** 15n).toString());
     const out = await new SimEscrow(world).claimLocks([{ terms: second!, amount: 5n * 10n ** 17n }]);
-    expect(out.withdrawn).toEqual([{ token: world.state.escrow.token, amount: 10n ** 18n - 2n * 10n ** 15n + 5n * 10n ** 17n - 10n ** 15n }]);
+    expect(out.withdrawn).toEqual([
+      { token: world.state.escrow.token, amount: 10n ** 18n - 2n * 10n ** 15n + 5n * 10n ** 17n - 10n ** 15n },
+    ]);
     expect(world.state.escrow.funds!.available[payee]).toBe('0');
     expect(world.state.escrow.funds!.collected).toBe((3n * 10n ** 15n).toString());
-    expect((await escrow(world).readSettlements([second!]))[0]).toEqual({ kind: 'claimed', txHash: out.txHash, amount: 5n * 10n ** 17n, fee: 10n ** 15n });
+    expect((await escrow(world).readSettlements([second!]))[0]).toEqual({
+      kind: 'claimed',
+      txHash: out.txHash,
+      amount: 5n * 10n ** 17n,
+      fee: 10n ** 15n,
+    });
   });
 
   it('matches a lock on every field, not on any one (getLocks filters with OR)', async () => {
@@ -125,7 +141,8 @@ describe('simulated allways contract', () => {
     const world = newWorld();
     const contract = new SimSwapContract(world);
     const id = addSwap(world, { window: 30 });
-    const mark = (destAmount: bigint, swapId = id) => contract.markFulfilled({ swapId, destTxHash: '0xh', destTxBlock: 1, destAmount });
+    const mark = (destAmount: bigint, swapId = id) =>
+      contract.markFulfilled({ swapId, destTxHash: '0xh', destTxBlock: 1, destAmount });
     expect(await mark(5n, '999')).toEqual({ ok: false, error: 'SwapNotFound' });
     expect(await mark(0n)).toEqual({ ok: false, error: 'InvalidAmount' });
     expect(await mark(5n)).toEqual({ ok: true });
@@ -157,7 +174,11 @@ describe('simulated allways contract', () => {
     expect(world.state.subtensor.swaps[fulfilled]!.timeoutBlock).toBe(1 + 5 + EXTENSION_BLOCKS);
     for (let i = 0; i < 2 * EXTENSION_BLOCKS; i += 1) advanceBlock(world);
     expect(world.state.subtensor.swaps[fulfilled]).toBeUndefined();
-    expect(world.state.subtensor.events.filter((e) => e.swapId === fulfilled).map((e) => e.kind)).toEqual(['Initiated', 'Fulfilled', 'TimedOut']);
+    expect(world.state.subtensor.events.filter((e) => e.swapId === fulfilled).map((e) => e.kind)).toEqual([
+      'Initiated',
+      'Fulfilled',
+      'TimedOut',
+    ]);
   });
 });
 

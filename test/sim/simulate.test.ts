@@ -7,7 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, parseFaults } from '../../sim/faults.ts';
 import { INVARIANT_NAMES, simulate } from '../../sim/simulate.ts';
 import type { Host } from '../../src/host/host.ts';
-import { ClaimTxIsPayment, DropsUnmarkedSendOnMissedPoll, ResignsAfterRestart, SendsBeforePersisting, SendsTooLate } from '../support/buggyHosts.ts';
+import {
+  ClaimTxIsPayment,
+  DropsUnmarkedSendOnMissedPoll,
+  ResignsAfterRestart,
+  SendsBeforePersisting,
+  SendsTooLate,
+} from '../support/buggyHosts.ts';
 
 const ALL = parseFaults('all');
 
@@ -33,7 +39,12 @@ describe('settle sim', () => {
     expect(summary.violation).toBeNull();
     expect(summary.incompleteRuns).toBe(0);
     // Every end state of both machines is reached under faults.
-    expect(Object.keys(summary.lifecycles.swapFulfillment.endStates).sort()).toEqual(['Expired', 'Fulfilled', 'Recovery', 'Rejected']);
+    expect(Object.keys(summary.lifecycles.swapFulfillment.endStates).sort()).toEqual([
+      'Expired',
+      'Fulfilled',
+      'Recovery',
+      'Rejected',
+    ]);
     expect(Object.keys(summary.lifecycles.jobSettlement.endStates).sort()).toEqual(['Cancelled', 'Finished']);
     // A swap can leave the contract unseen (created, then timed out or reassigned between two
     // polls); every job is seen, since the compute engine lists them all.
@@ -61,7 +72,15 @@ describe('sensitivity: each classic bug, planted in a host double, is caught', (
   ];
 
   it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, hostClass, invariant) => {
-    const summary = await simulate({ seed: 1, runs: SEEDS, swaps: 8, jobs: 8, faults: ALL, hostClass, stopAtFirstViolation: true });
+    const summary = await simulate({
+      seed: 1,
+      runs: SEEDS,
+      swaps: 8,
+      jobs: 8,
+      faults: ALL,
+      hostClass,
+      stopAtFirstViolation: true,
+    });
     expect(summary.violation).not.toBeNull();
     const violation = summary.violation!;
     expect(violation.invariants).toContain(invariant);

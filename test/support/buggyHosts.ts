@@ -16,7 +16,12 @@ export class SendsBeforePersisting extends Host {
     const context = machine.snapshot.context as SwapContext;
     if (effect === 'sendTransfer' && context.transfer === null) {
       const sender = this.options.senders.get(context.terms.destChain)!;
-      const signed = await sender.sign({ swapId: context.terms.swapId, chain: context.terms.destChain, to: context.terms.userDestAddress, amount: BigInt(context.terms.destAmount) });
+      const signed = await sender.sign({
+        swapId: context.terms.swapId,
+        chain: context.terms.destChain,
+        to: context.terms.userDestAddress,
+        amount: BigInt(context.terms.destAmount),
+      });
       await sender.broadcast(signed.raw).catch((error: unknown) => {
         if (isFatalToHost(error)) throw error;
       });
@@ -54,14 +59,26 @@ export class DropsUnmarkedSendOnMissedPoll extends Host {
 
 /** Bug: a claim transaction that succeeded is taken as payment, without looking for a Claimed event. */
 export class ClaimTxIsPayment extends Host {
-  protected override async runBatch(effect: string, run: Parameters<Host['runBatch']>[1], escrow: Escrow, tasks: readonly ClaimTask[]) {
+  protected override async runBatch(
+    effect: string,
+    run: Parameters<Host['runBatch']>[1],
+    escrow: Escrow,
+    tasks: readonly ClaimTask[],
+  ) {
     if (effect !== 'claimLock') return super.runBatch(effect, run, escrow, tasks);
     const events = new Map<string, JobEvent>();
     try {
       const receipt = await escrow.claimLocks(tasks.map((t) => ({ terms: t.terms, amount: t.amount })));
       // The fee is read right where there is a Claimed event; the bug is taking success for payment.
-      const feeOf = (task: ClaimTask): string => String(receipt.events.find((e) => e.kind === 'Claimed' && e.jobId === task.terms.jobId)?.fee ?? 0n);
-      for (const task of tasks) events.set(task.id, { type: 'CLAIMED', txHash: receipt.txHash, amount: task.amount.toString(), fee: feeOf(task) });
+      const feeOf = (task: ClaimTask): string =>
+        String(receipt.events.find((e) => e.kind === 'Claimed' && e.jobId === task.terms.jobId)?.fee ?? 0n);
+      for (const task of tasks)
+        events.set(task.id, {
+          type: 'CLAIMED',
+          txHash: receipt.txHash,
+          amount: task.amount.toString(),
+          fee: feeOf(task),
+        });
     } catch (error) {
       if (isFatalToHost(error)) throw error;
       for (const task of tasks) events.set(task.id, { type: 'CLAIM_FAILED', error: String(error) });

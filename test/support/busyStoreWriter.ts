@@ -8,7 +8,11 @@ import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
 
 const [dir, checkpointBytes] = process.argv.slice(2);
-const store = await openLowdbSnapshotStore(dir!, { create: true, knownMachines: { swapFulfillment: 1 }, checkpointBytes: Number(checkpointBytes) });
+const store = await openLowdbSnapshotStore(dir!, {
+  create: true,
+  knownMachines: { swapFulfillment: 1 },
+  checkpointBytes: Number(checkpointBytes),
+});
 const record = (id: string, seq: number): MachineRecord => ({
   id,
   machine: { name: 'swapFulfillment', version: 1 },

@@ -21,7 +21,11 @@ const CHAIN_ID = 31337n; // the adapter() stack's; a node started on another cha
 
 const require = createRequire(import.meta.url);
 /** The package's FactoryRouter: the OPC fee schedule the Escrow reads at every claim. */
-export const ROUTER_ARTIFACT = require('@oceanprotocol/contracts/artifacts/contracts/pools/FactoryRouter.sol/FactoryRouter.json') as { abi: InterfaceAbi; bytecode: string };
+export const ROUTER_ARTIFACT =
+  require('@oceanprotocol/contracts/artifacts/contracts/pools/FactoryRouter.sol/FactoryRouter.json') as {
+    abi: InterfaceAbi;
+    bytecode: string;
+  };
 
 /** Fee rates as the router states them: 1e18 = 100%. */
 export const FEE_0_1_PERCENT = 10n ** 15n;
@@ -43,9 +47,17 @@ export interface EscrowFixture {
   /** The router's fee rates (1e18 = 100%) for the approved token and for any other. */
   setFees(approved: bigint, other: bigint): Promise<void>;
   /** Creates locks (as the payee, in one createLocks) and returns their terms. */
-  lock(count: number, options?: { payer?: number; amount?: bigint; expirySeconds?: number; token?: Contract }): Promise<JobTerms[]>;
+  lock(
+    count: number,
+    options?: { payer?: number; amount?: bigint; expirySeconds?: number; token?: Contract },
+  ): Promise<JobTerms[]>;
   /** The payee's adapter stack over `dir` (its transaction journal lives there). */
-  adapter(dir: string, log: Logger, extra?: Partial<EvmTxSenderOptions>, claimMethod?: ClaimMethod): Promise<{ escrow: EvmEscrow; sender: EvmTxSender; journal: TxJournal }>;
+  adapter(
+    dir: string,
+    log: Logger,
+    extra?: Partial<EvmTxSenderOptions>,
+    claimMethod?: ClaimMethod,
+  ): Promise<{ escrow: EvmEscrow; sender: EvmTxSender; journal: TxJournal }>;
   /** An ERC-20 balance. */
   balanceOf(token: Contract, owner: string): Promise<bigint>;
   chainTime(): Promise<number>;
@@ -53,7 +65,13 @@ export interface EscrowFixture {
 
 let nextJobId = 1n;
 
-async function fundPayers(node: EvmNode, escrow: Contract, tokens: readonly Contract[], payers: readonly Wallet[], payee: string): Promise<void> {
+async function fundPayers(
+  node: EvmNode,
+  escrow: Contract,
+  tokens: readonly Contract[],
+  payers: readonly Wallet[],
+  payee: string,
+): Promise<void> {
   const deployer = node.wallet(0);
   const funding = 10n ** 30n;
   const escrowAddress = await escrow.getAddress();
@@ -63,7 +81,15 @@ async function fundPayers(node: EvmNode, escrow: Contract, tokens: readonly Cont
       await (await (token.connect(deployer) as Contract).getFunction('mint')(payer.address, funding)).wait();
       await (await (token.connect(payer) as Contract).getFunction('approve')(escrowAddress, funding)).wait();
       await (await (escrow.connect(payer) as Contract).getFunction('deposit')(tokenAddress, funding)).wait();
-      await (await (escrow.connect(payer) as Contract).getFunction('authorize')(tokenAddress, payee, funding, 10n ** 9n, 100_000n)).wait();
+      await (
+        await (escrow.connect(payer) as Contract).getFunction('authorize')(
+          tokenAddress,
+          payee,
+          funding,
+          10n ** 9n,
+          100_000n,
+        )
+      ).wait();
     }
   }
 }
@@ -80,15 +106,26 @@ export async function deployEscrow(node: EvmNode, options: { at?: string } = {})
   const payers = [node.wallet(2), node.wallet(3)];
   const collector = node.wallet(6).address;
   const deployToken = async (): Promise<Contract> =>
-    (await (await new ContractFactory(compiled.TestToken.abi as never, compiled.TestToken.bytecode, deployer).deploy(18)).waitForDeployment()) as Contract;
+    (await (
+      await new ContractFactory(compiled.TestToken.abi as never, compiled.TestToken.bytecode, deployer).deploy(18)
+    ).waitForDeployment()) as Contract;
   const token = await deployToken();
   const otherToken = await deployToken();
   // bpoolTemplate must be non-zero and is never used by the Escrow: any address will do.
   const router = (await (
-    await new ContractFactory(ROUTER_ARTIFACT.abi, ROUTER_ARTIFACT.bytecode, deployer).deploy(deployer.address, await token.getAddress(), collector, collector, [])
+    await new ContractFactory(ROUTER_ARTIFACT.abi, ROUTER_ARTIFACT.bytecode, deployer).deploy(
+      deployer.address,
+      await token.getAddress(),
+      collector,
+      collector,
+      [],
+    )
   ).waitForDeployment()) as Contract;
   let escrow = (await (
-    await new ContractFactory(ESCROW_ARTIFACT.abi, ESCROW_ARTIFACT.bytecode, deployer).deploy(await router.getAddress(), `0x${'00'.repeat(20)}`)
+    await new ContractFactory(ESCROW_ARTIFACT.abi, ESCROW_ARTIFACT.bytecode, deployer).deploy(
+      await router.getAddress(),
+      `0x${'00'.repeat(20)}`,
+    )
   ).waitForDeployment()) as Contract;
   if (options.at !== undefined) {
     // The published runtime code, immutables included; its storage starts empty, as at deployment
@@ -147,8 +184,24 @@ export async function deployEscrow(node: EvmNode, options: { at?: string } = {})
     },
     adapter: async (dir, log, extra = {}, claimMethod = 'claimLocksAndWithdraw') => {
       const journal = await TxJournal.open(dir, CHAIN, payee.address, CHAIN_ID);
-      const sender = new EvmTxSender({ wallet: payee, provider: node.provider, journal, chainId: CHAIN_ID, log, pollMs: 50, ...extra });
-      const evmEscrow = new EvmEscrow({ chain: CHAIN, address: escrowAddress, provider: node.provider, sender, fromBlock: deployBlock, log, claimMethod });
+      const sender = new EvmTxSender({
+        wallet: payee,
+        provider: node.provider,
+        journal,
+        chainId: CHAIN_ID,
+        log,
+        pollMs: 50,
+        ...extra,
+      });
+      const evmEscrow = new EvmEscrow({
+        chain: CHAIN,
+        address: escrowAddress,
+        provider: node.provider,
+        sender,
+        fromBlock: deployBlock,
+        log,
+        claimMethod,
+      });
       return { escrow: evmEscrow, sender, journal };
     },
   };

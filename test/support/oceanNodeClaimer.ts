@@ -26,7 +26,11 @@ export interface OceanNodeRun {
   readonly errors: string[];
 }
 
-export async function oceanNodeClaimRun(wallet: Wallet, escrowAddress: string, claims: readonly OceanNodeClaim[]): Promise<OceanNodeRun> {
+export async function oceanNodeClaimRun(
+  wallet: Wallet,
+  escrowAddress: string,
+  claims: readonly OceanNodeClaim[],
+): Promise<OceanNodeRun> {
   const escrow = new Contract(escrowAddress, ESCROW_ARTIFACT.abi, wallet);
   const run: OceanNodeRun = { txs: [], gasUsed: 0n, recorded: [], errors: [] };
   const send = async (method: string, args: unknown[]): Promise<void> => {
@@ -38,7 +42,13 @@ export async function oceanNodeClaimRun(wallet: Wallet, escrowAddress: string, c
     run.gasUsed += receipt!.gasUsed;
   };
   try {
-    await send('claimLocksAndWithdraw', [claims.map((c) => c.jobId), claims.map((c) => c.token), claims.map((c) => c.payer), claims.map((c) => c.amount), claims.map((c) => c.proof)]);
+    await send('claimLocksAndWithdraw', [
+      claims.map((c) => c.jobId),
+      claims.map((c) => c.token),
+      claims.map((c) => c.payer),
+      claims.map((c) => c.amount),
+      claims.map((c) => c.proof),
+    ]);
     run.recorded.push(...claims.map((c) => c.jobId));
     return run;
   } catch (error) {
@@ -46,7 +56,9 @@ export async function oceanNodeClaimRun(wallet: Wallet, escrowAddress: string, c
   }
   for (const claim of claims) {
     try {
-      const locks = (await escrow.getFunction('getLocks').staticCall(claim.token, claim.payer, wallet.address)) as Array<{ jobId: bigint }>;
+      const locks = (await escrow
+        .getFunction('getLocks')
+        .staticCall(claim.token, claim.payer, wallet.address)) as Array<{ jobId: bigint }>;
       if (!locks.some((l) => l.jobId === claim.jobId)) continue;
       await send('claimLockAndWithdraw', [claim.jobId, claim.token, claim.payer, claim.amount, claim.proof]);
       run.recorded.push(claim.jobId);

@@ -15,7 +15,14 @@ const padding = 'x'.repeat(1_500); // bodies over a page: a generation spans man
 for (let k = 1; ; k += 1) {
   writer.transaction(() => {
     for (let i = 0; i < rows; i += 1) {
-      writer.upsert({ jobId: `job-${i}`, owner: '0x' + '11'.repeat(20), status: k, environment: 'env', maxJobDuration: 60, body: { k, padding } });
+      writer.upsert({
+        jobId: `job-${i}`,
+        owner: '0x' + '11'.repeat(20),
+        status: k,
+        environment: 'env',
+        maxJobDuration: 60,
+        body: { k, padding },
+      });
     }
   });
   if (k === 1) process.stdout.write('ready\n');

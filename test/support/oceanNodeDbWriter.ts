@@ -63,7 +63,16 @@ export class OceanNodeDbWriter {
     this.db.run(
       `INSERT OR REPLACE INTO c2djobs (owner, jobId, dateCreated, status, statusText, expireTimestamp, environment, body)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [job.owner, job.jobId, String(Date.now() / 1000), job.status, `status ${job.status}`, job.maxJobDuration, job.environment, new TextEncoder().encode(body)],
+      [
+        job.owner,
+        job.jobId,
+        String(Date.now() / 1000),
+        job.status,
+        `status ${job.status}`,
+        job.maxJobDuration,
+        job.environment,
+        new TextEncoder().encode(body),
+      ],
     );
   }
 

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Contract } from 'ethers';
+import type { Contract } from 'ethers';
 import type { EscrowFixture } from './escrowFixture.ts';
 import { jobIdHash, oceanJobId, type OceanNodeDbWriter, type OceanNodeJob } from './oceanNodeDbWriter.ts';
 
@@ -15,17 +15,29 @@ export const CHAIN_ID = 31337;
 const CLUSTER = `0x${'c1'.repeat(32)}`;
 
 /** The environments of an ocean-node config file: prices per minute, in token units. */
-export function environmentConfig(token: string, prices: Array<{ id: string; price: number }>, minJobDuration = 60, chainId = CHAIN_ID) {
+export function environmentConfig(
+  token: string,
+  prices: Array<{ id: string; price: number }>,
+  minJobDuration = 60,
+  chainId = CHAIN_ID,
+) {
   return {
     supportedNetworks: { [String(chainId)]: { chainId, rpc: 'http://127.0.0.1' } },
-    dockerComputeEnvironments: [{ socketPath: '/var/run/docker.sock', environments: [{ id: 'paid', minJobDuration, fees: { [String(chainId)]: [{ feeToken: token, prices }] } }] }],
+    dockerComputeEnvironments: [
+      {
+        socketPath: '/var/run/docker.sock',
+        environments: [{ id: 'paid', minJobDuration, fees: { [String(chainId)]: [{ feeToken: token, prices }] } }],
+      },
+    ],
   };
 }
 
 /** The environment id ocean-node gives jobs of that configuration (config-file form, keys in schema order). */
 export function environmentId(config: ReturnType<typeof environmentConfig>): string {
   const env = config.dockerComputeEnvironments[0]!.environments[0]!;
-  return `${CLUSTER}-0x${createHash('sha256').update(JSON.stringify(env.fees) + env.id).digest('hex')}`;
+  return `${CLUSTER}-0x${createHash('sha256')
+    .update(JSON.stringify(env.fees) + env.id)
+    .digest('hex')}`;
 }
 
 export function writeConfig(path: string, config: object): void {
@@ -45,14 +57,28 @@ let seed = 0;
 export async function startOceanNodeJob(
   f: EscrowFixture,
   writer: OceanNodeDbWriter,
-  options: { environment: string; lockAmount?: bigint; expirySeconds?: number; resources?: Array<{ id: string; amount: number }>; payer?: number; token?: string; chainId?: number },
+  options: {
+    environment: string;
+    lockAmount?: bigint;
+    expirySeconds?: number;
+    resources?: Array<{ id: string; amount: number }>;
+    payer?: number;
+    token?: string;
+    chainId?: number;
+  },
 ): Promise<ScenarioJob> {
   const jobId = oceanJobId(`job-${process.pid}-${(seed += 1)}-${Date.now()}`);
   const hash = jobIdHash(jobId);
   const payer = f.payers[options.payer ?? 0]!;
   const token = options.token ?? (await f.token.getAddress());
   const lockAmount = options.lockAmount ?? 10n ** 19n;
-  const tx = await (f.escrow.connect(f.payee) as Contract).getFunction('createLock')(BigInt(hash), token, payer.address, lockAmount, BigInt(options.expirySeconds ?? 86_400));
+  const tx = await (f.escrow.connect(f.payee) as Contract).getFunction('createLock')(
+    BigInt(hash),
+    token,
+    payer.address,
+    lockAmount,
+    BigInt(options.expirySeconds ?? 86_400),
+  );
   await tx.wait();
   const row: OceanNodeJob = {
     jobId,
@@ -67,7 +93,14 @@ export async function startOceanNodeJob(
       algoStopTimestamp: '0',
       buildStartTimestamp: '0',
       buildStopTimestamp: '0',
-      payment: { chainId: options.chainId ?? CHAIN_ID, token, lockTx: tx.hash as string, claimTx: null, cancelTx: null, cost: 0 },
+      payment: {
+        chainId: options.chainId ?? CHAIN_ID,
+        token,
+        lockTx: tx.hash as string,
+        claimTx: null,
+        cancelTx: null,
+        cost: 0,
+      },
       jobIdHash: hash,
       queueMaxWaitTime: 0,
     },

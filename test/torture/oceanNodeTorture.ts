@@ -28,7 +28,14 @@ import { deployEscrow } from '../support/escrowFixture.ts';
 import { startEvmNode } from '../support/evmNode.ts';
 import { oceanNodeClaimRun } from '../support/oceanNodeClaimer.ts';
 import { OceanNodeDbWriter } from '../support/oceanNodeDbWriter.ts';
-import { endOceanNodeJob, environmentConfig, environmentId, startOceanNodeJob, writeConfig, type ScenarioJob } from '../support/oceanNodeScenario.ts';
+import {
+  endOceanNodeJob,
+  environmentConfig,
+  environmentId,
+  startOceanNodeJob,
+  writeConfig,
+  type ScenarioJob,
+} from '../support/oceanNodeScenario.ts';
 
 const SETTLE = fileURLToPath(new URL('../../src/cli/settle.mjs', import.meta.url));
 const NETWORK = 'base';
@@ -101,7 +108,9 @@ jobs:
     const dataDir = join(dir, 'data');
     const spawnDaemon = (): { child: ChildProcess; started: Promise<boolean>; exited: Promise<number | null> } => {
       const init = !existsSync(join(dataDir, 'store', 'store.json'));
-      const child = spawn(process.execPath, [SETTLE, 'daemon', '--config', configPath, ...(init ? ['--init'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [SETTLE, 'daemon', '--config', configPath, ...(init ? ['--init'] : [])], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.push(child);
       let text = '';
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -121,7 +130,13 @@ jobs:
     const planned: Planned[] = [];
     for (let i = 0; i < options.jobs; i += 1) {
       const minutes = draw(1, 9);
-      const job = await startOceanNodeJob(f, writer, { environment, chainId: book.chainId, lockAmount: BigInt(draw(1, 9)) * 10n ** 15n, resources: [{ id: 'cpu', amount: 1 }], expirySeconds: 7 * 86_400 });
+      const job = await startOceanNodeJob(f, writer, {
+        environment,
+        chainId: book.chainId,
+        lockAmount: BigInt(draw(1, 9)) * 10n ** 15n,
+        resources: [{ id: 'cpu', amount: 1 }],
+        expirySeconds: 7 * 86_400,
+      });
       planned.push({ job, minutes, owed: 0n, ended: false, rivalDone: false });
     }
     say(`${options.jobs} ocean-node jobs running, Escrow at ${book.escrow} on chain ${book.chainId} (${NETWORK})`);
@@ -129,7 +144,15 @@ jobs:
     // ocean-node's side: jobs end now and then; its claim timer races settle on the same key.
     const costOfJob = (p: Planned): bigint => {
       const body = p.job.row.body as Record<string, unknown>;
-      const pricing = { environment, chainId: book.chainId, token, maxJobDuration: 3_600, resources: [{ id: 'cpu', amount: 1 }], algoStartTimestamp: String(body['algoStartTimestamp']), algoStopTimestamp: String(body['algoStopTimestamp']) };
+      const pricing = {
+        environment,
+        chainId: book.chainId,
+        token,
+        maxJobDuration: 3_600,
+        resources: [{ id: 'cpu', amount: 1 }],
+        algoStartTimestamp: String(body['algoStartTimestamp']),
+        algoStopTimestamp: String(body['algoStopTimestamp']),
+      };
       const found = feeOf(environments, pricing);
       if (typeof found === 'string') throw new Error(found);
       return costOf(pricing, found.env, found.fee, 18).cost;
@@ -149,7 +172,17 @@ jobs:
         if (step % 3 === 2) {
           const due = planned.filter((p) => p.ended && !p.rivalDone);
           if (due.length > 0) {
-            const run = await oceanNodeClaimRun(f.payee, book.escrow, due.map((p) => ({ jobId: BigInt(p.job.jobIdHash), token, payer: p.job.row.owner, amount: costOfJob(p), proof: '0x' }))).catch(() => null);
+            const run = await oceanNodeClaimRun(
+              f.payee,
+              book.escrow,
+              due.map((p) => ({
+                jobId: BigInt(p.job.jobIdHash),
+                token,
+                payer: p.job.row.owner,
+                amount: costOfJob(p),
+                proof: '0x',
+              })),
+            ).catch(() => null);
             for (const p of due) {
               if (run?.recorded.includes(BigInt(p.job.jobIdHash))) {
                 p.rivalDone = true;
@@ -199,7 +232,11 @@ jobs:
     logStream.end();
 
     const violations: string[] = code === 0 ? [] : [`the daemon exited ${code} on SIGTERM, not 0`];
-    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), { create: false, readOnly: true, knownMachines: knownMachineVersions });
+    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), {
+      create: false,
+      readOnly: true,
+      knownMachines: knownMachineVersions,
+    });
     const finals = await finalMachines(store);
     const { entries } = await readRecoveryLog(join(dataDir, 'recovery.jsonl'));
     if (entries.length > 0) violations.push(`recovery entries: ${entries.map((e) => e.key).join(', ')}`);
@@ -218,9 +255,13 @@ jobs:
       const machine = finals.get(id);
       jobStates[machine?.state ?? 'missing'] = (jobStates[machine?.state ?? 'missing'] ?? 0) + 1;
       const onChain = claims.get(p.job.jobIdHash) ?? [];
-      if (onChain.length !== 1 || onChain[0]!.amount !== p.owed) violations.push(`${id}: claims [${onChain.map((c) => c.amount).join(', ')}], owed ${p.owed}`);
+      if (onChain.length !== 1 || onChain[0]!.amount !== p.owed)
+        violations.push(`${id}: claims [${onChain.map((c) => c.amount).join(', ')}], owed ${p.owed}`);
       if (machine?.state !== 'Finished') violations.push(`${id}: ended ${machine?.state ?? 'missing'}, not Finished`);
-      else if ((machine.context as { claimTx: string }).claimTx !== onChain[0]?.tx) violations.push(`${id}: recorded claim ${(machine.context as { claimTx: string }).claimTx}, on chain ${onChain[0]?.tx}`);
+      else if ((machine.context as { claimTx: string }).claimTx !== onChain[0]?.tx)
+        violations.push(
+          `${id}: recorded claim ${(machine.context as { claimTx: string }).claimTx}, on chain ${onChain[0]?.tx}`,
+        );
       if (!p.rivalDone) bySettle += 1;
     }
     return { dir, kills: options.kills, jobStates, claimedByRival: rivalClaims, claimedBySettle: bySettle, violations };
@@ -232,7 +273,11 @@ jobs:
 
 async function archived(dataDir: string): Promise<number> {
   try {
-    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), { create: false, readOnly: true, knownMachines: knownMachineVersions });
+    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), {
+      create: false,
+      readOnly: true,
+      knownMachines: knownMachineVersions,
+    });
     return store.archivedIds.size;
   } catch {
     return -1;

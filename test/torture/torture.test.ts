@@ -21,7 +21,7 @@ describe('settle daemon under kill -9', () => {
 });
 
 describe('settle daemon beside ocean-node under kill -9', () => {
-  it('configured by network name, reading ocean-node\'s SQLite jobs, raced by a second claimer: every job claimed once for min(cost, lock), every machine Finished', async () => {
+  it("configured by network name, reading ocean-node's SQLite jobs, raced by a second claimer: every job claimed once for min(cost, lock), every machine Finished", async () => {
     const report = await runOceanNodeTorture({ kills: 20, seed: 3, jobs: 10 });
     expect(report.violations).toEqual([]);
     expect(report.jobStates).toEqual({ Finished: 10 });

@@ -20,9 +20,11 @@ interface HardhatArtifact {
 }
 
 /** The published Escrow artifact: its ABI for the adapter, its bytecode for the tests. */
-export const ESCROW_ARTIFACT = require('@oceanprotocol/contracts/artifacts/contracts/escrow/Escrow.sol/Escrow.json') as HardhatArtifact;
+export const ESCROW_ARTIFACT =
+  require('@oceanprotocol/contracts/artifacts/contracts/escrow/Escrow.sol/Escrow.json') as HardhatArtifact;
 /** The package version the artifact and the address book come from. */
-export const OCEAN_CONTRACTS_VERSION = (require('@oceanprotocol/contracts/package.json') as { version: string }).version;
+export const OCEAN_CONTRACTS_VERSION = (require('@oceanprotocol/contracts/package.json') as { version: string })
+  .version;
 
 /**
  * Every Escrow fragment the adapter encodes or decodes, as the artifact of 2.6.0 (Escrow.sol

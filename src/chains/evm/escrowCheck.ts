@@ -15,7 +15,10 @@ import { Interface, type JsonRpcProvider } from 'ethers';
 import { ESCROW_ABI, OCEAN_CONTRACTS_VERSION } from './escrowAbi.ts';
 
 const require = createRequire(import.meta.url);
-const ADDRESS_BOOK = require('@oceanprotocol/contracts/addresses/address.json') as Record<string, { chainId?: number; Escrow?: string; startBlock?: number }>;
+const ADDRESS_BOOK = require('@oceanprotocol/contracts/addresses/address.json') as Record<
+  string,
+  { chainId?: number; Escrow?: string; startBlock?: number }
+>;
 
 export interface EscrowDeployment {
   readonly network: string;
@@ -42,15 +45,23 @@ export function escrowNetworks(): string[] {
 export function escrowDeployment(network: string): EscrowDeployment | string {
   const entry = Object.hasOwn(ADDRESS_BOOK, network) ? ADDRESS_BOOK[network] : undefined;
   const book = `@oceanprotocol/contracts ${OCEAN_CONTRACTS_VERSION} addresses/address.json`;
-  if (entry === undefined) return `network '${network}' is not in ${book} (networks with an Escrow: ${escrowNetworks().join(', ')})`;
+  if (entry === undefined)
+    return `network '${network}' is not in ${book} (networks with an Escrow: ${escrowNetworks().join(', ')})`;
   if (typeof entry.Escrow !== 'string' || typeof entry.chainId !== 'number') {
     return `network '${network}' has no Escrow in ${book}; give escrow: and chainId: explicitly (networks with an Escrow: ${escrowNetworks().join(', ')})`;
   }
   return { network, chainId: entry.chainId, escrow: entry.Escrow, startBlock: entry.startBlock ?? 0 };
 }
 
-const usedFunctions = new Interface(ESCROW_ABI).fragments.filter((f) => f.type === 'function') as unknown as Array<{ name: string; selector: string }>;
-const getLocksData = new Interface(ESCROW_ABI).encodeFunctionData('getLocks', [`0x${'00'.repeat(20)}`, `0x${'00'.repeat(20)}`, `0x${'00'.repeat(20)}`]);
+const usedFunctions = new Interface(ESCROW_ABI).fragments.filter((f) => f.type === 'function') as unknown as Array<{
+  name: string;
+  selector: string;
+}>;
+const getLocksData = new Interface(ESCROW_ABI).encodeFunctionData('getLocks', [
+  `0x${'00'.repeat(20)}`,
+  `0x${'00'.repeat(20)}`,
+  `0x${'00'.repeat(20)}`,
+]);
 
 /**
  * The instruction a dispatcher compares the call's selector with: PUSH4 <selector> (0x63), or a
@@ -65,10 +76,13 @@ function pushOf(selector: string): string {
 export async function verifyEscrow(provider: JsonRpcProvider, address: string, where: string): Promise<void> {
   const chainId = (await provider.getNetwork()).chainId;
   const code = (await provider.getCode(address)).toLowerCase();
-  if (code === '0x') throw new EscrowRefused(`${where}: no contract at ${address} on chain ${chainId} (wrong network or address?)`);
+  if (code === '0x')
+    throw new EscrowRefused(`${where}: no contract at ${address} on chain ${chainId} (wrong network or address?)`);
   const missing = usedFunctions.filter((f) => !code.includes(pushOf(f.selector))).map((f) => f.name);
   if (missing.length > 0) {
-    throw new EscrowRefused(`${where}: the contract at ${address} on chain ${chainId} is not Ocean's Escrow: it has no ${missing.join(', ')}`);
+    throw new EscrowRefused(
+      `${where}: the contract at ${address} on chain ${chainId} is not Ocean's Escrow: it has no ${missing.join(', ')}`,
+    );
   }
   let answered = false;
   try {
@@ -76,7 +90,8 @@ export async function verifyEscrow(provider: JsonRpcProvider, address: string, w
     answered = true;
   } catch (error) {
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-    if (!String(reason).includes('Invalid payee')) throw new EscrowRefused(`${where}: getLocks on ${address} failed unexpectedly: ${String(reason)}`);
+    if (!String(reason).includes('Invalid payee'))
+      throw new EscrowRefused(`${where}: getLocks on ${address} failed unexpectedly: ${String(reason)}`);
   }
   if (answered) {
     throw new EscrowRefused(

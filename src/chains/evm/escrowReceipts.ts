@@ -43,7 +43,12 @@ export function readReceiptLogs(logs: readonly LogLike[], escrow: string, payee:
     if (!same(log.address, escrow)) {
       if (log.topics[0] !== TRANSFER_TOPIC || log.topics.length !== 3) continue;
       const transfer = erc20Interface.parseLog(log);
-      if (transfer === null || !same(transfer.args.getValue('from') as string, escrow) || same(transfer.args.getValue('to') as string, payee)) continue;
+      if (
+        transfer === null ||
+        !same(transfer.args.getValue('from') as string, escrow) ||
+        same(transfer.args.getValue('to') as string, payee)
+      )
+        continue;
       const token = log.address.toLowerCase();
       outgoing.set(token, (outgoing.get(token) ?? 0n) + (transfer.args.getValue('value') as bigint));
       continue;

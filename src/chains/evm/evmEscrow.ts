@@ -100,7 +100,8 @@ export class EvmEscrow implements Escrow {
       token: string;
     }>;
     const locks = new Map<string, { amount: bigint; expiry: number }>();
-    for (const l of found) locks.set(lockKey(jobIdHex(l.jobId), l.payer, l.token), { amount: l.amount, expiry: Number(l.expiry) });
+    for (const l of found)
+      locks.set(lockKey(jobIdHex(l.jobId), l.payer, l.token), { amount: l.amount, expiry: Number(l.expiry) });
     return locks;
   }
 
@@ -118,7 +119,13 @@ export class EvmEscrow implements Escrow {
       if (lock !== undefined) settlements.push({ kind: 'locked', amount: lock.amount, expiry: lock.expiry });
       else if (event === undefined) settlements.push({ kind: 'absent' });
       else if (event.kind === 'canceled') settlements.push({ kind: 'canceled', txHash: event.txHash });
-      else settlements.push({ kind: 'claimed', txHash: event.txHash, amount: event.amount, fee: await this.feeOf(event.txHash, j, fees) });
+      else
+        settlements.push({
+          kind: 'claimed',
+          txHash: event.txHash,
+          amount: event.amount,
+          fee: await this.feeOf(event.txHash, j, fees),
+        });
     }
     return settlements;
   }
@@ -131,8 +138,16 @@ export class EvmEscrow implements Escrow {
       for (const log of await this.queryLogs(this.contract.filters[name]!(this.payee))) {
         const parsed = escrowInterface.parseLog(log);
         if (parsed === null) continue;
-        const key = lockKey(jobIdHex(parsed.args.getValue('jobId') as bigint), parsed.args.getValue('payer') as string, parsed.args.getValue('token') as string);
-        events.set(key, { kind: name === 'Claimed' ? 'claimed' : 'canceled', txHash: log.transactionHash, amount: parsed.args.getValue('amount') as bigint });
+        const key = lockKey(
+          jobIdHex(parsed.args.getValue('jobId') as bigint),
+          parsed.args.getValue('payer') as string,
+          parsed.args.getValue('token') as string,
+        );
+        events.set(key, {
+          kind: name === 'Claimed' ? 'claimed' : 'canceled',
+          txHash: log.transactionHash,
+          amount: parsed.args.getValue('amount') as bigint,
+        });
       }
     }
     return events;
@@ -155,7 +170,8 @@ export class EvmEscrow implements Escrow {
     if (!cache.has(key)) {
       const receipt = await this.options.provider.getTransactionReceipt(txHash);
       const reading = receipt === null ? null : readReceiptLogs(receipt.logs, this.options.address, this.payee);
-      for (const e of reading?.events ?? []) if (e.kind === 'Claimed') cache.set(`${txHash}|${lockKey(e.jobId, e.payer!, e.token!)}`, e.fee ?? null);
+      for (const e of reading?.events ?? [])
+        if (e.kind === 'Claimed') cache.set(`${txHash}|${lockKey(e.jobId, e.payer!, e.token!)}`, e.fee ?? null);
       if (!cache.has(key)) cache.set(key, null);
     }
     return cache.get(key)!;
@@ -188,7 +204,11 @@ export class EvmEscrow implements Escrow {
   }
 
   async claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt> {
-    const receipt = await this.sendChecked(this.claimMethod, this.claimData(entries), `${this.claimMethod} of ${entries.length} jobs`);
+    const receipt = await this.sendChecked(
+      this.claimMethod,
+      this.claimData(entries),
+      `${this.claimMethod} of ${entries.length} jobs`,
+    );
     await this.logClaims(receipt, entries[0]!.terms.token);
     return receipt;
   }
@@ -201,7 +221,15 @@ export class EvmEscrow implements Escrow {
     const gross = claimed.reduce((sum, e) => sum + e.amount, 0n);
     const fee = claimed.reduce((sum, e) => sum + (e.fee ?? 0n), 0n);
     this.options.log.info(
-      { chain: this.chain, tx: receipt.txHash, claimed: claimed.length, gross: show(gross), fee: show(fee), net: show(gross - fee), withdrawn: (receipt.withdrawn ?? []).map((w) => ({ token: w.token, amount: w.amount.toString() })) },
+      {
+        chain: this.chain,
+        tx: receipt.txHash,
+        claimed: claimed.length,
+        gross: show(gross),
+        fee: show(fee),
+        net: show(gross - fee),
+        withdrawn: (receipt.withdrawn ?? []).map((w) => ({ token: w.token, amount: w.amount.toString() })),
+      },
       'claimed',
     );
   }
@@ -219,7 +247,11 @@ export class EvmEscrow implements Escrow {
     const estimate = await this.estimate(data);
     if ('reason' in estimate) throw new BatchReverted(estimate.reason);
     const headroom = BigInt(100 + (this.options.gasHeadroomPercent ?? 20));
-    const receipt = await this.options.sender.send(purpose, { to: this.options.address, data, gasLimit: (estimate.gas * headroom) / 100n });
+    const receipt = await this.options.sender.send(purpose, {
+      to: this.options.address,
+      data,
+      gasLimit: (estimate.gas * headroom) / 100n,
+    });
     if (receipt.status !== 1) throw new BatchReverted(`${method} ${receipt.hash} reverted when mined`);
     const reading = readReceiptLogs(receipt.logs, this.options.address, this.payee);
     return { txHash: receipt.hash, events: reading.events, withdrawn: reading.withdrawn };
@@ -230,7 +262,9 @@ export class EvmEscrow implements Escrow {
    * (expiry there is relative: made absolute with the block's timestamp, as the contract does).
    * Empty when the transaction is unknown, failed, or made no lock of ours.
    */
-  async locksOfTx(txHash: string): Promise<Array<{ jobId: string; payer: string; token: string; amount: bigint; expiry: number }>> {
+  async locksOfTx(
+    txHash: string,
+  ): Promise<Array<{ jobId: string; payer: string; token: string; amount: bigint; expiry: number }>> {
     const receipt = await this.options.provider.getTransactionReceipt(txHash);
     if (receipt === null || receipt.status !== 1) return [];
     const block = await this.options.provider.getBlock(receipt.blockNumber);
@@ -262,7 +296,9 @@ export class EvmEscrow implements Escrow {
     const key = token.toLowerCase();
     let decimals = this.decimalsCache.get(key);
     if (decimals === undefined) {
-      decimals = Number(await new Contract(token, ERC20_DECIMALS_ABI, this.options.provider).getFunction('decimals').staticCall());
+      decimals = Number(
+        await new Contract(token, ERC20_DECIMALS_ABI, this.options.provider).getFunction('decimals').staticCall(),
+      );
       this.decimalsCache.set(key, decimals);
     }
     return decimals;

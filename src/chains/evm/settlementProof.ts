@@ -49,5 +49,11 @@ export interface DecodedProof {
 /** Reads proof bytes written by encodeSettlementProof (for audits and tests). */
 export function decodeSettlementProof(proof: string): DecodedProof {
   const [version, sourceJobId, cost, durationSecs, resultHash] = AbiCoder.defaultAbiCoder().decode(PROOF_TYPES, proof);
-  return { version: Number(version), sourceJobId: String(sourceJobId), cost: BigInt(cost), durationSecs: BigInt(durationSecs), resultHash: String(resultHash) };
+  return {
+    version: Number(version),
+    sourceJobId: String(sourceJobId),
+    cost: BigInt(cost),
+    durationSecs: BigInt(durationSecs),
+    resultHash: String(resultHash),
+  };
 }
