@@ -14,11 +14,11 @@
  */
 import { assign, setup } from 'xstate';
 import { classifyMarkError } from './markFulfilledErrors.ts';
+import { DEFAULT_MARGIN_BLOCKS } from './defaults.ts';
 import { isPositiveAmount, type StateMeta } from './stateMeta.ts';
 
 export const SWAP_MACHINE_NAME = 'swapFulfillment';
 export const SWAP_MACHINE_VERSION = 1;
-export const DEFAULT_MARGIN_BLOCKS = 3;
 /** Transient mark failures back off 1, 2, 4, ... blocks, never more than this. */
 export const MAX_MARK_BACKOFF_BLOCKS = 16;
 

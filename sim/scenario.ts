@@ -4,6 +4,7 @@
  * then every invariant checked against the chains. A run with restarts is run again without
  * the faults that kill the process, and both must end the same: restart is invisible.
  */
+import { DEFAULT_MARGIN_BLOCKS } from '../machines/defaults.ts';
 import type { InspectionEvent } from 'xstate';
 import type { Host } from '../src/host/host.ts';
 import { SimulatedCrash } from '../src/host/crashpoints.ts';
@@ -48,7 +49,6 @@ export interface ScenarioResult {
   readonly trace: string[];
 }
 
-export const DEFAULT_MARGIN_BLOCKS = 3;
 const MAX_BLOCKS = 1_500;
 
 function hostilityFor(faults: ReadonlySet<FaultKind>): Hostility {

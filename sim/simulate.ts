@@ -6,7 +6,8 @@
  */
 import type { Host } from '../src/host/host.ts';
 import { FAULT_KINDS, formatFaults, type FaultKind } from './faults.ts';
-import { DEFAULT_MARGIN_BLOCKS, emptyInjected, runScenario, type EndStates, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
+import { DEFAULT_MARGIN_BLOCKS } from '../machines/defaults.ts';
+import { emptyInjected, runScenario, type EndStates, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
 
 export const INVARIANT_NAMES = [
   'no double send',

@@ -1,6 +1,7 @@
 /** The `settle` command line: one verb per user (start, daemon, status, recovery, sim, diagram). */
 import { Command, InvalidArgumentError } from 'commander';
 import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
+import { DEFAULT_EMBEDDED_DIR, DEFAULT_MARGIN_BLOCKS } from '../defaults.ts';
 import { StoreError } from '../store/storeError.ts';
 
 export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -35,11 +36,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       'Run the host on the embedded default: both machines against the simulated chains, state in --dir. ' +
         'Stop it at any instant (Ctrl-C, even SIGKILL) and start again: it resumes where it stopped.',
     )
-    .option('--dir <path>', 'where the store, the recovery log and the simulated chains live', '.settle')
+    .option('--dir <path>', 'where the store, the recovery log and the simulated chains live', DEFAULT_EMBEDDED_DIR)
     .option('--seed <n>', 'seed of a new run (ignored when resuming)', integerOption('--seed', 0), 1)
     .option('--swaps <n>', 'swaps in a new run', integerOption('--swaps', 0, 100_000), 24)
     .option('--jobs <n>', 'jobs in a new run', integerOption('--jobs', 0, 100_000), 24)
-    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), 3)
+    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), DEFAULT_MARGIN_BLOCKS)
     .option('--block-ms <ms>', 'wall-clock pause between simulated blocks', integerOption('--block-ms', 0, 60_000), 150)
     .option('--max-blocks <n>', 'give up after this many blocks', integerOption('--max-blocks', 1), 5_000)
     .action(async (options) => {
@@ -58,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--swaps <n>', 'swaps per run', integerOption('--swaps', 0, 10_000), 8)
     .option('--jobs <n>', 'jobs per run', integerOption('--jobs', 0, 10_000), 8)
     .option('--faults <list>', `fault kinds, comma-separated, or all, or none: ${FAULT_KINDS.join(', ')}`, faultsOption, parseFaults('all'))
-    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), 3)
+    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), DEFAULT_MARGIN_BLOCKS)
     .option('--json', 'print one JSON object with the figures on stdout')
     .option('--coverage <file>', 'write how often each transition was taken (for settle diagram --coverage)')
     .action(async (options) => {

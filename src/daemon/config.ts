@@ -8,6 +8,13 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isEvmAddress, isSubtensorAddress } from '../chains/keys.ts';
+import {
+  DEFAULT_CLAIM_INTERVAL_SECS,
+  DEFAULT_FIRST_CLAIM_DELAY_SECS,
+  DEFAULT_MARGIN_BLOCKS,
+  DEFAULT_MAX_BACKOFF_MS,
+  DEFAULT_POLL_INTERVAL_MS,
+} from '../defaults.ts';
 import { secretContentProblem, secretSourceProblem, type KeyKind, type SecretSource } from './secrets.ts';
 
 /** The configuration is wrong; `problems` lists each with its path. */
@@ -75,8 +82,8 @@ const swapsSection = z.strictObject({
   subtensor: z.strictObject({ url: url(['ws:', 'wss:']) }),
   contract: z.strictObject({ address: ss58Address, metadata: z.string().min(1).optional() }),
   hotkey: keyOf('substrate'),
-  marginBlocks: z.number().int().min(0).max(1_000).default(3),
-  pollIntervalMs: z.number().int().min(10).max(600_000).default(12_000),
+  marginBlocks: z.number().int().min(0).max(1_000).default(DEFAULT_MARGIN_BLOCKS),
+  pollIntervalMs: z.number().int().min(10).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
   minFreeBalance: amount.default(250_000_000n),
   firstSwapId: z.number().int().nonnegative().default(0),
   eventLookbackBlocks: positiveInt.default(256),
@@ -98,9 +105,9 @@ const jobChain = z.strictObject({
 const jobsSection = z.strictObject({
   /** JSON lines the compute engine appends: one observation of a job per line. */
   feed: z.string().min(1),
-  claimIntervalSec: positiveInt.default(3_600),
-  firstRunDelaySec: z.number().int().nonnegative().default(60),
-  pollIntervalMs: z.number().int().min(10).max(600_000).default(12_000),
+  claimIntervalSec: positiveInt.default(DEFAULT_CLAIM_INTERVAL_SECS),
+  firstRunDelaySec: z.number().int().nonnegative().default(DEFAULT_FIRST_CLAIM_DELAY_SECS),
+  pollIntervalMs: z.number().int().min(10).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
   chains: z.record(chainName, jobChain).refine((c) => Object.keys(c).length > 0, { error: 'at least one chain' }),
 });
 
@@ -113,7 +120,7 @@ const configSchema = z
     swaps: swapsSection.optional(),
     jobs: jobsSection.optional(),
     /** Ceiling of the wait between ticks while an endpoint is unreachable. */
-    maxBackoffMs: z.number().int().min(100).default(60_000),
+    maxBackoffMs: z.number().int().min(100).default(DEFAULT_MAX_BACKOFF_MS),
   })
   .refine((c) => c.swaps !== undefined || c.jobs !== undefined, { error: 'nothing to do: configure swaps, jobs, or both' });
 

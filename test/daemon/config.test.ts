@@ -10,6 +10,13 @@ import { getAddress } from 'ethers';
 import { stringify as toYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/daemon/config.ts';
+import {
+  DEFAULT_CLAIM_INTERVAL_SECS,
+  DEFAULT_FIRST_CLAIM_DELAY_SECS,
+  DEFAULT_MARGIN_BLOCKS,
+  DEFAULT_MAX_BACKOFF_MS,
+  DEFAULT_POLL_INTERVAL_MS,
+} from '../../src/defaults.ts';
 
 const HARDHAT_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const ALICE_SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -80,13 +87,13 @@ function expectedConfig(absoluteJobKey: string) {
   return {
     dataDir: join(dir, 'data'),
     log: { level: 'info' },
-    maxBackoffMs: 60_000,
+    maxBackoffMs: DEFAULT_MAX_BACKOFF_MS,
     swaps: {
       subtensor: { url: 'wss://entrypoint-finney.opentensor.ai:443' },
       contract: { address: ALICE_SS58, metadata: join(dir, 'allways.json') },
       hotkey: { file: join(dir, 'keys/hotkey') },
-      marginBlocks: 3,
-      pollIntervalMs: 12_000,
+      marginBlocks: DEFAULT_MARGIN_BLOCKS,
+      pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
       minFreeBalance: 250_000_000n,
       firstSwapId: 0,
       eventLookbackBlocks: 256,
@@ -98,9 +105,9 @@ function expectedConfig(absoluteJobKey: string) {
     },
     jobs: {
       feed: resolve(dir, '..', 'engine', 'jobs.jsonl'),
-      claimIntervalSec: 3_600,
-      firstRunDelaySec: 60,
-      pollIntervalMs: 12_000,
+      claimIntervalSec: DEFAULT_CLAIM_INTERVAL_SECS,
+      firstRunDelaySec: DEFAULT_FIRST_CLAIM_DELAY_SECS,
+      pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
       chains: {
         base: { rpcUrl: 'https://mainnet.base.org', chainId: 8453, escrow: ESCROW, escrowDeployBlock: 0, key: { file: absoluteJobKey }, confirmations: 1 },
       },
