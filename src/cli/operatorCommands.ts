@@ -13,16 +13,14 @@ import { lockHolder } from '../daemon/lockFile.ts';
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
 import { readRecoveryLog, type RecoveryEntry } from '../store/recoveryLog.ts';
 import { appendResolution, readResolutions, type Resolution } from '../store/recoveryResolutions.ts';
-import { StoreError } from '../store/storeError.ts';
+import { SettleError, StoreError } from '../errors.ts';
 
 export interface Where {
   readonly config?: string;
   readonly dataDir?: string;
 }
 
-export class OperatorError extends Error {
-  override readonly name = 'OperatorError';
-}
+export class OperatorError extends SettleError {}
 
 /** The data directory, from --data-dir or the config's dataDir (keys are not needed to read). */
 export function dataDirOf(where: Where): string {

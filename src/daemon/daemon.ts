@@ -22,7 +22,7 @@ import type { Logger } from '../host/ports.ts';
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../store/recoveryLog.ts';
 import { readResolutions } from '../store/recoveryResolutions.ts';
-import { StoreError } from '../store/storeError.ts';
+import { StoreError } from '../errors.ts';
 import { buildChainPorts, loadKeys, type ChainPorts } from './chainPorts.ts';
 import { loadConfig, type DaemonConfig } from './config.ts';
 import { DaemonHost } from './daemonHost.ts';
