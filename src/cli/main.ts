@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
 import { SettleError, StoreError } from '../errors.ts';
+import { EMBEDDED_DIR, LOCAL_CONFIG } from './dataLocation.ts';
 
 export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -35,7 +36,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'Run the host on the embedded default: both machines against the simulated chains, state in --dir. ' +
         'Stop it at any instant (Ctrl-C, even SIGKILL) and start again: it resumes where it stopped.',
     )
-    .option('--dir <path>', 'where the store, the recovery log and the simulated chains live (created if absent, its parent must exist)', '.settle')
+    .option('--dir <path>', 'where the store, the recovery log and the simulated chains live (created if absent, its parent must exist)', EMBEDDED_DIR)
     .option('--seed <n>', 'seed of a new run (ignored when resuming)', integerOption('--seed', 0), 1)
     .option('--swaps <n>', 'swaps in a new run', integerOption('--swaps', 0, 100_000), 24)
     .option('--jobs <n>', 'jobs in a new run', integerOption('--jobs', 0, 100_000), 24)
@@ -92,8 +93,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await runDaemon({ config: options.config, init: options.init === true, adoptAssigned: options.adoptAssigned === true }, { stdout: process.stdout, stderr: process.stderr });
     });
 
+  // Neither given: ./.settle (settle start's) or ./settle.yaml's dataDir, if exactly one is here (dataLocation.ts).
   const where = (command: Command): Command =>
-    command.option('--config <file>', "the daemon's configuration (only its dataDir is read)").option('--data-dir <dir>', 'the data directory itself');
+    command
+      .option('--config <file>', `the daemon's configuration (only its dataDir is read); default: ./${LOCAL_CONFIG} if here`)
+      .option('--data-dir <dir>', `the data directory itself; default: ./${EMBEDDED_DIR} if here`);
 
   where(program.command('status').description("The daemon's store: live machines and their states, finished count, open recovery entries."))
     .option('--json', 'one JSON object')

@@ -26,6 +26,7 @@ import { readResolutions } from '../store/recoveryResolutions.ts';
 import { prepareDirectory, requireReadableFile } from '../usablePaths.ts';
 import { buildChainPorts, loadKeys, type ChainPorts, type Keys } from './chainPorts.ts';
 import { checkConfiguredPaths, loadConfig, type DaemonConfig } from './config.ts';
+import { dataPaths, type DataPaths } from './dataPaths.ts';
 import { DaemonHost } from './daemonHost.ts';
 import { acquireLock } from './lockFile.ts';
 import { DaemonMetrics } from './metrics.ts';
@@ -45,16 +46,6 @@ export interface DaemonIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-export function dataPaths(dataDir: string) {
-  return {
-    store: join(dataDir, 'store'),
-    recoveryLog: join(dataDir, 'recovery.jsonl'),
-    resolutions: join(dataDir, 'recovery-resolutions.jsonl'),
-    lock: join(dataDir, 'daemon.lock'),
-  };
-}
-
-export type DataPaths = ReturnType<typeof dataPaths>;
 type DaemonLogger = Logger & pino.Logger;
 
 /** What every step of a running daemon reads. */
