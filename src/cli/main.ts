@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
 import { SettleError, StoreError } from '../errors.ts';
+import { requireReadableFile } from '../usablePaths.ts';
 import { EMBEDDED_DIR, LOCAL_CONFIG } from './dataLocation.ts';
 
 export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -89,8 +90,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--init', 'create the store (the data directory must not hold one yet)')
     .option('--adopt-assigned', 'with --init: take swaps already assigned to this miner as never sent for')
     .action(async (options: { config: string; init?: boolean; adoptAssigned?: boolean }) => {
+      // Said before the chain libraries load (seconds): runDaemon checks it again for embedders.
+      const config = requireReadableFile(options.config, '--config');
       const { runDaemon } = await import('../daemon/daemon.ts');
-      exitCode = await runDaemon({ config: options.config, init: options.init === true, adoptAssigned: options.adoptAssigned === true }, { stdout: process.stdout, stderr: process.stderr });
+      exitCode = await runDaemon({ config, init: options.init === true, adoptAssigned: options.adoptAssigned === true }, { stdout: process.stdout, stderr: process.stderr });
     });
 
   // Neither given: ./.settle (settle start's) or ./settle.yaml's dataDir, if exactly one is here (dataLocation.ts).

@@ -162,7 +162,7 @@ function resolvePaths(raw: unknown, base: string): unknown {
 export function checkConfiguredPaths(config: DaemonConfig, file: string): void {
   const problems: string[] = [];
   const check = (where: string, path: string, problem: string | null): void => {
-    if (problem !== null) problems.push(`${where}: ${path} ${problem}`);
+    if (problem !== null) problems.push(`${where}: ${path}: ${problem}`);
   };
   check('dataDir', config.dataDir, writableDirectoryProblem(config.dataDir));
   if (config.jobs !== undefined) check('jobs.feed', config.jobs.feed, watchedFileProblem(config.jobs.feed));

@@ -83,7 +83,7 @@ async function prepare(options: DaemonOptions): Promise<{ config: DaemonConfig; 
   const config = loadConfig(file);
   checkConfiguredPaths(config, file);
   const keys = await loadKeys(config, file);
-  prepareDirectory(config.dataDir, 'dataDir', 0o700);
+  prepareDirectory(config.dataDir, `dataDir of ${file}`, 0o700);
   return { config, keys, paths: dataPaths(config.dataDir) };
 }
 
