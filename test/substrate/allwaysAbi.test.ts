@@ -18,7 +18,7 @@ interface MetadataJson {
   types: { id: number; type: { path?: string[]; def: { variant?: { variants: { index: number; name: string }[] } } } }[];
 }
 
-const metadata = JSON.parse(readFileSync('../shared/reference/allways_swap_manager.metadata.json', 'utf8')) as MetadataJson;
+const metadata = JSON.parse(readFileSync(VENDORED_METADATA_PATH, 'utf8')) as MetadataJson;
 const selectorOf = (label: string): string => metadata.spec.messages.find((m) => m.label === label)!.selector;
 const errorEnum = metadata.types.find((t) => t.type.path?.join('::') === 'allways_swap_manager::errors::Error')!.type.def.variant!.variants;
 
