@@ -126,6 +126,16 @@ export class AbiMismatch extends SettleError {}
  */
 export class KeyUnusable extends SettleError {}
 
+/** The daemon's status endpoint cannot listen on 127.0.0.1 at the configured `http.port` (taken?). */
+export class ListenFailed extends SettleError {
+  constructor(
+    readonly port: number,
+    readonly code: string,
+  ) {
+    super(`http.port ${port}: cannot listen on 127.0.0.1 (${code}${code === 'EADDRINUSE' ? ': another process holds the port' : ''})`);
+  }
+}
+
 /** A configured endpoint serves another chain than the configuration says (checked at start). */
 export class ChainMismatch extends SettleError {
   constructor(

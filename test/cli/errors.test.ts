@@ -5,7 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EXIT_BUG, reportFailure } from '../../src/cli/main.ts';
+import { createServer } from 'node:net';
+import { DaemonMetrics } from '../../src/daemon/metrics.ts';
 import { Secret } from '../../src/daemon/secrets.ts';
+import { startStatusServer } from '../../src/daemon/statusServer.ts';
 import * as errors from '../../src/errors.ts';
 import { assert, AssertionFailed, errorField, LockHeld, SettleError, StoreError, StoreMissing, UnusablePath } from '../../src/errors.ts';
 import { Collector } from '../support/collector.ts';
@@ -65,6 +68,22 @@ describe('the error classes', () => {
     expect(thrown).toBeInstanceOf(AssertionFailed);
     expect(thrown).not.toBeInstanceOf(SettleError);
     expect((thrown as Error).message).toBe('archive: swap:1 is not live');
+  });
+});
+
+describe("the daemon's status endpoint", () => {
+  it('names the port another process holds', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const source = { health: () => ({ status: 'ok' as const, lastTickAt: null, live: 0, openRecoveryEntries: 0 }), machines: () => [] };
+      const refused = startStatusServer(port, source, new DaemonMetrics());
+      await expect(refused).rejects.toBeInstanceOf(errors.ListenFailed);
+      await expect(refused).rejects.toThrow(`http.port ${port}: cannot listen on 127.0.0.1 (EADDRINUSE: another process holds the port)`);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
   });
 });
 
