@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { JobTerms, SwapTerms } from '../machines/index.ts';
 import { writeFileDurablySync } from '../src/store/durableFile.ts';
-import { StoreError } from '../src/store/storeError.ts';
+import { StoreError } from '../src/errors.ts';
 import { addressFor } from './addresses.ts';
 import { SimRandom } from './rng.ts';
 import { sha256Hex } from './sha256.ts';

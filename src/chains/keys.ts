@@ -11,6 +11,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { Address as BtcAddress, NETWORK, TEST_NETWORK, WIF } from '@scure/btc-signer';
 import { createKeyPairSignerFromBytes, getBase58Decoder, isAddress as isSolanaBase58Address, type KeyPairSigner } from '@solana/kit';
 import { isAddress, JsonRpcProvider, Wallet } from 'ethers';
+import { KeyUnusable } from '../errors.ts';
 
 export type SubstrateSigner = KeyringPair;
 export type EvmSigner = Wallet;
@@ -57,12 +58,12 @@ export function isSubtensorAddress(value: string): boolean {
 /** An sr25519 signer from a secret `isSubstrateSecret` accepts. */
 export async function substrateSigner(suri: string): Promise<SubstrateSigner> {
   await cryptoWaitReady();
-  if (!isSubstrateSecret(suri)) throw new Error('not a Substrate secret');
+  if (!isSubstrateSecret(suri)) throw new KeyUnusable('not a Substrate secret');
   return new Keyring({ type: 'sr25519', ss58Format: SUBTENSOR_SS58_FORMAT }).createFromUri(suri);
 }
 
 export function evmSigner(privateKey: string): EvmSigner {
-  if (!isEvmPrivateKey(privateKey)) throw new Error('not an EVM private key');
+  if (!isEvmPrivateKey(privateKey)) throw new KeyUnusable('not an EVM private key');
   return new Wallet(privateKey);
 }
 

@@ -7,6 +7,7 @@ import { FAULT_KINDS, formatFaults, type FaultKind } from '../../sim/faults.ts';
 import { CoverageRecorder } from '../diagram/coverage.ts';
 import { simulate, type SimSummary, type ViolationReport } from '../../sim/simulate.ts';
 import type { Host } from '../host/host.ts';
+import { requireWritableFile } from '../usablePaths.ts';
 import { ProgressLine } from './progressLine.ts';
 
 export interface SimCommandOptions {
@@ -30,6 +31,8 @@ export interface Io {
 const TRACE_LINES_SHOWN = 200;
 
 export async function simCommand(options: SimCommandOptions, io: Io, hostClass?: typeof Host): Promise<number> {
+  // Checked before the runs, which can take minutes: a bad path is said at once.
+  const coveragePath = options.coverage === undefined ? undefined : requireWritableFile(options.coverage, '--coverage');
   const progress = io.stderr.isTTY === true ? new ProgressLine(io.stderr) : null;
   const started = performance.now();
   const coverage = options.coverage === undefined ? null : new CoverageRecorder();
@@ -45,10 +48,10 @@ export async function simCommand(options: SimCommandOptions, io: Io, hostClass?:
     onRun: (done, total, violating) => progress?.update(bar(done, total, violating)),
   });
   progress?.done();
-  if (coverage !== null && options.coverage !== undefined) {
+  if (coverage !== null && coveragePath !== undefined) {
     const source = `settle sim --seed ${options.seed} --runs ${options.runs} --swaps ${options.swaps} --jobs ${options.jobs} --faults ${formatFaults(options.faults)}`;
-    writeFileSync(options.coverage, `${JSON.stringify(coverage.file(source), null, 2)}\n`);
-    io.stderr.write(`settle sim: transition coverage written to ${options.coverage}\n`);
+    writeFileSync(coveragePath, `${JSON.stringify(coverage.file(source), null, 2)}\n`);
+    io.stderr.write(`settle sim: transition coverage written to ${coveragePath}\n`);
   }
   const seconds = (performance.now() - started) / 1000;
   if (options.json === true) io.stdout.write(`${JSON.stringify(summary)}\n`);

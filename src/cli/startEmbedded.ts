@@ -4,15 +4,16 @@
  * so a restart after Ctrl-C or SIGKILL meets the chain it left, and the invariants are checked
  * against that chain at the end.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { InvariantResult } from '../../sim/invariants.ts';
 import { invariantsAfter, runUntilSettled } from '../../sim/runner.ts';
 import { openSimHost, type SimHost } from '../../sim/simHost.ts';
 import { World } from '../../sim/world.ts';
-import { StoreError } from '../store/storeError.ts';
+import { StoreError, StoreMissing } from '../errors.ts';
+import { prepareDirectory } from '../usablePaths.ts';
 import { ProgressLine } from './progressLine.ts';
 
 export interface StartOptions {
@@ -26,17 +27,16 @@ export interface StartOptions {
 }
 
 export async function startEmbedded(options: StartOptions): Promise<number> {
-  const dir = resolve(options.dir);
+  const dir = prepareDirectory(options.dir, '--dir', 0o700);
   const worldPath = join(dir, 'sim-world.json');
   const storeDir = join(dir, 'store');
-  const fresh = !existsSync(dir) || readdirSync(dir).length === 0;
+  const fresh = readdirSync(dir).length === 0;
   if (!fresh && !existsSync(worldPath)) {
     throw new StoreError(worldPath, `missing, but ${dir} is not empty: the simulated chains that hold our transfers are gone; refusing to start`);
   }
   if (!fresh && !existsSync(storeDir)) {
-    throw new StoreError(storeDir, 'missing, but the simulated chains exist: starting empty could send twice; refusing to start');
+    throw new StoreMissing(storeDir, 'missing, but the simulated chains exist: starting empty could send twice; refusing to start');
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const world = fresh
     ? World.create(options.seed, { swaps: options.swaps, jobs: options.jobs, marginBlocks: options.margin }, worldPath)
     : World.load(worldPath);

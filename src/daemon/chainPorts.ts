@@ -20,7 +20,8 @@ import { AllwaysSwapContract } from '../chains/substrate/allwaysSwapContract.ts'
 import { ExtrinsicSearch } from '../chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
-import { ConfigError, type DaemonConfig, type SecretSource } from './config.ts';
+import { ChainMismatch, ConfigError, errorField, KeyUnusable } from '../errors.ts';
+import type { DaemonConfig, SecretSource } from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
 import { KEY_FORMS, loadSecret } from './secrets.ts';
@@ -39,7 +40,8 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
       const secret = loadSecret(source);
       return await substrateSigner(secret.reveal()).catch(() => fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`));
     } catch (error) {
-      return fail(path, (error as Error).message);
+      if (!(error instanceof KeyUnusable)) throw error;
+      return fail(path, error.message);
     }
   };
   const evm = (path: string, source: SecretSource): EvmSigner | null => {
@@ -51,7 +53,8 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
         return fail(path, `${secret.origin} does not hold ${KEY_FORMS.evm}`);
       }
     } catch (error) {
-      return fail(path, (error as Error).message);
+      if (!(error instanceof KeyUnusable)) throw error;
+      return fail(path, error.message);
     }
   };
   function fail(path: string, problem: string): null {
@@ -194,8 +197,8 @@ async function checkChainId(provider: EvmProvider, expected: number, path: strin
   try {
     reported = BigInt((await provider.send('eth_chainId', [])) as string);
   } catch (error) {
-    log.warn({ config: path, err: String((error as Error).message ?? error) }, 'EVM endpoint not answering at start; its calls are retried');
+    log.warn({ config: path, err: errorField(error) }, 'EVM endpoint not answering at start; its calls are retried');
     return;
   }
-  if (reported !== BigInt(expected)) throw new Error(`${path}: the endpoint serves chain id ${reported}, the configuration says ${expected}`);
+  if (reported !== BigInt(expected)) throw new ChainMismatch(path, reported, expected);
 }

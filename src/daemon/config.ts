@@ -15,18 +15,9 @@ import {
   DEFAULT_MAX_BACKOFF_MS,
   DEFAULT_POLL_INTERVAL_MS,
 } from '../defaults.ts';
+import { ConfigError } from '../errors.ts';
+import { readableFileProblem, watchedFileProblem, writableDirectoryProblem } from '../usablePaths.ts';
 import { secretContentProblem, secretSourceProblem, type KeyKind, type SecretSource } from './secrets.ts';
-
-/** The configuration is wrong; `problems` lists each with its path. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly file: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
 
 const keySource = z
   .union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') })], {
@@ -166,4 +157,23 @@ function resolvePaths(raw: unknown, base: string): unknown {
     out[key] = isPath ? resolve(base, value) : resolvePaths(value, base);
   }
   return out;
+}
+
+/**
+ * The paths the daemon will use, checked before anything starts (every problem at once, with
+ * its path in the file): dataDir a writable directory or creatable in one, the jobs feed a
+ * readable file or not yet written in a readable directory, the contract metadata readable.
+ * Key files are checked by the schema itself. Not part of loadConfig: a configuration is
+ * read on machines that will not run it (`settle status` reads only its dataDir).
+ */
+export function checkConfiguredPaths(config: DaemonConfig, file: string): void {
+  const problems: string[] = [];
+  const check = (where: string, path: string, problem: string | null): void => {
+    if (problem !== null) problems.push(`${where}: ${path}: ${problem}`);
+  };
+  check('dataDir', config.dataDir, writableDirectoryProblem(config.dataDir));
+  if (config.jobs !== undefined) check('jobs.feed', config.jobs.feed, watchedFileProblem(config.jobs.feed));
+  const metadata = config.swaps?.contract.metadata;
+  if (metadata !== undefined) check('swaps.contract.metadata', metadata, readableFileProblem(metadata));
+  if (problems.length > 0) throw new ConfigError(resolve(file), problems);
 }

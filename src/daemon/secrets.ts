@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { isBitcoinWif, isEvmPrivateKey, isSolanaKeypair, isSubstrateSecret } from '../chains/keys.ts';
+import { KeyUnusable } from '../errors.ts';
 
 export type SecretSource = { readonly file: string } | { readonly env: string };
 
@@ -69,7 +70,7 @@ export function secretSourceProblem(source: SecretSource, env: NodeJS.ProcessEnv
 
 export function loadSecret(source: SecretSource, env: NodeJS.ProcessEnv = process.env): Secret {
   const problem = secretSourceProblem(source, env);
-  if (problem !== null) throw new Error(problem);
+  if (problem !== null) throw new KeyUnusable(problem);
   const value = 'env' in source ? env[source.env]! : readFileSync(source.file, 'utf8');
   return new Secret(value.trim(), describeSource(source));
 }

@@ -3,7 +3,7 @@
  * archive file, a layout-1 file): a refusal names the place and the problem.
  */
 import type { MachineRecord } from './snapshotStore.ts';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
 /** name -> version this release understands. */
 export type KnownMachines = Readonly<Record<string, number>>;

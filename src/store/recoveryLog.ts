@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sha256Hex } from './checksummedJsonFile.ts';
 import { fsyncDirectory, writeFileDurably } from './durableFile.ts';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
 export interface RecoveryEntry {
   /** One per obligation: "swap:<id>" or "job:<chain>:<jobId>". */

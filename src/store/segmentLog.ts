@@ -20,7 +20,7 @@ import { type FileHandle, open, readdir, rename, rm, truncate } from 'node:fs/pr
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { fsyncDirectory, TEMP_SUFFIX } from './durableFile.ts';
-import { StoreError } from './storeError.ts';
+import { assert, StoreError } from '../errors.ts';
 
 const SEGMENT_NAME = /^(\d{10})\.jsonl$/;
 const NEWLINE = 0x0a;
@@ -254,9 +254,7 @@ export class SegmentLog {
 const NEWLINE_BUFFER = Buffer.from([NEWLINE]);
 
 function assertLine(line: Buffer): void {
-  if (line.length === 0 || line.length > MAX_LINE_BYTES || line.includes(NEWLINE)) {
-    throw new Error(`log line of ${line.length} bytes is empty, too long, or holds a newline`);
-  }
+  assert(line.length > 0 && line.length <= MAX_LINE_BYTES && !line.includes(NEWLINE), `log line of ${line.length} bytes is empty, too long, or holds a newline`);
 }
 
 /** Whole lines as the bytes to write from `offset` of `segment`, and where each will be. */

@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { getAddress } from 'ethers';
 import { stringify as toYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/daemon/config.ts';
 import {
   DEFAULT_CLAIM_INTERVAL_SECS,
   DEFAULT_FIRST_CLAIM_DELAY_SECS,
@@ -17,6 +16,8 @@ import {
   DEFAULT_MAX_BACKOFF_MS,
   DEFAULT_POLL_INTERVAL_MS,
 } from '../../src/defaults.ts';
+import { loadConfig } from '../../src/daemon/config.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 const HARDHAT_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const ALICE_SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';

@@ -10,7 +10,8 @@ import { inspect } from 'node:util';
 import { Wallet } from 'ethers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadKeys } from '../../src/daemon/chainPorts.ts';
-import { ConfigError, loadConfig, type DaemonConfig } from '../../src/daemon/config.ts';
+import { loadConfig, type DaemonConfig } from '../../src/daemon/config.ts';
+import { ConfigError } from '../../src/errors.ts';
 import { loadSecret, Secret } from '../../src/daemon/secrets.ts';
 import {
   DEFAULT_CLAIM_INTERVAL_SECS,

@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import { jobSettlement, knownMachineVersions, swapFulfillment, type JobTerms, type SwapTerms } from '../../machines/index.ts';
 import { main } from '../../src/cli/main.ts';
-import { dataDirOf, OperatorError, recoveryResolve, statusCommand } from '../../src/cli/operatorCommands.ts';
+import { dataDirOf, recoveryResolve, statusCommand } from '../../src/cli/operatorCommands.ts';
+import { ConfigError, DataDirUnknown, UnusablePath } from '../../src/errors.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry } from '../../src/store/recoveryLog.ts';
 import { Collector } from '../support/collector.ts';
@@ -111,6 +112,27 @@ async function settle(...args: string[]): Promise<{ code: number; stdout: string
   }
 }
 
+/** `run` with `dir` as the current directory (the commands look for their data there). */
+async function inDirectory<T>(dir: string, run: () => Promise<T>): Promise<T> {
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    return await run();
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+function inDirectorySync<T>(dir: string, run: () => T): T {
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    return run();
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
 /** Every file under dir with its bytes: "untouched" means equal before and after. */
 function fingerprint(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -191,12 +213,16 @@ describe('settle status', () => {
     }
   });
 
-  it('asks where the data is when given neither --config nor --data-dir', async () => {
-    const { code, stdout, stderr } = await settle('status');
+  it('asks where the data is when given neither flag and this directory holds neither default', async () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const { code, stdout, stderr } = await inDirectory(empty, () => settle('status'));
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toBe('settle: say where the data is: --config <file> or --data-dir <dir>\n');
-    expect(() => dataDirOf({})).toThrow(OperatorError);
+    expect(stderr).toBe(
+      `settle: say where the data is: --data-dir <dir> or --config <file> (neither ./.settle, where settle start keeps its data, nor ./settle.yaml, a daemon's configuration, is in ${empty})\n`,
+    );
+    expect(() => inDirectorySync(empty, () => dataDirOf({}))).toThrow(DataDirUnknown);
   });
 
   it('names a config file without a dataDir, or that cannot be read', async () => {
@@ -205,9 +231,14 @@ describe('settle status', () => {
     const missing = await settle('status', '--config', config);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`settle: ${config}: dataDir: a directory path is required\n`);
-    const unreadable = await settle('recovery', 'list', '--config', join(root, 'nowhere.yaml'));
-    expect(unreadable.code).toBe(2);
-    expect(unreadable.stderr).toMatch(new RegExp(`^settle: ${join(root, 'nowhere.yaml')}: cannot be read as YAML or JSON: ENOENT`));
+    expect(() => dataDirOf({ config })).toThrow(ConfigError);
+    const absent = await settle('recovery', 'list', '--config', join(root, 'nowhere.yaml'));
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toBe(`settle: --config ${join(root, 'nowhere.yaml')}: does not exist\n`);
+    writeFileSync(config, '{ dataDir: [unclosed\n');
+    const unparsable = await settle('status', '--config', config);
+    expect(unparsable.code).toBe(2);
+    expect(unparsable.stderr).toMatch(new RegExp(`^settle: ${config}: cannot be read as YAML or JSON: `));
   });
 
   it('leaves a torn last recovery line alone and says an append is in progress', async () => {

@@ -1,6 +1,6 @@
 /**
- * The project's Escrow keeps the reference's revert strings and the semantics that decide
- * whether a claim is lost (../shared/reference/ocean-job-settlement.md).
+ * The project's Escrow keeps the published contract's revert strings and the semantics that
+ * decide whether a claim is lost (docs/DESIGN.md, "The Ocean-style Escrow on EVM chains").
  */
 import { Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

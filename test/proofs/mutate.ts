@@ -77,15 +77,13 @@ const REORDERS: Mutant[] = [
   },
 ];
 
-/** A copy of the working tree in <tmp>/main, with ../shared beside it as in CI. */
+/** A copy of the working tree in <tmp>/main (it needs nothing beside it). */
 function scratchCopy(): string {
   const base = mkdtempSync(join(tmpdir(), 'settle-mutants-'));
   const dir = join(base, 'main');
   const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   for (const file of files) if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(dir, file), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  const shared = resolve(ROOT, '../shared');
-  if (existsSync(shared)) symlinkSync(shared, join(base, 'shared'), 'dir');
   return dir;
 }
 

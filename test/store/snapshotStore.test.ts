@@ -7,7 +7,7 @@ import { encodeLogLine } from '../../src/store/logLine.ts';
 import { ARCHIVED_FORMAT, openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT, type OpenStoreOptions } from '../../src/store/lowdbSnapshotStore.ts';
 import { SegmentLog } from '../../src/store/segmentLog.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
-import { StoreError } from '../../src/store/storeError.ts';
+import { StoreError } from '../../src/errors.ts';
 
 const KNOWN = { swapFulfillment: 1, jobSettlement: 1 };
 let dir: string;

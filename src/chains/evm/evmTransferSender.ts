@@ -22,6 +22,7 @@ import type { SignedTransfer } from '../../../machines/index.ts';
 import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
 import { shortError } from './evmTxSender.ts';
 import type { NonceAllocator } from '../nonceAllocator.ts';
+import { assert } from '../../errors.ts';
 
 export type EvmAsset = { readonly kind: 'native' } | { readonly kind: 'erc20'; readonly token: string };
 
@@ -99,8 +100,9 @@ export class EvmTransferSender implements TransferSender {
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const { provider, wallet, chainId } = this.options;
-    if (request.chain !== this.chain) throw new Error(`transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`);
-    if (request.amount <= 0n) throw new Error(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
+    // The host routes by chain and rejects a zero amount before any sender sees it.
+    assert(request.chain === this.chain, `transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`);
+    assert(request.amount > 0n, `transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
     const to = getAddress(request.to);

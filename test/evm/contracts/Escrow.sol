@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // settle's own Escrow for tests: the ABI and the semantics of Ocean Protocol's Escrow
-// (oceanprotocol/contracts, contracts/escrow/Escrow.sol) as described in
-// ../shared/reference/ocean-job-settlement.md, written from that description. The router fee
+// (oceanprotocol/contracts v2.6.0, contracts/escrow/Escrow.sol), written from a description of
+// them (summed up in docs/DESIGN.md), not from its code. The router fee
 // is left out (zero): the payee receives the whole claimed amount.
 pragma solidity ^0.8.20;
 
