@@ -9,7 +9,7 @@ import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms
 import { FaultInjector, parseFaults, type FaultKind, type FaultSource } from '../sim/faults.ts';
 import { everyObligationSeen } from '../sim/runner.ts';
 import { simulate, type SimSummary } from '../sim/simulate.ts';
-import { MachineStepper } from '../src/host/machineStepper.ts';
+import { MachineStepper } from '../src/engine/machineStepper.ts';
 import { SimulatedSystem } from '../sim/system.ts';
 import { World } from '../sim/world.ts';
 

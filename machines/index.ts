@@ -33,6 +33,7 @@ export function metaOfState(snapshot: { getMeta(): Record<string, unknown>; valu
   return found[1] as StateMeta;
 }
 
+export * from './ids.ts';
 export * from './jobSettlement.ts';
 export * from './markFulfilledErrors.ts';
 export * from './stateMeta.ts';

@@ -5,7 +5,7 @@
  */
 import type { RecoveryEntry, RecoveryLog } from '../src/store/recoveryLog.ts';
 import { assertRecordId, type MachineRecord, type RecordPlace, type SnapshotStore } from '../src/store/snapshotStore.ts';
-import { SimulatedCrash } from '../src/host/crashpoints.ts';
+import { SimulatedCrash } from '../src/engine/crashpoints.ts';
 import type { FaultSource } from './faults.ts';
 
 export class MemoryDisk {

@@ -3,7 +3,7 @@
  * that dies (SimulatedCrash) is thrown away and a new one is opened on the same directory, at
  * the same block: exactly what a restart after SIGKILL meets.
  */
-import type { CrashHook } from '../src/host/crashpoints.ts';
+import type { CrashHook } from '../src/engine/crashpoints.ts';
 import { isFatalToHost, type TickSummary } from '../src/host/host.ts';
 import { advanceBlock } from './advance.ts';
 import { finalMachines, type SimHost } from './simHost.ts';

@@ -5,8 +5,8 @@
  * the faults that kill the process, and both must end the same: restart is invisible.
  */
 import type { InspectionEvent } from 'xstate';
-import type { Host } from '../src/host/host.ts';
-import { SimulatedCrash } from '../src/host/crashpoints.ts';
+import type { EngineInterceptor } from '../src/engine/interceptors.ts';
+import { SimulatedCrash } from '../src/engine/crashpoints.ts';
 import type { Logger } from '../src/host/ports.ts';
 import { FAULT_KINDS, FaultInjector, RESTART_KINDS, type FaultKind } from './faults.ts';
 import { chainOutcome, type InvariantResult } from './invariants.ts';
@@ -24,8 +24,8 @@ export interface ScenarioOptions {
   readonly maxBlocks?: number;
   /** Keep a readable trace of the run (slower; used to report a violation). */
   readonly trace?: boolean;
-  /** The host implementation: the real one, or a test double with a planted bug. */
-  readonly hostClass?: typeof Host;
+  /** Composed around the engine: a test plants a bug through these. */
+  readonly interceptors?: readonly EngineInterceptor[];
   /** Called for every transition the host persists (for traces). */
   readonly onTransition?: (machine: string, from: string | null, to: string, event: string) => void;
   /** XState inspection of every actor of the run (transition coverage); not of the replay without restarts. */
@@ -91,7 +91,7 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
     log,
     trace: traceLine,
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
-    ...(options.hostClass === undefined ? {} : { hostClass: options.hostClass }),
+    ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
   });
   let crashes = 0;
   const run = await runUntilSettled({

@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { knownMachineVersions } from '../machines/index.ts';
 import type { ClaimScheduleOptions } from '../src/host/claimSchedule.ts';
-import type { CrashHook } from '../src/host/crashpoints.ts';
-import { Host, type HostOptions } from '../src/host/host.ts';
+import type { CrashHook } from '../src/engine/crashpoints.ts';
+import { openHost, type ChainPortOptions, type Host } from '../src/host/host.ts';
 import type { Logger } from '../src/host/ports.ts';
 import { openLowdbSnapshotStore } from '../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryLog } from '../src/store/recoveryLog.ts';
@@ -35,7 +35,7 @@ export interface SimHost {
   readonly recoveryLog: RecoveryLog;
 }
 
-export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource'>;
+export type ChainPorts = ChainPortOptions;
 
 /** Every chain port of the host, over the simulated world. */
 export function simPorts(world: World): ChainPorts {
@@ -55,7 +55,7 @@ export async function openSimHost(world: World, dir: string, options: SimHostOpt
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: options.create, knownMachines: knownMachineVersions });
   const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
   if (tornTailSavedTo !== null) options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
-  const host = await Host.restore({
+  const host = await openHost({
     store,
     recoveryLog,
     ...simPorts(world),

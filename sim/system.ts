@@ -4,8 +4,9 @@
  * scenario runner, the property tests and the crash-point explorer all drive this one thing.
  */
 import { knownMachineVersions } from '../machines/index.ts';
-import { SimulatedCrash, type CrashHook } from '../src/host/crashpoints.ts';
-import { Host, isFatalToHost, type HostOptions } from '../src/host/host.ts';
+import { SimulatedCrash, type CrashHook } from '../src/engine/crashpoints.ts';
+import type { EngineInterceptor } from '../src/engine/interceptors.ts';
+import { isFatalToHost, openHost, type HostOptions } from '../src/host/host.ts';
 import type { Logger } from '../src/host/ports.ts';
 import { advanceBlock } from './advance.ts';
 import { withoutStack, type FaultSource } from './faults.ts';
@@ -20,7 +21,8 @@ import type { World } from './world.ts';
 export const SILENT_LOG: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export interface SystemOptions {
-  readonly hostClass?: typeof Host;
+  /** Composed around the engine: tests plant bugs through these. */
+  readonly interceptors?: readonly EngineInterceptor[];
   readonly inspect?: HostOptions['inspect'];
   readonly log?: Logger;
   readonly trace?: (line: string) => void;
@@ -56,8 +58,7 @@ export class SimulatedSystem {
         throw withoutStack(() => new SimulatedCrash(point, machineId));
       }
     };
-    const HostClass = this.options.hostClass ?? Host;
-    const host = await HostClass.restore({
+    const host = await openHost({
       store,
       recoveryLog,
       ...this.ports,
@@ -66,6 +67,7 @@ export class SimulatedSystem {
       claimSchedule: SIM_CLAIM_SCHEDULE,
       crashHook,
       ...(this.options.inspect === undefined ? {} : { inspect: this.options.inspect }),
+      ...(this.options.interceptors === undefined ? {} : { interceptors: this.options.interceptors }),
     } satisfies HostOptions);
     this.current = { host, store, recoveryLog };
     return this.current;

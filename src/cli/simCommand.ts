@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { FAULT_KINDS, formatFaults, type FaultKind } from '../../sim/faults.ts';
 import { CoverageRecorder } from '../diagram/coverage.ts';
 import { simulate, type SimSummary, type ViolationReport } from '../../sim/simulate.ts';
-import type { Host } from '../host/host.ts';
+import type { EngineInterceptor } from '../engine/interceptors.ts';
 import { ProgressLine } from './progressLine.ts';
 
 export interface SimCommandOptions {
@@ -29,7 +29,7 @@ export interface Io {
 /** The most trace lines printed; --json carries them all. */
 const TRACE_LINES_SHOWN = 200;
 
-export async function simCommand(options: SimCommandOptions, io: Io, hostClass?: typeof Host): Promise<number> {
+export async function simCommand(options: SimCommandOptions, io: Io, interceptors?: readonly EngineInterceptor[]): Promise<number> {
   const progress = io.stderr.isTTY === true ? new ProgressLine(io.stderr) : null;
   const started = performance.now();
   const coverage = options.coverage === undefined ? null : new CoverageRecorder();
@@ -40,7 +40,7 @@ export async function simCommand(options: SimCommandOptions, io: Io, hostClass?:
     jobs: options.jobs,
     faults: options.faults,
     ...(options.margin === undefined ? {} : { marginBlocks: options.margin }),
-    ...(hostClass === undefined ? {} : { hostClass }),
+    ...(interceptors === undefined ? {} : { interceptors }),
     ...(coverage === null ? {} : { inspect: coverage.inspect }),
     onRun: (done, total, violating) => progress?.update(bar(done, total, violating)),
   });

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { knownMachineVersions } from '../../machines/index.ts';
 import { EndpointUnreachable } from '../chains/substrate/substrateChain.ts';
-import { isFatalToHost } from '../host/host.ts';
+import { isFatalToHost, openHost } from '../host/host.ts';
 import type { Logger } from '../host/ports.ts';
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../store/recoveryLog.ts';
@@ -25,7 +25,7 @@ import { readResolutions } from '../store/recoveryResolutions.ts';
 import { StoreError } from '../store/storeError.ts';
 import { buildChainPorts, loadKeys, type ChainPorts } from './chainPorts.ts';
 import { loadConfig, type DaemonConfig } from './config.ts';
-import { DaemonHost } from './daemonHost.ts';
+import { metricsInterceptor } from './daemonHost.ts';
 import { acquireLock } from './lockFile.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { startStatusServer } from './statusServer.ts';
@@ -80,22 +80,19 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
     if (store.tornTail !== null) log.warn({ file: store.tornTail.file, bytes: store.tornTail.bytes }, 'store log ended in a torn line (a write killed before it was acknowledged); cut off');
     const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(paths.recoveryLog);
     if (tornTailSavedTo !== null) log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line (a crash mid-append); kept aside, the entry is written again');
-    const host = await DaemonHost.open(
-      {
-        store,
-        recoveryLog,
-        swapContract: ports.swapContract,
-        senders: ports.senders,
-        escrows: ports.escrows,
-        clock: ports.clock,
-        jobSource: ports.jobSource,
-        log,
-        ...(config.swaps === undefined ? {} : { marginBlocks: config.swaps.marginBlocks }),
-        ...(config.jobs === undefined ? {} : { claimSchedule: { intervalSec: config.jobs.claimIntervalSec, firstRunDelaySec: config.jobs.firstRunDelaySec } }),
-        onTransition: metrics.onTransition,
-      },
-      metrics,
-    );
+    const host = await openHost({
+      store,
+      recoveryLog,
+      swapContract: ports.swapContract,
+      senders: ports.senders,
+      escrows: ports.escrows,
+      clock: ports.clock,
+      jobSource: ports.jobSource,
+      log,
+      ...(config.swaps === undefined ? {} : { marginBlocks: config.swaps.marginBlocks }),
+      ...(config.jobs === undefined ? {} : { claimSchedule: { intervalSec: config.jobs.claimIntervalSec, firstRunDelaySec: config.jobs.firstRunDelaySec } }),
+      interceptors: [metricsInterceptor(metrics)],
+    });
     for (const sender of ports.txSenders) {
       sender.resume().catch((error: unknown) => log.warn({ err: String((error as Error).message ?? error) }, 'resuming journaled transactions failed; the batch claimer reconciles'));
     }
@@ -129,7 +126,8 @@ export async function runDaemon(options: DaemonOptions, io: DaemonIo): Promise<n
     while (!stopper.requested) {
       try {
         const summary = await host.tick();
-        degraded = (config.swaps !== undefined && summary.height === null) || (config.jobs !== undefined && summary.now === null);
+        // An obligation whose chains did not answer; one not configured reports 'off'.
+        degraded = Object.values(summary.observed).some((observed) => observed.status === 'unreachable');
         metrics.ticks.inc({ outcome: degraded ? 'degraded' : 'ok' });
       } catch (error) {
         if (isFatalToHost(error)) throw error;

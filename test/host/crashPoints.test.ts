@@ -10,7 +10,7 @@ import { chainOutcome } from '../../sim/invariants.ts';
 import { invariantsAfter, runUntilSettled, type RunResult } from '../../sim/runner.ts';
 import { finalMachines } from '../../sim/simHost.ts';
 import type { World } from '../../sim/world.ts';
-import { CrashAtNth, type CrashHook, type CrashPoint } from '../../src/host/crashpoints.ts';
+import { CrashAtNth, type CrashHook, type CrashPoint } from '../../src/engine/crashpoints.ts';
 import { hostOpener, smallWorld, tempDir } from '../support/simFixture.ts';
 
 const SEED = 7;

@@ -8,7 +8,7 @@ import { SimSwapContract } from '../../sim/chains/simSwapContract.ts';
 import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
 import { World } from '../../sim/world.ts';
 import { ClaimSchedule } from '../../src/host/claimSchedule.ts';
-import { Host, isFatalToHost, StoreWriteFailed } from '../../src/host/host.ts';
+import { isFatalToHost, openHost, StoreWriteFailed, type Host } from '../../src/host/host.ts';
 import type { Escrow, MarkRequest, SwapContract, TransferRequest, TransferSender } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry, type RecoveryLog } from '../../src/store/recoveryLog.ts';
@@ -98,7 +98,7 @@ async function harness(world: World, dir = tempDir('settle-host-'), archiveFails
     },
   };
   const compute = new SimCompute(world);
-  const host = await Host.restore({
+  const host = await openHost({
     store: journaledStore,
     recoveryLog: recovery,
     swapContract: contract as SwapContract,

@@ -20,8 +20,8 @@ import { addJob, addSwap, advanceBlock } from '../../sim/advance.ts';
 import type { FaultKind } from '../../sim/faults.ts';
 import { everyObligationSeen } from '../../sim/runner.ts';
 import { SimulatedSystem } from '../../sim/system.ts';
-import type { Host } from '../../src/host/host.ts';
-import { ClaimTxIsPayment, DropsUnmarkedSendOnMissedPoll, ResignsAfterRestart, SendsBeforePersisting, SendsTooLate } from '../support/buggyHosts.ts';
+import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
+import { ClaimTxIsPayment, DropsUnmarkedSendOnMissedPoll, ResignsAfterRestart, SendsBeforePersisting, SendsTooLate } from '../support/plantedBugs.ts';
 import { OTHER_MINER, reorgNewestBlock } from '../../sim/worldFaults.ts';
 import { BLOCK_SECONDS, DEST_CHAINS, World, minerAddressOn } from '../../sim/world.ts';
 import { SimEscrow } from '../../sim/chains/simEscrow.ts';
@@ -128,11 +128,11 @@ const commands = [
   fc.constant(command('restart', () => true, async (_, r) => void (await r.system.restart()))),
 ];
 
-function property(hostClass?: typeof Host) {
+function property(interceptors?: readonly EngineInterceptor[]) {
   return fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.commands(commands, { maxCommands: 40, size: 'max' }), async (seed, cmds) => {
     const world = World.create(seed, { swaps: 0, jobs: 0, marginBlocks: 3 });
     const faults = new ScriptedFaults();
-    const system = new SimulatedSystem(world, faults, hostClass === undefined ? {} : { hostClass });
+    const system = new SimulatedSystem(world, faults, interceptors === undefined ? {} : { interceptors });
     await system.restart();
     const real: Real = { world, faults, system };
     await fc.asyncModelRun(() => ({ model: { swaps: 0, jobs: 0 }, real }), cmds);
@@ -161,10 +161,10 @@ describe('model-based: any interleaving of obligations, faults, crashes and rest
     ['drops an unmarked send on a missed poll', DropsUnmarkedSendOnMissedPoll],
     ['takes a claim transaction as payment', ClaimTxIsPayment],
     ['sends with too few blocks left', SendsTooLate],
-  ] as const)('finds and shrinks a counterexample against a host that %s', async (_, hostClass) => {
+  ] as const)('finds and shrinks a counterexample against a host that %s', async (_, interceptors) => {
     // A fixed seed: the search is the same every run (a random one found and shrank these bugs
     // almost always, which is not the same as always: one CI run in a dozen missed one).
-    const result = await fc.check(property(hostClass), { numRuns: 300, seed: PLANTED_BUG_SEED });
+    const result = await fc.check(property(interceptors), { numRuns: 300, seed: PLANTED_BUG_SEED });
     expect(result.failed).toBe(true);
     // What a developer gets to replay it: the seed, the path, and a short command sequence.
     expect(result.seed).toEqual(expect.any(Number));

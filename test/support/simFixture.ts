@@ -6,7 +6,7 @@ import pino from 'pino';
 import { addJob, addSwap } from '../../sim/advance.ts';
 import { openSimHost, type SimHost } from '../../sim/simHost.ts';
 import { BLOCK_SECONDS, World } from '../../sim/world.ts';
-import type { CrashHook } from '../../src/host/crashpoints.ts';
+import type { CrashHook } from '../../src/engine/crashpoints.ts';
 
 export const silentLog = pino({ level: 'silent' });
 

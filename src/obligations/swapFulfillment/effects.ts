@@ -3,9 +3,9 @@
  * event that reports its outcome, or null when there is nothing to report yet (the effect is
  * tried again on the next tick). None of them decides anything the machine should decide.
  */
-import type { SwapContext, SwapEvent } from '../../machines/index.ts';
-import { isSimulatedCrash } from './crashpoints.ts';
-import { NeverLands, type Logger, type SwapContract, type TransferSender } from './ports.ts';
+import type { SwapContext, SwapEvent } from '../../../machines/index.ts';
+import { isSimulatedCrash } from '../../engine/crashpoints.ts';
+import { NeverLands, type Logger, type SwapContract, type TransferSender } from '../../host/ports.ts';
 
 export interface SwapEffectPorts {
   readonly contract: SwapContract;
