@@ -4,6 +4,7 @@
  * violates the same invariant, and reported with that run's trace and the command that
  * replays it. Everything in the summary is deterministic: no clock, no machine names.
  */
+import { JOB_MACHINE_NAME, SWAP_MACHINE_NAME } from '../machines/index.ts';
 import type { EngineInterceptor } from '../src/engine/interceptors.ts';
 import { FAULT_KINDS, formatFaults, type FaultKind } from './faults.ts';
 import { DEFAULT_MARGIN_BLOCKS, emptyInjected, runScenario, type EndStates, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
@@ -80,8 +81,8 @@ export async function simulate(options: SimulateOptions): Promise<SimSummary> {
   for (let i = 0; i < options.runs; i += 1) {
     const result = await runScenario(scenarioOptions(options, options.seed + i));
     runsDone += 1;
-    merge(swapEnds, result.endStates.swapFulfillment);
-    merge(jobEnds, result.endStates.jobSettlement);
+    merge(swapEnds, result.endStates[SWAP_MACHINE_NAME] ?? {});
+    merge(jobEnds, result.endStates[JOB_MACHINE_NAME] ?? {});
     for (const kind of FAULT_KINDS) injected[kind] += result.injected[kind];
     crashes += result.crashes;
     restarts += result.restarts;

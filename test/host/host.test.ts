@@ -14,6 +14,7 @@ import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry, type RecoveryLog } from '../../src/store/recoveryLog.ts';
 import type { MachineRecord, SnapshotStore } from '../../src/store/snapshotStore.ts';
 import { silentLog, smallWorld, tempDir } from '../support/simFixture.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
 type Journal = Array<
   | { kind: 'put'; id: string; state: string; context: Record<string, unknown> }
@@ -187,7 +188,7 @@ describe('host: restoring signed transfers', () => {
 
 describe('host: observing the swap contract', () => {
   it('treats nothing as gone when listing fails, and reconciles a swap that is really gone', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'tao', window: 40 });
     const h = await harness(world);
     h.contract.markError = 'RpcFailure';
@@ -210,7 +211,7 @@ describe('host: observing the swap contract', () => {
   });
 
   it('rejects swaps it cannot pay: unknown destination chain, unparseable address; signs nothing', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'sol' });
     addSwap(world, { destChain: 'eth', userDestAddress: '0x1234' });
     const h = await harness(world);
@@ -229,7 +230,7 @@ describe('host: observing the swap contract', () => {
   });
 
   it('never starts a machine again for a swap it archived, though the contract still lists it', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'tao', window: 2 });
     const h = await harness(world);
     await h.host.tick();
@@ -241,7 +242,7 @@ describe('host: observing the swap contract', () => {
   });
 
   it('stops (fail-stop) when a finished machine cannot be archived, rather than ticking on', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'tao', window: 2 });
     const h = await harness(world, tempDir('settle-host-'), new Error('EIO: i/o error'));
     const ticked = h.host.tick();
@@ -250,7 +251,7 @@ describe('host: observing the swap contract', () => {
   });
 
   it('does not touch a swap of ours that is Fulfilled on chain yet unknown to the store', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'tao', window: 30 });
     world.state.subtensor.swaps['1']!.status = 'Fulfilled';
     const h = await harness(world);
@@ -261,7 +262,7 @@ describe('host: observing the swap contract', () => {
 
 describe('host: job settlement', () => {
   it('claims the capped cost, and records a lock that expired as lost revenue', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addJob(world, { lockAmount: 100n, cost: 250n });
     addJob(world, { lockAmount: 100n, runSeconds: 24, lockSeconds: 12 });
     const h = await harness(world);

@@ -26,6 +26,7 @@ import { OTHER_MINER, reorgNewestBlock } from '../../sim/worldFaults.ts';
 import { BLOCK_SECONDS, DEST_CHAINS, World, minerAddressOn } from '../../sim/world.ts';
 import { SimEscrow } from '../../sim/chains/simEscrow.ts';
 import { ScriptedFaults } from './scriptedFaults.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
 const RUNS = Number(process.env['SETTLE_PROVE_RUNS'] ?? 200);
 const MAX_OBLIGATIONS = 4;
@@ -130,7 +131,7 @@ const commands = [
 
 function property(interceptors?: readonly EngineInterceptor[]) {
   return fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.commands(commands, { maxCommands: 40, size: 'max' }), async (seed, cmds) => {
-    const world = World.create(seed, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(seed, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     const faults = new ScriptedFaults();
     const system = new SimulatedSystem(world, faults, interceptors === undefined ? {} : { interceptors });
     await system.restart();
