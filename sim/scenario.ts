@@ -139,11 +139,7 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
       blocks: run.blocks,
       restarts: run.crashes,
       crashes,
-      injected: {
-        ...faults.injected,
-        'validator-timeout': world.state.observations.hostile.tightWindows,
-        'payer-cancel': world.state.observations.hostile.shortLocks,
-      },
+      injected: Object.assign({ ...faults.injected }, ...modules.map((m) => m.injected?.(world) ?? {})) as Record<FaultKind, number>,
       endStates,
       invariants,
       trace,

@@ -11,7 +11,7 @@
 import type { AnyObligation } from '../src/engine/obligation.ts';
 import type { Logger } from '../src/host/ports.ts';
 import type { RecordPlace } from '../src/store/snapshotStore.ts';
-import type { FaultSource } from './faults.ts';
+import type { FaultKind, FaultSource } from './faults.ts';
 import type { InvariantResult, RunOutcome } from './invariants.ts';
 import type { SimNetwork } from './network.ts';
 import type { World } from './world.ts';
@@ -49,6 +49,8 @@ export interface SimModule {
   deadlineBound(world: World): Set<string>;
   /** Whether the host has met every obligation of this module it still can. */
   allSeen(world: World, placeOf: (id: string) => RecordPlace | null): boolean;
+  /** Hostile obligations its script made, counted as the fault kinds they stand for. */
+  injected?(world: World): Partial<Record<FaultKind, number>>;
   /** Lines that explain a run that did not end, for its trace. */
   stuckReport?(world: World): string[];
 }

@@ -49,5 +49,6 @@ export const jobModule: SimModule = {
     for (const e of world.state.escrow.events) if (e.kind === 'Canceled') out.add(jobMachineId({ chain, jobId: e.jobId }));
     return out;
   },
+  injected: (world) => ({ 'payer-cancel': world.state.observations.hostile.shortLocks }),
   allSeen: (world, placeOf) => Object.values(world.state.compute.jobs).every((job) => placeOf(jobMachineId(job.terms)) !== null),
 };

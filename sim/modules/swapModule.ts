@@ -57,6 +57,7 @@ export const swapModule: SimModule = {
     Object.values(world.state.subtensor.swaps).every(
       (swap) => swap.status !== 'Active' || swap.miner !== world.state.miner || placeOf(swapMachineId(swap.terms.swapId)) !== null,
     ),
+  injected: (world) => ({ 'validator-timeout': world.state.observations.hostile.tightWindows }),
   stuckReport: (world) =>
     Object.values(world.state.ledgers).map((ledger) => {
       const pending = Object.values(ledger.transfers).filter((t) => t.includedBlock === null);
