@@ -21,6 +21,7 @@ import { openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT, STORE_LAYOUT_VERSI
 import { openRecoveryLog } from '../src/store/recoveryLog.ts';
 import { segmentFileName } from '../src/store/segmentLog.ts';
 import type { MachineRecord } from '../src/store/snapshotStore.ts';
+import { swapMachineId } from '../machines/index.ts';
 
 const SILENT = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -157,7 +158,7 @@ export async function seedStore(count: number): Promise<string> {
   const fd = openSync(join(dir, 'log', segmentFileName(1)), 'w');
   for (let i = 1; i <= count; i += 1) {
     const record: MachineRecord = {
-      id: `swap:${i}`,
+      id: swapMachineId(String(i)),
       machine: { name: 'swapFulfillment', version: 1 },
       seq: 1,
       snapshot: { ...snapshot, context: { ...snapshot.context, terms: { ...snapshot.context.terms, swapId: String(i) } } },

@@ -8,6 +8,7 @@ import { CoverageRecorder } from '../diagram/coverage.ts';
 import { simulate, type SimSummary, type ViolationReport } from '../../sim/simulate.ts';
 import type { EngineInterceptor } from '../engine/interceptors.ts';
 import { ProgressLine } from './progressLine.ts';
+import { swapMachineId } from '../../machines/index.ts';
 
 export interface SimCommandOptions {
   readonly seed: number;
@@ -99,7 +100,7 @@ function formatViolation(v: ViolationReport, seeds: readonly number[]): string[]
 function involvedIds(details: readonly string[]): string[] {
   const ids = new Set<string>();
   for (const detail of details) {
-    for (const m of detail.matchAll(/swap[ :](\d+)/g)) ids.add(`swap:${m[1]}`);
+    for (const m of detail.matchAll(/swap[ :](\d+)/g)) ids.add(swapMachineId(m[1]!));
     for (const m of detail.matchAll(/job[ :](?:[\w-]+:)?(0x[0-9a-f]+)/g)) ids.add(m[1]!);
   }
   return [...ids];

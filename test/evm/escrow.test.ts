@@ -18,6 +18,7 @@ import { compileContracts } from '../support/compileContracts.ts';
 import { CHAIN, deployEscrow, type EscrowFixture } from '../support/escrowFixture.ts';
 import { startEvmNode, type EvmNode } from '../support/evmNode.ts';
 import { tempDir } from '../support/simFixture.ts';
+import { jobMachineId } from '../../machines/index.ts';
 
 let node: EvmNode;
 let f: EscrowFixture;
@@ -73,7 +74,7 @@ async function openHost(
   return { host, store, recovery, escrow: port, log };
 }
 
-const idOf = (terms: JobTerms) => `job:${CHAIN}:${terms.jobId}`;
+const idOf = (terms: JobTerms) => jobMachineId({ chain: CHAIN, jobId: terms.jobId });
 
 async function finalState(store: LowdbSnapshotStore, terms: JobTerms): Promise<{ value: string; context: Record<string, unknown> }> {
   return (await store.readArchived(idOf(terms))).snapshot as { value: string; context: Record<string, unknown> };

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { knownMachineVersions, type JobTerms } from '../../machines/index.ts';
+import { jobMachineId, knownMachineVersions, swapMachineId } from '../../machines/index.ts';
 import { addJob, addSwap, advanceBlock } from '../../sim/advance.ts';
 import { SimCompute } from '../../sim/chains/simCompute.ts';
 import { SimEscrow } from '../../sim/chains/simEscrow.ts';
@@ -62,7 +62,7 @@ async function harness(world: World, dir = tempDir('settle-host-'), archiveFails
     return base.listAssigned();
   };
   contract.markFulfilled = async (request: MarkRequest) => {
-    journal.push({ kind: 'effect', name: 'markFulfilled', id: `swap:${request.swapId}` });
+    journal.push({ kind: 'effect', name: 'markFulfilled', id: swapMachineId(request.swapId) });
     return contract.markError === null ? base.markFulfilled(request) : { ok: false, error: contract.markError };
   };
   const senders = new Map<string, TransferSender>();
@@ -72,19 +72,19 @@ async function harness(world: World, dir = tempDir('settle-host-'), archiveFails
       chain,
       addressProblem: (address) => sender.addressProblem(address),
       lookup: (transfer) => sender.lookup(transfer),
-      adopt: (transfer) => void journal.push({ kind: 'effect', name: 'adopt', id: `swap:${(JSON.parse(transfer.raw) as { swapId: string }).swapId}` }),
+      adopt: (transfer) => void journal.push({ kind: 'effect', name: 'adopt', id: swapMachineId((JSON.parse(transfer.raw) as { swapId: string }).swapId) }),
       sign: async (request: TransferRequest) => {
-        journal.push({ kind: 'effect', name: 'sign', id: `swap:${request.swapId}` });
+        journal.push({ kind: 'effect', name: 'sign', id: swapMachineId(request.swapId) });
         return sender.sign(request);
       },
       broadcast: async (raw: string) => {
-        journal.push({ kind: 'effect', name: 'broadcast', id: `swap:${(JSON.parse(raw) as { swapId: string }).swapId}`, detail: raw });
+        journal.push({ kind: 'effect', name: 'broadcast', id: swapMachineId((JSON.parse(raw) as { swapId: string }).swapId), detail: raw });
         return sender.broadcast(raw);
       },
     });
   }
   const simEscrow = new SimEscrow(world);
-  const jobId = (terms: JobTerms) => `job:${terms.chain}:${terms.jobId}`;
+  const jobId = jobMachineId;
   const escrow: Escrow = {
     chain: simEscrow.chain,
     readSettlements: (jobs) => simEscrow.readSettlements(jobs),

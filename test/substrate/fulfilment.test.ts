@@ -26,6 +26,7 @@ import { registry } from '../support/fakeSubtensor/runtime.ts';
 import { FakeSubtensor } from '../support/fakeSubtensor/fakeSubtensor.ts';
 import { devAccounts } from '../support/devAccounts.ts';
 import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
+import { swapMachineId } from '../../machines/index.ts';
 
 
 let alice: KeyringPair; // the miner's hotkey: marks
@@ -141,7 +142,7 @@ describe('swap fulfilment over @polkadot/api against a JSON-RPC node on 127.0.0.
 
     const finals = await finalMachines(daemon.store);
     const reasons = [0, 1, 2, 3, 4].map((id) => {
-      const machine = finals.get(`swap:${id}`)!;
+      const machine = finals.get(swapMachineId(String(id)))!;
       expect(machine.state).toBe('Rejected');
       return (machine.context as SwapContext).reason;
     });
