@@ -14,6 +14,7 @@
 import type { InspectionEvent } from 'xstate';
 import type { Logger } from '../host/ports.ts';
 import type { RecoveryEntry, RecoveryLog } from '../store/recoveryLog.ts';
+import type { KnownMachines } from '../store/recordValidation.ts';
 import type { MachineRecord, SnapshotStore } from '../store/snapshotStore.ts';
 import type { CrashHook } from './crashpoints.ts';
 import { chain, type BatchCall, type CreateCall, type EngineInterceptor, type ObserveCall } from './interceptors.ts';
@@ -113,9 +114,11 @@ export class Engine {
     return engine;
   }
 
-  /** name -> version of every machine this engine runs: what its store must accept. */
-  static knownMachines(obligations: readonly AnyObligation[]): Record<string, number> {
-    return Object.fromEntries(obligations.map((o) => [o.definition.name, o.definition.version]));
+  /** The versions of every machine this engine runs, and migrates from: what its store must accept. */
+  static knownMachines(obligations: readonly AnyObligation[]): KnownMachines {
+    return Object.fromEntries(
+      obligations.map(({ definition: d }) => [d.name, d.migrate === undefined || d.migratesFrom === undefined ? d.version : { version: d.version, migratesFrom: d.migratesFrom }]),
+    );
   }
 
   private reviveTerminal(record: MachineRecord): Change | null {

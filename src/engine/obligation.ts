@@ -24,10 +24,12 @@ export interface MachineDefinition {
   readonly version: number;
   readonly machine: AnyStateMachine;
   /**
-   * A persisted snapshot written by an older version of the machine, as this version reads
-   * it (the result is written back before any effect). Without it, such records are refused.
+   * A persisted snapshot written by an older version of the machine (`migratesFrom` or later),
+   * as this version reads it; the result is written back before any effect. Without it, such
+   * records are refused by the store.
    */
   readonly migrate?: (snapshot: unknown, fromVersion: number) => unknown;
+  readonly migratesFrom?: number;
 }
 
 /** One effect to perform for one machine, whose snapshot asking for it is on disk. */

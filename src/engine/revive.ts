@@ -28,7 +28,7 @@ function storedSnapshot(obligation: AnyObligation, record: MachineRecord): Store
   const { definition } = obligation;
   const version = record.machine.version;
   if (version === definition.version) return record.snapshot as StoredSnapshot;
-  if (version > definition.version || definition.migrate === undefined) {
+  if (version > definition.version || definition.migrate === undefined || version < (definition.migratesFrom ?? definition.version)) {
     throw new Error(`${record.id}: written by ${definition.name} version ${version}; this engine runs version ${definition.version} and has no migration from it`);
   }
   return definition.migrate(record.snapshot, version) as StoredSnapshot;

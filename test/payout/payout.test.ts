@@ -16,7 +16,10 @@ import { parseFaults } from '../../sim/faults.ts';
 import { invariantsAfter, runUntilSettled } from '../../sim/runner.ts';
 import { runScenario } from '../../sim/scenario.ts';
 import { openSimHost } from '../../sim/simHost.ts';
-import { World } from '../../sim/world.ts';
+import { join } from 'node:path';
+import { advanceBlock, World } from '../../sim/world.ts';
+import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
+import { openRecoveryLog } from '../../src/store/recoveryLog.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { CrashAtNth } from '../../src/engine/crashpoints.ts';
 import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
@@ -89,6 +92,34 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
       expect(chainOf(crashed.world).payments.map((p) => p.payoutId).sort()).toEqual(['p1', 'p2']);
     }
   }, 120_000);
+
+  it('migrates records of an older machine version at restore, through the real store', async () => {
+    const world = payoutWorld();
+    const dir = tempDir('settle-payout-migrate-');
+    const v1 = payoutModule.connect(world, null).obligation(silentLog);
+    const openStore = (known: ReturnType<typeof Engine.knownMachines>) => openLowdbSnapshotStore(join(dir, 'store'), { create: false, knownMachines: known });
+    const recovery = (await openRecoveryLog(join(dir, 'recovery.jsonl'))).log;
+    const first = await Engine.restore({ store: await openLowdbSnapshotStore(join(dir, 'store'), { create: true, knownMachines: Engine.knownMachines([v1]) }), recoveryLog: recovery, log: silentLog, obligations: [v1] });
+    await first.tick(); // creates the three payouts; p1 and p3 are due and reach Paid and Recovery, p2 waits
+    expect(first.machines().map((m) => [m.id, m.state])).toEqual([['payout:p2', 'Pending']]);
+    const migrate = (snapshot: unknown, from: number): unknown => {
+      const s = snapshot as { context: object };
+      return { ...s, context: { ...s.context, migratedFrom: from } };
+    };
+    const v2 = { ...v1, definition: { ...v1.definition, version: 2, migratesFrom: 1, migrate } };
+    await expect(openStore({ payout: 2 })).rejects.toThrow(/payout version 1; this release \(version 2\) has no migration from it/);
+    const store = await openStore(Engine.knownMachines([v2]));
+    const second = await Engine.restore({ store, recoveryLog: recovery, log: silentLog, obligations: [v2] });
+    const [record] = await store.loadLive();
+    expect(record!.machine).toEqual({ name: 'payout', version: 2 });
+    expect((record!.snapshot as { context: { migratedFrom: number } }).context.migratedFrom).toBe(1);
+    for (let i = 0; i < 4 && second.liveCount > 0; i += 1) {
+      advanceBlock(world);
+      await second.tick();
+    }
+    expect(second.liveCount).toBe(0);
+    expect(chainOf(world).payments.map((p) => p.payoutId)).toEqual(['p1', 'p2']);
+  });
 
   it('is refused by the engine when a handler is missing', async () => {
     const obligation = { ...payoutModule.connect(payoutWorld(), null).obligation(silentLog), handlers: { pay: { perform: async () => null } } };
