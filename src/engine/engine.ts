@@ -96,7 +96,9 @@ export class Engine {
 
   private register(obligation: AnyObligation): void {
     checkHandlers(obligation);
+    // A kind is an id prefix and a machine name a record's key: each must name one obligation.
     if (this.byMachineName.has(obligation.definition.name)) throw new Error(`two obligations run machine '${obligation.definition.name}'`);
+    if ([...this.byMachineName.values()].some((o) => o.kind === obligation.kind)) throw new Error(`two obligations of kind '${obligation.kind}'`);
     this.byMachineName.set(obligation.definition.name, obligation);
     this.scopes.set(
       obligation,
