@@ -11,6 +11,7 @@ import { claimInBatches } from '../src/host/batchClaimer.ts';
 import { deployEscrow } from '../test/support/escrowFixture.ts';
 import { startEvmNode, type EvmNode } from '../test/support/evmNode.ts';
 import { tempDir } from '../test/support/simFixture.ts';
+import { jobMachineId } from '../machines/index.ts';
 
 export interface GasRow {
   /** Jobs due at one claim run. */
@@ -31,7 +32,7 @@ export async function claimGas(sizes: readonly number[]): Promise<GasRow[]> {
       const fromBlock = (await node.provider.getBlockNumber()) + 1;
       const events = await claimInBatches(
         escrow,
-        jobs.map((terms) => ({ id: `job:${terms.chain}:${terms.jobId}`, terms, amount: 1n })),
+        jobs.map((terms) => ({ id: jobMachineId(terms), terms, amount: 1n })),
         log,
       );
       const claimed = [...events.values()].filter((e) => e.type === 'CLAIMED').length;

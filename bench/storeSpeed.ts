@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { knownMachineVersions, swapFulfillment, type SwapTerms } from '../machines/index.ts';
-import { Host } from '../src/host/host.ts';
-import { MachineStepper } from '../src/host/machineStepper.ts';
+import { openHost } from '../src/host/host.ts';
+import { MachineStepper } from '../src/engine/machineStepper.ts';
 import { encodeEnvelope } from '../src/store/checksummedJsonFile.ts';
 import { writeFileDurably } from '../src/store/durableFile.ts';
 import { encodeLogLine } from '../src/store/logLine.ts';
@@ -21,6 +21,7 @@ import { openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT, STORE_LAYOUT_VERSI
 import { openRecoveryLog } from '../src/store/recoveryLog.ts';
 import { segmentFileName } from '../src/store/segmentLog.ts';
 import type { MachineRecord } from '../src/store/snapshotStore.ts';
+import { swapMachineId } from '../machines/index.ts';
 
 const SILENT = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -157,7 +158,7 @@ export async function seedStore(count: number): Promise<string> {
   const fd = openSync(join(dir, 'log', segmentFileName(1)), 'w');
   for (let i = 1; i <= count; i += 1) {
     const record: MachineRecord = {
-      id: `swap:${i}`,
+      id: swapMachineId(String(i)),
       machine: { name: 'swapFulfillment', version: 1 },
       seq: 1,
       snapshot: { ...snapshot, context: { ...snapshot.context, terms: { ...snapshot.context.terms, swapId: String(i) } } },
@@ -303,7 +304,7 @@ async function restoreOnce(dir: string, count: number, gc: () => void): Promise<
   const started = performance.now();
   const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
   const { log: recoveryLog } = await openRecoveryLog(join(dir, '..', 'recovery.jsonl'));
-  const host = await Host.restore({ store, recoveryLog, swapContract: null, senders: new Map(), escrows: new Map(), clock: null, jobSource: null, log: SILENT });
+  const host = await openHost({ store, recoveryLog, swapContract: null, senders: new Map(), escrows: new Map(), clock: null, jobSource: null, log: SILENT });
   const ms = performance.now() - started;
   if (host.liveCount !== count) throw new Error(`restored ${host.liveCount} of ${count}`);
   gc();

@@ -34,6 +34,7 @@ export function metaOfState(snapshot: { getMeta(): Record<string, unknown>; valu
 }
 
 export * from './defaults.ts';
+export * from './ids.ts';
 export * from './jobSettlement.ts';
 export * from './markFulfilledErrors.ts';
 export * from './stateMeta.ts';

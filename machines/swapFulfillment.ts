@@ -15,7 +15,7 @@
 import { assign, setup } from 'xstate';
 import { classifyMarkError } from './markFulfilledErrors.ts';
 import { DEFAULT_MARGIN_BLOCKS } from './defaults.ts';
-import { isPositiveAmount, type StateMeta } from './stateMeta.ts';
+import { isPositiveAmount, stateMetaOf } from './stateMeta.ts';
 
 export const SWAP_MACHINE_NAME = 'swapFulfillment';
 export const SWAP_MACHINE_VERSION = 1;
@@ -91,7 +91,11 @@ export type SwapEvent =
   | { type: 'SWAP_READ'; view: SwapView | null }
   | { type: 'READ_FAILED'; error: string };
 
-const meta = (m: StateMeta): StateMeta => m;
+/** Every effect a state of this machine may ask for; the swap obligation's handler table is keyed by it. */
+export const SWAP_EFFECTS = ['sendTransfer', 'markFulfilled', 'readSwap', 'recordRecovery'] as const;
+export type SwapEffect = (typeof SWAP_EFFECTS)[number];
+
+const meta = stateMetaOf<SwapEffect>();
 
 export const swapFulfillment = setup({
   types: {

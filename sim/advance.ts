@@ -1,23 +1,28 @@
 /**
- * One block of simulated time for every chain: transfers are included, validators confirm or
- * time out swaps, payers cancel expired locks, the compute engine runs jobs, and the script
- * creates new swaps and jobs. Committed once at the end: a crash mid-block loses the block.
+ * One block of the product's simulated chains (sim/modules/ calls these): transfers are
+ * included, validators confirm or time out swaps, payers cancel expired locks, and the scripts
+ * create new swaps and jobs. `advanceBlock` (sim/world.ts) runs every module's, then commits
+ * once: a crash mid-block loses the block.
  */
 import { addressFor } from './addresses.ts';
 import { BLOCK_SECONDS, DEST_CHAINS, type World } from './world.ts';
 
+export { advanceBlock } from './world.ts';
+
 /** Blocks after a confirmed fulfilment at which validators vote the swap Completed. */
 export const CONFIRM_DELAY_BLOCKS = 4;
 
-export function advanceBlock(world: World): void {
-  const s = world.state;
-  s.subtensor.height += 1;
-  s.escrow.time += BLOCK_SECONDS;
-  for (const ledger of Object.values(s.ledgers)) includeTransfers(world, ledger.chain);
+/** The swap side of a block: the Subtensor's height, inclusion on every ledger, the validators. */
+export function advanceSwapChains(world: World): void {
+  world.state.subtensor.height += 1;
+  for (const ledger of Object.values(world.state.ledgers)) includeTransfers(world, ledger.chain);
   runValidators(world);
+}
+
+/** The job side of a block: the escrow chain's time, payers who cancel expired locks. */
+export function advanceJobChains(world: World): void {
+  world.state.escrow.time += BLOCK_SECONDS;
   runPayers(world);
-  runScript(world);
-  world.commit();
 }
 
 function includeTransfers(world: World, chain: string): void {
@@ -86,11 +91,14 @@ function runPayers(world: World): void {
   }
 }
 
-function runScript(world: World): void {
-  const s = world.state;
-  const r = world.random;
-  if (s.subtensor.nextSwapId - 1 < s.plan.swaps && r.chance(0.6)) createSwap(world);
-  if (s.compute.created < s.plan.jobs && r.chance(0.6)) createJob(world);
+/** The swap script: now and then a new swap, until the plan's count is reached. */
+export function swapScript(world: World, planned: number): void {
+  if (world.state.subtensor.nextSwapId - 1 < planned && world.random.chance(0.6)) createSwap(world);
+}
+
+/** The job script: now and then a new job, until the plan's count is reached. */
+export function jobScript(world: World, planned: number): void {
+  if (world.state.compute.created < planned && world.random.chance(0.6)) createJob(world);
 }
 
 /** What a test may fix about a new swap; the rest is drawn from the world's seed. */

@@ -1,4 +1,4 @@
-/** The chain ports of the simulated world, seen through the faulty network. */
+/** The product's chain ports of the simulated world, seen through the faulty network. */
 import type { JobTerms, SignedTransfer, SwapView } from '../machines/index.ts';
 import type {
   AssignedSwap,
@@ -19,7 +19,6 @@ import type {
 import { BatchReverted } from '../src/host/ports.ts';
 import { withoutStack } from './faults.ts';
 import type { SimNetwork } from './network.ts';
-import type { ChainPorts } from './simHost.ts';
 import { takeNonce } from './worldFaults.ts';
 import type { World } from './world.ts';
 
@@ -124,14 +123,31 @@ class FaultyCompute implements JobSource, Clock {
   }
 }
 
-export function faultyPorts(ports: ChainPorts, net: SimNetwork, world: World): ChainPorts {
-  if (ports.swapContract === null || ports.clock === null || ports.jobSource === null) throw new Error('faultyPorts: incomplete ports');
+/** The swap ports behind the faulty network. */
+export function faultySwapPorts(ports: SimSwapPorts, net: SimNetwork, world: World): SimSwapPorts {
+  return {
+    contract: new FaultySwapContract(ports.contract, net, world),
+    senders: new Map([...ports.senders].map(([chain, sender]) => [chain, new FaultySender(sender, net, world)])),
+  };
+}
+
+/** The job ports behind the faulty network (the compute engine is also the escrow chain's clock). */
+export function faultyJobPorts(ports: SimJobPorts, net: SimNetwork, world: World): SimJobPorts {
   const compute = new FaultyCompute(ports.jobSource, ports.clock, net);
   return {
-    swapContract: new FaultySwapContract(ports.swapContract, net, world),
-    senders: new Map([...ports.senders].map(([chain, sender]) => [chain, new FaultySender(sender, net, world)])),
     escrows: new Map([...ports.escrows].map(([chain, escrow]) => [chain, new FaultyEscrow(escrow, net, world)])),
     clock: compute,
     jobSource: compute,
   };
+}
+
+export interface SimSwapPorts {
+  readonly contract: SwapContract;
+  readonly senders: ReadonlyMap<string, TransferSender>;
+}
+
+export interface SimJobPorts {
+  readonly escrows: ReadonlyMap<string, Escrow>;
+  readonly clock: Clock;
+  readonly jobSource: JobSource;
 }

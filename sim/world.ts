@@ -1,6 +1,9 @@
 /**
- * The simulated world: the allways contract on a simulated Subtensor, destination ledgers, an
- * Ocean-style escrow, a compute engine and the script that feeds them swaps and jobs.
+ * The simulated world: a block clock, a seeded generator and the chains of each simulated
+ * obligation (sim/simModule.ts), each module adding its own part of the state. The product's
+ * modules (sim/modules/) add the allways contract on a simulated Subtensor, destination
+ * ledgers, an Ocean-style escrow and a compute engine, and the scripts that feed them swaps
+ * and jobs; their state types are declared here, where every simulated chain reads them.
  *
  * The world is plain JSON. With a path, every mutation is written durably before the call that
  * made it returns, so a killed process meets, on restart, exactly the chain it left: a
@@ -13,9 +16,10 @@ import { StoreError } from '../src/errors.ts';
 import { addressFor } from './addresses.ts';
 import { SimRandom } from './rng.ts';
 import { sha256Hex } from './sha256.ts';
+import type { SimModule } from './simModule.ts';
 
 export const WORLD_FORMAT = 'settle/sim-world';
-export const WORLD_VERSION = 2;
+export const WORLD_VERSION = 3;
 export const BLOCK_SECONDS = 12;
 export const GENESIS_TIME = 1_767_225_600; // 2026-01-01T00:00:00Z
 
@@ -104,10 +108,19 @@ export interface Observations {
 }
 
 export interface WorldPlan {
-  readonly swaps: number;
-  readonly jobs: number;
+  /** Obligations each module's script creates, by the module's kind. */
+  readonly counts: Readonly<Record<string, number>>;
   readonly marginBlocks: number;
   readonly hostility: Hostility;
+}
+
+/** A plan as callers write it: the product's counts by name, any module's in `counts`. */
+export interface PlanInput {
+  readonly swaps?: number;
+  readonly jobs?: number;
+  readonly counts?: Readonly<Record<string, number>>;
+  readonly marginBlocks: number;
+  readonly hostility?: Hostility;
 }
 
 /** How often the script creates the obligations that go wrong in the wild (probabilities). */
@@ -125,12 +138,19 @@ export interface Hostility {
 /** The mix `settle start` shows a newcomer: mostly sound, a few of each hostile case. */
 export const DEFAULT_HOSTILITY: Hostility = { badData: 0.08, tightWindow: 0.06, shortLock: 0.15, payerCancels: 0.5 };
 
-export interface WorldState {
+/** What every world holds, whatever its modules. */
+export interface BaseWorldState {
   readonly format: typeof WORLD_FORMAT;
   readonly version: number;
   readonly seed: number;
   rng: number[];
   readonly plan: WorldPlan;
+  /** The block every chain of the world is at (the Subtensor's, in the product's world). */
+  height: number;
+}
+
+/** The product's world: the fields below exist when its swap and job modules are in it. */
+export interface WorldState extends BaseWorldState {
   readonly miner: string;
   readonly payee: string;
   subtensor: {
@@ -162,37 +182,31 @@ export class World {
 
   private constructor(
     readonly state: WorldState,
+    /** The simulated obligations of this world, in the order their chains move each block. */
+    readonly modules: readonly SimModule[],
     private readonly path: string | null,
   ) {
     this.random = SimRandom.fromState(state.rng);
   }
 
-  static create(seed: number, plan: Omit<WorldPlan, 'hostility'> & { hostility?: Hostility }, path: string | null = null): World {
-    const state: WorldState = {
+  static create(seed: number, plan: PlanInput, modules: readonly SimModule[], path: string | null = null): World {
+    const counts = { swap: plan.swaps ?? 0, job: plan.jobs ?? 0, ...plan.counts };
+    const base: BaseWorldState = {
       format: WORLD_FORMAT,
       version: WORLD_VERSION,
       seed,
       rng: SimRandom.fromSeed(seed).state(),
-      plan: { ...plan, hostility: plan.hostility ?? DEFAULT_HOSTILITY },
-      miner: MINER_HOTKEY,
-      payee: PAYEE,
-      subtensor: { height: 1, nextSwapId: 1, swaps: {}, events: [], history: {} },
-      ledgers: Object.fromEntries(
-        DEST_CHAINS.map((chain) => [
-          chain,
-          { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, frozenUntil: {}, transfers: {} },
-        ]),
-      ),
-      escrow: { chain: 'sim-evm', address: `0x${'e5'.repeat(20)}`, token: `0x${'70'.repeat(20)}`, time: GENESIS_TIME, txCount: 0, locks: [], events: [] },
-      compute: { jobs: {}, created: 0 },
-      observations: { signatures: dictionary(), reorgedOut: [], hostile: { tightWindows: 0, shortLocks: 0 } },
+      plan: { counts, marginBlocks: plan.marginBlocks, hostility: plan.hostility ?? DEFAULT_HOSTILITY },
+      height: 1,
     };
-    const world = new World(state, path);
+    // Each module adds its chains to the state; the product's fields exist once theirs have.
+    const world = new World(base as WorldState, modules, path);
+    for (const module of modules) module.init(world);
     world.commit();
     return world;
   }
 
-  static load(path: string): World {
+  static load(path: string, modules: readonly SimModule[]): World {
     const text = readFileSync(path, 'utf8');
     let state: WorldState;
     try {
@@ -204,7 +218,7 @@ export class World {
     if (state.version !== WORLD_VERSION) {
       throw new StoreError(path, `simulated chain version ${state.version}; this release reads ${WORLD_VERSION}: delete its directory for a new run`);
     }
-    return new World(state, path);
+    return new World(state, modules, path);
   }
 
   /** Makes the current state durable (when the world has a file). */
@@ -217,11 +231,12 @@ export class World {
   }
 
   get height(): number {
-    return this.state.subtensor.height;
+    return this.state.height;
   }
 
-  get time(): number {
-    return this.state.escrow.time;
+  /** Obligations a module's script creates in this world. */
+  planned(kind: string): number {
+    return this.state.plan.counts[kind] ?? 0;
   }
 
   nextEscrowTx(): string {
@@ -229,10 +244,22 @@ export class World {
     return `0x${sha256Hex(`escrow-tx-${this.state.seed}-${this.state.escrow.txCount}`)}`;
   }
 
-  /** Whether every planned swap and job has been created. */
+  /** Whether every module's script has created every obligation planned. */
   get scriptDone(): boolean {
-    return this.state.subtensor.nextSwapId - 1 >= this.state.plan.swaps && this.state.compute.created >= this.state.plan.jobs;
+    return this.modules.every((module) => module.scriptDone(this));
   }
+}
+
+/**
+ * One block for every chain of the world: each module moves its chains (inclusion,
+ * validators, payers...), then each module's script may create an obligation. Committed once
+ * at the end: a crash mid-block loses the block.
+ */
+export function advanceBlock(world: World): void {
+  world.state.height += 1;
+  for (const module of world.modules) module.advance(world);
+  for (const module of world.modules) module.script(world);
+  world.commit();
 }
 
 /**
@@ -242,7 +269,7 @@ export class World {
  * looked up, not scanned: scanning a dictionary-mode object is slower. JSON.stringify writes
  * it exactly as a plain object.
  */
-function dictionary<T>(): Record<string, T> {
+export function dictionary<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 

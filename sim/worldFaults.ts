@@ -1,4 +1,4 @@
-/** Faults of the chains themselves, applied once per block after the block is made. */
+/** Faults of the product's chains themselves, applied once per block after the block is made. */
 import { addressFor } from './addresses.ts';
 import type { FaultSource } from './faults.ts';
 import { minerAddressOn, type World } from './world.ts';
@@ -6,7 +6,8 @@ import { minerAddressOn, type World } from './world.ts';
 export const OTHER_MINER = addressFor('tao', 'another-miner');
 export const OPERATOR = addressFor('eth', 'operator');
 
-export function applyWorldFaults(world: World, faults: FaultSource): void {
+/** Reorgs and frozen funds on the destination ledgers, swaps reassigned to another miner. */
+export function applySwapChainFaults(world: World, faults: FaultSource): void {
   const s = world.state;
   for (const ledger of Object.values(s.ledgers)) {
     if (faults.decide('reorg', `${ledger.chain}:b${ledger.height}`)) reorgNewestBlock(world, ledger.chain);

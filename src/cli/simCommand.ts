@@ -6,9 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { FAULT_KINDS, formatFaults, type FaultKind } from '../../sim/faults.ts';
 import { CoverageRecorder } from '../diagram/coverage.ts';
 import { simulate, type SimSummary, type ViolationReport } from '../../sim/simulate.ts';
-import type { Host } from '../host/host.ts';
+import type { EngineInterceptor } from '../engine/interceptors.ts';
 import { requireWritableFile } from '../usablePaths.ts';
 import { ProgressLine } from './progressLine.ts';
+import { swapMachineId } from '../../machines/index.ts';
 
 export interface SimCommandOptions {
   readonly seed: number;
@@ -30,7 +31,7 @@ export interface Io {
 /** The most trace lines printed; --json carries them all. */
 const TRACE_LINES_SHOWN = 200;
 
-export async function simCommand(options: SimCommandOptions, io: Io, hostClass?: typeof Host): Promise<number> {
+export async function simCommand(options: SimCommandOptions, io: Io, interceptors?: readonly EngineInterceptor[]): Promise<number> {
   // Checked before the runs, which can take minutes: a bad path is said at once.
   const coveragePath = options.coverage === undefined ? undefined : requireWritableFile(options.coverage, '--coverage');
   const progress = io.stderr.isTTY === true ? new ProgressLine(io.stderr) : null;
@@ -43,7 +44,7 @@ export async function simCommand(options: SimCommandOptions, io: Io, hostClass?:
     jobs: options.jobs,
     faults: options.faults,
     ...(options.margin === undefined ? {} : { marginBlocks: options.margin }),
-    ...(hostClass === undefined ? {} : { hostClass }),
+    ...(interceptors === undefined ? {} : { interceptors }),
     ...(coverage === null ? {} : { inspect: coverage.inspect }),
     onRun: (done, total, violating) => progress?.update(bar(done, total, violating)),
   });
@@ -102,7 +103,7 @@ function formatViolation(v: ViolationReport, seeds: readonly number[]): string[]
 function involvedIds(details: readonly string[]): string[] {
   const ids = new Set<string>();
   for (const detail of details) {
-    for (const m of detail.matchAll(/swap[ :](\d+)/g)) ids.add(`swap:${m[1]}`);
+    for (const m of detail.matchAll(/swap[ :](\d+)/g)) ids.add(swapMachineId(m[1]!));
     for (const m of detail.matchAll(/job[ :](?:[\w-]+:)?(0x[0-9a-f]+)/g)) ids.add(m[1]!);
   }
   return [...ids];

@@ -11,7 +11,9 @@ import pino from 'pino';
 import type { InvariantResult } from '../../sim/invariants.ts';
 import { invariantsAfter, runUntilSettled } from '../../sim/runner.ts';
 import { openSimHost, type SimHost } from '../../sim/simHost.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 import { World } from '../../sim/world.ts';
+import { JOB_KIND, kindOfMachineId, SWAP_KIND } from '../../machines/index.ts';
 import { StoreError, StoreMissing } from '../errors.ts';
 import { prepareDirectory } from '../usablePaths.ts';
 import { ProgressLine } from './progressLine.ts';
@@ -38,9 +40,9 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
     throw new StoreMissing(storeDir, 'missing, but the simulated chains exist: starting empty could send twice; refusing to start');
   }
   const world = fresh
-    ? World.create(options.seed, { swaps: options.swaps, jobs: options.jobs, marginBlocks: options.margin }, worldPath)
-    : World.load(worldPath);
-  const plan = world.state.plan;
+    ? World.create(options.seed, { swaps: options.swaps, jobs: options.jobs, marginBlocks: options.margin }, PRODUCT_MODULES, worldPath)
+    : World.load(worldPath, PRODUCT_MODULES);
+  const plan = { swaps: world.planned(SWAP_KIND), jobs: world.planned(JOB_KIND), marginBlocks: world.state.plan.marginBlocks };
   const out = process.stdout;
   out.write(
     fresh
@@ -109,12 +111,12 @@ class RunReport {
     const counts = new Map<string, number>();
     const count = (key: string): void => void counts.set(key, (counts.get(key) ?? 0) + 1);
     for (const machine of simHost.host.machines()) count(`${machine.kind}:in flight`);
-    for (const id of simHost.store.archivedIds) count(`${id.split(':')[0]}:${await this.finalStateOf(simHost, id)}`);
+    for (const id of simHost.store.archivedIds) count(`${kindOfMachineId(id)}:${await this.finalStateOf(simHost, id)}`);
     const part = (kind: string, planned: number): string => {
       const states = [...counts].filter(([k]) => k.startsWith(`${kind}:`)).map(([k, n]) => `${n} ${k.slice(kind.length + 1)}`);
       return `${kind}s ${planned}: ${states.join(', ') || 'none yet'}`;
     };
-    return `block ${world.height} | ${part('swap', world.state.plan.swaps)} | ${part('job', world.state.plan.jobs)}`;
+    return `block ${world.height} | ${part(SWAP_KIND, world.planned(SWAP_KIND))} | ${part(JOB_KIND, world.planned(JOB_KIND))}`;
   }
 
   private async finalStateOf(simHost: SimHost, id: string): Promise<string> {

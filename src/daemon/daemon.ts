@@ -15,9 +15,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { knownMachineVersions } from '../../machines/index.ts';
+import { JOB_KIND, knownMachineVersions, SWAP_KIND } from '../../machines/index.ts';
 import { EndpointUnreachable } from '../chains/substrate/substrateChain.ts';
-import { isFatalToHost } from '../host/host.ts';
+import { type Host, isFatalToHost, openHost } from '../host/host.ts';
 import type { Logger } from '../host/ports.ts';
 import { errorField, StoreExists, StoreInitRefused } from '../errors.ts';
 import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
@@ -27,7 +27,7 @@ import { prepareDirectory, requireReadableFile } from '../usablePaths.ts';
 import { buildChainPorts, loadKeys, type ChainPorts, type Keys } from './chainPorts.ts';
 import { checkConfiguredPaths, loadConfig, type DaemonConfig } from './config.ts';
 import { dataPaths, type DataPaths } from './dataPaths.ts';
-import { DaemonHost } from './daemonHost.ts';
+import { metricsInterceptor } from './daemonHost.ts';
 import { acquireLock } from './lockFile.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { startStatusServer } from './statusServer.ts';
@@ -131,23 +131,20 @@ async function openDurable(paths: DataPaths, init: boolean, log: Logger): Promis
 }
 
 /** The host, restored from the store: every machine it holds is live again. */
-async function buildHost({ config, log, metrics }: Daemon, { store, recoveryLog }: Durable, ports: ChainPorts): Promise<DaemonHost> {
-  return DaemonHost.open(
-    {
-      store,
-      recoveryLog,
-      swapContract: ports.swapContract,
-      senders: ports.senders,
-      escrows: ports.escrows,
-      clock: ports.clock,
-      jobSource: ports.jobSource,
-      log,
-      ...(config.swaps === undefined ? {} : { marginBlocks: config.swaps.marginBlocks }),
-      ...(config.jobs === undefined ? {} : { claimSchedule: { intervalSec: config.jobs.claimIntervalSec, firstRunDelaySec: config.jobs.firstRunDelaySec } }),
-      onTransition: metrics.onTransition,
-    },
-    metrics,
-  );
+async function buildHost({ config, log, metrics }: Daemon, { store, recoveryLog }: Durable, ports: ChainPorts): Promise<Host> {
+  return openHost({
+    store,
+    recoveryLog,
+    swapContract: ports.swapContract,
+    senders: ports.senders,
+    escrows: ports.escrows,
+    clock: ports.clock,
+    jobSource: ports.jobSource,
+    log,
+    ...(config.swaps === undefined ? {} : { marginBlocks: config.swaps.marginBlocks }),
+    ...(config.jobs === undefined ? {} : { claimSchedule: { intervalSec: config.jobs.claimIntervalSec, firstRunDelaySec: config.jobs.firstRunDelaySec } }),
+    interceptors: [metricsInterceptor(metrics)],
+  });
 }
 
 /** Transactions a previous life journaled are followed again, in the background. */
@@ -188,7 +185,7 @@ function pollIntervalMs(config: DaemonConfig): number {
 }
 
 /** /health, /machines, /metrics on 127.0.0.1, if a port is configured. */
-async function startHttp({ config, log, metrics }: Daemon, host: DaemonHost, health: Health, closers: Closers): Promise<void> {
+async function startHttp({ config, log, metrics }: Daemon, host: Host, health: Health, closers: Closers): Promise<void> {
   if (config.http === undefined) return;
   const status = await startStatusServer(
     config.http.port,
@@ -203,7 +200,7 @@ async function startHttp({ config, log, metrics }: Daemon, host: DaemonHost, hea
 }
 
 /** A tick per poll interval; while an endpoint is unreachable the wait doubles up to maxBackoffMs. */
-async function tickUntilStopped(daemon: Daemon, host: DaemonHost, health: Health, recoveryLog: JsonlRecoveryLog): Promise<void> {
+async function tickUntilStopped(daemon: Daemon, host: Host, health: Health, recoveryLog: JsonlRecoveryLog): Promise<void> {
   const { config, log, stopper } = daemon;
   const base = pollIntervalMs(config);
   let wait = base;
@@ -218,10 +215,11 @@ async function tickUntilStopped(daemon: Daemon, host: DaemonHost, health: Health
 }
 
 /** One tick; whether it was degraded (an endpoint did not answer, or the tick failed). */
-async function tickOnce({ config, log, metrics }: Daemon, host: DaemonHost): Promise<boolean> {
+async function tickOnce({ config, log, metrics }: Daemon, host: Host): Promise<boolean> {
   try {
     const summary = await host.tick();
-    const degraded = (config.swaps !== undefined && summary.height === null) || (config.jobs !== undefined && summary.now === null);
+    // An obligation whose chains did not answer; one not configured reports 'off'.
+    const degraded = Object.values(summary.observed).some((observed) => observed.status === 'unreachable');
     metrics.ticks.inc({ outcome: degraded ? 'degraded' : 'ok' });
     return degraded;
   } catch (error) {
@@ -233,9 +231,9 @@ async function tickOnce({ config, log, metrics }: Daemon, host: DaemonHost): Pro
 }
 
 /** The metrics and the health figures after a tick. */
-async function recordTick({ paths, log, metrics }: Daemon, host: DaemonHost, health: Health, recoveryLog: JsonlRecoveryLog): Promise<void> {
+async function recordTick({ paths, log, metrics }: Daemon, host: Host, health: Health, recoveryLog: JsonlRecoveryLog): Promise<void> {
   metrics.lastTick.set(Date.now() / 1000);
-  for (const kind of ['swap', 'job']) metrics.liveMachines.set({ kind }, host.machines().filter((m) => m.kind === kind).length);
+  for (const kind of [SWAP_KIND, JOB_KIND]) metrics.liveMachines.set({ kind }, host.machines().filter((m) => m.kind === kind).length);
   health.openRecoveryEntries = await countOpen(recoveryLog.entries().map((e) => e.key), paths.resolutions, log);
   metrics.recoveryEntries.set(health.openRecoveryEntries);
 }

@@ -11,7 +11,7 @@
  *    no proof of payment.
  */
 import type { JobEvent, JobTerms } from '../../machines/index.ts';
-import { isSimulatedCrash } from './crashpoints.ts';
+import { isSimulatedCrash } from '../engine/crashpoints.ts';
 import { BatchReverted, type ClaimEntry, type Escrow, type EscrowReceipt, type Logger, type Settlement } from './ports.ts';
 
 export interface ClaimTask {

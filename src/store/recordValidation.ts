@@ -5,8 +5,21 @@
 import type { MachineRecord } from './snapshotStore.ts';
 import { StoreError } from '../errors.ts';
 
-/** name -> version this release understands. */
-export type KnownMachines = Readonly<Record<string, number>>;
+/**
+ * name -> version this release writes, or that version and the oldest one its engine migrates
+ * from (a record of a version in between is read, migrated and written back at restore).
+ */
+export type KnownMachines = Readonly<Record<string, number | MachineVersions>>;
+
+export interface MachineVersions {
+  readonly version: number;
+  readonly migratesFrom: number;
+}
+
+/** The versions of a known machine a record may carry: [oldest, current]. */
+export function acceptedVersions(known: number | MachineVersions): { readonly oldest: number; readonly current: number } {
+  return typeof known === 'number' ? { oldest: known, current: known } : { oldest: known.migratesFrom, current: known.version };
+}
 
 /** `file` (and `line`, in a log) name where the record was read. */
 export function validateRecord(file: string, data: unknown, knownMachines: KnownMachines, line?: number): MachineRecord {
@@ -22,11 +35,12 @@ export function validateRecord(file: string, data: unknown, knownMachines: Known
   if (known === undefined) {
     throw refusal(file, line, `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`);
   }
-  if (machine.version !== known) {
+  const { oldest, current } = acceptedVersions(known);
+  if (machine.version < oldest || machine.version > current) {
     throw refusal(file, line, 
-      machine.version > known
-        ? `written by ${machine.name} version ${machine.version}, newer than this release's version ${known}: upgrade settle`
-        : `written by ${machine.name} version ${machine.version}; this release (version ${known}) has no migration from it`,
+      machine.version > current
+        ? `written by ${machine.name} version ${machine.version}, newer than this release's version ${current}: upgrade settle`
+        : `written by ${machine.name} version ${machine.version}; this release (version ${current}) has no migration from it`,
     );
   }
   const snapshot = record.snapshot as { status?: unknown; value?: unknown; context?: unknown } | undefined;

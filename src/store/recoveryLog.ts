@@ -17,9 +17,10 @@ import { fsyncDirectory, writeFileDurably } from './durableFile.ts';
 import { StoreError } from '../errors.ts';
 
 export interface RecoveryEntry {
-  /** One per obligation: "swap:<id>" or "job:<chain>:<jobId>". */
+  /** One per obligation: its machine id ("swap:<id>", "job:<chain>:<jobId>"). */
   readonly key: string;
-  readonly obligation: 'swap' | 'job';
+  /** The obligation's kind (`swap`, `job`): the prefix of its key. */
+  readonly obligation: string;
   readonly kind: 'stuck-funds' | 'lost-revenue' | 'unsettled-claim';
   readonly reason: string;
   /** The machine state the obligation ended in. */

@@ -15,6 +15,7 @@ import { ConfigError, DataDirUnknown, UnusablePath } from '../../src/errors.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry } from '../../src/store/recoveryLog.ts';
 import { Collector } from '../support/collector.ts';
+import { jobMachineId } from '../../machines/index.ts';
 
 const JOB_ID = `0x${'0a'.repeat(32)}`;
 
@@ -69,7 +70,7 @@ async function buildDataDir(): Promise<void> {
   const plain = (snapshot: unknown): unknown => JSON.parse(JSON.stringify(snapshot));
   await store.put({ id: 'swap:1', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(sending.getPersistedSnapshot()) });
   await store.put({ id: 'swap:2', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(pending.getPersistedSnapshot()) });
-  await store.put({ id: `job:base:${JOB_ID}`, machine: { name: 'jobSettlement', version: 1 }, seq: 1, snapshot: plain(running.getPersistedSnapshot()) });
+  await store.put({ id: jobMachineId({ chain: 'base', jobId: JOB_ID }), machine: { name: 'jobSettlement', version: 1 }, seq: 1, snapshot: plain(running.getPersistedSnapshot()) });
   await store.put({ id: 'swap:3', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(pending.getPersistedSnapshot()) });
   await store.archive('swap:3');
   await store.close();
@@ -176,7 +177,7 @@ describe('settle status', () => {
     expect(status.dataDir).toBe(dataDir);
     expect(status.daemonPid).toBeNull();
     expect([...status.live].sort((a, b) => a.id.localeCompare(b.id))).toEqual([
-      { id: `job:base:${JOB_ID}`, state: 'Running', seq: 1 },
+      { id: jobMachineId({ chain: 'base', jobId: JOB_ID }), state: 'Running', seq: 1 },
       { id: 'swap:1', state: 'Sending', seq: 1 },
       { id: 'swap:2', state: 'Pending', seq: 1 },
     ]);

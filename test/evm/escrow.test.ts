@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownMachineVersions, type JobTerms } from '../../machines/index.ts';
 import { ESCROW_ABI } from '../../src/chains/evm/escrowAbi.ts';
 import { TxJournal } from '../../src/chains/evm/txJournal.ts';
-import { SimulatedCrash } from '../../src/host/crashpoints.ts';
-import { Host } from '../../src/host/host.ts';
+import { SimulatedCrash } from '../../src/engine/crashpoints.ts';
+import { openHost as openSettleHost, type Host } from '../../src/host/host.ts';
 import type { Escrow, Logger } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type JsonlRecoveryLog } from '../../src/store/recoveryLog.ts';
@@ -18,6 +18,7 @@ import { compileContracts } from '../support/compileContracts.ts';
 import { CHAIN, deployEscrow, type EscrowFixture } from '../support/escrowFixture.ts';
 import { startEvmNode, type EvmNode } from '../support/evmNode.ts';
 import { tempDir } from '../support/simFixture.ts';
+import { jobMachineId } from '../../machines/index.ts';
 
 let node: EvmNode;
 let f: EscrowFixture;
@@ -59,7 +60,7 @@ async function openHost(
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: !existsSync(join(dir, 'store')), knownMachines: knownMachineVersions });
   const { log: recovery } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
   const port = options.wrap?.(escrow) ?? escrow;
-  const host = await Host.restore({
+  const host = await openSettleHost({
     store,
     recoveryLog: recovery,
     swapContract: null,
@@ -73,7 +74,7 @@ async function openHost(
   return { host, store, recovery, escrow: port, log };
 }
 
-const idOf = (terms: JobTerms) => `job:${CHAIN}:${terms.jobId}`;
+const idOf = (terms: JobTerms) => jobMachineId({ chain: CHAIN, jobId: terms.jobId });
 
 async function finalState(store: LowdbSnapshotStore, terms: JobTerms): Promise<{ value: string; context: Record<string, unknown> }> {
   return (await store.readArchived(idOf(terms))).snapshot as { value: string; context: Record<string, unknown> };

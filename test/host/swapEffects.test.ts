@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { swapFulfillment, type SwapContext } from '../../machines/index.ts';
-import { sendTransfer, type SwapEffectPorts } from '../../src/host/swapEffects.ts';
+import { sendTransfer, type SwapEffectPorts } from '../../src/obligations/swapFulfillment/effects.ts';
 import type { SwapContract, TransferSender } from '../../src/host/ports.ts';
 import { silentLog } from '../support/simFixture.ts';
 

@@ -12,12 +12,13 @@ import { describe, expect, it } from 'vitest';
 import { addJob, addSwap } from '../../sim/advance.ts';
 import { BLOCK_SECONDS, World } from '../../sim/world.ts';
 import { explore, replayPath } from './crashExplorer.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
 const CRASHES = Number(process.env['SETTLE_PROVE_CRASHES'] ?? 2);
 const FAULTS = Number(process.env['SETTLE_PROVE_FAULTS'] ?? 1);
 
 function smallWorld(): World {
-  const world = World.create(3, { swaps: 0, jobs: 0, marginBlocks: 3 });
+  const world = World.create(3, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
   addSwap(world, { destChain: 'tao', window: 20 });
   addSwap(world, { destChain: 'eth', window: 6 });
   addJob(world, { lockAmount: 100n, cost: 40n });

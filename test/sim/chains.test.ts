@@ -7,8 +7,9 @@ import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
 import { reorgNewestBlock, takeNonce, OTHER_MINER } from '../../sim/worldFaults.ts';
 import { BLOCK_SECONDS, minerAddressOn, World } from '../../sim/world.ts';
 import { BatchReverted, NeverLands, type SignedBytes } from '../../src/host/ports.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
-const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 });
+const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
 /** A signed transfer as the swap machine holds it. */
 const ref = (signed: SignedBytes) => ({ ...signed, decidedAtBlock: 0 });
 
@@ -185,7 +186,7 @@ describe('simulated destination ledger', () => {
 describe('simulated world', () => {
   it('is the same, byte for byte, from the same seed', () => {
     const make = () => {
-      const world = World.create(9, { swaps: 10, jobs: 10, marginBlocks: 3 });
+      const world = World.create(9, { swaps: 10, jobs: 10, marginBlocks: 3 }, PRODUCT_MODULES);
       for (let i = 0; i < 30; i += 1) advanceBlock(world);
       return JSON.stringify([world.state, world.random.state()]);
     };

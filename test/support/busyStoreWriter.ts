@@ -6,6 +6,7 @@
 import { writeSync } from 'node:fs';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
+import { swapMachineId } from '../../machines/index.ts';
 
 const [dir, checkpointBytes] = process.argv.slice(2);
 const store = await openLowdbSnapshotStore(dir!, { create: true, knownMachines: { swapFulfillment: 1 }, checkpointBytes: Number(checkpointBytes) });
@@ -24,7 +25,7 @@ writeSync(1, 'ready\n');
 for (;;) {
   const pending: Promise<unknown>[] = [];
   for (let k = 0; k < 4; k += 1) {
-    if (seqs.size < 30 || pick(5) === 0) seqs.set(`swap:w${next++}`, 0);
+    if (seqs.size < 30 || pick(5) === 0) seqs.set(swapMachineId(`w${next++}`), 0);
     const ids = [...seqs.keys()];
     const chosen = [...new Set(Array.from({ length: 1 + pick(5) }, () => ids[pick(ids.length)]!))];
     const records = chosen.map((id) => record(id, seqs.get(id)! + 1));

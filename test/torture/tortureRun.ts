@@ -23,6 +23,7 @@ import { jobIdHex } from '../../src/chains/evm/evmEscrow.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { readRecoveryLog } from '../../src/store/recoveryLog.ts';
 import { EVM_CHAIN, startDaemonRig, type DaemonRig, type JobPlan } from '../support/daemonRig.ts';
+import { jobMachineId, swapMachineId } from '../../machines/index.ts';
 
 export interface TortureOptions {
   readonly kills: number;
@@ -167,7 +168,7 @@ async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly J
   }
   let transfers = 0;
   users.forEach((user, index) => {
-    const id = `swap:${index}`;
+    const id = swapMachineId(String(index));
     const machine = finals.get(id);
     const txs = sent.get(getAddress(user)) ?? [];
     transfers += txs.length;
@@ -197,7 +198,7 @@ async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly J
   }
   let claimed = 0n;
   for (const job of jobs) {
-    const id = `job:${EVM_CHAIN}:${jobIdHex(job.id)}`;
+    const id = jobMachineId({ chain: EVM_CHAIN, jobId: jobIdHex(job.id) });
     const machine = finals.get(id);
     const claims = claimedById.get(job.id) ?? [];
     claimed += claims.reduce((a, b) => a + b, 0n);

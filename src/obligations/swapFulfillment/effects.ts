@@ -3,9 +3,10 @@
  * event that reports its outcome, or null when there is nothing to report yet (the effect is
  * tried again on the next tick). None of them decides anything the machine should decide.
  */
-import type { SwapContext, SwapEvent } from '../../machines/index.ts';
-import { isSimulatedCrash } from './crashpoints.ts';
-import { NeverLands, type Logger, type SwapContract, type TransferSender } from './ports.ts';
+import { errorField } from '../../errors.ts';
+import type { SwapContext, SwapEvent } from '../../../machines/index.ts';
+import { isSimulatedCrash } from '../../engine/crashpoints.ts';
+import { NeverLands, type Logger, type SwapContract, type TransferSender } from '../../host/ports.ts';
 
 export interface SwapEffectPorts {
   readonly contract: SwapContract;
@@ -60,7 +61,7 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
     return null;
   } catch (error) {
     rethrowCrash(error);
-    ports.log.warn({ machine: id, effect: 'sendTransfer', err: String(error) }, 'transfer step failed; retrying next tick');
+    ports.log.warn({ machine: id, effect: 'sendTransfer', err: errorField(error) }, 'transfer step failed; retrying next tick');
     return null;
   }
 }
@@ -77,7 +78,7 @@ export async function markFulfilled(ports: SwapEffectPorts, id: string, c: SwapC
     return result.ok ? { type: 'MARK_OK' } : { type: 'MARK_FAILED', error: result.error, height };
   } catch (error) {
     rethrowCrash(error);
-    ports.log.warn({ machine: id, effect: 'markFulfilled', err: String(error) }, 'mark_fulfilled outcome unknown');
+    ports.log.warn({ machine: id, effect: 'markFulfilled', err: errorField(error) }, 'mark_fulfilled outcome unknown');
     return { type: 'MARK_FAILED', error: 'OutcomeUnknown', height };
   }
 }
