@@ -35,6 +35,7 @@ export function metaOfState(snapshot: { getMeta(): Record<string, unknown>; valu
 
 export * from './defaults.ts';
 export * from './ids.ts';
+export * from './invariants.ts';
 export * from './jobSettlement.ts';
 export * from './markFulfilledErrors.ts';
 export * from './stateMeta.ts';

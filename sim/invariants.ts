@@ -4,6 +4,7 @@
  * compared with the final machines and the recovery log; one is every module's: a final state
  * that writes the recovery log does so exactly once, and no other does.
  */
+import { INVARIANT } from '../machines/invariants.ts';
 import { kindOfMachineId } from '../machines/index.ts';
 import type { RecoveryEntry } from '../src/store/recoveryLog.ts';
 import type { World } from './world.ts';
@@ -34,8 +35,8 @@ export interface RunOutcome {
   readonly final?: boolean;
 }
 
-export const RECOVERY_ONCE = 'recovery entry exactly once';
-export const RESTART_INVISIBLE = 'restart is invisible';
+export const RECOVERY_ONCE = INVARIANT.recoveryEntryExactlyOnce;
+export const RESTART_INVISIBLE = INVARIANT.restartIsInvisible;
 
 /** Every invariant's name in the order results come: each module's, then the shared ones. */
 export function invariantNames(world: World): string[] {

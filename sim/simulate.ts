@@ -4,6 +4,7 @@
  * violates the same invariant, and reported with that run's trace and the command that
  * replays it. Everything in the summary is deterministic: no clock, no machine names.
  */
+import { INVARIANT } from '../machines/invariants.ts';
 import { JOB_MACHINE_NAME, SWAP_MACHINE_NAME } from '../machines/index.ts';
 import type { EngineInterceptor } from '../src/engine/interceptors.ts';
 import { FAULT_KINDS, formatFaults, type FaultKind } from './faults.ts';
@@ -11,13 +12,13 @@ import { DEFAULT_MARGIN_BLOCKS } from '../machines/defaults.ts';
 import { emptyInjected, runScenario, type EndStates, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
 
 export const INVARIANT_NAMES = [
-  'no double send',
-  'no lost send',
-  'no send too late',
-  'no lost claim',
-  'no double claim',
-  'restart is invisible',
-  'recovery entry exactly once',
+  INVARIANT.noDoubleSend,
+  INVARIANT.noLostSend,
+  INVARIANT.noSendTooLate,
+  INVARIANT.noLostClaim,
+  INVARIANT.noDoubleClaim,
+  INVARIANT.restartIsInvisible,
+  INVARIANT.recoveryEntryExactlyOnce,
 ] as const;
 
 export interface SimulateOptions {

@@ -3,6 +3,7 @@
  * jobs (and whose clock is the escrow chain's), payers who cancel expired locks, the script
  * creating jobs and the job invariants. State: `payee`, `escrow`, `compute` of the world.
  */
+import { INVARIANT } from '../../machines/invariants.ts';
 import { JOB_KIND, JOB_MACHINE_NAME, jobMachineId, jobSettlement } from '../../machines/index.ts';
 import type { ClaimScheduleOptions } from '../../src/host/claimSchedule.ts';
 import { jobSettlementObligation } from '../../src/obligations/jobSettlement/index.ts';
@@ -40,7 +41,7 @@ export const jobModule: SimModule = {
     const { escrows, clock, jobSource } = net === null ? ports : faultyJobPorts(ports, net, world);
     return { obligation: (log) => jobSettlementObligation({ escrows, clock, jobSource, log, claimSchedule: SIM_CLAIM_SCHEDULE }) };
   },
-  invariantNames: ['no lost claim', 'no double claim'],
+  invariantNames: [INVARIANT.noLostClaim, INVARIANT.noDoubleClaim],
   invariants: (world, outcome) => jobInvariants(world.state, outcome),
   outcome: (world) => jobOutcome(world.state),
   deadlineBound(world) {

@@ -4,6 +4,7 @@
  * recovery log. Swaps: no double send, no lost send, no send too late. Jobs: no lost claim, no
  * double claim (and never more than the lock).
  */
+import { INVARIANT } from '../../machines/invariants.ts';
 import { jobMachineId, minAmount, swapMachineId } from '../../machines/index.ts';
 import { recoveryCounts, type InvariantResult, type RunOutcome } from '../invariants.ts';
 import type { SimTransfer, WorldState } from '../world.ts';
@@ -29,9 +30,9 @@ export function swapInvariants(world: WorldState, outcome: RunOutcome): Invarian
   const atEnd = outcome.final ?? true;
   const recoveryKeys = recoveryCounts(outcome);
 
-  const noDoubleSend: InvariantResult = { name: 'no double send', checked: 0, violations: [] };
-  const noLostSend: InvariantResult = { name: 'no lost send', checked: 0, violations: [] };
-  const noSendTooLate: InvariantResult = { name: 'no send too late', checked: 0, violations: [] };
+  const noDoubleSend: InvariantResult = { name: INVARIANT.noDoubleSend, checked: 0, violations: [] };
+  const noLostSend: InvariantResult = { name: INVARIANT.noLostSend, checked: 0, violations: [] };
+  const noSendTooLate: InvariantResult = { name: INVARIANT.noSendTooLate, checked: 0, violations: [] };
   for (const swapId of swapIds) {
     const terms = world.subtensor.history[swapId]!;
     const transfers = transfersOf(swapId);
@@ -66,8 +67,8 @@ export function swapInvariants(world: WorldState, outcome: RunOutcome): Invarian
 export function jobInvariants(world: WorldState, outcome: RunOutcome): InvariantResult[] {
   const atEnd = outcome.final ?? true;
   const recoveryKeys = recoveryCounts(outcome);
-  const noLostClaim: InvariantResult = { name: 'no lost claim', checked: 0, violations: [] };
-  const noDoubleClaim: InvariantResult = { name: 'no double claim', checked: 0, violations: [] };
+  const noLostClaim: InvariantResult = { name: INVARIANT.noLostClaim, checked: 0, violations: [] };
+  const noDoubleClaim: InvariantResult = { name: INVARIANT.noDoubleClaim, checked: 0, violations: [] };
   for (const job of Object.values(world.compute.jobs)) {
     const { jobId, lock } = job.terms;
     const id = jobMachineId(job.terms);

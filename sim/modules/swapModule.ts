@@ -4,6 +4,7 @@
  * frozen funds, reassigned swaps) and the swap invariants. State: `miner`, `subtensor`,
  * `ledgers`, `observations` of the world.
  */
+import { INVARIANT } from '../../machines/invariants.ts';
 import { SWAP_KIND, SWAP_MACHINE_NAME, swapFulfillment, swapMachineId } from '../../machines/index.ts';
 import { swapFulfillmentObligation } from '../../src/obligations/swapFulfillment/index.ts';
 import { advanceSwapChains, swapScript } from '../advance.ts';
@@ -45,7 +46,7 @@ export const swapModule: SimModule = {
     const { contract, senders } = net === null ? ports : faultySwapPorts(ports, net, world);
     return { obligation: (log) => swapFulfillmentObligation({ contract, senders, log, marginBlocks: world.state.plan.marginBlocks }) };
   },
-  invariantNames: ['no double send', 'no lost send', 'no send too late'],
+  invariantNames: [INVARIANT.noDoubleSend, INVARIANT.noLostSend, INVARIANT.noSendTooLate],
   invariants: (world, outcome) => swapInvariants(world.state, outcome),
   outcome: (world) => swapOutcome(world.state),
   deadlineBound(world) {

@@ -3,6 +3,7 @@
  * really injected, the real host keeps every invariant under all of them, and each classic
  * bug planted around the engine (an interceptor) is caught within a bounded number of seeds.
  */
+import { INVARIANT } from '../../machines/invariants.ts';
 import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, parseFaults } from '../../sim/faults.ts';
 import { INVARIANT_NAMES, simulate } from '../../sim/simulate.ts';
@@ -53,11 +54,11 @@ describe('settle sim', () => {
 describe('sensitivity: each classic bug, planted around the engine, is caught', () => {
   const SEEDS = 200;
   const cases: Array<[string, readonly EngineInterceptor[], string]> = [
-    ['send without persisting first', SendsBeforePersisting, 'no double send'],
-    ['re-sign after a crash', ResignsAfterRestart, 'no double send'],
-    ['drop an unmarked send on a missed poll', DropsUnmarkedSendOnMissedPoll, 'no lost send'],
-    ['a claim transaction taken as payment without a Claimed event', ClaimTxIsPayment, 'no lost claim'],
-    ['a send with too few blocks left', SendsTooLate, 'no send too late'],
+    ['send without persisting first', SendsBeforePersisting, INVARIANT.noDoubleSend],
+    ['re-sign after a crash', ResignsAfterRestart, INVARIANT.noDoubleSend],
+    ['drop an unmarked send on a missed poll', DropsUnmarkedSendOnMissedPoll, INVARIANT.noLostSend],
+    ['a claim transaction taken as payment without a Claimed event', ClaimTxIsPayment, INVARIANT.noLostClaim],
+    ['a send with too few blocks left', SendsTooLate, INVARIANT.noSendTooLate],
   ];
 
   it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, interceptors, invariant) => {
