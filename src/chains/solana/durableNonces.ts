@@ -86,6 +86,11 @@ export class DurableNonces {
     );
   }
 
+  /** Throws NonceAccountProblem when a configured account is missing, not a nonce account, or not ours. */
+  async check(): Promise<void> {
+    await this.values('finalized');
+  }
+
   /** The finalized value of one nonce account (null when it is gone or no longer a nonce account). */
   async finalizedValue(account: Address): Promise<string | null> {
     const { value } = await this.rpc.getAccountInfo(account, { commitment: 'finalized', encoding: 'base64' }).send();
