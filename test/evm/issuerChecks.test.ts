@@ -4,7 +4,7 @@
  * A tripped check refuses the payout before anything is signed; a payout signed without the
  * checks shows what they prevent (a revert, or a transfer paid short, `failed`).
  */
-import { Contract, ContractFactory, Wallet } from 'ethers';
+import { type Contract, ContractFactory, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveEvmDestination, type EvmAsset } from '../../src/chains/evm/evmAssets.ts';
 import { EvmTransferSender } from '../../src/chains/evm/evmTransferSender.ts';

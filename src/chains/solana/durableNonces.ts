@@ -55,9 +55,9 @@ export class DurableNonces {
 
   /** Marks a value as taken by a signed transfer (signed now, or adopted on restore). */
   hold(account: Address, nonce: string): void {
-    let values = this.held.get(account);
-    if (values === undefined) this.held.set(account, (values = new Set()));
+    const values = this.held.get(account) ?? new Set<string>();
     values.add(nonce);
+    this.held.set(account, values);
   }
 
   /** Values currently held, for tests and status. */
