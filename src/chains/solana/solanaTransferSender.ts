@@ -95,7 +95,7 @@ export class SolanaTransferSender implements TransferSender {
     if (decoded.feePayer === this.address && decoded.nonceAccount !== null) this.nonces.hold(decoded.nonceAccount, decoded.lifetime);
   }
 
-  sign(request: TransferRequest): Promise<SignedBytes> {
+  async sign(request: TransferRequest): Promise<SignedBytes> {
     if (request.chain !== this.chain) throw new Error(`transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`);
     if (request.amount <= 0n) throw new Error(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
