@@ -25,7 +25,7 @@ import { AllwaysSwapContract } from '../chains/substrate/allwaysSwapContract.ts'
 import { ExtrinsicSearch } from '../chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
-import { ChainMismatch, ConfigError, errorField, KeyUnusable } from '../errors.ts';
+import { assert, ChainMismatch, ConfigError, DestinationUnusable, errorField, KeyUnusable } from '../errors.ts';
 import type { DaemonConfig, EvmDestinationConfig, SecretSource, SolanaDestinationConfig } from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
@@ -200,7 +200,7 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
 async function evmSender(name: string, destination: EvmDestinationConfig, key: EvmSigner, endpoint: (url: string, chainId: number) => EvmEndpoint, log: Logger): Promise<TransferSender> {
   const resolved = resolveEvmDestination(destination);
   // The configuration was checked with the same resolution: a problem here is a bug.
-  if ('problems' in resolved) throw new Error(`swaps.destinations.${name}: ${resolved.problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`);
+  assert(!('problems' in resolved), `swaps.destinations.${name} passed the schema yet does not resolve: ${JSON.stringify(resolved)}`);
   const { provider, nonces } = endpoint(destination.rpcUrl, resolved.chainId);
   await checkChainId(provider, resolved.chainId, `swaps.destinations.${name}`, log);
   return new EvmTransferSender({
@@ -218,13 +218,11 @@ async function evmSender(name: string, destination: EvmDestinationConfig, key: E
 /** A Solana sender; its nonce accounts are checked at start (a wrong one refuses the start). */
 async function solanaSender(name: string, destination: SolanaDestinationConfig, signer: KeyPairSigner, log: Logger): Promise<SolanaTransferSender> {
   const path = `swaps.destinations.${name}`;
-  const overrides = destination.mint === undefined ? {} : { mint: destination.mint };
-  let asset: SolanaAsset;
-  try {
-    asset = typeof destination.asset === 'string' ? solanaAssetOf(destination.asset, destination.network, overrides) : { kind: 'spl' as const, mint: destination.asset.spl as Address, decimals: destination.asset.decimals };
-  } catch (error) {
-    throw new Error(`${path}.asset: ${(error as Error).message}`);
-  }
+  // The schema admits `mint` only for an allways id with a mint of its own, on a network it knows.
+  const asset: SolanaAsset =
+    typeof destination.asset === 'string'
+      ? solanaAssetOf(destination.asset, destination.network, destination.mint === undefined ? {} : { mint: destination.mint })
+      : { kind: 'spl', mint: destination.asset.spl as Address, decimals: destination.asset.decimals };
   const sender = new SolanaTransferSender({
     chain: name,
     rpc: createSolanaRpc(destination.rpcUrl),
@@ -237,8 +235,8 @@ async function solanaSender(name: string, destination: SolanaDestinationConfig, 
   try {
     await sender.nonces.check();
   } catch (error) {
-    if (error instanceof NonceAccountProblem) throw new Error(`${path}.nonceAccounts: ${error.message}`);
-    log.warn({ config: path, err: String((error as Error).message ?? error) }, 'Solana endpoint not answering at start; its calls are retried');
+    if (error instanceof NonceAccountProblem) throw new DestinationUnusable(`${path}.nonceAccounts`, error.message);
+    log.warn({ config: path, err: errorField(error) }, 'Solana endpoint not answering at start; its calls are retried');
   }
   return sender;
 }

@@ -114,6 +114,9 @@ const solanaDestination = z.strictObject({
     .max(MAX_NONCE_ACCOUNTS)
     .refine((a) => new Set(a).size === a.length, { error: 'a nonce account is listed twice' }),
   commitment: z.enum(['confirmed', 'finalized']).default('finalized'),
+}).refine((d) => d.mint === undefined || d.asset === 'solusdc', {
+  path: ['mint'],
+  error: "only with an allways SPL asset id (solusdc); write another token as asset: { spl: <mint>, decimals: <n> }",
 });
 
 const swapsSection = z.strictObject({

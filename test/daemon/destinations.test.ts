@@ -142,6 +142,7 @@ describe('destinations in the configuration', () => {
         d: { type: 'evm', rpcUrl: 'https://x.example', key: evm, asset: 'ethusdc', refusalChecks: ['paused(uint256)'], feeCheck: 'fee()' },
         e: { type: 'solana', rpcUrl: 'https://x.example', key: evm, asset: 'sol', nonceAccounts: [] },
         f: { type: 'solana', rpcUrl: 'wss://x.example', key: key('sol', solanaKeypairText()), asset: 'solusd', nonceAccounts: [NONCE_A, NONCE_A, '0x12'] },
+        g: { type: 'solana', rpcUrl: 'https://x.example', key: key('sol2', solanaKeypairText()), asset: 'sol', mint: NONCE_A, nonceAccounts: [NONCE_A] },
       })
         .map((p) => p.slice(0, p.indexOf(': ')))
         .sort(),
@@ -158,6 +159,7 @@ describe('destinations in the configuration', () => {
         'swaps.destinations.f.asset',
         'swaps.destinations.f.nonceAccounts.2',
         'swaps.destinations.f.nonceAccounts',
+        'swaps.destinations.g.mint',
       ].sort(),
     );
   });
