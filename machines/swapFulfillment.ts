@@ -4,7 +4,7 @@
  *
  *   Pending -> Sending -> Sent -> Marking -> Fulfilled
  *   Pending -> Expired   (timeout margin reached before any send: nothing sent, nothing lost)
- *   Pending -> Rejected  (invalid swap data: no send)
+ *   Pending|Sending -> Rejected  (invalid swap data, or a destination that refuses: no send)
  *   Sending|Sent|Marking|Reconciling -> Recovery (funds left and cannot be finalized)
  *
  * The margin gates the first send only: once a transfer is signed, every path leads to
@@ -230,6 +230,9 @@ export const swapFulfillment = setup({
       on: {
         BLOCK: { guard: 'unsignedAndMarginReached', target: 'Expired', actions: ['noteBlock', 'noteMarginReached'] },
         SWAP_GONE: { guard: 'notYetSigned', target: 'Expired', actions: 'noteVanishedBeforeSend' },
+        // The destination refused the transfer before anything was signed (a paused token, a
+        // frozen or blacklisted destination): nothing will ever be sent for this swap.
+        REJECT: { guard: 'notYetSigned', target: 'Rejected', actions: 'noteRejection' },
         TRANSFER_SIGNED: { guard: 'notYetSigned', actions: 'recordSignedTransfer' },
         TRANSFER_INCLUDED: { target: 'Sent', actions: 'recordInclusion' },
         TRANSFER_INVALID: { target: 'Recovery', actions: 'noteTransferInvalid' },
@@ -283,7 +286,7 @@ export const swapFulfillment = setup({
     },
     Rejected: {
       type: 'final',
-      meta: meta({ summary: 'invalid swap data; never sent' }),
+      meta: meta({ summary: 'invalid swap data, or the destination refused before signing; never sent' }),
     },
     Recovery: {
       type: 'final',

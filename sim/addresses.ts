@@ -22,6 +22,8 @@ export function addressFor(chain: string, name: string): string {
 function deriveAddress(chain: string, key: string): string {
   const digest = createHash('sha256').update(key).digest();
   if (chain === 'eth') return `0x${digest.subarray(0, 20).toString('hex')}`;
+  // Solana: 44 base58 characters, as a 32-byte public key mostly reads (the sim parses no further).
+  if (chain === 'sol') return Array.from({ length: 44 }, (_, i) => BASE58[digest[i % digest.length]! % BASE58.length]).join('');
   let out = '5';
   for (let i = 0; out.length < 48; i += 1) out += BASE58[digest[i % digest.length]! % BASE58.length];
   return out;

@@ -5,7 +5,8 @@
  * once: a crash mid-block loses the block.
  */
 import { addressFor } from './addresses.ts';
-import { BLOCK_SECONDS, DEST_CHAINS, type World } from './world.ts';
+import { includeSolanaBlock } from './chains/simSolana.ts';
+import { BLOCK_SECONDS, type World } from './world.ts';
 
 export { advanceBlock } from './world.ts';
 
@@ -15,7 +16,10 @@ export const CONFIRM_DELAY_BLOCKS = 4;
 /** The swap side of a block: the Subtensor's height, inclusion on every ledger, the validators. */
 export function advanceSwapChains(world: World): void {
   world.state.subtensor.height += 1;
-  for (const ledger of Object.values(world.state.ledgers)) includeTransfers(world, ledger.chain);
+  for (const ledger of Object.values(world.state.ledgers)) {
+    if (ledger.solana === undefined) includeTransfers(world, ledger.chain);
+    else includeSolanaBlock(ledger);
+  }
   runValidators(world);
 }
 
@@ -122,7 +126,7 @@ function createSwap(world: World): void {
   const window = r.int(12, 40);
   if (tight) world.state.observations.hostile.tightWindows += 1;
   addSwap(world, {
-    destChain: r.pick(DEST_CHAINS),
+    destChain: r.pick(Object.keys(world.state.ledgers)),
     ...(bad && badAmount ? { destAmount: '0' } : {}),
     ...(bad && !badAmount ? { userDestAddress: 'not-an-address' } : {}),
     window: tight ? tightWindow : window,
@@ -134,7 +138,7 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
   const r = world.random;
   const swapId = String(s.subtensor.nextSwapId);
   s.subtensor.nextSwapId += 1;
-  const destChain = spec.destChain ?? r.pick(DEST_CHAINS);
+  const destChain = spec.destChain ?? r.pick(Object.keys(s.ledgers));
   const height = s.subtensor.height;
   const terms = {
     swapId,

@@ -20,7 +20,8 @@ import { BatchReverted } from '../src/host/ports.ts';
 import { withoutStack } from './faults.ts';
 import type { SimNetwork } from './network.ts';
 import { takeNonce } from './worldFaults.ts';
-import type { World } from './world.ts';
+import { advanceNonceByHand } from './chains/simSolana.ts';
+import type { SimLifetime, World } from './world.ts';
 
 class FaultySwapContract implements SwapContract {
   constructor(
@@ -60,6 +61,9 @@ class FaultySender implements TransferSender {
   addressProblem(address: string): string | null {
     return this.inner.addressProblem(address);
   }
+  adopt(transfer: SignedTransfer): void {
+    this.inner.adopt?.(transfer); // in process, not over the network
+  }
   sign(request: TransferRequest): Promise<SignedBytes> {
     return this.inner.sign(request);
   }
@@ -67,11 +71,19 @@ class FaultySender implements TransferSender {
     const ledger = this.world.state.ledgers[this.chain]!;
     // Most broadcasts repeat one the ledger already holds: its record says what the bytes do.
     const known = Object.values(ledger.transfers).find((t) => t.raw === raw);
-    const { from, nonce } = known ?? (JSON.parse(raw) as { from: string; nonce: number });
+    const { from, nonce, lifetime, swapId } = known ?? (JSON.parse(raw) as { from: string; nonce: number; swapId: string; lifetime?: SimLifetime });
     // An operator's own transaction slips in between our signing and our first broadcast.
     const next = known === undefined && (ledger.nonces[from] ?? 0) === nonce;
     if (next && this.net.faults.decide('nonce-conflict', `${this.chain}:${from}:${nonce}:b${this.world.height}`)) takeNonce(this.world, this.chain, from, nonce);
-    return this.net.write('broadcast', `${this.chain}:${nonce}`, () => this.inner.broadcast(raw));
+    // On Solana: the operator advances the durable nonce account our transfer was signed against.
+    if (known === undefined && lifetime?.kind === 'nonce' && ledger.solana?.nonceAccounts[lifetime.account] === lifetime.value) {
+      if (this.net.faults.decide('nonce-conflict', `${this.chain}:${lifetime.account}:${lifetime.value}:b${this.world.height}`)) {
+        advanceNonceByHand(ledger, lifetime.account);
+        this.world.commit();
+      }
+    }
+    // A Solana transfer has no account nonce: its site is its swap's.
+    return this.net.write('broadcast', lifetime === undefined ? `${this.chain}:${nonce}` : `${this.chain}:swap${swapId}`, () => this.inner.broadcast(raw));
   }
   lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     return this.net.read('lookup', transfer.hash.slice(0, 12), () => this.inner.lookup(transfer));

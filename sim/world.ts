@@ -55,6 +55,21 @@ export interface SimTransfer {
   /** Ledger height from which it may be included (simulated propagation). */
   readonly includeFrom: number;
   includedBlock: number | null;
+  /** On a Solana ledger: until when the transfer can be included (sim/chains/simSolana.ts). */
+  readonly lifetime?: SimLifetime;
+}
+
+/** A Solana transaction's lifetime: a recent blockhash, or a durable nonce value. */
+export type SimLifetime = { readonly kind: 'blockhash'; readonly validUntil: number } | { readonly kind: 'nonce'; readonly account: string; readonly value: string };
+
+/** What a Solana ledger holds beyond an account ledger's (sim/chains/simSolana.ts). */
+export interface SolanaLedger {
+  /** Blocks a recent blockhash stays valid after the block it names. */
+  readonly blockhashValidBlocks: number;
+  /** The miner's durable nonce accounts: account -> its current nonce value. */
+  readonly nonceAccounts: Record<string, string>;
+  /** Hashes of transfers dropped from the pool because their lifetime ended. */
+  readonly expired: string[];
 }
 
 export interface Ledger {
@@ -67,6 +82,8 @@ export interface Ledger {
   readonly frozenUntil: Record<string, number>;
   /** Every broadcast transfer, by hash: pending ones have includedBlock null. */
   readonly transfers: Record<string, SimTransfer>;
+  /** Present on a Solana ledger: transactions expire with their lifetime. */
+  readonly solana?: SolanaLedger;
 }
 
 export interface SimLock {
@@ -175,6 +192,7 @@ export const DEST_CHAINS = ['tao', 'eth'] as const;
 export const ADDRESS_PATTERNS: Readonly<Record<string, RegExp>> = {
   tao: /^5[1-9A-HJ-NP-Za-km-z]{47}$/,
   eth: /^0x[0-9a-fA-F]{40}$/,
+  sol: /^[1-9A-HJ-NP-Za-km-z]{43,44}$/,
 };
 
 export class World {
@@ -274,5 +292,6 @@ export function dictionary<T>(): Record<string, T> {
 }
 
 export function minerAddressOn(chain: string): string {
+  if (chain === 'sol') return addressFor('sol', 'miner');
   return chain === 'eth' ? `0x${'11'.repeat(20)}` : MINER_HOTKEY;
 }

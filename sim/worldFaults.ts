@@ -1,5 +1,6 @@
 /** Faults of the product's chains themselves, applied once per block after the block is made. */
 import { addressFor } from './addresses.ts';
+import { undoSolanaTransfer } from './chains/simSolana.ts';
 import type { FaultSource } from './faults.ts';
 import { minerAddressOn, type World } from './world.ts';
 
@@ -38,7 +39,8 @@ export function reorgNewestBlock(world: World, chain: string): void {
   for (const t of dropped) {
     ledger.balances[t.to] = (BigInt(ledger.balances[t.to] ?? '0') - BigInt(t.amount)).toString();
     ledger.balances[t.from] = (BigInt(ledger.balances[t.from] ?? '0') + BigInt(t.amount)).toString();
-    ledger.nonces[t.from] = t.nonce;
+    if (ledger.solana === undefined) ledger.nonces[t.from] = t.nonce;
+    else undoSolanaTransfer(ledger, t);
     delete ledger.transfers[t.hash];
     world.state.observations.reorgedOut.push(t.hash);
   }

@@ -149,6 +149,21 @@ export class ChainMismatch extends SettleError {
 }
 
 /**
+ * A destination's own accounts on its chain cannot be used as configured (checked at start,
+ * before any swap is touched): a Solana durable nonce account that is missing, not a nonce
+ * account, or whose authority is not the destination's key.
+ */
+export class DestinationUnusable extends SettleError {
+  constructor(
+    /** The configuration path, e.g. "swaps.destinations.sol.nonceAccounts". */
+    readonly where: string,
+    readonly problem: string,
+  ) {
+    super(`${where}: ${problem}`);
+  }
+}
+
+/**
  * A command's arguments cannot be used together or name something unknown (diagram's
  * --machine and --format, too many diagrams for stdout, a blank --by or --reason). Options
  * commander itself rejects never get here.

@@ -3,6 +3,10 @@
  * destination ledgers, validators, the script creating swaps, the chains' own faults (reorgs,
  * frozen funds, reassigned swaps) and the swap invariants. State: `miner`, `subtensor`,
  * `ledgers`, `observations` of the world.
+ *
+ * `swapModule` is the product's (TAO and an EVM chain); `swapModuleWith` adds a Solana
+ * destination whose transactions expire (sim/chains/simSolana.ts) and lets a test replace a
+ * chain's sender (a planted bug).
  */
 import { INVARIANT } from '../../machines/invariants.ts';
 import { SWAP_KIND, SWAP_MACHINE_NAME, swapFulfillment, swapMachineId } from '../../machines/index.ts';
@@ -12,11 +16,66 @@ import { SimSwapContract } from '../chains/simSwapContract.ts';
 import { SimTransferSender } from '../chains/simTransferSender.ts';
 import { faultySwapPorts, type SimSwapPorts } from '../faultyPorts.ts';
 import { recordStatesOf, type SimModule } from '../simModule.ts';
-import { DEST_CHAINS, dictionary, MINER_HOTKEY, minerAddressOn, type World, type WorldState } from '../world.ts';
+import { DEST_CHAINS, dictionary, MINER_HOTKEY, minerAddressOn, type Ledger, type World, type WorldState } from '../world.ts';
+import { SimSolanaSender, solanaLedgerState, type SolanaLifetimeKind } from '../chains/simSolana.ts';
+import type { TransferSender } from '../../src/host/ports.ts';
 import { applySwapChainFaults } from '../worldFaults.ts';
 import { swapInvariants, swapOutcome } from './productInvariants.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export interface SwapModuleOptions {
+  /** Destination chains, in the order the script picks from: 'tao', 'eth' and 'sol'. */
+  readonly destChains?: readonly string[];
+  /** How the Solana chain's sender signs: durable nonces (the product's) or recent blockhashes. */
+  readonly solanaLifetime?: SolanaLifetimeKind;
+  /** The miner's durable nonce accounts on the Solana chain. */
+  readonly solanaNonceAccounts?: number;
+  /** Blocks a recent blockhash stays valid on the Solana chain. */
+  readonly blockhashValidBlocks?: number;
+  /** A sender of a test's own for a chain (a planted bug); undefined keeps the module's. */
+  readonly senderFor?: (world: World, chain: string) => TransferSender | undefined;
+}
+
+export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
+  const destChains = options.destChains ?? DEST_CHAINS;
+  const senderOf = (world: World, chain: string): TransferSender =>
+    options.senderFor?.(world, chain) ??
+    (world.state.ledgers[chain]!.solana === undefined ? new SimTransferSender(world, chain) : new SimSolanaSender(world, chain, options.solanaLifetime));
+  return {
+    ...swapModule,
+    init(world) {
+      swapModule.init(world);
+      const ledgers = world.state.ledgers as Record<string, Ledger>;
+      for (const chain of Object.keys(ledgers)) if (!destChains.includes(chain)) delete ledgers[chain];
+      for (const chain of destChains) {
+        if (ledgers[chain] !== undefined) continue;
+        if (chain !== 'sol') throw new Error(`no simulated destination chain '${chain}' (tao, eth, sol)`);
+        ledgers[chain] = {
+          ...emptyLedger(chain),
+          solana: solanaLedgerState(chain, options.solanaNonceAccounts ?? 2, options.blockhashValidBlocks ?? 4),
+        };
+      }
+    },
+    connect(world, net) {
+      const contract = new SimSwapContract(world);
+      return {
+        obligation: (log) => {
+          // Senders are made anew for each life of the host: what a sender keeps in memory
+          // (the Solana sender's held nonce values) dies with the process, as a real one's
+          // does, and comes back only through `adopt`.
+          const ports: SimSwapPorts = { contract, senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain)])) };
+          const faulty = net === null ? ports : faultySwapPorts(ports, net, world);
+          return swapFulfillmentObligation({ contract: faulty.contract, senders: faulty.senders, log, marginBlocks: world.state.plan.marginBlocks });
+        },
+      };
+    },
+  };
+}
+
+function emptyLedger(chain: string): Ledger {
+  return { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, frozenUntil: {}, transfers: {} };
+}
 
 export const swapModule: SimModule = {
   kind: SWAP_KIND,
@@ -26,12 +85,7 @@ export const swapModule: SimModule = {
     const state = world.state as Mutable<WorldState>;
     state.miner = MINER_HOTKEY;
     state.subtensor = { height: world.height, nextSwapId: 1, swaps: {}, events: [], history: {} };
-    state.ledgers = Object.fromEntries(
-      DEST_CHAINS.map((chain) => [
-        chain,
-        { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, frozenUntil: {}, transfers: {} },
-      ]),
-    );
+    state.ledgers = Object.fromEntries(DEST_CHAINS.map((chain) => [chain, emptyLedger(chain)]));
     state.observations = { signatures: dictionary(), reorgedOut: [], hostile: { tightWindows: 0, shortLocks: 0 } };
   },
   advance: advanceSwapChains,

@@ -8,7 +8,12 @@
 import { join } from 'node:path';
 import type { HostOptions } from '../host/host.ts';
 import type { Escrow, Logger, SwapContract, TransferSender } from '../host/ports.ts';
-import { evmProvider, evmSigner, substrateSigner, type EvmProvider, type EvmSigner, type SubstrateSigner } from '../chains/keys.ts';
+import { createSolanaRpc, type Address, type KeyPairSigner } from '@solana/kit';
+import { evmProvider, evmSigner, solanaSigner, substrateSigner, type EvmProvider, type EvmSigner, type SubstrateSigner } from '../chains/keys.ts';
+import { resolveEvmDestination } from '../chains/evm/evmAssets.ts';
+import { NonceAccountProblem } from '../chains/solana/durableNonces.ts';
+import { solanaAssetOf, type SolanaAsset } from '../chains/solana/solanaAssets.ts';
+import { SolanaTransferSender } from '../chains/solana/solanaTransferSender.ts';
 import { NonceAllocator } from '../chains/nonceAllocator.ts';
 import { EvmClock } from '../chains/evm/evmClock.ts';
 import { EvmEscrow } from '../chains/evm/evmEscrow.ts';
@@ -20,15 +25,15 @@ import { AllwaysSwapContract } from '../chains/substrate/allwaysSwapContract.ts'
 import { ExtrinsicSearch } from '../chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
-import { ChainMismatch, ConfigError, errorField, KeyUnusable } from '../errors.ts';
-import type { DaemonConfig, SecretSource } from './config.ts';
+import { assert, ChainMismatch, ConfigError, DestinationUnusable, errorField, KeyUnusable } from '../errors.ts';
+import type { DaemonConfig, EvmDestinationConfig, SecretSource, SolanaDestinationConfig } from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
 import { KEY_FORMS, loadSecret } from './secrets.ts';
 
 export interface Keys {
   readonly hotkey: SubstrateSigner | null;
-  readonly destinations: ReadonlyMap<string, SubstrateSigner | EvmSigner>;
+  readonly destinations: ReadonlyMap<string, SubstrateSigner | EvmSigner | KeyPairSigner>;
   readonly jobChains: ReadonlyMap<string, EvmSigner>;
 }
 
@@ -57,15 +62,25 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
       return fail(path, error.message);
     }
   };
+  const solana = async (path: string, source: SecretSource): Promise<KeyPairSigner | null> => {
+    try {
+      const secret = loadSecret(source);
+      return await solanaSigner(secret.reveal()).catch(() => fail(path, `${secret.origin} does not hold ${KEY_FORMS.solana}`));
+    } catch (error) {
+      if (!(error instanceof KeyUnusable)) throw error;
+      return fail(path, error.message);
+    }
+  };
   function fail(path: string, problem: string): null {
     problems.push(`${path}: ${problem}`);
     return null;
   }
   const hotkey = config.swaps === undefined ? null : await substrate('swaps.hotkey', config.swaps.hotkey);
-  const destinations = new Map<string, SubstrateSigner | EvmSigner>();
+  const destinations = new Map<string, SubstrateSigner | EvmSigner | KeyPairSigner>();
   for (const [name, destination] of Object.entries(config.swaps?.destinations ?? {})) {
     const path = `swaps.destinations.${name}.key`;
-    const key = destination.type === 'subtensor' ? await substrate(path, destination.key) : evm(path, destination.key);
+    const key =
+      destination.type === 'subtensor' ? await substrate(path, destination.key) : destination.type === 'solana' ? await solana(path, destination.key) : evm(path, destination.key);
     if (key !== null) destinations.set(name, key);
     if (destination.type === 'subtensor' && key !== null && hotkey !== null && (key as SubstrateSigner).address === hotkey.address) {
       problems.push(`${path}: the TAO account is the hotkey; use a separate account so marks and transfers never race for nonces`);
@@ -135,19 +150,10 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
         let sender: TransferSender;
         if (destination.type === 'subtensor') {
           sender = new TaoTransferSender({ chain, search, signer: keys.destinations.get(name) as SubstrateSigner, nonces: substrateNonces, log, chainName: name });
+        } else if (destination.type === 'solana') {
+          sender = await solanaSender(name, destination, keys.destinations.get(name) as KeyPairSigner, log);
         } else {
-          const { provider, nonces } = endpoint(destination.rpcUrl, destination.chainId);
-          await checkChainId(provider, destination.chainId, `swaps.destinations.${name}`, log);
-          sender = new EvmTransferSender({
-            chain: name,
-            provider,
-            wallet: (keys.destinations.get(name) as EvmSigner).connect(provider),
-            chainId: BigInt(destination.chainId),
-            asset: destination.asset === 'native' ? { kind: 'native' } : { kind: 'erc20', token: destination.asset.erc20 },
-            confirmations: destination.confirmations,
-            nonces,
-            log,
-          });
+          sender = await evmSender(name, destination, keys.destinations.get(name) as EvmSigner, endpoint, log);
         }
         senders.set(name, instrumented(sender, { chain: name, port: 'transferSender' }, metrics));
       }
@@ -189,6 +195,50 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
+
+async function evmSender(name: string, destination: EvmDestinationConfig, key: EvmSigner, endpoint: (url: string, chainId: number) => EvmEndpoint, log: Logger): Promise<TransferSender> {
+  const resolved = resolveEvmDestination(destination);
+  // The configuration was checked with the same resolution: a problem here is a bug.
+  assert(!('problems' in resolved), `swaps.destinations.${name} passed the schema yet does not resolve: ${JSON.stringify(resolved)}`);
+  const { provider, nonces } = endpoint(destination.rpcUrl, resolved.chainId);
+  await checkChainId(provider, resolved.chainId, `swaps.destinations.${name}`, log);
+  return new EvmTransferSender({
+    chain: name,
+    provider,
+    wallet: key.connect(provider),
+    chainId: BigInt(resolved.chainId),
+    asset: resolved.asset,
+    confirmations: resolved.confirmations,
+    nonces,
+    log,
+  });
+}
+
+/** A Solana sender; its nonce accounts are checked at start (a wrong one refuses the start). */
+async function solanaSender(name: string, destination: SolanaDestinationConfig, signer: KeyPairSigner, log: Logger): Promise<SolanaTransferSender> {
+  const path = `swaps.destinations.${name}`;
+  // The schema admits `mint` only for an allways id with a mint of its own, on a network it knows.
+  const asset: SolanaAsset =
+    typeof destination.asset === 'string'
+      ? solanaAssetOf(destination.asset, destination.network, destination.mint === undefined ? {} : { mint: destination.mint })
+      : { kind: 'spl', mint: destination.asset.spl as Address, decimals: destination.asset.decimals };
+  const sender = new SolanaTransferSender({
+    chain: name,
+    rpc: createSolanaRpc(destination.rpcUrl),
+    signer,
+    asset,
+    nonceAccounts: destination.nonceAccounts as Address[],
+    commitment: destination.commitment,
+    log,
+  });
+  try {
+    await sender.nonces.check();
+  } catch (error) {
+    if (error instanceof NonceAccountProblem) throw new DestinationUnusable(`${path}.nonceAccounts`, error.message);
+    log.warn({ config: path, err: errorField(error) }, 'Solana endpoint not answering at start; its calls are retried');
+  }
+  return sender;
 }
 
 /** A node on another chain than configured is refused; one that does not answer is logged. */

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { isEvmAddress, isSubtensorAddress } from '../chains/keys.ts';
+import { EVM_ASSETS, FEE_CHECK, REFUSAL_CHECK, resolveEvmDestination } from '../chains/evm/evmAssets.ts';
+import { isEvmAddress, isSolanaAddress, isSubtensorAddress } from '../chains/keys.ts';
+import { MAX_NONCE_ACCOUNTS } from '../chains/solana/durableNonces.ts';
+import { SOLANA_ASSET_IDS } from '../chains/solana/solanaAssets.ts';
 import {
   DEFAULT_CLAIM_INTERVAL_SECS,
   DEFAULT_FIRST_CLAIM_DELAY_SECS,
@@ -60,13 +63,60 @@ const taoDestination = z.strictObject({
   key: keyOf('substrate'),
 });
 
-const evmDestination = z.strictObject({
-  type: z.literal('evm'),
-  rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
-  chainId: positiveInt,
-  key: keyOf('evm'),
-  asset: z.union([z.literal('native'), z.strictObject({ erc20: evmAddress })]).default('native'),
-  confirmations: positiveInt.default(2),
+/**
+ * An EVM destination. `asset` is an allways id (eth, baseusdc, paxg...: chain id, token,
+ * decimals, confirmations and issuer checks from allways' registry, each overridable), or
+ * 'native' / { erc20 } with the chain id written out. Resolved by resolveEvmDestination.
+ */
+const evmDestination = z
+  .strictObject({
+    type: z.literal('evm'),
+    rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
+    key: keyOf('evm'),
+    asset: z
+      .union([z.literal('native'), z.strictObject({ erc20: evmAddress }), z.enum(Object.keys(EVM_ASSETS) as [string, ...string[]])], {
+        error: `'native', { erc20: <address> }, or an allways EVM asset id (${Object.keys(EVM_ASSETS).join(', ')})`,
+      })
+      .default('native'),
+    /** Which deployment of an allways asset: its mainnet (default) or its test network. */
+    network: z.enum(['mainnet', 'testnet']).optional(),
+    chainId: positiveInt.optional(),
+    token: evmAddress.optional(),
+    decimals: z.number().int().min(0).max(36).optional(),
+    confirmations: positiveInt.optional(),
+    refusalChecks: z.array(z.string().regex(REFUSAL_CHECK, 'a view signature: name() or name(address)')).max(8).optional(),
+    feeCheck: z.string().regex(FEE_CHECK, 'a view signature: name(uint256)').nullable().optional(),
+  })
+  .superRefine((destination, ctx) => {
+    const resolved = resolveEvmDestination(destination);
+    if ('problems' in resolved) for (const { key, message } of resolved.problems) ctx.addIssue({ code: 'custom', path: [key], message });
+  });
+
+const solanaAddress = z.string().refine(isSolanaAddress, { error: 'a Solana address (base58 of 32 bytes)' });
+
+/**
+ * A Solana destination: SOL, or USDC on the legacy SPL Token program (allways ids sol and
+ * solusdc; any other legacy SPL mint with its decimals). Every payout is signed against one of
+ * `nonceAccounts` (durable nonces whose authority is the key): one payout in flight per account.
+ */
+const solanaDestination = z.strictObject({
+  type: z.literal('solana'),
+  rpcUrl: url(['http:', 'https:']),
+  key: keyOf('solana'),
+  asset: z.union([z.enum(SOLANA_ASSET_IDS), z.strictObject({ spl: solanaAddress, decimals: z.number().int().min(0).max(18) })], {
+    error: `an allways Solana asset id (${SOLANA_ASSET_IDS.join(', ')}) or { spl: <mint>, decimals: <n> }`,
+  }),
+  network: z.enum(['mainnet', 'devnet']).default('mainnet'),
+  mint: solanaAddress.optional(),
+  nonceAccounts: z
+    .array(solanaAddress)
+    .min(1, 'at least one durable nonce account (see README: one payout in flight per account)')
+    .max(MAX_NONCE_ACCOUNTS)
+    .refine((a) => new Set(a).size === a.length, { error: 'a nonce account is listed twice' }),
+  commitment: z.enum(['confirmed', 'finalized']).default('finalized'),
+}).refine((d) => d.mint === undefined || d.asset === 'solusdc', {
+  path: ['mint'],
+  error: "only with an allways SPL asset id (solusdc); write another token as asset: { spl: <mint>, decimals: <n> }",
 });
 
 const swapsSection = z.strictObject({
@@ -78,7 +128,7 @@ const swapsSection = z.strictObject({
   minFreeBalance: amount.default(250_000_000n),
   firstSwapId: z.number().int().nonnegative().default(0),
   eventLookbackBlocks: positiveInt.default(256),
-  destinations: z.record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination])).refine((d) => Object.keys(d).length > 0, {
+  destinations: z.record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination, solanaDestination])).refine((d) => Object.keys(d).length > 0, {
     error: 'at least one destination chain',
   }),
 });
@@ -119,6 +169,7 @@ export type DaemonConfig = z.infer<typeof configSchema>;
 export type SwapsConfig = NonNullable<DaemonConfig['swaps']>;
 export type JobsConfig = NonNullable<DaemonConfig['jobs']>;
 export type EvmDestinationConfig = z.infer<typeof evmDestination>;
+export type SolanaDestinationConfig = z.infer<typeof solanaDestination>;
 export type { SecretSource };
 
 /** Reads, parses and validates `path`; relative paths inside are taken from its directory. */

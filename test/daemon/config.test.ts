@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { getAddress } from 'ethers';
 import { stringify as toYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { solanaKeypairText } from '../support/solanaKeys.ts';
 import {
   DEFAULT_CLAIM_INTERVAL_SECS,
   DEFAULT_FIRST_CLAIM_DELAY_SECS,
@@ -25,6 +26,8 @@ const ALICE_SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const TOKEN = getAddress(`0x${'ab'.repeat(20)}`);
 const ESCROW = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const ENV_KEY = 'SETTLE_CONFIG_TEST_BASE_KEY';
+/** A Solana CLI keypair file's text: the seed 1..32 and its public key. */
+const SOLANA_KEYPAIR = solanaKeypairText();
 const UNSET_ENV = 'SETTLE_CONFIG_TEST_NEVER_SET';
 
 let dir: string;
@@ -100,8 +103,8 @@ function expectedConfig(absoluteJobKey: string) {
       eventLookbackBlocks: 256,
       destinations: {
         tao: { type: 'subtensor', key: { file: join(dir, 'keys/tao') } },
-        base: { type: 'evm', rpcUrl: 'https://mainnet.base.org', chainId: 8453, key: { env: ENV_KEY }, asset: { erc20: TOKEN }, confirmations: 2 },
-        eth: { type: 'evm', rpcUrl: 'wss://eth.example', chainId: 1, key: { file: join(dir, 'keys/eth') }, asset: 'native', confirmations: 2 },
+        base: { type: 'evm', rpcUrl: 'https://mainnet.base.org', chainId: 8453, key: { env: ENV_KEY }, asset: { erc20: TOKEN } },
+        eth: { type: 'evm', rpcUrl: 'wss://eth.example', chainId: 1, key: { file: join(dir, 'keys/eth') }, asset: 'native' },
       },
     },
     jobs: {
@@ -356,10 +359,11 @@ describe('the example configuration in docs/daemon', () => {
       SETTLE_TAO_KEY: '//Bob',
       SETTLE_ETH_KEY: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
       SETTLE_BASE_KEY: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+      SETTLE_SOL_KEY: SOLANA_KEYPAIR,
     });
     try {
       const config = loadConfig(fileURLToPath(new URL('../../docs/daemon/settle.example.yaml', import.meta.url)));
-      expect(Object.keys(config.swaps!.destinations)).toEqual(['tao', 'eth']);
+      expect(Object.keys(config.swaps!.destinations)).toEqual(['tao', 'eth', 'baseusdc', 'sol', 'solusdc']);
       expect(config.jobs!.chains['base']!.chainId).toBe(8453);
       expect(config.http).toEqual({ port: 9464 });
     } finally {

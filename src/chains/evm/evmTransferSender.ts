@@ -15,16 +15,22 @@
  * An included transfer counts only once it has moved the funds: a reverted one, or a token
  * transfer without the matching Transfer event, is `failed` (the machine goes to Recovery).
  *
+ * Before a token transfer is signed, the issuer checks of its asset (evmAssets.ts) are read: a
+ * paused token, a refused destination or a live transfer fee is TransferRefused (the swap is
+ * Rejected, nothing signed); configured decimals must match the token's.
+ *
  * Signed bytes and keys never go into a log line or an error message; hashes do.
  */
 import { getAddress, Interface, Transaction, ZeroAddress, type JsonRpcProvider, type TransactionReceipt, type Wallet } from 'ethers';
 import type { SignedTransfer } from '../../../machines/index.ts';
 import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
+import type { EvmAsset } from './evmAssets.ts';
 import { shortError } from './evmTxSender.ts';
+import { checkDecimals, enforceIssuerChecks } from './issuerChecks.ts';
 import type { NonceAllocator } from '../nonceAllocator.ts';
 import { assert } from '../../errors.ts';
 
-export type EvmAsset = { readonly kind: 'native' } | { readonly kind: 'erc20'; readonly token: string };
+export type { EvmAsset };
 
 export interface EvmTransferSenderOptions {
   /** The chain's name in settle's configuration (as in TransferRequest.chain). */
@@ -61,6 +67,8 @@ export class EvmTransferSender implements TransferSender {
   private readonly confirmations: number;
   /** Checksummed, for an ERC-20 sender; null for the chain's coin. */
   private readonly token: string | null;
+  /** The configured decimals, once the token has confirmed them (checked once per process). */
+  private decimalsChecked = false;
 
   constructor(private readonly options: EvmTransferSenderOptions) {
     this.chain = options.chain;
@@ -109,6 +117,7 @@ export class EvmTransferSender implements TransferSender {
 
     const network = await provider.getNetwork();
     if (network.chainId !== chainId) throw new Error(`the node for chain '${this.chain}' is on chain id ${network.chainId}, not ${chainId}`);
+    await this.checkToken(to, request.amount);
     const fees = await provider.getFeeData();
     const { maxFeePerGas, maxPriorityFeePerGas } = fees;
     if (maxFeePerGas === null || maxPriorityFeePerGas === null) {
@@ -136,6 +145,17 @@ export class EvmTransferSender implements TransferSender {
       'destination transfer signed',
     );
     return { raw, hash };
+  }
+
+  /** The issuer's checks (TransferRefused when one trips) and the configured decimals. */
+  private async checkToken(to: string, amount: bigint): Promise<void> {
+    const { asset, provider } = this.options;
+    if (asset.kind !== 'erc20' || this.token === null) return;
+    await enforceIssuerChecks(provider, this.chain, { token: this.token, refusalChecks: asset.refusalChecks ?? [], feeCheck: asset.feeCheck ?? null }, to, amount);
+    if (asset.decimals !== undefined && !this.decimalsChecked) {
+      await checkDecimals(provider, this.chain, this.token, asset.decimals);
+      this.decimalsChecked = true;
+    }
   }
 
   async broadcast(raw: string): Promise<void> {

@@ -6,7 +6,7 @@
 import { errorField } from '../../errors.ts';
 import type { SwapContext, SwapEvent } from '../../../machines/index.ts';
 import { isSimulatedCrash } from '../../engine/crashpoints.ts';
-import { NeverLands, type Logger, type SwapContract, type TransferSender } from '../../host/ports.ts';
+import { NeverLands, TransferRefused, type Logger, type SignedBytes, type SwapContract, type TransferSender } from '../../host/ports.ts';
 
 export interface SwapEffectPorts {
   readonly contract: SwapContract;
@@ -37,12 +37,15 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
       // finality) may have taken blocks since. Judge it again just before the first signature.
       const height = await ports.contract.currentBlock();
       if (height + c.marginBlocks > c.terms.timeoutBlock) return { type: 'BLOCK', height };
-      const signed = await sender.sign({
-        swapId: c.terms.swapId,
-        chain: c.terms.destChain,
-        to: c.terms.userDestAddress,
-        amount: BigInt(c.terms.destAmount),
-      });
+      let signed: SignedBytes;
+      try {
+        signed = await sender.sign({ swapId: c.terms.swapId, chain: c.terms.destChain, to: c.terms.userDestAddress, amount: BigInt(c.terms.destAmount) });
+      } catch (error) {
+        if (!(error instanceof TransferRefused)) throw error;
+        // The issuer or the chain refuses this destination (validators cancel such a swap without fault).
+        ports.log.warn({ machine: id, reason: error.reason }, 'swap rejected by its destination: nothing will be sent');
+        return { type: 'REJECT', reason: error.reason };
+      }
       return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash };
     }
     const status = await sender.lookup(c.transfer);
