@@ -1,0 +1,325 @@
+/**
+ * The TransferSender port for BTC: a payout from the swap's pinned address, built with
+ * @scure/btc-signer from that address's confirmed UTXOs as an Esplora API lists them.
+ *
+ * Invariant: no two signed payouts ever spend outputs that could both be unspent, and a payout
+ * is never re-signed with fresh inputs while the first may still land. So:
+ * - every signed payout is journaled (btcJournal.ts, fsynced) before `sign` returns, with the
+ *   outputs it spends; those are reserved until it is buried, or proven unable to land;
+ * - `sign` for a swap the journal already holds returns the journaled bytes again (a crash
+ *   between signing and the host's persisting them, then the same swap asks again);
+ * - `adopt` reserves the inputs of whatever the host's machines hold, even if the journal
+ *   was lost;
+ * - signing is one at a time, so two payouts never pick the same unreserved output.
+ * What a crash leaves: a journal entry whose bytes the host may or may not hold; nothing is
+ * broadcast that the host has not persisted (only the host calls `broadcast`).
+ *
+ * The transaction: version 2, locktime 0, every input from the pinned address (validators take
+ * vin[0]'s prevout address as the sender), sequence 0xffffffff on each (no BIP-125 signal: the
+ * txid is what gets marked, and a replacement would change it), output 0 to the user, output 1
+ * the change back to the pinned address when above 546 sat. Fee: the API's estimate for 2
+ * blocks (else 3) x 1.25, rounded, at least 5 sat/vB, 15 when there is no estimate (the
+ * reference miner's), times an upper bound of the size.
+ *
+ * "Never lands" (NeverLands) only when an input is spent by another transaction confirmed as
+ * deep as a payout must be. Signed bytes and the key never reach a log line or an error.
+ */
+import { Transaction } from '@scure/btc-signer';
+import { pubECDSA } from '@scure/btc-signer/utils.js';
+import type { SignedTransfer } from '../../../machines/index.ts';
+import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
+import { MAX_JOURNAL_ENTRIES, type BtcJournal, type BtcJournalEntry } from './btcJournal.ts';
+import { btcNetwork, bytesToHex, destinationScript, dustThreshold, feeRateSatVb, REFERENCE_FEE_POLICY, hexToBytes, selectCoins, sourceScripts, type BitcoinNetworkName, type FeePolicy, type SourceScript } from './btcTx.ts';
+import { proveConflict, type ConflictProof } from './btcConflict.ts';
+import { EsploraUnreachable, type Esplora, type Utxo } from './esplora.ts';
+
+/** No BIP-125 replaceability, no relative locktime. */
+export const FINAL_SEQUENCE = 0xffffffff;
+/** A payout's journal entry (and its reservation) is dropped once buried this deep. */
+export const RELEASE_DEPTH_BLOCKS = 6;
+
+export interface BtcTransferSenderOptions {
+  /** The destination chain's name in swaps. */
+  readonly chain: string;
+  readonly network: BitcoinNetworkName;
+  readonly esplora: Esplora;
+  /** 32 bytes, from the WIF; the public key is taken compressed. */
+  readonly privateKey: Uint8Array;
+  /** The pinned paying address (the swap's miner_to_addr): P2WPKH, P2SH-P2WPKH or P2PKH of the key. */
+  readonly address: string;
+  readonly journal: BtcJournal;
+  readonly log: Logger;
+  /** Blocks holding the payout, the including one among them, before it counts (validators: 2). */
+  readonly confirmations?: number;
+  readonly fees?: FeePolicy;
+  /** The most inputs one payout spends. */
+  readonly maxInputs?: number;
+}
+
+/** Below Bitcoin Core's dust threshold for the destination's script: no node relays it. */
+export class BtcDustAmount extends Error {
+  override readonly name = 'BtcDustAmount';
+}
+/** The confirmed, unreserved outputs of the pinned address do not cover amount and fee. */
+export class BtcInsufficientFunds extends Error {
+  override readonly name = 'BtcInsufficientFunds';
+}
+/** The fee rate from the API is above the configured ceiling. */
+export class BtcFeeRateTooHigh extends Error {
+  override readonly name = 'BtcFeeRateTooHigh';
+}
+/** The node refused the bytes, and that refusal does not prove they can never land. */
+export class BtcBroadcastRefused extends Error {
+  override readonly name = 'BtcBroadcastRefused';
+}
+/** The journal holds MAX_JOURNAL_ENTRIES payouts: none is signed until some are buried. */
+export class BtcJournalFull extends Error {
+  override readonly name = 'BtcJournalFull';
+}
+
+const ALREADY_THERE = /already in block ?chain|outputs already in utxo set|txn-already-known|txn-already-in-mempool|already have transaction/i;
+const INPUTS_GONE = /missingorspent|missing-inputs|missing inputs|inputs-missing|bad-txns-inputs-spent/i;
+
+export class BtcTransferSender implements TransferSender {
+  readonly chain: string;
+  readonly address: string;
+  private readonly source: SourceScript;
+  private readonly confirmations: number;
+  private readonly fees: FeePolicy;
+  private readonly maxInputs: number;
+  /** Outputs spent by transfers the host's machines held at restore. */
+  private readonly adopted = new Set<string>();
+  /** Txids some machine holds in this life (signed or adopted): never released as orphans. */
+  private readonly held = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: BtcTransferSenderOptions) {
+    this.chain = options.chain;
+    this.confirmations = options.confirmations ?? 2;
+    this.fees = options.fees ?? REFERENCE_FEE_POLICY;
+    this.maxInputs = options.maxInputs ?? 50;
+    if (!Number.isSafeInteger(this.confirmations) || this.confirmations < 1) throw new Error(`confirmations ${this.confirmations} for chain '${this.chain}': at least 1`);
+    const scripts = sourceScripts(pubECDSA(options.privateKey, true), btcNetwork(options.network));
+    const pinned = /^(bc|tb)1/i.test(options.address) ? options.address.toLowerCase() : options.address;
+    const source = scripts.find((s) => s.address === pinned);
+    if (source === undefined) {
+      throw new Error(
+        `chain '${this.chain}': the key does not pay from ${options.address}; it derives ${scripts.map((s) => `${s.address} (${s.kind})`).join(', ')} on ${options.network} (P2TR is not a paying address: the reference miner refuses it)`,
+      );
+    }
+    this.source = source;
+    this.address = source.address;
+  }
+
+  addressProblem(address: string): string | null {
+    const destination = destinationScript(address, btcNetwork(this.options.network));
+    if ('problem' in destination) return `'${address}' cannot be paid on chain '${this.chain}' (${this.options.network}): ${destination.problem}`;
+    if (address === this.address) return `'${address}' is the paying address itself on chain '${this.chain}': validators reject a payout to its sender`;
+    return null;
+  }
+
+  adopt(transfer: SignedTransfer): void {
+    const tx = parseTx(transfer.raw, this.chain);
+    if (tx.id !== transfer.hash) throw new Error(`adopted transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${tx.id}`);
+    this.held.add(tx.id);
+    for (const input of inputsOf(tx)) this.adopted.add(input);
+  }
+
+  sign(request: TransferRequest): Promise<SignedBytes> {
+    const run = this.queue.then(() => this.signNow(request));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async signNow(request: TransferRequest): Promise<SignedBytes> {
+    const destination = this.checkRequest(request);
+    const journaled = this.options.journal.bySwap(request.swapId);
+    if (journaled !== undefined) return this.again(journaled, request);
+    await this.releaseSettled();
+    if (this.options.journal.entries.length >= MAX_JOURNAL_ENTRIES) {
+      throw new BtcJournalFull(`chain '${this.chain}': ${MAX_JOURNAL_ENTRIES} payouts are signed and not yet buried; none more is signed`);
+    }
+    const coins = await this.spendable();
+    const rate = await this.feeRate();
+    const selection = selectCoins(coins.free, request.amount, rate, this.source.kind, { destination, change: this.source.script }, this.maxInputs);
+    if (selection === null) {
+      throw new BtcInsufficientFunds(
+        `${this.address} on chain '${this.chain}' has ${coins.freeSats} sat confirmed and free (${coins.reservedSats} reserved by payouts in flight, ${coins.unconfirmedSats} unconfirmed), short of ${request.amount} sat plus the fee at ${rate} sat/vB`,
+      );
+    }
+    const tx = await this.build(selection.coins, destination, request.amount, selection.change);
+    if (tx.vsize > selection.vsize) throw new Error(`assertion: signed payout of ${tx.vsize} vB is larger than the ${selection.vsize} vB its fee was computed for`);
+    const entry: BtcJournalEntry = {
+      swapId: request.swapId,
+      txid: tx.id,
+      raw: tx.hex,
+      to: request.to,
+      amount: request.amount.toString(),
+      fee: selection.fee.toString(),
+      inputs: inputsOf(tx),
+    };
+    await this.options.journal.add(entry);
+    this.held.add(entry.txid);
+    this.options.log.info(
+      { chain: this.chain, swapId: request.swapId, hash: entry.txid, to: request.to, amount: entry.amount, fee: entry.fee, feeRateSatVb: rate, inputs: entry.inputs.length },
+      'destination transfer signed',
+    );
+    return { raw: entry.raw, hash: entry.txid };
+  }
+
+  /** The payout journaled for this swap: the same bytes, never a second payout. */
+  private again(entry: BtcJournalEntry, request: TransferRequest): SignedBytes {
+    if (entry.to !== request.to || entry.amount !== request.amount.toString()) {
+      throw new Error(`assertion: swap ${request.swapId} on chain '${this.chain}' has a journaled payout of ${entry.amount} sat to ${entry.to}, now asked ${request.amount} sat to ${request.to}`);
+    }
+    this.held.add(entry.txid);
+    this.options.log.info({ chain: this.chain, swapId: request.swapId, hash: entry.txid }, 'destination transfer signed before a restart: the journaled bytes are used again');
+    return { raw: entry.raw, hash: entry.txid };
+  }
+
+  private checkRequest(request: TransferRequest): Uint8Array {
+    if (request.chain !== this.chain) throw new Error(`a ${request.chain} transfer was handed to the ${this.chain} sender`);
+    if (request.amount <= 0n) throw new RangeError(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
+    const problem = this.addressProblem(request.to);
+    if (problem !== null) throw new Error(problem);
+    const destination = destinationScript(request.to, btcNetwork(this.options.network)) as { script: Uint8Array };
+    const dust = dustThreshold(destination.script);
+    if (request.amount < dust) throw new BtcDustAmount(`${request.amount} sat to ${request.to} on chain '${this.chain}' is dust (below ${dust} sat for its script type): no node relays it`);
+    return destination.script;
+  }
+
+  private async spendable(): Promise<{ free: Utxo[]; freeSats: bigint; reservedSats: bigint; unconfirmedSats: bigint }> {
+    const reserved = new Set<string>([...this.adopted, ...this.options.journal.entries.flatMap((e) => e.inputs)]);
+    const all = await this.options.esplora.utxos(this.address);
+    const sum = (us: readonly Utxo[]): bigint => us.reduce((s, u) => s + u.value, 0n);
+    const isReserved = (u: Utxo): boolean => reserved.has(`${u.txid}:${u.vout}`);
+    // Only confirmed outputs: a payout spending unconfirmed change dies with its parent.
+    const free = all.filter((u) => u.height !== null && !isReserved(u));
+    return { free, freeSats: sum(free), reservedSats: sum(all.filter(isReserved)), unconfirmedSats: sum(all.filter((u) => u.height === null && !isReserved(u))) };
+  }
+
+  private async feeRate(): Promise<number> {
+    let estimates: Readonly<Record<string, number>> | null = null;
+    try {
+      estimates = await this.options.esplora.feeEstimates();
+    } catch (error) {
+      this.options.log.warn({ chain: this.chain, err: (error as Error).message }, `no fee estimate: the fallback rate ${this.fees.fallbackSatVb} sat/vB is used`);
+    }
+    const rate = feeRateSatVb(estimates, this.fees);
+    if (rate > this.fees.maxSatVb) throw new BtcFeeRateTooHigh(`fee rate ${rate} sat/vB on chain '${this.chain}' is above the ceiling ${this.fees.maxSatVb}; not signing`);
+    return rate;
+  }
+
+  private async build(coins: readonly Utxo[], destination: Uint8Array, amount: bigint, change: bigint): Promise<Transaction> {
+    const tx = new Transaction({ version: 2, lockTime: 0 });
+    for (const coin of coins) {
+      const base = { txid: coin.txid, index: coin.vout, sequence: FINAL_SEQUENCE };
+      const witnessUtxo = { script: this.source.script, amount: coin.value };
+      if (this.source.kind === 'p2wpkh') tx.addInput({ ...base, witnessUtxo });
+      else if (this.source.kind === 'p2sh-p2wpkh') tx.addInput({ ...base, witnessUtxo, redeemScript: this.source.redeemScript! });
+      else tx.addInput({ ...base, nonWitnessUtxo: await this.previousTx(coin) });
+    }
+    tx.addOutput({ script: destination, amount });
+    if (change > 0n) tx.addOutput({ script: this.source.script, amount: change });
+    tx.sign(this.options.privateKey);
+    tx.finalize();
+    return tx;
+  }
+
+  /**
+   * The whole funding transaction of a P2PKH input: a legacy signature does not commit to the
+   * amount, so the amount is read from bytes whose hash is the txid, not from Esplora's word.
+   */
+  private async previousTx(coin: Utxo): Promise<Uint8Array> {
+    const raw = await this.options.esplora.txHex(coin.txid);
+    if (raw === null) throw new EsploraUnreachable(`chain '${this.chain}': Esplora lists ${coin.txid}:${coin.vout} but does not know its transaction`);
+    const previous = Transaction.fromRaw(hexToBytes(raw), { allowUnknownOutputs: true });
+    const output = previous.id === coin.txid && coin.vout < previous.outputsLength ? previous.getOutput(coin.vout) : undefined;
+    if (output?.amount !== coin.value || output.script === undefined || bytesToHex(output.script) !== bytesToHex(this.source.script)) {
+      throw new Error(`chain '${this.chain}': Esplora's ${coin.txid}:${coin.vout} (${coin.value} sat to ${this.address}) is not what its transaction's bytes say`);
+    }
+    return hexToBytes(raw);
+  }
+
+  async broadcast(raw: string): Promise<void> {
+    const tx = parseTx(raw, this.chain);
+    const answer = await this.options.esplora.broadcast(raw);
+    if (answer.accepted || ALREADY_THERE.test(answer.message)) return;
+    if (INPUTS_GONE.test(answer.message)) {
+      const proof = await this.prove(tx);
+      if (proof.kind === 'ours') return; // ours, mined or pooled since we last looked
+      if (proof.kind === 'conflict' || proof.kind === 'copy') {
+        this.options.log.warn({ chain: this.chain, hash: tx.id, conflict: proof.txid, copy: proof.kind === 'copy' }, 'an input of the transfer is spent by another confirmed transaction: it can never be included');
+        throw new NeverLands(neverLandsReason(this.chain, tx.id, proof));
+      }
+    }
+    throw new BtcBroadcastRefused(`broadcast of transfer ${tx.id} on chain '${this.chain}' refused: ${answer.message.replace(/[0-9a-f]{200,}/gi, '…')}`);
+  }
+
+  async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
+    const { esplora } = this.options;
+    const status = await esplora.txStatus(transfer.hash);
+    if (status === null) return { kind: 'unknown' };
+    if (!status.confirmed || status.height === null) return { kind: 'pending' };
+    const depth = (await esplora.tipHeight()) - status.height + 1;
+    if (depth < this.confirmations) return { kind: 'pending' };
+    // As the validators: a block no longer on the best chain does not count.
+    if (status.blockHash !== null && (await esplora.blockInBestChain(status.blockHash)) === false) return { kind: 'pending' };
+    return { kind: 'included', block: status.height };
+  }
+
+  private prove(tx: Transaction): Promise<ConflictProof> {
+    return proveConflict(this.options.esplora, tx, this.confirmations);
+  }
+
+  /**
+   * Drops journal entries that no longer need their inputs reserved: buried payouts, payouts
+   * proven unable to land, and payouts no machine holds that no Esplora knows (signed just
+   * before a crash, never persisted by the host, so never broadcast).
+   */
+  private async releaseSettled(): Promise<void> {
+    const { esplora, journal, log } = this.options;
+    const entries = journal.entries;
+    if (entries.length === 0) return;
+    const tip = await esplora.tipHeight();
+    const drop = new Set<string>();
+    for (const entry of entries) {
+      const status = await esplora.txStatus(entry.txid);
+      if (status !== null) {
+        if (status.height !== null && tip - status.height + 1 >= Math.max(RELEASE_DEPTH_BLOCKS, this.confirmations)) drop.add(entry.txid);
+        continue;
+      }
+      const proof = await this.prove(parseTx(entry.raw, this.chain));
+      if (proof.kind === 'conflict' || proof.kind === 'copy' || (proof.kind === 'unspent' && !this.held.has(entry.txid))) {
+        log.warn({ chain: this.chain, swapId: entry.swapId, hash: entry.txid, why: proof.kind }, 'payout released from the journal: it can never land, or was never broadcast; its inputs are free again');
+        drop.add(entry.txid);
+      }
+    }
+    await journal.remove(drop);
+  }
+}
+
+function neverLandsReason(chain: string, txid: string, proof: ConflictProof & { kind: 'conflict' | 'copy' }): string {
+  if (proof.kind === 'copy') {
+    return `transfer ${txid} on chain '${chain}' can never be included: ${proof.txid}, the same payout with its signatures re-encoded (malleated), is confirmed instead; the user WAS paid, by ${proof.txid}`;
+  }
+  return `transfer ${txid} on chain '${chain}' can never be included: its input ${proof.input} is spent by ${proof.txid}, confirmed ${proof.depth} deep`;
+}
+
+function parseTx(raw: string, chain: string): Transaction {
+  try {
+    return Transaction.fromRaw(hexToBytes(raw), { allowUnknownOutputs: true });
+  } catch {
+    throw new Error(`not a signed Bitcoin transaction for chain '${chain}'`);
+  }
+}
+
+/** "txid:vout" of each input, txids as Esplora writes them. */
+export function inputsOf(tx: Transaction): string[] {
+  const inputs: string[] = [];
+  for (let i = 0; i < tx.inputsLength; i++) {
+    const input = tx.getInput(i);
+    inputs.push(`${bytesToHex(input.txid!)}:${input.index!}`);
+  }
+  return inputs;
+}
