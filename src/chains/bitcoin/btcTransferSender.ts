@@ -29,7 +29,7 @@ import { pubECDSA } from '@scure/btc-signer/utils.js';
 import type { SignedTransfer } from '../../../machines/index.ts';
 import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
 import { MAX_JOURNAL_ENTRIES, type BtcJournal, type BtcJournalEntry } from './btcJournal.ts';
-import { btcNetwork, bytesToHex, destinationScript, dustThreshold, feeRateSatVb, REFERENCE_FEE_POLICY, hexToBytes, selectCoins, sourceScripts, type BitcoinNetworkName, type FeePolicy, type SourceScript } from './btcTx.ts';
+import { btcNetwork, bytesToHex, destinationScript, dustThreshold, feeRateSatVb, REFERENCE_FEE_POLICY, hexToBytes, pinnedSource, selectCoins, type BitcoinNetworkName, type FeePolicy, type SourceScript } from './btcTx.ts';
 import { proveConflict, type ConflictProof } from './btcConflict.ts';
 import { EsploraUnreachable, type Esplora, type Utxo } from './esplora.ts';
 
@@ -99,14 +99,8 @@ export class BtcTransferSender implements TransferSender {
     this.fees = options.fees ?? REFERENCE_FEE_POLICY;
     this.maxInputs = options.maxInputs ?? 50;
     if (!Number.isSafeInteger(this.confirmations) || this.confirmations < 1) throw new Error(`confirmations ${this.confirmations} for chain '${this.chain}': at least 1`);
-    const scripts = sourceScripts(pubECDSA(options.privateKey, true), btcNetwork(options.network));
-    const pinned = /^(bc|tb)1/i.test(options.address) ? options.address.toLowerCase() : options.address;
-    const source = scripts.find((s) => s.address === pinned);
-    if (source === undefined) {
-      throw new Error(
-        `chain '${this.chain}': the key does not pay from ${options.address}; it derives ${scripts.map((s) => `${s.address} (${s.kind})`).join(', ')} on ${options.network} (P2TR is not a paying address: the reference miner refuses it)`,
-      );
-    }
+    const source = pinnedSource(pubECDSA(options.privateKey, true), options.address, options.network);
+    if ('problem' in source) throw new Error(`chain '${this.chain}': ${source.problem}`);
     this.source = source;
     this.address = source.address;
   }

@@ -49,6 +49,31 @@ export function sourceScripts(publicKey: Uint8Array, network: BtcNetwork): reado
   ];
 }
 
+/**
+ * The pinned address among the three a key pays from, or why it is not: a P2TR pin is refused
+ * as the reference miner refuses it (and validators read vin[0]'s address as the sender).
+ */
+export function pinnedSource(publicKey: Uint8Array, address: string, networkName: BitcoinNetworkName): SourceScript | { problem: string } {
+  const scripts = sourceScripts(publicKey, btcNetwork(networkName));
+  const pinned = /^(bc|tb)1/i.test(address) ? address.toLowerCase() : address;
+  const found = scripts.find((s) => s.address === pinned);
+  if (found !== undefined) return found;
+  return {
+    problem: `the key does not pay from ${address}; it derives ${scripts.map((s) => `${s.address} (${s.kind})`).join(', ')} on ${networkName} (P2TR is not a paying address: the reference miner refuses it)`,
+  };
+}
+
+/** Why `address` cannot be a paying (pinned) address of the network, or null. */
+export function payingAddressProblem(address: string, networkName: BitcoinNetworkName): string | null {
+  let type: string;
+  try {
+    type = Address(btcNetwork(networkName)).decode(address).type;
+  } catch {
+    return `not a Bitcoin address of ${networkName}`;
+  }
+  return ['wpkh', 'sh', 'pkh'].includes(type) ? null : `a ${type} address: the paying address is P2WPKH, P2SH-P2WPKH or P2PKH (the reference miner refuses P2TR)`;
+}
+
 /** The output script paying `address`, and its type, or why it cannot be paid. */
 export function destinationScript(address: string, network: BtcNetwork): { script: Uint8Array; type: DestinationType } | { problem: string } {
   let decoded: ReturnType<ReturnType<typeof Address>['decode']>;
