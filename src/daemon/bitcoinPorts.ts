@@ -13,7 +13,7 @@ import { Esplora } from '../chains/bitcoin/esplora.ts';
 import { parseBitcoinWif } from '../chains/keys.ts';
 import type { Logger } from '../host/ports.ts';
 import type { BitcoinDestinationConfig } from './config.ts';
-import { KEY_FORMS, loadSecret } from './secrets.ts';
+import { KEY_FORMS, loadSecret, type Secret } from './secrets.ts';
 
 /** A Bitcoin private key (32 bytes) that pays from the configured address. */
 export interface BitcoinKey {
@@ -22,20 +22,27 @@ export interface BitcoinKey {
 }
 
 export function loadBitcoinKey(destination: BitcoinDestinationConfig): BitcoinKey | { problem: string } {
-  let secret;
+  let secret: Secret;
   try {
     secret = loadSecret(destination.key);
   } catch (error) {
     return { problem: (error as Error).message };
   }
   const privateKey = parseBitcoinWif(secret.reveal(), destination.network);
-  if (privateKey === null) return { problem: `${secret.origin} does not hold ${KEY_FORMS.bitcoin} for ${destination.network}` };
+  if (privateKey === null)
+    return { problem: `${secret.origin} does not hold ${KEY_FORMS.bitcoin} for ${destination.network}` };
   const source = pinnedSource(pubECDSA(privateKey, true), destination.address, destination.network);
   if ('problem' in source) return { problem: `${secret.origin}: ${source.problem}` };
   return { kind: 'bitcoin', privateKey };
 }
 
-export async function bitcoinSender(name: string, destination: BitcoinDestinationConfig, key: BitcoinKey, dataDir: string, log: Logger): Promise<BtcTransferSender> {
+export async function bitcoinSender(
+  name: string,
+  destination: BitcoinDestinationConfig,
+  key: BitcoinKey,
+  dataDir: string,
+  log: Logger,
+): Promise<BtcTransferSender> {
   const journal = await BtcJournal.open(join(dataDir, 'journals'), name, destination.address, destination.network);
   return new BtcTransferSender({
     chain: name,

@@ -10,7 +10,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BtcBroadcastRefused, BtcInsufficientFunds } from '../../src/chains/bitcoin/btcTransferSender.ts';
 import { EsploraUnreachable } from '../../src/chains/bitcoin/esplora.ts';
 import { NeverLands, type SignedBytes } from '../../src/host/ports.ts';
-import { asTransfer, conflictingSpend, journalDir, MINER_KEY, minerPub, minerSource, NETWORK, openSender, request, userDestinations } from '../support/esplora/btcFixture.ts';
+import {
+  asTransfer,
+  conflictingSpend,
+  journalDir,
+  MINER_KEY,
+  minerPub,
+  minerSource,
+  NETWORK,
+  openSender,
+  request,
+  userDestinations,
+} from '../support/esplora/btcFixture.ts';
 import { startFakeEsplora, type FakeEsplora } from '../support/esplora/fakeEsplora.ts';
 import { hexOf, legacySighash, parseTx, serialize } from '../support/esplora/rawTx.ts';
 
@@ -61,7 +72,12 @@ describe('crash points', () => {
     const { sender, lines } = await restart();
     const other = await sender.sign(T);
     expect(firstInput(other)).toBe(firstInput(orphan));
-    expect(lines.some((l) => l.level === 'warn' && l.message?.includes('payout released from the journal') && l.fields.why === 'unspent')).toBe(true);
+    expect(
+      lines.some(
+        (l) =>
+          l.level === 'warn' && l.message?.includes('payout released from the journal') && l.fields.why === 'unspent',
+      ),
+    ).toBe(true);
     // S's old bytes were never broadcast; if they were, they could not both land.
     await sender.broadcast(other.raw);
     expect(() => esplora.chain.accept(orphan.raw)).toThrow(/txn-mempool-conflict/);
@@ -176,7 +192,10 @@ describe('conflicts and reorganisations', () => {
     const signed = await sender.sign(S);
     const tx = parseTx(signed.raw);
     const hash = legacySighash(tx, 0, minerSource('p2pkh').script, 1);
-    const sig = Uint8Array.of(...secp256k1.sign(hash, MINER_KEY, { prehash: false, extraEntropy: true, format: 'der' }), 1);
+    const sig = Uint8Array.of(
+      ...secp256k1.sign(hash, MINER_KEY, { prehash: false, extraEntropy: true, format: 'der' }),
+      1,
+    );
     const copy = hexOf(serialize(tx, [Uint8Array.of(sig.length, ...sig, minerPub.length, ...minerPub)]));
     expect(parseTx(copy).txid).not.toBe(signed.hash);
     esplora.chain.mineConflicting(copy);
@@ -194,7 +213,9 @@ describe('conflicts and reorganisations', () => {
     await sender.sign(T);
     expect(journal.entries.map((e) => e.swapId)).toEqual(['swap-S', 'swap-T']);
     mine(1);
-    await expect(sender.sign(request('swap-U', users.p2wpkh.address, 1_000_000n))).rejects.toThrow(BtcInsufficientFunds);
+    await expect(sender.sign(request('swap-U', users.p2wpkh.address, 1_000_000n))).rejects.toThrow(
+      BtcInsufficientFunds,
+    );
     expect(journal.entries.map((e) => e.swapId)).toEqual(['swap-T']);
     const text = JSON.stringify(lines);
     expect(text).not.toContain(signed.raw.slice(-80));

@@ -5,10 +5,17 @@
  * what fee; and what it does at each crash point, lost broadcast, eviction and conflict.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BtcBroadcastRefused, BtcDustAmount, BtcFeeRateTooHigh, BtcInsufficientFunds } from '../../src/chains/bitcoin/btcTransferSender.ts';
+import { BtcDustAmount, BtcFeeRateTooHigh, BtcInsufficientFunds } from '../../src/chains/bitcoin/btcTransferSender.ts';
 import { CHANGE_DUST_SATS, type SourceKind } from '../../src/chains/bitcoin/btcTx.ts';
-import { NeverLands } from '../../src/host/ports.ts';
-import { asTransfer, conflictingSpend, journalDir, minerSource, NETWORK, openSender, request, userDestinations } from '../support/esplora/btcFixture.ts';
+import {
+  asTransfer,
+  journalDir,
+  minerSource,
+  NETWORK,
+  openSender,
+  request,
+  userDestinations,
+} from '../support/esplora/btcFixture.ts';
 import { startFakeEsplora, type FakeEsplora } from '../support/esplora/fakeEsplora.ts';
 import { hexOf, parseTx } from '../support/esplora/rawTx.ts';
 
@@ -27,7 +34,10 @@ const users = userDestinations();
 const mine = (n = 1): void => {
   for (let i = 0; i < n; i++) esplora.chain.mine();
 };
-const fundMiner = (kind: SourceKind, value: bigint, confirmed = true) => ({ ...esplora.chain.fund(minerSource(kind).script, value, { confirmed }), value });
+const fundMiner = (kind: SourceKind, value: bigint, confirmed = true) => ({
+  ...esplora.chain.fund(minerSource(kind).script, value, { confirmed }),
+  value,
+});
 const sumOut = (hex: string): bigint => parseTx(hex).outputs.reduce((s, o) => s + o.value, 0n);
 
 describe('what a payout is', () => {
@@ -41,14 +51,17 @@ describe('what a payout is', () => {
         mine(2);
         expect(await sender.lookup(asTransfer(signed))).toEqual({ kind: 'included', block: esplora.chain.tip - 1 });
         // What a validator reads: /tx/{txid}, an output paying the recipient, vin[0]'s address the pin.
-        const seen = (await (await fetch(`${esplora.url}/tx/${signed.hash}`)).json()) as { vin: { prevout: { scriptpubkey_address: string } }[]; vout: { scriptpubkey_address: string; value: number }[] };
+        const seen = (await (await fetch(`${esplora.url}/tx/${signed.hash}`)).json()) as {
+          vin: { prevout: { scriptpubkey_address: string } }[];
+          vout: { scriptpubkey_address: string; value: number }[];
+        };
         expect(seen.vout[0]).toMatchObject({ scriptpubkey_address: dest.address, value: 40_000 });
         expect(seen.vin[0]!.prevout.scriptpubkey_address).toBe(minerSource(kind).address);
       }
     }
   });
 
-  it('is the reference miner\'s transaction, byte for byte where the reference says: version 2, locktime 0, final sequences, output 0 to the user, output 1 change to the pin, fee = 1.25 x estimate x size', async () => {
+  it("is the reference miner's transaction, byte for byte where the reference says: version 2, locktime 0, final sequences, output 0 to the user, output 1 change to the pin, fee = 1.25 x estimate x size", async () => {
     const { sender } = await openSender(dir, [esplora.url], 'p2wpkh');
     const small = fundMiner('p2wpkh', 30_000n);
     const large = fundMiner('p2wpkh', 80_000n);
@@ -108,20 +121,28 @@ describe('what a payout is', () => {
     esplora.chain.feeEstimates = { '2': 1_000 };
     await expect(sender.sign(request('i1', users.p2wpkh.address, 10_000n))).rejects.toThrow(BtcFeeRateTooHigh);
     esplora.chain.feeEstimates = { '2': 2 };
-    await expect(sender.sign(request('i1', users.p2wpkh.address, 294n))).resolves.toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    await expect(sender.sign(request('i1', users.p2wpkh.address, 294n))).resolves.toMatchObject({
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 
   it('judges destinations: every standard type of the network, not another network, not the paying address', async () => {
     const { sender } = await openSender(dir, [esplora.url], 'p2wpkh');
     for (const dest of Object.values(users)) expect(sender.addressProblem(dest.address)).toBeNull();
-    expect(sender.addressProblem('tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx')).toMatch(/not a Bitcoin address of this network/);
+    expect(sender.addressProblem('tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx')).toMatch(
+      /not a Bitcoin address of this network/,
+    );
     expect(sender.addressProblem('0x52908400098527886E0F7030069857D2E4169EE7')).toMatch(/cannot be paid/);
     expect(sender.addressProblem(minerSource('p2wpkh').address)).toMatch(/paying address itself/);
   });
 
   it('refuses a pinned address its key does not pay from, and a P2TR pin', async () => {
-    await expect(openSender(dir, [esplora.url], 'p2wpkh', { address: users.p2wpkh.address })).rejects.toThrow(/does not pay from .* it derives .*\(p2wpkh\)/);
-    await expect(openSender(dir, [esplora.url], 'p2wpkh', { address: users.p2tr.address })).rejects.toThrow(/P2TR is not a paying address/);
+    await expect(openSender(dir, [esplora.url], 'p2wpkh', { address: users.p2wpkh.address })).rejects.toThrow(
+      /does not pay from .* it derives .*\(p2wpkh\)/,
+    );
+    await expect(openSender(dir, [esplora.url], 'p2wpkh', { address: users.p2tr.address })).rejects.toThrow(
+      /P2TR is not a paying address/,
+    );
   });
 
   it('tries the endpoints in order: one that is down or failing hands the request to the next', async () => {
@@ -148,14 +169,19 @@ describe('inputs are reserved until the payout is buried or proven dead', () => 
     const a = parseTx((await sender.sign(request('a', users.p2wpkh.address, 10_000n))).raw);
     const b = parseTx((await sender.sign(request('b', users.p2tr.address, 10_000n))).raw);
     expect(b.inputs[0]!.txid).not.toBe(a.inputs[0]!.txid);
-    await expect(sender.sign(request('c', users.p2pkh.address, 10_000n))).rejects.toThrow(/0 sat confirmed and free \(100000 reserved/);
+    await expect(sender.sign(request('c', users.p2pkh.address, 10_000n))).rejects.toThrow(
+      /0 sat confirmed and free \(100000 reserved/,
+    );
   });
 
   it('signs two payouts at once without picking the same output', async () => {
     const { sender } = await openSender(dir, [esplora.url], 'p2wpkh');
     fundMiner('p2wpkh', 50_000n);
     fundMiner('p2wpkh', 50_000n);
-    const [a, b] = await Promise.all([sender.sign(request('a', users.p2wpkh.address, 10_000n)), sender.sign(request('b', users.p2wpkh.address, 10_000n))]);
+    const [a, b] = await Promise.all([
+      sender.sign(request('a', users.p2wpkh.address, 10_000n)),
+      sender.sign(request('b', users.p2wpkh.address, 10_000n)),
+    ]);
     expect(parseTx(a.raw).inputs[0]!.txid).not.toBe(parseTx(b.raw).inputs[0]!.txid);
   });
 });

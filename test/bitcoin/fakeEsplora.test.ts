@@ -6,7 +6,15 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SourceKind } from '../../src/chains/bitcoin/btcTx.ts';
-import { conflictingSpend, journalDir, minerSource, NETWORK, openSender, request, userDestinations } from '../support/esplora/btcFixture.ts';
+import {
+  conflictingSpend,
+  journalDir,
+  minerSource,
+  NETWORK,
+  openSender,
+  request,
+  userDestinations,
+} from '../support/esplora/btcFixture.ts';
 import { BroadcastRefusal } from '../support/esplora/fakeBitcoin.ts';
 import { startFakeEsplora, type FakeEsplora } from '../support/esplora/fakeEsplora.ts';
 import { hexOf, parseTx, serialize } from '../support/esplora/rawTx.ts';

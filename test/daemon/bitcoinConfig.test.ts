@@ -41,7 +41,15 @@ function configWith(btc: Record<string, unknown>): string {
         subtensor: { url: 'ws://127.0.0.1:9944' },
         contract: { address: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' },
         hotkey: { file: './hotkey' },
-        destinations: { btc: { type: 'bitcoin', key: { file: './btc.wif' }, esploraUrls: ['https://blockstream.info/api'], address: p2wpkh(PUB).address, ...btc } },
+        destinations: {
+          btc: {
+            type: 'bitcoin',
+            key: { file: './btc.wif' },
+            esploraUrls: ['https://blockstream.info/api'],
+            address: p2wpkh(PUB).address,
+            ...btc,
+          },
+        },
       },
     }),
   );
@@ -58,10 +66,11 @@ function problems(path: string): string[] {
   throw new Error('accepted');
 }
 
-const destination = (path: string): BitcoinDestinationConfig => loadConfig(path).swaps!.destinations['btc'] as BitcoinDestinationConfig;
+const destination = (path: string): BitcoinDestinationConfig =>
+  loadConfig(path).swaps!.destinations['btc'] as BitcoinDestinationConfig;
 
 describe('a bitcoin destination', () => {
-  it('takes the reference miner\'s values by default', () => {
+  it("takes the reference miner's values by default", () => {
     expect(destination(configWith({}))).toEqual({
       type: 'bitcoin',
       network: 'mainnet',
@@ -78,17 +87,35 @@ describe('a bitcoin destination', () => {
 
   it('reports every problem with its path', () => {
     const found = problems(
-      configWith({ network: 'regtest', esploraUrls: ['ftp://x'], address: p2tr(pubSchnorr(KEY)).address, minFeeRateSatVb: 600, feeRateMultiplier: 0.5, confirmations: 0 }),
+      configWith({
+        network: 'regtest',
+        esploraUrls: ['ftp://x'],
+        address: p2tr(pubSchnorr(KEY)).address,
+        minFeeRateSatVb: 600,
+        feeRateMultiplier: 0.5,
+        confirmations: 0,
+      }),
     );
     expect(found.map((p) => p.slice(0, p.indexOf(': ')))).toEqual(
-      ['swaps.destinations.btc.confirmations', 'swaps.destinations.btc.esploraUrls.0', 'swaps.destinations.btc.feeRateMultiplier', 'swaps.destinations.btc.network'].sort(),
+      [
+        'swaps.destinations.btc.confirmations',
+        'swaps.destinations.btc.esploraUrls.0',
+        'swaps.destinations.btc.feeRateMultiplier',
+        'swaps.destinations.btc.network',
+      ].sort(),
     );
     expect(problems(configWith({ address: p2tr(pubSchnorr(KEY)).address }))).toEqual([
       'swaps.destinations.btc.address: a tr address: the paying address is P2WPKH, P2SH-P2WPKH or P2PKH (the reference miner refuses P2TR)',
     ]);
-    expect(problems(configWith({ address: p2wpkh(PUB, TEST_NETWORK).address }))).toEqual(['swaps.destinations.btc.address: not a Bitcoin address of mainnet']);
-    expect(problems(configWith({ esploraUrls: [] }))).toEqual(['swaps.destinations.btc.esploraUrls: at least one Esplora URL']);
-    expect(problems(configWith({ minFeeRateSatVb: 600 }))).toEqual(['swaps.destinations.btc.maxFeeRateSatVb: below minFeeRateSatVb or fallbackFeeRateSatVb']);
+    expect(problems(configWith({ address: p2wpkh(PUB, TEST_NETWORK).address }))).toEqual([
+      'swaps.destinations.btc.address: not a Bitcoin address of mainnet',
+    ]);
+    expect(problems(configWith({ esploraUrls: [] }))).toEqual([
+      'swaps.destinations.btc.esploraUrls: at least one Esplora URL',
+    ]);
+    expect(problems(configWith({ minFeeRateSatVb: 600 }))).toEqual([
+      'swaps.destinations.btc.maxFeeRateSatVb: below minFeeRateSatVb or fallbackFeeRateSatVb',
+    ]);
   });
 
   it('loads a key of its network that pays from the pinned address, of any of the three kinds', () => {
@@ -99,19 +126,30 @@ describe('a bitcoin destination', () => {
     }
     const other = p2wpkh(pubECDSA(Uint8Array.from(Buffer.from('44'.repeat(32), 'hex')), true)).address!;
     const mismatch = loadBitcoinKey(destination(configWith({ address: other })));
-    expect(mismatch).toEqual({ problem: expect.stringMatching(new RegExp(`^file .*btc.wif: the key does not pay from ${other}; it derives ${p2wpkh(PUB).address}`)) });
+    expect(mismatch).toEqual({
+      problem: expect.stringMatching(
+        new RegExp(`^file .*btc.wif: the key does not pay from ${other}; it derives ${p2wpkh(PUB).address}`),
+      ),
+    });
     writeFileSync(join(dir, 'btc.wif'), `${TESTNET_WIF}\n`);
     const wrongNetwork = loadBitcoinKey(destination(configWith({})));
-    expect(wrongNetwork).toEqual({ problem: `file ${join(dir, 'btc.wif')} does not hold a Bitcoin private key in WIF for mainnet` });
+    expect(wrongNetwork).toEqual({
+      problem: `file ${join(dir, 'btc.wif')} does not hold a Bitcoin private key in WIF for mainnet`,
+    });
     expect(JSON.stringify([mismatch, wrongNetwork])).not.toMatch(new RegExp(`${MAINNET_WIF}|${TESTNET_WIF}`));
   });
 
   it('is checked with the other keys at start, its problem named by its path', async () => {
     writeFileSync(join(dir, 'btc.wif'), `${TESTNET_WIF}\n`);
     const path = configWith({});
-    const error = await loadKeys(loadConfig(path), path).then(() => null, (e: unknown) => e as ConfigError);
+    const error = await loadKeys(loadConfig(path), path).then(
+      () => null,
+      (e: unknown) => e as ConfigError,
+    );
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error!.problems).toEqual([`swaps.destinations.btc.key: file ${join(dir, 'btc.wif')} does not hold a Bitcoin private key in WIF for mainnet`]);
+    expect(error!.problems).toEqual([
+      `swaps.destinations.btc.key: file ${join(dir, 'btc.wif')} does not hold a Bitcoin private key in WIF for mainnet`,
+    ]);
   });
 
   it('builds a sender with its journal in the data directory', async () => {

@@ -45,7 +45,9 @@ export async function proveConflict(esplora: Esplora, tx: Transaction, confirmat
       pending ??= { kind: 'pending', txid: outspend.txid, input: name };
       continue;
     }
-    return (await isCopy(esplora, tx, outspend.txid)) ? { kind: 'copy', txid: outspend.txid, depth } : { kind: 'conflict', txid: outspend.txid, input: name, depth };
+    return (await isCopy(esplora, tx, outspend.txid))
+      ? { kind: 'copy', txid: outspend.txid, depth }
+      : { kind: 'conflict', txid: outspend.txid, input: name, depth };
   }
   return pending ?? { kind: 'unspent' };
 }
@@ -54,6 +56,10 @@ export async function proveConflict(esplora: Esplora, tx: Transaction, confirmat
 async function isCopy(esplora: Esplora, ours: Transaction, otherTxid: string): Promise<boolean> {
   const raw = await esplora.txHex(otherTxid);
   if (raw === null) return false;
-  const other = Transaction.fromRaw(hexToBytes(raw), { allowUnknownOutputs: true, allowUnknownInputs: true, disableScriptCheck: true });
+  const other = Transaction.fromRaw(hexToBytes(raw), {
+    allowUnknownOutputs: true,
+    allowUnknownInputs: true,
+    disableScriptCheck: true,
+  });
   return bytesToHex(other.toBytes(false, false)) === bytesToHex(ours.toBytes(false, false));
 }

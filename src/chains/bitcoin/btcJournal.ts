@@ -51,7 +51,8 @@ export class BtcJournal {
     const path = join(dir, `btc-${chain}-${address}.json`);
     const file = new ChecksummedJsonFile<JournalData>(path, BTC_JOURNAL_FORMAT, (f, data) => {
       const d = data as Partial<JournalData> | null;
-      if (d === null || typeof d !== 'object' || !Array.isArray(d.entries)) throw new StoreError(f, 'not a BTC payout journal');
+      if (d === null || typeof d !== 'object' || !Array.isArray(d.entries))
+        throw new StoreError(f, 'not a BTC payout journal');
       if (d.address !== address) throw new StoreError(f, `journal of address ${String(d.address)}, not ${address}`);
       if (d.network !== network) throw new StoreError(f, `journal of network ${String(d.network)}, not ${network}`);
       return d as JournalData;
@@ -71,7 +72,9 @@ export class BtcJournal {
 
   async add(entry: BtcJournalEntry): Promise<void> {
     if (this.entries.some((e) => e.swapId === entry.swapId || e.txid === entry.txid)) {
-      throw new Error(`BTC journal ${this.path}: swap ${entry.swapId} or transaction ${entry.txid} is already journaled`);
+      throw new Error(
+        `BTC journal ${this.path}: swap ${entry.swapId} or transaction ${entry.txid} is already journaled`,
+      );
     }
     this.db.data = { ...this.db.data, entries: [...this.entries, entry] };
     await this.db.write();

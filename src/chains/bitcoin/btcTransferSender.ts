@@ -27,9 +27,29 @@
 import { Transaction } from '@scure/btc-signer';
 import { pubECDSA } from '@scure/btc-signer/utils.js';
 import type { SignedTransfer } from '../../../machines/index.ts';
-import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
+import {
+  NeverLands,
+  type Logger,
+  type SignedBytes,
+  type TransferRequest,
+  type TransferSender,
+  type TransferStatus,
+} from '../../host/ports.ts';
 import { MAX_JOURNAL_ENTRIES, type BtcJournal, type BtcJournalEntry } from './btcJournal.ts';
-import { btcNetwork, bytesToHex, destinationScript, dustThreshold, feeRateSatVb, REFERENCE_FEE_POLICY, hexToBytes, pinnedSource, selectCoins, type BitcoinNetworkName, type FeePolicy, type SourceScript } from './btcTx.ts';
+import {
+  btcNetwork,
+  bytesToHex,
+  destinationScript,
+  dustThreshold,
+  feeRateSatVb,
+  REFERENCE_FEE_POLICY,
+  hexToBytes,
+  pinnedSource,
+  selectCoins,
+  type BitcoinNetworkName,
+  type FeePolicy,
+  type SourceScript,
+} from './btcTx.ts';
 import { proveConflict, type ConflictProof } from './btcConflict.ts';
 import { EsploraUnreachable, type Esplora, type Utxo } from './esplora.ts';
 
@@ -77,7 +97,8 @@ export class BtcJournalFull extends Error {
   override readonly name = 'BtcJournalFull';
 }
 
-const ALREADY_THERE = /already in block ?chain|outputs already in utxo set|txn-already-known|txn-already-in-mempool|already have transaction/i;
+const ALREADY_THERE =
+  /already in block ?chain|outputs already in utxo set|txn-already-known|txn-already-in-mempool|already have transaction/i;
 const INPUTS_GONE = /missingorspent|missing-inputs|missing inputs|inputs-missing|bad-txns-inputs-spent/i;
 
 export class BtcTransferSender implements TransferSender {
@@ -98,7 +119,8 @@ export class BtcTransferSender implements TransferSender {
     this.confirmations = options.confirmations ?? 2;
     this.fees = options.fees ?? REFERENCE_FEE_POLICY;
     this.maxInputs = options.maxInputs ?? 50;
-    if (!Number.isSafeInteger(this.confirmations) || this.confirmations < 1) throw new Error(`confirmations ${this.confirmations} for chain '${this.chain}': at least 1`);
+    if (!Number.isSafeInteger(this.confirmations) || this.confirmations < 1)
+      throw new Error(`confirmations ${this.confirmations} for chain '${this.chain}': at least 1`);
     const source = pinnedSource(pubECDSA(options.privateKey, true), options.address, options.network);
     if ('problem' in source) throw new Error(`chain '${this.chain}': ${source.problem}`);
     this.source = source;
@@ -107,14 +129,17 @@ export class BtcTransferSender implements TransferSender {
 
   addressProblem(address: string): string | null {
     const destination = destinationScript(address, btcNetwork(this.options.network));
-    if ('problem' in destination) return `'${address}' cannot be paid on chain '${this.chain}' (${this.options.network}): ${destination.problem}`;
-    if (address === this.address) return `'${address}' is the paying address itself on chain '${this.chain}': validators reject a payout to its sender`;
+    if ('problem' in destination)
+      return `'${address}' cannot be paid on chain '${this.chain}' (${this.options.network}): ${destination.problem}`;
+    if (address === this.address)
+      return `'${address}' is the paying address itself on chain '${this.chain}': validators reject a payout to its sender`;
     return null;
   }
 
   adopt(transfer: SignedTransfer): void {
     const tx = parseTx(transfer.raw, this.chain);
-    if (tx.id !== transfer.hash) throw new Error(`adopted transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${tx.id}`);
+    if (tx.id !== transfer.hash)
+      throw new Error(`adopted transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${tx.id}`);
     this.held.add(tx.id);
     for (const input of inputsOf(tx)) this.adopted.add(input);
   }
@@ -131,18 +156,30 @@ export class BtcTransferSender implements TransferSender {
     if (journaled !== undefined) return this.again(journaled, request);
     await this.releaseSettled();
     if (this.options.journal.entries.length >= MAX_JOURNAL_ENTRIES) {
-      throw new BtcJournalFull(`chain '${this.chain}': ${MAX_JOURNAL_ENTRIES} payouts are signed and not yet buried; none more is signed`);
+      throw new BtcJournalFull(
+        `chain '${this.chain}': ${MAX_JOURNAL_ENTRIES} payouts are signed and not yet buried; none more is signed`,
+      );
     }
     const coins = await this.spendable();
     const rate = await this.feeRate();
-    const selection = selectCoins(coins.free, request.amount, rate, this.source.kind, { destination, change: this.source.script }, this.maxInputs);
+    const selection = selectCoins(
+      coins.free,
+      request.amount,
+      rate,
+      this.source.kind,
+      { destination, change: this.source.script },
+      this.maxInputs,
+    );
     if (selection === null) {
       throw new BtcInsufficientFunds(
         `${this.address} on chain '${this.chain}' has ${coins.freeSats} sat confirmed and free (${coins.reservedSats} reserved by payouts in flight, ${coins.unconfirmedSats} unconfirmed), short of ${request.amount} sat plus the fee at ${rate} sat/vB`,
       );
     }
     const tx = await this.build(selection.coins, destination, request.amount, selection.change);
-    if (tx.vsize > selection.vsize) throw new Error(`assertion: signed payout of ${tx.vsize} vB is larger than the ${selection.vsize} vB its fee was computed for`);
+    if (tx.vsize > selection.vsize)
+      throw new Error(
+        `assertion: signed payout of ${tx.vsize} vB is larger than the ${selection.vsize} vB its fee was computed for`,
+      );
     const entry: BtcJournalEntry = {
       swapId: request.swapId,
       txid: tx.id,
@@ -155,7 +192,16 @@ export class BtcTransferSender implements TransferSender {
     await this.options.journal.add(entry);
     this.held.add(entry.txid);
     this.options.log.info(
-      { chain: this.chain, swapId: request.swapId, hash: entry.txid, to: request.to, amount: entry.amount, fee: entry.fee, feeRateSatVb: rate, inputs: entry.inputs.length },
+      {
+        chain: this.chain,
+        swapId: request.swapId,
+        hash: entry.txid,
+        to: request.to,
+        amount: entry.amount,
+        fee: entry.fee,
+        feeRateSatVb: rate,
+        inputs: entry.inputs.length,
+      },
       'destination transfer signed',
     );
     return { raw: entry.raw, hash: entry.txid };
@@ -164,32 +210,52 @@ export class BtcTransferSender implements TransferSender {
   /** The payout journaled for this swap: the same bytes, never a second payout. */
   private again(entry: BtcJournalEntry, request: TransferRequest): SignedBytes {
     if (entry.to !== request.to || entry.amount !== request.amount.toString()) {
-      throw new Error(`assertion: swap ${request.swapId} on chain '${this.chain}' has a journaled payout of ${entry.amount} sat to ${entry.to}, now asked ${request.amount} sat to ${request.to}`);
+      throw new Error(
+        `assertion: swap ${request.swapId} on chain '${this.chain}' has a journaled payout of ${entry.amount} sat to ${entry.to}, now asked ${request.amount} sat to ${request.to}`,
+      );
     }
     this.held.add(entry.txid);
-    this.options.log.info({ chain: this.chain, swapId: request.swapId, hash: entry.txid }, 'destination transfer signed before a restart: the journaled bytes are used again');
+    this.options.log.info(
+      { chain: this.chain, swapId: request.swapId, hash: entry.txid },
+      'destination transfer signed before a restart: the journaled bytes are used again',
+    );
     return { raw: entry.raw, hash: entry.txid };
   }
 
   private checkRequest(request: TransferRequest): Uint8Array {
-    if (request.chain !== this.chain) throw new Error(`a ${request.chain} transfer was handed to the ${this.chain} sender`);
-    if (request.amount <= 0n) throw new RangeError(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
+    if (request.chain !== this.chain)
+      throw new Error(`a ${request.chain} transfer was handed to the ${this.chain} sender`);
+    if (request.amount <= 0n)
+      throw new RangeError(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
     const destination = destinationScript(request.to, btcNetwork(this.options.network)) as { script: Uint8Array };
     const dust = dustThreshold(destination.script);
-    if (request.amount < dust) throw new BtcDustAmount(`${request.amount} sat to ${request.to} on chain '${this.chain}' is dust (below ${dust} sat for its script type): no node relays it`);
+    if (request.amount < dust)
+      throw new BtcDustAmount(
+        `${request.amount} sat to ${request.to} on chain '${this.chain}' is dust (below ${dust} sat for its script type): no node relays it`,
+      );
     return destination.script;
   }
 
-  private async spendable(): Promise<{ free: Utxo[]; freeSats: bigint; reservedSats: bigint; unconfirmedSats: bigint }> {
+  private async spendable(): Promise<{
+    free: Utxo[];
+    freeSats: bigint;
+    reservedSats: bigint;
+    unconfirmedSats: bigint;
+  }> {
     const reserved = new Set<string>([...this.adopted, ...this.options.journal.entries.flatMap((e) => e.inputs)]);
     const all = await this.options.esplora.utxos(this.address);
     const sum = (us: readonly Utxo[]): bigint => us.reduce((s, u) => s + u.value, 0n);
     const isReserved = (u: Utxo): boolean => reserved.has(`${u.txid}:${u.vout}`);
     // Only confirmed outputs: a payout spending unconfirmed change dies with its parent.
     const free = all.filter((u) => u.height !== null && !isReserved(u));
-    return { free, freeSats: sum(free), reservedSats: sum(all.filter(isReserved)), unconfirmedSats: sum(all.filter((u) => u.height === null && !isReserved(u))) };
+    return {
+      free,
+      freeSats: sum(free),
+      reservedSats: sum(all.filter(isReserved)),
+      unconfirmedSats: sum(all.filter((u) => u.height === null && !isReserved(u))),
+    };
   }
 
   private async feeRate(): Promise<number> {
@@ -197,20 +263,32 @@ export class BtcTransferSender implements TransferSender {
     try {
       estimates = await this.options.esplora.feeEstimates();
     } catch (error) {
-      this.options.log.warn({ chain: this.chain, err: (error as Error).message }, `no fee estimate: the fallback rate ${this.fees.fallbackSatVb} sat/vB is used`);
+      this.options.log.warn(
+        { chain: this.chain, err: (error as Error).message },
+        `no fee estimate: the fallback rate ${this.fees.fallbackSatVb} sat/vB is used`,
+      );
     }
     const rate = feeRateSatVb(estimates, this.fees);
-    if (rate > this.fees.maxSatVb) throw new BtcFeeRateTooHigh(`fee rate ${rate} sat/vB on chain '${this.chain}' is above the ceiling ${this.fees.maxSatVb}; not signing`);
+    if (rate > this.fees.maxSatVb)
+      throw new BtcFeeRateTooHigh(
+        `fee rate ${rate} sat/vB on chain '${this.chain}' is above the ceiling ${this.fees.maxSatVb}; not signing`,
+      );
     return rate;
   }
 
-  private async build(coins: readonly Utxo[], destination: Uint8Array, amount: bigint, change: bigint): Promise<Transaction> {
+  private async build(
+    coins: readonly Utxo[],
+    destination: Uint8Array,
+    amount: bigint,
+    change: bigint,
+  ): Promise<Transaction> {
     const tx = new Transaction({ version: 2, lockTime: 0 });
     for (const coin of coins) {
       const base = { txid: coin.txid, index: coin.vout, sequence: FINAL_SEQUENCE };
       const witnessUtxo = { script: this.source.script, amount: coin.value };
       if (this.source.kind === 'p2wpkh') tx.addInput({ ...base, witnessUtxo });
-      else if (this.source.kind === 'p2sh-p2wpkh') tx.addInput({ ...base, witnessUtxo, redeemScript: this.source.redeemScript! });
+      else if (this.source.kind === 'p2sh-p2wpkh')
+        tx.addInput({ ...base, witnessUtxo, redeemScript: this.source.redeemScript! });
       else tx.addInput({ ...base, nonWitnessUtxo: await this.previousTx(coin) });
     }
     tx.addOutput({ script: destination, amount });
@@ -226,11 +304,21 @@ export class BtcTransferSender implements TransferSender {
    */
   private async previousTx(coin: Utxo): Promise<Uint8Array> {
     const raw = await this.options.esplora.txHex(coin.txid);
-    if (raw === null) throw new EsploraUnreachable(`chain '${this.chain}': Esplora lists ${coin.txid}:${coin.vout} but does not know its transaction`);
+    if (raw === null)
+      throw new EsploraUnreachable(
+        `chain '${this.chain}': Esplora lists ${coin.txid}:${coin.vout} but does not know its transaction`,
+      );
     const previous = Transaction.fromRaw(hexToBytes(raw), { allowUnknownOutputs: true });
-    const output = previous.id === coin.txid && coin.vout < previous.outputsLength ? previous.getOutput(coin.vout) : undefined;
-    if (output?.amount !== coin.value || output.script === undefined || bytesToHex(output.script) !== bytesToHex(this.source.script)) {
-      throw new Error(`chain '${this.chain}': Esplora's ${coin.txid}:${coin.vout} (${coin.value} sat to ${this.address}) is not what its transaction's bytes say`);
+    const output =
+      previous.id === coin.txid && coin.vout < previous.outputsLength ? previous.getOutput(coin.vout) : undefined;
+    if (
+      output?.amount !== coin.value ||
+      output.script === undefined ||
+      bytesToHex(output.script) !== bytesToHex(this.source.script)
+    ) {
+      throw new Error(
+        `chain '${this.chain}': Esplora's ${coin.txid}:${coin.vout} (${coin.value} sat to ${this.address}) is not what its transaction's bytes say`,
+      );
     }
     return hexToBytes(raw);
   }
@@ -243,11 +331,16 @@ export class BtcTransferSender implements TransferSender {
       const proof = await this.prove(tx);
       if (proof.kind === 'ours') return; // ours, mined or pooled since we last looked
       if (proof.kind === 'conflict' || proof.kind === 'copy') {
-        this.options.log.warn({ chain: this.chain, hash: tx.id, conflict: proof.txid, copy: proof.kind === 'copy' }, 'an input of the transfer is spent by another confirmed transaction: it can never be included');
+        this.options.log.warn(
+          { chain: this.chain, hash: tx.id, conflict: proof.txid, copy: proof.kind === 'copy' },
+          'an input of the transfer is spent by another confirmed transaction: it can never be included',
+        );
         throw new NeverLands(neverLandsReason(this.chain, tx.id, proof));
       }
     }
-    throw new BtcBroadcastRefused(`broadcast of transfer ${tx.id} on chain '${this.chain}' refused: ${answer.message.replace(/[0-9a-f]{200,}/gi, '…')}`);
+    throw new BtcBroadcastRefused(
+      `broadcast of transfer ${tx.id} on chain '${this.chain}' refused: ${answer.message.replace(/[0-9a-f]{200,}/gi, '…')}`,
+    );
   }
 
   async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
@@ -258,7 +351,8 @@ export class BtcTransferSender implements TransferSender {
     const depth = (await esplora.tipHeight()) - status.height + 1;
     if (depth < this.confirmations) return { kind: 'pending' };
     // As the validators: a block no longer on the best chain does not count.
-    if (status.blockHash !== null && (await esplora.blockInBestChain(status.blockHash)) === false) return { kind: 'pending' };
+    if (status.blockHash !== null && (await esplora.blockInBestChain(status.blockHash)) === false)
+      return { kind: 'pending' };
     return { kind: 'included', block: status.height };
   }
 
@@ -280,12 +374,20 @@ export class BtcTransferSender implements TransferSender {
     for (const entry of entries) {
       const status = await esplora.txStatus(entry.txid);
       if (status !== null) {
-        if (status.height !== null && tip - status.height + 1 >= Math.max(RELEASE_DEPTH_BLOCKS, this.confirmations)) drop.add(entry.txid);
+        if (status.height !== null && tip - status.height + 1 >= Math.max(RELEASE_DEPTH_BLOCKS, this.confirmations))
+          drop.add(entry.txid);
         continue;
       }
       const proof = await this.prove(parseTx(entry.raw, this.chain));
-      if (proof.kind === 'conflict' || proof.kind === 'copy' || (proof.kind === 'unspent' && !this.held.has(entry.txid))) {
-        log.warn({ chain: this.chain, swapId: entry.swapId, hash: entry.txid, why: proof.kind }, 'payout released from the journal: it can never land, or was never broadcast; its inputs are free again');
+      if (
+        proof.kind === 'conflict' ||
+        proof.kind === 'copy' ||
+        (proof.kind === 'unspent' && !this.held.has(entry.txid))
+      ) {
+        log.warn(
+          { chain: this.chain, swapId: entry.swapId, hash: entry.txid, why: proof.kind },
+          'payout released from the journal: it can never land, or was never broadcast; its inputs are free again',
+        );
         drop.add(entry.txid);
       }
     }

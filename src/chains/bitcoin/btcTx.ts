@@ -53,7 +53,11 @@ export function sourceScripts(publicKey: Uint8Array, network: BtcNetwork): reado
  * The pinned address among the three a key pays from, or why it is not: a P2TR pin is refused
  * as the reference miner refuses it (and validators read vin[0]'s address as the sender).
  */
-export function pinnedSource(publicKey: Uint8Array, address: string, networkName: BitcoinNetworkName): SourceScript | { problem: string } {
+export function pinnedSource(
+  publicKey: Uint8Array,
+  address: string,
+  networkName: BitcoinNetworkName,
+): SourceScript | { problem: string } {
   const scripts = sourceScripts(publicKey, btcNetwork(networkName));
   const pinned = /^(bc|tb)1/i.test(address) ? address.toLowerCase() : address;
   const found = scripts.find((s) => s.address === pinned);
@@ -71,29 +75,35 @@ export function payingAddressProblem(address: string, networkName: BitcoinNetwor
   } catch {
     return `not a Bitcoin address of ${networkName}`;
   }
-  return ['wpkh', 'sh', 'pkh'].includes(type) ? null : `a ${type} address: the paying address is P2WPKH, P2SH-P2WPKH or P2PKH (the reference miner refuses P2TR)`;
+  return ['wpkh', 'sh', 'pkh'].includes(type)
+    ? null
+    : `a ${type} address: the paying address is P2WPKH, P2SH-P2WPKH or P2PKH (the reference miner refuses P2TR)`;
 }
 
 /** The output script paying `address`, and its type, or why it cannot be paid. */
-export function destinationScript(address: string, network: BtcNetwork): { script: Uint8Array; type: DestinationType } | { problem: string } {
+export function destinationScript(
+  address: string,
+  network: BtcNetwork,
+): { script: Uint8Array; type: DestinationType } | { problem: string } {
   let decoded: ReturnType<ReturnType<typeof Address>['decode']>;
   try {
     decoded = Address(network).decode(address);
   } catch (error) {
     return { problem: `not a Bitcoin address of this network (${(error as Error).message})` };
   }
-  if (!(DESTINATION_TYPES as readonly string[]).includes(decoded.type)) return { problem: `a ${decoded.type} output is not paid (not the user's alone)` };
+  if (!(DESTINATION_TYPES as readonly string[]).includes(decoded.type))
+    return { problem: `a ${decoded.type} output is not paid (not the user's alone)` };
   return { script: OutScript.encode(decoded), type: decoded.type as DestinationType };
 }
 
 /** Weight of one input spending each source kind, with a 72-byte signature (see the header). */
 export const INPUT_WEIGHT: Readonly<Record<SourceKind, number>> = {
   // outpoint 36 + empty scriptSig 1 + sequence 4 = 41 bytes x4; witness: count, sig 1+72, key 1+33.
-  'p2wpkh': 41 * 4 + (1 + 73 + 34),
+  p2wpkh: 41 * 4 + (1 + 73 + 34),
   // scriptSig: length 1 + push of the 22-byte program (1 + 22).
   'p2sh-p2wpkh': (41 + 23) * 4 + (1 + 73 + 34),
   // scriptSig: length 1 + sig 1+72 + key 1+33 = 108, no witness.
-  'p2pkh': (40 + 108) * 4,
+  p2pkh: (40 + 108) * 4,
 };
 
 /** Weight of an output paying this script (amount 8, script length 1, script). */
@@ -103,9 +113,11 @@ export function outputWeight(script: Uint8Array): number {
 
 /** Upper bound of the virtual size of a payout: version, counts, locktime, segwit marker. */
 export function estimateVsize(kind: SourceKind, inputs: number, outputScripts: readonly Uint8Array[]): number {
-  if (inputs < 1 || inputs > 252 || outputScripts.length > 252) throw new RangeError(`${inputs} inputs, ${outputScripts.length} outputs: one-byte counts only`);
+  if (inputs < 1 || inputs > 252 || outputScripts.length > 252)
+    throw new RangeError(`${inputs} inputs, ${outputScripts.length} outputs: one-byte counts only`);
   const segwit = kind !== 'p2pkh';
-  const weight = 10 * 4 + (segwit ? 2 : 0) + inputs * INPUT_WEIGHT[kind] + outputScripts.reduce((w, s) => w + outputWeight(s), 0);
+  const weight =
+    10 * 4 + (segwit ? 2 : 0) + inputs * INPUT_WEIGHT[kind] + outputScripts.reduce((w, s) => w + outputWeight(s), 0);
   return Math.ceil(weight / 4);
 }
 
@@ -115,7 +127,11 @@ export function estimateVsize(kind: SourceKind, inputs: number, outputScripts: r
  * 294 for P2WPKH, 330 for P2WSH and P2TR.
  */
 export function dustThreshold(script: Uint8Array): bigint {
-  const isWitnessProgram = script.length >= 4 && script.length <= 42 && (script[0] === 0 || (script[0]! >= 0x51 && script[0]! <= 0x60)) && script[1] === script.length - 2;
+  const isWitnessProgram =
+    script.length >= 4 &&
+    script.length <= 42 &&
+    (script[0] === 0 || (script[0]! >= 0x51 && script[0]! <= 0x60)) &&
+    script[1] === script.length - 2;
   const spend = isWitnessProgram ? 32 + 4 + 1 + Math.floor(107 / 4) + 4 : 32 + 4 + 1 + 107 + 4;
   return BigInt((8 + 1 + script.length + spend) * 3);
 }

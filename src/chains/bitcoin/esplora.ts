@@ -34,10 +34,14 @@ export interface TxStatus {
   readonly blockHash: string | null;
 }
 
-export type Outspend = { readonly spent: false } | { readonly spent: true; readonly txid: string; readonly status: TxStatus };
+export type Outspend =
+  | { readonly spent: false }
+  | { readonly spent: true; readonly txid: string; readonly status: TxStatus };
 
 /** The node's answer to a broadcast: accepted, or refused with its words (400 and the like). */
-export type BroadcastAnswer = { readonly accepted: true } | { readonly accepted: false; readonly status: number; readonly message: string };
+export type BroadcastAnswer =
+  | { readonly accepted: true }
+  | { readonly accepted: false; readonly status: number; readonly message: string };
 
 const TXID = /^[0-9a-f]{64}$/;
 const sats = z.number().int().nonnegative().refine(Number.isSafeInteger);
@@ -46,8 +50,17 @@ const statusSchema = z.object({
   block_height: z.number().int().nonnegative().optional(),
   block_hash: z.string().optional(),
 });
-const utxoSchema = z.object({ txid: z.string().regex(TXID), vout: z.number().int().nonnegative(), value: sats, status: statusSchema });
-const outspendSchema = z.object({ spent: z.boolean(), txid: z.string().regex(TXID).optional(), status: statusSchema.optional() });
+const utxoSchema = z.object({
+  txid: z.string().regex(TXID),
+  vout: z.number().int().nonnegative(),
+  value: sats,
+  status: statusSchema,
+});
+const outspendSchema = z.object({
+  spent: z.boolean(),
+  txid: z.string().regex(TXID).optional(),
+  status: statusSchema.optional(),
+});
 const feeEstimatesSchema = z.record(z.string(), z.number().nonnegative());
 const blockStatusSchema = z.object({ in_best_chain: z.boolean() });
 
@@ -79,14 +92,24 @@ export class Esplora {
   async tipHeight(): Promise<number> {
     const text = await this.text('/blocks/tip/height');
     const height = Number(text.trim());
-    if (!Number.isSafeInteger(height) || height < 0) throw new EsploraBadAnswer(`/blocks/tip/height answered '${text.slice(0, 40)}', not a height`);
+    if (!Number.isSafeInteger(height) || height < 0)
+      throw new EsploraBadAnswer(`/blocks/tip/height answered '${text.slice(0, 40)}', not a height`);
     return height;
   }
 
   /** Unspent outputs of the address, those still in the mempool included (height null). */
   async utxos(address: string): Promise<Utxo[]> {
-    const parsed = this.parse(`/address/${address}/utxo`, z.array(utxoSchema), await this.text(`/address/${address}/utxo`));
-    return parsed.map((u) => ({ txid: u.txid, vout: u.vout, value: BigInt(u.value), height: u.status.confirmed ? (u.status.block_height ?? null) : null }));
+    const parsed = this.parse(
+      `/address/${address}/utxo`,
+      z.array(utxoSchema),
+      await this.text(`/address/${address}/utxo`),
+    );
+    return parsed.map((u) => ({
+      txid: u.txid,
+      vout: u.vout,
+      value: BigInt(u.value),
+      height: u.status.confirmed ? (u.status.block_height ?? null) : null,
+    }));
   }
 
   /** The transaction's status, or null when this Esplora does not know it. */
@@ -112,7 +135,8 @@ export class Esplora {
     const path = `/tx/${txid}/outspend/${vout}`;
     const o = this.parse(path, outspendSchema, await this.text(path));
     if (!o.spent) return { spent: false };
-    if (o.txid === undefined || o.status === undefined) throw new EsploraBadAnswer(`${path}: spent, but by no transaction`);
+    if (o.txid === undefined || o.status === undefined)
+      throw new EsploraBadAnswer(`${path}: spent, but by no transaction`);
     return { spent: true, txid: o.txid, status: toStatus(o.status) };
   }
 
@@ -140,7 +164,8 @@ export class Esplora {
   }
 
   private ok(path: string, answer: Answer): string {
-    if (answer.status !== 200) throw new EsploraBadAnswer(`${path} answered HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
+    if (answer.status !== 200)
+      throw new EsploraBadAnswer(`${path} answered HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
     return answer.text;
   }
 
@@ -152,7 +177,10 @@ export class Esplora {
       throw new EsploraBadAnswer(`${path} did not answer JSON: ${text.slice(0, 80)}`);
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new EsploraBadAnswer(`${path} answered an unexpected shape: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new EsploraBadAnswer(
+        `${path} answered an unexpected shape: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+      );
     return parsed.data;
   }
 
@@ -191,10 +219,15 @@ async function boundedText(response: Response): Promise<string> {
   const length = Number(response.headers.get('content-length') ?? '0');
   if (length > MAX_ANSWER_BYTES) throw new Error(`answer of ${length} bytes, over the ${MAX_ANSWER_BYTES} accepted`);
   const text = await response.text();
-  if (text.length > MAX_ANSWER_BYTES) throw new Error(`answer of ${text.length} characters, over the ${MAX_ANSWER_BYTES} accepted`);
+  if (text.length > MAX_ANSWER_BYTES)
+    throw new Error(`answer of ${text.length} characters, over the ${MAX_ANSWER_BYTES} accepted`);
   return text;
 }
 
 function toStatus(s: z.infer<typeof statusSchema>): TxStatus {
-  return { confirmed: s.confirmed, height: s.confirmed ? (s.block_height ?? null) : null, blockHash: s.confirmed ? (s.block_hash ?? null) : null };
+  return {
+    confirmed: s.confirmed,
+    height: s.confirmed ? (s.block_height ?? null) : null,
+    blockHash: s.confirmed ? (s.block_hash ?? null) : null,
+  };
 }

@@ -28,21 +28,28 @@ const userPub = pubECDSA(USER_KEY, true);
 export function minerSource(kind: SourceKind): { address: string; script: Uint8Array } {
   const keyHash = hash160(minerPub);
   if (kind === 'p2wpkh') return { address: p2wpkh(minerPub).address!, script: scripts.p2wpkh(keyHash) };
-  if (kind === 'p2sh-p2wpkh') return { address: p2sh(p2wpkh(minerPub)).address!, script: scripts.p2sh(hash160(scripts.p2wpkh(keyHash))) };
+  if (kind === 'p2sh-p2wpkh')
+    return { address: p2sh(p2wpkh(minerPub)).address!, script: scripts.p2sh(hash160(scripts.p2wpkh(keyHash))) };
   return { address: p2pkh(minerPub).address!, script: scripts.p2pkh(keyHash) };
 }
 
 /** A user destination of every accepted type, with its output script built by hand. */
-export function userDestinations(): Record<'p2wpkh' | 'p2sh-p2wpkh' | 'p2pkh' | 'p2tr' | 'p2wsh', { address: string; script: Uint8Array }> {
+export function userDestinations(): Record<
+  'p2wpkh' | 'p2sh-p2wpkh' | 'p2pkh' | 'p2tr' | 'p2wsh',
+  { address: string; script: Uint8Array }
+> {
   const keyHash = hash160(userPub);
   const tr = p2tr(pubSchnorr(USER_KEY));
   const witnessScript = Uint8Array.of(0x21, ...userPub, 0xac); // <key> OP_CHECKSIG
   return {
-    'p2wpkh': { address: p2wpkh(userPub).address!, script: scripts.p2wpkh(keyHash) },
+    p2wpkh: { address: p2wpkh(userPub).address!, script: scripts.p2wpkh(keyHash) },
     'p2sh-p2wpkh': { address: p2sh(p2wpkh(userPub)).address!, script: scripts.p2sh(hash160(scripts.p2wpkh(keyHash))) },
-    'p2pkh': { address: p2pkh(userPub).address!, script: scripts.p2pkh(keyHash) },
-    'p2tr': { address: tr.address!, script: scripts.p2tr(tr.tweakedPubkey) },
-    'p2wsh': { address: Address(NETWORK).encode({ type: 'wsh', hash: sha256(witnessScript) }), script: scripts.p2wsh(sha256(witnessScript)) },
+    p2pkh: { address: p2pkh(userPub).address!, script: scripts.p2pkh(keyHash) },
+    p2tr: { address: tr.address!, script: scripts.p2tr(tr.tweakedPubkey) },
+    p2wsh: {
+      address: Address(NETWORK).encode({ type: 'wsh', hash: sha256(witnessScript) }),
+      script: scripts.p2wsh(sha256(witnessScript)),
+    },
   };
 }
 
@@ -53,7 +60,12 @@ export interface SenderRig {
 }
 
 /** A sender of the given kind over the journal in `dir` (the same dir after a "restart"). */
-export async function openSender(dir: string, urls: readonly string[], kind: SourceKind, options: Partial<BtcTransferSenderOptions> = {}): Promise<SenderRig> {
+export async function openSender(
+  dir: string,
+  urls: readonly string[],
+  kind: SourceKind,
+  options: Partial<BtcTransferSenderOptions> = {},
+): Promise<SenderRig> {
   const lines: LogLine[] = [];
   const address = minerSource(kind).address;
   const journal = await BtcJournal.open(dir, CHAIN, address, 'mainnet');
@@ -72,15 +84,27 @@ export async function openSender(dir: string, urls: readonly string[], kind: Sou
 
 export const journalDir = (): string => tempDir('settle-btc-');
 
-export const asTransfer = (signed: SignedBytes): SignedTransfer => ({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 });
+export const asTransfer = (signed: SignedBytes): SignedTransfer => ({
+  raw: signed.raw,
+  hash: signed.hash,
+  decidedAtBlock: 0,
+});
 
 export const request = (swapId: string, to: string, amount: bigint) => ({ swapId, chain: CHAIN, to, amount });
 
 /** A transaction of the miner's key spending `outpoint` to the user, signed outside the sender (another wallet of the same key). */
-export function conflictingSpend(kind: SourceKind, outpoint: { txid: string; vout: number; value: bigint }, toScript: Uint8Array): string {
+export function conflictingSpend(
+  kind: SourceKind,
+  outpoint: { txid: string; vout: number; value: bigint },
+  toScript: Uint8Array,
+): string {
   if (kind !== 'p2wpkh') throw new Error('conflicting spends are made from P2WPKH in these tests');
   const tx = new Transaction();
-  tx.addInput({ txid: outpoint.txid, index: outpoint.vout, witnessUtxo: { script: minerSource(kind).script, amount: outpoint.value } });
+  tx.addInput({
+    txid: outpoint.txid,
+    index: outpoint.vout,
+    witnessUtxo: { script: minerSource(kind).script, amount: outpoint.value },
+  });
   tx.addOutput({ script: toScript, amount: outpoint.value - 5_000n });
   tx.sign(MINER_KEY);
   tx.finalize();

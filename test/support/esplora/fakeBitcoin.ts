@@ -77,7 +77,17 @@ export class FakeBitcoin {
 
   /** An output of `value` paying `script`, from nowhere; mined in a new block unless told not to. */
   fund(script: Uint8Array, value: bigint, options: { confirmed?: boolean } = {}): { txid: string; vout: number } {
-    const hex = buildTx([{ txid: NOWHERE, vout: 0xffffffff, scriptSig: Uint8Array.of(4, ...Buffer.from(String(++this.made).padStart(4, '0'))), sequence: 0xffffffff }], [{ value, script }]);
+    const hex = buildTx(
+      [
+        {
+          txid: NOWHERE,
+          vout: 0xffffffff,
+          scriptSig: Uint8Array.of(4, ...Buffer.from(String(++this.made).padStart(4, '0'))),
+          sequence: 0xffffffff,
+        },
+      ],
+      [{ value, script }],
+    );
     const tx = parseTx(hex);
     this.txs.set(tx.txid, tx);
     if (options.confirmed === false) this.mempool.push(tx.txid);
@@ -177,7 +187,8 @@ export class FakeBitcoin {
     const outSats = tx.outputs.reduce((s, o) => s + o.value, 0n);
     if (outSats > inSats) throw new BroadcastRefusal(-26, 'bad-txns-in-belowout');
     if (tx.outputs.some((o) => o.value < dustOf(o.script))) throw new BroadcastRefusal(-26, 'dust');
-    if (inSats - outSats < BigInt(this.minRelaySatVb * tx.vsize)) throw new BroadcastRefusal(-26, 'min relay fee not met');
+    if (inSats - outSats < BigInt(this.minRelaySatVb * tx.vsize))
+      throw new BroadcastRefusal(-26, 'min relay fee not met');
   }
 
   /** Keeps the pooled transactions whose inputs still exist, in order. */
@@ -193,7 +204,9 @@ export class FakeBitcoin {
 
   private block(txids: readonly string[]): FakeBlock {
     const height = this.chain.length;
-    const hash = createHash('sha256').update(`block ${height} ${++this.made} ${txids.join(',')}`).digest('hex');
+    const hash = createHash('sha256')
+      .update(`block ${height} ${++this.made} ${txids.join(',')}`)
+      .digest('hex');
     return { hash, height, time: 1_767_225_600 + height * 600, txids: [...txids] };
   }
 }
@@ -205,13 +218,19 @@ function apply(view: View, tx: ParsedTx, height: number | null): void {
       view.spentBy.set(op(input.txid, input.vout), { txid: tx.txid, vin, height });
     });
   }
-  tx.outputs.forEach((output, vout) => view.unspent.set(op(tx.txid, vout), { txid: tx.txid, vout, output, height }));
+  tx.outputs.forEach((output, vout) => {
+    view.unspent.set(op(tx.txid, vout), { txid: tx.txid, vout, output, height });
+  });
   view.where.set(tx.txid, height);
 }
 
 /** Bitcoin Core's dust threshold at 3 sat/vB, computed here from its definition. */
 export function dustOf(script: Uint8Array): bigint {
-  const witnessProgram = script.length >= 4 && script.length <= 42 && (script[0] === 0 || (script[0]! >= 0x51 && script[0]! <= 0x60)) && script[1] === script.length - 2;
+  const witnessProgram =
+    script.length >= 4 &&
+    script.length <= 42 &&
+    (script[0] === 0 || (script[0]! >= 0x51 && script[0]! <= 0x60)) &&
+    script[1] === script.length - 2;
   const outputSize = 8 + 1 + script.length;
   return BigInt(3 * (outputSize + (witnessProgram ? 67 : 148)));
 }

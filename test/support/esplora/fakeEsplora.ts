@@ -52,7 +52,9 @@ export async function startFakeEsplora(network: typeof NETWORK, chain = new Fake
     const answer = route(chain, network, method, path, body);
     if (fault?.mode === 'drop-after') return void req.socket.destroy();
     const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
-    res.writeHead(answer.status, { 'content-type': typeof answer.body === 'string' ? 'text/plain' : 'application/json' }).end(text);
+    res
+      .writeHead(answer.status, { 'content-type': typeof answer.body === 'string' ? 'text/plain' : 'application/json' })
+      .end(text);
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -61,10 +63,11 @@ export async function startFakeEsplora(network: typeof NETWORK, chain = new Fake
     chain,
     requests,
     fault: (f) => void faults.push({ ...f, times: f.times ?? 1 }),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -83,13 +86,17 @@ function route(chain: FakeBitcoin, network: typeof NETWORK, method: string, path
   if (method === 'POST' && path === '/tx') return broadcast(chain, body.trim());
   if (path === '/blocks/tip/height') return { status: 200, body: String(chain.tip) };
   if (path === '/fee-estimates') return { status: 200, body: chain.feeEstimates };
-  let m: RegExpMatchArray | null;
-  if ((m = path.match(/^\/address\/([^/]+)\/utxo$/)) !== null) return utxos(chain, network, m[1]!);
-  if ((m = path.match(/^\/block\/([0-9a-f]{64})\/status$/)) !== null) {
-    const found = chain.blockOf(m[1]!);
-    return found === null ? { status: 404, body: 'Block not found' } : { status: 200, body: { in_best_chain: found.best, height: found.block.height, next_best: null } };
+  const address = path.match(/^\/address\/([^/]+)\/utxo$/);
+  if (address !== null) return utxos(chain, network, address[1]!);
+  const block = path.match(/^\/block\/([0-9a-f]{64})\/status$/);
+  if (block !== null) {
+    const found = chain.blockOf(block[1]!);
+    return found === null
+      ? { status: 404, body: 'Block not found' }
+      : { status: 200, body: { in_best_chain: found.best, height: found.block.height, next_best: null } };
   }
-  if ((m = path.match(/^\/tx\/([0-9a-f]{64})(\/status|\/hex|\/outspend\/(\d+))?$/)) !== null) {
+  const m = path.match(/^\/tx\/([0-9a-f]{64})(\/status|\/hex|\/outspend\/(\d+))?$/);
+  if (m !== null) {
     const txid = m[1]!;
     const view = chain.view();
     if (!view.where.has(txid)) return notFound;
@@ -101,7 +108,13 @@ function route(chain: FakeBitcoin, network: typeof NETWORK, method: string, path
       const vout = Number(m[3]);
       if (vout >= tx.outputs.length) return { status: 404, body: 'Output not found' };
       const spend = view.spentBy.get(`${txid}:${vout}`);
-      return { status: 200, body: spend === undefined ? { spent: false } : { spent: true, txid: spend.txid, vin: spend.vin, status: statusOf(chain, spend.height) } };
+      return {
+        status: 200,
+        body:
+          spend === undefined
+            ? { spent: false }
+            : { spent: true, txid: spend.txid, vin: spend.vin, status: statusOf(chain, spend.height) },
+      };
     }
     return { status: 200, body: txJson(chain, network, tx, status) };
   }
@@ -125,7 +138,15 @@ function utxos(chain: FakeBitcoin, network: typeof NETWORK, address: string): An
     return { status: 400, body: 'Invalid Bitcoin address' };
   }
   const coins = [...chain.view().unspent.values()].filter((c) => hexOf(c.output.script) === script);
-  return { status: 200, body: coins.map((c) => ({ txid: c.txid, vout: c.vout, value: Number(c.output.value), status: statusOf(chain, c.height) })) };
+  return {
+    status: 200,
+    body: coins.map((c) => ({
+      txid: c.txid,
+      vout: c.vout,
+      value: Number(c.output.value),
+      status: statusOf(chain, c.height),
+    })),
+  };
 }
 
 function statusOf(chain: FakeBitcoin, height: number | null): object {
@@ -145,9 +166,28 @@ function addressOf(network: typeof NETWORK, script: Uint8Array): string | undefi
 function txJson(chain: FakeBitcoin, network: typeof NETWORK, tx: ParsedTx, status: object): object {
   const vin = tx.inputs.map((input, i) => {
     const prev = chain.txs.get(input.txid)?.outputs[input.vout];
-    const prevout = prev === undefined ? null : { scriptpubkey: hexOf(prev.script), scriptpubkey_address: addressOf(network, prev.script), value: Number(prev.value) };
-    return { txid: input.txid, vout: input.vout, prevout, scriptsig: hexOf(input.scriptSig), witness: (tx.witnesses[i] ?? []).map(hexOf), is_coinbase: prev === undefined, sequence: input.sequence };
+    const prevout =
+      prev === undefined
+        ? null
+        : {
+            scriptpubkey: hexOf(prev.script),
+            scriptpubkey_address: addressOf(network, prev.script),
+            value: Number(prev.value),
+          };
+    return {
+      txid: input.txid,
+      vout: input.vout,
+      prevout,
+      scriptsig: hexOf(input.scriptSig),
+      witness: (tx.witnesses[i] ?? []).map(hexOf),
+      is_coinbase: prev === undefined,
+      sequence: input.sequence,
+    };
   });
-  const vout = tx.outputs.map((o) => ({ scriptpubkey: hexOf(o.script), scriptpubkey_address: addressOf(network, o.script), value: Number(o.value) }));
+  const vout = tx.outputs.map((o) => ({
+    scriptpubkey: hexOf(o.script),
+    scriptpubkey_address: addressOf(network, o.script),
+    value: Number(o.value),
+  }));
   return { txid: tx.txid, version: tx.version, locktime: tx.locktime, vin, vout, weight: tx.weight, status };
 }

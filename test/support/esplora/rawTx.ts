@@ -109,7 +109,8 @@ export function parseTx(hex: string): ParsedTx {
     count = r.varint();
   }
   const inputs: RawInput[] = [];
-  for (let i = 0; i < count; i++) inputs.push({ txid: hexOf(reversed(r.bytes(32))), vout: r.u32(), scriptSig: r.varbytes(), sequence: r.u32() });
+  for (let i = 0; i < count; i++)
+    inputs.push({ txid: hexOf(reversed(r.bytes(32))), vout: r.u32(), scriptSig: r.varbytes(), sequence: r.u32() });
   const outputs: RawOutput[] = [];
   const outCount = r.varint();
   for (let i = 0; i < outCount; i++) outputs.push({ value: r.u64(), script: r.varbytes() });
@@ -123,11 +124,25 @@ export function parseTx(hex: string): ParsedTx {
   const stripped = serialize({ version, inputs, outputs, locktime });
   const weight = stripped.length * 3 + bytes.length;
   if (bytes.length - witnessBytes !== stripped.length) throw new Error('assertion: stripped size');
-  return { version, inputs, outputs, witnesses, locktime, segwit, txid: hexOf(reversed(dsha256(stripped))), weight, vsize: Math.ceil(weight / 4), hex: hex.toLowerCase() };
+  return {
+    version,
+    inputs,
+    outputs,
+    witnesses,
+    locktime,
+    segwit,
+    txid: hexOf(reversed(dsha256(stripped))),
+    weight,
+    vsize: Math.ceil(weight / 4),
+    hex: hex.toLowerCase(),
+  };
 }
 
 /** The serialization without witnesses (the txid's preimage), optionally with scriptSigs replaced. */
-export function serialize(tx: { version: number; inputs: readonly RawInput[]; outputs: readonly RawOutput[]; locktime: number }, scriptSigs?: readonly Uint8Array[]): Uint8Array {
+export function serialize(
+  tx: { version: number; inputs: readonly RawInput[]; outputs: readonly RawOutput[]; locktime: number },
+  scriptSigs?: readonly Uint8Array[],
+): Uint8Array {
   const parts: Uint8Array[] = [u32(tx.version), varint(tx.inputs.length)];
   tx.inputs.forEach((input, i) => {
     const script = scriptSigs?.[i] ?? input.scriptSig;
@@ -151,13 +166,32 @@ export function legacySighash(tx: ParsedTx, index: number, scriptCode: Uint8Arra
 }
 
 /** BIP143 signature hash (SIGHASH_ALL only) of a version-0 witness input. */
-export function bip143Sighash(tx: ParsedTx, index: number, scriptCode: Uint8Array, amount: bigint, hashType: number): Uint8Array {
+export function bip143Sighash(
+  tx: ParsedTx,
+  index: number,
+  scriptCode: Uint8Array,
+  amount: bigint,
+  hashType: number,
+): Uint8Array {
   const input = tx.inputs[index]!;
   const prevouts = dsha256(concat(...tx.inputs.map((i) => concat(reversed(bytesOf(i.txid)), u32(i.vout)))));
   const sequences = dsha256(concat(...tx.inputs.map((i) => u32(i.sequence))));
   const outputs = dsha256(concat(...tx.outputs.map((o) => concat(u64(o.value), varint(o.script.length), o.script))));
   return dsha256(
-    concat(u32(tx.version), prevouts, sequences, reversed(bytesOf(input.txid)), u32(input.vout), varint(scriptCode.length), scriptCode, u64(amount), u32(input.sequence), outputs, u32(tx.locktime), u32(hashType)),
+    concat(
+      u32(tx.version),
+      prevouts,
+      sequences,
+      reversed(bytesOf(input.txid)),
+      u32(input.vout),
+      varint(scriptCode.length),
+      scriptCode,
+      u64(amount),
+      u32(input.sequence),
+      outputs,
+      u32(tx.locktime),
+      u32(hashType),
+    ),
   );
 }
 
