@@ -14,7 +14,7 @@
  * What a crash leaves: a journal entry whose bytes the host may or may not hold; nothing is
  * broadcast that the host has not persisted (only the host calls `broadcast`).
  *
- * The transaction: version 2, locktime 0, every input from the pinned address (validators take
+ * The transaction (btcBuild.ts): version 2, locktime 0, every input from the pinned address (validators take
  * vin[0]'s prevout address as the sender), sequence 0xffffffff on each (no BIP-125 signal: the
  * txid is what gets marked, and a replacement would change it), output 0 to the user, output 1
  * the change back to the pinned address when above 546 sat. Fee: the API's estimate for 2
@@ -23,8 +23,11 @@
  *
  * "Never lands" (NeverLands) only when an input is spent by another transaction confirmed as
  * deep as a payout must be. Signed bytes and the key never reach a log line or an error.
+ *
+ * (Over 300 lines: the port's four methods and the reservation rules they share belong
+ * together; building, conflicts and errors are in their own files.)
  */
-import { Transaction } from '@scure/btc-signer';
+import type { Transaction } from '@scure/btc-signer';
 import { pubECDSA } from '@scure/btc-signer/utils.js';
 import type { SignedTransfer } from '../../../machines/index.ts';
 import {
@@ -38,12 +41,10 @@ import {
 import { MAX_JOURNAL_ENTRIES, type BtcJournal, type BtcJournalEntry } from './btcJournal.ts';
 import {
   btcNetwork,
-  bytesToHex,
   destinationScript,
   dustThreshold,
   feeRateSatVb,
   REFERENCE_FEE_POLICY,
-  hexToBytes,
   pinnedSource,
   selectCoins,
   type BitcoinNetworkName,
@@ -51,10 +52,18 @@ import {
   type SourceScript,
 } from './btcTx.ts';
 import { proveConflict, type ConflictProof } from './btcConflict.ts';
-import { EsploraUnreachable, type Esplora, type Utxo } from './esplora.ts';
+import type { Esplora, Utxo } from './esplora.ts';
+import { buildPayout, inputsOf, parseSignedTx, type Payer } from './btcBuild.ts';
+import {
+  BtcBroadcastRefused,
+  BtcDustAmount,
+  BtcFeeRateTooHigh,
+  BtcInsufficientFunds,
+  BtcJournalFull,
+} from './btcErrors.ts';
 
-/** No BIP-125 replaceability, no relative locktime. */
-export const FINAL_SEQUENCE = 0xffffffff;
+export { BtcBroadcastRefused, BtcDustAmount, BtcFeeRateTooHigh, BtcInsufficientFunds, BtcJournalFull };
+
 /** A payout's journal entry (and its reservation) is dropped once buried this deep. */
 export const RELEASE_DEPTH_BLOCKS = 6;
 
@@ -76,27 +85,6 @@ export interface BtcTransferSenderOptions {
   readonly maxInputs?: number;
 }
 
-/** Below Bitcoin Core's dust threshold for the destination's script: no node relays it. */
-export class BtcDustAmount extends Error {
-  override readonly name = 'BtcDustAmount';
-}
-/** The confirmed, unreserved outputs of the pinned address do not cover amount and fee. */
-export class BtcInsufficientFunds extends Error {
-  override readonly name = 'BtcInsufficientFunds';
-}
-/** The fee rate from the API is above the configured ceiling. */
-export class BtcFeeRateTooHigh extends Error {
-  override readonly name = 'BtcFeeRateTooHigh';
-}
-/** The node refused the bytes, and that refusal does not prove they can never land. */
-export class BtcBroadcastRefused extends Error {
-  override readonly name = 'BtcBroadcastRefused';
-}
-/** The journal holds MAX_JOURNAL_ENTRIES payouts: none is signed until some are buried. */
-export class BtcJournalFull extends Error {
-  override readonly name = 'BtcJournalFull';
-}
-
 const ALREADY_THERE =
   /already in block ?chain|outputs already in utxo set|txn-already-known|txn-already-in-mempool|already have transaction/i;
 const INPUTS_GONE = /missingorspent|missing-inputs|missing inputs|inputs-missing|bad-txns-inputs-spent/i;
@@ -112,6 +100,7 @@ export class BtcTransferSender implements TransferSender {
   private readonly adopted = new Set<string>();
   /** Txids some machine holds in this life (signed or adopted): never released as orphans. */
   private readonly held = new Set<string>();
+  private readonly payer: Payer;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: BtcTransferSenderOptions) {
@@ -124,6 +113,7 @@ export class BtcTransferSender implements TransferSender {
     const source = pinnedSource(pubECDSA(options.privateKey, true), options.address, options.network);
     if ('problem' in source) throw new Error(`chain '${this.chain}': ${source.problem}`);
     this.source = source;
+    this.payer = { chain: this.chain, esplora: options.esplora, source, privateKey: options.privateKey };
     this.address = source.address;
   }
 
@@ -137,7 +127,7 @@ export class BtcTransferSender implements TransferSender {
   }
 
   adopt(transfer: SignedTransfer): void {
-    const tx = parseTx(transfer.raw, this.chain);
+    const tx = parseSignedTx(transfer.raw, this.chain);
     if (tx.id !== transfer.hash)
       throw new Error(`adopted transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${tx.id}`);
     this.held.add(tx.id);
@@ -175,7 +165,7 @@ export class BtcTransferSender implements TransferSender {
         `${this.address} on chain '${this.chain}' has ${coins.freeSats} sat confirmed and free (${coins.reservedSats} reserved by payouts in flight, ${coins.unconfirmedSats} unconfirmed), short of ${request.amount} sat plus the fee at ${rate} sat/vB`,
       );
     }
-    const tx = await this.build(selection.coins, destination, request.amount, selection.change);
+    const tx = await buildPayout(this.payer, selection.coins, destination, request.amount, selection.change);
     if (tx.vsize > selection.vsize)
       throw new Error(
         `assertion: signed payout of ${tx.vsize} vB is larger than the ${selection.vsize} vB its fee was computed for`,
@@ -276,55 +266,8 @@ export class BtcTransferSender implements TransferSender {
     return rate;
   }
 
-  private async build(
-    coins: readonly Utxo[],
-    destination: Uint8Array,
-    amount: bigint,
-    change: bigint,
-  ): Promise<Transaction> {
-    const tx = new Transaction({ version: 2, lockTime: 0 });
-    for (const coin of coins) {
-      const base = { txid: coin.txid, index: coin.vout, sequence: FINAL_SEQUENCE };
-      const witnessUtxo = { script: this.source.script, amount: coin.value };
-      if (this.source.kind === 'p2wpkh') tx.addInput({ ...base, witnessUtxo });
-      else if (this.source.kind === 'p2sh-p2wpkh')
-        tx.addInput({ ...base, witnessUtxo, redeemScript: this.source.redeemScript! });
-      else tx.addInput({ ...base, nonWitnessUtxo: await this.previousTx(coin) });
-    }
-    tx.addOutput({ script: destination, amount });
-    if (change > 0n) tx.addOutput({ script: this.source.script, amount: change });
-    tx.sign(this.options.privateKey);
-    tx.finalize();
-    return tx;
-  }
-
-  /**
-   * The whole funding transaction of a P2PKH input: a legacy signature does not commit to the
-   * amount, so the amount is read from bytes whose hash is the txid, not from Esplora's word.
-   */
-  private async previousTx(coin: Utxo): Promise<Uint8Array> {
-    const raw = await this.options.esplora.txHex(coin.txid);
-    if (raw === null)
-      throw new EsploraUnreachable(
-        `chain '${this.chain}': Esplora lists ${coin.txid}:${coin.vout} but does not know its transaction`,
-      );
-    const previous = Transaction.fromRaw(hexToBytes(raw), { allowUnknownOutputs: true });
-    const output =
-      previous.id === coin.txid && coin.vout < previous.outputsLength ? previous.getOutput(coin.vout) : undefined;
-    if (
-      output?.amount !== coin.value ||
-      output.script === undefined ||
-      bytesToHex(output.script) !== bytesToHex(this.source.script)
-    ) {
-      throw new Error(
-        `chain '${this.chain}': Esplora's ${coin.txid}:${coin.vout} (${coin.value} sat to ${this.address}) is not what its transaction's bytes say`,
-      );
-    }
-    return hexToBytes(raw);
-  }
-
   async broadcast(raw: string): Promise<void> {
-    const tx = parseTx(raw, this.chain);
+    const tx = parseSignedTx(raw, this.chain);
     const answer = await this.options.esplora.broadcast(raw);
     if (answer.accepted || ALREADY_THERE.test(answer.message)) return;
     if (INPUTS_GONE.test(answer.message)) {
@@ -378,7 +321,7 @@ export class BtcTransferSender implements TransferSender {
           drop.add(entry.txid);
         continue;
       }
-      const proof = await this.prove(parseTx(entry.raw, this.chain));
+      const proof = await this.prove(parseSignedTx(entry.raw, this.chain));
       if (
         proof.kind === 'conflict' ||
         proof.kind === 'copy' ||
@@ -400,22 +343,4 @@ function neverLandsReason(chain: string, txid: string, proof: ConflictProof & { 
     return `transfer ${txid} on chain '${chain}' can never be included: ${proof.txid}, the same payout with its signatures re-encoded (malleated), is confirmed instead; the user WAS paid, by ${proof.txid}`;
   }
   return `transfer ${txid} on chain '${chain}' can never be included: its input ${proof.input} is spent by ${proof.txid}, confirmed ${proof.depth} deep`;
-}
-
-function parseTx(raw: string, chain: string): Transaction {
-  try {
-    return Transaction.fromRaw(hexToBytes(raw), { allowUnknownOutputs: true });
-  } catch {
-    throw new Error(`not a signed Bitcoin transaction for chain '${chain}'`);
-  }
-}
-
-/** "txid:vout" of each input, txids as Esplora writes them. */
-export function inputsOf(tx: Transaction): string[] {
-  const inputs: string[] = [];
-  for (let i = 0; i < tx.inputsLength; i++) {
-    const input = tx.getInput(i);
-    inputs.push(`${bytesToHex(input.txid!)}:${input.index!}`);
-  }
-  return inputs;
 }
