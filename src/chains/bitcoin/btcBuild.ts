@@ -6,14 +6,14 @@
  */
 import { Transaction } from '@scure/btc-signer';
 import { bytesToHex, hexToBytes, type SourceScript } from './btcTx.ts';
-import { EsploraUnreachable, type Esplora, type Utxo } from './esplora.ts';
+import { EsploraUnreachable, type EsploraApi, type Utxo } from './esplora.ts';
 
 /** No BIP-125 replaceability, no relative locktime. */
 export const FINAL_SEQUENCE = 0xffffffff;
 
 export interface Payer {
   readonly chain: string;
-  readonly esplora: Esplora;
+  readonly esplora: EsploraApi;
   readonly source: SourceScript;
   readonly privateKey: Uint8Array;
 }

@@ -7,7 +7,7 @@
  */
 import { Transaction } from '@scure/btc-signer';
 import { bytesToHex, hexToBytes } from './btcTx.ts';
-import type { Esplora } from './esplora.ts';
+import type { EsploraApi } from './esplora.ts';
 
 export type ConflictProof =
   /** An input is spent by this very transaction: it is pooled or mined. */
@@ -24,7 +24,7 @@ export type ConflictProof =
 /** More inputs than this in one of our payouts is a bug: signing stops far below it. */
 const MAX_INPUTS_CHECKED = 256;
 
-export async function proveConflict(esplora: Esplora, tx: Transaction, confirmations: number): Promise<ConflictProof> {
+export async function proveConflict(esplora: EsploraApi, tx: Transaction, confirmations: number): Promise<ConflictProof> {
   if (tx.inputsLength > MAX_INPUTS_CHECKED) throw new Error(`assertion: a payout with ${tx.inputsLength} inputs`);
   let pending: ConflictProof | null = null;
   let tip: number | null = null;
@@ -53,7 +53,7 @@ export async function proveConflict(esplora: Esplora, tx: Transaction, confirmat
 }
 
 /** Same inputs, outputs, version and locktime: only scriptSig or witness differ (a P2PKH signature re-encoded). */
-async function isCopy(esplora: Esplora, ours: Transaction, otherTxid: string): Promise<boolean> {
+async function isCopy(esplora: EsploraApi, ours: Transaction, otherTxid: string): Promise<boolean> {
   const raw = await esplora.txHex(otherTxid);
   if (raw === null) return false;
   const other = Transaction.fromRaw(hexToBytes(raw), {

@@ -40,7 +40,16 @@ export const BTC_JOURNAL_FORMAT = 'settle/btc-payout-journal';
 /** Past this many payouts in flight, signing stops: something keeps them from confirming. */
 export const MAX_JOURNAL_ENTRIES = 500;
 
-export class BtcJournal {
+/** The journal as the sender uses it: the file below, or the simulator's memory. */
+export interface PayoutJournal {
+  readonly entries: readonly BtcJournalEntry[];
+  bySwap(swapId: string): BtcJournalEntry | undefined;
+  /** Durable before it resolves. */
+  add(entry: BtcJournalEntry): Promise<void>;
+  remove(txids: ReadonlySet<string>): Promise<void>;
+}
+
+export class BtcJournal implements PayoutJournal {
   private constructor(
     private readonly db: Low<JournalData>,
     readonly path: string,

@@ -38,7 +38,7 @@ import {
   type TransferSender,
   type TransferStatus,
 } from '../../host/ports.ts';
-import { MAX_JOURNAL_ENTRIES, type BtcJournal, type BtcJournalEntry } from './btcJournal.ts';
+import { MAX_JOURNAL_ENTRIES, type BtcJournalEntry, type PayoutJournal } from './btcJournal.ts';
 import {
   btcNetwork,
   destinationScript,
@@ -52,7 +52,7 @@ import {
   type SourceScript,
 } from './btcTx.ts';
 import { proveConflict, type ConflictProof } from './btcConflict.ts';
-import type { Esplora, Utxo } from './esplora.ts';
+import type { EsploraApi, Utxo } from './esplora.ts';
 import { buildPayout, inputsOf, parseSignedTx, type Payer } from './btcBuild.ts';
 import {
   BtcBroadcastRefused,
@@ -71,12 +71,12 @@ export interface BtcTransferSenderOptions {
   /** The destination chain's name in swaps. */
   readonly chain: string;
   readonly network: BitcoinNetworkName;
-  readonly esplora: Esplora;
+  readonly esplora: EsploraApi;
   /** 32 bytes, from the WIF; the public key is taken compressed. */
   readonly privateKey: Uint8Array;
   /** The pinned paying address (the swap's miner_to_addr): P2WPKH, P2SH-P2WPKH or P2PKH of the key. */
   readonly address: string;
-  readonly journal: BtcJournal;
+  readonly journal: PayoutJournal;
   readonly log: Logger;
   /** Blocks holding the payout, the including one among them, before it counts (validators: 2). */
   readonly confirmations?: number;

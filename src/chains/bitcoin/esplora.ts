@@ -79,7 +79,19 @@ interface Answer {
   readonly text: string;
 }
 
-export class Esplora {
+/** What the BTC sender reads and writes through Esplora (the simulator brings its own). */
+export interface EsploraApi {
+  tipHeight(): Promise<number>;
+  utxos(address: string): Promise<Utxo[]>;
+  txStatus(txid: string): Promise<TxStatus | null>;
+  txHex(txid: string): Promise<string | null>;
+  outspend(txid: string, vout: number): Promise<Outspend>;
+  feeEstimates(): Promise<Readonly<Record<string, number>>>;
+  blockInBestChain(hash: string): Promise<boolean | null>;
+  broadcast(rawHex: string): Promise<BroadcastAnswer>;
+}
+
+export class Esplora implements EsploraApi {
   private readonly urls: readonly string[];
   private readonly timeoutMs: number;
 
