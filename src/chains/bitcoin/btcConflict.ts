@@ -6,6 +6,7 @@
  * mempool or a conflict still in the mempool all leave the same bytes able to land.
  */
 import { Transaction } from '@scure/btc-signer';
+import { assert } from '../../errors.ts';
 import { bytesToHex, hexToBytes } from './btcTx.ts';
 import type { EsploraApi } from './esplora.ts';
 
@@ -24,8 +25,12 @@ export type ConflictProof =
 /** More inputs than this in one of our payouts is a bug: signing stops far below it. */
 const MAX_INPUTS_CHECKED = 256;
 
-export async function proveConflict(esplora: EsploraApi, tx: Transaction, confirmations: number): Promise<ConflictProof> {
-  if (tx.inputsLength > MAX_INPUTS_CHECKED) throw new Error(`assertion: a payout with ${tx.inputsLength} inputs`);
+export async function proveConflict(
+  esplora: EsploraApi,
+  tx: Transaction,
+  confirmations: number,
+): Promise<ConflictProof> {
+  assert(tx.inputsLength <= MAX_INPUTS_CHECKED, `a payout with ${tx.inputsLength} inputs`);
   let pending: ConflictProof | null = null;
   let tip: number | null = null;
   for (let i = 0; i < tx.inputsLength; i++) {

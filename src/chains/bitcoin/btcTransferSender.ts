@@ -30,6 +30,7 @@
 import type { Transaction } from '@scure/btc-signer';
 import { pubECDSA } from '@scure/btc-signer/utils.js';
 import type { SignedTransfer } from '../../../machines/index.ts';
+import { assert } from '../../errors.ts';
 import {
   NeverLands,
   type Logger,
@@ -166,10 +167,10 @@ export class BtcTransferSender implements TransferSender {
       );
     }
     const tx = await buildPayout(this.payer, selection.coins, destination, request.amount, selection.change);
-    if (tx.vsize > selection.vsize)
-      throw new Error(
-        `assertion: signed payout of ${tx.vsize} vB is larger than the ${selection.vsize} vB its fee was computed for`,
-      );
+    assert(
+      tx.vsize <= selection.vsize,
+      `signed payout of ${tx.vsize} vB is larger than the ${selection.vsize} vB its fee was computed for`,
+    );
     const entry: BtcJournalEntry = {
       swapId: request.swapId,
       txid: tx.id,
@@ -199,11 +200,11 @@ export class BtcTransferSender implements TransferSender {
 
   /** The payout journaled for this swap: the same bytes, never a second payout. */
   private again(entry: BtcJournalEntry, request: TransferRequest): SignedBytes {
-    if (entry.to !== request.to || entry.amount !== request.amount.toString()) {
-      throw new Error(
-        `assertion: swap ${request.swapId} on chain '${this.chain}' has a journaled payout of ${entry.amount} sat to ${entry.to}, now asked ${request.amount} sat to ${request.to}`,
-      );
-    }
+    // A swap's terms never change: another request for the same swap is a bug, not a new payout.
+    assert(
+      entry.to === request.to && entry.amount === request.amount.toString(),
+      `swap ${request.swapId} on chain '${this.chain}' has a journaled payout of ${entry.amount} sat to ${entry.to}, now asked ${request.amount} sat to ${request.to}`,
+    );
     this.held.add(entry.txid);
     this.options.log.info(
       { chain: this.chain, swapId: request.swapId, hash: entry.txid },
