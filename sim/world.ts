@@ -190,8 +190,6 @@ export interface WorldState extends BaseWorldState {
 export const MINER_HOTKEY = addressFor('tao', 'miner');
 export const PAYEE = `0x${'ab'.repeat(20)}`;
 export const DEST_CHAINS = ['tao', 'eth'] as const;
-/** Destination chains a world may be given (swapModuleWith): the product's, and BTC on a UTXO model. */
-export const KNOWN_DEST_CHAINS = ['tao', 'eth', 'btc'] as const;
 
 /** Addresses each simulated chain accepts; the real adapters parse with their own libraries. */
 export const ADDRESS_PATTERNS: Readonly<Record<string, RegExp>> = {
