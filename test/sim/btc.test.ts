@@ -8,6 +8,7 @@
 import { p2wpkh, Transaction } from '@scure/btc-signer';
 import { pubECDSA } from '@scure/btc-signer/utils.js';
 import { describe, expect, it } from 'vitest';
+import { INVARIANT } from '../../machines/invariants.ts';
 import { SIM_BTC_KEY } from '../../sim/addresses.ts';
 import { addSwap } from '../../sim/advance.ts';
 import { SimEsplora } from '../../sim/chains/simEsplora.ts';
@@ -162,9 +163,9 @@ describe('the simulator on a BTC destination chain', () => {
       200,
       btcOnly({ btcJournal: ResignsWithFreshInputs.btcJournal }),
       ResignsWithFreshInputs.interceptors,
-      'no double send',
+      INVARIANT.noDoubleSend,
     );
-    const violations = tally.violations('no double send');
+    const violations = tally.violations(INVARIANT.noDoubleSend);
     expect(violations.length).toBeGreaterThan(0);
     expect(violations[0]).toMatch(/^swap \d+: [2-9] transfers broadcast/);
     // The same seed with the journal kept: the engine still forgets, the sender hands back the same bytes.
@@ -177,13 +178,13 @@ describe('the simulator on a BTC destination chain', () => {
       faults: ALL,
       interceptors: ResignsAfterRestart,
     });
-    expect(kept.invariants.find((i) => i.name === 'no double send')!.violations).toEqual([]);
+    expect(kept.invariants.find((i) => i.name === INVARIANT.noDoubleSend)!.violations).toEqual([]);
   });
 
   it('either half of that bug alone pays no swap twice: the journal hands back the same bytes, and a sound engine never asks again', async () => {
     const engineBugOnly = await runSeeds(20, btcOnly(), ResignsAfterRestart);
-    expect(engineBugOnly.violations('no double send')).toEqual([]);
+    expect(engineBugOnly.violations(INVARIANT.noDoubleSend)).toEqual([]);
     const senderBugOnly = await runSeeds(20, btcOnly({ btcJournal: forgetfulJournal }));
-    expect(senderBugOnly.violations('no double send')).toEqual([]);
+    expect(senderBugOnly.violations(INVARIANT.noDoubleSend)).toEqual([]);
   });
 });
