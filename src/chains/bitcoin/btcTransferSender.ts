@@ -48,6 +48,7 @@ import {
   REFERENCE_FEE_POLICY,
   pinnedSource,
   selectCoins,
+  type Selection,
   type BitcoinNetworkName,
   type FeePolicy,
   type SourceScript,
@@ -129,8 +130,10 @@ export class BtcTransferSender implements TransferSender {
 
   adopt(transfer: SignedTransfer): void {
     const tx = parseSignedTx(transfer.raw, this.chain);
-    if (tx.id !== transfer.hash)
-      throw new Error(`adopted transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${tx.id}`);
+    assert(
+      tx.id === transfer.hash,
+      `adopted transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${tx.id}`,
+    );
     this.held.add(tx.id);
     for (const input of inputsOf(tx)) this.adopted.add(input);
   }
@@ -151,50 +154,57 @@ export class BtcTransferSender implements TransferSender {
         `chain '${this.chain}': ${MAX_JOURNAL_ENTRIES} payouts are signed and not yet buried; none more is signed`,
       );
     }
-    const coins = await this.spendable();
-    const rate = await this.feeRate();
-    const selection = selectCoins(
-      coins.free,
-      request.amount,
-      rate,
-      this.source.kind,
-      { destination, change: this.source.script },
-      this.maxInputs,
-    );
-    if (selection === null) {
-      throw new BtcInsufficientFunds(
-        `${this.address} on chain '${this.chain}' has ${coins.freeSats} sat confirmed and free (${coins.reservedSats} reserved by payouts in flight, ${coins.unconfirmedSats} unconfirmed), short of ${request.amount} sat plus the fee at ${rate} sat/vB`,
-      );
-    }
+    const { selection, rate } = await this.choose(request, destination);
     const tx = await buildPayout(this.payer, selection.coins, destination, request.amount, selection.change);
     assert(
       tx.vsize <= selection.vsize,
       `signed payout of ${tx.vsize} vB is larger than the ${selection.vsize} vB its fee was computed for`,
     );
+    return this.record(request, tx, selection.fee, rate);
+  }
+
+  /** The coins and fee rate of a new payout, or why there are none. */
+  private async choose(
+    request: TransferRequest,
+    destination: Uint8Array,
+  ): Promise<{ selection: Selection<Utxo>; rate: number }> {
+    const coins = await this.spendable();
+    const rate = await this.feeRate();
+    const scripts = { destination, change: this.source.script };
+    const selection = selectCoins(coins.free, request.amount, rate, this.source.kind, scripts, this.maxInputs);
+    if (selection === null) {
+      throw new BtcInsufficientFunds(
+        `${this.address} on chain '${this.chain}' has ${coins.freeSats} sat confirmed and free (${coins.reservedSats} reserved by payouts in flight, ${coins.unconfirmedSats} unconfirmed), short of ${request.amount} sat plus the fee at ${rate} sat/vB`,
+      );
+    }
+    return { selection, rate };
+  }
+
+  /** Journals the payout (durable) before anyone can hold its bytes. */
+  private async record(request: TransferRequest, tx: Transaction, fee: bigint, rate: number): Promise<SignedBytes> {
     const entry: BtcJournalEntry = {
       swapId: request.swapId,
       txid: tx.id,
       raw: tx.hex,
       to: request.to,
       amount: request.amount.toString(),
-      fee: selection.fee.toString(),
+      fee: fee.toString(),
       inputs: inputsOf(tx),
     };
     await this.options.journal.add(entry);
     this.held.add(entry.txid);
-    this.options.log.info(
-      {
-        chain: this.chain,
-        swapId: request.swapId,
-        hash: entry.txid,
-        to: request.to,
-        amount: entry.amount,
-        fee: entry.fee,
-        feeRateSatVb: rate,
-        inputs: entry.inputs.length,
-      },
-      'destination transfer signed',
-    );
+    const { chain } = this;
+    const fields = {
+      chain,
+      swapId: request.swapId,
+      hash: entry.txid,
+      to: request.to,
+      amount: entry.amount,
+      fee: entry.fee,
+      feeRateSatVb: rate,
+      inputs: entry.inputs.length,
+    };
+    this.options.log.info(fields, 'destination transfer signed');
     return { raw: entry.raw, hash: entry.txid };
   }
 
