@@ -6,6 +6,7 @@
  */
 import { addressFor } from './addresses.ts';
 import { includeSolanaBlock } from './chains/simSolana.ts';
+import { includeUtxoTransfers } from './chains/simUtxoChain.ts';
 import { BLOCK_SECONDS, type World } from './world.ts';
 
 export { advanceBlock } from './world.ts';
@@ -31,6 +32,10 @@ export function advanceJobChains(world: World): void {
 
 function includeTransfers(world: World, chain: string): void {
   const ledger = world.state.ledgers[chain]!;
+  if (ledger.utxo !== undefined) {
+    includeUtxoTransfers(ledger);
+    return;
+  }
   ledger.height += 1;
   const pending = Object.values(ledger.transfers)
     .filter((t) => t.includedBlock === null && t.includeFrom <= ledger.height)
@@ -105,6 +110,9 @@ export function jobScript(world: World, planned: number): void {
   if (world.state.compute.created < planned && world.random.chance(0.6)) createJob(world);
 }
 
+/** A swap's amount is drawn as 1 to 5,000 of these: 0.001 to 5 coins of 18 decimals, 1,000 to 5,000,000 sat. */
+const DEST_UNITS: Readonly<Record<string, bigint>> = { btc: 1_000n };
+
 /** What a test may fix about a new swap; the rest is drawn from the world's seed. */
 export interface SwapSpec {
   readonly destChain?: string;
@@ -146,7 +154,7 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
     sourceChain: 'btc',
     destChain,
     sourceAmount: String(r.int(10_000, 5_000_000)),
-    destAmount: spec.destAmount ?? (BigInt(r.int(1, 5_000)) * 10n ** 15n).toString(),
+    destAmount: spec.destAmount ?? (BigInt(r.int(1, 5_000)) * (DEST_UNITS[destChain] ?? 10n ** 15n)).toString(),
     taoAmount: (BigInt(r.int(1, 100)) * 10n ** 9n).toString(),
     userDestAddress: spec.userDestAddress ?? addressFor(destChain, `user-${swapId}`),
     sourceTxHash: `btc-${world.state.seed}-${swapId}`,

@@ -19,9 +19,10 @@ import type {
 import { BatchReverted } from '../src/host/ports.ts';
 import { withoutStack } from './faults.ts';
 import type { SimNetwork } from './network.ts';
-import { takeNonce } from './worldFaults.ts';
+import { OPERATOR_BTC, takeNonce } from './worldFaults.ts';
 import { advanceNonceByHand } from './chains/simSolana.ts';
-import type { SimLifetime, World } from './world.ts';
+import { payoutShape, spendForeign } from './chains/simUtxoChain.ts';
+import type { Ledger, SimLifetime, World } from './world.ts';
 
 class FaultySwapContract implements SwapContract {
   constructor(
@@ -69,6 +70,7 @@ class FaultySender implements TransferSender {
   }
   broadcast(raw: string): Promise<void> {
     const ledger = this.world.state.ledgers[this.chain]!;
+    if (ledger.utxo !== undefined) return this.broadcastUtxo(raw, ledger);
     // Most broadcasts repeat one the ledger already holds: its record says what the bytes do.
     const known = Object.values(ledger.transfers).find((t) => t.raw === raw);
     const { from, nonce, lifetime, swapId } = known ?? (JSON.parse(raw) as { from: string; nonce: number; swapId: string; lifetime?: SimLifetime });
@@ -87,6 +89,15 @@ class FaultySender implements TransferSender {
   }
   lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     return this.net.read('lookup', transfer.hash.slice(0, 12), () => this.inner.lookup(transfer));
+  }
+  /** The UTXO chain's nonce conflict: an operator's own transaction spends the payout's first input first. */
+  private broadcastUtxo(raw: string, ledger: Ledger): Promise<void> {
+    const { txid, inputs } = payoutShape(raw);
+    const first = inputs[0]!;
+    if (ledger.utxo!.txs[txid] === undefined && this.net.faults.decide('nonce-conflict', `${this.chain}:${first}:b${this.world.height}`)) {
+      spendForeign(this.world, ledger, first, OPERATOR_BTC);
+    }
+    return this.net.write('broadcast', `${this.chain}:${txid.slice(0, 12)}`, () => this.inner.broadcast(raw));
   }
 }
 

@@ -13,9 +13,10 @@ import { readFileSync } from 'node:fs';
 import type { JobTerms, SwapTerms } from '../machines/index.ts';
 import { writeFileDurablySync } from '../src/store/durableFile.ts';
 import { StoreError } from '../src/errors.ts';
-import { addressFor } from './addresses.ts';
+import { addressFor, SIM_BTC_MINER } from './addresses.ts';
 import { SimRandom } from './rng.ts';
 import { sha256Hex } from './sha256.ts';
+import type { UtxoState } from './chains/simUtxoChain.ts';
 import type { SimModule } from './simModule.ts';
 
 export const WORLD_FORMAT = 'settle/sim-world';
@@ -84,6 +85,8 @@ export interface Ledger {
   readonly transfers: Record<string, SimTransfer>;
   /** Present on a Solana ledger: transactions expire with their lifetime. */
   readonly solana?: SolanaLedger;
+  /** A UTXO chain's transactions (BTC, sim/chains/simUtxoChain.ts); absent on account chains. */
+  readonly utxo?: UtxoState;
 }
 
 export interface SimLock {
@@ -193,6 +196,7 @@ export const ADDRESS_PATTERNS: Readonly<Record<string, RegExp>> = {
   tao: /^5[1-9A-HJ-NP-Za-km-z]{47}$/,
   eth: /^0x[0-9a-fA-F]{40}$/,
   sol: /^[1-9A-HJ-NP-Za-km-z]{43,44}$/,
+  btc: /^bc1q[02-9ac-hj-np-z]{38}$/,
 };
 
 export class World {
@@ -293,5 +297,6 @@ export function dictionary<T>(): Record<string, T> {
 
 export function minerAddressOn(chain: string): string {
   if (chain === 'sol') return addressFor('sol', 'miner');
+  if (chain === 'btc') return SIM_BTC_MINER;
   return chain === 'eth' ? `0x${'11'.repeat(20)}` : MINER_HOTKEY;
 }

@@ -1,11 +1,13 @@
 /** Faults of the product's chains themselves, applied once per block after the block is made. */
 import { addressFor } from './addresses.ts';
 import { undoSolanaTransfer } from './chains/simSolana.ts';
+import { reorgUtxoBlock } from './chains/simUtxoChain.ts';
 import type { FaultSource } from './faults.ts';
 import { minerAddressOn, type World } from './world.ts';
 
 export const OTHER_MINER = addressFor('tao', 'another-miner');
 export const OPERATOR = addressFor('eth', 'operator');
+export const OPERATOR_BTC = addressFor('btc', 'operator');
 
 /** Reorgs and frozen funds on the destination ledgers, swaps reassigned to another miner. */
 export function applySwapChainFaults(world: World, faults: FaultSource): void {
@@ -33,6 +35,10 @@ export function applySwapChainFaults(world: World, faults: FaultSource): void {
  */
 export function reorgNewestBlock(world: World, chain: string): void {
   const ledger = world.state.ledgers[chain]!;
+  if (ledger.utxo !== undefined) {
+    reorgUtxoBlock(world, ledger);
+    return;
+  }
   const dropped = Object.values(ledger.transfers)
     .filter((t) => t.includedBlock === ledger.height)
     .sort((a, b) => b.nonce - a.nonce);

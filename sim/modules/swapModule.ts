@@ -5,8 +5,9 @@
  * `ledgers`, `observations` of the world.
  *
  * `swapModule` is the product's (TAO and an EVM chain); `swapModuleWith` adds a Solana
- * destination whose transactions expire (sim/chains/simSolana.ts) and lets a test replace a
- * chain's sender (a planted bug).
+ * destination whose transactions expire (sim/chains/simSolana.ts), a BTC destination on a UTXO
+ * chain paid by the real BTC sender (sim/chains/simUtxoChain.ts, simBtcSender.ts), and lets a
+ * test replace a chain's sender or the BTC journal (planted bugs).
  */
 import { INVARIANT } from '../../machines/invariants.ts';
 import { SWAP_KIND, SWAP_MACHINE_NAME, swapFulfillment, swapMachineId } from '../../machines/index.ts';
@@ -18,14 +19,16 @@ import { faultySwapPorts, type SimSwapPorts } from '../faultyPorts.ts';
 import { recordStatesOf, type SimModule } from '../simModule.ts';
 import { DEST_CHAINS, dictionary, MINER_HOTKEY, minerAddressOn, type Ledger, type World, type WorldState } from '../world.ts';
 import { SimSolanaSender, solanaLedgerState, type SolanaLifetimeKind } from '../chains/simSolana.ts';
-import type { TransferSender } from '../../src/host/ports.ts';
+import type { Logger, TransferSender } from '../../src/host/ports.ts';
+import { simBtcSender, type JournalFactory } from '../chains/simBtcSender.ts';
+import { newUtxoLedger } from '../chains/simUtxoChain.ts';
 import { applySwapChainFaults } from '../worldFaults.ts';
 import { swapInvariants, swapOutcome } from './productInvariants.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export interface SwapModuleOptions {
-  /** Destination chains, in the order the script picks from: 'tao', 'eth' and 'sol'. */
+  /** Destination chains, in the order the script picks from: 'tao', 'eth', 'sol' and 'btc'. */
   readonly destChains?: readonly string[];
   /** How the Solana chain's sender signs: durable nonces (the product's) or recent blockhashes. */
   readonly solanaLifetime?: SolanaLifetimeKind;
@@ -35,13 +38,23 @@ export interface SwapModuleOptions {
   readonly blockhashValidBlocks?: number;
   /** A sender of a test's own for a chain (a planted bug); undefined keeps the module's. */
   readonly senderFor?: (world: World, chain: string) => TransferSender | undefined;
+  /** The BTC payout journal of each host life (a test plants one that forgets). */
+  readonly btcJournal?: JournalFactory;
 }
+
+/** Coins the simulated miner holds on the BTC chain at genesis, 1 BTC each: more than a run's payouts in flight. */
+const BTC_COINS = 12;
 
 export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
   const destChains = options.destChains ?? DEST_CHAINS;
-  const senderOf = (world: World, chain: string): TransferSender =>
-    options.senderFor?.(world, chain) ??
-    (world.state.ledgers[chain]!.solana === undefined ? new SimTransferSender(world, chain) : new SimSolanaSender(world, chain, options.solanaLifetime));
+  const senderOf = (world: World, chain: string, log: Logger): TransferSender => {
+    const ledger = world.state.ledgers[chain]!;
+    if (ledger.utxo !== undefined) return options.senderFor?.(world, chain) ?? simBtcSender(world, chain, log, options.btcJournal);
+    return (
+      options.senderFor?.(world, chain) ??
+      (ledger.solana === undefined ? new SimTransferSender(world, chain) : new SimSolanaSender(world, chain, options.solanaLifetime))
+    );
+  };
   return {
     ...swapModule,
     init(world) {
@@ -50,7 +63,11 @@ export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
       for (const chain of Object.keys(ledgers)) if (!destChains.includes(chain)) delete ledgers[chain];
       for (const chain of destChains) {
         if (ledgers[chain] !== undefined) continue;
-        if (chain !== 'sol') throw new Error(`no simulated destination chain '${chain}' (tao, eth, sol)`);
+        if (chain === 'btc') {
+          ledgers[chain] = newUtxoLedger(chain, minerAddressOn(chain), BTC_COINS, 100_000_000n);
+          continue;
+        }
+        if (chain !== 'sol') throw new Error(`no simulated destination chain '${chain}' (tao, eth, sol, btc)`);
         ledgers[chain] = {
           ...emptyLedger(chain),
           solana: solanaLedgerState(chain, options.solanaNonceAccounts ?? 2, options.blockhashValidBlocks ?? 4),
@@ -64,7 +81,7 @@ export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
           // Senders are made anew for each life of the host: what a sender keeps in memory
           // (the Solana sender's held nonce values) dies with the process, as a real one's
           // does, and comes back only through `adopt`.
-          const ports: SimSwapPorts = { contract, senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain)])) };
+          const ports: SimSwapPorts = { contract, senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain, log)])) };
           const faulty = net === null ? ports : faultySwapPorts(ports, net, world);
           return swapFulfillmentObligation({ contract: faulty.contract, senders: faulty.senders, log, marginBlocks: world.state.plan.marginBlocks });
         },

@@ -1,6 +1,7 @@
 /**
  * Builds the host's chain ports from the configuration: the allways contract and the TAO
- * sender over one Subtensor connection, an EVM transfer sender per EVM destination, and per
+ * sender over one Subtensor connection, an EVM transfer sender per EVM destination, a BTC
+ * sender per Bitcoin destination (bitcoinPorts.ts), and per
  * job chain an escrow client with its durable transaction sender. Every port is wrapped so
  * its calls are timed. Keys are parsed here, all of them before anything connects, and every
  * problem is reported at once with its configuration path.
@@ -26,6 +27,7 @@ import { ExtrinsicSearch } from '../chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
 import { assert, ChainMismatch, ConfigError, DestinationUnusable, errorField, KeyUnusable } from '../errors.ts';
+import { bitcoinSender, loadBitcoinKey, type BitcoinKey } from './bitcoinPorts.ts';
 import type { DaemonConfig, EvmDestinationConfig, SecretSource, SolanaDestinationConfig } from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
@@ -33,7 +35,7 @@ import { KEY_FORMS, loadSecret } from './secrets.ts';
 
 export interface Keys {
   readonly hotkey: SubstrateSigner | null;
-  readonly destinations: ReadonlyMap<string, SubstrateSigner | EvmSigner | KeyPairSigner>;
+  readonly destinations: ReadonlyMap<string, SubstrateSigner | EvmSigner | KeyPairSigner | BitcoinKey>;
   readonly jobChains: ReadonlyMap<string, EvmSigner>;
 }
 
@@ -76,9 +78,15 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
     return null;
   }
   const hotkey = config.swaps === undefined ? null : await substrate('swaps.hotkey', config.swaps.hotkey);
-  const destinations = new Map<string, SubstrateSigner | EvmSigner | KeyPairSigner>();
+  const destinations = new Map<string, SubstrateSigner | EvmSigner | KeyPairSigner | BitcoinKey>();
   for (const [name, destination] of Object.entries(config.swaps?.destinations ?? {})) {
     const path = `swaps.destinations.${name}.key`;
+    if (destination.type === 'bitcoin') {
+      const loaded = loadBitcoinKey(destination);
+      if ('problem' in loaded) fail(path, loaded.problem);
+      else destinations.set(name, loaded);
+      continue;
+    }
     const key =
       destination.type === 'subtensor' ? await substrate(path, destination.key) : destination.type === 'solana' ? await solana(path, destination.key) : evm(path, destination.key);
     if (key !== null) destinations.set(name, key);
@@ -152,6 +160,8 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
           sender = new TaoTransferSender({ chain, search, signer: keys.destinations.get(name) as SubstrateSigner, nonces: substrateNonces, log, chainName: name });
         } else if (destination.type === 'solana') {
           sender = await solanaSender(name, destination, keys.destinations.get(name) as KeyPairSigner, log);
+        } else if (destination.type === 'bitcoin') {
+          sender = await bitcoinSender(name, destination, keys.destinations.get(name) as BitcoinKey, config.dataDir, log);
         } else {
           sender = await evmSender(name, destination, keys.destinations.get(name) as EvmSigner, endpoint, log);
         }

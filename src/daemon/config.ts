@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { payingAddressProblem } from '../chains/bitcoin/btcTx.ts';
 import { EVM_ASSETS, FEE_CHECK, REFUSAL_CHECK, resolveEvmDestination } from '../chains/evm/evmAssets.ts';
 import { isEvmAddress, isSolanaAddress, isSubtensorAddress } from '../chains/keys.ts';
 import { MAX_NONCE_ACCOUNTS } from '../chains/solana/durableNonces.ts';
@@ -119,6 +120,32 @@ const solanaDestination = z.strictObject({
   error: "only with an allways SPL asset id (solusdc); write another token as asset: { spl: <mint>, decimals: <n> }",
 });
 
+/**
+ * BTC paid from one pinned address (the swap's miner_to_addr) through Esplora APIs. The key's
+ * network and its derivation of `address` are checked with the keys (chainPorts.loadKeys).
+ */
+const bitcoinDestination = z
+  .strictObject({
+    type: z.literal('bitcoin'),
+    /** testnet covers testnet3, testnet4 and signet: they share the address encoding. */
+    network: z.enum(['mainnet', 'testnet']).default('mainnet'),
+    esploraUrls: z.array(url(['http:', 'https:'])).min(1, 'at least one Esplora URL').max(10),
+    key: keyOf('bitcoin'),
+    address: z.string(),
+    confirmations: positiveInt.default(2),
+    feeRateMultiplier: z.number().min(1).max(10).default(1.25),
+    minFeeRateSatVb: positiveInt.default(5),
+    fallbackFeeRateSatVb: positiveInt.default(15),
+    maxFeeRateSatVb: positiveInt.default(500),
+  })
+  .superRefine((d, ctx) => {
+    const problem = payingAddressProblem(d.address, d.network);
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['address'], message: problem });
+    if (d.minFeeRateSatVb > d.maxFeeRateSatVb || d.fallbackFeeRateSatVb > d.maxFeeRateSatVb) {
+      ctx.addIssue({ code: 'custom', path: ['maxFeeRateSatVb'], message: 'below minFeeRateSatVb or fallbackFeeRateSatVb' });
+    }
+  });
+
 const swapsSection = z.strictObject({
   subtensor: z.strictObject({ url: url(['ws:', 'wss:']) }),
   contract: z.strictObject({ address: ss58Address, metadata: z.string().min(1).optional() }),
@@ -128,7 +155,7 @@ const swapsSection = z.strictObject({
   minFreeBalance: amount.default(250_000_000n),
   firstSwapId: z.number().int().nonnegative().default(0),
   eventLookbackBlocks: positiveInt.default(256),
-  destinations: z.record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination, solanaDestination])).refine((d) => Object.keys(d).length > 0, {
+  destinations: z.record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination, solanaDestination, bitcoinDestination])).refine((d) => Object.keys(d).length > 0, {
     error: 'at least one destination chain',
   }),
 });
@@ -170,6 +197,7 @@ export type SwapsConfig = NonNullable<DaemonConfig['swaps']>;
 export type JobsConfig = NonNullable<DaemonConfig['jobs']>;
 export type EvmDestinationConfig = z.infer<typeof evmDestination>;
 export type SolanaDestinationConfig = z.infer<typeof solanaDestination>;
+export type BitcoinDestinationConfig = z.infer<typeof bitcoinDestination>;
 export type { SecretSource };
 
 /** Reads, parses and validates `path`; relative paths inside are taken from its directory. */

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { getAddress } from 'ethers';
 import { stringify as toYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadBitcoinKey } from '../../src/daemon/bitcoinPorts.ts';
 import { solanaKeypairText } from '../support/solanaKeys.ts';
 import {
   DEFAULT_CLAIM_INTERVAL_SECS,
@@ -360,10 +361,13 @@ describe('the example configuration in docs/daemon', () => {
       SETTLE_ETH_KEY: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
       SETTLE_BASE_KEY: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
       SETTLE_SOL_KEY: SOLANA_KEYPAIR,
+      SETTLE_BTC_WIF: 'KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617', // the Bitcoin wiki's WIF vector
     });
     try {
       const config = loadConfig(fileURLToPath(new URL('../../docs/daemon/settle.example.yaml', import.meta.url)));
-      expect(Object.keys(config.swaps!.destinations)).toEqual(['tao', 'eth', 'baseusdc', 'sol', 'solusdc']);
+      expect(Object.keys(config.swaps!.destinations)).toEqual(['tao', 'eth', 'baseusdc', 'sol', 'solusdc', 'btc']);
+      const btc = config.swaps!.destinations['btc'];
+      expect(btc?.type === 'bitcoin' && loadBitcoinKey(btc)).toMatchObject({ kind: 'bitcoin' });
       expect(config.jobs!.chains['base']!.chainId).toBe(8453);
       expect(config.http).toEqual({ port: 9464 });
     } finally {
