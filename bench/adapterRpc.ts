@@ -53,19 +53,57 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
     subtensor.endow(alice.address, 10n ** 12n);
     const provider = new CountingProvider(evm.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
     const search = new ExtrinsicSearch(chain);
-    const contract = new AllwaysSwapContract({ chain, search, abi: AllwaysAbi.load(), address: subtensor.contractAddress, hotkey: alice, log, pollMs: 50 });
-    const sender = new EvmTransferSender({ chain: 'eth', provider, wallet: evm.wallet(4).connect(provider), chainId: 31337n, asset: { kind: 'native' }, confirmations: 1, log });
+    const contract = new AllwaysSwapContract({
+      chain,
+      search,
+      abi: AllwaysAbi.load(),
+      address: subtensor.contractAddress,
+      hotkey: alice,
+      log,
+      pollMs: 50,
+    });
+    const sender = new EvmTransferSender({
+      chain: 'eth',
+      provider,
+      wallet: evm.wallet(4).connect(provider),
+      chainId: 31337n,
+      asset: { kind: 'native' },
+      confirmations: 1,
+      log,
+    });
     const dir = mkdtempSync(join(tmpdir(), 'settle-bench-rpc-'));
-    const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: true, knownMachines: knownMachineVersions });
+    const store = await openLowdbSnapshotStore(join(dir, 'store'), {
+      create: true,
+      knownMachines: knownMachineVersions,
+    });
     const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-    const host = await openHost({ store, recoveryLog, swapContract: contract, senders: new Map([['eth', sender]]), escrows: new Map(), clock: null, jobSource: null, log });
+    const host = await openHost({
+      store,
+      recoveryLog,
+      swapContract: contract,
+      senders: new Map([['eth', sender]]),
+      escrows: new Map(),
+      clock: null,
+      jobSource: null,
+      log,
+    });
 
     await host.tick(); // warm: connection and first poll
     let before = subtensor.requests.length;
     await host.tick();
     const idleTickSubtensor = subtensor.requests.length - before;
 
-    for (let i = 0; i < swaps; i += 1) subtensor.contract.createSwap({ miner: alice.address, destChain: 'eth', userDestAddress: Wallet.createRandom().address, destAmount: 1_000n + BigInt(i) }, subtensor.best.number, 600);
+    for (let i = 0; i < swaps; i += 1)
+      subtensor.contract.createSwap(
+        {
+          miner: alice.address,
+          destChain: 'eth',
+          userDestAddress: Wallet.createRandom().address,
+          destAmount: 1_000n + BigInt(i),
+        },
+        subtensor.best.number,
+        600,
+      );
     before = subtensor.requests.length;
     const evmBefore = provider.calls;
     let ticks = 0;

@@ -36,7 +36,10 @@ export async function claimGas(sizes: readonly number[]): Promise<GasRow[]> {
         log,
       );
       const claimed = [...events.values()].filter((e) => e.type === 'CLAIMED').length;
-      if (claimed !== size) throw new Error(`${size} jobs due: ${claimed} claimed (${JSON.stringify([...events.values()].find((e) => e.type !== 'CLAIMED'))})`);
+      if (claimed !== size)
+        throw new Error(
+          `${size} jobs due: ${claimed} claimed (${JSON.stringify([...events.values()].find((e) => e.type !== 'CLAIMED'))})`,
+        );
       const { transactions, gas } = await sentSince(node, fixture.payee.address, fromBlock);
       rows.push({ batch: size, gasPerJob: Number(gas) / size, transactionsPerJob: transactions / size });
     }
@@ -47,7 +50,11 @@ export async function claimGas(sizes: readonly number[]): Promise<GasRow[]> {
 }
 
 /** The transactions `from` sent in blocks from `fromBlock` on, and the gas they used. */
-async function sentSince(node: EvmNode, from: string, fromBlock: number): Promise<{ transactions: number; gas: bigint }> {
+async function sentSince(
+  node: EvmNode,
+  from: string,
+  fromBlock: number,
+): Promise<{ transactions: number; gas: bigint }> {
   const sender = from.toLowerCase();
   let transactions = 0;
   let gas = 0n;

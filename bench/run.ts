@@ -26,7 +26,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`settle bench${smoke ? ' (smoke sizes)' : ''}: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}\n`);
+  process.stdout.write(
+    `settle bench${smoke ? ' (smoke sizes)' : ''}: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}\n`,
+  );
   const rows: Row[] = [];
   for (const kind of ['swap', 'job'] as const) {
     bareLifecycles(Math.min(bareCount, 2_000), kind); // warm the JIT before measuring
@@ -73,10 +75,12 @@ async function main(): Promise<void> {
       `|${'-'.repeat(width + 2)}|---:|---:|---:|---:|---:|---|\n`,
   );
   for (const r of rows) {
-    process.stdout.write(`| ${r.what.padEnd(width)} | ${Math.round(r.perSecond)} | ${r.ceiling} | ${r.vsCeiling} | ${r.vsHappyPath} | ${r.stepsAlone} | ${r.note} |\n`);
+    process.stdout.write(
+      `| ${r.what.padEnd(width)} | ${Math.round(r.perSecond)} | ${r.ceiling} | ${r.vsCeiling} | ${r.vsHappyPath} | ${r.stepsAlone} | ${r.note} |\n`,
+    );
   }
   process.stdout.write(
-    "Ceiling: every step the host asked of XState in those runs (first snapshots, transitions, restores at each restart, persisted forms), made again by bare XState actors (createActor, send, getPersistedSnapshot) with no host, no store, no simulated chains.\n" +
+    'Ceiling: every step the host asked of XState in those runs (first snapshots, transitions, restores at each restart, persisted forms), made again by bare XState actors (createActor, send, getPersistedSnapshot) with no host, no store, no simulated chains.\n' +
       "Host's steppers alone: the same steps made by the host's own steppers (XState's transition function, no actors); the most any host could reach.\n",
   );
   process.stdout.write('\nGoal (issue 8): the simulator with faults and crashes at 40% or more of its ceiling.\n');
@@ -87,27 +91,41 @@ async function main(): Promise<void> {
   // The store's own primitive (append + fdatasync) is the limit it is held to; the others are context.
   const limit = writes.appendFdatasync;
   const vsLimit = (perSecond: number): string => (perSecond / limit).toFixed(2);
-  process.stdout.write('\n| durable writes per second (same disk, same run) | per s | vs append+fdatasync limit |\n|---|---:|---:|\n');
+  process.stdout.write(
+    '\n| durable writes per second (same disk, same run) | per s | vs append+fdatasync limit |\n|---|---:|---:|\n',
+  );
   process.stdout.write(`| disk: append + fdatasync (the store's primitive) | ${Math.round(limit)} | 1.00 |\n`);
-  process.stdout.write(`| disk: append + fsync | ${Math.round(writes.appendFsync)} | ${vsLimit(writes.appendFsync)} |\n`);
-  process.stdout.write(`| disk: temp file + fsync + rename + dir fsync | ${Math.round(writes.tempRename)} | ${vsLimit(writes.tempRename)} |\n`);
-  process.stdout.write(`| store: persisted transitions, ${active} machines live, one per commit | ${Math.round(writes.storeOneByOne)} | ${vsLimit(writes.storeOneByOne)} |\n`);
+  process.stdout.write(
+    `| disk: append + fsync | ${Math.round(writes.appendFsync)} | ${vsLimit(writes.appendFsync)} |\n`,
+  );
+  process.stdout.write(
+    `| disk: temp file + fsync + rename + dir fsync | ${Math.round(writes.tempRename)} | ${vsLimit(writes.tempRename)} |\n`,
+  );
+  process.stdout.write(
+    `| store: persisted transitions, ${active} machines live, one per commit | ${Math.round(writes.storeOneByOne)} | ${vsLimit(writes.storeOneByOne)} |\n`,
+  );
   process.stdout.write(
     `| store: persisted transitions, ${active} machines transitioning at once (group commit: ${writes.groupedPerCommit.toFixed(0)} per commit) | ${Math.round(writes.storeGrouped)} | ${vsLimit(writes.storeGrouped)} |\n`,
   );
-  process.stdout.write(`${rounds === 1 ? 'One round' : `${rounds} rounds`} in which each row takes its turn, in an order that rotates; each rate is its writes over the time of all its turns.\n`);
+  process.stdout.write(
+    `${rounds === 1 ? 'One round' : `${rounds} rounds`} in which each row takes its turn, in an order that rotates; each rate is its writes over the time of all its turns.\n`,
+  );
   process.stdout.write('Goal (issue 8): 80% of the limit with many machines active.\n');
 
   const sizes = smoke ? [10, 100] : [10, 1_000, 10_000, 100_000];
   const each = smoke ? 20 : 2_000;
   const scale = await scaleCosts(sizes, each);
-  process.stdout.write(`\n| live machines | µs per persisted transition, median | mean | median vs 10 | mean vs 10 |\n|---:|---:|---:|---:|---:|\n`);
+  process.stdout.write(
+    `\n| live machines | µs per persisted transition, median | mean | median vs 10 | mean vs 10 |\n|---:|---:|---:|---:|---:|\n`,
+  );
   for (const row of scale) {
     process.stdout.write(
       `| ${row.size} | ${Math.round(row.medianMicros)} | ${Math.round(row.meanMicros)} | ${(row.medianMicros / scale[0]!.medianMicros).toFixed(2)} | ${(row.meanMicros / scale[0]!.meanMicros).toFixed(2)} |\n`,
     );
   }
-  process.stdout.write(`${each} transitions per size, one commit each; the sizes' writes interleaved one by one on the same disk.\n`);
+  process.stdout.write(
+    `${each} transitions per size, one commit each; the sizes' writes interleaved one by one on the same disk.\n`,
+  );
   process.stdout.write('Goal (issue 8): flat, the largest within 1.3x of 10.\n');
 
   const machines = smoke ? 100 : 100_000;
@@ -121,7 +139,9 @@ async function main(): Promise<void> {
   process.stdout.write('Goal (issue 8): under 2 s, under 1 KB per idle machine beyond XState.\n');
 
   const rpc = await rpcCallsPerSwap(smoke ? 2 : 50);
-  process.stdout.write(`\nRPC calls per swap lifecycle (no faults, polls included): ${rpc.perLifecycle.toFixed(1)} (${rpc.calls} calls, ${rpc.lifecycles} lifecycles)\n`);
+  process.stdout.write(
+    `\nRPC calls per swap lifecycle (no faults, polls included): ${rpc.perLifecycle.toFixed(1)} (${rpc.calls} calls, ${rpc.lifecycles} lifecycles)\n`,
+  );
 
   const real = await adapterRpcPerSwap(smoke ? 2 : 20);
   process.stdout.write(
@@ -131,11 +151,17 @@ async function main(): Promise<void> {
 
   const gas = await claimGas(smoke ? [1, 5] : [1, 10, 50, 200]);
   const single = gas[0]!.gasPerJob;
-  process.stdout.write('\n| jobs due at one claim run | transactions per job | gas per job | gas vs one job |\n|---:|---:|---:|---:|\n');
+  process.stdout.write(
+    '\n| jobs due at one claim run | transactions per job | gas per job | gas vs one job |\n|---:|---:|---:|---:|\n',
+  );
   for (const row of gas) {
-    process.stdout.write(`| ${row.batch} | ${row.transactionsPerJob.toFixed(3)} | ${Math.round(row.gasPerJob)} | ${(row.gasPerJob / single).toFixed(2)} |\n`);
+    process.stdout.write(
+      `| ${row.batch} | ${row.transactionsPerJob.toFixed(3)} | ${Math.round(row.gasPerJob)} | ${(row.gasPerJob / single).toFixed(2)} |\n`,
+    );
   }
-  process.stdout.write('Settled through the host\'s batch claimer (locks read, dry run, claimLocks); counted from the blocks the node mined.\n');
+  process.stdout.write(
+    "Settled through the host's batch claimer (locks read, dry run, claimLocks); counted from the blocks the node mined.\n",
+  );
 }
 
 await main();

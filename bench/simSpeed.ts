@@ -29,7 +29,8 @@ function bareJobLifecycles(count: number): number {
     actor.send({ type: 'RESULTS_PUBLISHED' });
     actor.send({ type: 'SETTLE_DUE', now: 1_100 });
     actor.send({ type: 'CLAIMED', txHash: '0xclaim', amount: '700' });
-    if (actor.getSnapshot().value !== 'Finished') throw new Error(`bare job lifecycle ended ${String(actor.getSnapshot().value)}`);
+    if (actor.getSnapshot().value !== 'Finished')
+      throw new Error(`bare job lifecycle ended ${String(actor.getSnapshot().value)}`);
   }
   return count / ((performance.now() - started) / 1000);
 }
@@ -74,8 +75,18 @@ export interface SimulatedSpeed {
 /** Timings of the simulated runs, and of each replay: the fastest is reported. */
 const TIMINGS = 5;
 
-export async function simulatedLifecycles(runs: number, faults: string, kind: Obligation = 'swap'): Promise<SimulatedSpeed> {
-  const options = { seed: 1, runs, swaps: kind === 'swap' ? 8 : 0, jobs: kind === 'job' ? 8 : 0, faults: parseFaults(faults) };
+export async function simulatedLifecycles(
+  runs: number,
+  faults: string,
+  kind: Obligation = 'swap',
+): Promise<SimulatedSpeed> {
+  const options = {
+    seed: 1,
+    runs,
+    swaps: kind === 'swap' ? 8 : 0,
+    jobs: kind === 'job' ? 8 : 0,
+    faults: parseFaults(faults),
+  };
   // Warmed as the ceilings are, by as many runs as are timed: the first runs of a process are
   // mostly V8 compiling the host and the simulator (400 cold runs measured half the speed of
   // the same runs warm). Other seeds, so the timed runs repeat nothing the warm-up computed.
@@ -99,7 +110,8 @@ export async function simulatedLifecycles(runs: number, faults: string, kind: Ob
     const started = performance.now();
     const again = await simulate(options);
     seconds = Math.min(seconds, (performance.now() - started) / 1000);
-    if (summary !== null && JSON.stringify(again) !== JSON.stringify(summary)) throw new Error('two timings of the same runs ended differently: the simulation is not deterministic');
+    if (summary !== null && JSON.stringify(again) !== JSON.stringify(summary))
+      throw new Error('two timings of the same runs ended differently: the simulation is not deterministic');
     summary = again;
     collect();
     bareSeconds = Math.min(bareSeconds, actorReplay(steps) / 1000);
@@ -107,7 +119,8 @@ export async function simulatedLifecycles(runs: number, faults: string, kind: Ob
     replaySeconds = Math.min(replaySeconds, replay(steps) / 1000);
   }
   if (summary === null) throw new Error('unreachable');
-  const lifecycles = kind === 'swap' ? summary.lifecycles.swapFulfillment.completed : summary.lifecycles.jobSettlement.completed;
+  const lifecycles =
+    kind === 'swap' ? summary.lifecycles.swapFulfillment.completed : summary.lifecycles.jobSettlement.completed;
   return {
     perSecond: lifecycles / seconds,
     lifecycles,
@@ -136,7 +149,9 @@ export type Step = {
 };
 
 /** The methods themselves, taken before any recording replaces them. */
-const stepperMethods = Object.fromEntries(STEP_OPS.map((op) => [op, MachineStepper.prototype[op] as StepMethod])) as Record<StepOp, StepMethod>;
+const stepperMethods = Object.fromEntries(
+  STEP_OPS.map((op) => [op, MachineStepper.prototype[op] as StepMethod]),
+) as Record<StepOp, StepMethod>;
 
 /**
  * Records every stepper call made while `run` runs. The host's steppers are shared and made
@@ -196,7 +211,9 @@ function actorReplay(steps: readonly Step[], onStep?: (actor: AnyActorRef, step:
     const actor = holder.get(step.arg);
     if (actor !== undefined && current.get(actor) === step.arg) return actor;
     const machine = step.stepper.machine;
-    return createActor(machine, { snapshot: machine.getPersistedSnapshot(step.arg as AnyMachineSnapshot) as never }).start();
+    return createActor(machine, {
+      snapshot: machine.getPersistedSnapshot(step.arg as AnyMachineSnapshot) as never,
+    }).start();
   };
   const started = performance.now();
   for (const step of steps) {
@@ -235,8 +252,14 @@ export function checkActorReplay(steps: readonly Step[]): void {
     if (step.op === 'persisted') return;
     const got = actor.getSnapshot() as AnyMachineSnapshot;
     const want = step.result as AnyMachineSnapshot;
-    if (got.value !== want.value || got.status !== want.status || JSON.stringify(got.context) !== JSON.stringify(want.context)) {
-      throw new Error(`bare XState replay drifted at ${step.op} ${step.event?.type ?? ''}: ${String(got.value)} where the host had ${String(want.value)}`);
+    if (
+      got.value !== want.value ||
+      got.status !== want.status ||
+      JSON.stringify(got.context) !== JSON.stringify(want.context)
+    ) {
+      throw new Error(
+        `bare XState replay drifted at ${step.op} ${step.event?.type ?? ''}: ${String(got.value)} where the host had ${String(want.value)}`,
+      );
     }
   });
 }
@@ -245,11 +268,17 @@ export function checkActorReplay(steps: readonly Step[]): void {
  * RPC calls per swap lifecycle: every call through the simulated network (reads and writes,
  * polls included) over the swaps the host saw end, with no faults.
  */
-export async function rpcCallsPerSwap(runs: number): Promise<{ calls: number; lifecycles: number; perLifecycle: number }> {
+export async function rpcCallsPerSwap(
+  runs: number,
+): Promise<{ calls: number; lifecycles: number; perLifecycle: number }> {
   let calls = 0;
   let lifecycles = 0;
   for (let seed = 1; seed <= runs; seed += 1) {
-    const world = World.create(seed, { swaps: 8, jobs: 0, marginBlocks: 3, hostility: { badData: 0, tightWindow: 0, shortLock: 0, payerCancels: 0 } }, PRODUCT_MODULES);
+    const world = World.create(
+      seed,
+      { swaps: 8, jobs: 0, marginBlocks: 3, hostility: { badData: 0, tightWindow: 0, shortLock: 0, payerCancels: 0 } },
+      PRODUCT_MODULES,
+    );
     const counting: FaultSource = {
       decide: (kind) => {
         if (kind === 'rpc-before') calls += 1;

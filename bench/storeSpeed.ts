@@ -17,7 +17,12 @@ import { MachineStepper } from '../src/engine/machineStepper.ts';
 import { encodeEnvelope } from '../src/store/checksummedJsonFile.ts';
 import { writeFileDurably } from '../src/store/durableFile.ts';
 import { encodeLogLine } from '../src/store/logLine.ts';
-import { openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT, STORE_LAYOUT_VERSION } from '../src/store/lowdbSnapshotStore.ts';
+import {
+  openLowdbSnapshotStore,
+  RECORD_FORMAT,
+  STORE_FORMAT,
+  STORE_LAYOUT_VERSION,
+} from '../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../src/store/recoveryLog.ts';
 import { segmentFileName } from '../src/store/segmentLog.ts';
 import type { MachineRecord } from '../src/store/snapshotStore.ts';
@@ -113,7 +118,8 @@ export async function durableWrites(machines: number, rounds: number, perTurn: n
       {
         count: perTurn / 4,
         turn: timed(async () => {
-          for (let i = 0; i < perTurn / 4; i += 1) await writeFileDurably(join(dir, `f${renamed++ % 64}.json`), payload);
+          for (let i = 0; i < perTurn / 4; i += 1)
+            await writeFileDurably(join(dir, `f${renamed++ % 64}.json`), payload);
         }),
       },
       // The store times its own writes (after collecting the garbage of the turns before).
@@ -161,7 +167,10 @@ export async function seedStore(count: number): Promise<string> {
       id: swapMachineId(String(i)),
       machine: { name: 'swapFulfillment', version: 1 },
       seq: 1,
-      snapshot: { ...snapshot, context: { ...snapshot.context, terms: { ...snapshot.context.terms, swapId: String(i) } } },
+      snapshot: {
+        ...snapshot,
+        context: { ...snapshot.context, terms: { ...snapshot.context.terms, swapId: String(i) } },
+      },
     };
     writeSync(fd, Buffer.concat([encodeLogLine(RECORD_FORMAT, record), Buffer.from('\n')]));
   }
@@ -236,7 +245,10 @@ async function openSeeded(machines: number): Promise<SeededStore> {
  * that swing as a cost of whichever size it fell on. The median and the mean of each size's
  * writes are reported; both see the same disk.
  */
-export async function scaleCosts(sizes: readonly number[], transitionsEach: number): Promise<Array<{ size: number; medianMicros: number; meanMicros: number }>> {
+export async function scaleCosts(
+  sizes: readonly number[],
+  transitionsEach: number,
+): Promise<Array<{ size: number; medianMicros: number; meanMicros: number }>> {
   const stores: SeededStore[] = [];
   try {
     for (const size of sizes) stores.push(await openSeeded(size));
@@ -290,21 +302,44 @@ export async function restore(count: number): Promise<RestoreFigures> {
     for (let i = 1; i < RESTORES; i += 1) times.push((await restoreOnce(dir, count, gc)).ms);
     const stepper = new MachineStepper(swapFulfillment);
     const snapshotBytesPerMachine = heapOf(count, (s) => stepper.restore(s), gc);
-    const actorBytesPerMachine = heapOf(count, (s) => createActor(swapFulfillment, { snapshot: s, input: undefined } as never).start(), gc);
-    return { hostMs: median(times), hostMsEach: times, hostBytesPerMachine: first.bytesPerMachine, snapshotBytesPerMachine, actorBytesPerMachine };
+    const actorBytesPerMachine = heapOf(
+      count,
+      (s) => createActor(swapFulfillment, { snapshot: s, input: undefined } as never).start(),
+      gc,
+    );
+    return {
+      hostMs: median(times),
+      hostMsEach: times,
+      hostBytesPerMachine: first.bytesPerMachine,
+      snapshotBytesPerMachine,
+      actorBytesPerMachine,
+    };
   } finally {
     await rm(join(dir, '..'), { recursive: true, force: true });
   }
 }
 
 /** What a restarted daemon does: open the store and restore a host over it; its time and heap. */
-async function restoreOnce(dir: string, count: number, gc: () => void): Promise<{ ms: number; bytesPerMachine: number }> {
+async function restoreOnce(
+  dir: string,
+  count: number,
+  gc: () => void,
+): Promise<{ ms: number; bytesPerMachine: number }> {
   gc();
   const before = process.memoryUsage().heapUsed;
   const started = performance.now();
   const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
   const { log: recoveryLog } = await openRecoveryLog(join(dir, '..', 'recovery.jsonl'));
-  const host = await openHost({ store, recoveryLog, swapContract: null, senders: new Map(), escrows: new Map(), clock: null, jobSource: null, log: SILENT });
+  const host = await openHost({
+    store,
+    recoveryLog,
+    swapContract: null,
+    senders: new Map(),
+    escrows: new Map(),
+    clock: null,
+    jobSource: null,
+    log: SILENT,
+  });
   const ms = performance.now() - started;
   if (host.liveCount !== count) throw new Error(`restored ${host.liveCount} of ${count}`);
   gc();

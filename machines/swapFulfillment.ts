@@ -113,10 +113,8 @@ export const swapFulfillment = setup({
       event.type === 'BLOCK' &&
       event.height + context.marginBlocks > context.terms.timeoutBlock,
     markDue: ({ context }) => context.block >= context.nextMarkBlock,
-    markRetryDue: ({ context, event }) =>
-      event.type === 'BLOCK' && event.height >= context.nextMarkBlock,
-    markOutcomeUnknown: ({ event }) =>
-      event.type === 'MARK_FAILED' && classifyMarkError(event.error) === 'unknown',
+    markRetryDue: ({ context, event }) => event.type === 'BLOCK' && event.height >= context.nextMarkBlock,
+    markOutcomeUnknown: ({ event }) => event.type === 'MARK_FAILED' && classifyMarkError(event.error) === 'unknown',
     markFailedTransiently: ({ event }) =>
       event.type === 'MARK_FAILED' && classifyMarkError(event.error) === 'transient',
     ourMarkLanded: ({ context, event }) =>
@@ -153,8 +151,7 @@ export const swapFulfillment = setup({
           : context.transfer,
     }),
     recordInclusion: assign({
-      transferBlock: ({ context, event }) =>
-        event.type === 'TRANSFER_INCLUDED' ? event.block : context.transferBlock,
+      transferBlock: ({ context, event }) => (event.type === 'TRANSFER_INCLUDED' ? event.block : context.transferBlock),
       nextMarkBlock: 0,
     }),
     noteTransferInvalid: assign({
@@ -184,7 +181,8 @@ export const swapFulfillment = setup({
     }),
     noteSwapNotMarkable: assign({
       reason: ({ context, event }) => {
-        const refusal = context.refusedWith === null ? '' : `mark_fulfilled refused for good (${context.refusedWith}); `;
+        const refusal =
+          context.refusedWith === null ? '' : `mark_fulfilled refused for good (${context.refusedWith}); `;
         return event.type === 'SWAP_READ' && event.view !== null
           ? `${refusal}funds sent but the swap is ${event.view.status} for miner ${event.view.miner} ` +
               `with dest tx '${event.view.destTxHash}'`

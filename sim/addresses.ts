@@ -25,7 +25,8 @@ function deriveAddress(chain: string, key: string): string {
   const digest = createHash('sha256').update(key).digest();
   if (chain === 'eth') return `0x${digest.subarray(0, 20).toString('hex')}`;
   // Solana: 44 base58 characters, as a 32-byte public key mostly reads (the sim parses no further).
-  if (chain === 'sol') return Array.from({ length: 44 }, (_, i) => BASE58[digest[i % digest.length]! % BASE58.length]).join('');
+  if (chain === 'sol')
+    return Array.from({ length: 44 }, (_, i) => BASE58[digest[i % digest.length]! % BASE58.length]).join('');
   if (chain === 'btc') return Address(NETWORK).encode({ type: 'wpkh', hash: Uint8Array.from(digest.subarray(0, 20)) });
   let out = '5';
   for (let i = 0; out.length < 48; i += 1) out += BASE58[digest[i % digest.length]! % BASE58.length];
@@ -33,6 +34,8 @@ function deriveAddress(chain: string, key: string): string {
 }
 
 /** The simulated miner's BTC key: a fixed scalar, public by construction (never fund it). */
-export const SIM_BTC_KEY: Uint8Array = Uint8Array.from(createHash('sha256').update("settle: the simulated miner's BTC key").digest());
+export const SIM_BTC_KEY: Uint8Array = Uint8Array.from(
+  createHash('sha256').update("settle: the simulated miner's BTC key").digest(),
+);
 /** Its P2WPKH address, the pinned address of the simulated BTC payouts. */
 export const SIM_BTC_MINER: string = p2wpkh(pubECDSA(SIM_BTC_KEY, true)).address!;

@@ -54,7 +54,8 @@ function includeTransfers(world: World, chain: string): void {
   // A pending transfer whose nonce another transaction used can never be included: the
   // chain's nodes drop it from their mempools.
   for (const transfer of Object.values(ledger.transfers)) {
-    if (transfer.includedBlock === null && transfer.nonce < (ledger.nonces[transfer.from] ?? 0)) delete ledger.transfers[transfer.hash];
+    if (transfer.includedBlock === null && transfer.nonce < (ledger.nonces[transfer.from] ?? 0))
+      delete ledger.transfers[transfer.hash];
   }
 }
 
@@ -77,14 +78,26 @@ function runValidators(world: World): void {
       st.height >= swap.fulfilledBlock + CONFIRM_DELAY_BLOCKS;
     if (confirmed) {
       delete st.swaps[id];
-      st.events.push({ block: st.height, swapId: id, kind: 'Completed', miner: swap.miner, destTxHash: swap.destTxHash });
+      st.events.push({
+        block: st.height,
+        swapId: id,
+        kind: 'Completed',
+        miner: swap.miner,
+        destTxHash: swap.destTxHash,
+      });
     } else if (swap.status === 'Fulfilled' && swap.extensions < 2 && st.height >= swap.timeoutBlock - 1) {
       // The destination leg is not confirmed yet: validators vote to wait longer.
       swap.timeoutBlock += EXTENSION_BLOCKS;
       swap.extensions += 1;
     } else if (st.height >= swap.timeoutBlock) {
       delete st.swaps[id];
-      st.events.push({ block: st.height, swapId: id, kind: 'TimedOut', miner: swap.miner, destTxHash: swap.destTxHash });
+      st.events.push({
+        block: st.height,
+        swapId: id,
+        kind: 'TimedOut',
+        miner: swap.miner,
+        destTxHash: swap.destTxHash,
+      });
     }
   }
 }
@@ -95,7 +108,14 @@ function runPayers(world: World): void {
     const job = world.state.compute.jobs[lock.jobId];
     if (job?.payerCancelsOnExpiry === true && e.time > lock.expiry) {
       e.locks.splice(e.locks.indexOf(lock), 1);
-      e.events.push({ kind: 'Canceled', jobId: lock.jobId, amount: lock.amount, txHash: world.nextEscrowTx(), time: e.time, by: lock.payer });
+      e.events.push({
+        kind: 'Canceled',
+        jobId: lock.jobId,
+        amount: lock.amount,
+        txHash: world.nextEscrowTx(),
+        time: e.time,
+        by: lock.payer,
+      });
     }
   }
 }
@@ -161,7 +181,16 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
     initiatedBlock: height,
     timeoutBlock: height + (spec.window ?? r.int(12, 40)),
   };
-  s.subtensor.swaps[swapId] = { terms, miner: terms.miner, timeoutBlock: terms.timeoutBlock, extensions: 0, status: 'Active', destTxHash: '', destTxBlock: 0, fulfilledBlock: 0 };
+  s.subtensor.swaps[swapId] = {
+    terms,
+    miner: terms.miner,
+    timeoutBlock: terms.timeoutBlock,
+    extensions: 0,
+    status: 'Active',
+    destTxHash: '',
+    destTxBlock: 0,
+    fulfilledBlock: 0,
+  };
   s.subtensor.history[swapId] = terms;
   s.subtensor.events.push({ block: height, swapId, kind: 'Initiated', miner: s.miner, destTxHash: '' });
   return swapId;
@@ -212,7 +241,15 @@ export function addJob(world: World, spec: JobSpec = {}): string {
   const payer = addressFor('eth', `payer-${s.compute.created}`);
   const lock = spec.free === true ? null : { amount: amount.toString(), expiry };
   s.compute.jobs[jobId] = {
-    terms: { jobId, chain: s.escrow.chain, escrow: s.escrow.address, token: s.escrow.token, payer, payee: s.payee, lock },
+    terms: {
+      jobId,
+      chain: s.escrow.chain,
+      escrow: s.escrow.address,
+      token: s.escrow.token,
+      payer,
+      payee: s.payee,
+      lock,
+    },
     endsAt: s.escrow.time + runSeconds,
     publishedAt: s.escrow.time + runSeconds + BLOCK_SECONDS,
     cost: lock === null ? '0' : (spec.cost ?? amount / 2n).toString(),
@@ -220,7 +257,14 @@ export function addJob(world: World, spec: JobSpec = {}): string {
   };
   if (lock !== null) {
     s.escrow.locks.push({ jobId, token: s.escrow.token, payer, payee: s.payee, amount: lock.amount, expiry });
-    s.escrow.events.push({ kind: 'Lock', jobId, amount: lock.amount, txHash: world.nextEscrowTx(), time: s.escrow.time, by: s.payee });
+    s.escrow.events.push({
+      kind: 'Lock',
+      jobId,
+      amount: lock.amount,
+      txHash: world.nextEscrowTx(),
+      time: s.escrow.time,
+      by: s.payee,
+    });
   }
   return jobId;
 }

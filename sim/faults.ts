@@ -72,7 +72,9 @@ export function parseFaults(spec: string): ReadonlySet<FaultKind> {
   const kinds = text.split(',').map((k) => k.trim());
   const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
   if (unknown.length > 0) {
-    throw new Error(`unknown fault kind${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; known: ${FAULT_KINDS.join(', ')}, or all, or none`);
+    throw new Error(
+      `unknown fault kind${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; known: ${FAULT_KINDS.join(', ')}, or all, or none`,
+    );
   }
   return new Set(kinds as FaultKind[]);
 }
@@ -134,7 +136,10 @@ export interface FaultSource {
 }
 
 export class FaultInjector implements FaultSource {
-  readonly injected: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  readonly injected: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<
+    FaultKind,
+    number
+  >;
   /**
    * The hash state after `${seed}|${kind}|`, for each kind and for picks. A hostile run makes
    * over a hundred decisions per swap; each hashes only its key, not the prefix again.
@@ -146,7 +151,9 @@ export class FaultInjector implements FaultSource {
     readonly enabled: ReadonlySet<FaultKind>,
     private readonly trace: TraceSink,
   ) {
-    this.prefixes = new Map([...FAULT_KINDS, 'pick' as const].map((kind) => [kind, fnv1a(FNV_OFFSET, `${seed}|${kind}|`)]));
+    this.prefixes = new Map(
+      [...FAULT_KINDS, 'pick' as const].map((kind) => [kind, fnv1a(FNV_OFFSET, `${seed}|${kind}|`)]),
+    );
   }
 
   /** hash32(`${seed}|${kind}|${key}`). */

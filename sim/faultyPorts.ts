@@ -73,19 +73,34 @@ class FaultySender implements TransferSender {
     if (ledger.utxo !== undefined) return this.broadcastUtxo(raw, ledger);
     // Most broadcasts repeat one the ledger already holds: its record says what the bytes do.
     const known = Object.values(ledger.transfers).find((t) => t.raw === raw);
-    const { from, nonce, lifetime, swapId } = known ?? (JSON.parse(raw) as { from: string; nonce: number; swapId: string; lifetime?: SimLifetime });
+    const { from, nonce, lifetime, swapId } =
+      known ?? (JSON.parse(raw) as { from: string; nonce: number; swapId: string; lifetime?: SimLifetime });
     // An operator's own transaction slips in between our signing and our first broadcast.
     const next = known === undefined && (ledger.nonces[from] ?? 0) === nonce;
-    if (next && this.net.faults.decide('nonce-conflict', `${this.chain}:${from}:${nonce}:b${this.world.height}`)) takeNonce(this.world, this.chain, from, nonce);
+    if (next && this.net.faults.decide('nonce-conflict', `${this.chain}:${from}:${nonce}:b${this.world.height}`))
+      takeNonce(this.world, this.chain, from, nonce);
     // On Solana: the operator advances the durable nonce account our transfer was signed against.
-    if (known === undefined && lifetime?.kind === 'nonce' && ledger.solana?.nonceAccounts[lifetime.account] === lifetime.value) {
-      if (this.net.faults.decide('nonce-conflict', `${this.chain}:${lifetime.account}:${lifetime.value}:b${this.world.height}`)) {
+    if (
+      known === undefined &&
+      lifetime?.kind === 'nonce' &&
+      ledger.solana?.nonceAccounts[lifetime.account] === lifetime.value
+    ) {
+      if (
+        this.net.faults.decide(
+          'nonce-conflict',
+          `${this.chain}:${lifetime.account}:${lifetime.value}:b${this.world.height}`,
+        )
+      ) {
         advanceNonceByHand(ledger, lifetime.account);
         this.world.commit();
       }
     }
     // A Solana transfer has no account nonce: its site is its swap's.
-    return this.net.write('broadcast', lifetime === undefined ? `${this.chain}:${nonce}` : `${this.chain}:swap${swapId}`, () => this.inner.broadcast(raw));
+    return this.net.write(
+      'broadcast',
+      lifetime === undefined ? `${this.chain}:${nonce}` : `${this.chain}:swap${swapId}`,
+      () => this.inner.broadcast(raw),
+    );
   }
   lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     return this.net.read('lookup', transfer.hash.slice(0, 12), () => this.inner.lookup(transfer));
@@ -94,7 +109,10 @@ class FaultySender implements TransferSender {
   private broadcastUtxo(raw: string, ledger: Ledger): Promise<void> {
     const { txid, inputs } = payoutShape(raw);
     const first = inputs[0]!;
-    if (ledger.utxo!.txs[txid] === undefined && this.net.faults.decide('nonce-conflict', `${this.chain}:${first}:b${this.world.height}`)) {
+    if (
+      ledger.utxo!.txs[txid] === undefined &&
+      this.net.faults.decide('nonce-conflict', `${this.chain}:${first}:b${this.world.height}`)
+    ) {
       spendForeign(this.world, ledger, first, OPERATOR_BTC);
     }
     return this.net.write('broadcast', `${this.chain}:${txid.slice(0, 12)}`, () => this.inner.broadcast(raw));
@@ -119,7 +137,8 @@ class FaultyEscrow implements Escrow {
   async claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt> {
     const key = batchKey(entries.map((e) => e.terms));
     // The batch passed its dry run; the chain changed before it was mined.
-    if (this.net.faults.decide('batch-revert', `${key}:b${this.world.height}`)) throw withoutStack(() => new BatchReverted('a lock changed before the batch was mined'));
+    if (this.net.faults.decide('batch-revert', `${key}:b${this.world.height}`))
+      throw withoutStack(() => new BatchReverted('a lock changed before the batch was mined'));
     return this.net.write('claimLocks', key, () => this.inner.claimLocks(entries));
   }
   cancelExpiredLocks(jobs: readonly JobTerms[]): Promise<EscrowReceipt> {

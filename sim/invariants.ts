@@ -62,11 +62,13 @@ function recoveryEntryOnce(world: World, outcome: RunOutcome): InvariantResult {
     const needsEntry = recordStates.get(kindOfMachineId(id))?.has(final.state) === true;
     recordedOnce.checked += 1;
     const count = recoveryKeys.get(id) ?? 0;
-    if (needsEntry ? count !== 1 : count !== 0) recordedOnce.violations.push(`${id}: ended ${final.state} with ${count} recovery entries`);
+    if (needsEntry ? count !== 1 : count !== 0)
+      recordedOnce.violations.push(`${id}: ended ${final.state} with ${count} recovery entries`);
   }
   // Live machines: one that writes the log may be between its entry and its archive.
   for (const id of outcome.live) {
-    if ((recoveryKeys.get(id) ?? 0) > 1) recordedOnce.violations.push(`${id}: live with ${recoveryKeys.get(id)} recovery entries`);
+    if ((recoveryKeys.get(id) ?? 0) > 1)
+      recordedOnce.violations.push(`${id}: live with ${recoveryKeys.get(id)} recovery entries`);
   }
   return recordedOnce;
 }

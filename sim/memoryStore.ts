@@ -4,7 +4,12 @@
  * (a failed write, a write torn by a crash) are injected here.
  */
 import type { RecoveryEntry, RecoveryLog } from '../src/store/recoveryLog.ts';
-import { assertRecordId, type MachineRecord, type RecordPlace, type SnapshotStore } from '../src/store/snapshotStore.ts';
+import {
+  assertRecordId,
+  type MachineRecord,
+  type RecordPlace,
+  type SnapshotStore,
+} from '../src/store/snapshotStore.ts';
 import { SimulatedCrash } from '../src/engine/crashpoints.ts';
 import { acceptedVersions, type KnownMachines } from '../src/store/recordValidation.ts';
 import type { FaultSource } from './faults.ts';

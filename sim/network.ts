@@ -26,21 +26,25 @@ export class SimNetwork {
    * wrap it in another, settled microtasks later, at every read of every poll.
    */
   read<T>(op: string, target: string, call: () => Promise<T>): Promise<T> {
-    if (this.faults.decide('rpc-before', this.site(op, target))) return Promise.reject(withoutStack(() => new Error(`RPC ${op} failed: connection refused`)));
+    if (this.faults.decide('rpc-before', this.site(op, target)))
+      return Promise.reject(withoutStack(() => new Error(`RPC ${op} failed: connection refused`)));
     return call();
   }
 
   /** A call that changes a chain. */
   async write<T>(op: string, target: string, call: () => Promise<T>): Promise<T> {
     const site = this.site(op, target);
-    if (this.faults.decide('rpc-before', site)) throw withoutStack(() => new Error(`RPC ${op} failed: connection refused`));
+    if (this.faults.decide('rpc-before', site))
+      throw withoutStack(() => new Error(`RPC ${op} failed: connection refused`));
     if (this.faults.decide('slow', site)) {
       this.deferred.push(call);
       throw withoutStack(() => new Error(`RPC ${op} timed out after the deadline; it may still land`));
     }
     const result = await call();
-    if (this.faults.decide('crash', `after-call:${site}:g${this.generation()}`)) throw withoutStack(() => new SimulatedCrash('after-effect', target));
-    if (this.faults.decide('rpc-after', site)) throw withoutStack(() => new Error(`RPC ${op}: connection reset after sending; outcome unknown`));
+    if (this.faults.decide('crash', `after-call:${site}:g${this.generation()}`))
+      throw withoutStack(() => new SimulatedCrash('after-effect', target));
+    if (this.faults.decide('rpc-after', site))
+      throw withoutStack(() => new Error(`RPC ${op}: connection reset after sending; outcome unknown`));
     return result;
   }
 

@@ -73,7 +73,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const first = await runOnce(options);
   if (first.restarts === 0) return first.result;
   const without = new Set([...options.faults].filter((k) => !RESTART_KINDS.has(k)));
-  const baseline = await runOnce({ ...options, faults: without, trace: false, onTransition: undefined, inspect: undefined });
+  const baseline = await runOnce({
+    ...options,
+    faults: without,
+    trace: false,
+    onTransition: undefined,
+    inspect: undefined,
+  });
   return { ...first.result, invariants: [...first.result.invariants, restartInvisible(first, baseline)] };
 }
 
@@ -99,9 +105,13 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
     },
     modules,
   );
-  const traceLine = options.trace === true ? (line: string) => void trace.push(`[${world.height}] ${line}`) : () => undefined;
+  const traceLine =
+    options.trace === true ? (line: string) => void trace.push(`[${world.height}] ${line}`) : () => undefined;
   const faults = new FaultInjector(options.seed, options.faults, traceLine);
-  const log = options.trace === true || options.onTransition !== undefined ? traceLogger(traceLine, options.onTransition) : SILENT_LOG;
+  const log =
+    options.trace === true || options.onTransition !== undefined
+      ? traceLogger(traceLine, options.onTransition)
+      : SILENT_LOG;
   const system = new SimulatedSystem(world, faults, {
     log,
     trace: traceLine,
@@ -139,7 +149,10 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
       blocks: run.blocks,
       restarts: run.crashes,
       crashes,
-      injected: Object.assign({ ...faults.injected }, ...modules.map((m) => m.injected?.(world) ?? {})) as Record<FaultKind, number>,
+      injected: Object.assign({ ...faults.injected }, ...modules.map((m) => m.injected?.(world) ?? {})) as Record<
+        FaultKind,
+        number
+      >,
       endStates,
       invariants,
       trace,
@@ -171,7 +184,9 @@ function restartInvisible(withRestarts: RunOnce, without: RunOnce): InvariantRes
     const endedWith = withRestarts.endings.get(key);
     const endedWithout = without.endings.get(key);
     if (actual !== expected || endedWith !== endedWithout) {
-      result.violations.push(`${key}: with restarts '${actual}' (${endedWith}), without '${expected}' (${endedWithout})`);
+      result.violations.push(
+        `${key}: with restarts '${actual}' (${endedWith}), without '${expected}' (${endedWithout})`,
+      );
     }
   }
   return result;
@@ -179,12 +194,21 @@ function restartInvisible(withRestarts: RunOnce, without: RunOnce): InvariantRes
 
 function traceLogger(traceLine: (line: string) => void, onTransition: ScenarioOptions['onTransition']): Logger {
   const write = (fields: object, message?: string): void => {
-    const f = fields as { machine?: string; from?: string | null; to?: string; event?: string; err?: string; reason?: string };
+    const f = fields as {
+      machine?: string;
+      from?: string | null;
+      to?: string;
+      event?: string;
+      err?: string;
+      reason?: string;
+    };
     if (message === 'transition' && f.machine !== undefined && f.to !== undefined) {
       onTransition?.(f.machine, f.from ?? null, f.to, f.event ?? '');
       traceLine(`${f.machine}: ${f.from ?? '(new)'} -> ${f.to} on ${f.event}`);
     } else {
-      traceLine(`${message ?? ''}${f.machine === undefined ? '' : ` ${f.machine}`}${f.err === undefined ? '' : `: ${f.err}`}${f.reason === undefined ? '' : `: ${f.reason}`}`);
+      traceLine(
+        `${message ?? ''}${f.machine === undefined ? '' : ` ${f.machine}`}${f.err === undefined ? '' : `: ${f.err}`}${f.reason === undefined ? '' : `: ${f.reason}`}`,
+      );
     }
   };
   return { info: write, warn: write, error: write };

@@ -33,9 +33,13 @@ export interface SimHost {
 /** `dir` holds store/ and recovery.jsonl; the chains are the world's, without faults. */
 export async function openSimHost(world: World, dir: string, options: SimHostOptions): Promise<SimHost> {
   const obligations = world.modules.map((module) => module.connect(world, null).obligation(options.log));
-  const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: options.create, knownMachines: Engine.knownMachines(obligations) });
+  const store = await openLowdbSnapshotStore(join(dir, 'store'), {
+    create: options.create,
+    knownMachines: Engine.knownMachines(obligations),
+  });
   const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-  if (tornTailSavedTo !== null) options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
+  if (tornTailSavedTo !== null)
+    options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
   const host = await Engine.restore({
     store,
     recoveryLog,

@@ -58,5 +58,9 @@ export interface SimModule {
 /** The final states of a machine whose meta says they write the recovery log. */
 export function recordStatesOf(machine: { readonly config: { readonly states?: object } }): ReadonlySet<string> {
   const states = (machine.config.states ?? {}) as Record<string, { type?: string; meta?: { record?: string } }>;
-  return new Set(Object.entries(states).filter(([, node]) => node.type === 'final' && node.meta?.record !== undefined).map(([name]) => name));
+  return new Set(
+    Object.entries(states)
+      .filter(([, node]) => node.type === 'final' && node.meta?.record !== undefined)
+      .map(([name]) => name),
+  );
 }

@@ -70,7 +70,9 @@ export interface SimSummary {
 }
 
 export async function simulate(options: SimulateOptions): Promise<SimSummary> {
-  const tallies = new Map<string, { checked: number; violations: number }>(INVARIANT_NAMES.map((n) => [n, { checked: 0, violations: 0 }]));
+  const tallies = new Map<string, { checked: number; violations: number }>(
+    INVARIANT_NAMES.map((n) => [n, { checked: 0, violations: 0 }]),
+  );
   const swapEnds: EndStates = {};
   const jobEnds: EndStates = {};
   const injected = emptyInjected();
@@ -144,7 +146,8 @@ function sorted(ends: EndStates): EndStates {
   return Object.fromEntries(Object.entries(ends).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-const violated = (result: ScenarioResult): string[] => result.invariants.filter((i) => i.violations.length > 0).map((i) => i.name);
+const violated = (result: ScenarioResult): string[] =>
+  result.invariants.filter((i) => i.violations.length > 0).map((i) => i.name);
 
 /** Shrinking is bounded: this many replays at most. */
 const MAX_SHRINK_RUNS = 60;
@@ -155,7 +158,12 @@ async function shrinkAndReport(options: SimulateOptions, failing: ScenarioResult
   let attempts = 0;
   const stillFails = async (candidate: typeof best): Promise<boolean> => {
     attempts += 1;
-    const result = await runScenario({ ...scenarioOptions(options, failing.seed), ...candidate, onTransition: undefined, inspect: undefined });
+    const result = await runScenario({
+      ...scenarioOptions(options, failing.seed),
+      ...candidate,
+      onTransition: undefined,
+      inspect: undefined,
+    });
     return violated(result).some((name) => target.has(name));
   };
   for (const kind of FAULT_KINDS) {
@@ -171,9 +179,17 @@ async function shrinkAndReport(options: SimulateOptions, failing: ScenarioResult
       best = candidate;
     }
   }
-  const final = await runScenario({ ...scenarioOptions(options, failing.seed), ...best, trace: true, onTransition: undefined, inspect: undefined });
+  const final = await runScenario({
+    ...scenarioOptions(options, failing.seed),
+    ...best,
+    trace: true,
+    onTransition: undefined,
+    inspect: undefined,
+  });
   if (!violated(final).some((name) => target.has(name))) {
-    throw new Error(`seed ${failing.seed}: the replay with a trace did not violate ${[...target].join(', ')} again: the simulation is not deterministic`);
+    throw new Error(
+      `seed ${failing.seed}: the replay with a trace did not violate ${[...target].join(', ')} again: the simulation is not deterministic`,
+    );
   }
   const margin = options.marginBlocks === undefined ? '' : ` --margin ${options.marginBlocks}`;
   return {

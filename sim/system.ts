@@ -104,7 +104,9 @@ export class SimulatedSystem {
   async advance(): Promise<void> {
     this.tick += 1;
     if (this.faults.decide('slow-blocks', `tick:${this.tick}`)) return;
-    const blocks = this.faults.decide('skipped-blocks', `tick:${this.tick}`) ? 2 + this.faults.pick(`skip:${this.tick}`, 4) : 1;
+    const blocks = this.faults.decide('skipped-blocks', `tick:${this.tick}`)
+      ? 2 + this.faults.pick(`skip:${this.tick}`, 4)
+      : 1;
     for (let i = 0; i < blocks; i += 1) {
       advanceBlock(this.world);
       for (const module of this.world.modules) module.applyFaults(this.world, this.faults);

@@ -61,7 +61,9 @@ export interface SimTransfer {
 }
 
 /** A Solana transaction's lifetime: a recent blockhash, or a durable nonce value. */
-export type SimLifetime = { readonly kind: 'blockhash'; readonly validUntil: number } | { readonly kind: 'nonce'; readonly account: string; readonly value: string };
+export type SimLifetime =
+  | { readonly kind: 'blockhash'; readonly validUntil: number }
+  | { readonly kind: 'nonce'; readonly account: string; readonly value: string };
 
 /** What a Solana ledger holds beyond an account ledger's (sim/chains/simSolana.ts). */
 export interface SolanaLedger {
@@ -182,7 +184,15 @@ export interface WorldState extends BaseWorldState {
     history: Record<string, SwapTerms>;
   };
   readonly ledgers: Record<string, Ledger>;
-  escrow: { chain: string; address: string; token: string; time: number; txCount: number; locks: SimLock[]; events: EscrowEventRecord[] };
+  escrow: {
+    chain: string;
+    address: string;
+    token: string;
+    time: number;
+    txCount: number;
+    locks: SimLock[];
+    events: EscrowEventRecord[];
+  };
   compute: { jobs: Record<string, ComputeJob>; created: number };
   readonly observations: Observations;
 }
@@ -236,9 +246,13 @@ export class World {
     } catch (error) {
       throw new StoreError(path, `the simulated chain file is not valid JSON (${(error as Error).message})`);
     }
-    if (state.format !== WORLD_FORMAT) throw new StoreError(path, `not a simulated chain file (format ${JSON.stringify(state.format)})`);
+    if (state.format !== WORLD_FORMAT)
+      throw new StoreError(path, `not a simulated chain file (format ${JSON.stringify(state.format)})`);
     if (state.version !== WORLD_VERSION) {
-      throw new StoreError(path, `simulated chain version ${state.version}; this release reads ${WORLD_VERSION}: delete its directory for a new run`);
+      throw new StoreError(
+        path,
+        `simulated chain version ${state.version}; this release reads ${WORLD_VERSION}: delete its directory for a new run`,
+      );
     }
     return new World(state, modules, path);
   }

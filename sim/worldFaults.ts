@@ -21,7 +21,11 @@ export function applySwapChainFaults(world: World, faults: FaultSource): void {
   }
   for (const id of Object.keys(s.subtensor.swaps).sort()) {
     const swap = s.subtensor.swaps[id]!;
-    if (swap.status === 'Active' && swap.miner === s.miner && faults.decide('swap-reassigned', `${id}:b${s.subtensor.height}`)) {
+    if (
+      swap.status === 'Active' &&
+      swap.miner === s.miner &&
+      faults.decide('swap-reassigned', `${id}:b${s.subtensor.height}`)
+    ) {
       swap.miner = OTHER_MINER;
     }
   }
@@ -57,7 +61,18 @@ export function takeNonce(world: World, chain: string, from: string, nonce: numb
   const ledger = world.state.ledgers[chain]!;
   if ((ledger.nonces[from] ?? 0) !== nonce) return;
   const hash = `0xforeign-${chain}-${from.slice(0, 8)}-${nonce}`;
-  ledger.transfers[hash] = { hash, raw: '', chain, from, to: OPERATOR, amount: '1', nonce, swapId: '', includeFrom: ledger.height, includedBlock: ledger.height };
+  ledger.transfers[hash] = {
+    hash,
+    raw: '',
+    chain,
+    from,
+    to: OPERATOR,
+    amount: '1',
+    nonce,
+    swapId: '',
+    includeFrom: ledger.height,
+    includedBlock: ledger.height,
+  };
   ledger.balances[from] = (BigInt(ledger.balances[from] ?? '0') - 1n).toString();
   ledger.nonces[from] = nonce + 1;
   world.commit();

@@ -132,7 +132,9 @@ export class ListenFailed extends SettleError {
     readonly port: number,
     readonly code: string,
   ) {
-    super(`http.port ${port}: cannot listen on 127.0.0.1 (${code}${code === 'EADDRINUSE' ? ': another process holds the port' : ''})`);
+    super(
+      `http.port ${port}: cannot listen on 127.0.0.1 (${code}${code === 'EADDRINUSE' ? ': another process holds the port' : ''})`,
+    );
   }
 }
 
@@ -229,21 +231,28 @@ const LOG_FIELD_CHARS = 1_000;
 export function errorField(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${messageOf(error)}` : `thrown: ${String(error)}`;
   const oneLine = hideUrlSecrets(text).replace(/\s*\n\s*/g, ' | ');
-  return oneLine.length <= LOG_FIELD_CHARS ? oneLine : `${oneLine.slice(0, LOG_FIELD_CHARS)}… (${oneLine.length} chars)`;
+  return oneLine.length <= LOG_FIELD_CHARS
+    ? oneLine
+    : `${oneLine.slice(0, LOG_FIELD_CHARS)}… (${oneLine.length} chars)`;
 }
 
 /** ethers' errors repeat the whole request in `message`; their `shortMessage` and `reason` say it. */
 function messageOf(error: Error): string {
   const { shortMessage, reason } = error as { shortMessage?: unknown; reason?: unknown };
   const message = typeof shortMessage === 'string' && shortMessage !== '' ? shortMessage : error.message;
-  return typeof reason === 'string' && reason !== '' && !message.includes(reason) ? `${message} (reason: ${reason})` : message;
+  return typeof reason === 'string' && reason !== '' && !message.includes(reason)
+    ? `${message} (reason: ${reason})`
+    : message;
 }
 
 /** Every URL in `text` reduced to scheme://host[:port], with "/…" where something was cut. */
 export function hideUrlSecrets(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"'(),]+)([^\s"'(),]*)/gi, (_url, scheme: string, authority: string, rest: string) => {
-    const host = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority;
-    const cut = rest.replace(/\/+$/, '') !== '' || host !== authority;
-    return `${scheme}${host}${cut ? '/…' : ''}`;
-  });
+  return text.replace(
+    /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"'(),]+)([^\s"'(),]*)/gi,
+    (_url, scheme: string, authority: string, rest: string) => {
+      const host = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority;
+      const cut = rest.replace(/\/+$/, '') !== '' || host !== authority;
+      return `${scheme}${host}${cut ? '/…' : ''}`;
+    },
+  );
 }

@@ -157,7 +157,11 @@ export function prepareDirectory(path: string, what: string, mode = 0o700): stri
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return required(what, absolute, writableDirectoryProblem(absolute)); // made meanwhile
-    throw new UnusablePath(what, absolute, `cannot be created in ${dirname(absolute)} (mkdir: ${code ?? (error as Error).message})`);
+    throw new UnusablePath(
+      what,
+      absolute,
+      `cannot be created in ${dirname(absolute)} (mkdir: ${code ?? (error as Error).message})`,
+    );
   }
   return absolute;
 }

@@ -9,7 +9,13 @@
  * whether a lock has expired.
  */
 import type { JobTerms } from '../../machines/index.ts';
-import { BatchReverted, type ClaimEntry, type Escrow, type EscrowReceipt, type Settlement } from '../../src/host/ports.ts';
+import {
+  BatchReverted,
+  type ClaimEntry,
+  type Escrow,
+  type EscrowReceipt,
+  type Settlement,
+} from '../../src/host/ports.ts';
 import { BLOCK_SECONDS, type EscrowEventRecord, type SimLock, type World } from '../world.ts';
 
 type LockKey = Pick<JobTerms, 'jobId' | 'payer' | 'payee' | 'token'>;
@@ -103,5 +109,8 @@ export class SimEscrow implements Escrow {
 }
 
 function receiptOf(txHash: string, records: readonly EscrowEventRecord[]): EscrowReceipt {
-  return { txHash, events: records.map((r) => ({ kind: r.kind as 'Claimed' | 'Canceled', jobId: r.jobId, amount: BigInt(r.amount) })) };
+  return {
+    txHash,
+    events: records.map((r) => ({ kind: r.kind as 'Claimed' | 'Canceled', jobId: r.jobId, amount: BigInt(r.amount) })),
+  };
 }

@@ -19,9 +19,23 @@
  * deep, which no simulated reorg (depth 1) can undo.
  */
 import type { SignedTransfer } from '../../machines/index.ts';
-import { NeverLands, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../src/host/ports.ts';
+import {
+  NeverLands,
+  type SignedBytes,
+  type TransferRequest,
+  type TransferSender,
+  type TransferStatus,
+} from '../../src/host/ports.ts';
 import { sha256Hex } from '../sha256.ts';
-import { ADDRESS_PATTERNS, minerAddressOn, type Ledger, type SimLifetime, type SimTransfer, type SolanaLedger, type World } from '../world.ts';
+import {
+  ADDRESS_PATTERNS,
+  minerAddressOn,
+  type Ledger,
+  type SimLifetime,
+  type SimTransfer,
+  type SolanaLedger,
+  type World,
+} from '../world.ts';
 
 export type SolanaLifetimeKind = 'durable-nonce' | 'blockhash';
 
@@ -80,7 +94,8 @@ export function includeSolanaBlock(ledger: Ledger): void {
 
 /** A depth-1 reorg undid `transfer`: the nonce it advanced is the account's value again. */
 export function undoSolanaTransfer(ledger: Ledger, transfer: SimTransfer): void {
-  if (transfer.lifetime?.kind === 'nonce') solanaOf(ledger).nonceAccounts[transfer.lifetime.account] = transfer.lifetime.value;
+  if (transfer.lifetime?.kind === 'nonce')
+    solanaOf(ledger).nonceAccounts[transfer.lifetime.account] = transfer.lifetime.value;
 }
 
 /** Someone else advances a nonce account (an operator's `solana new-nonce`). */
@@ -117,7 +132,15 @@ export class SimSolanaSender implements TransferSender {
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const lifetime = this.lifetime === 'blockhash' ? this.recentBlockhash() : this.claimNonce();
     if (lifetime === null) throw new Error(`every nonce account of ${this.chain} holds a transfer that may still land`);
-    const body: RawSolanaTransfer = { chain: this.chain, from: minerAddressOn(this.chain), to: request.to, amount: request.amount.toString(), nonce: -1, swapId: request.swapId, lifetime };
+    const body: RawSolanaTransfer = {
+      chain: this.chain,
+      from: minerAddressOn(this.chain),
+      to: request.to,
+      amount: request.amount.toString(),
+      nonce: -1,
+      swapId: request.swapId,
+      lifetime,
+    };
     const raw = JSON.stringify(body);
     const hash = this.hashOf(raw);
     if (lifetime.kind === 'nonce') this.hold(lifetime.account, lifetime.value);
@@ -147,10 +170,18 @@ export class SimSolanaSender implements TransferSender {
     const finalHeight = ledger.height - ledger.confirmations + 1;
     let oldest: SimTransfer | null = null;
     for (const t of Object.values(ledger.transfers)) {
-      if (t.includedBlock === null || t.includedBlock <= finalHeight || t.lifetime?.kind !== 'nonce' || t.lifetime.account !== account) continue;
+      if (
+        t.includedBlock === null ||
+        t.includedBlock <= finalHeight ||
+        t.lifetime?.kind !== 'nonce' ||
+        t.lifetime.account !== account
+      )
+        continue;
       if (oldest === null || t.includedBlock < oldest.includedBlock!) oldest = t;
     }
-    return oldest === null ? solanaOf(ledger).nonceAccounts[account]! : (oldest.lifetime as Extract<SimLifetime, { kind: 'nonce' }>).value;
+    return oldest === null
+      ? solanaOf(ledger).nonceAccounts[account]!
+      : (oldest.lifetime as Extract<SimLifetime, { kind: 'nonce' }>).value;
   }
 
   private hold(account: string, value: string): void {
@@ -172,7 +203,19 @@ export class SimSolanaSender implements TransferSender {
     if (ledger.transfers[hash] !== undefined) return; // already in the pool or a block: harmless
     const delay = Number.parseInt(hash.slice(2, 4), 16) % 3;
     const { chain, from, to, amount, nonce, swapId, lifetime } = body;
-    ledger.transfers[hash] = { chain, from, to, amount, nonce, swapId, hash, raw, includeFrom: ledger.height + 1 + delay, includedBlock: null, lifetime };
+    ledger.transfers[hash] = {
+      chain,
+      from,
+      to,
+      amount,
+      nonce,
+      swapId,
+      hash,
+      raw,
+      includeFrom: ledger.height + 1 + delay,
+      includedBlock: null,
+      lifetime,
+    };
     this.world.commit();
   }
 
@@ -181,8 +224,14 @@ export class SimSolanaSender implements TransferSender {
     const ledger = this.ledger;
     const lifetime = body.lifetime;
     const finalHeight = ledger.height - ledger.confirmations + 1;
-    const final = lifetime.kind === 'blockhash' ? finalHeight > lifetime.validUntil : this.finalValue(lifetime.account) !== lifetime.value;
-    if (final && ledger.transfers[hash] === undefined) throw new NeverLands(`transfer ${hash.slice(0, 12)} on ${this.chain}: its ${lifetime.kind} lifetime ended for good`);
+    const final =
+      lifetime.kind === 'blockhash'
+        ? finalHeight > lifetime.validUntil
+        : this.finalValue(lifetime.account) !== lifetime.value;
+    if (final && ledger.transfers[hash] === undefined)
+      throw new NeverLands(
+        `transfer ${hash.slice(0, 12)} on ${this.chain}: its ${lifetime.kind} lifetime ended for good`,
+      );
   }
 
   async lookup({ hash }: SignedTransfer): Promise<TransferStatus> {
@@ -190,7 +239,9 @@ export class SimSolanaSender implements TransferSender {
     if (transfer === undefined) return { kind: 'unknown' };
     if (transfer.includedBlock === null) return { kind: 'pending' };
     const confirmations = this.ledger.height - transfer.includedBlock + 1;
-    return confirmations >= this.ledger.confirmations ? { kind: 'included', block: transfer.includedBlock } : { kind: 'pending' };
+    return confirmations >= this.ledger.confirmations
+      ? { kind: 'included', block: transfer.includedBlock }
+      : { kind: 'pending' };
   }
 
   protected hashOf(raw: string): string {

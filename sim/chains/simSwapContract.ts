@@ -32,7 +32,13 @@ export class SimSwapContract implements SwapContract {
     swap.destTxHash = request.destTxHash;
     swap.destTxBlock = request.destTxBlock;
     swap.fulfilledBlock = st.height;
-    st.events.push({ block: st.height, swapId: request.swapId, kind: 'Fulfilled', miner: this.miner, destTxHash: request.destTxHash });
+    st.events.push({
+      block: st.height,
+      swapId: request.swapId,
+      kind: 'Fulfilled',
+      miner: this.miner,
+      destTxHash: request.destTxHash,
+    });
     this.world.commit();
     return { ok: true };
   }

@@ -2,7 +2,13 @@
  * A destination chain's transfer sender over a simulated ledger: account nonces, a mempool,
  * inclusion after propagation, confirmations. Signing is pure; only broadcast touches the chain.
  */
-import { NeverLands, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../src/host/ports.ts';
+import {
+  NeverLands,
+  type SignedBytes,
+  type TransferRequest,
+  type TransferSender,
+  type TransferStatus,
+} from '../../src/host/ports.ts';
 import type { SignedTransfer } from '../../machines/index.ts';
 import { sha256Hex } from '../sha256.ts';
 import { ADDRESS_PATTERNS, minerAddressOn, type Ledger, type SimTransfer, type World } from '../world.ts';
@@ -43,7 +49,14 @@ export class SimTransferSender implements TransferSender {
     // The next nonce counting transfers still pending, as eth_getTransactionCount('pending').
     const pending = Object.values(this.ledger.transfers).filter((t) => t.from === from && t.includedBlock === null);
     const nonce = Math.max(this.ledger.nonces[from] ?? 0, ...pending.map((t) => t.nonce + 1));
-    const body: RawTransfer = { chain: this.chain, from, to: request.to, amount: request.amount.toString(), nonce, swapId: request.swapId };
+    const body: RawTransfer = {
+      chain: this.chain,
+      from,
+      to: request.to,
+      amount: request.amount.toString(),
+      nonce,
+      swapId: request.swapId,
+    };
     const raw = JSON.stringify(body);
     const hash = this.hashOf(raw);
     this.world.state.observations.signatures[hash] = { height: this.world.height, swapId: request.swapId };
@@ -55,9 +68,11 @@ export class SimTransferSender implements TransferSender {
     const hash = this.hashOf(raw);
     if (this.ledger.transfers[hash] !== undefined) return; // already known: harmless
     const body = JSON.parse(raw) as RawTransfer;
-    if (body.nonce < (this.ledger.nonces[body.from] ?? 0)) throw new NeverLands(`nonce ${body.nonce} already used on ${this.chain}`);
+    if (body.nonce < (this.ledger.nonces[body.from] ?? 0))
+      throw new NeverLands(`nonce ${body.nonce} already used on ${this.chain}`);
     const clash = Object.values(this.ledger.transfers).find((t) => t.from === body.from && t.nonce === body.nonce);
-    if (clash !== undefined) throw new NeverLands(`nonce ${body.nonce} taken by pending transfer ${clash.hash} on ${this.chain}`);
+    if (clash !== undefined)
+      throw new NeverLands(`nonce ${body.nonce} taken by pending transfer ${clash.hash} on ${this.chain}`);
     // Propagation delay drawn from the hash, not the world's generator: a re-broadcast after a
     // restart must not shift every later random draw of the run.
     const delay = Number.parseInt(hash.slice(2, 4), 16) % 3;
@@ -80,7 +95,9 @@ export class SimTransferSender implements TransferSender {
     if (transfer === undefined) return { kind: 'unknown' };
     if (transfer.includedBlock === null) return { kind: 'pending' };
     const confirmations = this.ledger.height - transfer.includedBlock + 1;
-    return confirmations >= this.ledger.confirmations ? { kind: 'included', block: transfer.includedBlock } : { kind: 'pending' };
+    return confirmations >= this.ledger.confirmations
+      ? { kind: 'included', block: transfer.includedBlock }
+      : { kind: 'pending' };
   }
 }
 

@@ -27,7 +27,15 @@ export const jobModule: SimModule = {
   init(world) {
     const state = world.state as Mutable<WorldState>;
     state.payee = PAYEE;
-    state.escrow = { chain: 'sim-evm', address: `0x${'e5'.repeat(20)}`, token: `0x${'70'.repeat(20)}`, time: GENESIS_TIME, txCount: 0, locks: [], events: [] };
+    state.escrow = {
+      chain: 'sim-evm',
+      address: `0x${'e5'.repeat(20)}`,
+      token: `0x${'70'.repeat(20)}`,
+      time: GENESIS_TIME,
+      txCount: 0,
+      locks: [],
+      events: [],
+    };
     state.compute = { jobs: {}, created: 0 };
   },
   advance: advanceJobChains,
@@ -39,7 +47,10 @@ export const jobModule: SimModule = {
     const compute = new SimCompute(world);
     const ports: SimJobPorts = { escrows: new Map([[escrow.chain, escrow]]), clock: compute, jobSource: compute };
     const { escrows, clock, jobSource } = net === null ? ports : faultyJobPorts(ports, net, world);
-    return { obligation: (log) => jobSettlementObligation({ escrows, clock, jobSource, log, claimSchedule: SIM_CLAIM_SCHEDULE }) };
+    return {
+      obligation: (log) =>
+        jobSettlementObligation({ escrows, clock, jobSource, log, claimSchedule: SIM_CLAIM_SCHEDULE }),
+    };
   },
   invariantNames: [INVARIANT.noLostClaim, INVARIANT.noDoubleClaim],
   invariants: (world, outcome) => jobInvariants(world.state, outcome),
@@ -47,9 +58,11 @@ export const jobModule: SimModule = {
   deadlineBound(world) {
     const out = new Set<string>();
     const chain = world.state.escrow.chain;
-    for (const e of world.state.escrow.events) if (e.kind === 'Canceled') out.add(jobMachineId({ chain, jobId: e.jobId }));
+    for (const e of world.state.escrow.events)
+      if (e.kind === 'Canceled') out.add(jobMachineId({ chain, jobId: e.jobId }));
     return out;
   },
   injected: (world) => ({ 'payer-cancel': world.state.observations.hostile.shortLocks }),
-  allSeen: (world, placeOf) => Object.values(world.state.compute.jobs).every((job) => placeOf(jobMachineId(job.terms)) !== null),
+  allSeen: (world, placeOf) =>
+    Object.values(world.state.compute.jobs).every((job) => placeOf(jobMachineId(job.terms)) !== null),
 };

@@ -38,25 +38,36 @@ export function swapInvariants(world: WorldState, outcome: RunOutcome): Invarian
     const transfers = transfersOf(swapId);
     noDoubleSend.checked += 1;
     if (transfers.length > 1) {
-      noDoubleSend.violations.push(`swap ${swapId}: ${transfers.length} transfers broadcast (${transfers.map((t) => t.hash.slice(0, 10)).join(', ')})`);
+      noDoubleSend.violations.push(
+        `swap ${swapId}: ${transfers.length} transfers broadcast (${transfers.map((t) => t.hash.slice(0, 10)).join(', ')})`,
+      );
     }
     for (const transfer of transfers) {
       noSendTooLate.checked += 1;
       const signed = world.observations.signatures[transfer.hash];
-      if (signed === undefined) noSendTooLate.violations.push(`swap ${swapId}: transfer ${transfer.hash} was never signed by us`);
+      if (signed === undefined)
+        noSendTooLate.violations.push(`swap ${swapId}: transfer ${transfer.hash} was never signed by us`);
       else if (signed.height + outcome.marginBlocks > terms.timeoutBlock) {
-        noSendTooLate.violations.push(`swap ${swapId}: signed at block ${signed.height}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutBlock}`);
+        noSendTooLate.violations.push(
+          `swap ${swapId}: signed at block ${signed.height}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutBlock}`,
+        );
       }
       noLostSend.checked += 1;
       const id = swapMachineId(swapId);
       const final = outcome.finals.get(id);
-      const markedWithIt = world.subtensor.events.some((e) => e.swapId === swapId && e.kind === 'Fulfilled' && e.destTxHash === transfer.hash);
+      const markedWithIt = world.subtensor.events.some(
+        (e) => e.swapId === swapId && e.kind === 'Fulfilled' && e.destTxHash === transfer.hash,
+      );
       if (final === undefined) {
         if (atEnd || !outcome.live.has(id)) {
-          noLostSend.violations.push(`swap ${swapId}: transfer ${transfer.hash} broadcast, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`);
+          noLostSend.violations.push(
+            `swap ${swapId}: transfer ${transfer.hash} broadcast, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`,
+          );
         }
       } else if (final.state === 'Fulfilled' ? !markedWithIt : !(final.state === 'Recovery' && recoveryKeys.has(id))) {
-        noLostSend.violations.push(`swap ${swapId}: transfer ${transfer.hash} broadcast, machine ended ${final.state}, marked on chain: ${markedWithIt}, in recovery log: ${recoveryKeys.has(id)}`);
+        noLostSend.violations.push(
+          `swap ${swapId}: transfer ${transfer.hash} broadcast, machine ended ${final.state}, marked on chain: ${markedWithIt}, in recovery log: ${recoveryKeys.has(id)}`,
+        );
       }
     }
   }
@@ -85,25 +96,33 @@ export function jobInvariants(world: WorldState, outcome: RunOutcome): Invariant
     const final = outcome.finals.get(id);
     const canceled = events.some((e) => e.kind === 'Canceled');
     if (final === undefined) {
-      if (atEnd) noLostClaim.violations.push(`job ${jobId}: owed ${owed}, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`);
+      if (atEnd)
+        noLostClaim.violations.push(
+          `job ${jobId}: owed ${owed}, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`,
+        );
     } else if (claims.length === 1) {
-      if (claims[0]!.amount !== owed) noLostClaim.violations.push(`job ${jobId}: claimed ${claims[0]!.amount}, owed ${owed}`);
-      if (final.state !== 'Finished') noLostClaim.violations.push(`job ${jobId}: claimed on chain, machine ended ${final.state}`);
+      if (claims[0]!.amount !== owed)
+        noLostClaim.violations.push(`job ${jobId}: claimed ${claims[0]!.amount}, owed ${owed}`);
+      if (final.state !== 'Finished')
+        noLostClaim.violations.push(`job ${jobId}: claimed on chain, machine ended ${final.state}`);
     } else if (!(canceled && recoveryKeys.has(id) && (final.state === 'Cancelled' || final.state === 'Recovery'))) {
-      noLostClaim.violations.push(`job ${jobId}: owed ${owed}, never claimed; machine ${final.state}, lock cancelled: ${canceled}, in recovery log: ${recoveryKeys.has(id)}`);
+      noLostClaim.violations.push(
+        `job ${jobId}: owed ${owed}, never claimed; machine ${final.state}, lock cancelled: ${canceled}, in recovery log: ${recoveryKeys.has(id)}`,
+      );
     }
   }
 
   return [noLostClaim, noDoubleClaim];
 }
 
-
 /** Which transfers paid each swap and how it was marked on the contract, by machine id. */
 export function swapOutcome(world: WorldState): Record<string, string> {
   const out: Record<string, string> = {};
   const transfersOf = transfersBySwap(world);
   for (const swapId of Object.keys(world.subtensor.history)) {
-    const transfers = transfersOf(swapId).map((t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`);
+    const transfers = transfersOf(swapId).map(
+      (t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`,
+    );
     // Whether and with what the swap was marked; not how far validators got when the run ended.
     // Which nonce (so which hash) a transfer got may depend on signing order; what was paid may not.
     const sent = new Set(transfersOf(swapId).map((t) => t.hash));

@@ -17,7 +17,15 @@ import { SimSwapContract } from '../chains/simSwapContract.ts';
 import { SimTransferSender } from '../chains/simTransferSender.ts';
 import { faultySwapPorts, type SimSwapPorts } from '../faultyPorts.ts';
 import { recordStatesOf, type SimModule } from '../simModule.ts';
-import { DEST_CHAINS, dictionary, MINER_HOTKEY, minerAddressOn, type Ledger, type World, type WorldState } from '../world.ts';
+import {
+  DEST_CHAINS,
+  dictionary,
+  MINER_HOTKEY,
+  minerAddressOn,
+  type Ledger,
+  type World,
+  type WorldState,
+} from '../world.ts';
 import { SimSolanaSender, solanaLedgerState, type SolanaLifetimeKind } from '../chains/simSolana.ts';
 import type { Logger, TransferSender } from '../../src/host/ports.ts';
 import { simBtcSender, type JournalFactory } from '../chains/simBtcSender.ts';
@@ -49,10 +57,13 @@ export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
   const destChains = options.destChains ?? DEST_CHAINS;
   const senderOf = (world: World, chain: string, log: Logger): TransferSender => {
     const ledger = world.state.ledgers[chain]!;
-    if (ledger.utxo !== undefined) return options.senderFor?.(world, chain) ?? simBtcSender(world, chain, log, options.btcJournal);
+    if (ledger.utxo !== undefined)
+      return options.senderFor?.(world, chain) ?? simBtcSender(world, chain, log, options.btcJournal);
     return (
       options.senderFor?.(world, chain) ??
-      (ledger.solana === undefined ? new SimTransferSender(world, chain) : new SimSolanaSender(world, chain, options.solanaLifetime))
+      (ledger.solana === undefined
+        ? new SimTransferSender(world, chain)
+        : new SimSolanaSender(world, chain, options.solanaLifetime))
     );
   };
   return {
@@ -81,9 +92,17 @@ export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
           // Senders are made anew for each life of the host: what a sender keeps in memory
           // (the Solana sender's held nonce values) dies with the process, as a real one's
           // does, and comes back only through `adopt`.
-          const ports: SimSwapPorts = { contract, senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain, log)])) };
+          const ports: SimSwapPorts = {
+            contract,
+            senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain, log)])),
+          };
           const faulty = net === null ? ports : faultySwapPorts(ports, net, world);
-          return swapFulfillmentObligation({ contract: faulty.contract, senders: faulty.senders, log, marginBlocks: world.state.plan.marginBlocks });
+          return swapFulfillmentObligation({
+            contract: faulty.contract,
+            senders: faulty.senders,
+            log,
+            marginBlocks: world.state.plan.marginBlocks,
+          });
         },
       };
     },
@@ -91,7 +110,15 @@ export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
 }
 
 function emptyLedger(chain: string): Ledger {
-  return { chain, height: 1, confirmations: 2, balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() }, nonces: {}, frozenUntil: {}, transfers: {} };
+  return {
+    chain,
+    height: 1,
+    confirmations: 2,
+    balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() },
+    nonces: {},
+    frozenUntil: {},
+    transfers: {},
+  };
 }
 
 export const swapModule: SimModule = {
@@ -115,7 +142,10 @@ export const swapModule: SimModule = {
       senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, new SimTransferSender(world, chain)])),
     };
     const { contract, senders } = net === null ? ports : faultySwapPorts(ports, net, world);
-    return { obligation: (log) => swapFulfillmentObligation({ contract, senders, log, marginBlocks: world.state.plan.marginBlocks }) };
+    return {
+      obligation: (log) =>
+        swapFulfillmentObligation({ contract, senders, log, marginBlocks: world.state.plan.marginBlocks }),
+    };
   },
   invariantNames: [INVARIANT.noDoubleSend, INVARIANT.noLostSend, INVARIANT.noSendTooLate],
   invariants: (world, outcome) => swapInvariants(world.state, outcome),
@@ -127,7 +157,10 @@ export const swapModule: SimModule = {
   },
   allSeen: (world: World, placeOf) =>
     Object.values(world.state.subtensor.swaps).every(
-      (swap) => swap.status !== 'Active' || swap.miner !== world.state.miner || placeOf(swapMachineId(swap.terms.swapId)) !== null,
+      (swap) =>
+        swap.status !== 'Active' ||
+        swap.miner !== world.state.miner ||
+        placeOf(swapMachineId(swap.terms.swapId)) !== null,
     ),
   injected: (world) => ({ 'validator-timeout': world.state.observations.hostile.tightWindows }),
   stuckReport: (world) =>

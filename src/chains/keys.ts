@@ -9,7 +9,12 @@ import { isHex } from '@polkadot/util';
 import { checkAddress, cryptoWaitReady, keyExtractSuri, mnemonicValidate } from '@polkadot/util-crypto';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { Address as BtcAddress, NETWORK, TEST_NETWORK, WIF } from '@scure/btc-signer';
-import { createKeyPairSignerFromBytes, getBase58Decoder, isAddress as isSolanaBase58Address, type KeyPairSigner } from '@solana/kit';
+import {
+  createKeyPairSignerFromBytes,
+  getBase58Decoder,
+  isAddress as isSolanaBase58Address,
+  type KeyPairSigner,
+} from '@solana/kit';
 import { isAddress, JsonRpcProvider, Wallet } from 'ethers';
 import { KeyUnusable } from '../errors.ts';
 
@@ -98,7 +103,9 @@ export function parseSolanaKeypair(text: string): Uint8Array | null {
 /** The ed25519 public key of a 32-byte seed, through node:crypto (PKCS#8 wrapping, RFC 8410). */
 function ed25519PublicKey(seed: Uint8Array): Uint8Array {
   const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
-  const publicJwk = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' });
+  const publicJwk = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({
+    format: 'jwk',
+  });
   return Buffer.from(publicJwk.x!, 'base64url');
 }
 
@@ -119,7 +126,8 @@ export function solanaAddressOf(keypair: Uint8Array): string {
 /** A @solana/kit signer from a keypair file's text (`isSolanaKeypair`). */
 export async function solanaSigner(text: string): Promise<KeyPairSigner> {
   const bytes = parseSolanaKeypair(text);
-  if (bytes === null) throw new Error('not a Solana keypair (a JSON array of 64 bytes whose second half is the first half\'s public key)');
+  if (bytes === null)
+    throw new Error("not a Solana keypair (a JSON array of 64 bytes whose second half is the first half's public key)");
   return createKeyPairSignerFromBytes(bytes);
 }
 

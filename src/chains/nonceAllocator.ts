@@ -15,7 +15,8 @@ export class NonceAllocator {
 
   /** The nonce to sign with: above the last one handed out, and not below the chain's. */
   next(address: string, chainPending: number): number {
-    if (!Number.isSafeInteger(chainPending) || chainPending < 0) throw new RangeError(`chain nonce ${chainPending} for ${address} is not a count`);
+    if (!Number.isSafeInteger(chainPending) || chainPending < 0)
+      throw new RangeError(`chain nonce ${chainPending} for ${address} is not a count`);
     const key = keyOf(address);
     const previous = this.last.get(key);
     const nonce = previous === undefined ? chainPending : Math.max(chainPending, previous + 1);

@@ -59,7 +59,10 @@ export function locateData(where: Where, cwd: string = process.cwd()): Located {
     );
   }
   const listed = candidates.map((c) => `\n  ${c.dataDir}  (${c.foundAs})`).join('');
-  throw new DataDirUnknown(`settle data is in more than one place here; say which with --data-dir <dir> or --config <file>:${listed}`, candidates.map((c) => c.dataDir));
+  throw new DataDirUnknown(
+    `settle data is in more than one place here; say which with --data-dir <dir> or --config <file>:${listed}`,
+    candidates.map((c) => c.dataDir),
+  );
 }
 
 interface Candidate {
@@ -70,7 +73,8 @@ interface Candidate {
 function candidatesIn(cwd: string): Candidate[] {
   const found: Candidate[] = [];
   const embedded = join(cwd, EMBEDDED_DIR);
-  if (isA(embedded, 'directory')) found.push({ dataDir: embedded, foundAs: `./${EMBEDDED_DIR}, where settle start keeps its data` });
+  if (isA(embedded, 'directory'))
+    found.push({ dataDir: embedded, foundAs: `./${EMBEDDED_DIR}, where settle start keeps its data` });
   const config = join(cwd, LOCAL_CONFIG);
   if (isA(config, 'file')) {
     const dataDir = configuredDataDir(config);
@@ -100,6 +104,7 @@ function configuredDataDir(file: string): string {
     throw new ConfigError(file, [`cannot be read as YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
   }
   const dataDir = (raw as { dataDir?: unknown } | null)?.dataDir;
-  if (typeof dataDir !== 'string' || dataDir === '') throw new ConfigError(file, ['dataDir: a directory path is required']);
+  if (typeof dataDir !== 'string' || dataDir === '')
+    throw new ConfigError(file, ['dataDir: a directory path is required']);
   return resolve(dirname(file), dataDir);
 }

@@ -17,16 +17,25 @@ export interface DiagramOptions {
 export async function diagramCommand(options: DiagramOptions, stdout: NodeJS.WritableStream): Promise<number> {
   const names = options.machine === 'all' ? Object.keys(machineCatalog) : [options.machine];
   for (const name of names) {
-    if (!Object.hasOwn(machineCatalog, name)) throw new UsageError(`--machine: unknown machine '${name}' (known: ${Object.keys(machineCatalog).join(', ')}, or all)`);
+    if (!Object.hasOwn(machineCatalog, name))
+      throw new UsageError(
+        `--machine: unknown machine '${name}' (known: ${Object.keys(machineCatalog).join(', ')}, or all)`,
+      );
   }
-  const formats = (options.format === 'all' ? [...DIAGRAM_FORMATS] : options.format.split(',').map((f) => f.trim())) as DiagramFormat[];
+  const formats = (
+    options.format === 'all' ? [...DIAGRAM_FORMATS] : options.format.split(',').map((f) => f.trim())
+  ) as DiagramFormat[];
   for (const format of formats) {
-    if (!(DIAGRAM_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: unknown format '${format}' (known: ${DIAGRAM_FORMATS.join(', ')}, or all)`);
+    if (!(DIAGRAM_FORMATS as readonly string[]).includes(format))
+      throw new UsageError(`--format: unknown format '${format}' (known: ${DIAGRAM_FORMATS.join(', ')}, or all)`);
   }
   if (options.out === undefined && names.length * formats.length > 1) {
-    throw new UsageError(`${names.length * formats.length} diagrams asked for: give --out DIR, or one --machine and one --format for stdout`);
+    throw new UsageError(
+      `${names.length * formats.length} diagrams asked for: give --out DIR, or one --machine and one --format for stdout`,
+    );
   }
-  const coverage = options.coverage === undefined ? undefined : readCoverage(requireReadableFile(options.coverage, '--coverage'));
+  const coverage =
+    options.coverage === undefined ? undefined : readCoverage(requireReadableFile(options.coverage, '--coverage'));
   // Reports are for others to read: the umask decides, as for any file a user writes.
   if (options.out !== undefined) prepareDirectory(options.out, '--out', 0o777);
   for (const name of names) {

@@ -38,11 +38,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       'Run the host on the embedded default: both machines against the simulated chains, state in --dir. ' +
         'Stop it at any instant (Ctrl-C, even SIGKILL) and start again: it resumes where it stopped.',
     )
-    .option('--dir <path>', 'where the store, the recovery log and the simulated chains live (created if absent, its parent must exist)', EMBEDDED_DIR)
+    .option(
+      '--dir <path>',
+      'where the store, the recovery log and the simulated chains live (created if absent, its parent must exist)',
+      EMBEDDED_DIR,
+    )
     .option('--seed <n>', 'seed of a new run (ignored when resuming)', integerOption('--seed', 0), 1)
     .option('--swaps <n>', 'swaps in a new run', integerOption('--swaps', 0, 100_000), 24)
     .option('--jobs <n>', 'jobs in a new run', integerOption('--jobs', 0, 100_000), 24)
-    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), DEFAULT_MARGIN_BLOCKS)
+    .option(
+      '--margin <blocks>',
+      'timeout margin for a first send, in blocks',
+      integerOption('--margin', 0, 1_000),
+      DEFAULT_MARGIN_BLOCKS,
+    )
     .option('--block-ms <ms>', 'wall-clock pause between simulated blocks', integerOption('--block-ms', 0, 60_000), 150)
     .option('--max-blocks <n>', 'give up after this many blocks', integerOption('--max-blocks', 1), 5_000)
     .action(async (options) => {
@@ -60,8 +69,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--runs <n>', 'how many runs (scenarios)', integerOption('--runs', 1, 100_000_000), 100)
     .option('--swaps <n>', 'swaps per run', integerOption('--swaps', 0, 10_000), 8)
     .option('--jobs <n>', 'jobs per run', integerOption('--jobs', 0, 10_000), 8)
-    .option('--faults <list>', `fault kinds, comma-separated, or all, or none: ${FAULT_KINDS.join(', ')}`, faultsOption, parseFaults('all'))
-    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), DEFAULT_MARGIN_BLOCKS)
+    .option(
+      '--faults <list>',
+      `fault kinds, comma-separated, or all, or none: ${FAULT_KINDS.join(', ')}`,
+      faultsOption,
+      parseFaults('all'),
+    )
+    .option(
+      '--margin <blocks>',
+      'timeout margin for a first send, in blocks',
+      integerOption('--margin', 0, 1_000),
+      DEFAULT_MARGIN_BLOCKS,
+    )
     .option('--json', 'print one JSON object with the figures on stdout')
     .option('--coverage <file>', 'write how often each transition was taken (for settle diagram --coverage)')
     .action(async (options) => {
@@ -94,23 +113,35 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Said before the chain libraries load (seconds): runDaemon checks it again for embedders.
       const config = requireReadableFile(options.config, '--config');
       const { runDaemon } = await import('../daemon/daemon.ts');
-      exitCode = await runDaemon({ config, init: options.init === true, adoptAssigned: options.adoptAssigned === true }, { stdout: process.stdout, stderr: process.stderr });
+      exitCode = await runDaemon(
+        { config, init: options.init === true, adoptAssigned: options.adoptAssigned === true },
+        { stdout: process.stdout, stderr: process.stderr },
+      );
     });
 
   // Neither given: ./.settle (settle start's) or ./settle.yaml's dataDir, if exactly one is here (dataLocation.ts).
   const where = (command: Command): Command =>
     command
-      .option('--config <file>', `the daemon's configuration (only its dataDir is read); default: ./${LOCAL_CONFIG} if here`)
+      .option(
+        '--config <file>',
+        `the daemon's configuration (only its dataDir is read); default: ./${LOCAL_CONFIG} if here`,
+      )
       .option('--data-dir <dir>', `the data directory itself; default: ./${EMBEDDED_DIR} if here`);
 
-  where(program.command('status').description("The daemon's store: live machines and their states, finished count, open recovery entries."))
+  where(
+    program
+      .command('status')
+      .description("The daemon's store: live machines and their states, finished count, open recovery entries."),
+  )
     .option('--json', 'one JSON object')
     .action(async (options) => {
       const { statusCommand } = await import('./operatorCommands.ts');
       exitCode = await statusCommand(options, process.stdout);
     });
 
-  const recovery = program.command('recovery').description('Obligations that need a person: funds that left and could not be finalized, claims that were lost.');
+  const recovery = program
+    .command('recovery')
+    .description('Obligations that need a person: funds that left and could not be finalized, claims that were lost.');
   where(recovery.command('list').description('Open entries (--all: resolved ones too).'))
     .option('--all', 'include resolved entries')
     .option('--json', 'JSON')
@@ -118,12 +149,21 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { recoveryList } = await import('./operatorCommands.ts');
       exitCode = await recoveryList(options, process.stdout);
     });
-  where(recovery.command('show').description('One entry, whole, with its resolution if any.').argument('<key>', 'e.g. swap:42'))
-    .action(async (key: string, options) => {
-      const { recoveryShow } = await import('./operatorCommands.ts');
-      exitCode = await recoveryShow({ ...options, key }, process.stdout);
-    });
-  where(recovery.command('resolve').description('Record that a person settled an entry: who, and why. The entry itself stays.').argument('<key>', 'e.g. swap:42'))
+  where(
+    recovery
+      .command('show')
+      .description('One entry, whole, with its resolution if any.')
+      .argument('<key>', 'e.g. swap:42'),
+  ).action(async (key: string, options) => {
+    const { recoveryShow } = await import('./operatorCommands.ts');
+    exitCode = await recoveryShow({ ...options, key }, process.stdout);
+  });
+  where(
+    recovery
+      .command('resolve')
+      .description('Record that a person settled an entry: who, and why. The entry itself stays.')
+      .argument('<key>', 'e.g. swap:42'),
+  )
     .requiredOption('--by <name>', 'who resolves it')
     .requiredOption('--reason <text>', 'what was checked and done')
     .action(async (key: string, options) => {

@@ -38,21 +38,36 @@ interface StoreView {
 async function readStore(storeDir: string): Promise<StoreView> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const store = await openLowdbSnapshotStore(storeDir, { create: false, readOnly: true, knownMachines: knownMachineVersions });
+      const store = await openLowdbSnapshotStore(storeDir, {
+        create: false,
+        readOnly: true,
+        knownMachines: knownMachineVersions,
+      });
       const records = await store.loadLive();
       return {
-        live: records.map((r) => ({ id: r.id, seq: r.seq, state: String((r.snapshot as { value: unknown }).value), context: (r.snapshot as { context: unknown }).context })),
+        live: records.map((r) => ({
+          id: r.id,
+          seq: r.seq,
+          state: String((r.snapshot as { value: unknown }).value),
+          context: (r.snapshot as { context: unknown }).context,
+        })),
         archived: store.archivedIds.size,
       };
     } catch (error) {
-      const racing = error instanceof StoreError && /cannot be read|not the newest segment|both live and archived/.test(error.message);
+      const racing =
+        error instanceof StoreError &&
+        /cannot be read|not the newest segment|both live and archived/.test(error.message);
       if (!racing || attempt >= 5) throw error;
       await sleep(50 * attempt);
     }
   }
 }
 
-export async function statusCommand(where: Where & { json?: boolean }, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function statusCommand(
+  where: Where & { json?: boolean },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const dataDir = dataDirFor(where, err);
   const paths = dataPaths(dataDir);
   const { live, archived } = await readStore(paths.store);
@@ -61,7 +76,9 @@ export async function statusCommand(where: Where & { json?: boolean }, out: Node
   const open = entries.filter((e) => !resolutions.has(e.key));
   const pid = lockHolder(paths.lock);
   if (where.json === true) {
-    out.write(`${JSON.stringify({ dataDir, daemonPid: pid, live: live.map(({ id, state, seq }) => ({ id, state, seq })), archived, recovery: { entries: entries.length, open: open.length } })}\n`);
+    out.write(
+      `${JSON.stringify({ dataDir, daemonPid: pid, live: live.map(({ id, state, seq }) => ({ id, state, seq })), archived, recovery: { entries: entries.length, open: open.length } })}\n`,
+    );
     return 0;
   }
   out.write(`data: ${dataDir}\n`);
@@ -71,13 +88,19 @@ export async function statusCommand(where: Where & { json?: boolean }, out: Node
   for (const machine of live.sort((a, b) => a.id.localeCompare(b.id))) {
     out.write(`  ${machine.id.padEnd(width)}  ${machine.state.padEnd(16)} ${describeContext(machine.context)}\n`);
   }
-  out.write(`recovery log: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${open.length} open${unfinishedTail ? ' (an append is in progress)' : ''}\n`);
+  out.write(
+    `recovery log: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${open.length} open${unfinishedTail ? ' (an append is in progress)' : ''}\n`,
+  );
   for (const entry of open) out.write(`  ${entry.key} [${entry.kind}] ${entry.reason}\n`);
   return 0;
 }
 
 function describeContext(context: unknown): string {
-  const c = context as { terms?: { destChain?: string; destAmount?: string; chain?: string }; markAttempts?: number; lastError?: string | null };
+  const c = context as {
+    terms?: { destChain?: string; destAmount?: string; chain?: string };
+    markAttempts?: number;
+    lastError?: string | null;
+  };
   const parts: string[] = [];
   if (c.terms?.destChain !== undefined) parts.push(`${c.terms.destAmount} on ${c.terms.destChain}`);
   if (c.terms?.chain !== undefined) parts.push(`escrow on ${c.terms.chain}`);
@@ -86,7 +109,11 @@ function describeContext(context: unknown): string {
   return parts.join(', ');
 }
 
-export async function recoveryList(where: Where & { all?: boolean; json?: boolean }, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function recoveryList(
+  where: Where & { all?: boolean; json?: boolean },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
   const resolutions = await readResolutions(paths.resolutions);
@@ -98,7 +125,9 @@ export async function recoveryList(where: Where & { all?: boolean; json?: boolea
   if (shown.length === 0) out.write(where.all === true ? 'recovery log: empty\n' : 'recovery log: nothing open\n');
   for (const entry of shown) {
     const resolution = resolutions.get(entry.key);
-    out.write(`${entry.key}  [${entry.kind}] ${entry.state}: ${entry.reason}${resolution === undefined ? '' : `  (resolved by ${resolution.by} at ${resolution.at})`}\n`);
+    out.write(
+      `${entry.key}  [${entry.kind}] ${entry.state}: ${entry.reason}${resolution === undefined ? '' : `  (resolved by ${resolution.by} at ${resolution.at})`}\n`,
+    );
   }
   return 0;
 }
@@ -109,7 +138,11 @@ function findEntry(entries: readonly RecoveryEntry[], key: string, path: string)
   return entry;
 }
 
-export async function recoveryShow(where: Where & { key: string }, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function recoveryShow(
+  where: Where & { key: string },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
   const entry = findEntry(entries, where.key, paths.recoveryLog);
@@ -124,13 +157,22 @@ export async function recoveryResolve(
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
   if (where.by.trim() === '') throw new UsageError('--by: say who resolves it');
-  if (where.reason.trim() === '') throw new UsageError('--reason: say why it is resolved (what was checked, what was done)');
+  if (where.reason.trim() === '')
+    throw new UsageError('--reason: say why it is resolved (what was checked, what was done)');
   const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
   findEntry(entries, where.key, paths.recoveryLog);
   const earlier = (await readResolutions(paths.resolutions)).get(where.key);
-  if (earlier !== undefined) throw new AlreadyResolved(`'${where.key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`);
-  const resolution: Resolution = { key: where.key, by: where.by.trim(), reason: where.reason.trim(), at: (where.now?.() ?? new Date()).toISOString() };
+  if (earlier !== undefined)
+    throw new AlreadyResolved(
+      `'${where.key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`,
+    );
+  const resolution: Resolution = {
+    key: where.key,
+    by: where.by.trim(),
+    reason: where.reason.trim(),
+    at: (where.now?.() ?? new Date()).toISOString(),
+  };
   await appendResolution(paths.resolutions, resolution);
   out.write(`resolved ${where.key} (recorded in ${paths.resolutions})\n`);
   return 0;

@@ -31,7 +31,11 @@ export interface Io {
 /** The most trace lines printed; --json carries them all. */
 const TRACE_LINES_SHOWN = 200;
 
-export async function simCommand(options: SimCommandOptions, io: Io, interceptors?: readonly EngineInterceptor[]): Promise<number> {
+export async function simCommand(
+  options: SimCommandOptions,
+  io: Io,
+  interceptors?: readonly EngineInterceptor[],
+): Promise<number> {
   // Checked before the runs, which can take minutes: a bad path is said at once.
   const coveragePath = options.coverage === undefined ? undefined : requireWritableFile(options.coverage, '--coverage');
   const progress = io.stderr.isTTY === true ? new ProgressLine(io.stderr) : null;
@@ -68,18 +72,28 @@ function bar(done: number, total: number, violating: number): string {
 
 export function formatSummary(s: SimSummary, seconds: number): string {
   const lines: string[] = [];
-  lines.push(`settle sim: seed ${s.seed}, ${s.runs} runs of ${s.swapsPerRun} swaps and ${s.jobsPerRun} jobs, faults: ${s.faults}, margin ${s.marginBlocks} blocks`);
+  lines.push(
+    `settle sim: seed ${s.seed}, ${s.runs} runs of ${s.swapsPerRun} swaps and ${s.jobsPerRun} jobs, faults: ${s.faults}, margin ${s.marginBlocks} blocks`,
+  );
   for (const [machine, life] of Object.entries(s.lifecycles)) {
-    const ends = Object.entries(life.endStates).map(([state, n]) => `${state} ${n}`).join(', ');
-    lines.push(`  ${machine.padEnd(16)} ${String(life.completed).padStart(7)} lifecycles completed (${ends || 'none'})`);
+    const ends = Object.entries(life.endStates)
+      .map(([state, n]) => `${state} ${n}`)
+      .join(', ');
+    lines.push(
+      `  ${machine.padEnd(16)} ${String(life.completed).padStart(7)} lifecycles completed (${ends || 'none'})`,
+    );
   }
   const faults = FAULT_KINDS.filter((k) => s.faultsInjected[k] > 0).map((k) => `${k} ${s.faultsInjected[k]}`);
   lines.push(`  faults injected: ${faults.join(', ') || 'none'}`);
-  lines.push(`  host deaths ${s.restarts} (crashes ${s.crashes}), each followed by a restart from the store; incomplete runs ${s.incompleteRuns}`);
+  lines.push(
+    `  host deaths ${s.restarts} (crashes ${s.crashes}), each followed by a restart from the store; incomplete runs ${s.incompleteRuns}`,
+  );
   lines.push('invariants:');
   const width = Math.max(...s.invariants.map((i) => i.name.length));
   for (const inv of s.invariants) {
-    lines.push(`  ${inv.name.padEnd(width)}  checked ${String(inv.checked).padStart(8)}  ${inv.violations === 0 ? 'ok' : `${inv.violations} VIOLATION(S)`}`);
+    lines.push(
+      `  ${inv.name.padEnd(width)}  checked ${String(inv.checked).padStart(8)}  ${inv.violations === 0 ? 'ok' : `${inv.violations} VIOLATION(S)`}`,
+    );
   }
   const lifecycles = s.lifecycles.swapFulfillment.completed + s.lifecycles.jobSettlement.completed;
   lines.push(`${seconds.toFixed(1)} s, ${Math.round(lifecycles / Math.max(seconds, 1e-9))} lifecycles/s`);
@@ -88,13 +102,22 @@ export function formatSummary(s: SimSummary, seconds: number): string {
 }
 
 function formatViolation(v: ViolationReport, seeds: readonly number[]): string[] {
-  const lines = ['', `VIOLATION in the run of seed ${v.seed} (violating seeds: ${seeds.slice(0, 10).join(', ')}${seeds.length > 10 ? ', ...' : ''})`];
+  const lines = [
+    '',
+    `VIOLATION in the run of seed ${v.seed} (violating seeds: ${seeds.slice(0, 10).join(', ')}${seeds.length > 10 ? ', ...' : ''})`,
+  ];
   for (const detail of v.details) lines.push(`  ${detail}`);
   const ids = involvedIds(v.details);
-  const relevant = ids.length === 0 ? v.trace : v.trace.filter((l) => ids.some((id) => l.includes(id)) || /fault|died|restart/.test(l));
-  lines.push(`shortest trace found (${v.shrunk.swaps} swaps, ${v.shrunk.jobs} jobs, faults ${v.shrunk.faults})${ids.length === 0 ? '' : `, lines about ${ids.join(', ')}, faults and restarts`}:`);
+  const relevant =
+    ids.length === 0
+      ? v.trace
+      : v.trace.filter((l) => ids.some((id) => l.includes(id)) || /fault|died|restart/.test(l));
+  lines.push(
+    `shortest trace found (${v.shrunk.swaps} swaps, ${v.shrunk.jobs} jobs, faults ${v.shrunk.faults})${ids.length === 0 ? '' : `, lines about ${ids.join(', ')}, faults and restarts`}:`,
+  );
   for (const line of relevant.slice(0, TRACE_LINES_SHOWN)) lines.push(`  ${line}`);
-  if (relevant.length > TRACE_LINES_SHOWN) lines.push(`  ... ${relevant.length - TRACE_LINES_SHOWN} more lines (--json has the whole trace)`);
+  if (relevant.length > TRACE_LINES_SHOWN)
+    lines.push(`  ... ${relevant.length - TRACE_LINES_SHOWN} more lines (--json has the whole trace)`);
   lines.push(`replay: ${v.replay}`);
   return lines;
 }

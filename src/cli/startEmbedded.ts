@@ -34,22 +34,40 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
   const storeDir = join(dir, 'store');
   const fresh = readdirSync(dir).length === 0;
   if (!fresh && !existsSync(worldPath)) {
-    throw new StoreError(worldPath, `missing, but ${dir} is not empty: the simulated chains that hold our transfers are gone; refusing to start`);
+    throw new StoreError(
+      worldPath,
+      `missing, but ${dir} is not empty: the simulated chains that hold our transfers are gone; refusing to start`,
+    );
   }
   if (!fresh && !existsSync(storeDir)) {
-    throw new StoreMissing(storeDir, 'missing, but the simulated chains exist: starting empty could send twice; refusing to start');
+    throw new StoreMissing(
+      storeDir,
+      'missing, but the simulated chains exist: starting empty could send twice; refusing to start',
+    );
   }
   const world = fresh
-    ? World.create(options.seed, { swaps: options.swaps, jobs: options.jobs, marginBlocks: options.margin }, PRODUCT_MODULES, worldPath)
+    ? World.create(
+        options.seed,
+        { swaps: options.swaps, jobs: options.jobs, marginBlocks: options.margin },
+        PRODUCT_MODULES,
+        worldPath,
+      )
     : World.load(worldPath, PRODUCT_MODULES);
-  const plan = { swaps: world.planned(SWAP_KIND), jobs: world.planned(JOB_KIND), marginBlocks: world.state.plan.marginBlocks };
+  const plan = {
+    swaps: world.planned(SWAP_KIND),
+    jobs: world.planned(JOB_KIND),
+    marginBlocks: world.state.plan.marginBlocks,
+  };
   const out = process.stdout;
   out.write(
     fresh
       ? `settle: new run in ${dir}: seed ${world.state.seed}, ${plan.swaps} swaps, ${plan.jobs} jobs, margin ${plan.marginBlocks} blocks\n`
       : `settle: resuming the run in ${dir} at block ${world.height} (seed ${world.state.seed}, ${plan.swaps} swaps, ${plan.jobs} jobs; run options are those of the first start)\n`,
   );
-  const log = pino({ base: null }, pino.destination({ dest: join(dir, 'settle.log'), sync: true, append: true, mkdir: true }));
+  const log = pino(
+    { base: null },
+    pino.destination({ dest: join(dir, 'settle.log'), sync: true, append: true, mkdir: true }),
+  );
 
   let stopRequested = false;
   const onSignal = (signal: string): void => {
@@ -71,7 +89,7 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
       maxBlocks: options.maxBlocks,
       openHost: async () => openSimHost(world, dir, { create: fresh, log }),
       shouldStop: () => stopRequested,
-      onTick: async (summary, host) => {
+      onTick: async (_summary, host) => {
         progress.update(await report.describe(world, host));
         if (options.blockMs > 0) await sleep(options.blockMs);
       },
@@ -82,7 +100,9 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
       return 0;
     }
     if (!result.complete) {
-      out.write(`settle: gave up after ${result.blocks} blocks with ${result.host.host.liveCount} machines still live\n`);
+      out.write(
+        `settle: gave up after ${result.blocks} blocks with ${result.host.host.liveCount} machines still live\n`,
+      );
       return 1;
     }
     const invariants = await invariantsAfter(world, result);
@@ -113,7 +133,9 @@ class RunReport {
     for (const machine of simHost.host.machines()) count(`${machine.kind}:in flight`);
     for (const id of simHost.store.archivedIds) count(`${kindOfMachineId(id)}:${await this.finalStateOf(simHost, id)}`);
     const part = (kind: string, planned: number): string => {
-      const states = [...counts].filter(([k]) => k.startsWith(`${kind}:`)).map(([k, n]) => `${n} ${k.slice(kind.length + 1)}`);
+      const states = [...counts]
+        .filter(([k]) => k.startsWith(`${kind}:`))
+        .map(([k, n]) => `${n} ${k.slice(kind.length + 1)}`);
       return `${kind}s ${planned}: ${states.join(', ') || 'none yet'}`;
     };
     return `block ${world.height} | ${part(SWAP_KIND, world.planned(SWAP_KIND))} | ${part(JOB_KIND, world.planned(JOB_KIND))}`;
@@ -122,7 +144,7 @@ class RunReport {
   private async finalStateOf(simHost: SimHost, id: string): Promise<string> {
     let state = this.finalStates.get(id);
     if (state === undefined) {
-      state = (((await simHost.store.readArchived(id)).snapshot) as { value: string }).value;
+      state = ((await simHost.store.readArchived(id)).snapshot as { value: string }).value;
       this.finalStates.set(id, state);
     }
     return state;

@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import type { HostOptions } from '../host/host.ts';
 import type { Escrow, Logger, SwapContract, TransferSender } from '../host/ports.ts';
 import { createSolanaRpc, type Address, type KeyPairSigner } from '@solana/kit';
-import { evmProvider, evmSigner, solanaSigner, substrateSigner, type EvmProvider, type EvmSigner, type SubstrateSigner } from '../chains/keys.ts';
+import {
+  evmProvider,
+  evmSigner,
+  solanaSigner,
+  substrateSigner,
+  type EvmProvider,
+  type EvmSigner,
+  type SubstrateSigner,
+} from '../chains/keys.ts';
 import { resolveEvmDestination } from '../chains/evm/evmAssets.ts';
 import { NonceAccountProblem } from '../chains/solana/durableNonces.ts';
 import { solanaAssetOf, type SolanaAsset } from '../chains/solana/solanaAssets.ts';
@@ -45,7 +53,9 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
   const substrate = async (path: string, source: SecretSource): Promise<SubstrateSigner | null> => {
     try {
       const secret = loadSecret(source);
-      return await substrateSigner(secret.reveal()).catch(() => fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`));
+      return await substrateSigner(secret.reveal()).catch(() =>
+        fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`),
+      );
     } catch (error) {
       if (!(error instanceof KeyUnusable)) throw error;
       return fail(path, error.message);
@@ -67,7 +77,9 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
   const solana = async (path: string, source: SecretSource): Promise<KeyPairSigner | null> => {
     try {
       const secret = loadSecret(source);
-      return await solanaSigner(secret.reveal()).catch(() => fail(path, `${secret.origin} does not hold ${KEY_FORMS.solana}`));
+      return await solanaSigner(secret.reveal()).catch(() =>
+        fail(path, `${secret.origin} does not hold ${KEY_FORMS.solana}`),
+      );
     } catch (error) {
       if (!(error instanceof KeyUnusable)) throw error;
       return fail(path, error.message);
@@ -88,10 +100,21 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
       continue;
     }
     const key =
-      destination.type === 'subtensor' ? await substrate(path, destination.key) : destination.type === 'solana' ? await solana(path, destination.key) : evm(path, destination.key);
+      destination.type === 'subtensor'
+        ? await substrate(path, destination.key)
+        : destination.type === 'solana'
+          ? await solana(path, destination.key)
+          : evm(path, destination.key);
     if (key !== null) destinations.set(name, key);
-    if (destination.type === 'subtensor' && key !== null && hotkey !== null && (key as SubstrateSigner).address === hotkey.address) {
-      problems.push(`${path}: the TAO account is the hotkey; use a separate account so marks and transfers never race for nonces`);
+    if (
+      destination.type === 'subtensor' &&
+      key !== null &&
+      hotkey !== null &&
+      (key as SubstrateSigner).address === hotkey.address
+    ) {
+      problems.push(
+        `${path}: the TAO account is the hotkey; use a separate account so marks and transfers never race for nonces`,
+      );
     }
   }
   const jobChains = new Map<string, EvmSigner>();
@@ -115,7 +138,13 @@ interface EvmEndpoint {
 }
 
 /** Connects and builds the ports (EVM providers: see evmProvider; each chain id checked once). */
-export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Logger, metrics: DaemonMetrics, stopping: () => boolean = () => false): Promise<ChainPorts> {
+export async function buildChainPorts(
+  config: DaemonConfig,
+  keys: Keys,
+  log: Logger,
+  metrics: DaemonMetrics,
+  stopping: () => boolean = () => false,
+): Promise<ChainPorts> {
   const closers: (() => Promise<void>)[] = [];
   const endpoints = new Map<string, EvmEndpoint>();
   const endpoint = (rpcUrl: string, chainId: number): EvmEndpoint => {
@@ -157,11 +186,24 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
       for (const [name, destination] of Object.entries(swaps.destinations)) {
         let sender: TransferSender;
         if (destination.type === 'subtensor') {
-          sender = new TaoTransferSender({ chain, search, signer: keys.destinations.get(name) as SubstrateSigner, nonces: substrateNonces, log, chainName: name });
+          sender = new TaoTransferSender({
+            chain,
+            search,
+            signer: keys.destinations.get(name) as SubstrateSigner,
+            nonces: substrateNonces,
+            log,
+            chainName: name,
+          });
         } else if (destination.type === 'solana') {
           sender = await solanaSender(name, destination, keys.destinations.get(name) as KeyPairSigner, log);
         } else if (destination.type === 'bitcoin') {
-          sender = await bitcoinSender(name, destination, keys.destinations.get(name) as BitcoinKey, config.dataDir, log);
+          sender = await bitcoinSender(
+            name,
+            destination,
+            keys.destinations.get(name) as BitcoinKey,
+            config.dataDir,
+            log,
+          );
         } else {
           sender = await evmSender(name, destination, keys.destinations.get(name) as EvmSigner, endpoint, log);
         }
@@ -179,10 +221,30 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
         const { provider, nonces } = endpoint(chainConfig.rpcUrl, chainConfig.chainId);
         await checkChainId(provider, chainConfig.chainId, `jobs.chains.${name}`, log);
         const wallet = keys.jobChains.get(name)!.connect(provider);
-        const journal = await TxJournal.open(join(config.dataDir, 'journals'), name, wallet.address, BigInt(chainConfig.chainId));
-        const txSender = new EvmTxSender({ wallet, provider, journal, chainId: BigInt(chainConfig.chainId), log, nonces, confirmations: chainConfig.confirmations });
+        const journal = await TxJournal.open(
+          join(config.dataDir, 'journals'),
+          name,
+          wallet.address,
+          BigInt(chainConfig.chainId),
+        );
+        const txSender = new EvmTxSender({
+          wallet,
+          provider,
+          journal,
+          chainId: BigInt(chainConfig.chainId),
+          log,
+          nonces,
+          confirmations: chainConfig.confirmations,
+        });
         txSenders.push(txSender);
-        const escrow = new EvmEscrow({ chain: name, address: chainConfig.escrow, provider, sender: txSender, fromBlock: chainConfig.escrowDeployBlock, log });
+        const escrow = new EvmEscrow({
+          chain: name,
+          address: chainConfig.escrow,
+          provider,
+          sender: txSender,
+          fromBlock: chainConfig.escrowDeployBlock,
+          log,
+        });
         escrows.set(name, instrumented(escrow, { chain: name, port: 'escrow' }, metrics));
         feedChains.set(name, { escrow: chainConfig.escrow, payee: wallet.address });
         // The first chain's block time is the host's clock (the claim schedule, lock expiry).
@@ -207,10 +269,19 @@ export async function buildChainPorts(config: DaemonConfig, keys: Keys, log: Log
   }
 }
 
-async function evmSender(name: string, destination: EvmDestinationConfig, key: EvmSigner, endpoint: (url: string, chainId: number) => EvmEndpoint, log: Logger): Promise<TransferSender> {
+async function evmSender(
+  name: string,
+  destination: EvmDestinationConfig,
+  key: EvmSigner,
+  endpoint: (url: string, chainId: number) => EvmEndpoint,
+  log: Logger,
+): Promise<TransferSender> {
   const resolved = resolveEvmDestination(destination);
   // The configuration was checked with the same resolution: a problem here is a bug.
-  assert(!('problems' in resolved), `swaps.destinations.${name} passed the schema yet does not resolve: ${JSON.stringify(resolved)}`);
+  assert(
+    !('problems' in resolved),
+    `swaps.destinations.${name} passed the schema yet does not resolve: ${JSON.stringify(resolved)}`,
+  );
   const { provider, nonces } = endpoint(destination.rpcUrl, resolved.chainId);
   await checkChainId(provider, resolved.chainId, `swaps.destinations.${name}`, log);
   return new EvmTransferSender({
@@ -226,12 +297,21 @@ async function evmSender(name: string, destination: EvmDestinationConfig, key: E
 }
 
 /** A Solana sender; its nonce accounts are checked at start (a wrong one refuses the start). */
-async function solanaSender(name: string, destination: SolanaDestinationConfig, signer: KeyPairSigner, log: Logger): Promise<SolanaTransferSender> {
+async function solanaSender(
+  name: string,
+  destination: SolanaDestinationConfig,
+  signer: KeyPairSigner,
+  log: Logger,
+): Promise<SolanaTransferSender> {
   const path = `swaps.destinations.${name}`;
   // The schema admits `mint` only for an allways id with a mint of its own, on a network it knows.
   const asset: SolanaAsset =
     typeof destination.asset === 'string'
-      ? solanaAssetOf(destination.asset, destination.network, destination.mint === undefined ? {} : { mint: destination.mint })
+      ? solanaAssetOf(
+          destination.asset,
+          destination.network,
+          destination.mint === undefined ? {} : { mint: destination.mint },
+        )
       : { kind: 'spl', mint: destination.asset.spl as Address, decimals: destination.asset.decimals };
   const sender = new SolanaTransferSender({
     chain: name,

@@ -24,9 +24,15 @@ import { readableFileProblem, watchedFileProblem, writableDirectoryProblem } fro
 import { secretContentProblem, secretSourceProblem, type KeyKind, type SecretSource } from './secrets.ts';
 
 const keySource = z
-  .union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') })], {
-    error: 'a key source: { file: <path, mode 0600> } or { env: <VARIABLE> }',
-  })
+  .union(
+    [
+      z.strictObject({ file: z.string().min(1) }),
+      z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
+    ],
+    {
+      error: 'a key source: { file: <path, mode 0600> } or { env: <VARIABLE> }',
+    },
+  )
   .superRefine((source, ctx) => {
     const problem = secretSourceProblem(source);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
@@ -52,9 +58,15 @@ const url = (protocols: readonly string[]) =>
     { error: `a URL (${protocols.map((p) => p.replace(':', '://')).join(' or ')})` },
   );
 
-const evmAddress = z.string().refine(isEvmAddress, { error: 'an EVM address (0x and 40 hex digits, checksummed if mixed case)' });
+const evmAddress = z
+  .string()
+  .refine(isEvmAddress, { error: 'an EVM address (0x and 40 hex digits, checksummed if mixed case)' });
 const ss58Address = z.string().refine(isSubtensorAddress, { error: 'an SS58 address of format 42 (Subtensor)' });
-const amount = z.union([z.string().regex(/^[0-9]+$/), z.number().int().nonnegative()], { error: 'an integer amount in the smallest unit' }).transform((v) => BigInt(v));
+const amount = z
+  .union([z.string().regex(/^[0-9]+$/), z.number().int().nonnegative()], {
+    error: 'an integer amount in the smallest unit',
+  })
+  .transform((v) => BigInt(v));
 const positiveInt = z.number().int().positive();
 const chainName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a chain name: lower case letters, digits, - and _');
 
@@ -75,9 +87,16 @@ const evmDestination = z
     rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
     key: keyOf('evm'),
     asset: z
-      .union([z.literal('native'), z.strictObject({ erc20: evmAddress }), z.enum(Object.keys(EVM_ASSETS) as [string, ...string[]])], {
-        error: `'native', { erc20: <address> }, or an allways EVM asset id (${Object.keys(EVM_ASSETS).join(', ')})`,
-      })
+      .union(
+        [
+          z.literal('native'),
+          z.strictObject({ erc20: evmAddress }),
+          z.enum(Object.keys(EVM_ASSETS) as [string, ...string[]]),
+        ],
+        {
+          error: `'native', { erc20: <address> }, or an allways EVM asset id (${Object.keys(EVM_ASSETS).join(', ')})`,
+        },
+      )
       .default('native'),
     /** Which deployment of an allways asset: its mainnet (default) or its test network. */
     network: z.enum(['mainnet', 'testnet']).optional(),
@@ -85,12 +104,16 @@ const evmDestination = z
     token: evmAddress.optional(),
     decimals: z.number().int().min(0).max(36).optional(),
     confirmations: positiveInt.optional(),
-    refusalChecks: z.array(z.string().regex(REFUSAL_CHECK, 'a view signature: name() or name(address)')).max(8).optional(),
+    refusalChecks: z
+      .array(z.string().regex(REFUSAL_CHECK, 'a view signature: name() or name(address)'))
+      .max(8)
+      .optional(),
     feeCheck: z.string().regex(FEE_CHECK, 'a view signature: name(uint256)').nullable().optional(),
   })
   .superRefine((destination, ctx) => {
     const resolved = resolveEvmDestination(destination);
-    if ('problems' in resolved) for (const { key, message } of resolved.problems) ctx.addIssue({ code: 'custom', path: [key], message });
+    if ('problems' in resolved)
+      for (const { key, message } of resolved.problems) ctx.addIssue({ code: 'custom', path: [key], message });
   });
 
 const solanaAddress = z.string().refine(isSolanaAddress, { error: 'a Solana address (base58 of 32 bytes)' });
@@ -100,25 +123,30 @@ const solanaAddress = z.string().refine(isSolanaAddress, { error: 'a Solana addr
  * solusdc; any other legacy SPL mint with its decimals). Every payout is signed against one of
  * `nonceAccounts` (durable nonces whose authority is the key): one payout in flight per account.
  */
-const solanaDestination = z.strictObject({
-  type: z.literal('solana'),
-  rpcUrl: url(['http:', 'https:']),
-  key: keyOf('solana'),
-  asset: z.union([z.enum(SOLANA_ASSET_IDS), z.strictObject({ spl: solanaAddress, decimals: z.number().int().min(0).max(18) })], {
-    error: `an allways Solana asset id (${SOLANA_ASSET_IDS.join(', ')}) or { spl: <mint>, decimals: <n> }`,
-  }),
-  network: z.enum(['mainnet', 'devnet']).default('mainnet'),
-  mint: solanaAddress.optional(),
-  nonceAccounts: z
-    .array(solanaAddress)
-    .min(1, 'at least one durable nonce account (see README: one payout in flight per account)')
-    .max(MAX_NONCE_ACCOUNTS)
-    .refine((a) => new Set(a).size === a.length, { error: 'a nonce account is listed twice' }),
-  commitment: z.enum(['confirmed', 'finalized']).default('finalized'),
-}).refine((d) => d.mint === undefined || d.asset === 'solusdc', {
-  path: ['mint'],
-  error: "only with an allways SPL asset id (solusdc); write another token as asset: { spl: <mint>, decimals: <n> }",
-});
+const solanaDestination = z
+  .strictObject({
+    type: z.literal('solana'),
+    rpcUrl: url(['http:', 'https:']),
+    key: keyOf('solana'),
+    asset: z.union(
+      [z.enum(SOLANA_ASSET_IDS), z.strictObject({ spl: solanaAddress, decimals: z.number().int().min(0).max(18) })],
+      {
+        error: `an allways Solana asset id (${SOLANA_ASSET_IDS.join(', ')}) or { spl: <mint>, decimals: <n> }`,
+      },
+    ),
+    network: z.enum(['mainnet', 'devnet']).default('mainnet'),
+    mint: solanaAddress.optional(),
+    nonceAccounts: z
+      .array(solanaAddress)
+      .min(1, 'at least one durable nonce account (see README: one payout in flight per account)')
+      .max(MAX_NONCE_ACCOUNTS)
+      .refine((a) => new Set(a).size === a.length, { error: 'a nonce account is listed twice' }),
+    commitment: z.enum(['confirmed', 'finalized']).default('finalized'),
+  })
+  .refine((d) => d.mint === undefined || d.asset === 'solusdc', {
+    path: ['mint'],
+    error: 'only with an allways SPL asset id (solusdc); write another token as asset: { spl: <mint>, decimals: <n> }',
+  });
 
 /**
  * BTC paid from one pinned address (the swap's miner_to_addr) through Esplora APIs. The key's
@@ -129,7 +157,10 @@ const bitcoinDestination = z
     type: z.literal('bitcoin'),
     /** testnet covers testnet3, testnet4 and signet: they share the address encoding. */
     network: z.enum(['mainnet', 'testnet']).default('mainnet'),
-    esploraUrls: z.array(url(['http:', 'https:'])).min(1, 'at least one Esplora URL').max(10),
+    esploraUrls: z
+      .array(url(['http:', 'https:']))
+      .min(1, 'at least one Esplora URL')
+      .max(10),
     key: keyOf('bitcoin'),
     address: z.string(),
     confirmations: positiveInt.default(2),
@@ -142,7 +173,11 @@ const bitcoinDestination = z
     const problem = payingAddressProblem(d.address, d.network);
     if (problem !== null) ctx.addIssue({ code: 'custom', path: ['address'], message: problem });
     if (d.minFeeRateSatVb > d.maxFeeRateSatVb || d.fallbackFeeRateSatVb > d.maxFeeRateSatVb) {
-      ctx.addIssue({ code: 'custom', path: ['maxFeeRateSatVb'], message: 'below minFeeRateSatVb or fallbackFeeRateSatVb' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxFeeRateSatVb'],
+        message: 'below minFeeRateSatVb or fallbackFeeRateSatVb',
+      });
     }
   });
 
@@ -155,9 +190,14 @@ const swapsSection = z.strictObject({
   minFreeBalance: amount.default(250_000_000n),
   firstSwapId: z.number().int().nonnegative().default(0),
   eventLookbackBlocks: positiveInt.default(256),
-  destinations: z.record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination, solanaDestination, bitcoinDestination])).refine((d) => Object.keys(d).length > 0, {
-    error: 'at least one destination chain',
-  }),
+  destinations: z
+    .record(
+      chainName,
+      z.discriminatedUnion('type', [taoDestination, evmDestination, solanaDestination, bitcoinDestination]),
+    )
+    .refine((d) => Object.keys(d).length > 0, {
+      error: 'at least one destination chain',
+    }),
 });
 
 const jobChain = z.strictObject({
@@ -183,14 +223,18 @@ const configSchema = z
   .strictObject({
     /** store/, recovery.jsonl, daemon.lock and the transaction journals live here. */
     dataDir: z.string().min(1),
-    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+    log: z
+      .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+      .default({ level: 'info' }),
     http: z.strictObject({ port: z.number().int().min(1).max(65_535) }).optional(),
     swaps: swapsSection.optional(),
     jobs: jobsSection.optional(),
     /** Ceiling of the wait between ticks while an endpoint is unreachable. */
     maxBackoffMs: z.number().int().min(100).default(DEFAULT_MAX_BACKOFF_MS),
   })
-  .refine((c) => c.swaps !== undefined || c.jobs !== undefined, { error: 'nothing to do: configure swaps, jobs, or both' });
+  .refine((c) => c.swaps !== undefined || c.jobs !== undefined, {
+    error: 'nothing to do: configure swaps, jobs, or both',
+  });
 
 export type DaemonConfig = z.infer<typeof configSchema>;
 export type SwapsConfig = NonNullable<DaemonConfig['swaps']>;
@@ -220,7 +264,9 @@ export function loadConfig(path: string): DaemonConfig {
   if (!parsed.success) {
     throw new ConfigError(
       file,
-      parsed.error.issues.map((issue) => `${issue.path.length === 0 ? '(top level)' : issue.path.join('.')}: ${issue.message}`),
+      parsed.error.issues.map(
+        (issue) => `${issue.path.length === 0 ? '(top level)' : issue.path.join('.')}: ${issue.message}`,
+      ),
     );
   }
   return parsed.data;
@@ -232,7 +278,10 @@ function resolvePaths(raw: unknown, base: string): unknown {
   if (Array.isArray(raw)) return raw.map((item) => resolvePaths(item, base));
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
-    const isPath = (key === 'file' || key === 'dataDir' || key === 'feed' || key === 'metadata') && typeof value === 'string' && value !== '';
+    const isPath =
+      (key === 'file' || key === 'dataDir' || key === 'feed' || key === 'metadata') &&
+      typeof value === 'string' &&
+      value !== '';
     out[key] = isPath ? resolve(base, value) : resolvePaths(value, base);
   }
   return out;

@@ -62,12 +62,19 @@ type Closers = Array<() => Promise<void>>;
 
 export async function runDaemon(options: DaemonOptions, _io: DaemonIo): Promise<number> {
   const { config, keys, paths } = await prepare(options);
-  const log: DaemonLogger = pino({ level: config.log.level, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
+  const log: DaemonLogger = pino(
+    { level: config.log.level, base: { pid: process.pid } },
+    pino.destination({ dest: 1, sync: true }),
+  );
   const daemon: Daemon = { config, paths, log, stopper: new Stopper(log), metrics: new DaemonMetrics() };
   const lock = acquireLock(paths.lock);
   const closers: Closers = [];
   try {
-    if (lock.tookOverFrom !== null) log.warn({ lock: paths.lock, previousPid: lock.tookOverFrom }, 'took over the lock of a daemon that died without releasing it');
+    if (lock.tookOverFrom !== null)
+      log.warn(
+        { lock: paths.lock, previousPid: lock.tookOverFrom },
+        'took over the lock of a daemon that died without releasing it',
+      );
     return await runLocked(daemon, options, keys, closers);
   } finally {
     for (const close of closers.reverse()) await close();
@@ -91,7 +98,12 @@ async function prepare(options: DaemonOptions): Promise<{ config: DaemonConfig; 
 async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, closers: Closers): Promise<number> {
   const { config, log, metrics, stopper } = daemon;
   await checkStoreFor(options.init, daemon.paths);
-  const ports = await connectWithBackoff(config, () => buildChainPorts(config, keys, log, metrics, () => stopper.requested), log, stopper);
+  const ports = await connectWithBackoff(
+    config,
+    () => buildChainPorts(config, keys, log, metrics, () => stopper.requested),
+    log,
+    stopper,
+  );
   if (ports === null) return 0; // stopped while waiting for the endpoints
   closers.push(() => ports.close());
   if (options.init) await reconcileBeforeInit(ports, options.adoptAssigned, log);
@@ -100,7 +112,10 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
   resumeJournals(ports, log);
   const health = new Health(config);
   await startHttp(daemon, host, health, closers);
-  log.info({ live: host.liveCount, swaps: config.swaps !== undefined, jobs: config.jobs !== undefined }, 'daemon started');
+  log.info(
+    { live: host.liveCount, swaps: config.swaps !== undefined, jobs: config.jobs !== undefined },
+    'daemon started',
+  );
   await tickUntilStopped(daemon, host, health, durable.recoveryLog);
   log.info({ live: host.liveCount }, 'stopped: every effect in progress reached a durable state');
   return 0;
@@ -109,7 +124,8 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
 /** --init only where no store is; without it, a missing store refuses (never start empty by accident). */
 async function checkStoreFor(init: boolean, paths: DataPaths): Promise<void> {
   const storeExists = existsSync(join(paths.store, 'store.json'));
-  if (init && storeExists) throw new StoreExists(paths.store, 'already exists; --init creates a new store only: drop --init');
+  if (init && storeExists)
+    throw new StoreExists(paths.store, 'already exists; --init creates a new store only: drop --init');
   if (!init && !storeExists) {
     // Opening without create gives the store's own message.
     await openLowdbSnapshotStore(paths.store, { create: false, knownMachines: knownMachineVersions });
@@ -124,14 +140,26 @@ interface Durable {
 /** The store and the recovery log, saying what a crash left torn in them. */
 async function openDurable(paths: DataPaths, init: boolean, log: Logger): Promise<Durable> {
   const store = await openLowdbSnapshotStore(paths.store, { create: init, knownMachines: knownMachineVersions });
-  if (store.tornTail !== null) log.warn({ file: store.tornTail.file, bytes: store.tornTail.bytes }, 'store log ended in a torn line (a write killed before it was acknowledged); cut off');
+  if (store.tornTail !== null)
+    log.warn(
+      { file: store.tornTail.file, bytes: store.tornTail.bytes },
+      'store log ended in a torn line (a write killed before it was acknowledged); cut off',
+    );
   const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(paths.recoveryLog);
-  if (tornTailSavedTo !== null) log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line (a crash mid-append); kept aside, the entry is written again');
+  if (tornTailSavedTo !== null)
+    log.warn(
+      { savedTo: tornTailSavedTo },
+      'recovery log ended in a torn line (a crash mid-append); kept aside, the entry is written again',
+    );
   return { store, recoveryLog };
 }
 
 /** The host, restored from the store: every machine it holds is live again. */
-async function buildHost({ config, log, metrics }: Daemon, { store, recoveryLog }: Durable, ports: ChainPorts): Promise<Host> {
+async function buildHost(
+  { config, log, metrics }: Daemon,
+  { store, recoveryLog }: Durable,
+  ports: ChainPorts,
+): Promise<Host> {
   return openHost({
     store,
     recoveryLog,
@@ -142,7 +170,11 @@ async function buildHost({ config, log, metrics }: Daemon, { store, recoveryLog 
     jobSource: ports.jobSource,
     log,
     ...(config.swaps === undefined ? {} : { marginBlocks: config.swaps.marginBlocks }),
-    ...(config.jobs === undefined ? {} : { claimSchedule: { intervalSec: config.jobs.claimIntervalSec, firstRunDelaySec: config.jobs.firstRunDelaySec } }),
+    ...(config.jobs === undefined
+      ? {}
+      : {
+          claimSchedule: { intervalSec: config.jobs.claimIntervalSec, firstRunDelaySec: config.jobs.firstRunDelaySec },
+        }),
     interceptors: [metricsInterceptor(metrics)],
   });
 }
@@ -150,7 +182,11 @@ async function buildHost({ config, log, metrics }: Daemon, { store, recoveryLog 
 /** Transactions a previous life journaled are followed again, in the background. */
 function resumeJournals(ports: ChainPorts, log: Logger): void {
   for (const sender of ports.txSenders) {
-    sender.resume().catch((error: unknown) => log.warn({ err: errorField(error) }, 'resuming journaled transactions failed; the batch claimer reconciles'));
+    sender
+      .resume()
+      .catch((error: unknown) =>
+        log.warn({ err: errorField(error) }, 'resuming journaled transactions failed; the batch claimer reconciles'),
+      );
   }
 }
 
@@ -185,12 +221,22 @@ function pollIntervalMs(config: DaemonConfig): number {
 }
 
 /** /health, /machines, /metrics on 127.0.0.1, if a port is configured. */
-async function startHttp({ config, log, metrics }: Daemon, host: Host, health: Health, closers: Closers): Promise<void> {
+async function startHttp(
+  { config, log, metrics }: Daemon,
+  host: Host,
+  health: Health,
+  closers: Closers,
+): Promise<void> {
   if (config.http === undefined) return;
   const status = await startStatusServer(
     config.http.port,
     {
-      health: () => ({ status: health.status(), lastTickAt: health.lastTickAt, live: host.liveCount, openRecoveryEntries: health.openRecoveryEntries }),
+      health: () => ({
+        status: health.status(),
+        lastTickAt: health.lastTickAt,
+        live: host.liveCount,
+        openRecoveryEntries: health.openRecoveryEntries,
+      }),
       machines: () => host.machines(),
     },
     metrics,
@@ -200,7 +246,12 @@ async function startHttp({ config, log, metrics }: Daemon, host: Host, health: H
 }
 
 /** A tick per poll interval; while an endpoint is unreachable the wait doubles up to maxBackoffMs. */
-async function tickUntilStopped(daemon: Daemon, host: Host, health: Health, recoveryLog: JsonlRecoveryLog): Promise<void> {
+async function tickUntilStopped(
+  daemon: Daemon,
+  host: Host,
+  health: Health,
+  recoveryLog: JsonlRecoveryLog,
+): Promise<void> {
   const { config, log, stopper } = daemon;
   const base = pollIntervalMs(config);
   let wait = base;
@@ -215,7 +266,7 @@ async function tickUntilStopped(daemon: Daemon, host: Host, health: Health, reco
 }
 
 /** One tick; whether it was degraded (an endpoint did not answer, or the tick failed). */
-async function tickOnce({ config, log, metrics }: Daemon, host: Host): Promise<boolean> {
+async function tickOnce({ log, metrics }: Daemon, host: Host): Promise<boolean> {
   try {
     const summary = await host.tick();
     // An obligation whose chains did not answer; one not configured reports 'off'.
@@ -231,15 +282,30 @@ async function tickOnce({ config, log, metrics }: Daemon, host: Host): Promise<b
 }
 
 /** The metrics and the health figures after a tick. */
-async function recordTick({ paths, log, metrics }: Daemon, host: Host, health: Health, recoveryLog: JsonlRecoveryLog): Promise<void> {
+async function recordTick(
+  { paths, log, metrics }: Daemon,
+  host: Host,
+  health: Health,
+  recoveryLog: JsonlRecoveryLog,
+): Promise<void> {
   metrics.lastTick.set(Date.now() / 1000);
-  for (const kind of [SWAP_KIND, JOB_KIND]) metrics.liveMachines.set({ kind }, host.machines().filter((m) => m.kind === kind).length);
-  health.openRecoveryEntries = await countOpen(recoveryLog.entries().map((e) => e.key), paths.resolutions, log);
+  for (const kind of [SWAP_KIND, JOB_KIND])
+    metrics.liveMachines.set({ kind }, host.machines().filter((m) => m.kind === kind).length);
+  health.openRecoveryEntries = await countOpen(
+    recoveryLog.entries().map((e) => e.key),
+    paths.resolutions,
+    log,
+  );
   metrics.recoveryEntries.set(health.openRecoveryEntries);
 }
 
 /** Connects, trying again with backoff while an endpoint is down; null if stopped meanwhile. */
-async function connectWithBackoff(config: DaemonConfig, connect: () => Promise<ChainPorts>, log: Logger, stopper: Stopper): Promise<ChainPorts | null> {
+async function connectWithBackoff(
+  config: DaemonConfig,
+  connect: () => Promise<ChainPorts>,
+  log: Logger,
+  stopper: Stopper,
+): Promise<ChainPorts | null> {
   let wait = 1_000;
   for (;;) {
     try {

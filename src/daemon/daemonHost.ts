@@ -14,7 +14,7 @@ export function metricsInterceptor(metrics: DaemonMetrics): EngineInterceptor {
     transitioned: metrics.onTransition,
     async performEffect(call, next) {
       const { effect } = call;
-      let event;
+      let event: Awaited<ReturnType<typeof next>>;
       try {
         event = await next(call);
       } catch (error) {

@@ -109,7 +109,10 @@ export class FileJobFeed implements JobSource {
     const o = parsed.data;
     const chain = this.chains.get(o.chain);
     if (chain === undefined) {
-      this.log.error({ feed: where, chain: o.chain }, 'job feed line names a chain this daemon does not settle on; skipped');
+      this.log.error(
+        { feed: where, chain: o.chain },
+        'job feed line names a chain this daemon does not settle on; skipped',
+      );
       return;
     }
     if (o.phase !== 'running' && o.cost === null) {
@@ -117,7 +120,15 @@ export class FileJobFeed implements JobSource {
       return;
     }
     this.latest.set(`${o.chain}:${o.jobId.toLowerCase()}`, {
-      terms: { jobId: o.jobId.toLowerCase(), chain: o.chain, escrow: chain.escrow, token: o.token, payer: o.payer, payee: chain.payee, lock: o.lock },
+      terms: {
+        jobId: o.jobId.toLowerCase(),
+        chain: o.chain,
+        escrow: chain.escrow,
+        token: o.token,
+        payer: o.payer,
+        payee: chain.payee,
+        lock: o.lock,
+      },
       phase: o.phase,
       cost: o.cost,
     });

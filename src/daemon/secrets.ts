@@ -92,7 +92,11 @@ const KEY_CHECKS: Readonly<Record<KeyKind, (value: string) => boolean>> = {
 };
 
 /** Why the source's value is not a key of this kind, or null; never quotes the value. */
-export function secretContentProblem(source: SecretSource, kind: KeyKind, env: NodeJS.ProcessEnv = process.env): string | null {
+export function secretContentProblem(
+  source: SecretSource,
+  kind: KeyKind,
+  env: NodeJS.ProcessEnv = process.env,
+): string | null {
   const secret = loadSecret(source, env);
   return KEY_CHECKS[kind](secret.reveal()) ? null : `${secret.origin} does not hold ${KEY_FORMS[kind]}`;
 }

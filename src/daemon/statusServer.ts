@@ -9,11 +9,20 @@ import { ListenFailed } from '../errors.ts';
 import type { DaemonMetrics } from './metrics.ts';
 
 export interface StatusSource {
-  health(): { status: 'ok' | 'degraded' | 'starting'; lastTickAt: string | null; live: number; openRecoveryEntries: number };
+  health(): {
+    status: 'ok' | 'degraded' | 'starting';
+    lastTickAt: string | null;
+    live: number;
+    openRecoveryEntries: number;
+  };
   machines(): Array<{ id: string; kind: string; state: string }>;
 }
 
-export async function startStatusServer(port: number, source: StatusSource, metrics: DaemonMetrics): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startStatusServer(
+  port: number,
+  source: StatusSource,
+  metrics: DaemonMetrics,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((request, response) => {
     const send = (status: number, type: string, body: string): void => {
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });

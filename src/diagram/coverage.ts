@@ -54,11 +54,15 @@ export function readCoverage(path: string): CoverageFile {
   }
   const file = parsed as Partial<CoverageFile> | null;
   if (file?.format !== COVERAGE_FORMAT || typeof file.machines !== 'object' || file.machines === null) {
-    throw new CoverageFileInvalid(path, `not a settle coverage file (expected format "${COVERAGE_FORMAT}"; write one with settle sim --coverage FILE)`);
+    throw new CoverageFileInvalid(
+      path,
+      `not a settle coverage file (expected format "${COVERAGE_FORMAT}"; write one with settle sim --coverage FILE)`,
+    );
   }
   for (const [machine, counts] of Object.entries(file.machines)) {
     for (const [key, n] of Object.entries(counts)) {
-      if (!Number.isSafeInteger(n) || n < 0) throw new CoverageFileInvalid(path, `${machine} '${key}' has count ${String(n)}, not a non-negative integer`);
+      if (!Number.isSafeInteger(n) || n < 0)
+        throw new CoverageFileInvalid(path, `${machine} '${key}' has count ${String(n)}, not a non-negative integer`);
     }
   }
   return file as CoverageFile;

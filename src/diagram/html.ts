@@ -24,15 +24,25 @@ const INVARIANTS: Readonly<Record<string, readonly string[]>> = {
 };
 
 const SETTLEMENT_READINGS: ReadonlyArray<readonly [string, string]> = [
-  ['Claimed event for the job (in the receipt, or found when reading the chain)', 'CLAIMED: Finished, with the claim transaction'],
-  ['Canceled event for the job (claim mined after expiry, or the payer cancelled)', 'CLAIM_CANCELED / LOCK_CANCELED: Cancelled, logged as lost revenue'],
+  [
+    'Claimed event for the job (in the receipt, or found when reading the chain)',
+    'CLAIMED: Finished, with the claim transaction',
+  ],
+  [
+    'Canceled event for the job (claim mined after expiry, or the payer cancelled)',
+    'CLAIM_CANCELED / LOCK_CANCELED: Cancelled, logged as lost revenue',
+  ],
   ['the lock still there, unexpired', 'claimed in the next claimLocks batch'],
   ['no lock, no Claimed, no Canceled', 'LOCK_GONE: Recovery, logged'],
   ['the batch would revert (dry run)', 'bad entries set aside by bisection, the rest claimed in one transaction'],
-  ['RPC failure, revert when mined, receipt without an event for the job', 'CLAIM_FAILED: back to JobSettle; the next run reads the chain before claiming'],
+  [
+    'RPC failure, revert when mined, receipt without an event for the job',
+    'CLAIM_FAILED: back to JobSettle; the next run reads the chain before claiming',
+  ],
 ];
 
-const escape = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+const escapeMarkup = (text: string): string =>
+  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
 export function toHtml(model: MachineModel, svg: string, counts?: TransitionCounts, coverageSource?: string): string {
   const stateOf = (name: string | null) => model.states.find((s) => s.name === name);
@@ -40,24 +50,36 @@ export function toHtml(model: MachineModel, svg: string, counts?: TransitionCoun
     .map((t) => {
       const effect = effectOf(model, t);
       const count = counts?.[t.key];
-      const countCell = counts === undefined ? '' : `<td class="${count === 0 ? 'never' : ''}">${count === undefined ? '?' : count === 0 ? 'never' : count}</td>`;
-      return `<tr><td>${t.from}</td><td><code>${t.event}</code></td><td>${t.guard === null ? '' : `<code>${t.guard}</code>`}</td><td>${t.to ?? '(stays)'}</td><td>${effect ?? ''}</td><td>${effect === null ? '' : escape(stateOf(t.to)?.durableBefore ?? '')}</td><td>${t.actions.map((a) => `<code>${a}</code>`).join(' ')}</td>${countCell}</tr>`;
+      const countCell =
+        counts === undefined
+          ? ''
+          : `<td class="${count === 0 ? 'never' : ''}">${count === undefined ? '?' : count === 0 ? 'never' : count}</td>`;
+      return `<tr><td>${t.from}</td><td><code>${t.event}</code></td><td>${t.guard === null ? '' : `<code>${t.guard}</code>`}</td><td>${t.to ?? '(stays)'}</td><td>${effect ?? ''}</td><td>${effect === null ? '' : escapeMarkup(stateOf(t.to)?.durableBefore ?? '')}</td><td>${t.actions.map((a) => `<code>${a}</code>`).join(' ')}</td>${countCell}</tr>`;
     })
     .join('\n');
   const states = model.states
-    .map((s) => `<tr><td>${s.name}</td><td>${escape(s.summary)}</td><td>${s.effect ?? ''}</td><td>${s.final ? 'final' : ''}${s.record === null ? '' : `, writes the recovery log (${s.record})`}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><td>${s.name}</td><td>${escapeMarkup(s.summary)}</td><td>${s.effect ?? ''}</td><td>${s.final ? 'final' : ''}${s.record === null ? '' : `, writes the recovery log (${s.record})`}</td></tr>`,
+    )
     .join('\n');
   const classification =
     model.name === 'swapFulfillment'
       ? `<p>How each failure of <code>mark_fulfilled</code> is handled (machines/markFulfilledErrors.ts): terminal errors are read back once with <code>get_swap</code>, then Recovery; transient ones are retried with backoff; an unknown outcome is read back before any retry.</p>
 <table><tr><th>error</th><th>from</th><th>class</th></tr>
-${[...CONTRACT_ERRORS.map((e) => [e, 'contract error enum'] as const), ...CLIENT_ERRORS.map((e) => [e, 'chain client'] as const)]
-  .map(([e, from]) => `<tr><td><code>${e}</code></td><td>${from}</td><td class="${MARK_ERROR_CLASSES[e]}">${MARK_ERROR_CLASSES[e]}</td></tr>`)
+${[
+  ...CONTRACT_ERRORS.map((e) => [e, 'contract error enum'] as const),
+  ...CLIENT_ERRORS.map((e) => [e, 'chain client'] as const),
+]
+  .map(
+    ([e, from]) =>
+      `<tr><td><code>${e}</code></td><td>${from}</td><td class="${MARK_ERROR_CLASSES[e]}">${MARK_ERROR_CLASSES[e]}</td></tr>`,
+  )
   .join('\n')}
 </table>`
       : `<p>How the batch claimer reads the chain for each job (src/host/batchClaimer.ts): a transaction that succeeded is no proof of payment, only a Claimed event is.</p>
 <table><tr><th>the chain says</th><th>the machine gets</th></tr>
-${SETTLEMENT_READINGS.map(([what, then]) => `<tr><td>${escape(what)}</td><td>${escape(then)}</td></tr>`).join('\n')}
+${SETTLEMENT_READINGS.map(([what, then]) => `<tr><td>${escapeMarkup(what)}</td><td>${escapeMarkup(then)}</td></tr>`).join('\n')}
 </table>`;
   return `<!doctype html>
 <html lang="en">
@@ -78,7 +100,7 @@ figure { overflow-x: auto; border: 1px solid #e2e8f0; padding: 0.5rem; margin: 0
 </head>
 <body>
 <h1>${model.name}</h1>
-<p>Generated from <code>machines/${model.name}.ts</code> by <code>settle diagram</code>: what is drawn is what runs.${coverageSource === undefined ? '' : ` Transition counts from <code>${escape(coverageSource)}</code>; transitions never taken are red and dashed.`}</p>
+<p>Generated from <code>machines/${model.name}.ts</code> by <code>settle diagram</code>: what is drawn is what runs.${coverageSource === undefined ? '' : ` Transition counts from <code>${escapeMarkup(coverageSource)}</code>; transitions never taken are red and dashed.`}</p>
 <p class="legend"><span style="background:#fff4d6;border-color:#b7791f">requests an effect (⚡)</span><span style="background:#e6f4ea;border-color:#2f855a">final</span><span style="background:#fde8e8;border-color:#c53030">writes the recovery log</span></p>
 <figure>
 ${svg}</figure>
@@ -93,7 +115,7 @@ ${rows}
 </table>
 <h2>Invariants</h2>
 <ul>
-${(INVARIANTS[model.name] ?? []).map((i) => `<li>${escape(i)}</li>`).join('\n')}
+${(INVARIANTS[model.name] ?? []).map((i) => `<li>${escapeMarkup(i)}</li>`).join('\n')}
 </ul>
 <h2>Failure classification</h2>
 ${classification}

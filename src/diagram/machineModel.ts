@@ -50,7 +50,13 @@ interface StateNodeLike {
 }
 
 const nameOf = (x: unknown): string | null =>
-  x === undefined || x === null ? null : typeof x === 'string' ? x : typeof (x as { type?: unknown }).type === 'string' ? (x as { type: string }).type : 'inline';
+  x === undefined || x === null
+    ? null
+    : typeof x === 'string'
+      ? x
+      : typeof (x as { type?: unknown }).type === 'string'
+        ? (x as { type: string }).type
+        : 'inline';
 
 /** Every transition definition of a flat machine, with its stable key. */
 export function transitionDefinitions(machine: AnyStateMachine): Map<unknown, TransitionModel> {
@@ -76,7 +82,9 @@ export function transitionDefinitions(machine: AnyStateMachine): Map<unknown, Tr
 }
 
 export function machineModel(machine: AnyStateMachine): MachineModel {
-  const initial = String((machine.root as unknown as { initial?: { target?: Array<{ key: string }> } }).initial?.target?.[0]?.key ?? '');
+  const initial = String(
+    (machine.root as unknown as { initial?: { target?: Array<{ key: string }> } }).initial?.target?.[0]?.key ?? '',
+  );
   const states = (Object.values(machine.root.states) as StateNodeLike[]).map((node): StateModel => {
     const meta = (node.meta ?? {}) as Partial<StateMeta>;
     return {

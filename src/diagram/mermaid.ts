@@ -3,7 +3,10 @@ import type { MachineModel, TransitionCounts } from './machineModel.ts';
 import { countLabel, stateKind, transitionLabel } from './labels.ts';
 
 export function toMermaid(model: MachineModel, counts?: TransitionCounts): string {
-  const lines = ['stateDiagram-v2', `  %% ${model.name}: generated from machines/${model.name}.ts by settle diagram; do not edit`];
+  const lines = [
+    'stateDiagram-v2',
+    `  %% ${model.name}: generated from machines/${model.name}.ts by settle diagram; do not edit`,
+  ];
   for (const s of model.states) {
     const effect = s.effect === null ? '' : `\\n⚡ ${s.effect}`;
     lines.push(`  state "${s.name}${effect}" as ${s.name}`);
@@ -11,7 +14,9 @@ export function toMermaid(model: MachineModel, counts?: TransitionCounts): strin
   const initial = model.states.find((s) => s.initial);
   if (initial !== undefined) lines.push(`  [*] --> ${initial.name}`);
   for (const t of model.transitions) {
-    lines.push(`  ${t.from} --> ${t.to ?? t.from} : ${transitionLabel(model, t).replaceAll(':', ' ')}${countLabel(counts?.[t.key])}`);
+    lines.push(
+      `  ${t.from} --> ${t.to ?? t.from} : ${transitionLabel(model, t).replaceAll(':', ' ')}${countLabel(counts?.[t.key])}`,
+    );
   }
   for (const s of model.states) if (s.final) lines.push(`  ${s.name} --> [*]`);
   lines.push('  classDef effect fill:#fff4d6,stroke:#b7791f,color:#1a202c');

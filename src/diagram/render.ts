@@ -8,9 +8,18 @@ import { toSvg } from './svg.ts';
 
 export const DIAGRAM_FORMATS = ['mermaid', 'svg', 'json', 'html'] as const;
 export type DiagramFormat = (typeof DIAGRAM_FORMATS)[number];
-export const EXTENSIONS: Readonly<Record<DiagramFormat, string>> = { mermaid: 'mmd', svg: 'svg', json: 'json', html: 'html' };
+export const EXTENSIONS: Readonly<Record<DiagramFormat, string>> = {
+  mermaid: 'mmd',
+  svg: 'svg',
+  json: 'json',
+  html: 'html',
+};
 
-export async function renderDiagram(machine: AnyStateMachine, format: DiagramFormat, coverage?: CoverageFile): Promise<string> {
+export async function renderDiagram(
+  machine: AnyStateMachine,
+  format: DiagramFormat,
+  coverage?: CoverageFile,
+): Promise<string> {
   const model = machineModel(machine);
   const counts = coverage?.machines[model.name];
   switch (format) {

@@ -83,27 +83,54 @@ export class Engine {
       log: options.log,
       crashHook: options.crashHook,
       inspect: options.inspect,
-      transitioned: listeners.length === 0 ? undefined : (t) => listeners.forEach((i) => i.transitioned!(t)),
+      transitioned:
+        listeners.length === 0
+          ? undefined
+          : (t) => {
+              for (const i of listeners) i.transitioned!(t);
+            },
     });
     this.maxSteps = options.maxEffectStepsPerTick ?? DEFAULT_MAX_EFFECT_STEPS;
     for (const obligation of options.obligations) this.register(obligation);
-    const batchOf = (call: BatchCall) => this.batched.get(call.obligation)!.find(([effect]) => effect === call.effect)![1];
-    this.performChain = chain(interceptors.map((i) => i.performEffect?.bind(i)), (call) => this.perform(call));
-    this.batchChain = chain(interceptors.map((i) => i.runBatch?.bind(i)), (call) => batchOf(call).run(call.group, call.items));
-    this.observeChain = chain(interceptors.map((i) => i.observe?.bind(i)), (call) => call.obligation.observe(this.scopes.get(call.obligation)!));
-    this.createChain = chain(interceptors.map((i) => i.create?.bind(i)), (call) => this.createTerminal(call));
-    this.reviveChain = chain(interceptors.map((i) => i.revive?.bind(i)), (record) => this.reviveTerminal(record));
+    const batchOf = (call: BatchCall) =>
+      this.batched.get(call.obligation)!.find(([effect]) => effect === call.effect)![1];
+    this.performChain = chain(
+      interceptors.map((i) => i.performEffect?.bind(i)),
+      (call) => this.perform(call),
+    );
+    this.batchChain = chain(
+      interceptors.map((i) => i.runBatch?.bind(i)),
+      (call) => batchOf(call).run(call.group, call.items),
+    );
+    this.observeChain = chain(
+      interceptors.map((i) => i.observe?.bind(i)),
+      (call) => call.obligation.observe(this.scopes.get(call.obligation)!),
+    );
+    this.createChain = chain(
+      interceptors.map((i) => i.create?.bind(i)),
+      (call) => this.createTerminal(call),
+    );
+    this.reviveChain = chain(
+      interceptors.map((i) => i.revive?.bind(i)),
+      (record) => this.reviveTerminal(record),
+    );
   }
 
   private register(obligation: AnyObligation): void {
     checkHandlers(obligation);
     // A kind is an id prefix and a machine name a record's key: each must name one obligation.
-    if (this.byMachineName.has(obligation.definition.name)) throw new Error(`two obligations run machine '${obligation.definition.name}'`);
-    if ([...this.byMachineName.values()].some((o) => o.kind === obligation.kind)) throw new Error(`two obligations of kind '${obligation.kind}'`);
+    if (this.byMachineName.has(obligation.definition.name))
+      throw new Error(`two obligations run machine '${obligation.definition.name}'`);
+    if ([...this.byMachineName.values()].some((o) => o.kind === obligation.kind))
+      throw new Error(`two obligations of kind '${obligation.kind}'`);
     this.byMachineName.set(obligation.definition.name, obligation);
     this.scopes.set(
       obligation,
-      scopeFor(this.table, obligation, { log: this.options.log, store: this.options.store, create: (call) => this.createChain(call) }),
+      scopeFor(this.table, obligation, {
+        log: this.options.log,
+        store: this.options.store,
+        create: (call) => this.createChain(call),
+      }),
     );
     const handlers = Object.entries(obligation.handlers) as Array<[string, Parameters<typeof isBatched>[0]]>;
     this.batched.set(obligation, handlers.filter(([, h]) => isBatched(h)) as unknown as Batched);
@@ -124,7 +151,12 @@ export class Engine {
   /** The versions of every machine this engine runs, and migrates from: what its store must accept. */
   static knownMachines(obligations: readonly AnyObligation[]): KnownMachines {
     return Object.fromEntries(
-      obligations.map(({ definition: d }) => [d.name, d.migrate === undefined || d.migratesFrom === undefined ? d.version : { version: d.version, migratesFrom: d.migratesFrom }]),
+      obligations.map(({ definition: d }) => [
+        d.name,
+        d.migrate === undefined || d.migratesFrom === undefined
+          ? d.version
+          : { version: d.version, migratesFrom: d.migratesFrom },
+      ]),
     );
   }
 
@@ -163,7 +195,9 @@ export class Engine {
    * The crash-point explorer compares engines by it.
    */
   memoryImage(): string {
-    const machines = this.table.sorted().map((m) => [m.id, JSON.stringify(m.stepper.persisted(m.snapshot)), m.snapshot === m.persistedSnapshot]);
+    const machines = this.table
+      .sorted()
+      .map((m) => [m.id, JSON.stringify(m.stepper.persisted(m.snapshot)), m.snapshot === m.persistedSnapshot]);
     const obligations = this.options.obligations.map((o) => [o.kind, o.memoryImage?.() ?? null]);
     return JSON.stringify({ machines, obligations });
   }
@@ -192,7 +226,11 @@ export class Engine {
   }
 
   /** runEffects; an error that is not fatal rewinds this machine alone. */
-  private async runEffectsContained(machine: LiveMachine, whenFailed: string, before?: () => Promise<unknown>): Promise<boolean> {
+  private async runEffectsContained(
+    machine: LiveMachine,
+    whenFailed: string,
+    before?: () => Promise<unknown>,
+  ): Promise<boolean> {
     try {
       if (before !== undefined) await before();
       return await this.runEffects(machine);
@@ -224,7 +262,16 @@ export class Engine {
         if (machine.snapshot !== machine.persistedSnapshot) {
           throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
         }
-        const call: EffectCall = { kind: machine.kind, id: machine.id, effect, state: String(snapshot.value), context: snapshot.context, meta, obligation: machine.obligation, record: this.record };
+        const call: EffectCall = {
+          kind: machine.kind,
+          id: machine.id,
+          effect,
+          state: String(snapshot.value),
+          context: snapshot.context,
+          meta,
+          obligation: machine.obligation,
+          record: this.record,
+        };
         const event = await this.performChain(call);
         this.table.crash('after-effect', machine.id);
         if (event !== null) {
@@ -254,7 +301,10 @@ export class Engine {
   /** Writes a recovery entry; the after-record crash point follows it. */
   private readonly record = async (entry: RecoveryEntry): Promise<null> => {
     const outcome = await this.options.recoveryLog.record(entry);
-    this.options.log.warn({ machine: entry.key, recovery: outcome, kind: entry.kind, reason: entry.reason }, 'recovery entry');
+    this.options.log.warn(
+      { machine: entry.key, recovery: outcome, kind: entry.kind, reason: entry.reason },
+      'recovery entry',
+    );
     this.table.crash('after-record', entry.key);
     return null;
   };
@@ -284,7 +334,12 @@ export class Engine {
   }
 
   /** One batch: performed, then each member fed its result and run on. Returns how many archived. */
-  private async runBatch(obligation: AnyObligation, effect: string, group: string, members: readonly LiveMachine[]): Promise<number> {
+  private async runBatch(
+    obligation: AnyObligation,
+    effect: string,
+    group: string,
+    members: readonly LiveMachine[],
+  ): Promise<number> {
     const items = members.map((machine) => {
       if (machine.snapshot !== machine.persistedSnapshot) {
         throw new Error(`${machine.id}: effect '${effect}' requested by a snapshot that is not on disk`);
@@ -298,7 +353,14 @@ export class Engine {
     for (const machine of members) {
       const event = events.get(machine.id);
       const feed = event === undefined ? undefined : () => this.table.dispatch(machine, event);
-      if (await this.runEffectsContained(machine, 'settling a batch result failed; machine back to its state on disk', feed)) archived += 1;
+      if (
+        await this.runEffectsContained(
+          machine,
+          'settling a batch result failed; machine back to its state on disk',
+          feed,
+        )
+      )
+        archived += 1;
     }
     return archived;
   }
@@ -312,4 +374,3 @@ export class Engine {
     return this.table.changeOf(machine, 'created', null, machine.snapshot);
   }
 }
-

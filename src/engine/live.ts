@@ -48,8 +48,10 @@ export interface DurableTransition {
  * (the swap puts those holding a signed transfer first, so bytes signed before a crash are
  * broadcast before anything new is signed and a restart never hands their nonce to another).
  */
-const priorityOf = (m: LiveMachine): number => (m.obligation.priority === undefined ? 0 : m.obligation.priority(m.snapshot.context));
-export const liveOrder = (a: LiveMachine, b: LiveMachine): number => priorityOf(a) - priorityOf(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const priorityOf = (m: LiveMachine): number =>
+  m.obligation.priority === undefined ? 0 : m.obligation.priority(m.snapshot.context);
+export const liveOrder = (a: LiveMachine, b: LiveMachine): number =>
+  priorityOf(a) - priorityOf(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
  * Whether two snapshots of a flat machine would persist the same: same state, same status,

@@ -9,7 +9,13 @@
  * actions (effects are the host's, named in state meta), so nothing is deferred or dropped:
  * an action that would need executing is a bug in a machine, and fails loudly.
  */
-import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type InspectionEvent } from 'xstate';
+import {
+  createActor,
+  type AnyActorScope,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type InspectionEvent,
+} from 'xstate';
 import { metaOfState, type StateMeta } from '../../machines/index.ts';
 
 export class MachineStepper {
@@ -35,7 +41,9 @@ export class MachineStepper {
       stopChild: () => undefined,
       emit: () => undefined,
       actionExecutor: (action) => {
-        throw new Error(`${machine.id}: action '${action.type}' has an effect; machines must declare none (effects belong to the host)`);
+        throw new Error(
+          `${machine.id}: action '${action.type}' has an effect; machines must declare none (effects belong to the host)`,
+        );
       },
     };
   }
@@ -57,7 +65,15 @@ export class MachineStepper {
    * state of both machines.
    */
   restore(persisted: unknown): AnyMachineSnapshot {
-    const stored = persisted as { value?: unknown; status?: unknown; children?: object; context?: unknown; historyValue?: unknown; output?: unknown; error?: unknown };
+    const stored = persisted as {
+      value?: unknown;
+      status?: unknown;
+      children?: object;
+      context?: unknown;
+      historyValue?: unknown;
+      output?: unknown;
+      error?: unknown;
+    };
     if (stored.children !== undefined && Object.keys(stored.children).length > 0) {
       throw new Error(`${this.machine.id}: a persisted snapshot with child actors; the machines have none`);
     }
@@ -65,11 +81,18 @@ export class MachineStepper {
     // Looked up by state, then status, rather than by a key made of both: that key was a new
     // string to build and hash for each of 100,000 machines at a restart.
     let byStatus = this.resolvedStates.get(stored.value);
-    if (byStatus === undefined) this.resolvedStates.set(stored.value, (byStatus = new Map()));
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.resolvedStates.set(stored.value, byStatus);
+    }
     const status = String(stored.status);
     let resolved = byStatus.get(status);
     if (resolved === undefined) {
-      resolved = this.machine.resolveState({ value: stored.value, status: stored.status, context: {} } as never) as AnyMachineSnapshot;
+      resolved = this.machine.resolveState({
+        value: stored.value,
+        status: stored.status,
+        context: {},
+      } as never) as AnyMachineSnapshot;
       byStatus.set(status, resolved);
     }
     return {
@@ -109,7 +132,8 @@ export class MachineStepper {
    * of a simulated run. A test holds it equal to `getPersistedSnapshot` in every state.
    */
   persisted(snapshot: AnyMachineSnapshot): unknown {
-    if (!isEmpty(snapshot.children) || !isEmpty(snapshot.historyValue)) return this.machine.getPersistedSnapshot(snapshot);
+    if (!isEmpty(snapshot.children) || !isEmpty(snapshot.historyValue))
+      return this.machine.getPersistedSnapshot(snapshot);
     return {
       status: snapshot.status,
       output: snapshot.output,
@@ -135,8 +159,14 @@ const shared = new WeakMap<AnyStateMachine, Map<((event: InspectionEvent) => voi
 
 export function stepperFor(machine: AnyStateMachine, inspect?: (event: InspectionEvent) => void): MachineStepper {
   let byInspect = shared.get(machine);
-  if (byInspect === undefined) shared.set(machine, (byInspect = new Map()));
+  if (byInspect === undefined) {
+    byInspect = new Map();
+    shared.set(machine, byInspect);
+  }
   let stepper = byInspect.get(inspect);
-  if (stepper === undefined) byInspect.set(inspect, (stepper = new MachineStepper(machine, inspect)));
+  if (stepper === undefined) {
+    stepper = new MachineStepper(machine, inspect);
+    byInspect.set(inspect, stepper);
+  }
   return stepper;
 }

@@ -9,7 +9,15 @@
 import type { AnyMachineSnapshot, InspectionEvent } from 'xstate';
 import type { SnapshotStore } from '../store/snapshotStore.ts';
 import type { CrashHook, CrashPoint } from './crashpoints.ts';
-import { liveOrder, NOTHING_TO_DO, sameContent, storeWrite, type Change, type DurableTransition, type LiveMachine } from './live.ts';
+import {
+  liveOrder,
+  NOTHING_TO_DO,
+  sameContent,
+  storeWrite,
+  type Change,
+  type DurableTransition,
+  type LiveMachine,
+} from './live.ts';
 import { stepperFor, type MachineStepper } from './machineStepper.ts';
 import type { AnyObligation, EventLike } from './obligation.ts';
 
@@ -55,14 +63,30 @@ export class MachineTable {
     const snapshot = stepper.initial(input);
     // XState turns a guard that throws during the first eventless transitions into an error status.
     if (snapshot.status === 'error') throw new Error(`${id}: machine failed to start: ${String(snapshot.error)}`);
-    const machine: LiveMachine = { id, kind: obligation.kind, obligation, stepper, snapshot, persistedSnapshot: null, seq: 0 };
+    const machine: LiveMachine = {
+      id,
+      kind: obligation.kind,
+      obligation,
+      stepper,
+      snapshot,
+      persistedSnapshot: null,
+      seq: 0,
+    };
     this.live.set(id, machine);
     return machine;
   }
 
   /** A machine restored from a record: on disk as it is. */
   restored(obligation: AnyObligation, id: string, snapshot: AnyMachineSnapshot, seq: number): LiveMachine {
-    const machine: LiveMachine = { id, kind: obligation.kind, obligation, stepper: this.stepperOf(obligation), snapshot, persistedSnapshot: snapshot, seq };
+    const machine: LiveMachine = {
+      id,
+      kind: obligation.kind,
+      obligation,
+      stepper: this.stepperOf(obligation),
+      snapshot,
+      persistedSnapshot: snapshot,
+      seq,
+    };
     this.live.set(id, machine);
     return machine;
   }
@@ -92,7 +116,8 @@ export class MachineTable {
     } catch (error) {
       throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(error)}`, { cause: error });
     }
-    if (next.status === 'error') throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(next.error)}`);
+    if (next.status === 'error')
+      throw new Error(`${machine.id}: machine failed on ${event.type}: ${String(next.error)}`);
     return next;
   }
 
@@ -169,7 +194,8 @@ export class MachineTable {
       seq: machine.seq + 1,
       snapshot: persisted,
     }));
-    if (new Set(records.map((r) => r.id)).size !== records.length) throw new Error('persistAll: two changes of one machine in one commit');
+    if (new Set(records.map((r) => r.id)).size !== records.length)
+      throw new Error('persistAll: two changes of one machine in one commit');
     await storeWrite(changes.map((c) => c.machine.id).join(', '), () => this.options.store.putMany(records));
     for (const [i, { machine, event, from, snapshot }] of changes.entries()) {
       machine.seq = records[i]!.seq;

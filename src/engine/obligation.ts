@@ -113,6 +113,7 @@ export interface Obligation<Context, Event extends EventLike, Effect extends str
 
 // The engine holds obligations of every context and event type: it never reads either.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the engine holds obligations of every context and event; each is typed where it is built
 export type AnyObligation = Obligation<any, any, string>;
 
 /** Refuses an obligation whose machine asks for an effect its table has no handler for. */
@@ -121,7 +122,9 @@ export function checkHandlers(obligation: AnyObligation): void {
   for (const [state, node] of Object.entries(states)) {
     const effect = node.meta?.effect;
     if (effect !== undefined && !Object.hasOwn(obligation.handlers, effect)) {
-      throw new Error(`obligation '${obligation.kind}': state ${state} asks for effect '${effect}', which has no handler`);
+      throw new Error(
+        `obligation '${obligation.kind}': state ${state} asks for effect '${effect}', which has no handler`,
+      );
     }
   }
 }

@@ -19,17 +19,29 @@ export function reviveRecord(table: MachineTable, obligation: AnyObligation, rec
   obligation.revived?.(record.id, snapshot.context);
   // Resolving keeps the stored context object; a snapshot whose state or status resolves
   // to something else must be rewritten before any effect reads it.
-  const restoresToItself = snapshot.value === stored.value && snapshot.status === stored.status && snapshot.context === stored.context;
+  const restoresToItself =
+    snapshot.value === stored.value && snapshot.status === stored.status && snapshot.context === stored.context;
   if (restoresToItself && record.machine.version === definition.version) return null;
-  return table.changeOf(machine, record.machine.version === definition.version ? 'restored' : 'migrated', null, snapshot);
+  return table.changeOf(
+    machine,
+    record.machine.version === definition.version ? 'restored' : 'migrated',
+    null,
+    snapshot,
+  );
 }
 
 function storedSnapshot(obligation: AnyObligation, record: MachineRecord): StoredSnapshot {
   const { definition } = obligation;
   const version = record.machine.version;
   if (version === definition.version) return record.snapshot as StoredSnapshot;
-  if (version > definition.version || definition.migrate === undefined || version < (definition.migratesFrom ?? definition.version)) {
-    throw new Error(`${record.id}: written by ${definition.name} version ${version}; this engine runs version ${definition.version} and has no migration from it`);
+  if (
+    version > definition.version ||
+    definition.migrate === undefined ||
+    version < (definition.migratesFrom ?? definition.version)
+  ) {
+    throw new Error(
+      `${record.id}: written by ${definition.name} version ${version}; this engine runs version ${definition.version} and has no migration from it`,
+    );
   }
   return definition.migrate(record.snapshot, version) as StoredSnapshot;
 }

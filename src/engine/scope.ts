@@ -24,7 +24,8 @@ export function scopeFor(table: MachineTable, obligation: AnyObligation, deps: S
     log: deps.log,
     get: (id) => table.get(id),
     onDisk: (id) => deps.store.placeOf(id) !== null,
-    create: (id, input, amend) => deps.create({ kind: obligation.kind, id, input, ...(amend === undefined ? {} : { amend }) }),
+    create: (id, input, amend) =>
+      deps.create({ kind: obligation.kind, id, input, ...(amend === undefined ? {} : { amend }) }),
     commit: (changes) => table.persistAll(changes),
     live: () => table.sorted().filter((m) => m.obligation === obligation),
     isLive: (machine) => table.isLive(machine),

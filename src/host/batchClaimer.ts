@@ -12,7 +12,14 @@
  */
 import type { JobEvent, JobTerms } from '../../machines/index.ts';
 import { isSimulatedCrash } from '../engine/crashpoints.ts';
-import { BatchReverted, type ClaimEntry, type Escrow, type EscrowReceipt, type Logger, type Settlement } from './ports.ts';
+import {
+  BatchReverted,
+  type ClaimEntry,
+  type Escrow,
+  type EscrowReceipt,
+  type Logger,
+  type Settlement,
+} from './ports.ts';
 
 export interface ClaimTask {
   readonly id: string;
@@ -91,10 +98,14 @@ async function reconcile(
   return locked;
 }
 
-const entriesOf = (tasks: readonly ClaimTask[]): ClaimEntry[] => tasks.map((t) => ({ terms: t.terms, amount: t.amount }));
+const entriesOf = (tasks: readonly ClaimTask[]): ClaimEntry[] =>
+  tasks.map((t) => ({ terms: t.terms, amount: t.amount }));
 
 /** The tasks whose entry makes the batch revert, found by bisection with dry runs. */
-async function findBad(escrow: Escrow, tasks: readonly ClaimTask[]): Promise<Array<{ task: ClaimTask; reason: string }>> {
+async function findBad(
+  escrow: Escrow,
+  tasks: readonly ClaimTask[],
+): Promise<Array<{ task: ClaimTask; reason: string }>> {
   const reason = await escrow.checkClaims(entriesOf(tasks));
   if (reason === null) return [];
   if (tasks.length === 1) return [{ task: tasks[0]!, reason }];
@@ -102,7 +113,11 @@ async function findBad(escrow: Escrow, tasks: readonly ClaimTask[]): Promise<Arr
   return [...(await findBad(escrow, tasks.slice(0, middle))), ...(await findBad(escrow, tasks.slice(middle)))];
 }
 
-export function claimInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+export function claimInBatches(
+  escrow: Escrow,
+  tasks: readonly ClaimTask[],
+  log: Logger,
+): Promise<Map<string, JobEvent>> {
   return inChunks(tasks, (chunk) => claimBatch(escrow, chunk, log));
 }
 
@@ -116,15 +131,27 @@ async function claimBatch(escrow: Escrow, tasks: readonly ClaimTask[], log: Logg
       bad = await findBad(escrow, due);
     } catch (error) {
       rethrowCrash(error);
-      log.warn({ chain: escrow.chain, jobs: due.length, err: String(error) }, 'claim batch dry run failed; its jobs wait for the next run');
+      log.warn(
+        { chain: escrow.chain, jobs: due.length, err: String(error) },
+        'claim batch dry run failed; its jobs wait for the next run',
+      );
       for (const task of due) events.set(task.id, failed(`dry run failed: ${String(error)}`));
       return events;
     }
     if (bad.length > 0) {
-      log.warn({ chain: escrow.chain, setAside: bad.map((b) => ({ machine: b.task.id, reason: b.reason })) }, 'claim batch: entries set aside');
+      log.warn(
+        { chain: escrow.chain, setAside: bad.map((b) => ({ machine: b.task.id, reason: b.reason })) },
+        'claim batch: entries set aside',
+      );
       // A bad entry is often a lock that changed under us: its settlement says what happened;
       // one still locked failed its dry run for a reason of its own, and waits for the next run.
-      await reconcile(escrow, bad.map((b) => b.task), decidedForClaim, failed, events);
+      await reconcile(
+        escrow,
+        bad.map((b) => b.task),
+        decidedForClaim,
+        failed,
+        events,
+      );
       for (const b of bad) if (!events.has(b.task.id)) events.set(b.task.id, failed(b.reason));
       const setAside = new Set(bad.map((b) => b.task.id));
       due = due.filter((t) => !setAside.has(t.id));
@@ -166,10 +193,18 @@ async function settleFromReceipt(
   for (const task of tasks) {
     const event = receipt.events.find((e) => e.jobId === task.terms.jobId);
     if (event === undefined) unexplained.push(task);
-    else events.set(task.id, event.kind === 'Claimed' ? { type: 'CLAIMED', txHash: receipt.txHash, amount: event.amount.toString() } : { type: canceled, txHash: receipt.txHash });
+    else
+      events.set(
+        task.id,
+        event.kind === 'Claimed'
+          ? { type: 'CLAIMED', txHash: receipt.txHash, amount: event.amount.toString() }
+          : { type: canceled, txHash: receipt.txHash },
+      );
   }
   await reconcile(escrow, unexplained, (s) => decided(s, canceled), failed, events);
-  for (const task of unexplained) if (!events.has(task.id)) events.set(task.id, failed(`transaction ${receipt.txHash} carried no event for this job`));
+  for (const task of unexplained)
+    if (!events.has(task.id))
+      events.set(task.id, failed(`transaction ${receipt.txHash} carried no event for this job`));
 }
 
 /** A batch whose outcome is unknown: every job in it waits for the next run, which reads first. */
@@ -182,11 +217,18 @@ function failAll(
   failed: (error: string) => JobEvent,
   error: unknown,
 ): void {
-  log.warn({ chain: escrow.chain, jobs: tasks.length, err: String(error) }, `${what} batch failed; its jobs are read again at the next run`);
+  log.warn(
+    { chain: escrow.chain, jobs: tasks.length, err: String(error) },
+    `${what} batch failed; its jobs are read again at the next run`,
+  );
   for (const task of tasks) events.set(task.id, failed(String(error)));
 }
 
-export function cancelInBatches(escrow: Escrow, tasks: readonly ClaimTask[], log: Logger): Promise<Map<string, JobEvent>> {
+export function cancelInBatches(
+  escrow: Escrow,
+  tasks: readonly ClaimTask[],
+  log: Logger,
+): Promise<Map<string, JobEvent>> {
   return inChunks(tasks, (chunk) => cancelBatch(escrow, chunk, log));
 }
 

@@ -18,7 +18,9 @@ export class ClaimSchedule {
 
   constructor(private readonly options: ClaimScheduleOptions) {
     if (!(options.intervalSec > 0) || !(options.firstRunDelaySec >= 0)) {
-      throw new Error(`claim schedule: interval ${options.intervalSec}s must be > 0 and first-run delay ${options.firstRunDelaySec}s >= 0`);
+      throw new Error(
+        `claim schedule: interval ${options.intervalSec}s must be > 0 and first-run delay ${options.firstRunDelaySec}s >= 0`,
+      );
     }
   }
 

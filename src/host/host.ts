@@ -47,10 +47,23 @@ export interface HostOptions extends ChainPortOptions {
 }
 
 /** Swap fulfillment, then job settlement: the order they are observed in at every tick. */
-export function productObligations(options: ChainPortOptions & Pick<HostOptions, 'log' | 'marginBlocks' | 'claimSchedule'>): AnyObligation[] {
+export function productObligations(
+  options: ChainPortOptions & Pick<HostOptions, 'log' | 'marginBlocks' | 'claimSchedule'>,
+): AnyObligation[] {
   return [
-    swapFulfillmentObligation({ contract: options.swapContract, senders: options.senders, log: options.log, marginBlocks: options.marginBlocks }),
-    jobSettlementObligation({ escrows: options.escrows, clock: options.clock, jobSource: options.jobSource, log: options.log, claimSchedule: options.claimSchedule }),
+    swapFulfillmentObligation({
+      contract: options.swapContract,
+      senders: options.senders,
+      log: options.log,
+      marginBlocks: options.marginBlocks,
+    }),
+    jobSettlementObligation({
+      escrows: options.escrows,
+      clock: options.clock,
+      jobSource: options.jobSource,
+      log: options.log,
+      claimSchedule: options.claimSchedule,
+    }),
   ];
 }
 

@@ -27,16 +27,27 @@ export async function migrateFromLayout1(
   const names = await readdir(liveDir).catch((error: Error) => {
     throw new StoreError(liveDir, `missing: the layout-1 store is incomplete; refusing to start (${error.message})`);
   });
-  const archived = new Set((await readdir(join(dir, 'archive')).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).map(idOfFileName));
+  const archived = new Set(
+    (await readdir(join(dir, 'archive')).catch(() => [] as string[]))
+      .filter((n) => n.endsWith('.json'))
+      .map(idOfFileName),
+  );
   const records: MachineRecord[] = [];
   for (const name of names.sort()) {
     if (name.endsWith(TEMP_SUFFIX)) continue;
     const path = join(liveDir, name);
     if (!name.endsWith('.json')) throw new StoreError(path, 'unexpected file in the live directory');
-    const record = await new ChecksummedJsonFile(path, RECORD_FORMAT, (file, data) => validateRecord(file, data, knownMachines)).read();
+    const record = await new ChecksummedJsonFile(path, RECORD_FORMAT, (file, data) =>
+      validateRecord(file, data, knownMachines),
+    ).read();
     if (record === null) throw new StoreError(path, 'vanished while the store was being converted');
-    if (record.id !== idOfFileName(name)) throw new StoreError(path, `holds the record of '${record.id}', not of '${idOfFileName(name)}' (moved or copied by hand?)`);
-    if (archived.has(record.id)) throw new StoreError(path, `'${record.id}' is both live and archived; refusing to guess which is true`);
+    if (record.id !== idOfFileName(name))
+      throw new StoreError(
+        path,
+        `holds the record of '${record.id}', not of '${idOfFileName(name)}' (moved or copied by hand?)`,
+      );
+    if (archived.has(record.id))
+      throw new StoreError(path, `'${record.id}' is both live and archived; refusing to guess which is true`);
     records.push(record);
   }
   await writeLayout2(records);

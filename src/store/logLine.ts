@@ -32,7 +32,11 @@ const hex8 = (n: number): string => n.toString(16).padStart(HEX_LENGTH, '0');
 /** The line without its newline (the log adds it). */
 export function encodeLogLine(format: string, data: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(data), 'utf8');
-  return Buffer.concat([Buffer.from(`{"format":${JSON.stringify(format)},"crc32":"${hex8(crc32(body))}","data":`, 'utf8'), body, Buffer.from('}')]);
+  return Buffer.concat([
+    Buffer.from(`{"format":${JSON.stringify(format)},"crc32":"${hex8(crc32(body))}","data":`, 'utf8'),
+    body,
+    Buffer.from('}'),
+  ]);
 }
 
 /**
@@ -49,7 +53,14 @@ export function decodeLogLine(file: string, where: number | string, line: Buffer
  * latin1 (its bytes all ASCII): the data is parsed from a slice of it, so a restart reading
  * every line makes no string of its own per line.
  */
-export function decodeLogLineAt(file: string, where: number | string, buffer: Buffer, start: number, end: number, text: string | null): LogLine {
+export function decodeLogLineAt(
+  file: string,
+  where: number | string,
+  buffer: Buffer,
+  start: number,
+  end: number,
+  text: string | null,
+): LogLine {
   const { formatEnd, dataStart } = checkLogLineAt(file, where, buffer, start, end);
   let data: unknown;
   try {
@@ -63,7 +74,9 @@ export function decodeLogLineAt(file: string, where: number | string, buffer: Bu
 
 function bodyText(buffer: Buffer, start: number, end: number): string {
   // JSON.stringify writes ASCII for most records: read as latin1 it is a plain copy, not a UTF-8 decode.
-  return isAscii(buffer.subarray(start, end)) ? buffer.toString('latin1', start, end) : buffer.toString('utf8', start, end);
+  return isAscii(buffer.subarray(start, end))
+    ? buffer.toString('latin1', start, end)
+    : buffer.toString('utf8', start, end);
 }
 
 /** Checks a line's envelope and checksum without parsing its data; where its data is. */
@@ -77,11 +90,18 @@ export function checkLogLine(file: string, where: number | string, line: Buffer)
  * restart runs them on every line, and Buffer's compare and indexOf cost more in argument
  * checks than in comparing a dozen bytes.
  */
-function checkLogLineAt(file: string, where: number | string, buffer: Buffer, start: number, end: number): { formatEnd: number; dataStart: number } {
+function checkLogLineAt(
+  file: string,
+  where: number | string,
+  buffer: Buffer,
+  start: number,
+  end: number,
+): { formatEnd: number; dataStart: number } {
   if (end === start) throw damaged(file, where, 'empty line (damaged)');
   if (!bytesAt(buffer, start, end, HEAD)) throw damaged(file, where, 'not a settle log line (damaged or foreign)');
   let formatEnd = start + HEAD.length;
-  while (formatEnd < end && !(buffer[formatEnd] === QUOTE && bytesAt(buffer, formatEnd, end, CRC_FIELD))) formatEnd += 1;
+  while (formatEnd < end && !(buffer[formatEnd] === QUOTE && bytesAt(buffer, formatEnd, end, CRC_FIELD)))
+    formatEnd += 1;
   if (formatEnd === end) throw damaged(file, where, 'no "crc32" field (damaged)');
   const crcStart = formatEnd + CRC_FIELD.length;
   const dataStart = crcStart + HEX_LENGTH + DATA_FIELD.length;
@@ -90,7 +110,11 @@ function checkLogLineAt(file: string, where: number | string, buffer: Buffer, st
   }
   const actual = crc32(buffer.subarray(dataStart, end - 1));
   if (storedCrc(buffer, crcStart) !== actual) {
-    throw damaged(file, where, `checksum mismatch: stored crc32 ${buffer.toString('latin1', crcStart, crcStart + HEX_LENGTH)}, content gives ${hex8(actual)}`);
+    throw damaged(
+      file,
+      where,
+      `checksum mismatch: stored crc32 ${buffer.toString('latin1', crcStart, crcStart + HEX_LENGTH)}, content gives ${hex8(actual)}`,
+    );
   }
   return { formatEnd, dataStart };
 }

@@ -73,23 +73,39 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
     await new Low<Manifest>(manifestFile, { layoutVersion: STORE_LAYOUT_VERSION }).write();
   } else {
     const manifest = await manifestFile.read();
-    if (manifest === null) throw new StoreError(manifestPath, `missing, but ${dir} is not empty: not a settle store, or damaged; refusing to start`);
+    if (manifest === null)
+      throw new StoreError(
+        manifestPath,
+        `missing, but ${dir} is not empty: not a settle store, or damaged; refusing to start`,
+      );
     if (manifest.layoutVersion === 1) {
       if (options.readOnly === true) {
-        throw new StoreError(manifestPath, 'store layout 1 (an earlier release): `settle daemon` converts it at its next start; start it once, then ask again');
+        throw new StoreError(
+          manifestPath,
+          'store layout 1 (an earlier release): `settle daemon` converts it at its next start; start it once, then ask again',
+        );
       }
       await migrateFromLayout1(dir, options.knownMachines, (records) => writeLayout2(dir, manifestFile, records));
     } else if (entries.includes('live') && options.readOnly !== true) {
       await removeLayout1Leftovers(dir);
     }
   }
-  const store = new LowdbSnapshotStore(dir, options.knownMachines, options.readOnly === true, options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES);
+  const store = new LowdbSnapshotStore(
+    dir,
+    options.knownMachines,
+    options.readOnly === true,
+    options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
+  );
   await store.open();
   return store;
 }
 
 /** The second half of a migration: the records as the first segment, then the new manifest. */
-async function writeLayout2(dir: string, manifestFile: ChecksummedJsonFile<Manifest>, records: readonly MachineRecord[]): Promise<void> {
+async function writeLayout2(
+  dir: string,
+  manifestFile: ChecksummedJsonFile<Manifest>,
+  records: readonly MachineRecord[],
+): Promise<void> {
   const logDir = join(dir, 'log');
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { mode: 0o700 });
@@ -201,7 +217,8 @@ export class LowdbSnapshotStore implements SnapshotStore {
    */
   async open(): Promise<void> {
     const info = await stat(this.archiveDir).catch(() => null);
-    if (info === null || !info.isDirectory()) throw new StoreError(this.archiveDir, 'missing: the store is incomplete; refusing to start');
+    if (info === null || !info.isDirectory())
+      throw new StoreError(this.archiveDir, 'missing: the store is incomplete; refusing to start');
     this.log = await SegmentLog.open(this.logDir);
     const records = new Map<string, MachineRecord>();
     const markers = new Map<string, number>();
@@ -210,22 +227,44 @@ export class LowdbSnapshotStore implements SnapshotStore {
       if (decoded.format === ARCHIVED_FORMAT) {
         const { id, seq } = decoded.data as { id?: unknown; seq?: unknown };
         const entry = typeof id === 'string' ? this.live.get(id) : undefined;
-        if (entry === undefined || entry.seq !== seq) throw new StoreError(file, `line ${lineNumber}: archive marker for ${String(id)} seq ${String(seq)}, which is not the machine's newest record`);
+        if (entry === undefined || entry.seq !== seq)
+          throw new StoreError(
+            file,
+            `line ${lineNumber}: archive marker for ${String(id)} seq ${String(seq)}, which is not the machine's newest record`,
+          );
         this.forgetLive(id as string);
         records.delete(id as string);
         markers.set(id as string, seq);
         return;
       }
-      if (decoded.format !== RECORD_FORMAT) throw new StoreError(file, `line ${lineNumber}: foreign line: format is ${JSON.stringify(decoded.format)}, expected "${RECORD_FORMAT}"`);
+      if (decoded.format !== RECORD_FORMAT)
+        throw new StoreError(
+          file,
+          `line ${lineNumber}: foreign line: format is ${JSON.stringify(decoded.format)}, expected "${RECORD_FORMAT}"`,
+        );
       const record = validateRecord(file, decoded.data, this.knownMachines, lineNumber);
-      if (markers.has(record.id)) throw new StoreError(file, `line ${lineNumber}: '${record.id}' was archived earlier in the log and is written again`);
+      if (markers.has(record.id))
+        throw new StoreError(
+          file,
+          `line ${lineNumber}: '${record.id}' was archived earlier in the log and is written again`,
+        );
       const previous = this.live.get(record.id);
       if (previous !== undefined && record.seq < previous.seq) {
-        throw new StoreError(file, `line ${lineNumber}: '${record.id}' seq ${record.seq} after seq ${previous.seq}: the log goes backwards (damaged)`);
+        throw new StoreError(
+          file,
+          `line ${lineNumber}: '${record.id}' seq ${record.seq} after seq ${previous.seq}: the log goes backwards (damaged)`,
+        );
       }
       // The same seq twice is a checkpoint's copy (a crash kept the segment it replaced): it must be the same record.
-      if (previous !== undefined && record.seq === previous.seq && JSON.stringify(record) !== JSON.stringify(records.get(record.id))) {
-        throw new StoreError(file, `line ${lineNumber}: two different records of '${record.id}' with seq ${record.seq}; refusing to guess which is true`);
+      if (
+        previous !== undefined &&
+        record.seq === previous.seq &&
+        JSON.stringify(record) !== JSON.stringify(records.get(record.id))
+      ) {
+        throw new StoreError(
+          file,
+          `line ${lineNumber}: two different records of '${record.id}' with seq ${record.seq}; refusing to guess which is true`,
+        );
       }
       this.setLive(record.id, { segment, offset: base + start, length: end - start, seq: record.seq });
       records.set(record.id, record);
@@ -236,7 +275,11 @@ export class LowdbSnapshotStore implements SnapshotStore {
       else if (name.endsWith(TEMP_SUFFIX)) archiveTemps.push(join(this.archiveDir, name));
     }
     for (const [id, seq] of markers) {
-      if (!this.archived.has(id)) throw new StoreError(join(this.archiveDir, fileNameOf(id)), `missing: the log says '${id}' (seq ${seq}) was archived here`);
+      if (!this.archived.has(id))
+        throw new StoreError(
+          join(this.archiveDir, fileNameOf(id)),
+          `missing: the log says '${id}' (seq ${seq}) was archived here`,
+        );
     }
     const archivedAfterAll: string[] = [];
     for (const id of this.live.keys()) {
@@ -244,12 +287,21 @@ export class LowdbSnapshotStore implements SnapshotStore {
       // A crash between writing the archive file and the log's marker: the same record in both.
       const path = join(this.archiveDir, fileNameOf(id));
       const archivedRecord = await this.archiveFile(path).read();
-      if (archivedRecord === null || archivedRecord.seq !== this.live.get(id)!.seq || JSON.stringify(archivedRecord) !== JSON.stringify(records.get(id))) {
-        throw new StoreError(path, `'${id}' is both live and archived, with different records; refusing to guess which is true`);
+      if (
+        archivedRecord === null ||
+        archivedRecord.seq !== this.live.get(id)!.seq ||
+        JSON.stringify(archivedRecord) !== JSON.stringify(records.get(id))
+      ) {
+        throw new StoreError(
+          path,
+          `'${id}' is both live and archived, with different records; refusing to guess which is true`,
+        );
       }
       archivedAfterAll.push(id);
     }
-    const markersOwed = archivedAfterAll.map((id) => encodeLogLine(ARCHIVED_FORMAT, { id, seq: this.live.get(id)!.seq }));
+    const markersOwed = archivedAfterAll.map((id) =>
+      encodeLogLine(ARCHIVED_FORMAT, { id, seq: this.live.get(id)!.seq }),
+    );
     for (const id of archivedAfterAll) {
       this.forgetLive(id);
       records.delete(id);
@@ -280,8 +332,16 @@ export class LowdbSnapshotStore implements SnapshotStore {
   private async readLive(id: string, entry: LiveEntry): Promise<MachineRecord> {
     const file = this.log.pathOf(entry.segment);
     const where = `byte ${entry.offset}`;
-    const record = validateRecord(`${file}, ${where}`, decodeLogLine(file, where, await this.log.read(entry)).data, this.knownMachines);
-    if (record.id !== id || record.seq !== entry.seq) throw new StoreError(file, `${where}: not the record of '${id}' seq ${entry.seq} (the log changed under the store)`);
+    const record = validateRecord(
+      `${file}, ${where}`,
+      decodeLogLine(file, where, await this.log.read(entry)).data,
+      this.knownMachines,
+    );
+    if (record.id !== id || record.seq !== entry.seq)
+      throw new StoreError(
+        file,
+        `${where}: not the record of '${id}' seq ${entry.seq} (the log changed under the store)`,
+      );
     return record;
   }
 
@@ -324,7 +384,10 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.assertWritable();
     const seen = new Map<string, number>();
     for (const record of records) {
-      assert(!this.archived.has(record.id) && !this.archiving.has(record.id), `put: '${record.id}' is archived and can never be written again`);
+      assert(
+        !this.archived.has(record.id) && !this.archiving.has(record.id),
+        `put: '${record.id}' is archived and can never be written again`,
+      );
       fileNameOf(record.id); // asserts the id's form
       const previous = seen.get(record.id) ?? this.queuedSeq.get(record.id) ?? this.live.get(record.id)?.seq;
       const expected = previous === undefined ? 1 : previous + 1;
@@ -432,7 +495,8 @@ export class LowdbSnapshotStore implements SnapshotStore {
     const entries = ids.map((id) => this.live.get(id)!);
     const lines = await this.log.readMany(entries);
     // Checked before the segments they come from are removed: a copy is the only copy after.
-    for (const [i, line] of lines.entries()) checkLogLine(this.log.pathOf(entries[i]!.segment), `byte ${entries[i]!.offset}`, line);
+    for (const [i, line] of lines.entries())
+      checkLogLine(this.log.pathOf(entries[i]!.segment), `byte ${entries[i]!.offset}`, line);
     const locations = await this.log.checkpoint(lines);
     for (const [i, id] of ids.entries()) this.setLive(id, { ...locations[i]!, seq: this.live.get(id)!.seq });
   }
@@ -449,7 +513,11 @@ export class LowdbSnapshotStore implements SnapshotStore {
 
   private assertWritable(): void {
     assert(!this.readOnly, `${this.dir}: a write to a store opened read-only`);
-    if (this.failure !== null) throw new StoreError(this.dir, `an earlier write failed (${this.failure.message}); the store takes no more writes until reopened`);
+    if (this.failure !== null)
+      throw new StoreError(
+        this.dir,
+        `an earlier write failed (${this.failure.message}); the store takes no more writes until reopened`,
+      );
   }
 
   private archiveFile(path: string): ChecksummedJsonFile<MachineRecord> {

@@ -17,34 +17,57 @@ export interface MachineVersions {
 }
 
 /** The versions of a known machine a record may carry: [oldest, current]. */
-export function acceptedVersions(known: number | MachineVersions): { readonly oldest: number; readonly current: number } {
-  return typeof known === 'number' ? { oldest: known, current: known } : { oldest: known.migratesFrom, current: known.version };
+export function acceptedVersions(known: number | MachineVersions): {
+  readonly oldest: number;
+  readonly current: number;
+} {
+  return typeof known === 'number'
+    ? { oldest: known, current: known }
+    : { oldest: known.migratesFrom, current: known.version };
 }
 
 /** `file` (and `line`, in a log) name where the record was read. */
-export function validateRecord(file: string, data: unknown, knownMachines: KnownMachines, line?: number): MachineRecord {
+export function validateRecord(
+  file: string,
+  data: unknown,
+  knownMachines: KnownMachines,
+  line?: number,
+): MachineRecord {
   const record = data as Partial<MachineRecord> | null;
   if (record === null || typeof record !== 'object') throw refusal(file, line, 'record is not an object');
   if (typeof record.id !== 'string') throw refusal(file, line, 'record has no id');
-  if (!Number.isSafeInteger(record.seq) || (record.seq ?? 0) < 1) throw refusal(file, line, `record seq ${String(record.seq)} is not a positive integer`);
+  if (!Number.isSafeInteger(record.seq) || (record.seq ?? 0) < 1)
+    throw refusal(file, line, `record seq ${String(record.seq)} is not a positive integer`);
   const machine = record.machine;
   if (machine === undefined || typeof machine.name !== 'string' || typeof machine.version !== 'number') {
     throw refusal(file, line, 'record does not say which machine wrote it');
   }
   const known = knownMachines[machine.name];
   if (known === undefined) {
-    throw refusal(file, line, `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`);
+    throw refusal(
+      file,
+      line,
+      `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`,
+    );
   }
   const { oldest, current } = acceptedVersions(known);
   if (machine.version < oldest || machine.version > current) {
-    throw refusal(file, line, 
+    throw refusal(
+      file,
+      line,
       machine.version > current
         ? `written by ${machine.name} version ${machine.version}, newer than this release's version ${current}: upgrade settle`
         : `written by ${machine.name} version ${machine.version}; this release (version ${current}) has no migration from it`,
     );
   }
   const snapshot = record.snapshot as { status?: unknown; value?: unknown; context?: unknown } | undefined;
-  if (snapshot === undefined || snapshot === null || typeof snapshot.value !== 'string' || typeof snapshot.context !== 'object' || snapshot.context === null) {
+  if (
+    snapshot === undefined ||
+    snapshot === null ||
+    typeof snapshot.value !== 'string' ||
+    typeof snapshot.context !== 'object' ||
+    snapshot.context === null
+  ) {
     throw refusal(file, line, 'record carries no machine snapshot (value and context)');
   }
   return record as MachineRecord;

@@ -71,7 +71,7 @@ export async function openRecoveryLog(path: string): Promise<OpenedRecoveryLog> 
   }
   const entries: RecoveryEntry[] = [];
   const lines = text.split('\n').slice(0, -1);
-  lines.forEach((line, index) => entries.push(parseLine(path, index + 1, line)));
+  for (const [index, line] of lines.entries()) entries.push(parseLine(path, index + 1, line));
   return { log: new JsonlRecoveryLog(path, entries), tornTailSavedTo };
 }
 
@@ -111,7 +111,12 @@ function parseLine(path: string, lineNumber: number, line: string): RecoveryEntr
   } catch {
     throw new StoreError(path, `line ${lineNumber} is not valid JSON: the recovery log is damaged`);
   }
-  if (typeof parsed !== 'object' || parsed === null || typeof parsed.key !== 'string' || typeof parsed.check !== 'string') {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    typeof parsed.key !== 'string' ||
+    typeof parsed.check !== 'string'
+  ) {
     throw new StoreError(path, `line ${lineNumber} is not a recovery entry (no key or check)`);
   }
   const { check, ...entry } = parsed;

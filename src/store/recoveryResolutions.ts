@@ -56,7 +56,8 @@ export async function appendResolution(path: string, resolution: Resolution): Pr
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError(path, `cannot be read: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new StoreError(path, `cannot be read: ${(error as Error).message}`);
   }
   const whole = text.slice(0, text.lastIndexOf('\n') + 1);
   if (whole.length < text.length) {

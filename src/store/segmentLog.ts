@@ -89,16 +89,23 @@ export class SegmentLog {
     try {
       names = await readdir(dir);
     } catch (error) {
-      throw new StoreError(dir, `missing or unreadable: the store is incomplete; refusing to start (${(error as Error).message})`);
+      throw new StoreError(
+        dir,
+        `missing or unreadable: the store is incomplete; refusing to start (${(error as Error).message})`,
+      );
     }
     const segments: number[] = [];
     for (const name of names) {
       const match = SEGMENT_NAME.exec(name);
       if (match !== null) segments.push(Number(match[1]));
-      else if (!name.endsWith(TEMP_SUFFIX)) throw new StoreError(join(dir, name), 'unexpected file in the log directory');
+      else if (!name.endsWith(TEMP_SUFFIX))
+        throw new StoreError(join(dir, name), 'unexpected file in the log directory');
     }
     if (segments.length === 0) throw new StoreError(dir, 'no log segment: the store is incomplete; refusing to start');
-    return new SegmentLog(dir, segments.sort((a, b) => a - b));
+    return new SegmentLog(
+      dir,
+      segments.sort((a, b) => a - b),
+    );
   }
 
   /** A new, empty log: the first segment, made durable. */
@@ -136,7 +143,11 @@ export class SegmentLog {
       const file = this.pathOf(segment);
       const { end, fragment } = await scanFile(file, segment, visit);
       if (fragment > 0) {
-        if (segment !== this.newest) throw new StoreError(file, `ends in ${fragment} bytes that are not a whole line, and it is not the newest segment (damaged)`);
+        if (segment !== this.newest)
+          throw new StoreError(
+            file,
+            `ends in ${fragment} bytes that are not a whole line, and it is not the newest segment (damaged)`,
+          );
         torn = { file, offset: end, bytes: fragment };
       }
       if (segment === this.newest) this.newestBytes = end;
@@ -165,7 +176,8 @@ export class SegmentLog {
 
   /** Appends whole lines to the newest segment: durable (fdatasync) when it resolves. */
   async append(lines: readonly Buffer[]): Promise<LineLocation[]> {
-    const fd = (this.appendFd ??= await openFile(this.pathOf(this.newest), 'a', 0o600));
+    this.appendFd ??= await openFile(this.pathOf(this.newest), 'a', 0o600);
+    const fd = this.appendFd;
     const { buffer, locations, end } = layOut(this.newest, this.newestBytes, lines);
     await writeAll(fd, buffer);
     await datasyncFd(fd);
@@ -206,7 +218,8 @@ export class SegmentLog {
             const { bytesRead } = await handle.read(window, 0, window.length, windowStart);
             window = window.subarray(0, bytesRead);
           }
-          if (at.offset + at.length > windowStart + window.length) throw new StoreError(path, `line at byte ${at.offset} is shorter than when it was written (damaged)`);
+          if (at.offset + at.length > windowStart + window.length)
+            throw new StoreError(path, `line at byte ${at.offset} is shorter than when it was written (damaged)`);
           lines[i] = Buffer.from(window.subarray(at.offset - windowStart, at.offset - windowStart + at.length));
         }
       } finally {
@@ -254,11 +267,18 @@ export class SegmentLog {
 const NEWLINE_BUFFER = Buffer.from([NEWLINE]);
 
 function assertLine(line: Buffer): void {
-  assert(line.length > 0 && line.length <= MAX_LINE_BYTES && !line.includes(NEWLINE), `log line of ${line.length} bytes is empty, too long, or holds a newline`);
+  assert(
+    line.length > 0 && line.length <= MAX_LINE_BYTES && !line.includes(NEWLINE),
+    `log line of ${line.length} bytes is empty, too long, or holds a newline`,
+  );
 }
 
 /** Whole lines as the bytes to write from `offset` of `segment`, and where each will be. */
-function layOut(segment: number, offset: number, lines: readonly Buffer[]): { buffer: Buffer; locations: LineLocation[]; end: number } {
+function layOut(
+  segment: number,
+  offset: number,
+  lines: readonly Buffer[],
+): { buffer: Buffer; locations: LineLocation[]; end: number } {
   const locations: LineLocation[] = [];
   const parts: Buffer[] = [];
   let end = offset;
@@ -272,7 +292,8 @@ function layOut(segment: number, offset: number, lines: readonly Buffer[]): { bu
 }
 
 async function writeAll(fd: number, buffer: Buffer): Promise<void> {
-  for (let written = 0; written < buffer.length; ) written += (await writeFd(fd, buffer, written, buffer.length - written)).bytesWritten;
+  for (let written = 0; written < buffer.length; )
+    written += (await writeFd(fd, buffer, written, buffer.length - written)).bytesWritten;
 }
 
 /**
@@ -308,16 +329,27 @@ async function scanFile(file: string, segment: number, visit: LineVisitor): Prom
       const wholeLines = buffer.lastIndexOf(NEWLINE, filled - 1) + 1;
       const next = filled - wholeLines;
       if (base + filled < size) {
-        if (next === length) throw new StoreError(file, `line ${lineNumber + 1} is longer than ${length} bytes (damaged)`);
+        if (next === length)
+          throw new StoreError(file, `line ${lineNumber + 1} is longer than ${length} bytes (damaged)`);
         spare ??= Buffer.allocUnsafe(length);
         buffer.copy(spare, 0, wholeLines, filled);
         reading = handle.read(spare, next, length - next, base + filled);
       }
       if (wholeLines > 0) {
         const lines = buffer.subarray(0, wholeLines);
-        const chunk: ScannedChunk = { file, segment, base, buffer, text: isAscii(lines) ? lines.toString('latin1') : null };
+        const chunk: ScannedChunk = {
+          file,
+          segment,
+          base,
+          buffer,
+          text: isAscii(lines) ? lines.toString('latin1') : null,
+        };
         let start = 0;
-        for (let newline = buffer.indexOf(NEWLINE, held); newline >= 0 && newline < wholeLines; newline = buffer.indexOf(NEWLINE, newline + 1)) {
+        for (
+          let newline = buffer.indexOf(NEWLINE, held);
+          newline >= 0 && newline < wholeLines;
+          newline = buffer.indexOf(NEWLINE, newline + 1)
+        ) {
           lineNumber += 1;
           visit(chunk, start, newline, lineNumber);
           start = newline + 1;

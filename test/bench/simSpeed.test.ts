@@ -32,13 +32,17 @@ describe('simulator speed benchmark', () => {
   }, 60_000);
 
   it('replays the recorded steps with bare actors that reach every state the host reached, and notices one that does not', async () => {
-    const steps = await recordingSteps(() => simulate({ seed: 3, runs: 3, swaps: 4, jobs: 4, faults: parseFaults('all') }));
+    const steps = await recordingSteps(() =>
+      simulate({ seed: 3, runs: 3, swaps: 4, jobs: 4, faults: parseFaults('all') }),
+    );
     expect(new Set(steps.map((s) => s.op))).toEqual(new Set(['initial', 'next', 'restore', 'persisted']));
     expect(() => checkActorReplay(steps)).not.toThrow();
     // One transition whose recorded outcome is another state: the actors' replay must refuse it.
     const at = steps.findIndex((s) => s.op === 'next' && s.result !== s.arg);
     const moved = steps[at]!.result as { value: string };
-    const tampered: Step[] = steps.map((s, i) => (i === at ? { ...s, result: { ...moved, value: `${moved.value}-elsewhere` } } : s));
+    const tampered: Step[] = steps.map((s, i) =>
+      i === at ? { ...s, result: { ...moved, value: `${moved.value}-elsewhere` } } : s,
+    );
     expect(() => checkActorReplay(tampered)).toThrow(/drifted/);
   }, 60_000);
 });

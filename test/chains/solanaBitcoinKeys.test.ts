@@ -34,7 +34,7 @@ describe('Solana keypair files', () => {
     expect(Buffer.from(bytes!.subarray(32)).equals(publicKey)).toBe(true);
   });
 
-  it('refuses a public half that is not the seed\'s, a wrong length, bytes out of range, not JSON', () => {
+  it("refuses a public half that is not the seed's, a wrong length, bytes out of range, not JSON", () => {
     const a = cliKeypair();
     const b = cliKeypair();
     expect(isSolanaKeypair(JSON.stringify([...a.seed, ...b.publicKey]))).toBe(false);
@@ -63,7 +63,7 @@ describe('Bitcoin keys and addresses', () => {
     expect(parseBitcoinWif(WIF_VECTOR, 'testnet')).toBeNull();
   });
 
-  it('takes mainnet addresses of every common type, refuses another network\'s', () => {
+  it("takes mainnet addresses of every common type, refuses another network's", () => {
     expect(isBitcoinAddress('bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4')).toBe(true); // BIP173 P2WPKH
     expect(isBitcoinAddress('1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2')).toBe(true); // P2PKH
     expect(isBitcoinAddress('3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy')).toBe(true); // P2SH

@@ -49,11 +49,21 @@ describe('settle status and settle recovery without --data-dir or --config', () 
     expect(status.stdout).toContain(`data: ${data}\n`);
     expect(status.stdout).toContain('machines: 0 live, 6 finished\n');
     // What the run left in its recovery log, listed and shown without a flag.
-    const logged = readFileSync(join(data, 'recovery.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { key: string }).key);
+    const logged = readFileSync(join(data, 'recovery.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => (JSON.parse(l) as { key: string }).key);
     const list = settle(started, 'recovery', 'list', '--all');
     expect(list.code).toBe(0);
     expect(list.stderr).toBe(`settle: reading ${data} (./.settle, where settle start keeps its data)\n`);
-    expect(list.stdout === 'recovery log: empty\n' ? [] : list.stdout.trimEnd().split('\n').map((l) => l.split('  ')[0])).toEqual(logged);
+    expect(
+      list.stdout === 'recovery log: empty\n'
+        ? []
+        : list.stdout
+            .trimEnd()
+            .split('\n')
+            .map((l) => l.split('  ')[0]),
+    ).toEqual(logged);
     if (logged.length > 0) {
       const show = settle(started, 'recovery', 'show', logged[0]!);
       expect(show.code).toBe(0);
@@ -64,8 +74,10 @@ describe('settle status and settle recovery without --data-dir or --config', () 
     expect(missing.stderr).toContain(`settle: no recovery entry 'swap:404' in ${join(data, 'recovery.jsonl')}\n`);
   });
 
-  it("read the dataDir of ./settle.yaml, relative to the file", () => {
-    const dir = workdir('operator', { config: 'dataDir: ../started/.settle\nswaps: { hotkey: { file: keys/absent } }\n' });
+  it('read the dataDir of ./settle.yaml, relative to the file', () => {
+    const dir = workdir('operator', {
+      config: 'dataDir: ../started/.settle\nswaps: { hotkey: { file: keys/absent } }\n',
+    });
     const status = settle(dir, 'status', '--json');
     expect(status.stderr).toBe(`settle: reading ${join(started, '.settle')} (dataDir of ./settle.yaml)\n`);
     expect(status.code).toBe(0);
@@ -75,13 +87,19 @@ describe('settle status and settle recovery without --data-dir or --config', () 
   it('take ./.settle and a ./settle.yaml naming it as one place', () => {
     const dir = workdir('same', { embedded: true, config: 'dataDir: .settle\n' });
     const status = settle(dir, 'status');
-    expect(status.stderr).toBe(`settle: reading ${join(dir, '.settle')} (./.settle, where settle start keeps its data, and dataDir of ./settle.yaml)\n`);
+    expect(status.stderr).toBe(
+      `settle: reading ${join(dir, '.settle')} (./.settle, where settle start keeps its data, and dataDir of ./settle.yaml)\n`,
+    );
     expect(status.code).toBe(0);
   });
 
   it('refuse two places, listing both, and read neither', () => {
     const dir = workdir('both', { embedded: true, config: 'dataDir: ../started/.settle\n' });
-    for (const args of [['status'], ['recovery', 'list'], ['recovery', 'resolve', 'swap:1', '--by', 'alice', '--reason', 'checked']]) {
+    for (const args of [
+      ['status'],
+      ['recovery', 'list'],
+      ['recovery', 'resolve', 'swap:1', '--by', 'alice', '--reason', 'checked'],
+    ]) {
       const result = settle(dir, ...args);
       expect(result.code).toBe(2);
       expect(result.stdout).toBe('');

@@ -52,16 +52,25 @@ describe('settle start --dir', () => {
   });
 
   it('under a file', () => {
-    expectRefused(settle('start', '--dir', join(file, 'run')), `--dir ${join(file, 'run')}: a component of the path is a file, not a directory`);
+    expectRefused(
+      settle('start', '--dir', join(file, 'run')),
+      `--dir ${join(file, 'run')}: a component of the path is a file, not a directory`,
+    );
   });
 
   it('a missing parent: nothing is created', () => {
-    expectRefused(settle('start', '--dir', join(missing, 'run')), `--dir ${join(missing, 'run')}: its parent ${missing} does not exist`);
+    expectRefused(
+      settle('start', '--dir', join(missing, 'run')),
+      `--dir ${join(missing, 'run')}: its parent ${missing} does not exist`,
+    );
     expect(existsSync(missing)).toBe(false);
   });
 
   it.runIf(existsSync('/proc/self'))('a place the kernel takes no directory in (/proc): said at once, no spin', () => {
-    expectRefused(settle('start', '--dir', '/proc/nope'), /^settle: --dir \/proc\/nope: (cannot be created in \/proc \(mkdir: ENOENT\)|its parent \/proc is not writable \(EACCES\))\n$/);
+    expectRefused(
+      settle('start', '--dir', '/proc/nope'),
+      /^settle: --dir \/proc\/nope: (cannot be created in \/proc \(mkdir: ENOENT\)|its parent \/proc is not writable \(EACCES\))\n$/,
+    );
   });
 
   it.skipIf(ROOT)('a directory this user cannot write', () => {
@@ -69,30 +78,49 @@ describe('settle start --dir', () => {
     mkdirSync(locked, { mode: 0o500 });
     chmodSync(locked, 0o500);
     expectRefused(settle('start', '--dir', locked), `--dir ${locked}: is not writable (EACCES)`);
-    expectRefused(settle('start', '--dir', join(locked, 'run')), `--dir ${join(locked, 'run')}: its parent ${locked} is not writable (EACCES)`);
+    expectRefused(
+      settle('start', '--dir', join(locked, 'run')),
+      `--dir ${join(locked, 'run')}: its parent ${locked} is not writable (EACCES)`,
+    );
   });
 });
 
 describe('settle sim --coverage', () => {
   // 10^8 runs would take hours: refused before the first one, or the spawn timeout fails the test.
   it('a directory, or in a missing directory: refused before any run', () => {
-    expectRefused(settle('sim', '--runs', '100000000', '--coverage', folder), `--coverage ${folder}: is a directory, not a file`);
-    expectRefused(settle('sim', '--runs', '100000000', '--coverage', join(missing, 'cov.json')), `--coverage ${join(missing, 'cov.json')}: its parent ${missing} does not exist`);
+    expectRefused(
+      settle('sim', '--runs', '100000000', '--coverage', folder),
+      `--coverage ${folder}: is a directory, not a file`,
+    );
+    expectRefused(
+      settle('sim', '--runs', '100000000', '--coverage', join(missing, 'cov.json')),
+      `--coverage ${join(missing, 'cov.json')}: its parent ${missing} does not exist`,
+    );
   });
 });
 
 describe('settle diagram', () => {
   it('--out a file, under a missing parent, or in /proc', () => {
     expectRefused(settle('diagram', '--format', 'all', '--out', file), `--out ${file}: is a file, not a directory`);
-    expectRefused(settle('diagram', '--format', 'all', '--out', join(missing, 'report')), `--out ${join(missing, 'report')}: its parent ${missing} does not exist`);
+    expectRefused(
+      settle('diagram', '--format', 'all', '--out', join(missing, 'report')),
+      `--out ${join(missing, 'report')}: its parent ${missing} does not exist`,
+    );
     expect(existsSync(missing)).toBe(false);
-    if (existsSync('/proc/self')) expectRefused(settle('diagram', '--format', 'all', '--out', '/proc/nope'), /^settle: --out \/proc\/nope: /);
+    if (existsSync('/proc/self'))
+      expectRefused(settle('diagram', '--format', 'all', '--out', '/proc/nope'), /^settle: --out \/proc\/nope: /);
   });
 
   it('--coverage missing, or a directory', () => {
     const absent = join(dir, 'absent.json');
-    expectRefused(settle('diagram', '--machine', 'swapFulfillment', '--coverage', absent), `--coverage ${absent}: does not exist`);
-    expectRefused(settle('diagram', '--machine', 'swapFulfillment', '--coverage', folder), `--coverage ${folder}: is a directory, not a file`);
+    expectRefused(
+      settle('diagram', '--machine', 'swapFulfillment', '--coverage', absent),
+      `--coverage ${absent}: does not exist`,
+    );
+    expectRefused(
+      settle('diagram', '--machine', 'swapFulfillment', '--coverage', folder),
+      `--coverage ${folder}: is a directory, not a file`,
+    );
   });
 });
 
@@ -147,7 +175,9 @@ describe('settle daemon', () => {
 
   it.runIf(existsSync('/proc/self'))('a dataDir the kernel takes no directory in (/proc): said at once', () => {
     const config = daemonConfig('proc', '/proc/nope', join(dir, 'jobs.jsonl'));
-    const said = ROOT ? `dataDir of ${config} /proc/nope: cannot be created in /proc (mkdir: ENOENT)` : `${config}: dataDir: /proc/nope: its parent /proc is not writable (EACCES)`;
+    const said = ROOT
+      ? `dataDir of ${config} /proc/nope: cannot be created in /proc (mkdir: ENOENT)`
+      : `${config}: dataDir: /proc/nope: its parent /proc is not writable (EACCES)`;
     expectRefused(settle('daemon', '--config', config, '--init'), said);
   });
 });
@@ -157,14 +187,20 @@ describe('settle status and settle recovery', () => {
     const absent = join(dir, 'no-data');
     expectRefused(settle('status', '--data-dir', absent), `--data-dir ${absent}: does not exist`);
     expectRefused(settle('recovery', 'list', '--data-dir', file), `--data-dir ${file}: is a file, not a directory`);
-    expectRefused(settle('recovery', 'show', 'swap:1', '--data-dir', join(missing, 'data')), `--data-dir ${join(missing, 'data')}: its parent ${missing} does not exist`);
+    expectRefused(
+      settle('recovery', 'show', 'swap:1', '--data-dir', join(missing, 'data')),
+      `--data-dir ${join(missing, 'data')}: its parent ${missing} does not exist`,
+    );
   });
 
-  it("--config a directory, or naming a dataDir that does not exist", () => {
+  it('--config a directory, or naming a dataDir that does not exist', () => {
     expectRefused(settle('status', '--config', folder), `--config ${folder}: is a directory, not a file`);
     const config = daemonConfig('unstarted', './data', './jobs.jsonl');
     const dataDir = join(dir, 'unstarted', 'data');
-    expectRefused(settle('recovery', 'resolve', 'swap:1', '--by', 'alice', '--reason', 'checked', '--config', config), `dataDir of ${config} ${dataDir}: does not exist`);
+    expectRefused(
+      settle('recovery', 'resolve', 'swap:1', '--by', 'alice', '--reason', 'checked', '--config', config),
+      `dataDir of ${config} ${dataDir}: does not exist`,
+    );
     expect(existsSync(dataDir)).toBe(false);
   });
 });

@@ -22,7 +22,11 @@ describe('settle sim (command line)', () => {
     const args = ['sim', '--seed', '7', '--runs', '5', '--swaps', '4', '--jobs', '4', '--json'];
     const first = settle(args);
     expect(first.status).toBe(0);
-    const summary = JSON.parse(first.stdout) as { runs: number; invariants: Array<{ name: string; checked: number; violations: number }>; faultsInjected: Record<string, number> };
+    const summary = JSON.parse(first.stdout) as {
+      runs: number;
+      invariants: Array<{ name: string; checked: number; violations: number }>;
+      faultsInjected: Record<string, number>;
+    };
     expect(summary.runs).toBe(5);
     expect(summary.invariants.map((i) => i.name)).toContain('no double send');
     expect(summary.invariants.every((i) => i.violations === 0)).toBe(true);
@@ -47,7 +51,11 @@ describe('settle sim (command line)', () => {
 
   it('on a violation: exit 1, the seed, the shortest trace found and the command that replays it', async () => {
     const { io, text } = capture();
-    const code = await simCommand({ seed: 1, runs: 30, swaps: 6, jobs: 2, faults: parseFaults('all') }, io, SendsTooLate);
+    const code = await simCommand(
+      { seed: 1, runs: 30, swaps: 6, jobs: 2, faults: parseFaults('all') },
+      io,
+      SendsTooLate,
+    );
     expect(code).toBe(1);
     const out = text();
     expect(out).toMatch(/no send too late\s+checked\s+\d+\s+[1-9]\d* VIOLATION\(S\)/);

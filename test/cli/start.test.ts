@@ -18,7 +18,11 @@ function settle(args: string[]) {
 }
 
 /** Starts settle and kills it with `signal` once it has printed `afterLines` progress lines. */
-function startAndSignal(args: string[], signal: NodeJS.Signals, afterLines: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+function startAndSignal(
+  args: string[],
+  signal: NodeJS.Signals,
+  afterLines: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -35,7 +39,14 @@ function startAndSignal(args: string[], signal: NodeJS.Signals, afterLines: numb
   });
 }
 
-const INVARIANTS = [INVARIANT.noDoubleSend, INVARIANT.noLostSend, INVARIANT.noSendTooLate, INVARIANT.noLostClaim, INVARIANT.noDoubleClaim, INVARIANT.recoveryEntryExactlyOnce];
+const INVARIANTS = [
+  INVARIANT.noDoubleSend,
+  INVARIANT.noLostSend,
+  INVARIANT.noSendTooLate,
+  INVARIANT.noLostClaim,
+  INVARIANT.noDoubleClaim,
+  INVARIANT.recoveryEntryExactlyOnce,
+];
 
 function expectAllInvariantsOk(stdout: string): void {
   for (const name of INVARIANTS) expect(stdout).toMatch(new RegExp(`${name}\\s+checked\\s+\\d+\\s+ok`));
@@ -45,12 +56,27 @@ function expectAllInvariantsOk(stdout: string): void {
 describe('settle start (the embedded default)', () => {
   it('runs both machines to the end against the simulated chains and checks the invariants', () => {
     const dir = join(tempDir('settle-cli-'), 'run');
-    const { code, stdout } = settle(['start', '--dir', dir, '--block-ms', '0', '--swaps', '12', '--jobs', '12', '--seed', '3']);
+    const { code, stdout } = settle([
+      'start',
+      '--dir',
+      dir,
+      '--block-ms',
+      '0',
+      '--swaps',
+      '12',
+      '--jobs',
+      '12',
+      '--seed',
+      '3',
+    ]);
     expect(code).toBe(0);
     expect(stdout).toContain(`new run in ${dir}: seed 3, 12 swaps, 12 jobs, margin 3 blocks`);
     expectAllInvariantsOk(stdout);
     expect(readdirSync(dir)).toEqual(expect.arrayContaining(['settle.log', 'sim-world.json', 'store']));
-    const log = readFileSync(join(dir, 'settle.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; machine?: string; to?: string });
+    const log = readFileSync(join(dir, 'settle.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; machine?: string; to?: string });
     expect(log.filter((l) => l.msg === 'transition').length).toBeGreaterThan(50);
     // Started again after the end: nothing left to do, the same verdict.
     const again = settle(['start', '--dir', dir, '--block-ms', '0']);
@@ -94,14 +120,20 @@ describe('settle start (the embedded default)', () => {
     const world = readFileSync(join(dir, 'sim-world.json'), 'utf8');
     const { code, stderr } = settle(['start', '--dir', dir, '--block-ms', '0']);
     expect(code).toBe(2);
-    expect(stderr).toContain(`settle: refusing to start: ${join(dir, 'store')}: missing, but the simulated chains exist`);
+    expect(stderr).toContain(
+      `settle: refusing to start: ${join(dir, 'store')}: missing, but the simulated chains exist`,
+    );
     expect(readFileSync(join(dir, 'sim-world.json'), 'utf8')).toBe(world);
     expect(existsSync(join(dir, 'store'))).toBe(false);
   });
 
   it('refuses a corrupt store with the file and the problem', async () => {
     const dir = join(tempDir('settle-cli-'), 'run');
-    const first = await startAndSignal(['start', '--dir', dir, '--block-ms', '50', '--swaps', '20', '--jobs', '20'], 'SIGKILL', 3);
+    const first = await startAndSignal(
+      ['start', '--dir', dir, '--block-ms', '50', '--swaps', '20', '--jobs', '20'],
+      'SIGKILL',
+      3,
+    );
     expect(first.signal).toBe('SIGKILL');
     const segments = readdirSync(join(dir, 'store', 'log')).filter((name) => name.endsWith('.jsonl'));
     expect(segments.length).toBeGreaterThan(0);

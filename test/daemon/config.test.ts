@@ -68,7 +68,13 @@ function validRaw(absoluteJobKey: string): Record<string, unknown> {
       hotkey: { file: 'keys/hotkey' },
       destinations: {
         tao: { type: 'subtensor', key: { file: 'keys/tao' } },
-        base: { type: 'evm', rpcUrl: 'https://mainnet.base.org', chainId: 8453, key: { env: ENV_KEY }, asset: { erc20: TOKEN } },
+        base: {
+          type: 'evm',
+          rpcUrl: 'https://mainnet.base.org',
+          chainId: 8453,
+          key: { env: ENV_KEY },
+          asset: { erc20: TOKEN },
+        },
         eth: { type: 'evm', rpcUrl: 'wss://eth.example', chainId: 1, key: { file: 'keys/eth' } },
       },
     },
@@ -104,8 +110,20 @@ function expectedConfig(absoluteJobKey: string) {
       eventLookbackBlocks: 256,
       destinations: {
         tao: { type: 'subtensor', key: { file: join(dir, 'keys/tao') } },
-        base: { type: 'evm', rpcUrl: 'https://mainnet.base.org', chainId: 8453, key: { env: ENV_KEY }, asset: { erc20: TOKEN } },
-        eth: { type: 'evm', rpcUrl: 'wss://eth.example', chainId: 1, key: { file: join(dir, 'keys/eth') }, asset: 'native' },
+        base: {
+          type: 'evm',
+          rpcUrl: 'https://mainnet.base.org',
+          chainId: 8453,
+          key: { env: ENV_KEY },
+          asset: { erc20: TOKEN },
+        },
+        eth: {
+          type: 'evm',
+          rpcUrl: 'wss://eth.example',
+          chainId: 1,
+          key: { file: join(dir, 'keys/eth') },
+          asset: 'native',
+        },
       },
     },
     jobs: {
@@ -114,7 +132,14 @@ function expectedConfig(absoluteJobKey: string) {
       firstRunDelaySec: DEFAULT_FIRST_CLAIM_DELAY_SECS,
       pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
       chains: {
-        base: { rpcUrl: 'https://mainnet.base.org', chainId: 8453, escrow: ESCROW, escrowDeployBlock: 0, key: { file: absoluteJobKey }, confirmations: 1 },
+        base: {
+          rpcUrl: 'https://mainnet.base.org',
+          chainId: 8453,
+          escrow: ESCROW,
+          escrowDeployBlock: 0,
+          key: { file: absoluteJobKey },
+          confirmations: 1,
+        },
       },
     },
   };
@@ -197,7 +222,10 @@ describe('loadConfig: every problem at once', () => {
     const good = getAddress(`0x${'cd'.repeat(20)}`);
     // Flip the case of one letter: still mixed case, no longer the checksum.
     const index = [...good].findIndex((c, i) => i > 1 && /[a-f]/i.test(c));
-    const wrongChecksum = good.slice(0, index) + (good[index] === good[index]!.toUpperCase() ? good[index]!.toLowerCase() : good[index]!.toUpperCase()) + good.slice(index + 1);
+    const wrongChecksum =
+      good.slice(0, index) +
+      (good[index] === good[index]!.toUpperCase() ? good[index]!.toLowerCase() : good[index]!.toUpperCase()) +
+      good.slice(index + 1);
     expect(wrongChecksum.toLowerCase()).toBe(good.toLowerCase());
     expect(wrongChecksum).not.toBe(good);
     return write(
@@ -220,8 +248,19 @@ describe('loadConfig: every problem at once', () => {
           feed: 'feed.jsonl',
           chains: {
             base: { rpcUrl: 'not a url', chainId: 8453, escrow: '0x1234', key: { file: 'keys/missing' } },
-            op: { rpcUrl: 'https://op.example', chainId: '10', escrow: wrongChecksum, key: { env: UNSET_ENV }, surplus: 1 },
-            arb: { rpcUrl: 'https://arb.example', chainId: 42161, escrow: ESCROW, key: { env: ENV_KEY, file: 'keys/hotkey' } },
+            op: {
+              rpcUrl: 'https://op.example',
+              chainId: '10',
+              escrow: wrongChecksum,
+              key: { env: UNSET_ENV },
+              surplus: 1,
+            },
+            arb: {
+              rpcUrl: 'https://arb.example',
+              chainId: 42161,
+              escrow: ESCROW,
+              key: { env: ENV_KEY, file: 'keys/hotkey' },
+            },
           },
         },
       }),
@@ -258,7 +297,8 @@ describe('loadConfig: every problem at once', () => {
 
   it('says what is wrong in each problem, naming unknown keys and files, without the secret', () => {
     const error = configError(badConfig());
-    const problem = (path: string, pattern: RegExp) => expect(error.problems.filter((p) => pathOf(p) === path && pattern.test(p))).toHaveLength(1);
+    const problem = (path: string, pattern: RegExp) =>
+      expect(error.problems.filter((p) => pathOf(p) === path && pattern.test(p))).toHaveLength(1);
     problem('(top level)', /Unrecognized key: "bogus"/);
     problem('swaps', /Unrecognized key: "extra"/);
     problem('jobs.chains.op', /Unrecognized key: "surplus"/);
@@ -284,14 +324,20 @@ describe('loadConfig: every problem at once', () => {
 
   it('refuses a configuration with neither swaps nor jobs, alongside its other problems', () => {
     const error = configError(write('idle.yaml', 'dataDir: data\nhttp: { port: 0 }\n'));
-    expect(error.problems).toEqual(['http.port: Too small: expected number to be >=1', '(top level): nothing to do: configure swaps, jobs, or both']);
+    expect(error.problems).toEqual([
+      'http.port: Too small: expected number to be >=1',
+      '(top level): nothing to do: configure swaps, jobs, or both',
+    ]);
   });
 
   it('refuses empty chains under jobs and a bad chain name', () => {
     const jobKey = writeValidKeys();
     const raw = validRaw(jobKey);
     (raw.jobs as Record<string, unknown>).chains = {};
-    ((raw.swaps as Record<string, unknown>).destinations as Record<string, unknown>).Bad_Chain = { type: 'subtensor', key: { file: 'keys/tao' } };
+    ((raw.swaps as Record<string, unknown>).destinations as Record<string, unknown>).Bad_Chain = {
+      type: 'subtensor',
+      key: { file: 'keys/tao' },
+    };
     const error = configError(write('settle.yaml', toYaml(raw)));
     expect(error.problems.map(pathOf).sort()).toEqual(['jobs.chains', 'swaps.destinations.Bad_Chain']);
   });
@@ -398,7 +444,17 @@ describe('key contents', () => {
           hotkey: { file: hotkey },
           destinations: { eth: { type: 'evm', rpcUrl: 'http://127.0.0.1:8545', chainId: 1, key: { file: eth } } },
         },
-        jobs: { feed: './jobs.jsonl', chains: { base: { rpcUrl: 'http://127.0.0.1:8545', chainId: 1, escrow: '0x0000000000000000000000000000000000000001', key: { file: base } } } },
+        jobs: {
+          feed: './jobs.jsonl',
+          chains: {
+            base: {
+              rpcUrl: 'http://127.0.0.1:8545',
+              chainId: 1,
+              escrow: '0x0000000000000000000000000000000000000001',
+              key: { file: base },
+            },
+          },
+        },
       }),
     );
     let error: ConfigError | null = null;
@@ -416,6 +472,8 @@ describe('key contents', () => {
         `swaps.hotkey: file ${hotkey} does not hold a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)`,
       ].sort(),
     );
-    expect(error!.message).not.toMatch(/garbage|not-a-key|0x0000000000000000000000000000000000000000000000000000000000000000/);
+    expect(error!.message).not.toMatch(
+      /garbage|not-a-key|0x0000000000000000000000000000000000000000000000000000000000000000/,
+    );
   });
 });

@@ -100,17 +100,27 @@ describe('settle daemon', () => {
     const machines = JSON.parse((await get('/machines')).text) as { id: string }[];
     expect(Array.isArray(machines)).toBe(true);
     // The mark landed; the machine records it when the adapter sees it finalized.
-    await until(async () => (await get('/metrics')).text.includes('settle_transitions_total{kind="swap",from="Marking",to="Fulfilled"} 1'), 'the Fulfilled transition in the metrics');
+    await until(
+      async () =>
+        (await get('/metrics')).text.includes('settle_transitions_total{kind="swap",from="Marking",to="Fulfilled"} 1'),
+      'the Fulfilled transition in the metrics',
+    );
     const metrics = (await get('/metrics')).text;
     expect(metrics).toMatch(/settle_transitions_total\{kind="swap",from="Marking",to="Fulfilled"\} 1/);
     expect(metrics).toMatch(/settle_effects_total\{effect="sendTransfer",outcome="TRANSFER_INCLUDED"\} 1/);
-    expect(metrics).toMatch(/settle_rpc_latency_seconds_count\{chain="subtensor",port="swapContract",method="markFulfilled",outcome="ok"\} 1/);
-    expect(metrics).toMatch(/settle_rpc_latency_seconds_count\{chain="eth",port="transferSender",method="sign",outcome="ok"\} 1/);
+    expect(metrics).toMatch(
+      /settle_rpc_latency_seconds_count\{chain="subtensor",port="swapContract",method="markFulfilled",outcome="ok"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /settle_rpc_latency_seconds_count\{chain="eth",port="transferSender",method="sign",outcome="ok"\} 1/,
+    );
     expect(metrics).toContain('settle_recovery_entries 0');
     expect((await get('/nothing')).status).toBe(404);
     // A request target that is no URL is answered 400; it does not bring the daemon down.
     const raw = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      );
       let text = '';
       socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
       socket.on('end', () => resolve(text));
@@ -126,15 +136,34 @@ describe('settle daemon', () => {
     const user = Wallet.createRandom().address;
     const id = rig.assignSwap(user, 5_000n);
     const before = daemon.output().length;
-    await until(() => (daemon.output().slice(before).match(/backing off/g) ?? []).length >= 3, 'three backoff lines', 90_000);
-    const waits = [...daemon.output().slice(before).matchAll(/"nextTickInMs":(\d+)/g)].map((m) => Number(m[1]));
+    await until(
+      () =>
+        (
+          daemon
+            .output()
+            .slice(before)
+            .match(/backing off/g) ?? []
+        ).length >= 3,
+      'three backoff lines',
+      90_000,
+    );
+    const waits = [
+      ...daemon
+        .output()
+        .slice(before)
+        .matchAll(/"nextTickInMs":(\d+)/g),
+    ].map((m) => Number(m[1]));
     expect(waits.at(-1)).toBe(1_600); // doubled up to maxBackoffMs
     expect(waits.some((w) => w < 1_600)).toBe(true);
     expect((await get('/health')).status).toBe(503);
 
     await rig.subtensor.comeBack();
     await rig.evmProxy.up();
-    await until(() => rig.subtensor.contract.swaps.get(id)?.status === 'Fulfilled', 'the swap assigned while away to be fulfilled', 90_000);
+    await until(
+      () => rig.subtensor.contract.swaps.get(id)?.status === 'Fulfilled',
+      'the swap assigned while away to be fulfilled',
+      90_000,
+    );
     expect(await balanceOf(user)).toBe(5_000n);
     await until(async () => (await get('/health')).status === 200, 'health to recover');
   }, 240_000);
@@ -176,8 +205,13 @@ describe('settle daemon', () => {
     const other = join(rig.dir, 'other.yaml');
     writeFileSync(other, readFileSync(rig.configPath, 'utf8').replace('dataDir: ./data', 'dataDir: ./data-new'));
     const result = await runSettle(['daemon', '--config', other, '--init']);
-    expect({ status: result.status, out: result.status === 2 ? '' : result.stdout + result.stderr }).toEqual({ status: 2, out: '' });
-    expect(result.stderr).toMatch(/the contract already holds swaps assigned to this miner: 0 \(Fulfilled\), 1 \(Fulfilled\)/);
+    expect({ status: result.status, out: result.status === 2 ? '' : result.stdout + result.stderr }).toEqual({
+      status: 2,
+      out: '',
+    });
+    expect(result.stderr).toMatch(
+      /the contract already holds swaps assigned to this miner: 0 \(Fulfilled\), 1 \(Fulfilled\)/,
+    );
     expect(existsSync(join(rig.dir, 'data-new', 'store', 'store.json'))).toBe(false);
   }, 90_000);
 });

@@ -48,39 +48,73 @@ describe('the EVM asset table', () => {
     expect(Object.keys(EVM_ASSETS).sort()).toEqual(Object.keys(REFERENCE).sort());
     for (const [id, [mainnet, testnet, decimals, confirmations, token]] of Object.entries(REFERENCE)) {
       const row: EvmAssetRow = EVM_ASSETS[id as keyof typeof EVM_ASSETS];
-      expect([EVM_NETWORKS[row.network].mainnet, EVM_NETWORKS[row.network].testnet, row.decimals, row.confirmations, row.token?.mainnet ?? null], id).toEqual([
-        mainnet,
-        testnet,
-        decimals,
-        confirmations,
-        token,
-      ]);
-      for (const address of Object.values(row.token ?? {})) if (address !== null) expect(getAddress(address), id).toBe(address); // valid EIP-55
+      expect(
+        [
+          EVM_NETWORKS[row.network].mainnet,
+          EVM_NETWORKS[row.network].testnet,
+          row.decimals,
+          row.confirmations,
+          row.token?.mainnet ?? null,
+        ],
+        id,
+      ).toEqual([mainnet, testnet, decimals, confirmations, token]);
+      for (const address of Object.values(row.token ?? {}))
+        if (address !== null) expect(getAddress(address), id).toBe(address); // valid EIP-55
       const onMainnet = resolved({ asset: id });
       expect(onMainnet.chainId).toBe(mainnet);
       expect(onMainnet.confirmations).toBe(confirmations);
-      expect(onMainnet.asset).toEqual(token === null ? { kind: 'native' } : { kind: 'erc20', token, decimals, refusalChecks: row.refusalChecks, feeCheck: row.feeCheck });
+      expect(onMainnet.asset).toEqual(
+        token === null
+          ? { kind: 'native' }
+          : { kind: 'erc20', token, decimals, refusalChecks: row.refusalChecks, feeCheck: row.feeCheck },
+      );
     }
   });
 
   it("carries the reference's issuer checks: USDC blacklist and pause, PAX Gold freeze, pause and fee, none for the others", () => {
-    for (const id of ['arbusdc', 'baseusdc', 'ethusdc', 'polusdc'] as const) expect(EVM_ASSETS[id].refusalChecks).toEqual(['isBlacklisted(address)', 'paused()']);
-    expect(EVM_ASSETS.paxg).toMatchObject({ refusalChecks: ['isFrozen(address)', 'paused()'], feeCheck: 'getFeeFor(uint256)' });
-    for (const id of ['aster', 'uni', 'qnt'] as const) expect(EVM_ASSETS[id]).toMatchObject({ refusalChecks: [], feeCheck: null });
+    for (const id of ['arbusdc', 'baseusdc', 'ethusdc', 'polusdc'] as const)
+      expect(EVM_ASSETS[id].refusalChecks).toEqual(['isBlacklisted(address)', 'paused()']);
+    expect(EVM_ASSETS.paxg).toMatchObject({
+      refusalChecks: ['isFrozen(address)', 'paused()'],
+      feeCheck: 'getFeeFor(uint256)',
+    });
+    for (const id of ['aster', 'uni', 'qnt'] as const)
+      expect(EVM_ASSETS[id]).toMatchObject({ refusalChecks: [], feeCheck: null });
   });
 
   it('overrides any value, picks the test deployment, and names what is missing', () => {
     const custom = getAddress(`0x${'12'.repeat(20)}`);
-    expect(resolved({ asset: 'baseusdc', network: 'testnet' })).toMatchObject({ chainId: 84532, asset: { token: '0x036CbD53842c5426634e7929541eC2318f3dCF7e' } });
-    expect(resolved({ asset: 'paxg', chainId: 31337, token: custom, confirmations: 1, decimals: 8, refusalChecks: [], feeCheck: null })).toEqual({
+    expect(resolved({ asset: 'baseusdc', network: 'testnet' })).toMatchObject({
+      chainId: 84532,
+      asset: { token: '0x036CbD53842c5426634e7929541eC2318f3dCF7e' },
+    });
+    expect(
+      resolved({
+        asset: 'paxg',
+        chainId: 31337,
+        token: custom,
+        confirmations: 1,
+        decimals: 8,
+        refusalChecks: [],
+        feeCheck: null,
+      }),
+    ).toEqual({
       chainId: 31337,
       confirmations: 1,
       asset: { kind: 'erc20', token: custom, decimals: 8, refusalChecks: [], feeCheck: null },
     });
-    expect(resolveEvmDestination({ asset: 'paxg', network: 'testnet' })).toEqual({ problems: [{ key: 'token', message: 'paxg has no testnet deployment in allways\' registry: give its contract' }] });
-    expect(resolveEvmDestination({ asset: 'native' })).toEqual({ problems: [{ key: 'chainId', message: 'required for a coin or token that is not an allways asset id' }] });
+    expect(resolveEvmDestination({ asset: 'paxg', network: 'testnet' })).toEqual({
+      problems: [{ key: 'token', message: "paxg has no testnet deployment in allways' registry: give its contract" }],
+    });
+    expect(resolveEvmDestination({ asset: 'native' })).toEqual({
+      problems: [{ key: 'chainId', message: 'required for a coin or token that is not an allways asset id' }],
+    });
     expect(resolveEvmDestination({ asset: 'eth', token: custom })).toMatchObject({ problems: [{ key: 'token' }] });
-    expect(resolved({ asset: { erc20: custom }, chainId: 5 })).toEqual({ chainId: 5, confirmations: 2, asset: { kind: 'erc20', token: custom } });
+    expect(resolved({ asset: { erc20: custom }, chainId: 5 })).toEqual({
+      chainId: 5,
+      confirmations: 2,
+      asset: { kind: 'erc20', token: custom },
+    });
   });
 });
 
@@ -102,7 +136,12 @@ describe('destinations in the configuration', () => {
       file,
       toYaml({
         dataDir: './data',
-        swaps: { subtensor: { url: 'ws://127.0.0.1:9944' }, contract: { address: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' }, hotkey: key('hotkey', '//Alice'), destinations },
+        swaps: {
+          subtensor: { url: 'ws://127.0.0.1:9944' },
+          contract: { address: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY' },
+          hotkey: key('hotkey', '//Alice'),
+          destinations,
+        },
       }),
     );
     return loadConfig(file);
@@ -122,14 +161,40 @@ describe('destinations in the configuration', () => {
     const sol = key('sol', solanaKeypairText());
     const config = load({
       baseusdc: { type: 'evm', rpcUrl: 'https://mainnet.base.org', key: evm, asset: 'baseusdc' },
-      sol: { type: 'solana', rpcUrl: 'https://api.mainnet-beta.solana.com', key: sol, asset: 'sol', nonceAccounts: [NONCE_A] },
-      solusdc: { type: 'solana', rpcUrl: 'https://api.devnet.solana.com', key: sol, asset: 'solusdc', network: 'devnet', nonceAccounts: [NONCE_A] },
+      sol: {
+        type: 'solana',
+        rpcUrl: 'https://api.mainnet-beta.solana.com',
+        key: sol,
+        asset: 'sol',
+        nonceAccounts: [NONCE_A],
+      },
+      solusdc: {
+        type: 'solana',
+        rpcUrl: 'https://api.devnet.solana.com',
+        key: sol,
+        asset: 'solusdc',
+        network: 'devnet',
+        nonceAccounts: [NONCE_A],
+      },
     });
     const destinations = config.swaps!.destinations;
     expect(destinations['baseusdc']).toMatchObject({ asset: 'baseusdc' });
-    expect(destinations['sol']).toMatchObject({ asset: 'sol', network: 'mainnet', commitment: 'finalized', nonceAccounts: [NONCE_A] });
-    expect(solanaAssetOf('solusdc', 'devnet')).toEqual({ kind: 'spl', mint: '4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU', decimals: 6 });
-    expect(solanaAssetOf('solusdc', 'mainnet')).toEqual({ kind: 'spl', mint: 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v', decimals: 6 });
+    expect(destinations['sol']).toMatchObject({
+      asset: 'sol',
+      network: 'mainnet',
+      commitment: 'finalized',
+      nonceAccounts: [NONCE_A],
+    });
+    expect(solanaAssetOf('solusdc', 'devnet')).toEqual({
+      kind: 'spl',
+      mint: '4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU',
+      decimals: 6,
+    });
+    expect(solanaAssetOf('solusdc', 'mainnet')).toEqual({
+      kind: 'spl',
+      mint: 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v',
+      decimals: 6,
+    });
   });
 
   it('reports each problem at its path: an unknown id, a missing contract or chain id, a bad check, Solana nonce accounts and keys', () => {
@@ -139,10 +204,30 @@ describe('destinations in the configuration', () => {
         a: { type: 'evm', rpcUrl: 'https://x.example', key: evm, asset: 'basusdc' },
         b: { type: 'evm', rpcUrl: 'https://x.example', key: evm, asset: 'aster', network: 'testnet' },
         c: { type: 'evm', rpcUrl: 'https://x.example', key: evm },
-        d: { type: 'evm', rpcUrl: 'https://x.example', key: evm, asset: 'ethusdc', refusalChecks: ['paused(uint256)'], feeCheck: 'fee()' },
+        d: {
+          type: 'evm',
+          rpcUrl: 'https://x.example',
+          key: evm,
+          asset: 'ethusdc',
+          refusalChecks: ['paused(uint256)'],
+          feeCheck: 'fee()',
+        },
         e: { type: 'solana', rpcUrl: 'https://x.example', key: evm, asset: 'sol', nonceAccounts: [] },
-        f: { type: 'solana', rpcUrl: 'wss://x.example', key: key('sol', solanaKeypairText()), asset: 'solusd', nonceAccounts: [NONCE_A, NONCE_A, '0x12'] },
-        g: { type: 'solana', rpcUrl: 'https://x.example', key: key('sol2', solanaKeypairText()), asset: 'sol', mint: NONCE_A, nonceAccounts: [NONCE_A] },
+        f: {
+          type: 'solana',
+          rpcUrl: 'wss://x.example',
+          key: key('sol', solanaKeypairText()),
+          asset: 'solusd',
+          nonceAccounts: [NONCE_A, NONCE_A, '0x12'],
+        },
+        g: {
+          type: 'solana',
+          rpcUrl: 'https://x.example',
+          key: key('sol2', solanaKeypairText()),
+          asset: 'sol',
+          mint: NONCE_A,
+          nonceAccounts: [NONCE_A],
+        },
       })
         .map((p) => p.slice(0, p.indexOf(': ')))
         .sort(),

@@ -9,8 +9,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileJobFeed, type FeedChain } from '../../src/daemon/fileJobFeed.ts';
 import type { Logger } from '../../src/host/ports.ts';
 
-const BASE: FeedChain = { escrow: '0x1111111111111111111111111111111111111111', payee: '0x2222222222222222222222222222222222222222' };
-const OP: FeedChain = { escrow: '0x3333333333333333333333333333333333333333', payee: '0x4444444444444444444444444444444444444444' };
+const BASE: FeedChain = {
+  escrow: '0x1111111111111111111111111111111111111111',
+  payee: '0x2222222222222222222222222222222222222222',
+};
+const OP: FeedChain = {
+  escrow: '0x3333333333333333333333333333333333333333',
+  payee: '0x4444444444444444444444444444444444444444',
+};
 const CHAINS = new Map([
   ['base', BASE],
   ['op', OP],
@@ -74,7 +80,9 @@ const append = (...values: unknown[]): void => appendFileSync(path, values.map(l
 /** job id -> phase/cost, to compare polls compactly. */
 async function pollSummary(): Promise<Record<string, string>> {
   const observations = await feed.poll();
-  return Object.fromEntries(observations.map((o) => [`${o.terms.chain}:${o.terms.jobId}`, `${o.phase}/${o.cost ?? '-'}`]));
+  return Object.fromEntries(
+    observations.map((o) => [`${o.terms.chain}:${o.terms.jobId}`, `${o.phase}/${o.cost ?? '-'}`]),
+  );
 }
 
 describe('FileJobFeed', () => {
@@ -88,12 +96,28 @@ describe('FileJobFeed', () => {
     append(observation(1), observation(2, { chain: 'op', lock: null, phase: 'ended', cost: '0' }));
     expect(await feed.poll()).toEqual([
       {
-        terms: { jobId: jobId(1), chain: 'base', escrow: BASE.escrow, token: TOKEN, payer: PAYER, payee: BASE.payee, lock: { amount: '1000000000000000000', expiry: 1_700_000_000 } },
+        terms: {
+          jobId: jobId(1),
+          chain: 'base',
+          escrow: BASE.escrow,
+          token: TOKEN,
+          payer: PAYER,
+          payee: BASE.payee,
+          lock: { amount: '1000000000000000000', expiry: 1_700_000_000 },
+        },
         phase: 'running',
         cost: null,
       },
       {
-        terms: { jobId: jobId(2), chain: 'op', escrow: OP.escrow, token: TOKEN, payer: PAYER, payee: OP.payee, lock: null },
+        terms: {
+          jobId: jobId(2),
+          chain: 'op',
+          escrow: OP.escrow,
+          token: TOKEN,
+          payer: PAYER,
+          payee: OP.payee,
+          lock: null,
+        },
         phase: 'ended',
         cost: '0',
       },
@@ -174,7 +198,11 @@ describe('FileJobFeed', () => {
     expect(log.lines[2]!.fields.problems).toMatch(/^cost: /);
     // Later polls and later good lines: the bad ones are not reported again, line numbers go on.
     append(observation(5), '[not, json');
-    expect(await pollSummary()).toEqual({ [`base:${jobId(1)}`]: 'running/-', [`base:${jobId(4)}`]: 'ended/12', [`base:${jobId(5)}`]: 'running/-' });
+    expect(await pollSummary()).toEqual({
+      [`base:${jobId(1)}`]: 'running/-',
+      [`base:${jobId(4)}`]: 'ended/12',
+      [`base:${jobId(5)}`]: 'running/-',
+    });
     await feed.poll();
     expect(log.lines.map((l) => l.fields.feed)).toEqual([`${path}:2`, `${path}:3`, `${path}:4`, `${path}:8`]);
   });
@@ -195,7 +223,11 @@ describe('FileJobFeed', () => {
   });
 
   it('refuses unknown fields and malformed addresses', async () => {
-    append(observation(1, { extra: 1 }), observation(2, { payer: '0x12' }), observation(3, { lock: { amount: 5, expiry: 1 } }));
+    append(
+      observation(1, { extra: 1 }),
+      observation(2, { payer: '0x12' }),
+      observation(3, { lock: { amount: 5, expiry: 1 } }),
+    );
     expect(await feed.poll()).toEqual([]);
     expect(log.lines.map((l) => l.fields.feed)).toEqual([`${path}:1`, `${path}:2`, `${path}:3`]);
   });

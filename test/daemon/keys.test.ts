@@ -72,7 +72,14 @@ function config(keys: {
       eventLookbackBlocks: 256,
       destinations: {
         tao: { type: 'subtensor', key: keys.tao },
-        eth: { type: 'evm', rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, key: keys.eth, asset: 'native', confirmations: 2 },
+        eth: {
+          type: 'evm',
+          rpcUrl: 'http://127.0.0.1:8545',
+          chainId: 31337,
+          key: keys.eth,
+          asset: 'native',
+          confirmations: 2,
+        },
       },
     },
     jobs: {
@@ -81,7 +88,14 @@ function config(keys: {
       firstRunDelaySec: DEFAULT_FIRST_CLAIM_DELAY_SECS,
       pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
       chains: {
-        base: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, escrow: HARDHAT_ADDRESS, escrowDeployBlock: 0, key: keys.jobs, confirmations: 1 },
+        base: {
+          rpcUrl: 'http://127.0.0.1:8545',
+          chainId: 31337,
+          escrow: HARDHAT_ADDRESS,
+          escrowDeployBlock: 0,
+          key: keys.jobs,
+          confirmations: 1,
+        },
       },
     },
   };
@@ -100,7 +114,12 @@ async function configError(promise: Promise<unknown>): Promise<ConfigError> {
 describe('loadKeys', () => {
   it('parses good keys: the hotkey, a TAO and an EVM destination, a job chain', async () => {
     const keys = await loadKeys(
-      config({ hotkey: keyFile('hotkey', '//Alice\n'), tao: keyFile('tao', '//Bob'), eth: keyFile('eth', `${HARDHAT_KEY}\n`), jobs: keyFile('jobs', HARDHAT_KEY) }),
+      config({
+        hotkey: keyFile('hotkey', '//Alice\n'),
+        tao: keyFile('tao', '//Bob'),
+        eth: keyFile('eth', `${HARDHAT_KEY}\n`),
+        jobs: keyFile('jobs', HARDHAT_KEY),
+      }),
       configFile,
     );
     expect(keys.hotkey!.address).toBe(ALICE_SS58);
@@ -114,7 +133,12 @@ describe('loadKeys', () => {
   it('takes a key from an environment variable', async () => {
     process.env[ENV_KEY] = `  ${HARDHAT_KEY}\n`;
     const keys = await loadKeys(
-      config({ hotkey: keyFile('hotkey', '//Alice'), tao: keyFile('tao', '//Bob'), eth: { env: ENV_KEY }, jobs: { env: ENV_KEY } }),
+      config({
+        hotkey: keyFile('hotkey', '//Alice'),
+        tao: keyFile('tao', '//Bob'),
+        eth: { env: ENV_KEY },
+        jobs: { env: ENV_KEY },
+      }),
       configFile,
     );
     expect((keys.destinations.get('eth') as Wallet).address).toBe(HARDHAT_ADDRESS);
@@ -122,7 +146,15 @@ describe('loadKeys', () => {
   });
 
   it('needs no hotkey without swaps', async () => {
-    const jobsOnly = { ...config({ hotkey: { file: 'unused' }, tao: { file: 'unused' }, eth: { file: 'unused' }, jobs: keyFile('jobs', HARDHAT_KEY) }), swaps: undefined };
+    const jobsOnly = {
+      ...config({
+        hotkey: { file: 'unused' },
+        tao: { file: 'unused' },
+        eth: { file: 'unused' },
+        jobs: keyFile('jobs', HARDHAT_KEY),
+      }),
+      swaps: undefined,
+    };
     const keys = await loadKeys(jobsOnly, configFile);
     expect(keys.hotkey).toBeNull();
     expect(keys.destinations.size).toBe(0);
@@ -134,7 +166,9 @@ describe('loadKeys', () => {
     const hotkeyGarbage = 'GARBAGE-hot-key-words!';
     const eth = keyFile('eth', `${evmGarbage}\n`);
     const hotkey = keyFile('hotkey', `${hotkeyGarbage}\n`);
-    const error = await configError(loadKeys(config({ hotkey, tao: keyFile('tao', '//Bob'), eth, jobs: keyFile('jobs', HARDHAT_KEY) }), configFile));
+    const error = await configError(
+      loadKeys(config({ hotkey, tao: keyFile('tao', '//Bob'), eth, jobs: keyFile('jobs', HARDHAT_KEY) }), configFile),
+    );
     expect(error.file).toBe(configFile);
     expect(error.problems).toEqual([
       `swaps.hotkey: file ${hotkey.file} does not hold a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)`,
@@ -147,14 +181,30 @@ describe('loadKeys', () => {
 
   it('reports a key that loadConfig accepted but that went away meanwhile, with its path', async () => {
     const error = await configError(
-      loadKeys(config({ hotkey: keyFile('hotkey', '//Alice'), tao: keyFile('tao', '//Bob'), eth: keyFile('eth', HARDHAT_KEY), jobs: { env: ENV_KEY } }), configFile),
+      loadKeys(
+        config({
+          hotkey: keyFile('hotkey', '//Alice'),
+          tao: keyFile('tao', '//Bob'),
+          eth: keyFile('eth', HARDHAT_KEY),
+          jobs: { env: ENV_KEY },
+        }),
+        configFile,
+      ),
     );
     expect(error.problems).toEqual([`jobs.chains.base.key: environment variable ${ENV_KEY} is not set`]);
   });
 
   it('refuses a TAO destination key equal to the hotkey, with its path', async () => {
     const error = await configError(
-      loadKeys(config({ hotkey: keyFile('hotkey', '//Alice'), tao: keyFile('tao', '//Alice\n'), eth: keyFile('eth', HARDHAT_KEY), jobs: keyFile('jobs', HARDHAT_KEY) }), configFile),
+      loadKeys(
+        config({
+          hotkey: keyFile('hotkey', '//Alice'),
+          tao: keyFile('tao', '//Alice\n'),
+          eth: keyFile('eth', HARDHAT_KEY),
+          jobs: keyFile('jobs', HARDHAT_KEY),
+        }),
+        configFile,
+      ),
     );
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]).toMatch(/^swaps\.destinations\.tao\.key: the TAO account is the hotkey/);
@@ -193,8 +243,20 @@ describe('loadKeys', () => {
   // nobody registered, which silently never sees a swap.
   it('refuses a hotkey file holding a plain word, which is none of the accepted forms', async () => {
     const hotkey = keyFile('hotkey', 'garbage\n');
-    const error = await configError(loadKeys(config({ hotkey, tao: keyFile('tao', '//Bob'), eth: keyFile('eth', HARDHAT_KEY), jobs: keyFile('jobs', HARDHAT_KEY) }), configFile));
-    expect(error.problems).toEqual([`swaps.hotkey: file ${hotkey.file} does not hold a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)`]);
+    const error = await configError(
+      loadKeys(
+        config({
+          hotkey,
+          tao: keyFile('tao', '//Bob'),
+          eth: keyFile('eth', HARDHAT_KEY),
+          jobs: keyFile('jobs', HARDHAT_KEY),
+        }),
+        configFile,
+      ),
+    );
+    expect(error.problems).toEqual([
+      `swaps.hotkey: file ${hotkey.file} does not hold a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)`,
+    ]);
   });
 });
 

@@ -69,7 +69,7 @@ describe('acquireLock', () => {
     const lock = acquireLock(path);
     expect(lock.path).toBe(path);
     expect(lock.tookOverFrom).toBeNull();
-    expect(readFileSync(path, "utf8").split("\n")[0]).toBe(`${process.pid}`);
+    expect(readFileSync(path, 'utf8').split('\n')[0]).toBe(`${process.pid}`);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     lock.release();
   });
@@ -97,7 +97,7 @@ describe('acquireLock', () => {
     writeFileSync(path, `${dead}\n`);
     const lock = acquireLock(path);
     expect(lock.tookOverFrom).toBe(dead);
-    expect(readFileSync(path, "utf8").split("\n")[0]).toBe(`${process.pid}`);
+    expect(readFileSync(path, 'utf8').split('\n')[0]).toBe(`${process.pid}`);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     lock.release();
     expect(existsSync(path)).toBe(false);
@@ -111,7 +111,7 @@ describe('acquireLock', () => {
     writeFileSync(path, content);
     const lock = acquireLock(path);
     expect(lock.tookOverFrom).toBeNull();
-    expect(readFileSync(path, "utf8").split("\n")[0]).toBe(`${process.pid}`);
+    expect(readFileSync(path, 'utf8').split('\n')[0]).toBe(`${process.pid}`);
     lock.release();
   });
 
@@ -120,7 +120,7 @@ describe('acquireLock', () => {
     expect(existsSync(path)).toBe(false);
     const again = acquireLock(path);
     expect(again.tookOverFrom).toBeNull();
-    expect(readFileSync(path, "utf8").split("\n")[0]).toBe(`${process.pid}`);
+    expect(readFileSync(path, 'utf8').split('\n')[0]).toBe(`${process.pid}`);
     again.release();
   });
 });

@@ -3,15 +3,31 @@
  * a real store holding real machine snapshots, a real recovery log. They read beside a running
  * daemon, so they must never write the store or the recovery log.
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
-import { jobSettlement, knownMachineVersions, swapFulfillment, type JobTerms, type SwapTerms } from '../../machines/index.ts';
+import {
+  jobSettlement,
+  knownMachineVersions,
+  swapFulfillment,
+  type JobTerms,
+  type SwapTerms,
+} from '../../machines/index.ts';
 import { main } from '../../src/cli/main.ts';
 import { dataDirOf, recoveryResolve, statusCommand } from '../../src/cli/operatorCommands.ts';
-import { ConfigError, DataDirUnknown, UnusablePath } from '../../src/errors.ts';
+import { ConfigError, DataDirUnknown } from '../../src/errors.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry } from '../../src/store/recoveryLog.ts';
 import { Collector } from '../support/collector.ts';
@@ -61,22 +77,53 @@ let dataDir: string;
 
 /** Persisted snapshots as the host writes them: from real actors of the catalogued machines. */
 async function buildDataDir(): Promise<void> {
-  const store = await openLowdbSnapshotStore(join(dataDir, 'store'), { create: true, knownMachines: knownMachineVersions });
-  const sending = createActor(swapFulfillment, { input: { terms: swapTerms('1', 'tao', '2500000000'), block: 100 } }).start();
+  const store = await openLowdbSnapshotStore(join(dataDir, 'store'), {
+    create: true,
+    knownMachines: knownMachineVersions,
+  });
+  const sending = createActor(swapFulfillment, {
+    input: { terms: swapTerms('1', 'tao', '2500000000'), block: 100 },
+  }).start();
   sending.send({ type: 'BLOCK', height: 101 });
   expect(sending.getSnapshot().value).toBe('Sending');
-  const pending = createActor(swapFulfillment, { input: { terms: swapTerms('2', 'eth', '3000000000000000000'), block: 100 } }).start();
+  const pending = createActor(swapFulfillment, {
+    input: { terms: swapTerms('2', 'eth', '3000000000000000000'), block: 100 },
+  }).start();
   const running = createActor(jobSettlement, { input: { terms: jobTerms, now: 1_699_999_000 } }).start();
   const plain = (snapshot: unknown): unknown => JSON.parse(JSON.stringify(snapshot));
-  await store.put({ id: 'swap:1', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(sending.getPersistedSnapshot()) });
-  await store.put({ id: 'swap:2', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(pending.getPersistedSnapshot()) });
-  await store.put({ id: jobMachineId({ chain: 'base', jobId: JOB_ID }), machine: { name: 'jobSettlement', version: 1 }, seq: 1, snapshot: plain(running.getPersistedSnapshot()) });
-  await store.put({ id: 'swap:3', machine: { name: 'swapFulfillment', version: 1 }, seq: 1, snapshot: plain(pending.getPersistedSnapshot()) });
+  await store.put({
+    id: 'swap:1',
+    machine: { name: 'swapFulfillment', version: 1 },
+    seq: 1,
+    snapshot: plain(sending.getPersistedSnapshot()),
+  });
+  await store.put({
+    id: 'swap:2',
+    machine: { name: 'swapFulfillment', version: 1 },
+    seq: 1,
+    snapshot: plain(pending.getPersistedSnapshot()),
+  });
+  await store.put({
+    id: jobMachineId({ chain: 'base', jobId: JOB_ID }),
+    machine: { name: 'jobSettlement', version: 1 },
+    seq: 1,
+    snapshot: plain(running.getPersistedSnapshot()),
+  });
+  await store.put({
+    id: 'swap:3',
+    machine: { name: 'swapFulfillment', version: 1 },
+    seq: 1,
+    snapshot: plain(pending.getPersistedSnapshot()),
+  });
   await store.archive('swap:3');
   await store.close();
   const { log } = await openRecoveryLog(join(dataDir, 'recovery.jsonl'));
-  expect(await log.record(entry('swap:1', 'stuck-funds', 'funds sent but the swap left the contract while unmarked'))).toBe('recorded');
-  expect(await log.record(entry('swap:5', 'lost-revenue', 'mark_fulfilled refused after the transfer landed'))).toBe('recorded');
+  expect(
+    await log.record(entry('swap:1', 'stuck-funds', 'funds sent but the swap left the contract while unmarked')),
+  ).toBe('recorded');
+  expect(await log.record(entry('swap:5', 'lost-revenue', 'mark_fulfilled refused after the transfer landed'))).toBe(
+    'recorded',
+  );
 }
 
 beforeEach(async () => {
@@ -148,7 +195,6 @@ function fingerprint(dir: string): Record<string, string> {
   return out;
 }
 
-
 describe('settle status', () => {
   it('lists the live machines with their states, the finished count and the open entries', async () => {
     const before = fingerprint(dataDir);
@@ -173,7 +219,13 @@ describe('settle status', () => {
     const { code, stdout } = await settle('status', '--data-dir', dataDir, '--json');
     expect(code).toBe(0);
     expect(stdout.trimEnd().split('\n')).toHaveLength(1);
-    const status = JSON.parse(stdout) as { dataDir: string; daemonPid: number | null; live: { id: string; state: string; seq: number }[]; archived: number; recovery: unknown };
+    const status = JSON.parse(stdout) as {
+      dataDir: string;
+      daemonPid: number | null;
+      live: { id: string; state: string; seq: number }[];
+      archived: number;
+      recovery: unknown;
+    };
     expect(status.dataDir).toBe(dataDir);
     expect(status.daemonPid).toBeNull();
     expect([...status.live].sort((a, b) => a.id.localeCompare(b.id))).toEqual([
@@ -196,7 +248,15 @@ describe('settle status', () => {
     const config = join(root, 'etc', 'settle.yaml');
     writeFileSync(
       config,
-      ['dataDir: ../data', 'swaps:', '  hotkey: { file: keys/does-not-exist }', 'jobs:', '  chains:', '    base: { key: { env: SETTLE_SURELY_UNSET_VARIABLE } }', ''].join('\n'),
+      [
+        'dataDir: ../data',
+        'swaps:',
+        '  hotkey: { file: keys/does-not-exist }',
+        'jobs:',
+        '  chains:',
+        '    base: { key: { env: SETTLE_SURELY_UNSET_VARIABLE } }',
+        '',
+      ].join('\n'),
     );
     const cwd = process.cwd();
     process.chdir(tmpdir());
@@ -244,7 +304,10 @@ describe('settle status', () => {
 
   it('leaves a torn last recovery line alone and says an append is in progress', async () => {
     const log = join(dataDir, 'recovery.jsonl');
-    appendFileSync(log, JSON.stringify({ ...entry('swap:9', 'stuck-funds', 'being written'), check: '0123456789abcdef' }).slice(0, 60));
+    appendFileSync(
+      log,
+      JSON.stringify({ ...entry('swap:9', 'stuck-funds', 'being written'), check: '0123456789abcdef' }).slice(0, 60),
+    );
     const before = fingerprint(dataDir);
     const bytes = readFileSync(log);
     const status = await settle('status', '--data-dir', dataDir);
@@ -308,7 +371,17 @@ describe('settle recovery', () => {
 
   it('records a resolution with who, why and when; list then shows only the open one, --all both', async () => {
     const before = fingerprint(dataDir);
-    const resolved = await settle('recovery', 'resolve', 'swap:1', '--data-dir', dataDir, '--by', 'alice', '--reason', 'refunded by hand');
+    const resolved = await settle(
+      'recovery',
+      'resolve',
+      'swap:1',
+      '--data-dir',
+      dataDir,
+      '--by',
+      'alice',
+      '--reason',
+      'refunded by hand',
+    );
     expect(resolved.stderr).toBe('');
     expect(resolved.code).toBe(0);
     const resolutions = join(dataDir, 'recovery-resolutions.jsonl');
@@ -332,7 +405,9 @@ describe('settle recovery', () => {
       'swap:5  [lost-revenue] Recovery: mark_fulfilled refused after the transfer landed',
     ]);
     const json = await settle('recovery', 'list', '--all', '--json', '--data-dir', dataDir);
-    expect((JSON.parse(json.stdout) as { key: string; resolution: unknown }[]).map((e) => [e.key, e.resolution])).toEqual([
+    expect(
+      (JSON.parse(json.stdout) as { key: string; resolution: unknown }[]).map((e) => [e.key, e.resolution]),
+    ).toEqual([
       ['swap:1', { key: 'swap:1', by: 'alice', reason: 'refunded by hand', at: line.at }],
       ['swap:5', null],
     ]);
@@ -342,26 +417,87 @@ describe('settle recovery', () => {
   });
 
   it('refuses to resolve an entry twice, naming the earlier resolver', async () => {
-    const first = await recoveryResolve({ dataDir, key: 'swap:1', by: 'alice', reason: 'refunded by hand', now: () => new Date('2030-01-02T03:04:05.000Z') }, new Collector());
+    const first = await recoveryResolve(
+      {
+        dataDir,
+        key: 'swap:1',
+        by: 'alice',
+        reason: 'refunded by hand',
+        now: () => new Date('2030-01-02T03:04:05.000Z'),
+      },
+      new Collector(),
+    );
     expect(first).toBe(0);
     const resolutions = join(dataDir, 'recovery-resolutions.jsonl');
     const bytes = readFileSync(resolutions);
-    const again = await settle('recovery', 'resolve', 'swap:1', '--data-dir', dataDir, '--by', 'bob', '--reason', 'also looked');
+    const again = await settle(
+      'recovery',
+      'resolve',
+      'swap:1',
+      '--data-dir',
+      dataDir,
+      '--by',
+      'bob',
+      '--reason',
+      'also looked',
+    );
     expect(again.code).toBe(2);
-    expect(again.stderr).toBe("settle: 'swap:1' was already resolved by alice at 2030-01-02T03:04:05.000Z: refunded by hand\n");
+    expect(again.stderr).toBe(
+      "settle: 'swap:1' was already resolved by alice at 2030-01-02T03:04:05.000Z: refunded by hand\n",
+    );
     expect(readFileSync(resolutions).equals(bytes)).toBe(true);
   });
 
   it('refuses an unknown key, and an empty --reason or --by, writing nothing', async () => {
-    const unknown = await settle('recovery', 'resolve', 'swap:404', '--data-dir', dataDir, '--by', 'alice', '--reason', 'x');
+    const unknown = await settle(
+      'recovery',
+      'resolve',
+      'swap:404',
+      '--data-dir',
+      dataDir,
+      '--by',
+      'alice',
+      '--reason',
+      'x',
+    );
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe(`settle: no recovery entry 'swap:404' in ${join(dataDir, 'recovery.jsonl')}\n`);
-    const noReason = await settle('recovery', 'resolve', 'swap:1', '--data-dir', dataDir, '--by', 'alice', '--reason', '');
+    const noReason = await settle(
+      'recovery',
+      'resolve',
+      'swap:1',
+      '--data-dir',
+      dataDir,
+      '--by',
+      'alice',
+      '--reason',
+      '',
+    );
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toMatch(/^settle: --reason: say why/);
-    const blankReason = await settle('recovery', 'resolve', 'swap:1', '--data-dir', dataDir, '--by', 'alice', '--reason', '   ');
+    const blankReason = await settle(
+      'recovery',
+      'resolve',
+      'swap:1',
+      '--data-dir',
+      dataDir,
+      '--by',
+      'alice',
+      '--reason',
+      '   ',
+    );
     expect(blankReason.code).toBe(2);
-    const noBy = await settle('recovery', 'resolve', 'swap:1', '--data-dir', dataDir, '--by', ' ', '--reason', 'refunded');
+    const noBy = await settle(
+      'recovery',
+      'resolve',
+      'swap:1',
+      '--data-dir',
+      dataDir,
+      '--by',
+      ' ',
+      '--reason',
+      'refunded',
+    );
     expect(noBy.code).toBe(2);
     expect(noBy.stderr).toMatch(/^settle: --by: say who/);
     const missingOption = await settle('recovery', 'resolve', 'swap:1', '--data-dir', dataDir, '--by', 'alice');
@@ -373,8 +509,20 @@ describe('settle recovery', () => {
   it('shows one entry whole, with its resolution once resolved', async () => {
     const open = await settle('recovery', 'show', 'swap:1', '--data-dir', dataDir);
     expect(open.code).toBe(0);
-    expect(JSON.parse(open.stdout)).toEqual({ ...entry('swap:1', 'stuck-funds', 'funds sent but the swap left the contract while unmarked'), resolution: null });
-    await recoveryResolve({ dataDir, key: 'swap:1', by: 'alice', reason: 'refunded by hand', now: () => new Date('2030-01-02T03:04:05.000Z') }, new Collector());
+    expect(JSON.parse(open.stdout)).toEqual({
+      ...entry('swap:1', 'stuck-funds', 'funds sent but the swap left the contract while unmarked'),
+      resolution: null,
+    });
+    await recoveryResolve(
+      {
+        dataDir,
+        key: 'swap:1',
+        by: 'alice',
+        reason: 'refunded by hand',
+        now: () => new Date('2030-01-02T03:04:05.000Z'),
+      },
+      new Collector(),
+    );
     const shown = await settle('recovery', 'show', 'swap:1', '--data-dir', dataDir);
     expect(JSON.parse(shown.stdout)).toEqual({
       ...entry('swap:1', 'stuck-funds', 'funds sent but the swap left the contract while unmarked'),
@@ -401,7 +549,17 @@ describe('settle recovery', () => {
     const resolutions = join(dataDir, 'recovery-resolutions.jsonl');
     appendFileSync(resolutions, '{"key":"swap:1","by":"ali'); // killed mid-append
     expect((await settle('recovery', 'list', '--data-dir', dataDir)).stdout).toContain('swap:1'); // the torn one is not counted
-    const resolved = await settle('recovery', 'resolve', 'swap:1', '--data-dir', dataDir, '--by', 'alice', '--reason', 'refunded by hand');
+    const resolved = await settle(
+      'recovery',
+      'resolve',
+      'swap:1',
+      '--data-dir',
+      dataDir,
+      '--by',
+      'alice',
+      '--reason',
+      'refunded by hand',
+    );
     expect(resolved.code).toBe(0);
     const all = await settle('recovery', 'list', '--all', '--data-dir', dataDir);
     expect(all.stderr).toBe('');

@@ -13,12 +13,13 @@ import { Collector } from '../support/collector.ts';
 
 const WRITER = fileURLToPath(new URL('../support/busyStoreWriter.ts', import.meta.url));
 
-
 describe('settle status beside a busy writer', () => {
   it('always answers while the store appends, archives and checkpoints under it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'settle-status-race-'));
     // Checkpoints every few dozen commits: segments come and go while status reads them.
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, join(dataDir, 'store'), '20000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, join(dataDir, 'store'), '20000'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());

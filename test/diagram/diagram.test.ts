@@ -18,13 +18,16 @@ describe('settle diagram', () => {
     const machine = machineCatalog[name as keyof typeof machineCatalog].machine;
     for (const format of ['mermaid', 'svg', 'html'] as const) {
       const file = join(DOCS, `${name}.${EXTENSIONS[format]}`);
-      expect(readFileSync(file, 'utf8'), `${file} is out of date with the machine: run npm run diagrams`).toBe(await renderDiagram(machine, format));
+      expect(readFileSync(file, 'utf8'), `${file} is out of date with the machine: run npm run diagrams`).toBe(
+        await renderDiagram(machine, format),
+      );
     }
   });
 
   it('labels every transition `event [guard] / effect`, marks effect, final and recovery states', async () => {
     const mermaid = await renderDiagram(swapFulfillment, 'mermaid');
-    for (const t of machineModel(swapFulfillment).transitions) expect(mermaid).toContain(`${t.from} --> ${t.to ?? t.from} : ${t.event}`);
+    for (const t of machineModel(swapFulfillment).transitions)
+      expect(mermaid).toContain(`${t.from} --> ${t.to ?? t.from} : ${t.event}`);
     expect(mermaid).toContain('Pending --> Sending : BLOCK / sendTransfer');
     expect(mermaid).toContain('Pending --> Expired : BLOCK [marginReached]');
     expect(mermaid).toContain('Marking --> Reconciling : MARK_FAILED [markOutcomeUnknown] / readSwap');
@@ -42,8 +45,14 @@ describe('settle diagram', () => {
   it('gives the JSON model of every state and transition, with guards, effects and durable points', async () => {
     const model = JSON.parse(await renderDiagram(swapFulfillment, 'json')) as ReturnType<typeof machineModel>;
     expect(model.transitions).toHaveLength(transitionDefinitions(swapFulfillment).size);
-    expect(model.states.find((s) => s.name === 'Sending')).toMatchObject({ effect: 'sendTransfer', durableBefore: expect.stringContaining('signed transfer') });
-    expect(model.transitions.find((t) => t.key === 'Marking --MARK_FAILED#1--> Sent')).toMatchObject({ guard: 'markFailedTransiently', actions: ['scheduleMarkRetry'] });
+    expect(model.states.find((s) => s.name === 'Sending')).toMatchObject({
+      effect: 'sendTransfer',
+      durableBefore: expect.stringContaining('signed transfer'),
+    });
+    expect(model.transitions.find((t) => t.key === 'Marking --MARK_FAILED#1--> Sent')).toMatchObject({
+      guard: 'markFailedTransiently',
+      actions: ['scheduleMarkRetry'],
+    });
   });
 
   it('is the same, byte for byte, every time', async () => {
@@ -59,7 +68,9 @@ describe('settle diagram', () => {
     expect(svg).toContain('BLOCK / sendTransfer (×12)');
     expect(svg).toContain('class="transition never-taken" data-transition="Pending --SWAP_GONE#0--&gt; Expired"');
     expect(svg).not.toContain('class="transition never-taken" data-transition="Pending --BLOCK#1--&gt; Sending"');
-    expect(await renderDiagram(swapFulfillment, 'mermaid', coverage)).toContain('Pending --> Expired : SWAP_GONE (never taken)');
+    expect(await renderDiagram(swapFulfillment, 'mermaid', coverage)).toContain(
+      'Pending --> Expired : SWAP_GONE (never taken)',
+    );
     const html = await renderDiagram(swapFulfillment, 'html', coverage);
     expect(html).toContain('<td class="never">never</td>');
     expect(html).toContain('Transition counts from <code>a test</code>');
@@ -72,18 +83,43 @@ describe('settle diagram', () => {
     const written = JSON.parse(readFileSync(coverage, 'utf8')) as CoverageFile;
     expect(written.source).toBe('settle sim --seed 1 --runs 3 --swaps 3 --jobs 3 --faults all');
     expect(written.machines['swapFulfillment']!['Pending --BLOCK#1--> Sending']).toBeGreaterThan(0);
-    const out = settle(['diagram', '--machine', 'swapFulfillment', '--format', 'all', '--out', join(dir, 'out'), '--coverage', coverage]);
+    const out = settle([
+      'diagram',
+      '--machine',
+      'swapFulfillment',
+      '--format',
+      'all',
+      '--out',
+      join(dir, 'out'),
+      '--coverage',
+      coverage,
+    ]);
     expect(out.status).toBe(0);
-    for (const format of DIAGRAM_FORMATS) expect(readFileSync(join(dir, 'out', `swapFulfillment.${EXTENSIONS[format]}`), 'utf8').length).toBeGreaterThan(100);
+    for (const format of DIAGRAM_FORMATS)
+      expect(readFileSync(join(dir, 'out', `swapFulfillment.${EXTENSIONS[format]}`), 'utf8').length).toBeGreaterThan(
+        100,
+      );
   });
 
   it('names what is wrong with its arguments and its coverage file', () => {
-    expect(settle(['diagram', '--machine', 'payroll'])).toMatchObject({ status: 2, stderr: expect.stringContaining("unknown machine 'payroll'") });
-    expect(settle(['diagram', '--format', 'pdf', '--machine', 'swapFulfillment'])).toMatchObject({ status: 2, stderr: expect.stringContaining("unknown format 'pdf'") });
-    expect(settle(['diagram', '--format', 'all'])).toMatchObject({ status: 2, stderr: expect.stringContaining('give --out DIR') });
+    expect(settle(['diagram', '--machine', 'payroll'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining("unknown machine 'payroll'"),
+    });
+    expect(settle(['diagram', '--format', 'pdf', '--machine', 'swapFulfillment'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining("unknown format 'pdf'"),
+    });
+    expect(settle(['diagram', '--format', 'all'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('give --out DIR'),
+    });
     const bad = join(tempDir('settle-diagram-'), 'bad.json');
     writeFileSync(bad, '{"hello":1}');
-    expect(settle(['diagram', '--machine', 'swapFulfillment', '--coverage', bad])).toMatchObject({ status: 2, stderr: expect.stringContaining('not a settle coverage file') });
+    expect(settle(['diagram', '--machine', 'swapFulfillment', '--coverage', bad])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('not a settle coverage file'),
+    });
     const mermaid = settle(['diagram', '--machine', 'jobSettlement']);
     expect(mermaid.status).toBe(0);
     expect(mermaid.stdout.startsWith('stateDiagram-v2')).toBe(true);

@@ -33,9 +33,12 @@ afterAll(async () => {
 });
 
 /** A logger that keeps what it is told, for assertions. */
-function recordingLog(): Logger & { lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> } {
+function recordingLog(): Logger & {
+  lines: Array<{ level: string; message: string; fields: Record<string, unknown> }>;
+} {
   const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-  const at = (level: string) => (fields: object, message?: string) => void lines.push({ level, message: message ?? '', fields: fields as Record<string, unknown> });
+  const at = (level: string) => (fields: object, message?: string) =>
+    void lines.push({ level, message: message ?? '', fields: fields as Record<string, unknown> });
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -52,12 +55,23 @@ async function openHost(
   dir: string,
   jobs: readonly JobTerms[],
   cost: (terms: JobTerms) => bigint,
-  options: { clock?: () => Promise<number>; afterBroadcast?: (hash: string) => void; wrap?: (escrow: Escrow) => Escrow } = {},
+  options: {
+    clock?: () => Promise<number>;
+    afterBroadcast?: (hash: string) => void;
+    wrap?: (escrow: Escrow) => Escrow;
+  } = {},
 ): Promise<Run> {
   const log = recordingLog();
-  const { escrow, sender } = await f.adapter(join(dir, 'evm'), log, options.afterBroadcast === undefined ? {} : { afterBroadcast: options.afterBroadcast });
+  const { escrow, sender } = await f.adapter(
+    join(dir, 'evm'),
+    log,
+    options.afterBroadcast === undefined ? {} : { afterBroadcast: options.afterBroadcast },
+  );
   await sender.resume();
-  const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: !existsSync(join(dir, 'store')), knownMachines: knownMachineVersions });
+  const store = await openLowdbSnapshotStore(join(dir, 'store'), {
+    create: !existsSync(join(dir, 'store')),
+    knownMachines: knownMachineVersions,
+  });
   const { log: recovery } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
   const port = options.wrap?.(escrow) ?? escrow;
   const host = await openSettleHost({
@@ -67,7 +81,9 @@ async function openHost(
     senders: new Map(),
     escrows: new Map([[CHAIN, port]]),
     clock: { now: options.clock ?? (() => f.chainTime()) },
-    jobSource: { poll: async () => jobs.map((terms) => ({ terms, phase: 'published' as const, cost: cost(terms).toString() })) },
+    jobSource: {
+      poll: async () => jobs.map((terms) => ({ terms, phase: 'published' as const, cost: cost(terms).toString() })),
+    },
     log,
     claimSchedule: { intervalSec: 3_600, firstRunDelaySec: 0 },
   });
@@ -76,7 +92,10 @@ async function openHost(
 
 const idOf = (terms: JobTerms) => jobMachineId({ chain: CHAIN, jobId: terms.jobId });
 
-async function finalState(store: LowdbSnapshotStore, terms: JobTerms): Promise<{ value: string; context: Record<string, unknown> }> {
+async function finalState(
+  store: LowdbSnapshotStore,
+  terms: JobTerms,
+): Promise<{ value: string; context: Record<string, unknown> }> {
   return (await store.readArchived(idOf(terms))).snapshot as { value: string; context: Record<string, unknown> };
 }
 
@@ -90,7 +109,11 @@ async function eventsOf(jobs: readonly JobTerms[], name: 'Claimed' | 'Canceled')
   return logs
     .map((log) => ({ log, parsed: escrowInterface.parseLog(log)! }))
     .filter(({ parsed }) => ids.has(parsed.args.getValue('jobId') as bigint))
-    .map(({ log, parsed }) => ({ tx: log.transactionHash, jobId: parsed.args.getValue('jobId') as bigint, amount: parsed.args.getValue('amount') as bigint }));
+    .map(({ log, parsed }) => ({
+      tx: log.transactionHash,
+      jobId: parsed.args.getValue('jobId') as bigint,
+      amount: parsed.args.getValue('amount') as bigint,
+    }));
 }
 
 const payeeNonce = () => node.provider.getTransactionCount(f.payee.address, 'latest');
@@ -147,7 +170,15 @@ describe('job settlement on a local EVM node', () => {
       checkClaims: async (entries) => {
         if (!raced) {
           raced = true;
-          await (await (f.escrow.connect(f.payee) as Contract).getFunction('claimLock')(BigInt(victim.jobId), victim.token, victim.payer, 1n, '0x')).wait();
+          await (
+            await (f.escrow.connect(f.payee) as Contract).getFunction('claimLock')(
+              BigInt(victim.jobId),
+              victim.token,
+              victim.payer,
+              1n,
+              '0x',
+            )
+          ).wait();
         }
         return escrow.checkClaims(entries);
       },
@@ -191,7 +222,14 @@ describe('job settlement on a local EVM node', () => {
   it('finds a lock the payer cancelled before we claimed, and sends nothing', async () => {
     const [terms] = await f.lock(1, { amount: 10n ** 18n, expirySeconds: 50 });
     await node.increaseTime(100);
-    await (await (f.escrow.connect(f.payers[0]!) as Contract).getFunction('cancelExpiredLock')(BigInt(terms!.jobId), terms!.token, terms!.payer, terms!.payee)).wait();
+    await (
+      await (f.escrow.connect(f.payers[0]!) as Contract).getFunction('cancelExpiredLock')(
+        BigInt(terms!.jobId),
+        terms!.token,
+        terms!.payer,
+        terms!.payee,
+      )
+    ).wait();
     const before = await payeeNonce();
     const run = await openHost(tempDir('settle-evm-'), [terms!], () => 10n ** 17n);
     await run.host.tick();
@@ -287,7 +325,9 @@ describe('the transaction sender', () => {
       // Wait for the first attempt, then price it out of the next blocks.
       while (journal.entries.length === 0) await new Promise((r) => setTimeout(r, 20));
       const first = journal.entries[0]!.attempts[0]!;
-      await node.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${(BigInt(first.maxFeePerGas) * 10n).toString(16)}`]);
+      await node.provider.send('hardhat_setNextBlockBaseFeePerGas', [
+        `0x${(BigInt(first.maxFeePerGas) * 10n).toString(16)}`,
+      ]);
       let mined = 0;
       const miner = setInterval(() => void node.provider.send('evm_mine', []).then(() => (mined += 1)), 100);
       const receipt = await claiming.finally(() => clearInterval(miner));

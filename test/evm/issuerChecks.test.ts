@@ -33,13 +33,23 @@ afterAll(async () => {
 
 async function issuerToken(decimals = 18): Promise<Contract> {
   const { abi, bytecode } = compileSolidity(['IssuerToken.sol'])['IssuerToken']!;
-  const token = (await (await new ContractFactory(abi as never, bytecode, issuer).deploy(decimals)).waitForDeployment()) as Contract;
+  const token = (await (
+    await new ContractFactory(abi as never, bytecode, issuer).deploy(decimals)
+  ).waitForDeployment()) as Contract;
   await (await token.getFunction('mint')(payer.address, 10n ** 24n)).wait();
   return token;
 }
 
 const senderFor = (asset: EvmAsset) =>
-  new EvmTransferSender({ chain: CHAIN, provider: node.provider, wallet: payer, chainId: BigInt(CHAIN_ID), asset, confirmations: 1, log: silent });
+  new EvmTransferSender({
+    chain: CHAIN,
+    provider: node.provider,
+    wallet: payer,
+    chainId: BigInt(CHAIN_ID),
+    asset,
+    confirmations: 1,
+    log: silent,
+  });
 
 /** The asset the configuration `asset: <id>` gives, pointed at the token deployed here. */
 function assetOf(id: string, token: string): EvmAsset {
@@ -69,18 +79,24 @@ describe('issuer checks before signing', () => {
     const nonce = await pendingNonce();
 
     await (await token.getFunction('setPaused')(true)).wait();
-    expect((await refusal(s.sign(request(fresh(), 1_000_000n)))).reason).toMatch(/stopped by its issuer: paused\(\) is true/);
+    expect((await refusal(s.sign(request(fresh(), 1_000_000n)))).reason).toMatch(
+      /stopped by its issuer: paused\(\) is true/,
+    );
     await (await token.getFunction('setPaused')(false)).wait();
 
     const listed = fresh();
     await (await token.getFunction('setBlacklisted')(listed, true)).wait();
-    expect((await refusal(s.sign(request(listed, 1_000_000n)))).reason).toContain(`refuses destination ${listed}: isBlacklisted(${listed}) is true`);
+    expect((await refusal(s.sign(request(listed, 1_000_000n)))).reason).toContain(
+      `refuses destination ${listed}: isBlacklisted(${listed}) is true`,
+    );
     expect(await pendingNonce()).toBe(nonce);
 
     const to = fresh();
     const signed = await s.sign(request(to, 1_000_000n));
     await s.broadcast(signed.raw);
-    expect(await s.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({ kind: 'included' });
+    expect(await s.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({
+      kind: 'included',
+    });
     expect(await token.getFunction('balanceOf')(to)).toBe(1_000_000n);
   });
 
@@ -93,14 +109,18 @@ describe('issuer checks before signing', () => {
 
     await (await token.getFunction('setFeeBasisPoints')(2)).wait();
     const to = fresh();
-    expect((await refusal(s.sign(request(to, 10n ** 18n)))).reason).toMatch(/takes a fee of 200000000000000 from a transfer of 1000000000000000000/);
+    expect((await refusal(s.sign(request(to, 10n ** 18n)))).reason).toMatch(
+      /takes a fee of 200000000000000 from a transfer of 1000000000000000000/,
+    );
     // The fee view reads zero for an amount too small to carry a fee: nothing to refuse.
     await expect(s.sign(request(to, 4_999n))).resolves.toBeDefined();
 
     await (await token.getFunction('setFeeBasisPoints')(0)).wait();
     const signed = await s.sign(request(to, 10n ** 18n));
     await s.broadcast(signed.raw);
-    expect(await s.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({ kind: 'included' });
+    expect(await s.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({
+      kind: 'included',
+    });
     expect(await token.getFunction('balanceOf')(to)).toBe(10n ** 18n);
   });
 
@@ -111,20 +131,31 @@ describe('issuer checks before signing', () => {
     const to = fresh();
     const signed = await unchecked.sign(request(to, 10_000n));
     await unchecked.broadcast(signed.raw);
-    expect(await unchecked.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/logged no Transfer of 10000/) });
+    expect(await unchecked.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({
+      kind: 'failed',
+      reason: expect.stringMatching(/logged no Transfer of 10000/),
+    });
     expect(await token.getFunction('balanceOf')(to)).toBe(9_900n);
   });
 
   it('a check the contract lacks, or decimals other than configured, sign nothing and are no refusal', async () => {
     const { TestToken } = compileContracts();
-    const plain = (await (await new ContractFactory(TestToken.abi as never, TestToken.bytecode, issuer).deploy(6)).waitForDeployment()) as Contract;
+    const plain = (await (
+      await new ContractFactory(TestToken.abi as never, TestToken.bytecode, issuer).deploy(6)
+    ).waitForDeployment()) as Contract;
     await (await plain.getFunction('mint')(payer.address, 10n ** 12n)).wait();
     const nonce = await pendingNonce();
-    const lacking = senderFor({ kind: 'erc20', token: await plain.getAddress(), refusalChecks: ['isBlacklisted(address)'] });
+    const lacking = senderFor({
+      kind: 'erc20',
+      token: await plain.getAddress(),
+      refusalChecks: ['isBlacklisted(address)'],
+    });
     await expect(lacking.sign(request(fresh(), 1n))).rejects.toBeInstanceOf(IssuerCheckUnreadable);
     const wrongDecimals = senderFor({ kind: 'erc20', token: await plain.getAddress(), decimals: 18 });
     await expect(wrongDecimals.sign(request(fresh(), 1n))).rejects.toThrow(/has 6 decimals, the configuration says 18/);
     expect(await pendingNonce()).toBe(nonce);
-    await expect(senderFor({ kind: 'erc20', token: await plain.getAddress(), decimals: 6 }).sign(request(fresh(), 1n))).resolves.toBeDefined();
+    await expect(
+      senderFor({ kind: 'erc20', token: await plain.getAddress(), decimals: 6 }).sign(request(fresh(), 1n)),
+    ).resolves.toBeDefined();
   });
 });

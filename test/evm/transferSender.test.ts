@@ -3,7 +3,16 @@
  * here on 127.0.0.1: sign without touching the chain, broadcast (again), look up with
  * confirmations, refuse what can never land or never paid, and share nonces with EvmTxSender.
  */
-import { Contract, ContractFactory, getAddress, Interface, JsonRpcProvider, Transaction, Wallet, ZeroAddress } from 'ethers';
+import {
+  type Contract,
+  ContractFactory,
+  getAddress,
+  Interface,
+  JsonRpcProvider,
+  Transaction,
+  Wallet,
+  ZeroAddress,
+} from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignedTransfer } from '../../machines/index.ts';
 import { EvmTransferSender, type EvmTransferSenderOptions } from '../../src/chains/evm/evmTransferSender.ts';
@@ -31,7 +40,9 @@ beforeAll(async () => {
   deployer = node.wallet(0);
   payer = node.wallet(1);
   const compiled = compileContracts();
-  token = (await (await new ContractFactory(compiled.TestToken.abi as never, compiled.TestToken.bytecode, deployer).deploy(18)).waitForDeployment()) as Contract;
+  token = (await (
+    await new ContractFactory(compiled.TestToken.abi as never, compiled.TestToken.bytecode, deployer).deploy(18)
+  ).waitForDeployment()) as Contract;
   tokenAddress = await token.getAddress();
   await (await (token.connect(deployer) as Contract).getFunction('mint')(payer.address, 10n ** 24n)).wait();
 }, 120_000);
@@ -44,13 +55,22 @@ type RecordingLog = Logger & { lines: string[] };
 
 function recordingLog(): RecordingLog {
   const lines: string[] = [];
-  const at = (level: string) => (fields: object, message?: string) => void lines.push(`${level} ${message ?? ''} ${JSON.stringify(fields)}`);
+  const at = (level: string) => (fields: object, message?: string) =>
+    void lines.push(`${level} ${message ?? ''} ${JSON.stringify(fields)}`);
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 function sender(options: Partial<EvmTransferSenderOptions> = {}): EvmTransferSender & { log: RecordingLog } {
   const log = recordingLog();
-  const s = new EvmTransferSender({ chain: CHAIN, provider: node.provider, wallet: payer, chainId: CHAIN_ID, asset: { kind: 'native' }, log, ...options });
+  const s = new EvmTransferSender({
+    chain: CHAIN,
+    provider: node.provider,
+    wallet: payer,
+    chainId: CHAIN_ID,
+    asset: { kind: 'native' },
+    log,
+    ...options,
+  });
   return Object.assign(s, { log });
 }
 
@@ -61,7 +81,8 @@ const mine = async (blocks = 1): Promise<void> => {
   for (let i = 0; i < blocks; i++) await node.provider.send('evm_mine', []);
 };
 const pendingNonce = (): Promise<number> => node.provider.getTransactionCount(payer.address, 'pending');
-const tokenBalance = async (address: string): Promise<bigint> => (await token.getFunction('balanceOf')(address)) as bigint;
+const tokenBalance = async (address: string): Promise<bigint> =>
+  (await token.getFunction('balanceOf')(address)) as bigint;
 
 /** Runs `body` with automine off (transactions wait in the mempool for evm_mine). */
 async function withoutAutomine(body: () => Promise<void>): Promise<void> {
@@ -90,7 +111,14 @@ describe('EvmTransferSender', () => {
 
     const signed = await s.sign(request(to, amount));
     expect(signed.hash).toBe(Transaction.from(signed.raw).hash);
-    expect(Transaction.from(signed.raw)).toMatchObject({ type: 2, to: getAddress(to), value: amount, nonce: nonceBefore, gasLimit: 21_000n, chainId: CHAIN_ID });
+    expect(Transaction.from(signed.raw)).toMatchObject({
+      type: 2,
+      to: getAddress(to),
+      value: amount,
+      nonce: nonceBefore,
+      gasLimit: 21_000n,
+      chainId: CHAIN_ID,
+    });
     expect(await node.provider.getBalance(payer.address)).toBe(payerBefore);
     expect(await pendingNonce()).toBe(nonceBefore);
     expect(await node.provider.getBlockNumber()).toBe(headBefore);
@@ -108,7 +136,9 @@ describe('EvmTransferSender', () => {
     await mine();
     expect(await node.provider.getBalance(to)).toBe(amount);
     expect(await pendingNonce()).toBe(nonceBefore + 1);
-    expect(await node.provider.getBalance(payer.address)).toBe(payerBefore - amount - receipt.gasUsed * receipt.gasPrice);
+    expect(await node.provider.getBalance(payer.address)).toBe(
+      payerBefore - amount - receipt.gasUsed * receipt.gasPrice,
+    );
     expectNoRaw(s.log.lines.join('\n'), signed);
   });
 
@@ -196,7 +226,9 @@ describe('EvmTransferSender', () => {
     const s = sender({ asset: { kind: 'erc20', token: tokenAddress }, nonces });
     const nonce = await pendingNonce();
     const balance = await tokenBalance(payer.address);
-    await expect(s.sign(request(fresh(), balance + 1n))).rejects.toThrow(`holds ${balance} of token ${tokenAddress} on chain '${CHAIN}', less than the ${balance + 1n}`);
+    await expect(s.sign(request(fresh(), balance + 1n))).rejects.toThrow(
+      `holds ${balance} of token ${tokenAddress} on chain '${CHAIN}', less than the ${balance + 1n}`,
+    );
     expect(await pendingNonce()).toBe(nonce);
     // The refused sign left no gap: the next transfer takes the chain's pending nonce.
     const signed = await s.sign(request(fresh(), 1n));
@@ -222,7 +254,10 @@ describe('EvmTransferSender', () => {
     expect(receipt.status).toBe(0);
     expect(await s.lookup(asTransfer(signed))).toEqual({ kind: 'pending' });
     await mine();
-    expect(await s.lookup(asTransfer(signed))).toEqual({ kind: 'failed', reason: `transfer ${signed.hash} reverted in block ${receipt.blockNumber} on chain '${CHAIN}'` });
+    expect(await s.lookup(asTransfer(signed))).toEqual({
+      kind: 'failed',
+      reason: `transfer ${signed.hash} reverted in block ${receipt.blockNumber} on chain '${CHAIN}'`,
+    });
     expect(await node.provider.getBalance(receiverAddress)).toBe(0n);
   });
 
@@ -247,8 +282,12 @@ describe('EvmTransferSender', () => {
     expect(s.addressProblem(valid)).toBeNull();
     expect(s.addressProblem(valid.toLowerCase())).toBeNull();
     expect(s.addressProblem(`0x${valid.slice(2).toUpperCase()}`)).toBeNull();
-    expect(s.addressProblem(badChecksum)).toBe(`'${badChecksum}' is not an EVM address for chain '${CHAIN}': it has mixed case with a wrong EIP-55 checksum (a mistyped address?)`);
-    expect(s.addressProblem('0x12')).toBe(`'0x12' is not an EVM address for chain '${CHAIN}': it is not 0x followed by 40 hex digits`);
+    expect(s.addressProblem(badChecksum)).toBe(
+      `'${badChecksum}' is not an EVM address for chain '${CHAIN}': it has mixed case with a wrong EIP-55 checksum (a mistyped address?)`,
+    );
+    expect(s.addressProblem('0x12')).toBe(
+      `'0x12' is not an EVM address for chain '${CHAIN}': it is not 0x followed by 40 hex digits`,
+    );
     expect(s.addressProblem(`0x${'zz'.repeat(20)}`)).toContain('is not an EVM address');
     expect(s.addressProblem(valid.slice(2))).toContain('is not an EVM address'); // no 0x
     expect(s.addressProblem(`${valid}00`)).toContain('is not an EVM address');
@@ -261,7 +300,9 @@ describe('EvmTransferSender', () => {
   it('signs nothing for a request it cannot serve', async () => {
     const s = sender();
     const nonce = await pendingNonce();
-    await expect(s.sign({ ...request(fresh(), 1n), chain: 'base' })).rejects.toThrow(`transfer for chain 'base' given to the sender of chain '${CHAIN}'`);
+    await expect(s.sign({ ...request(fresh(), 1n), chain: 'base' })).rejects.toThrow(
+      `transfer for chain 'base' given to the sender of chain '${CHAIN}'`,
+    );
     await expect(s.sign(request(fresh(), 0n))).rejects.toThrow('is not positive');
     await expect(s.sign(request(ZeroAddress, 1n))).rejects.toThrow('zero address');
     await expect(s.sign(request(fresh(), 10n ** 30n))).rejects.toThrow(`${payer.address} holds`);
@@ -272,7 +313,9 @@ describe('EvmTransferSender', () => {
     const feeless = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
     feeless.getFeeData = async () => ({ gasPrice: 1n, maxFeePerGas: null, maxPriorityFeePerGas: null }) as never;
     try {
-      await expect(sender({ provider: feeless }).sign(request(fresh(), 1n))).rejects.toThrow(`the node for chain '${CHAIN}' gives no EIP-1559 fee data`);
+      await expect(sender({ provider: feeless }).sign(request(fresh(), 1n))).rejects.toThrow(
+        `the node for chain '${CHAIN}' gives no EIP-1559 fee data`,
+      );
     } finally {
       feeless.destroy();
     }
@@ -282,7 +325,16 @@ describe('EvmTransferSender', () => {
     const s = sender();
     const fees = await node.provider.getFeeData();
     const unfunded = await Wallet.createRandom().signTransaction(
-      Transaction.from({ type: 2, chainId: CHAIN_ID, nonce: 0, to: fresh(), value: 1n, gasLimit: 21_000n, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }),
+      Transaction.from({
+        type: 2,
+        chainId: CHAIN_ID,
+        nonce: 0,
+        to: fresh(),
+        value: 1n,
+        gasLimit: 21_000n,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      }),
     );
     const error = await s.broadcast(unfunded).then(
       () => null,
@@ -305,7 +357,15 @@ describe('EvmTransferSender', () => {
 
     const provider = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
     try {
-      const after = new EvmTransferSender({ chain: CHAIN, provider, wallet: payer.connect(provider) as Wallet, chainId: CHAIN_ID, asset: { kind: 'native' }, nonces: new NonceAllocator(), log: recordingLog() });
+      const after = new EvmTransferSender({
+        chain: CHAIN,
+        provider,
+        wallet: payer.connect(provider) as Wallet,
+        chainId: CHAIN_ID,
+        asset: { kind: 'native' },
+        nonces: new NonceAllocator(),
+        log: recordingLog(),
+      });
       expect(await after.lookup(asTransfer(signed))).toEqual({ kind: 'included', block });
       await after.broadcast(signed.raw); // its nonce is used, by this very transfer: harmless
       expect(await node.provider.getBalance(to)).toBe(77n);
@@ -339,7 +399,15 @@ describe('EvmTransferSender', () => {
     const nonces = new NonceAllocator();
     const transfers = sender({ nonces, confirmations: 1 });
     const journal = await TxJournal.open(tempDir('transfer-sender-'), CHAIN, payer.address, CHAIN_ID);
-    const txs = new EvmTxSender({ wallet: payer, provider: node.provider, journal, chainId: CHAIN_ID, log: recordingLog(), pollMs: 50, nonces });
+    const txs = new EvmTxSender({
+      wallet: payer,
+      provider: node.provider,
+      journal,
+      chainId: CHAIN_ID,
+      log: recordingLog(),
+      pollMs: 50,
+      nonces,
+    });
     const to = fresh();
     const spender = fresh();
     const nonce = await pendingNonce();
@@ -347,7 +415,9 @@ describe('EvmTransferSender', () => {
     // Signed, persisted by the host, broadcast on its next tick: meanwhile an escrow-style
     // transaction of the same account is sent.
     const signed = await transfers.sign(request(to, 31n));
-    const approve = new Interface(['function approve(address spender, uint256 amount) returns (bool)']).encodeFunctionData('approve', [spender, 5n]);
+    const approve = new Interface([
+      'function approve(address spender, uint256 amount) returns (bool)',
+    ]).encodeFunctionData('approve', [spender, 5n]);
     const sent = txs.send('approve', { to: tokenAddress, data: approve, gasLimit: 100_000n });
     // It cannot land before the transfer's nonce is used (hardhat refuses to queue it);
     // EvmTxSender re-broadcasts it until it can.

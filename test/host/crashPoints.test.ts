@@ -17,14 +17,19 @@ const SEED = 7;
 
 async function run(hooks: ReadonlyArray<CrashHook | undefined>): Promise<{ world: World; result: RunResult }> {
   const world = smallWorld(SEED);
-  const result = await runUntilSettled({ world, maxBlocks: 200, openHost: hostOpener(world, tempDir('settle-crash-'), hooks) });
+  const result = await runUntilSettled({
+    world,
+    maxBlocks: 200,
+    openHost: hostOpener(world, tempDir('settle-crash-'), hooks),
+  });
   return { world, result };
 }
 
 /** Distinct transfers each swap ever signed: a second one would be a second transfer. */
 function signaturesPerSwap(world: World): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const { swapId } of Object.values(world.state.observations.signatures)) counts.set(swapId, (counts.get(swapId) ?? 0) + 1);
+  for (const { swapId } of Object.values(world.state.observations.signatures))
+    counts.set(swapId, (counts.get(swapId) ?? 0) + 1);
   return counts;
 }
 
@@ -50,14 +55,18 @@ describe('crash at every point, restart on the same directory', async () => {
 
   it('the clean run is sound and reaches every kind of crash point', async () => {
     await expectSound(clean.world, clean.result, 0);
-    expect(new Set(points)).toEqual(new Set(['before-persist', 'after-persist', 'after-effect', 'after-record', 'after-archive']));
+    expect(new Set(points)).toEqual(
+      new Set(['before-persist', 'after-persist', 'after-effect', 'after-record', 'after-archive']),
+    );
     const outcome = chainOutcome(clean.world);
     // The fixture exercises the paths that matter: transfers, claims, a cancelled lock, a free job.
     expect(Object.values(outcome).filter((o) => o.includes(':included')).length).toBeGreaterThanOrEqual(4);
     expect(Object.values(outcome).filter((o) => o.startsWith('Claimed')).length).toBe(2);
     expect(Object.values(outcome).filter((o) => o.startsWith('Canceled')).length).toBe(2);
     expect(clean.result.host.recoveryLog.entries().length).toBeGreaterThanOrEqual(2);
-    expect(new Set(Object.values(await endings(clean.result)))).toEqual(new Set(['Fulfilled', 'Rejected', 'Finished', 'Cancelled', 'Recovery']));
+    expect(new Set(Object.values(await endings(clean.result)))).toEqual(
+      new Set(['Fulfilled', 'Rejected', 'Finished', 'Cancelled', 'Recovery']),
+    );
   });
 
   it(`each of the crash points, crashed once, changes nothing on chain`, async () => {

@@ -30,7 +30,11 @@ interface Harness {
 }
 
 /** A host over the world whose store and ports write every call to one journal, in order. */
-async function harness(world: World, dir = tempDir('settle-host-'), archiveFails: Error | null = null): Promise<Harness> {
+async function harness(
+  world: World,
+  dir = tempDir('settle-host-'),
+  archiveFails: Error | null = null,
+): Promise<Harness> {
   const journal: Journal = [];
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: true, knownMachines: knownMachineVersions });
   const journaledStore: SnapshotStore = {
@@ -56,7 +60,10 @@ async function harness(world: World, dir = tempDir('settle-host-'), archiveFails
     },
   };
   const base = new SimSwapContract(world);
-  const contract = Object.assign(Object.create(base) as SimSwapContract, { failList: false, markError: null as string | null });
+  const contract = Object.assign(Object.create(base) as SimSwapContract, {
+    failList: false,
+    markError: null as string | null,
+  });
   contract.listAssigned = async () => {
     if (contract.failList) throw new Error('connection reset');
     return base.listAssigned();
@@ -72,13 +79,23 @@ async function harness(world: World, dir = tempDir('settle-host-'), archiveFails
       chain,
       addressProblem: (address) => sender.addressProblem(address),
       lookup: (transfer) => sender.lookup(transfer),
-      adopt: (transfer) => void journal.push({ kind: 'effect', name: 'adopt', id: swapMachineId((JSON.parse(transfer.raw) as { swapId: string }).swapId) }),
+      adopt: (transfer) =>
+        void journal.push({
+          kind: 'effect',
+          name: 'adopt',
+          id: swapMachineId((JSON.parse(transfer.raw) as { swapId: string }).swapId),
+        }),
       sign: async (request: TransferRequest) => {
         journal.push({ kind: 'effect', name: 'sign', id: swapMachineId(request.swapId) });
         return sender.sign(request);
       },
       broadcast: async (raw: string) => {
-        journal.push({ kind: 'effect', name: 'broadcast', id: swapMachineId((JSON.parse(raw) as { swapId: string }).swapId), detail: raw });
+        journal.push({
+          kind: 'effect',
+          name: 'broadcast',
+          id: swapMachineId((JSON.parse(raw) as { swapId: string }).swapId),
+          detail: raw,
+        });
         return sender.broadcast(raw);
       },
     });
@@ -90,7 +107,8 @@ async function harness(world: World, dir = tempDir('settle-host-'), archiveFails
     readSettlements: (jobs) => simEscrow.readSettlements(jobs),
     checkClaims: (entries) => simEscrow.checkClaims(entries),
     claimLocks: async (entries) => {
-      for (const entry of entries) journal.push({ kind: 'effect', name: 'claim', id: jobId(entry.terms), detail: entry.amount.toString() });
+      for (const entry of entries)
+        journal.push({ kind: 'effect', name: 'claim', id: jobId(entry.terms), detail: entry.amount.toString() });
       return simEscrow.claimLocks(entries);
     },
     cancelExpiredLocks: async (jobs) => {
@@ -165,7 +183,7 @@ describe('host: durable before effect', () => {
 });
 
 describe('host: restoring signed transfers', () => {
-  it("tells each sender of the transfers an earlier life signed, before anything new is signed (their nonces are taken)", async () => {
+  it('tells each sender of the transfers an earlier life signed, before anything new is signed (their nonces are taken)', async () => {
     const world = smallWorld(7);
     const dir = tempDir('settle-host-adopt-');
     const first = await harness(world, dir);
@@ -173,7 +191,10 @@ describe('host: restoring signed transfers', () => {
     let holding: string[] = [];
     for (let i = 0; i < 40 && holding.length === 0; i += 1) {
       await runBlocks(first, 1);
-      holding = first.host.machines().filter((m) => m.kind === 'swap' && m.state === 'Sending').map((m) => m.id);
+      holding = first.host
+        .machines()
+        .filter((m) => m.kind === 'swap' && m.state === 'Sending')
+        .map((m) => m.id);
     }
     expect(holding.length).toBeGreaterThan(0);
     const second = await harness(world, dir); // a new process on the same store
@@ -205,7 +226,12 @@ describe('host: observing the swap contract', () => {
       ['swap:1', 'funds sent but the swap left the contract while unmarked'],
     ]);
     const [entry] = h.recovery.entries();
-    expect(entry).toMatchObject({ obligation: 'swap', kind: 'stuck-funds', state: 'Recovery', chains: { source: 'btc', dest: 'tao' } });
+    expect(entry).toMatchObject({
+      obligation: 'swap',
+      kind: 'stuck-funds',
+      state: 'Recovery',
+      chains: { source: 'btc', dest: 'tao' },
+    });
     expect(entry!.txHashes['destTransfer']).toMatch(/^0x[0-9a-f]{64}$/);
     expect(entry!.amounts['dest']).toBe(world.state.subtensor.history['1']!.destAmount);
   });
@@ -234,7 +260,10 @@ describe('host: observing the swap contract', () => {
     addSwap(world, { destChain: 'tao', window: 2 });
     const h = await harness(world);
     await h.host.tick();
-    expect(h.journal.filter((e) => e.kind === 'put').map((p) => p.kind === 'put' && p.state)).toEqual(['Pending', 'Expired']);
+    expect(h.journal.filter((e) => e.kind === 'put').map((p) => p.kind === 'put' && p.state)).toEqual([
+      'Pending',
+      'Expired',
+    ]);
     await h.host.tick();
     await h.host.tick();
     expect(h.journal.filter((e) => e.kind === 'put')).toHaveLength(2);
@@ -269,15 +298,19 @@ describe('host: job settlement', () => {
     await runBlocks(h, 20);
     expect(h.host.liveCount).toBe(0);
     const claims = h.journal.filter((e) => e.kind === 'effect' && e.name !== 'record');
-    expect(claims.map((c) => [c.kind === 'effect' && c.name, c.id.slice(-1), c.kind === 'effect' && c.detail])).toEqual([
-      ['claim', '1', '100'],
-      ['cancel', '2', undefined],
-    ]);
+    expect(claims.map((c) => [c.kind === 'effect' && c.name, c.id.slice(-1), c.kind === 'effect' && c.detail])).toEqual(
+      [
+        ['claim', '1', '100'],
+        ['cancel', '2', undefined],
+      ],
+    );
     expect(world.state.escrow.events.filter((e) => e.kind !== 'Lock').map((e) => [e.kind, e.amount])).toEqual([
       ['Claimed', '100'],
       ['Canceled', '100'],
     ]);
-    expect(h.recovery.entries().map((e) => [e.key.slice(-1), e.kind, e.amounts])).toEqual([['2', 'lost-revenue', { locked: '100', cost: '50', owed: '50' }]]);
+    expect(h.recovery.entries().map((e) => [e.key.slice(-1), e.kind, e.amounts])).toEqual([
+      ['2', 'lost-revenue', { locked: '100', cost: '50', owed: '50' }],
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { createActor, type AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { jobSettlement, machineCatalog, metaOfState, swapFulfillment } from '../../machines/index.ts';
+import { jobSettlement, metaOfState, swapFulfillment } from '../../machines/index.ts';
 import { MachineTable } from '../../src/engine/machineTable.ts';
 import { swapFulfillmentObligation } from '../../src/obligations/swapFulfillment/index.ts';
 import type { SnapshotStore } from '../../src/store/snapshotStore.ts';
@@ -16,14 +16,21 @@ const SWAP_TERMS = SAMPLE_SWAP_TERMS;
 const json = (value: unknown): string => JSON.stringify(value);
 
 /** Each state of both machines, with one stepper per machine and a context of that machine. */
-function* everyStateOfBothMachines(): Generator<{ machine: AnyStateMachine; stepper: MachineStepper; context: Record<string, unknown>; value: string; final: boolean }> {
+function* everyStateOfBothMachines(): Generator<{
+  machine: AnyStateMachine;
+  stepper: MachineStepper;
+  context: Record<string, unknown>;
+  value: string;
+  final: boolean;
+}> {
   for (const { machine, input } of [
     { machine: swapFulfillment as AnyStateMachine, input: { terms: SWAP_TERMS, block: 1 } },
     { machine: jobSettlement as AnyStateMachine, input: { terms: SAMPLE_JOB_TERMS, now: 1_000 } },
   ]) {
     const stepper = new MachineStepper(machine);
     const context = (stepper.initial(input) as { context: Record<string, unknown> }).context;
-    for (const [value, node] of Object.entries(machine.root.states)) yield { machine, stepper, context, value, final: node.type === 'final' };
+    for (const [value, node] of Object.entries(machine.root.states))
+      yield { machine, stepper, context, value, final: node.type === 'final' };
   }
 }
 
@@ -77,13 +84,20 @@ describe('machine stepper', () => {
     }
   });
 
-  it('restores, in every state of both machines, exactly what XState\'s resolveState gives', () => {
+  it("restores, in every state of both machines, exactly what XState's resolveState gives", () => {
     for (const { machine, stepper, context, value, final } of everyStateOfBothMachines()) {
       // Every status a state can be read back with, each twice: the second restore of a
       // state takes the resolution made by the first.
       const statuses = final ? ['done'] : ['active', 'error', 'active'];
       for (const [n, status] of [...statuses, ...statuses].entries()) {
-        const persisted = { status, value, historyValue: {}, context: { ...context, n }, children: {}, ...(status === 'error' ? { error: 'boom' } : {}) };
+        const persisted = {
+          status,
+          value,
+          historyValue: {},
+          context: { ...context, n },
+          children: {},
+          ...(status === 'error' ? { error: 'boom' } : {}),
+        };
         const restored = stepper.restore(JSON.parse(JSON.stringify(persisted)));
         const resolved = machine.resolveState(JSON.parse(JSON.stringify(persisted)) as never);
         expect(restored).toEqual(resolved);
@@ -107,7 +121,10 @@ describe('machine stepper', () => {
 
   it('refuses a snapshot with child actors at restore (the machines are flat)', () => {
     const stepper = new MachineStepper(swapFulfillment);
-    const persisted = JSON.parse(json(stepper.persisted(stepper.initial({ terms: SWAP_TERMS, block: 1 })))) as Record<string, unknown>;
+    const persisted = JSON.parse(json(stepper.persisted(stepper.initial({ terms: SWAP_TERMS, block: 1 })))) as Record<
+      string,
+      unknown
+    >;
     expect(() => stepper.restore({ ...persisted, children: { x: { src: 'y' } } })).toThrow(/child actors/);
   });
 
@@ -116,7 +133,9 @@ describe('machine stepper', () => {
     const table = new MachineTable({ store: {} as SnapshotStore, log });
     const swaps = swapFulfillmentObligation({ contract: null, senders: new Map(), log });
     // A guard that throws during the first eventless transitions: XState returns an error status.
-    expect(() => table.create(swaps, 'swap:1', { terms: { ...SWAP_TERMS, userDestAddress: null }, block: 1 })).toThrow(/swap:1: machine failed to start/);
+    expect(() => table.create(swaps, 'swap:1', { terms: { ...SWAP_TERMS, userDestAddress: null }, block: 1 })).toThrow(
+      /swap:1: machine failed to start/,
+    );
     expect(table.size).toBe(0);
   });
 });

@@ -25,7 +25,9 @@ function context(timeoutBlock: number): SwapContext {
     initiatedBlock: 10,
     timeoutBlock,
   };
-  return createActor(swapFulfillment, { input: { terms, block: 50, marginBlocks: 3 } }).start().getSnapshot().context;
+  return createActor(swapFulfillment, { input: { terms, block: 50, marginBlocks: 3 } })
+    .start()
+    .getSnapshot().context;
 }
 
 function ports(height: number, signs: string[], refusal: Error | null = null): SwapEffectPorts {
@@ -53,13 +55,20 @@ describe('sendTransfer', () => {
 
   it('signs when the margin still allows a first send', async () => {
     const signs: string[] = [];
-    expect(await sendTransfer(ports(97, signs), 'swap:1', context(100))).toEqual({ type: 'TRANSFER_SIGNED', raw: 'raw', hash: '0xhash' });
+    expect(await sendTransfer(ports(97, signs), 'swap:1', context(100))).toEqual({
+      type: 'TRANSFER_SIGNED',
+      raw: 'raw',
+      hash: '0xhash',
+    });
     expect(signs).toEqual(['sign']);
   });
 
   it('rejects the swap when the destination refuses before signing; any other signing error is retried', async () => {
     const refused = new TransferRefused('token 0xabc is stopped by its issuer: paused() is true');
-    expect(await sendTransfer(ports(97, [], refused), 'swap:1', context(100))).toEqual({ type: 'REJECT', reason: refused.reason });
+    expect(await sendTransfer(ports(97, [], refused), 'swap:1', context(100))).toEqual({
+      type: 'REJECT',
+      reason: refused.reason,
+    });
     expect(await sendTransfer(ports(97, [], new Error('node away')), 'swap:1', context(100))).toBeNull();
   });
 });

@@ -26,7 +26,15 @@ describe("import 'settle'", () => {
     expect(settle.openHost).toBe(hostModule.openHost);
     expect(sim.runScenario).toBe(scenarioModule.runScenario);
     expect(machines.knownMachineVersions).toBe(knownMachineVersions);
-    for (const name of ['openLowdbSnapshotStore', 'openRecoveryLog', 'swapFulfillmentObligation', 'jobSettlementObligation', 'SettleError', 'assert', 'errorField']) {
+    for (const name of [
+      'openLowdbSnapshotStore',
+      'openRecoveryLog',
+      'swapFulfillmentObligation',
+      'jobSettlementObligation',
+      'SettleError',
+      'assert',
+      'errorField',
+    ]) {
       expect(typeof (settle as Record<string, unknown>)[name], name).toBe('function');
     }
   });
@@ -36,13 +44,34 @@ describe("import 'settle'", () => {
     const dir = mkdtempSync(join(tmpdir(), 'settle-lib-'));
     dirs.push(dir);
     const observations = [
-      { terms: { jobId: `0x${'1'.repeat(64)}`, chain: 'base', token: `0x${'2'.repeat(40)}`, payer: `0x${'3'.repeat(40)}`, payee: `0x${'4'.repeat(40)}`, escrow: `0x${'5'.repeat(40)}`, lock: null }, phase: 'running' as const, cost: null },
+      {
+        terms: {
+          jobId: `0x${'1'.repeat(64)}`,
+          chain: 'base',
+          token: `0x${'2'.repeat(40)}`,
+          payer: `0x${'3'.repeat(40)}`,
+          payee: `0x${'4'.repeat(40)}`,
+          escrow: `0x${'5'.repeat(40)}`,
+          lock: null,
+        },
+        phase: 'running' as const,
+        cost: null,
+      },
     ];
     const open = async (create: boolean) => {
       const store = await openLowdbSnapshotStore(join(dir, 'store'), { create, knownMachines: knownMachineVersions });
       const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
       const log = { info() {}, warn() {}, error() {} };
-      const host = await openHost({ store, recoveryLog, swapContract: null, senders: new Map(), escrows: new Map(), clock: null, jobSource: { poll: async () => observations }, log });
+      const host = await openHost({
+        store,
+        recoveryLog,
+        swapContract: null,
+        senders: new Map(),
+        escrows: new Map(),
+        clock: null,
+        jobSource: { poll: async () => observations },
+        log,
+      });
       return { host, store };
     };
     const first = await open(true);

@@ -10,7 +10,10 @@ const recorder = new TransitionRecorder();
 const TERMS: JobTerms = SAMPLE_JOB_TERMS;
 
 function drive(terms: Partial<JobTerms>, ...events: JobEvent[]) {
-  const actor = createActor(jobSettlement, { input: { terms: { ...TERMS, ...terms }, now: 1_000 }, inspect: recorder.inspect }).start();
+  const actor = createActor(jobSettlement, {
+    input: { terms: { ...TERMS, ...terms }, now: 1_000 },
+    inspect: recorder.inspect,
+  }).start();
   for (const event of events) actor.send(event);
   return actor;
 }

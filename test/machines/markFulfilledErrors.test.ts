@@ -5,10 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { CLIENT_ERRORS, CONTRACT_ERRORS, MARK_ERROR_CLASSES, classifyMarkError } from '../../machines/index.ts';
 
 interface Metadata {
-  types: Array<{ id: number; type: { path?: string[]; def: { variant?: { variants: Array<{ index: number; name: string }> } } } }>;
+  types: Array<{
+    id: number;
+    type: { path?: string[]; def: { variant?: { variants: Array<{ index: number; name: string }> } } };
+  }>;
 }
 
-const vendored = fileURLToPath(new URL('../../src/chains/substrate/allways_swap_manager.metadata.json', import.meta.url));
+const vendored = fileURLToPath(
+  new URL('../../src/chains/substrate/allways_swap_manager.metadata.json', import.meta.url),
+);
 /**
  * The sha256 of the metadata as published with allways_swap_manager 1.0.0 (source hash
  * 0xa02fffcf...3734, rustc 1.91.1), when it was vendored: an edit to the copy fails here.

@@ -27,7 +27,10 @@ const TERMS: SwapTerms = {
 };
 
 function start(terms: Partial<SwapTerms> = {}, marginBlocks = 3) {
-  return createActor(swapFulfillment, { input: { terms: { ...TERMS, ...terms }, block: 100, marginBlocks }, inspect: recorder.inspect }).start();
+  return createActor(swapFulfillment, {
+    input: { terms: { ...TERMS, ...terms }, block: 100, marginBlocks },
+    inspect: recorder.inspect,
+  }).start();
 }
 
 function drive(...events: SwapEvent[]) {
@@ -122,7 +125,10 @@ describe('swapFulfillment: Sending', () => {
   it('is rejected when the destination refuses before signing, never once a transfer is signed', () => {
     const refused = drive(...toSending, { type: 'REJECT', reason: 'token is stopped by its issuer: paused() is true' });
     expect(state(refused)).toBe('Rejected');
-    expect(refused.getSnapshot().context).toMatchObject({ transfer: null, reason: 'token is stopped by its issuer: paused() is true' });
+    expect(refused.getSnapshot().context).toMatchObject({
+      transfer: null,
+      reason: 'token is stopped by its issuer: paused() is true',
+    });
     const signed = drive(...toSending, SIGNED, { type: 'REJECT', reason: 'too late to refuse' });
     expect(state(signed)).toBe('Sending');
     expect(signed.getSnapshot().context.reason).toBeNull();
@@ -188,17 +194,26 @@ describe('swapFulfillment: Reconciling', () => {
   const refused: SwapEvent = { type: 'MARK_FAILED', error: 'InvalidStatus', height: 110 };
 
   it.each(['Fulfilled', 'Completed'] as const)('is Fulfilled when the swap is %s with our transfer hash', (status) => {
-    const actor = drive(...toMarking, refused, { type: 'SWAP_READ', view: { status, miner: 'miner', destTxHash: '0xhash' } });
+    const actor = drive(...toMarking, refused, {
+      type: 'SWAP_READ',
+      view: { status, miner: 'miner', destTxHash: '0xhash' },
+    });
     expect(state(actor)).toBe('Fulfilled');
   });
 
   it('marks again when the swap is still Active for us after an unknown outcome', () => {
-    const actor = drive(...toMarking, unknown, { type: 'SWAP_READ', view: { status: 'Active', miner: 'miner', destTxHash: '' } });
+    const actor = drive(...toMarking, unknown, {
+      type: 'SWAP_READ',
+      view: { status: 'Active', miner: 'miner', destTxHash: '' },
+    });
     expect(state(actor)).toBe('Marking');
   });
 
   it('does not retry forever a refusal the chain confirms', () => {
-    const actor = drive(...toMarking, refused, { type: 'SWAP_READ', view: { status: 'Active', miner: 'miner', destTxHash: '' } });
+    const actor = drive(...toMarking, refused, {
+      type: 'SWAP_READ',
+      view: { status: 'Active', miner: 'miner', destTxHash: '' },
+    });
     expect(state(actor)).toBe('Recovery');
     expect(actor.getSnapshot().context.reason).toMatch(/refused for good \(InvalidStatus\)/);
   });
@@ -223,7 +238,13 @@ describe('swapFulfillment: Reconciling', () => {
 
 describe('swapFulfillment: final states and snapshots', () => {
   it('every persisted snapshot survives a JSON round trip and restores to the same state', () => {
-    const paths: SwapEvent[][] = [[], toSending, [...toSending, SIGNED], toMarking, [...toMarking, { type: 'MARK_OK' }]];
+    const paths: SwapEvent[][] = [
+      [],
+      toSending,
+      [...toSending, SIGNED],
+      toMarking,
+      [...toMarking, { type: 'MARK_OK' }],
+    ];
     for (const events of paths) {
       const actor = drive(...events);
       const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));

@@ -25,7 +25,15 @@ import { CrashAtNth } from '../../src/engine/crashpoints.ts';
 import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import { isFatalToHost } from '../../src/engine/live.ts';
 import { explore } from '../proofs/crashExplorer.ts';
-import { advanceCommands, command, crashCommand, faultCommand, modelProperty, pollCommands, restartCommand } from '../proofs/modelHarness.ts';
+import {
+  advanceCommands,
+  command,
+  crashCommand,
+  faultCommand,
+  modelProperty,
+  pollCommands,
+  restartCommand,
+} from '../proofs/modelHarness.ts';
 import { silentLog, tempDir } from '../support/simFixture.ts';
 import { stateMetaOf } from '../../machines/stateMeta.ts';
 import type { EffectHandler } from '../../src/engine/obligation.ts';
@@ -53,8 +61,15 @@ const PaysWithAFreshKey: readonly EngineInterceptor[] = [
       const { payoutId, to, amount } = (call.context as PayoutContext).terms;
       attempt += 1;
       try {
-        const paid = await (call.obligation as PayoutObligation).bank.pay({ payoutId, key: `${payoutId}-${attempt}`, to, amount: BigInt(amount) });
-        return paid.ok ? { type: 'PAID', tx: paid.tx, block: paid.block } : { type: 'PAY_REFUSED', reason: paid.reason };
+        const paid = await (call.obligation as PayoutObligation).bank.pay({
+          payoutId,
+          key: `${payoutId}-${attempt}`,
+          to,
+          amount: BigInt(amount),
+        });
+        return paid.ok
+          ? { type: 'PAID', tx: paid.tx, block: paid.block }
+          : { type: 'PAY_REFUSED', reason: paid.reason };
       } catch (error) {
         if (isFatalToHost(error)) throw error;
         return null;
@@ -70,10 +85,16 @@ async function settleOnDisk(crashAt: number | null): Promise<{ world: World; cra
   const result = await runUntilSettled({
     world,
     maxBlocks: 40,
-    openHost: (generation) => openSimHost(world, dir, { create: generation === 0, log: silentLog, ...(generation === 0 ? { crashHook: counter.hook } : {}) }),
+    openHost: (generation) =>
+      openSimHost(world, dir, {
+        create: generation === 0,
+        log: silentLog,
+        ...(generation === 0 ? { crashHook: counter.hook } : {}),
+      }),
   });
   expect(result.complete, `crash at ${crashAt}`).toBe(true);
-  for (const invariant of await invariantsAfter(world, result)) expect(invariant.violations, `${invariant.name}, crash at ${crashAt}`).toEqual([]);
+  for (const invariant of await invariantsAfter(world, result))
+    expect(invariant.violations, `${invariant.name}, crash at ${crashAt}`).toEqual([]);
   expect(result.host.recoveryLog.entries().map((e) => e.key)).toEqual(['payout:p3']);
   return { world, crashes: result.crashes, points: counter.reached };
 }
@@ -89,7 +110,11 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
     for (let n = 0; n < clean.points; n += 1) {
       const crashed = await settleOnDisk(n);
       expect(crashed.crashes, `crash at ${n}`).toBe(1);
-      expect(chainOf(crashed.world).payments.map((p) => p.payoutId).sort()).toEqual(['p1', 'p2']);
+      expect(
+        chainOf(crashed.world)
+          .payments.map((p) => p.payoutId)
+          .sort(),
+      ).toEqual(['p1', 'p2']);
     }
   }, 120_000);
 
@@ -97,9 +122,18 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
     const world = payoutWorld();
     const dir = tempDir('settle-payout-migrate-');
     const v1 = payoutModule.connect(world, null).obligation(silentLog);
-    const openStore = (known: ReturnType<typeof Engine.knownMachines>) => openLowdbSnapshotStore(join(dir, 'store'), { create: false, knownMachines: known });
+    const openStore = (known: ReturnType<typeof Engine.knownMachines>) =>
+      openLowdbSnapshotStore(join(dir, 'store'), { create: false, knownMachines: known });
     const recovery = (await openRecoveryLog(join(dir, 'recovery.jsonl'))).log;
-    const first = await Engine.restore({ store: await openLowdbSnapshotStore(join(dir, 'store'), { create: true, knownMachines: Engine.knownMachines([v1]) }), recoveryLog: recovery, log: silentLog, obligations: [v1] });
+    const first = await Engine.restore({
+      store: await openLowdbSnapshotStore(join(dir, 'store'), {
+        create: true,
+        knownMachines: Engine.knownMachines([v1]),
+      }),
+      recoveryLog: recovery,
+      log: silentLog,
+      obligations: [v1],
+    });
     await first.tick(); // creates the three payouts; p1 and p3 are due and reach Paid and Recovery, p2 waits
     expect(first.machines().map((m) => [m.id, m.state])).toEqual([['payout:p2', 'Pending']]);
     const migrate = (snapshot: unknown, from: number): unknown => {
@@ -107,7 +141,9 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
       return { ...s, context: { ...s.context, migratedFrom: from } };
     };
     const v2 = { ...v1, definition: { ...v1.definition, version: 2, migratesFrom: 1, migrate } };
-    await expect(openStore({ payout: 2 })).rejects.toThrow(/payout version 1; this release \(version 2\) has no migration from it/);
+    await expect(openStore({ payout: 2 })).rejects.toThrow(
+      /payout version 1; this release \(version 2\) has no migration from it/,
+    );
     const store = await openStore(Engine.knownMachines([v2]));
     const second = await Engine.restore({ store, recoveryLog: recovery, log: silentLog, obligations: [v2] });
     const [record] = await store.loadLive();
@@ -122,8 +158,20 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
   });
 
   it('is refused by the engine when a handler is missing', async () => {
-    const obligation = { ...payoutModule.connect(payoutWorld(), null).obligation(silentLog), handlers: { pay: { perform: async () => null } } };
-    const store = { loadLive: async () => [], placeOf: () => null, put: async () => undefined, putMany: async () => undefined, archive: async () => undefined, readArchived: async () => { throw new Error('none'); } };
+    const obligation = {
+      ...payoutModule.connect(payoutWorld(), null).obligation(silentLog),
+      handlers: { pay: { perform: async () => null } },
+    };
+    const store = {
+      loadLive: async () => [],
+      placeOf: () => null,
+      put: async () => undefined,
+      putMany: async () => undefined,
+      archive: async () => undefined,
+      readArchived: async () => {
+        throw new Error('none');
+      },
+    };
     const recoveryLog = { record: async () => 'recorded' as const, entries: () => [] };
     const restoring = Engine.restore({ store, recoveryLog, log: silentLog, obligations: [obligation] });
     await expect(restoring).rejects.toThrow(/state Recovery asks for effect 'recordRecovery', which has no handler/);
@@ -131,7 +179,10 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
 
   it('has its effects checked by tsc: a handler table without one, a state asking for another', () => {
     // @ts-expect-error: recordRecovery, which the machine may ask for, has no handler.
-    const incomplete = { pay: { perform: async () => null } } satisfies Record<PayoutEffect, EffectHandler<PayoutContext, PayoutEvent>>;
+    const incomplete = { pay: { perform: async () => null } } satisfies Record<
+      PayoutEffect,
+      EffectHandler<PayoutContext, PayoutEvent>
+    >;
     // @ts-expect-error: 'refund' is not one of the payout machine's effects.
     const unknownEffect = stateMetaOf<PayoutEffect>()({ effect: 'refund', summary: 'x' });
     expect([incomplete, unknownEffect]).toHaveLength(2);
@@ -140,10 +191,22 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
   it('runs through the simulator with every fault kind, restarts invisible', async () => {
     let restarts = 0;
     for (let seed = 1; seed <= 30; seed += 1) {
-      const result = await runScenario({ seed, swaps: 0, jobs: 0, counts: { [PAYOUT_KIND]: 6 }, modules: MODULES, faults: parseFaults('all') });
+      const result = await runScenario({
+        seed,
+        swaps: 0,
+        jobs: 0,
+        counts: { [PAYOUT_KIND]: 6 },
+        modules: MODULES,
+        faults: parseFaults('all'),
+      });
       expect(result.complete, `seed ${seed}`).toBe(true);
-      expect(result.invariants.map((i) => i.name)).toEqual(restartsIn(result) ? ['paid exactly once', 'recovery entry exactly once', 'restart is invisible'] : ['paid exactly once', 'recovery entry exactly once']);
-      for (const invariant of result.invariants) expect(invariant.violations, `${invariant.name}, seed ${seed}`).toEqual([]);
+      expect(result.invariants.map((i) => i.name)).toEqual(
+        restartsIn(result)
+          ? ['paid exactly once', 'recovery entry exactly once', 'restart is invisible']
+          : ['paid exactly once', 'recovery entry exactly once'],
+      );
+      for (const invariant of result.invariants)
+        expect(invariant.violations, `${invariant.name}, seed ${seed}`).toEqual([]);
       expect(Object.values(result.endStates['payout']!).reduce((a, b) => a + b, 0)).toBe(6);
       restarts += result.restarts;
     }
@@ -153,8 +216,18 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
   it('a payout planted with a bug is caught by the simulator', async () => {
     let caught = false;
     for (let seed = 1; seed <= 60 && !caught; seed += 1) {
-      const result = await runScenario({ seed, swaps: 0, jobs: 0, counts: { [PAYOUT_KIND]: 6 }, modules: MODULES, faults: parseFaults('crash,rpc-after'), interceptors: PaysWithAFreshKey });
-      caught = result.invariants.some((i) => i.name === 'paid exactly once' && i.violations.some((v) => /paid 2 times/.test(v)));
+      const result = await runScenario({
+        seed,
+        swaps: 0,
+        jobs: 0,
+        counts: { [PAYOUT_KIND]: 6 },
+        modules: MODULES,
+        faults: parseFaults('crash,rpc-after'),
+        interceptors: PaysWithAFreshKey,
+      });
+      caught = result.invariants.some(
+        (i) => i.name === 'paid exactly once' && i.violations.some((v) => /paid 2 times/.test(v)),
+      );
     }
     expect(caught).toBe(true);
   }, 120_000);
@@ -167,12 +240,22 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
   }, 300_000);
 
   const payoutCommands = [
-    fc.record({ amount: fc.integer({ min: 1, max: 1_000 }), dueIn: fc.integer({ min: 0, max: 5 }), closed: fc.boolean() }).map(({ amount, dueIn, closed }) =>
-      command(`payout(${amount}, due in ${dueIn}${closed ? ', closed account' : ''})`, (m) => (m[PAYOUT_KIND] ?? 0) < 4, (m, r) => {
-        m[PAYOUT_KIND] = (m[PAYOUT_KIND] ?? 0) + 1;
-        addPayout(r.world, { amount: BigInt(amount), dueIn, closed });
-      }),
-    ),
+    fc
+      .record({
+        amount: fc.integer({ min: 1, max: 1_000 }),
+        dueIn: fc.integer({ min: 0, max: 5 }),
+        closed: fc.boolean(),
+      })
+      .map(({ amount, dueIn, closed }) =>
+        command(
+          `payout(${amount}, due in ${dueIn}${closed ? ', closed account' : ''})`,
+          (m) => (m[PAYOUT_KIND] ?? 0) < 4,
+          (m, r) => {
+            m[PAYOUT_KIND] = (m[PAYOUT_KIND] ?? 0) + 1;
+            addPayout(r.world, { amount: BigInt(amount), dueIn, closed });
+          },
+        ),
+      ),
     ...pollCommands(),
     ...advanceCommands(),
     crashCommand(),
@@ -181,11 +264,23 @@ describe('a third obligation, defined only in test/: a payout made exactly once'
   ];
 
   it('keeps every invariant under any interleaving (model-based)', async () => {
-    await fc.assert(modelProperty({ modules: MODULES, commands: payoutCommands, maxCommands: 25, drainBlocks: 60 }), { numRuns: 40, seed: 20_261_201 });
-    const buggy = await fc.check(modelProperty({ modules: MODULES, commands: payoutCommands, maxCommands: 25, drainBlocks: 60, interceptors: PaysWithAFreshKey }), {
-      numRuns: 200,
+    await fc.assert(modelProperty({ modules: MODULES, commands: payoutCommands, maxCommands: 25, drainBlocks: 60 }), {
+      numRuns: 40,
       seed: 20_261_201,
     });
+    const buggy = await fc.check(
+      modelProperty({
+        modules: MODULES,
+        commands: payoutCommands,
+        maxCommands: 25,
+        drainBlocks: 60,
+        interceptors: PaysWithAFreshKey,
+      }),
+      {
+        numRuns: 200,
+        seed: 20_261_201,
+      },
+    );
     expect(buggy.failed).toBe(true);
     expect(String(buggy.errorInstance)).toMatch(/paid exactly once.*paid 2 times/s);
   }, 300_000);

@@ -51,8 +51,12 @@ export const payoutMachine = setup({
     isDue: ({ context, event }) => event.type === 'DUE' && event.height >= context.terms.dueBlock,
   },
   actions: {
-    recordPayment: assign({ payment: ({ context, event }) => (event.type === 'PAID' ? { tx: event.tx, block: event.block } : context.payment) }),
-    noteRefusal: assign({ reason: ({ event }) => (event.type === 'PAY_REFUSED' ? `the bank refused the payment: ${event.reason}` : null) }),
+    recordPayment: assign({
+      payment: ({ context, event }) => (event.type === 'PAID' ? { tx: event.tx, block: event.block } : context.payment),
+    }),
+    noteRefusal: assign({
+      reason: ({ event }) => (event.type === 'PAY_REFUSED' ? `the bank refused the payment: ${event.reason}` : null),
+    }),
   },
 }).createMachine({
   id: PAYOUT_MACHINE_NAME,
@@ -64,7 +68,11 @@ export const payoutMachine = setup({
       on: { DUE: { guard: 'isDue', target: 'Paying' } },
     },
     Paying: {
-      meta: meta({ effect: 'pay', durableBefore: 'the decision to pay', summary: 'look the payment up by its key; pay with that key unless made' }),
+      meta: meta({
+        effect: 'pay',
+        durableBefore: 'the decision to pay',
+        summary: 'look the payment up by its key; pay with that key unless made',
+      }),
       on: {
         PAID: { target: 'Paid', actions: 'recordPayment' },
         PAY_REFUSED: { target: 'Recovery', actions: 'noteRefusal' },
@@ -73,7 +81,12 @@ export const payoutMachine = setup({
     Paid: { type: 'final', meta: meta({ summary: 'paid once, with its idempotency key' }) },
     Recovery: {
       type: 'final',
-      meta: meta({ effect: 'recordRecovery', record: 'unsettled-claim', durableBefore: 'the refusal', summary: 'could not be paid: written to the recovery log' }),
+      meta: meta({
+        effect: 'recordRecovery',
+        record: 'unsettled-claim',
+        durableBefore: 'the refusal',
+        summary: 'could not be paid: written to the recovery log',
+      }),
     },
   },
 });

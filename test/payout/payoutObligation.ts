@@ -7,7 +7,17 @@ import { isFatalToHost } from '../../src/engine/live.ts';
 import type { EffectHandler, Obligation } from '../../src/engine/obligation.ts';
 import { readOrNull } from '../../src/engine/readOrNull.ts';
 import type { Logger } from '../../src/host/ports.ts';
-import { PAYOUT_KIND, PAYOUT_MACHINE_NAME, PAYOUT_MACHINE_VERSION, payoutMachine, payoutMachineId, type PayoutContext, type PayoutEffect, type PayoutEvent, type PayoutTerms } from './payoutMachine.ts';
+import {
+  PAYOUT_KIND,
+  PAYOUT_MACHINE_NAME,
+  PAYOUT_MACHINE_VERSION,
+  payoutMachine,
+  payoutMachineId,
+  type PayoutContext,
+  type PayoutEffect,
+  type PayoutEvent,
+  type PayoutTerms,
+} from './payoutMachine.ts';
 
 export interface PaymentRequest {
   readonly payoutId: string;
@@ -17,7 +27,9 @@ export interface PaymentRequest {
   readonly amount: bigint;
 }
 
-export type PayResult = { readonly ok: true; readonly tx: string; readonly block: number } | { readonly ok: false; readonly reason: string };
+export type PayResult =
+  | { readonly ok: true; readonly tx: string; readonly block: number }
+  | { readonly ok: false; readonly reason: string };
 
 /** The bank, as the payout sees it. */
 export interface Bank {
@@ -44,7 +56,9 @@ export function payoutObligation(bank: Bank, log: Logger): PayoutObligation {
           const made = await bank.paymentOf(payoutId);
           if (made !== null) return { type: 'PAID', tx: made.tx, block: made.block };
           const result = await bank.pay({ payoutId, key: payoutId, to, amount: BigInt(amount) });
-          return result.ok ? { type: 'PAID', tx: result.tx, block: result.block } : { type: 'PAY_REFUSED', reason: result.reason };
+          return result.ok
+            ? { type: 'PAID', tx: result.tx, block: result.block }
+            : { type: 'PAY_REFUSED', reason: result.reason };
         } catch (error) {
           if (isFatalToHost(error)) throw error;
           log.warn({ machine: id, err: String(error) }, 'payment outcome unknown; looked up again next tick');
@@ -78,10 +92,17 @@ export function payoutObligation(bank: Bank, log: Logger): PayoutObligation {
       if (height === null) return { created: 0, status: 'unreachable' };
       const owed = await readOrNull(scope.log, () => bank.owed(), 'payroll unreachable; no new payout this tick');
       const created = (owed ?? [])
-        .filter((terms) => scope.get(payoutMachineId(terms.payoutId)) === undefined && !scope.onDisk(payoutMachineId(terms.payoutId)))
+        .filter(
+          (terms) =>
+            scope.get(payoutMachineId(terms.payoutId)) === undefined && !scope.onDisk(payoutMachineId(terms.payoutId)),
+        )
         .map((terms) => scope.create(payoutMachineId(terms.payoutId), { terms }));
       await scope.commit(created);
-      const due = scope.live().filter((m) => m.snapshot.value === 'Pending' && (m.snapshot.context as PayoutContext).terms.dueBlock <= height);
+      const due = scope
+        .live()
+        .filter(
+          (m) => m.snapshot.value === 'Pending' && (m.snapshot.context as PayoutContext).terms.dueBlock <= height,
+        );
       await scope.dispatchAll(due.map((machine) => [machine, { type: 'DUE', height }]));
       return { created: created.length, status: owed === null ? 'partial' : 'ok' };
     },

@@ -9,7 +9,14 @@ import { recordStatesOf, type SimModule } from '../../sim/simModule.ts';
 import type { World } from '../../sim/world.ts';
 import type { Bank, PaymentRequest, PayResult } from './payoutObligation.ts';
 import { payoutObligation } from './payoutObligation.ts';
-import { PAYOUT_KIND, PAYOUT_MACHINE_NAME, payoutMachine, payoutMachineId, type PayoutContext, type PayoutTerms } from './payoutMachine.ts';
+import {
+  PAYOUT_KIND,
+  PAYOUT_MACHINE_NAME,
+  payoutMachine,
+  payoutMachineId,
+  type PayoutContext,
+  type PayoutTerms,
+} from './payoutMachine.ts';
 
 export interface Payment {
   readonly payoutId: string;
@@ -35,7 +42,12 @@ export function addPayout(world: World, spec: { amount?: bigint; dueIn?: number;
   chain.created += 1;
   const payoutId = `p${chain.created}`;
   const to = `acct-${chain.created}`;
-  chain.payroll[payoutId] = { payoutId, to, amount: (spec.amount ?? 100n).toString(), dueBlock: world.height + (spec.dueIn ?? 0) };
+  chain.payroll[payoutId] = {
+    payoutId,
+    to,
+    amount: (spec.amount ?? 100n).toString(),
+    dueBlock: world.height + (spec.dueIn ?? 0),
+  };
   if (spec.closed === true) chain.closedAccounts.push(to);
   return payoutId;
 }
@@ -58,7 +70,14 @@ class SimBank implements Bank {
     if (made !== undefined) return { ok: true, tx: made.tx, block: made.block };
     if (chain.closedAccounts.includes(request.to)) return { ok: false, reason: `account ${request.to} is closed` };
     const tx = `tx-${request.key}-${chain.payments.length}`;
-    chain.payments.push({ payoutId: request.payoutId, key: request.key, to: request.to, amount: request.amount.toString(), tx, block: this.world.height });
+    chain.payments.push({
+      payoutId: request.payoutId,
+      key: request.key,
+      to: request.to,
+      amount: request.amount.toString(),
+      tx,
+      block: this.world.height,
+    });
     this.world.commit();
     return { ok: true, tx, block: this.world.height };
   }
@@ -93,15 +112,19 @@ function paidExactlyOnce(world: World, outcome: RunOutcome): InvariantResult {
     const id = payoutMachineId(terms.payoutId);
     const payments = chain.payments.filter((p) => p.payoutId === terms.payoutId);
     if (payments.length > 1) result.violations.push(`${id}: paid ${payments.length} times`);
-    for (const p of payments) if (p.to !== terms.to || p.amount !== terms.amount) result.violations.push(`${id}: paid ${p.amount} to ${p.to}`);
+    for (const p of payments)
+      if (p.to !== terms.to || p.amount !== terms.amount) result.violations.push(`${id}: paid ${p.amount} to ${p.to}`);
     const final = outcome.finals.get(id);
     if (final === undefined) {
       if (atEnd) result.violations.push(`${id}: machine ${outcome.live.has(id) ? 'still live' : 'missing'} at the end`);
     } else if (final.state === 'Paid') {
       const tx = (final.context as PayoutContext).payment?.tx;
-      if (payments.length !== 1 || payments[0]!.tx !== tx) result.violations.push(`${id}: Paid with ${tx}, the bank holds ${payments.length} payments`);
+      if (payments.length !== 1 || payments[0]!.tx !== tx)
+        result.violations.push(`${id}: Paid with ${tx}, the bank holds ${payments.length} payments`);
     } else if (payments.length !== 0 || !chain.closedAccounts.includes(terms.to)) {
-      result.violations.push(`${id}: ended ${final.state} with ${payments.length} payments, account closed: ${chain.closedAccounts.includes(terms.to)}`);
+      result.violations.push(
+        `${id}: ended ${final.state} with ${payments.length} payments, account closed: ${chain.closedAccounts.includes(terms.to)}`,
+      );
     }
   }
   return result;
@@ -112,7 +135,12 @@ export const payoutModule: SimModule = {
   machineName: PAYOUT_MACHINE_NAME,
   recordStates: recordStatesOf(payoutMachine),
   init(world) {
-    (world.state as unknown as { payout: PayoutChain }).payout = { payroll: {}, closedAccounts: [], payments: [], created: 0 };
+    (world.state as unknown as { payout: PayoutChain }).payout = {
+      payroll: {},
+      closedAccounts: [],
+      payments: [],
+      created: 0,
+    };
   },
   advance: () => undefined,
   script(world) {
@@ -138,5 +166,6 @@ export const payoutModule: SimModule = {
       }),
     ),
   deadlineBound: () => new Set(),
-  allSeen: (world, placeOf) => Object.keys(chainOf(world).payroll).every((payoutId) => placeOf(payoutMachineId(payoutId)) !== null),
+  allSeen: (world, placeOf) =>
+    Object.keys(chainOf(world).payroll).every((payoutId) => placeOf(payoutMachineId(payoutId)) !== null),
 };

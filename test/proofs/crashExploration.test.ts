@@ -39,7 +39,9 @@ describe('exhaustive crash-point exploration', () => {
     if (report.violations.length > 0) {
       // Read what the first counterexample did, step by step.
       const trace = await replayPath(smallWorld, report.violations[0]!.path, 80);
-      expect.fail(`${report.violations.length} violating paths; first: ${report.violations[0]!.path}\n${JSON.stringify(report.violations[0]!.invariants, null, 2)}\n${trace.join('\n')}`);
+      expect.fail(
+        `${report.violations.length} violating paths; first: ${report.violations[0]!.path}\n${JSON.stringify(report.violations[0]!.invariants, null, 2)}\n${trace.join('\n')}`,
+      );
     }
     expect(report.pathsCompleted).toBeGreaterThan(0);
     // Crashing at every one of the ~hundred points of the fault-free run, at least.

@@ -95,7 +95,18 @@ export async function explore(makeWorld: () => World, bounds: ExploreBounds): Pr
       choicePointsSeen += 1;
       const budgets = `${bounds.crashes - faults.crashesUsed}/${bounds.faults - faults.faultsUsed}`;
       const fingerprint = createHash('sha256')
-        .update(JSON.stringify([kind, faults.positionInPoll, budgets, world.state, world.random.state(), [...system.disk.live], [...system.disk.archived.keys()], system.disk.recovery.map((e) => e.key)]))
+        .update(
+          JSON.stringify([
+            kind,
+            faults.positionInPoll,
+            budgets,
+            world.state,
+            world.random.state(),
+            [...system.disk.live],
+            [...system.disk.archived.keys()],
+            system.disk.recovery.map((e) => e.key),
+          ]),
+        )
         .update(system.current?.host.memoryImage() ?? 'no host')
         .digest('hex');
       if (visited.has(fingerprint)) {
@@ -122,9 +133,15 @@ export async function explore(makeWorld: () => World, bounds: ExploreBounds): Pr
     }
     pathsCompleted += 1;
     const invariants = await system.invariants(true);
-    const stuck = system.current!.host.liveCount > 0 ? [{ name: 'every obligation ends', checked: 1, violations: [`still live after ${blocks} blocks`] }] : [];
+    const stuck =
+      system.current!.host.liveCount > 0
+        ? [{ name: 'every obligation ends', checked: 1, violations: [`still live after ${blocks} blocks`] }]
+        : [];
     if (stuck.length > 0 || invariants.some((i) => i.violations.length > 0)) {
-      violations.push({ path: describe(path), invariants: [...stuck, ...invariants.filter((i) => i.violations.length > 0)] });
+      violations.push({
+        path: describe(path),
+        invariants: [...stuck, ...invariants.filter((i) => i.violations.length > 0)],
+      });
     }
   }
   return { statesExplored: visited.size, pathsRun, pathsCompleted, pathsMerged, choicePointsSeen, violations };
@@ -137,20 +154,32 @@ function describe(path: Path): string {
 /** Runs one path (as `describe` prints it) with a trace, to read what a violation did. */
 export async function replayPath(makeWorld: () => World, spec: string, maxBlocks: number): Promise<string[]> {
   const path: Path = new Map(
-    spec === '(no fault)' ? [] : spec.split(', ').map((p) => { const [kind, index] = p.split('@'); return [Number(index), kind as FaultKind] as const; }),
+    spec === '(no fault)'
+      ? []
+      : spec.split(', ').map((p) => {
+          const [kind, index] = p.split('@');
+          return [Number(index), kind as FaultKind] as const;
+        }),
   );
   const world = makeWorld();
   const trace: string[] = [];
   const line = (text: string): void => void trace.push(`[${world.height}] ${text}`);
   const faults = new PathFaults(path);
-  faults.onChoice = (index, kind, key) => { if (path.has(index)) line(`fault ${kind} #${index} at ${key}`); };
-  const log = { info: (f: object, m?: string) => line(`${m} ${JSON.stringify(f)}`), warn: (f: object, m?: string) => line(`WARN ${m} ${JSON.stringify(f)}`), error: (f: object, m?: string) => line(`ERROR ${m} ${JSON.stringify(f)}`) };
+  faults.onChoice = (index, kind, key) => {
+    if (path.has(index)) line(`fault ${kind} #${index} at ${key}`);
+  };
+  const log = {
+    info: (f: object, m?: string) => line(`${m} ${JSON.stringify(f)}`),
+    warn: (f: object, m?: string) => line(`WARN ${m} ${JSON.stringify(f)}`),
+    error: (f: object, m?: string) => line(`ERROR ${m} ${JSON.stringify(f)}`),
+  };
   const system = new SimulatedSystem(world, faults, { log, trace: line });
   for (let blocks = 0; blocks < maxBlocks && !everyObligationSeen(world, system.current); blocks += 1) {
     await system.tickSurviving();
     advanceBlock(world);
   }
   await system.tickSurviving();
-  for (const inv of await system.invariants(true)) if (inv.violations.length > 0) line(`VIOLATION ${inv.name}: ${inv.violations.join('; ')}`);
+  for (const inv of await system.invariants(true))
+    if (inv.violations.length > 0) line(`VIOLATION ${inv.name}: ${inv.violations.join('; ')}`);
   return trace;
 }

@@ -11,7 +11,15 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, type AnyStateMachine } from 'xstate';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
-import { jobSettlement, swapFulfillment, type JobEvent, type JobInput, type SwapContext, type SwapEvent, type SwapInput } from '../../machines/index.ts';
+import {
+  jobSettlement,
+  swapFulfillment,
+  type JobEvent,
+  type JobInput,
+  type SwapContext,
+  type SwapEvent,
+  type SwapInput,
+} from '../../machines/index.ts';
 import { TransitionRecorder, transitionLabels } from '../support/transitionCoverage.ts';
 
 const SWAP: SwapInput = {
@@ -56,7 +64,15 @@ function swapEvents(snapshot: { context: SwapContext }): SwapEvent[] {
 
 const JOB: JobInput = {
   now: 1_000,
-  terms: { jobId: '0x01', chain: 'c', escrow: '0xe', token: '0xt', payer: '0xp', payee: '0xq', lock: { amount: '100', expiry: 5_000 } },
+  terms: {
+    jobId: '0x01',
+    chain: 'c',
+    escrow: '0xe',
+    token: '0xt',
+    payer: '0xp',
+    payee: '0xq',
+    lock: { amount: '100', expiry: 5_000 },
+  },
 };
 
 const JOB_EVENTS: JobEvent[] = [
@@ -76,7 +92,13 @@ const JOB_EVENTS: JobEvent[] = [
 /** Keeps the walk finite: counters and timestamps do not make a state new. */
 function shape(snapshot: { value: unknown; context: Record<string, unknown> }): string {
   const c = snapshot.context;
-  return JSON.stringify([snapshot.value, c['transfer'] !== null && c['transfer'] !== undefined, c['refusedWith'] ?? null, c['claimAmount'] ?? null, c['nextMarkBlock'] === 0]);
+  return JSON.stringify([
+    snapshot.value,
+    c['transfer'] !== null && c['transfer'] !== undefined,
+    c['refusedWith'] ?? null,
+    c['claimAmount'] ?? null,
+    c['nextMarkBlock'] === 0,
+  ]);
 }
 
 interface Coverage {
@@ -85,7 +107,10 @@ interface Coverage {
   paths: number;
 }
 
-function cover(machine: AnyStateMachine, runs: Array<{ input: unknown; events: (s: never) => readonly unknown[] }>): Coverage {
+function cover(
+  machine: AnyStateMachine,
+  runs: Array<{ input: unknown; events: (s: never) => readonly unknown[] }>,
+): Coverage {
   const recorder = new TransitionRecorder();
   const statesSeen = new Set<string>();
   let paths = 0;
@@ -94,7 +119,9 @@ function cover(machine: AnyStateMachine, runs: Array<{ input: unknown; events: (
     const shortest = new Map(getShortestPaths(machine, options).map((p) => [shape(p.state as never), p]));
     // The empty path: what the machine does on creation alone (eventless transitions).
     paths += 1;
-    statesSeen.add(String(createActor(machine, { input: run.input, inspect: recorder.inspect }).start().getSnapshot().value));
+    statesSeen.add(
+      String(createActor(machine, { input: run.input, inspect: recorder.inspect }).start().getSnapshot().value),
+    );
     for (const { state, transitions } of Object.values(getAdjacencyMap(machine, options))) {
       if ((state as { status: string }).status === 'done') continue; // final: no transitions out
       const prefix = shortest.get(shape(state as never));
@@ -116,7 +143,11 @@ function cover(machine: AnyStateMachine, runs: Array<{ input: unknown; events: (
   const total = transitionLabels(machine).size;
   return {
     transitions: { taken: total - missingTransitions.length, total, missing: missingTransitions },
-    states: { taken: allStates.filter((s) => statesSeen.has(s)).length, total: allStates.length, missing: allStates.filter((s) => !statesSeen.has(s)) },
+    states: {
+      taken: allStates.filter((s) => statesSeen.has(s)).length,
+      total: allStates.length,
+      missing: allStates.filter((s) => !statesSeen.has(s)),
+    },
     paths,
   };
 }

@@ -23,25 +23,50 @@ import { OTHER_MINER, reorgNewestBlock } from '../../sim/worldFaults.ts';
 import { BLOCK_SECONDS, DEST_CHAINS, minerAddressOn } from '../../sim/world.ts';
 import { JOB_KIND, SWAP_KIND } from '../../machines/index.ts';
 import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
-import { ClaimTxIsPayment, DropsUnmarkedSendOnMissedPoll, ResignsAfterRestart, SendsBeforePersisting, SendsTooLate } from '../support/plantedBugs.ts';
-import { advanceCommands, command, crashCommand, faultCommand, modelProperty, pollCommands, restartCommand, type Command } from './modelHarness.ts';
+import {
+  ClaimTxIsPayment,
+  DropsUnmarkedSendOnMissedPoll,
+  ResignsAfterRestart,
+  SendsBeforePersisting,
+  SendsTooLate,
+} from '../support/plantedBugs.ts';
+import {
+  advanceCommands,
+  command,
+  crashCommand,
+  faultCommand,
+  modelProperty,
+  pollCommands,
+  restartCommand,
+  type Command,
+} from './modelHarness.ts';
 
 const RUNS = Number(process.env['SETTLE_PROVE_RUNS'] ?? 200);
 const MAX_OBLIGATIONS = 4;
 
 const created = (kind: string) => (m: Readonly<Record<string, number>>) => (m[kind] ?? 0) < MAX_OBLIGATIONS;
-const count = (m: Record<string, number>, kind: string): void => void (m[kind] = (m[kind] ?? 0) + 1);
+const count = (m: Record<string, number>, kind: string): void => {
+  m[kind] = (m[kind] ?? 0) + 1;
+};
 
 /** The product's commands, in the order fast-check draws from (the planted-bug seed depends on it). */
 const commands: Array<fc.Arbitrary<Command>> = [
-  fc.record({ chain: fc.constantFrom(...DEST_CHAINS), window: fc.integer({ min: 1, max: 30 }), bad: fc.boolean() }).map(({ chain, window, bad }) =>
-    command(`swap(${chain}, ${window} blocks${bad ? ', bad address' : ''})`, created(SWAP_KIND), (m, r) => {
-      count(m, SWAP_KIND);
-      addSwap(r.world, { destChain: chain, window, ...(bad ? { userDestAddress: 'nope' } : {}) });
-    }),
-  ),
   fc
-    .record({ free: fc.boolean(), run: fc.integer({ min: 0, max: 3 }), lock: fc.integer({ min: 0, max: 20 }), over: fc.boolean(), payerCancels: fc.boolean() })
+    .record({ chain: fc.constantFrom(...DEST_CHAINS), window: fc.integer({ min: 1, max: 30 }), bad: fc.boolean() })
+    .map(({ chain, window, bad }) =>
+      command(`swap(${chain}, ${window} blocks${bad ? ', bad address' : ''})`, created(SWAP_KIND), (m, r) => {
+        count(m, SWAP_KIND);
+        addSwap(r.world, { destChain: chain, window, ...(bad ? { userDestAddress: 'nope' } : {}) });
+      }),
+    ),
+  fc
+    .record({
+      free: fc.boolean(),
+      run: fc.integer({ min: 0, max: 3 }),
+      lock: fc.integer({ min: 0, max: 20 }),
+      over: fc.boolean(),
+      payerCancels: fc.boolean(),
+    })
     .map((j) =>
       command(
         `job(${j.free ? 'free' : `lock ${j.lock} blocks${j.over ? ', cost over the lock' : ''}${j.payerCancels ? ', payer cancels' : ''}`})`,
@@ -62,25 +87,55 @@ const commands: Array<fc.Arbitrary<Command>> = [
   ...pollCommands(),
   ...advanceCommands(),
   crashCommand(),
-  faultCommand(['rpc-before', 'rpc-after', 'slow', 'batch-revert', 'insufficient-balance', 'nonce-conflict', 'failed-write', 'torn-write']),
-  fc.constantFrom(...DEST_CHAINS).map((chain) => command(`reorg ${chain}`, () => true, (_, r) => reorgNewestBlock(r.world, chain))),
-  fc.record({ chain: fc.constantFrom(...DEST_CHAINS), blocks: fc.integer({ min: 1, max: 6 }) }).map(({ chain, blocks }) =>
-    command(`freeze ${chain} funds ${blocks} blocks`, () => true, (_, r) => {
-      const ledger = r.world.state.ledgers[chain]!;
-      ledger.frozenUntil[minerAddressOn(chain)] = ledger.height + blocks;
-    }),
+  faultCommand([
+    'rpc-before',
+    'rpc-after',
+    'slow',
+    'batch-revert',
+    'insufficient-balance',
+    'nonce-conflict',
+    'failed-write',
+    'torn-write',
+  ]),
+  fc.constantFrom(...DEST_CHAINS).map((chain) =>
+    command(
+      `reorg ${chain}`,
+      () => true,
+      (_, r) => reorgNewestBlock(r.world, chain),
+    ),
   ),
+  fc
+    .record({ chain: fc.constantFrom(...DEST_CHAINS), blocks: fc.integer({ min: 1, max: 6 }) })
+    .map(({ chain, blocks }) =>
+      command(
+        `freeze ${chain} funds ${blocks} blocks`,
+        () => true,
+        (_, r) => {
+          const ledger = r.world.state.ledgers[chain]!;
+          ledger.frozenUntil[minerAddressOn(chain)] = ledger.height + blocks;
+        },
+      ),
+    ),
   fc.nat(3).map((i) =>
-    command(`reassign swap #${i + 1}`, () => true, (_, r) => {
-      const swap = r.world.state.subtensor.swaps[String(i + 1)];
-      if (swap !== undefined && swap.status === 'Active') swap.miner = OTHER_MINER;
-    }),
+    command(
+      `reassign swap #${i + 1}`,
+      () => true,
+      (_, r) => {
+        const swap = r.world.state.subtensor.swaps[String(i + 1)];
+        if (swap !== undefined && swap.status === 'Active') swap.miner = OTHER_MINER;
+      },
+    ),
   ),
   fc.constant(
-    command('payers cancel expired locks', () => true, async (_, r) => {
-      const escrow = new SimEscrow(r.world);
-      for (const job of Object.values(r.world.state.compute.jobs)) await escrow.cancelExpiredLocks([job.terms], job.terms.payer);
-    }),
+    command(
+      'payers cancel expired locks',
+      () => true,
+      async (_, r) => {
+        const escrow = new SimEscrow(r.world);
+        for (const job of Object.values(r.world.state.compute.jobs))
+          await escrow.cancelExpiredLocks([job.terms], job.terms.payer);
+      },
+    ),
   ),
   restartCommand(),
 ];
@@ -113,4 +168,3 @@ describe('model-based: any interleaving of obligations, faults, crashes and rest
     expect(String(result.counterexample?.[1]).split(',').length).toBeLessThanOrEqual(12);
   });
 });
-

@@ -35,7 +35,11 @@ async function assertInvariants(real: Real, final: boolean, after: string): Prom
 }
 
 /** A command that asserts every invariant once it has run. */
-export const command = (name: string, check: (m: Readonly<Model>) => boolean, run: (m: Model, r: Real) => Promise<void> | void): Command => ({
+export const command = (
+  name: string,
+  check: (m: Readonly<Model>) => boolean,
+  run: (m: Model, r: Real) => Promise<void> | void,
+): Command => ({
   check,
   async run(model, real) {
     await run(model, real);
@@ -46,31 +50,60 @@ export const command = (name: string, check: (m: Readonly<Model>) => boolean, ru
 
 /** Polls weigh more than other commands: faults fire during polls. */
 export const pollCommands = (): Array<fc.Arbitrary<Command>> =>
-  Array.from({ length: 3 }, () => fc.constant(command('poll', () => true, (_, r) => r.system.tickSurviving())));
+  Array.from({ length: 3 }, () =>
+    fc.constant(
+      command(
+        'poll',
+        () => true,
+        (_, r) => r.system.tickSurviving(),
+      ),
+    ),
+  );
 
 /** Blocks passing (deadlines pass with them), slow calls landing a block late. */
 export const advanceCommands = (): Array<fc.Arbitrary<Command>> =>
   Array.from({ length: 2 }, () => fc.integer({ min: 1, max: 5 })).map((blocks) =>
     blocks.map((n) =>
-      command(`advance ${n} blocks`, () => true, async (_, r) => {
-        for (let i = 0; i < n; i += 1) {
-          advanceBlock(r.world);
-          await r.system.net.landDeferred();
-        }
-      }),
+      command(
+        `advance ${n} blocks`,
+        () => true,
+        async (_, r) => {
+          for (let i = 0; i < n; i += 1) {
+            advanceBlock(r.world);
+            await r.system.net.landDeferred();
+          }
+        },
+      ),
     ),
   );
 
 export const crashCommand = (): fc.Arbitrary<Command> =>
-  fc.integer({ min: 0, max: 12 }).map((skip) => command(`crash at the ${skip + 1}th step from now`, () => true, (_, r) => r.faults.arm('crash', skip)));
+  fc.integer({ min: 0, max: 12 }).map((skip) =>
+    command(
+      `crash at the ${skip + 1}th step from now`,
+      () => true,
+      (_, r) => r.faults.arm('crash', skip),
+    ),
+  );
 
 /** A fault of one of `kinds` armed for the (skip + 1)-th time the simulator asks about it. */
 export const faultCommand = (kinds: readonly FaultKind[]): fc.Arbitrary<Command> =>
-  fc
-    .record({ kind: fc.constantFrom(...kinds), skip: fc.integer({ min: 0, max: 10 }) })
-    .map(({ kind, skip }) => command(`${kind} at the ${skip + 1}th chance`, () => true, (_, r) => r.faults.arm(kind, skip)));
+  fc.record({ kind: fc.constantFrom(...kinds), skip: fc.integer({ min: 0, max: 10 }) }).map(({ kind, skip }) =>
+    command(
+      `${kind} at the ${skip + 1}th chance`,
+      () => true,
+      (_, r) => r.faults.arm(kind, skip),
+    ),
+  );
 
-export const restartCommand = (): fc.Arbitrary<Command> => fc.constant(command('restart', () => true, async (_, r) => void (await r.system.restart())));
+export const restartCommand = (): fc.Arbitrary<Command> =>
+  fc.constant(
+    command(
+      'restart',
+      () => true,
+      async (_, r) => void (await r.system.restart()),
+    ),
+  );
 
 export interface PropertySetup {
   readonly modules: readonly SimModule[];
@@ -87,7 +120,11 @@ export function modelProperty(setup: PropertySetup): fc.IAsyncPropertyWithHooks<
   return fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), commands, async (seed, cmds) => {
     const world = World.create(seed, { marginBlocks: 3 }, setup.modules);
     const faults = new ScriptedFaults();
-    const system = new SimulatedSystem(world, faults, setup.interceptors === undefined ? {} : { interceptors: setup.interceptors });
+    const system = new SimulatedSystem(
+      world,
+      faults,
+      setup.interceptors === undefined ? {} : { interceptors: setup.interceptors },
+    );
     await system.restart();
     const real: Real = { world, faults, system };
     await fc.asyncModelRun(() => ({ model: {}, real }), cmds);

@@ -23,8 +23,18 @@ interface Mutant {
   readonly tests: readonly string[];
 }
 
-const MACHINE_TESTS = ['test/machines', 'test/proofs/graphCoverage.test.ts', 'test/proofs/modelBased.test.ts', 'test/sim/simulate.test.ts'];
-const HOST_TESTS = ['test/host', 'test/proofs/modelBased.test.ts', 'test/proofs/crashExploration.test.ts', 'test/sim/simulate.test.ts'];
+const MACHINE_TESTS = [
+  'test/machines',
+  'test/proofs/graphCoverage.test.ts',
+  'test/proofs/modelBased.test.ts',
+  'test/sim/simulate.test.ts',
+];
+const HOST_TESTS = [
+  'test/host',
+  'test/proofs/modelBased.test.ts',
+  'test/proofs/crashExploration.test.ts',
+  'test/sim/simulate.test.ts',
+];
 
 /** Every guard of a machine file, weakened to `() => true`. */
 function guardMutants(file: string): Mutant[] {
@@ -57,7 +67,7 @@ const REORDERS: Mutant[] = [
   {
     name: 'engine: archive a stuck obligation before its recovery entry is written',
     file: 'src/engine/engine.ts',
-    from: "      if (effect !== undefined) {\n        const handler = machine.obligation.handlers[effect]!;",
+    from: '      if (effect !== undefined) {\n        const handler = machine.obligation.handlers[effect]!;',
     to: "      if (effect === 'recordRecovery' && step === 0) {\n        await this.options.store.archive(machine.id);\n        this.table.evict(machine.id);\n      }\n      if (effect !== undefined) {\n        const handler = machine.obligation.handlers[effect]!;",
     tests: HOST_TESTS,
   },
@@ -81,14 +91,24 @@ const REORDERS: Mutant[] = [
 function scratchCopy(): string {
   const base = mkdtempSync(join(tmpdir(), 'settle-mutants-'));
   const dir = join(base, 'main');
-  const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  for (const file of files) if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(dir, file), { recursive: true });
+  const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+    .stdout.split('\n')
+    .filter(Boolean);
+  for (const file of files)
+    if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(dir, file), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
 function main(): number {
-  const mutants = [...guardMutants('machines/swapFulfillment.ts'), ...guardMutants('machines/jobSettlement.ts'), ...REORDERS];
+  const mutants = [
+    ...guardMutants('machines/swapFulfillment.ts'),
+    ...guardMutants('machines/jobSettlement.ts'),
+    ...REORDERS,
+  ];
   const copy = scratchCopy();
   let killed = 0;
   const survivors: string[] = [];
@@ -101,7 +121,11 @@ function main(): number {
         return 2;
       }
       writeFileSync(path, original.replace(mutant.from, mutant.to));
-      const run = spawnSync('npx', ['vitest', 'run', '--bail', '1', ...mutant.tests], { cwd: copy, encoding: 'utf8', env: { ...process.env, SETTLE_PROVE_CRASHES: '1', SETTLE_PROVE_FAULTS: '0' } });
+      const run = spawnSync('npx', ['vitest', 'run', '--bail', '1', ...mutant.tests], {
+        cwd: copy,
+        encoding: 'utf8',
+        env: { ...process.env, SETTLE_PROVE_CRASHES: '1', SETTLE_PROVE_FAULTS: '0' },
+      });
       writeFileSync(path, original);
       const dead = run.status !== 0;
       if (dead) killed += 1;

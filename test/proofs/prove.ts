@@ -6,7 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '2000' }, crashes: { type: 'string', default: '2' }, faults: { type: 'string', default: '2' } },
+  options: {
+    runs: { type: 'string', default: '2000' },
+    crashes: { type: 'string', default: '2' },
+    faults: { type: 'string', default: '2' },
+  },
 });
 for (const [name, value] of Object.entries(values)) {
   if (!/^[0-9]+$/.test(value)) {
@@ -14,9 +18,16 @@ for (const [name, value] of Object.entries(values)) {
     process.exit(2);
   }
 }
-process.stdout.write(`prove: ${values.runs} model-based runs; crash points explored with up to ${values.crashes} crashes and ${values.faults} RPC faults\n`);
+process.stdout.write(
+  `prove: ${values.runs} model-based runs; crash points explored with up to ${values.crashes} crashes and ${values.faults} RPC faults\n`,
+);
 const result = spawnSync('npx', ['vitest', 'run', 'test/proofs', '--testTimeout', '0'], {
   stdio: 'inherit',
-  env: { ...process.env, SETTLE_PROVE_RUNS: values.runs, SETTLE_PROVE_CRASHES: values.crashes, SETTLE_PROVE_FAULTS: values.faults },
+  env: {
+    ...process.env,
+    SETTLE_PROVE_RUNS: values.runs,
+    SETTLE_PROVE_CRASHES: values.crashes,
+    SETTLE_PROVE_FAULTS: values.faults,
+  },
 });
 process.exit(result.status ?? 1);

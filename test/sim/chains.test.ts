@@ -26,7 +26,9 @@ describe('simulated escrow', () => {
     const { world, escrow, terms } = withLocks(3);
     const receipt = await escrow.claimLocks(terms.map((t) => ({ terms: t, amount: 60n })));
     expect(receipt.events).toEqual(terms.map((t) => ({ kind: 'Claimed', jobId: t.jobId, amount: 60n })));
-    expect(world.state.escrow.events.filter((e) => e.kind === 'Claimed').map((e) => e.txHash)).toEqual(terms.map(() => receipt.txHash));
+    expect(world.state.escrow.events.filter((e) => e.kind === 'Claimed').map((e) => e.txHash)).toEqual(
+      terms.map(() => receipt.txHash),
+    );
     expect(world.state.escrow.locks).toEqual([]);
   });
 
@@ -44,7 +46,12 @@ describe('simulated escrow', () => {
   it('reverts a claim above the locked amount, and a batch naming a lock twice', async () => {
     const { escrow, terms } = withLocks(2);
     await expect(escrow.claimLocks([{ terms: terms[0]!, amount: 101n }])).rejects.toThrow('Amount too high');
-    await expect(escrow.claimLocks([{ terms: terms[0]!, amount: 1n }, { terms: terms[0]!, amount: 1n }])).rejects.toThrow('Lock not found');
+    await expect(
+      escrow.claimLocks([
+        { terms: terms[0]!, amount: 1n },
+        { terms: terms[0]!, amount: 1n },
+      ]),
+    ).rejects.toThrow('Lock not found');
     await expect(escrow.claimLocks([])).rejects.toThrow('Invalid input');
   });
 
@@ -54,7 +61,9 @@ describe('simulated escrow', () => {
     // Expires 5 s from now: still live for the caller, expired in the block the claim lands in.
     const late = addJob(world, { lockAmount: 100n, lockSeconds: 5 });
     const escrow = new SimEscrow(world);
-    const receipt = await escrow.claimLocks([live, late].map((id) => ({ terms: world.state.compute.jobs[id]!.terms, amount: 50n })));
+    const receipt = await escrow.claimLocks(
+      [live, late].map((id) => ({ terms: world.state.compute.jobs[id]!.terms, amount: 50n })),
+    );
     expect(receipt.events.map((e) => [e.jobId, e.kind, e.amount])).toEqual([
       [live, 'Claimed', 50n],
       [late, 'Canceled', 100n],
@@ -72,7 +81,7 @@ describe('simulated escrow', () => {
 
   it('matches a lock on every field, not on any one (getLocks filters with OR)', async () => {
     const { escrow, terms } = withLocks(1);
-    const other = { ...terms[0]!, payer: '0x' + '99'.repeat(20) };
+    const other = { ...terms[0]!, payer: `0x${'99'.repeat(20)}` };
     expect((await escrow.readSettlements([other, terms[0]!])).map((s) => s.kind)).toEqual(['absent', 'locked']);
   });
 });
@@ -82,7 +91,8 @@ describe('simulated allways contract', () => {
     const world = newWorld();
     const contract = new SimSwapContract(world);
     const id = addSwap(world, { window: 30 });
-    const mark = (destAmount: bigint, swapId = id) => contract.markFulfilled({ swapId, destTxHash: '0xh', destTxBlock: 1, destAmount });
+    const mark = (destAmount: bigint, swapId = id) =>
+      contract.markFulfilled({ swapId, destTxHash: '0xh', destTxBlock: 1, destAmount });
     expect(await mark(5n, '999')).toEqual({ ok: false, error: 'SwapNotFound' });
     expect(await mark(0n)).toEqual({ ok: false, error: 'InvalidAmount' });
     expect(await mark(5n)).toEqual({ ok: true });
@@ -114,7 +124,11 @@ describe('simulated allways contract', () => {
     expect(world.state.subtensor.swaps[fulfilled]!.timeoutBlock).toBe(1 + 5 + EXTENSION_BLOCKS);
     for (let i = 0; i < 2 * EXTENSION_BLOCKS; i += 1) advanceBlock(world);
     expect(world.state.subtensor.swaps[fulfilled]).toBeUndefined();
-    expect(world.state.subtensor.events.filter((e) => e.swapId === fulfilled).map((e) => e.kind)).toEqual(['Initiated', 'Fulfilled', 'TimedOut']);
+    expect(world.state.subtensor.events.filter((e) => e.swapId === fulfilled).map((e) => e.kind)).toEqual([
+      'Initiated',
+      'Fulfilled',
+      'TimedOut',
+    ]);
   });
 });
 

@@ -8,7 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, parseFaults } from '../../sim/faults.ts';
 import { INVARIANT_NAMES, simulate } from '../../sim/simulate.ts';
 import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
-import { ClaimTxIsPayment, DropsUnmarkedSendOnMissedPoll, ResignsAfterRestart, SendsBeforePersisting, SendsTooLate } from '../support/plantedBugs.ts';
+import {
+  ClaimTxIsPayment,
+  DropsUnmarkedSendOnMissedPoll,
+  ResignsAfterRestart,
+  SendsBeforePersisting,
+  SendsTooLate,
+} from '../support/plantedBugs.ts';
 
 const ALL = parseFaults('all');
 
@@ -34,7 +40,12 @@ describe('settle sim', () => {
     expect(summary.violation).toBeNull();
     expect(summary.incompleteRuns).toBe(0);
     // Every end state of both machines is reached under faults.
-    expect(Object.keys(summary.lifecycles.swapFulfillment.endStates).sort()).toEqual(['Expired', 'Fulfilled', 'Recovery', 'Rejected']);
+    expect(Object.keys(summary.lifecycles.swapFulfillment.endStates).sort()).toEqual([
+      'Expired',
+      'Fulfilled',
+      'Recovery',
+      'Rejected',
+    ]);
     expect(Object.keys(summary.lifecycles.jobSettlement.endStates).sort()).toEqual(['Cancelled', 'Finished']);
     // A swap can leave the contract unseen (created, then timed out or reassigned between two
     // polls); every job is seen, since the compute engine lists them all.
@@ -62,7 +73,15 @@ describe('sensitivity: each classic bug, planted around the engine, is caught', 
   ];
 
   it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, interceptors, invariant) => {
-    const summary = await simulate({ seed: 1, runs: SEEDS, swaps: 8, jobs: 8, faults: ALL, interceptors, stopAtFirstViolation: true });
+    const summary = await simulate({
+      seed: 1,
+      runs: SEEDS,
+      swaps: 8,
+      jobs: 8,
+      faults: ALL,
+      interceptors,
+      stopAtFirstViolation: true,
+    });
     expect(summary.violation).not.toBeNull();
     const violation = summary.violation!;
     expect(violation.invariants).toContain(invariant);

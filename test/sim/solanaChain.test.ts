@@ -25,7 +25,12 @@ const WINDOW = 4;
 const ref = (signed: SignedBytes) => ({ ...signed, decidedAtBlock: 0 });
 
 function solanaWorld(options: SwapModuleOptions = {}) {
-  const module = swapModuleWith({ destChains: ['sol'], blockhashValidBlocks: WINDOW, solanaNonceAccounts: 1, ...options });
+  const module = swapModuleWith({
+    destChains: ['sol'],
+    blockhashValidBlocks: WINDOW,
+    solanaNonceAccounts: 1,
+    ...options,
+  });
   const world = World.create(3, { swaps: 0, marginBlocks: 3 }, [module]);
   const ledger = (): Ledger => world.state.ledgers['sol']!;
   const blocks = (n: number) => {
@@ -35,7 +40,12 @@ function solanaWorld(options: SwapModuleOptions = {}) {
 }
 
 let swapIds = 0;
-const pay = (amount = 5n) => ({ swapId: String(++swapIds), chain: 'sol', to: addressFor('sol', `user-${swapIds}`), amount });
+const pay = (amount = 5n) => ({
+  swapId: String(++swapIds),
+  chain: 'sol',
+  to: addressFor('sol', `user-${swapIds}`),
+  amount,
+});
 
 describe('the simulated Solana chain', () => {
   it('a durable-nonce transfer lands after any outage, advances its nonce, and holds the account until final', async () => {
@@ -48,7 +58,9 @@ describe('the simulated Solana chain', () => {
     blocks(6);
     expect(await sender.lookup(ref(signed))).toMatchObject({ kind: 'included' });
     const { lifetime } = JSON.parse(signed.raw) as RawSolanaTransfer;
-    expect(ledger().solana!.nonceAccounts[(lifetime as { account: string }).account]).not.toBe((lifetime as { value: string }).value);
+    expect(ledger().solana!.nonceAccounts[(lifetime as { account: string }).account]).not.toBe(
+      (lifetime as { value: string }).value,
+    );
     await sender.broadcast(signed.raw); // landed: its nonce moved, yet the signature is known: no NeverLands
     expect(await sender.sign(pay())).toBeDefined(); // the account is free again
   });
@@ -82,11 +94,15 @@ describe('the simulated Solana chain', () => {
     adopting.adopt(ref(signed));
     await expect(adopting.sign(pay())).rejects.toThrow(/every nonce account/);
     const forgetful = await new SimSolanaSender(world, 'sol').sign(pay());
-    expect((JSON.parse(forgetful.raw) as RawSolanaTransfer).lifetime).toEqual((JSON.parse(signed.raw) as RawSolanaTransfer).lifetime);
+    expect((JSON.parse(forgetful.raw) as RawSolanaTransfer).lifetime).toEqual(
+      (JSON.parse(signed.raw) as RawSolanaTransfer).lifetime,
+    );
     await adopting.broadcast(signed.raw);
     await adopting.broadcast(forgetful.raw);
     blocks(6);
-    const landed = [signed, forgetful].filter((s) => world.state.ledgers['sol']!.transfers[s.hash]?.includedBlock != null);
+    const landed = [signed, forgetful].filter(
+      (s) => world.state.ledgers['sol']!.transfers[s.hash]?.includedBlock != null,
+    );
     expect(landed).toHaveLength(1); // two transfers against one nonce value: only one can ever land
   });
 
@@ -99,7 +115,9 @@ describe('the simulated Solana chain', () => {
     for (let i = 0; i < 6 && ledger().transfers[signed.hash]!.includedBlock === null; i++) blocks(1);
     expect(ledger().transfers[signed.hash]!.includedBlock).toBe(ledger().height);
     reorgNewestBlock(world, 'sol');
-    expect(ledger().solana!.nonceAccounts[(lifetime as { account: string }).account]).toBe((lifetime as { value: string }).value);
+    expect(ledger().solana!.nonceAccounts[(lifetime as { account: string }).account]).toBe(
+      (lifetime as { value: string }).value,
+    );
   });
 });
 
@@ -114,7 +132,8 @@ function instrumented(options: SwapModuleOptions) {
       stats.expired += ledger.solana!.expired.length;
       // How each swap whose transfer expired in the pool ended.
       for (const hash of ledger.solana!.expired) {
-        const end = outcome.finals.get(swapMachineId(world.state.observations.signatures[hash]!.swapId))?.state ?? 'live';
+        const end =
+          outcome.finals.get(swapMachineId(world.state.observations.signatures[hash]!.swapId))?.state ?? 'live';
         stats.expiredEnds[end] = (stats.expiredEnds[end] ?? 0) + 1;
       }
       for (const t of Object.values(ledger.transfers)) {
@@ -129,7 +148,11 @@ function instrumented(options: SwapModuleOptions) {
   return { module, stats };
 }
 
-async function runs(module: SimModule, seeds: number, until: (result: ScenarioResult) => boolean = () => false): Promise<ScenarioResult[]> {
+async function runs(
+  module: SimModule,
+  seeds: number,
+  until: (result: ScenarioResult) => boolean = () => false,
+): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
     results.push(await runScenario({ seed, swaps: 8, jobs: 0, modules: [module], faults: ALL }));
@@ -138,13 +161,16 @@ async function runs(module: SimModule, seeds: number, until: (result: ScenarioRe
   return results;
 }
 
-const violated = (results: ScenarioResult[], name: string) => results.filter((r) => r.invariants.some((i) => i.name === name && i.violations.length > 0)).length;
+const violated = (results: ScenarioResult[], name: string) =>
+  results.filter((r) => r.invariants.some((i) => i.name === name && i.violations.length > 0)).length;
 
 describe('whole runs with every fault, a Solana destination beside an EVM one', () => {
   it('durable nonces: every invariant holds, restarts invisible, though transfers landed long after any blockhash would have expired', async () => {
     const { module, stats } = instrumented({ solanaLifetime: 'durable-nonce', blockhashValidBlocks: WINDOW });
     const results = await runs(module, 30);
-    const broken = results.flatMap((r) => r.invariants.filter((i) => i.violations.length > 0).map((i) => `seed ${r.seed}: ${i.name}: ${i.violations[0]}`));
+    const broken = results.flatMap((r) =>
+      r.invariants.filter((i) => i.violations.length > 0).map((i) => `seed ${r.seed}: ${i.name}: ${i.violations[0]}`),
+    );
     expect(broken).toEqual([]);
     expect(results.reduce((n, r) => n + r.restarts, 0)).toBeGreaterThan(0);
     expect(stats.transfers).toBeGreaterThan(30);
@@ -172,7 +198,19 @@ describe('whole runs with every fault, a Solana destination beside an EVM one', 
         const freshHash = this.hashOf(fresh);
         this.world.state.observations.signatures[freshHash] = { height: this.world.height, swapId: body.swapId };
         const { chain, from, to, amount, nonce, swapId, lifetime } = JSON.parse(fresh) as RawSolanaTransfer;
-        this.ledger.transfers[freshHash] ??= { chain, from, to, amount, nonce, swapId, hash: freshHash, raw: fresh, includeFrom: this.ledger.height + 1, includedBlock: null, lifetime };
+        this.ledger.transfers[freshHash] ??= {
+          chain,
+          from,
+          to,
+          amount,
+          nonce,
+          swapId,
+          hash: freshHash,
+          raw: fresh,
+          includeFrom: this.ledger.height + 1,
+          includedBlock: null,
+          lifetime,
+        };
       }
     }
     const module = swapModuleWith({

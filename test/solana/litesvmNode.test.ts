@@ -4,7 +4,13 @@
  * and signature status, the blockhash window, the preflight's refusals, token balances from
  * the programs' accounts, and one-shot faults.
  */
-import { createSolanaRpc, getBase64EncodedWireTransaction, isSolanaError, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE, type Address } from '@solana/kit';
+import {
+  createSolanaRpc,
+  getBase64EncodedWireTransaction,
+  isSolanaError,
+  SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE,
+  type Address,
+} from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSolanaTestNode, type SolanaTestNode } from '../support/solana/litesvmRpc.ts';
@@ -37,7 +43,12 @@ describe('the LiteSVM-backed Solana node', () => {
     for (let i = 0; i < 4; i++) {
       node.chain.produceBlocks(1);
       const [status] = (await rpc.getSignatureStatuses([signature]).send()).value;
-      seen.push([status?.confirmationStatus, await balance(to, 'processed'), await balance(to, 'confirmed'), await balance(to, 'finalized')]);
+      seen.push([
+        status?.confirmationStatus,
+        await balance(to, 'processed'),
+        await balance(to, 'confirmed'),
+        await balance(to, 'finalized'),
+      ]);
     }
     expect(seen).toEqual([
       ['processed', 1_000_000_005n, 1_000_000_000n, 1_000_000_000n],
@@ -60,7 +71,9 @@ describe('the LiteSVM-backed Solana node', () => {
     expect(isSolanaError(error, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE)).toBe(true);
     expect((error as Error).cause).toMatchObject({ message: expect.stringMatching(/blockhash/i) });
 
-    const tooMuch = await fx.build(payer, [getTransferSolInstruction({ source: payer, destination: to, amount: 10_000_000_000n })]);
+    const tooMuch = await fx.build(payer, [
+      getTransferSolInstruction({ source: payer, destination: to, amount: 10_000_000_000n }),
+    ]);
     const refused = await rpc
       .sendTransaction(getBase64EncodedWireTransaction(tooMuch), { encoding: 'base64' })
       .send()
@@ -74,7 +87,11 @@ describe('the LiteSVM-backed Solana node', () => {
     const issuer = await fx.fundedKey(1_000_000_000n);
     const mint = await fx.mint(issuer, 6);
     const account = await fx.mintTo(issuer, mint, issuer.address, 1_500_000n, 6);
-    expect((await rpc.getTokenAccountBalance(account).send()).value).toMatchObject({ amount: '1500000', decimals: 6, uiAmountString: '1.5' });
+    expect((await rpc.getTokenAccountBalance(account).send()).value).toMatchObject({
+      amount: '1500000',
+      decimals: 6,
+      uiAmountString: '1.5',
+    });
     node.server.failNext('getSlot', 'before');
     await expect(rpc.getSlot().send()).rejects.toThrow(/503/);
     await expect(rpc.getSlot().send()).resolves.toBe(node.chain.slotAt('confirmed')); // kit's default commitment

@@ -67,16 +67,51 @@ interface Daemon {
 }
 
 /** What `settle daemon` wires for Solana destinations; a fresh process each call (nothing kept in memory). */
-async function openDaemon(w: World, dir: string, log: Logger, create: boolean, assets: Record<string, SolanaAsset>): Promise<Daemon> {
+async function openDaemon(
+  w: World,
+  dir: string,
+  log: Logger,
+  create: boolean,
+  assets: Record<string, SolanaAsset>,
+): Promise<Daemon> {
   const chain = await SubstrateChain.connect(w.subtensor.url, { log });
   opened.push({ close: () => chain.disconnect() });
-  const contract = new AllwaysSwapContract({ chain, search: new ExtrinsicSearch(chain), abi: AllwaysAbi.load(), address: w.subtensor.contractAddress, hotkey: alice, log, pollMs: 10, markTimeoutBlocks: 20 });
+  const contract = new AllwaysSwapContract({
+    chain,
+    search: new ExtrinsicSearch(chain),
+    abi: AllwaysAbi.load(),
+    address: w.subtensor.contractAddress,
+    hotkey: alice,
+    log,
+    pollMs: 10,
+    markTimeoutBlocks: 20,
+  });
   const senders = new Map<string, TransferSender>(
-    Object.entries(assets).map(([name, asset]) => [name, new SolanaTransferSender({ chain: name, rpc: createSolanaRpc(w.solana.url), signer: w.payer, asset, nonceAccounts: w.nonceAccounts, log })]),
+    Object.entries(assets).map(([name, asset]) => [
+      name,
+      new SolanaTransferSender({
+        chain: name,
+        rpc: createSolanaRpc(w.solana.url),
+        signer: w.payer,
+        asset,
+        nonceAccounts: w.nonceAccounts,
+        log,
+      }),
+    ]),
   );
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create, knownMachines: knownMachineVersions });
   const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-  const host = await openHost({ store, recoveryLog, swapContract: contract, senders, escrows: new Map(), clock: null, jobSource: null, log, marginBlocks: 3 });
+  const host = await openHost({
+    store,
+    recoveryLog,
+    swapContract: contract,
+    senders,
+    escrows: new Map(),
+    clock: null,
+    jobSource: null,
+    log,
+    marginBlocks: 3,
+  });
   return { host, store, recoveryLog };
 }
 
@@ -97,7 +132,11 @@ describe('Solana payouts through the host and the store', () => {
     const dir = mkdtempSync(join(tmpdir(), 'settle-sol-'));
     const lines: LogLine[] = [];
     const user = (await generateKeyPairSigner()).address;
-    w.subtensor.contract.createSwap({ miner: alice.address, destChain: 'sol', userDestAddress: user, destAmount: 2n * SOL }, w.subtensor.best.number, 400);
+    w.subtensor.contract.createSwap(
+      { miner: alice.address, destChain: 'sol', userDestAddress: user, destAmount: 2n * SOL },
+      w.subtensor.best.number,
+      400,
+    );
 
     const first = await openDaemon(w, dir, collectingLogger(lines), true, { sol: { kind: 'sol' } });
     await tickUntil(w, first, () => w.solana.chain.poolSize > 0);
@@ -110,7 +149,9 @@ describe('Solana payouts through the host and the store', () => {
     expect(`${swap.state}: ${(swap.context as SwapContext).reason}`).toBe('Fulfilled: null');
     expect(w.fx.lamports(user, 'processed')).toBe(2n * SOL);
     const status = w.solana.chain.status(transfer.hash, 'finalized')!;
-    expect(w.subtensor.contract.executedMarks).toEqual([{ swapId: 0n, destTxHash: transfer.hash, destTxBlock: Number(status.slot), destAmount: 2n * SOL }]);
+    expect(w.subtensor.contract.executedMarks).toEqual([
+      { swapId: 0n, destTxHash: transfer.hash, destTxBlock: Number(status.slot), destAmount: 2n * SOL },
+    ]);
     expect(second.recoveryLog.entries()).toHaveLength(0);
   });
 
@@ -125,10 +166,20 @@ describe('Solana payouts through the host and the store', () => {
     await w.fx.freeze(issuer, mint, await w.fx.mintTo(issuer, mint, frozenUser, 0n, 6));
     const user = (await generateKeyPairSigner()).address;
     const now = w.subtensor.best.number;
-    w.subtensor.contract.createSwap({ miner: alice.address, destChain: 'solusdc', userDestAddress: frozenUser, destAmount: 1_000_000n }, now, 400);
-    w.subtensor.contract.createSwap({ miner: alice.address, destChain: 'solusdc', userDestAddress: user, destAmount: 2_500_000n }, now, 400);
+    w.subtensor.contract.createSwap(
+      { miner: alice.address, destChain: 'solusdc', userDestAddress: frozenUser, destAmount: 1_000_000n },
+      now,
+      400,
+    );
+    w.subtensor.contract.createSwap(
+      { miner: alice.address, destChain: 'solusdc', userDestAddress: user, destAmount: 2_500_000n },
+      now,
+      400,
+    );
 
-    const daemon = await openDaemon(w, dir, collectingLogger(lines), true, { solusdc: { kind: 'spl', mint, decimals: 6 } });
+    const daemon = await openDaemon(w, dir, collectingLogger(lines), true, {
+      solusdc: { kind: 'spl', mint, decimals: 6 },
+    });
     await tickUntil(w, daemon, () => daemon.store.archivedIds.size === 2);
     const finals = await finalMachines(daemon.store);
     const refused = finals.get(swapMachineId('0'))!;

@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignedTransfer } from '../../machines/index.ts';
 import { NoFreeNonceAccount, NonceAccountProblem } from '../../src/chains/solana/durableNonces.ts';
 import { decodeSignedTransfer } from '../../src/chains/solana/signedSolanaTransfer.ts';
-import { SolanaTransferSender, type SolanaTransferSenderOptions } from '../../src/chains/solana/solanaTransferSender.ts';
+import {
+  SolanaTransferSender,
+  type SolanaTransferSenderOptions,
+} from '../../src/chains/solana/solanaTransferSender.ts';
 import { InsufficientFunds, MintProblem } from '../../src/chains/solana/transferPlans.ts';
 import { NeverLands, TransferRefused, type Logger, type SignedBytes } from '../../src/host/ports.ts';
 import { startSolanaTestNode, type SolanaTestNode } from '../support/solana/litesvmRpc.ts';
@@ -40,7 +43,8 @@ type RecordingLog = Logger & { lines: string[] };
 
 function recordingLog(): RecordingLog {
   const lines: string[] = [];
-  const at = (level: string) => (fields: object, message?: string) => void lines.push(`${level} ${message ?? ''} ${JSON.stringify(fields)}`);
+  const at = (level: string) => (fields: object, message?: string) =>
+    void lines.push(`${level} ${message ?? ''} ${JSON.stringify(fields)}`);
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -55,9 +59,20 @@ async function miner(nonceAccounts = 1, sol = 10n * SOL): Promise<Miner> {
 }
 
 /** A sender for `m`: a new one stands for a new life of the process (nothing kept in memory). */
-function sender(m: Miner, options: Partial<SolanaTransferSenderOptions> = {}): SolanaTransferSender & { log: RecordingLog } {
+function sender(
+  m: Miner,
+  options: Partial<SolanaTransferSenderOptions> = {},
+): SolanaTransferSender & { log: RecordingLog } {
   const log = recordingLog();
-  const s = new SolanaTransferSender({ chain: CHAIN, rpc: createSolanaRpc(node.url), signer: m.key, asset: { kind: 'sol' }, nonceAccounts: m.nonceAccounts, log, ...options });
+  const s = new SolanaTransferSender({
+    chain: CHAIN,
+    rpc: createSolanaRpc(node.url),
+    signer: m.key,
+    asset: { kind: 'sol' },
+    nonceAccounts: m.nonceAccounts,
+    log,
+    ...options,
+  });
   return Object.assign(s, { log });
 }
 
@@ -84,7 +99,11 @@ describe('SOL payouts', () => {
 
     const signed = await s.sign(request(to, amount));
     const decoded = decodeSignedTransfer(signed.raw, CHAIN);
-    expect(decoded).toMatchObject({ signature: signed.hash, feePayer: m.key.address, nonceAccount: m.nonceAccounts[0] });
+    expect(decoded).toMatchObject({
+      signature: signed.hash,
+      feePayer: m.key.address,
+      nonceAccount: m.nonceAccounts[0],
+    });
     expect(node.chain.poolSize).toBe(0);
     expect(fx.chain.account(m.nonceAccounts[0]!, 'processed')!.data).toEqual(nonceBefore);
     expect(await s.lookup(asTransfer(signed))).toEqual({ kind: 'unknown' });
@@ -128,7 +147,9 @@ describe('SOL payouts', () => {
   it('refuses before signing what the validators would cancel: a program, a reserved account, an amount a new account cannot hold', async () => {
     const m = await miner();
     const s = sender(m);
-    await expect(s.sign(request('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', SOL))).rejects.toBeInstanceOf(TransferRefused);
+    await expect(s.sign(request('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', SOL))).rejects.toBeInstanceOf(
+      TransferRefused,
+    );
     await expect(s.sign(request(await fresh(), rentExempt - 1n))).rejects.toThrow(/below the rent-exempt minimum/);
     expect(s.addressProblem('SysvarC1ock11111111111111111111111111111111')).toMatch(/reserved account/);
     expect(s.addressProblem(m.key.address)).toMatch(/paying account itself/);
@@ -143,7 +164,9 @@ describe('SOL payouts', () => {
     const m = await miner(1, 3n * SOL);
     const s = sender(m);
     const balance = fx.lamports(m.key.address);
-    await expect(s.sign(request(await fresh(), balance - 5_000n - rentExempt + 1n))).rejects.toBeInstanceOf(InsufficientFunds);
+    await expect(s.sign(request(await fresh(), balance - 5_000n - rentExempt + 1n))).rejects.toBeInstanceOf(
+      InsufficientFunds,
+    );
     expect(s.nonces.heldCount()).toBe(0);
     await expect(s.sign(request(await fresh(), balance - 5_000n - rentExempt))).resolves.toBeDefined();
   });
@@ -232,8 +255,12 @@ describe('crashes, lost broadcasts and nonces', () => {
   it('refuses nonce accounts it is not the authority of, or that are not nonce accounts', async () => {
     const m = await miner();
     const stranger = await miner();
-    await expect(sender({ key: m.key, nonceAccounts: stranger.nonceAccounts }).sign(request(await fresh(), SOL))).rejects.toBeInstanceOf(NonceAccountProblem);
-    await expect(sender({ key: m.key, nonceAccounts: [await fresh()] }).sign(request(await fresh(), SOL))).rejects.toThrow(/does not exist/);
+    await expect(
+      sender({ key: m.key, nonceAccounts: stranger.nonceAccounts }).sign(request(await fresh(), SOL)),
+    ).rejects.toBeInstanceOf(NonceAccountProblem);
+    await expect(
+      sender({ key: m.key, nonceAccounts: [await fresh()] }).sign(request(await fresh(), SOL)),
+    ).rejects.toThrow(/does not exist/);
   });
 });
 
@@ -246,7 +273,8 @@ describe('SPL payouts (legacy Token program)', () => {
     const issuer = await fx.fundedKey(10n * SOL);
     return { issuer, mint: await fx.mint(issuer, USDC_DECIMALS) };
   };
-  const splSender = (m: Miner, t: Token, decimals = USDC_DECIMALS) => sender(m, { chain: 'solusdc', asset: { kind: 'spl', mint: t.mint, decimals } });
+  const splSender = (m: Miner, t: Token, decimals = USDC_DECIMALS) =>
+    sender(m, { chain: 'solusdc', asset: { kind: 'spl', mint: t.mint, decimals } });
 
   it('creates the destination token account when it is missing (the payer pays its rent) and pays the exact amount', async () => {
     const t = await token();
@@ -297,7 +325,10 @@ describe('SPL payouts (legacy Token program)', () => {
     await expect(s.broadcast(signed.raw)).rejects.toThrow(/failed/); // the node's preflight refuses it: nothing lands
     node.chain.submit(node.chain.submitWire(Buffer.from(signed.raw, 'base64')).tx); // a node that skips preflight includes it anyway
     blocks(TO_FINALIZED);
-    expect(await s.lookup(asTransfer(signed))).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/InstructionError/) });
+    expect(await s.lookup(asTransfer(signed))).toMatchObject({
+      kind: 'failed',
+      reason: expect.stringMatching(/InstructionError/),
+    });
     expect(fx.tokens(destination)).toBe(0n);
   });
 
@@ -310,7 +341,9 @@ describe('SPL payouts (legacy Token program)', () => {
     await expect(s.sign(request(await fresh(), 11n, 'solusdc'))).rejects.toBeInstanceOf(InsufficientFunds);
     const poor = await miner(1, rentExempt + ataRent);
     await fx.mintTo(t.issuer, t.mint, poor.key.address, 10n, USDC_DECIMALS);
-    await expect(splSender(poor, t).sign(request(await fresh(), 1n, 'solusdc'))).rejects.toThrow(/rent of the destination's new token account/);
+    await expect(splSender(poor, t).sign(request(await fresh(), 1n, 'solusdc'))).rejects.toThrow(
+      /rent of the destination's new token account/,
+    );
     await expect(splSender(m, t, 9).sign(request(await fresh(), 1n, 'solusdc'))).rejects.toBeInstanceOf(MintProblem);
     expect(s.nonces.heldCount()).toBe(0);
   });

@@ -34,7 +34,11 @@ describe('recovery log', () => {
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l).key)).toEqual(['swap:1', 'swap:2']);
     expect(reopened.entries().map((e) => e.key)).toEqual(['swap:1', 'swap:2']);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ amounts: { dest: '2500000000' }, txHashes: { destTransfer: '0xabc' }, block: 120 });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      amounts: { dest: '2500000000' },
+      txHashes: { destTransfer: '0xabc' },
+      block: 120,
+    });
   });
 
   it('keeps a torn last line aside and lets the entry be written again', async () => {

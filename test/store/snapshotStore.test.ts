@@ -1,10 +1,29 @@
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeEnvelope } from '../../src/store/checksummedJsonFile.ts';
 import { encodeLogLine } from '../../src/store/logLine.ts';
-import { ARCHIVED_FORMAT, openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT, type OpenStoreOptions } from '../../src/store/lowdbSnapshotStore.ts';
+import {
+  ARCHIVED_FORMAT,
+  openLowdbSnapshotStore,
+  RECORD_FORMAT,
+  STORE_FORMAT,
+  type OpenStoreOptions,
+} from '../../src/store/lowdbSnapshotStore.ts';
 import { SegmentLog } from '../../src/store/segmentLog.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
 import { StoreError } from '../../src/errors.ts';
@@ -22,7 +41,12 @@ afterEach(() => {
 });
 
 function record(id: string, seq: number, extra: object = {}): MachineRecord {
-  return { id, machine: { name: 'swapFulfillment', version: 1 }, seq, snapshot: { status: 'active', value: 'Pending', context: { n: seq, ...extra } } };
+  return {
+    id,
+    machine: { name: 'swapFulfillment', version: 1 },
+    seq,
+    snapshot: { status: 'active', value: 'Pending', context: { n: seq, ...extra } },
+  };
 }
 
 /** Every file under the store, with its bytes and mtime: "untouched" means equal before and after. */
@@ -40,7 +64,8 @@ function fingerprint(root: string): Record<string, string> {
   return out;
 }
 
-const open = (options: Partial<OpenStoreOptions> = {}) => openLowdbSnapshotStore(dir, { create: false, knownMachines: KNOWN, ...options });
+const open = (options: Partial<OpenStoreOptions> = {}) =>
+  openLowdbSnapshotStore(dir, { create: false, knownMachines: KNOWN, ...options });
 
 async function expectRefusal(file: RegExp, problem: RegExp): Promise<void> {
   const before = fingerprint(dir);
@@ -62,7 +87,9 @@ async function seeded(count = 2, options: Partial<OpenStoreOptions> = {}) {
 }
 
 function segments(): string[] {
-  return readdirSync(join(dir, 'log')).filter((n) => n.endsWith('.jsonl')).sort();
+  return readdirSync(join(dir, 'log'))
+    .filter((n) => n.endsWith('.jsonl'))
+    .sort();
 }
 
 /** The newest segment's path. */
@@ -101,13 +128,20 @@ describe('lowdb snapshot store', () => {
     const store = await seeded(0);
     await store.put(record('swap:1', 1, { reason: 'refusé: ✓ 🦀', latin: 'ÿ' }));
     const reopened = await open();
-    expect((await reopened.loadLive())[0]!.snapshot).toEqual(record('swap:1', 1, { reason: 'refusé: ✓ 🦀', latin: 'ÿ' }).snapshot);
+    expect((await reopened.loadLive())[0]!.snapshot).toEqual(
+      record('swap:1', 1, { reason: 'refusé: ✓ 🦀', latin: 'ÿ' }).snapshot,
+    );
   });
 
   it('reads a log larger than one read, lines crossing the reads, ASCII or not, and a torn tail', async () => {
     await seeded(0);
     // About 20 MB in lines of uneven length: several of the scan's 8 MiB reads, each ending mid-line.
-    const expected = Array.from({ length: 6_000 }, (_, i) => record(swapMachineId(String(i + 1)), 1, { pad: 'x'.repeat(2_000 + ((i * 7_919) % 3_001)), ...(i % 1_000 === 999 ? { reason: 'refusé ✓' } : {}) }));
+    const expected = Array.from({ length: 6_000 }, (_, i) =>
+      record(swapMachineId(String(i + 1)), 1, {
+        pad: 'x'.repeat(2_000 + ((i * 7_919) % 3_001)),
+        ...(i % 1_000 === 999 ? { reason: 'refusé ✓' } : {}),
+      }),
+    );
     appendLines(...expected.map((r) => line(r)));
     appendFileSync(newestSegment(), '{"format":"settle/mach');
     const reader = await open({ readOnly: true });
@@ -126,7 +160,9 @@ describe('lowdb snapshot store', () => {
     const appended = statSync(newestSegment()).size - sizeBefore;
     expect(appended).toBeGreaterThan(0);
     expect(appended).toBeLessThan(1_000);
-    expect(readFileSync(newestSegment()).subarray(sizeBefore).toString('utf8')).toBe(`${line(record('swap:150', 2))}\n`);
+    expect(readFileSync(newestSegment()).subarray(sizeBefore).toString('utf8')).toBe(
+      `${line(record('swap:150', 2))}\n`,
+    );
   });
 
   it('commits writes that arrive together with one append (group commit), each durable when it resolves', async () => {
@@ -146,7 +182,9 @@ describe('lowdb snapshot store', () => {
   it('refuses a whole commit when one record breaks the sequence, writing none of it', async () => {
     const store = await seeded(2);
     const before = fingerprint(dir);
-    await expect(store.putMany([record('swap:1', 2), record('swap:2', 3)])).rejects.toThrow(/'swap:2' seq 3, expected 2/);
+    await expect(store.putMany([record('swap:1', 2), record('swap:2', 3)])).rejects.toThrow(
+      /'swap:2' seq 3, expected 2/,
+    );
     expect(fingerprint(dir)).toEqual(before);
     await store.putMany([record('swap:1', 2), record('swap:2', 2)]);
     expect((await (await open()).loadLive()).map((r) => r.seq)).toEqual([2, 2]);
@@ -218,14 +256,20 @@ describe('what a crash leaves behind', () => {
     const before = fingerprint(dir);
     const reader = await open({ readOnly: true });
     expect(reader.tornTail).toMatchObject({ offset: whole, bytes: 70 });
-    expect((await reader.loadLive()).map((r) => [r.id, r.seq])).toEqual([['swap:1', 1], ['swap:2', 1]]);
+    expect((await reader.loadLive()).map((r) => [r.id, r.seq])).toEqual([
+      ['swap:1', 1],
+      ['swap:2', 1],
+    ]);
     expect(fingerprint(dir)).toEqual(before);
     const writer = await open();
     expect(statSync(newestSegment()).size).toBe(whole);
     await writer.put(record('swap:1', 2));
     const again = await open();
     expect(again.tornTail).toBeNull();
-    expect((await again.loadLive()).map((r) => [r.id, r.seq])).toEqual([['swap:1', 2], ['swap:2', 1]]);
+    expect((await again.loadLive()).map((r) => [r.id, r.seq])).toEqual([
+      ['swap:1', 2],
+      ['swap:2', 1],
+    ]);
   });
 
   it('a checkpoint keeps the log proportional to what is live, and a crash before it removed the old segments changes nothing', async () => {
@@ -239,7 +283,10 @@ describe('what a crash leaves behind', () => {
     // As if the crash came between the checkpoint's rename and the removal of what it replaced.
     copyFileSync(join(dir, '..', 'old.jsonl'), join(dir, 'log', oldName));
     const reopened = await open();
-    expect((await reopened.loadLive()).map((r) => [r.id, r.seq])).toEqual([['swap:1', 40], ['swap:2', 1]]);
+    expect((await reopened.loadLive()).map((r) => [r.id, r.seq])).toEqual([
+      ['swap:1', 40],
+      ['swap:2', 1],
+    ]);
     expect(reopened.placeOf('swap:3')).toBe('archived');
   });
 
@@ -253,7 +300,7 @@ describe('what a crash leaves behind', () => {
     expect(existsSync(temp)).toBe(false);
   });
 
-  it('an archive file\'s temp that was never renamed is removed by a writer; the record stays live', async () => {
+  it("an archive file's temp that was never renamed is removed by a writer; the record stays live", async () => {
     await seeded(1);
     const temp = join(dir, 'archive', 'swap~1.json.tmp');
     writeFileSync(temp, encodeEnvelope(RECORD_FORMAT, record('swap:1', 1)).slice(0, 40));
@@ -279,14 +326,18 @@ describe('stores of an earlier release (layout 1: one file per live machine)', (
     mkdirSync(join(dir, 'live'), { recursive: true });
     mkdirSync(join(dir, 'archive'));
     writeFileSync(join(dir, 'store.json'), encodeEnvelope(STORE_FORMAT, { layoutVersion: 1 }));
-    for (const r of records) writeFileSync(join(dir, 'live', `${r.id.replaceAll(':', '~')}.json`), encodeEnvelope(RECORD_FORMAT, r));
+    for (const r of records)
+      writeFileSync(join(dir, 'live', `${r.id.replaceAll(':', '~')}.json`), encodeEnvelope(RECORD_FORMAT, r));
   }
 
   it('are converted by a writer, records intact, live/ removed', async () => {
     layout1([record('swap:1', 3), record('swap:2', 1)]);
     writeFileSync(join(dir, 'archive', 'swap~7.json'), encodeEnvelope(RECORD_FORMAT, record('swap:7', 2)));
     const store = await open();
-    expect((await store.loadLive()).map((r) => [r.id, r.seq])).toEqual([['swap:1', 3], ['swap:2', 1]]);
+    expect((await store.loadLive()).map((r) => [r.id, r.seq])).toEqual([
+      ['swap:1', 3],
+      ['swap:2', 1],
+    ]);
     expect(store.placeOf('swap:7')).toBe('archived');
     expect(existsSync(join(dir, 'live'))).toBe(false);
     expect(JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).data).toEqual({ layoutVersion: 2 });
@@ -303,7 +354,10 @@ describe('stores of an earlier release (layout 1: one file per live machine)', (
 
   it('with a damaged record are not converted, and nothing is touched', async () => {
     layout1([record('swap:1', 1), record('swap:2', 1)]);
-    writeFileSync(join(dir, 'live', 'swap~2.json'), readFileSync(join(dir, 'live', 'swap~2.json'), 'utf8').replace('"n":1', '"n":7'));
+    writeFileSync(
+      join(dir, 'live', 'swap~2.json'),
+      readFileSync(join(dir, 'live', 'swap~2.json'), 'utf8').replace('"n":1', '"n":7'),
+    );
     const before = fingerprint(dir);
     await expect(open()).rejects.toThrow(/swap~2\.json: checksum mismatch/);
     expect(fingerprint(dir)).toEqual(before);
@@ -354,7 +408,10 @@ describe('a store that cannot be trusted is refused, naming the file, touching n
     const crc = /"crc32":"([0-9a-f]{8})"/.exec(text)![1]!;
     expect(crc).toMatch(/[a-f]/);
     writeFileSync(path, text.replace(crc, crc.toUpperCase()));
-    await expectRefusal(/0000000001\.jsonl$/, /line 1: checksum mismatch: stored crc32 [0-9A-F]{8}, content gives [0-9a-f]{8}/);
+    await expectRefusal(
+      /0000000001\.jsonl$/,
+      /line 1: checksum mismatch: stored crc32 [0-9A-F]{8}, content gives [0-9a-f]{8}/,
+    );
   });
 
   it('a fragment at the end of a segment that is not the newest', async () => {
@@ -423,7 +480,10 @@ describe('a store that cannot be trusted is refused, naming the file, touching n
 
   it('a machine both live and archived, with different records', async () => {
     await seeded();
-    writeFileSync(join(dir, 'archive', 'swap~1.json'), encodeEnvelope(RECORD_FORMAT, record('swap:1', 1, { different: true })));
+    writeFileSync(
+      join(dir, 'archive', 'swap~1.json'),
+      encodeEnvelope(RECORD_FORMAT, record('swap:1', 1, { different: true })),
+    );
     await expectRefusal(/swap~1\.json$/, /both live and archived, with different records/);
   });
 

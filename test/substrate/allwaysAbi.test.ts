@@ -15,12 +15,16 @@ import { registry } from '../support/fakeSubtensor/runtime.ts';
 
 interface MetadataJson {
   spec: { messages: { label: string; selector: string }[] };
-  types: { id: number; type: { path?: string[]; def: { variant?: { variants: { index: number; name: string }[] } } } }[];
+  types: {
+    id: number;
+    type: { path?: string[]; def: { variant?: { variants: { index: number; name: string }[] } } };
+  }[];
 }
 
 const metadata = JSON.parse(readFileSync(VENDORED_METADATA_PATH, 'utf8')) as MetadataJson;
 const selectorOf = (label: string): string => metadata.spec.messages.find((m) => m.label === label)!.selector;
-const errorEnum = metadata.types.find((t) => t.type.path?.join('::') === 'allways_swap_manager::errors::Error')!.type.def.variant!.variants;
+const errorEnum = metadata.types.find((t) => t.type.path?.join('::') === 'allways_swap_manager::errors::Error')!.type
+  .def.variant!.variants;
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const le = (value: bigint, bytes: number): string => {
@@ -30,7 +34,8 @@ const le = (value: bigint, bytes: number): string => {
 };
 /** SCALE compact for lengths below 2^14. */
 const compactLength = (n: number): string => (n < 64 ? le(BigInt(n << 2), 1) : le(BigInt((n << 2) | 1), 2));
-const scaleString = (text: string): string => compactLength(Buffer.byteLength(text)) + Buffer.from(text, 'utf8').toString('hex');
+const scaleString = (text: string): string =>
+  compactLength(Buffer.byteLength(text)) + Buffer.from(text, 'utf8').toString('hex');
 
 describe('mark_fulfilled on the wire', () => {
   const abi = AllwaysAbi.load();
@@ -38,7 +43,8 @@ describe('mark_fulfilled on the wire', () => {
   it('is the selector of the metadata, then swap_id u64, dest_tx_hash String, dest_tx_block u32, dest_amount u128', () => {
     const txHash = `0x${'7bc9'.repeat(16)}`; // 66 characters: looks like hex, must travel as text
     const amount = (1n << 100n) + 12_345n;
-    const args = selectorOf('mark_fulfilled').slice(2) + le(42n, 8) + scaleString(txHash) + le(1_234_567n, 4) + le(amount, 16);
+    const args =
+      selectorOf('mark_fulfilled').slice(2) + le(42n, 8) + scaleString(txHash) + le(1_234_567n, 4) + le(amount, 16);
     const expected = compactLength(args.length / 2) + args;
     expect(selectorOf('mark_fulfilled')).toBe('0x2dbeeb8d');
     expect(hex(abi.encodeMarkFulfilled(42n, txHash, 1_234_567, amount))).toBe(expected);
@@ -65,11 +71,13 @@ function execResult(data: string, revert: boolean): Uint8Array {
   const body =
     weight(1_000, 10) + // gasConsumed
     weight(2_000, 20) + // gasRequired
-    '01' + le(0n, 16) + // storageDeposit: Charge(0)
+    '01' +
+    le(0n, 16) + // storageDeposit: Charge(0)
     '00' + // debugMessage: ''
     '00' + // result: Ok(ExecReturnValue)
     le(revert ? 1n : 0n, 4) + // flags
-    compactLength(data.length / 2) + data;
+    compactLength(data.length / 2) +
+    data;
   return Buffer.from(body, 'hex');
 }
 
@@ -100,9 +108,21 @@ describe('ContractExecResult of mark_fulfilled', () => {
 
   it('names the module error of a call that did not run to a return', () => {
     const contractsIndex = registry.metadata.pallets.find((p) => p.name.toString() === 'Contracts')!.index.toNumber();
-    const errors = registry.lookup.getSiType(registry.metadata.pallets.find((p) => p.name.toString() === 'Contracts')!.errors.unwrap().type);
-    const trapped = errors.def.asVariant.variants.find((v) => v.name.toString() === 'ContractTrapped')!.index.toNumber();
-    const body = Buffer.from(hex(execResult('', false)).slice(0, -12) + '01' + '03' + le(BigInt(contractsIndex), 1) + le(BigInt(trapped), 1) + '000000', 'hex');
+    const errors = registry.lookup.getSiType(
+      registry.metadata.pallets.find((p) => p.name.toString() === 'Contracts')!.errors.unwrap().type,
+    );
+    const trapped = errors.def.asVariant.variants
+      .find((v) => v.name.toString() === 'ContractTrapped')!
+      .index.toNumber();
+    const body = Buffer.from(
+      hex(execResult('', false)).slice(0, -12) +
+        '01' +
+        '03' +
+        le(BigInt(contractsIndex), 1) +
+        le(BigInt(trapped), 1) +
+        '000000',
+      'hex',
+    );
     expect(decodeContractExecResult(registry, body)).toEqual({ ok: false, dispatchError: 'contracts.ContractTrapped' });
   });
 });
@@ -116,7 +136,9 @@ describe('loading contract metadata', () => {
     const path = join(dir, 'changed.json');
     writeFileSync(path, JSON.stringify(json));
     expect(() => AllwaysAbi.load(path)).toThrow(AbiMismatch);
-    expect(() => AllwaysAbi.load(path)).toThrow(/changed\.json: mark_fulfilled has selector 0xdeadbeef, expected 0x2dbeeb8d/);
+    expect(() => AllwaysAbi.load(path)).toThrow(
+      /changed\.json: mark_fulfilled has selector 0xdeadbeef, expected 0x2dbeeb8d/,
+    );
   });
 
   it('refuses a missing file and a file that is not ink! metadata', () => {

@@ -14,7 +14,11 @@ import { blake2AsU8a, encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_ERRORS } from '../../machines/markFulfilledErrors.ts';
 import { AllwaysAbi, VENDORED_METADATA_PATH } from '../../src/chains/substrate/allwaysAbi.ts';
-import { AllwaysSwapContract, DEFAULT_MIN_FREE_BALANCE, type AllwaysSwapContractOptions } from '../../src/chains/substrate/allwaysSwapContract.ts';
+import {
+  AllwaysSwapContract,
+  DEFAULT_MIN_FREE_BALANCE,
+  type AllwaysSwapContractOptions,
+} from '../../src/chains/substrate/allwaysSwapContract.ts';
 import { ExtrinsicSearch } from '../../src/chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../../src/chains/substrate/substrateChain.ts';
 import type { MarkRequest } from '../../src/host/ports.ts';
@@ -30,12 +34,16 @@ interface MetadataJson {
   spec: { messages: { label: string; selector: string; returnType: { type: number } }[] };
   types: {
     id: number;
-    type: { path?: string[]; def: { variant?: { variants: { index: number; name: string; fields?: { type: number }[] }[] } } };
+    type: {
+      path?: string[];
+      def: { variant?: { variants: { index: number; name: string; fields?: { type: number }[] }[] } };
+    };
   }[];
 }
 
 const metadata = JSON.parse(readFileSync(VENDORED_METADATA_PATH, 'utf8')) as MetadataJson;
-const selectorOf = (label: string): Uint8Array => hexToU8a(metadata.spec.messages.find((m) => m.label === label)!.selector);
+const selectorOf = (label: string): Uint8Array =>
+  hexToU8a(metadata.spec.messages.find((m) => m.label === label)!.selector);
 const typeById = (id: number) => metadata.types.find((t) => t.id === id)!.type;
 /** mark_fulfilled returns Result<Result<(), Error>, LangError>: Ok's field, then the inner Err's field. */
 const CONTRACT_ERROR_NAMES: string[] = (() => {
@@ -76,12 +84,18 @@ function compact(n: number): Uint8Array {
 /** The mark_fulfilled call data: selector, u64, String (compact length + UTF-8), u32, u128. */
 function handBuiltMark(swapId: bigint, destTxHash: string, destTxBlock: number, destAmount: bigint): Uint8Array {
   const text = new TextEncoder().encode(destTxHash);
-  return concat(selectorOf('mark_fulfilled'), le(swapId, 8), compact(text.length), text, le(BigInt(destTxBlock), 4), le(destAmount, 16));
+  return concat(
+    selectorOf('mark_fulfilled'),
+    le(swapId, 8),
+    compact(text.length),
+    text,
+    le(BigInt(destTxBlock), 4),
+    le(destAmount, 16),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
-
 
 let alice: KeyringPair; // the miner's hotkey
 let bob: KeyringPair; // another miner
@@ -196,14 +210,18 @@ function getSwapIds(calls: readonly ContractCallSeen[]): bigint[] {
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-const submissionsSince = (node: FakeSubtensor, from: number) => node.requests.slice(from).filter((r) => r.method === 'author_submitExtrinsic');
+const submissionsSince = (node: FakeSubtensor, from: number) =>
+  node.requests.slice(from).filter((r) => r.method === 'author_submitExtrinsic');
 
 const decodeExtrinsic = (hex: unknown) => registry.createType('Extrinsic', String(hex));
 
 const A_TX_HASH = `0x${'7bc9e01f'.repeat(8)}`; // 66 characters of hex-looking text
 
 function activeSwapFor(node: FakeSubtensor, miner: KeyringPair, destAmount = 123_000_000n) {
-  return node.contract.createSwap({ miner: miner.address, destChain: 'tao', userDestAddress: charlie.address, destAmount }, node.best.number);
+  return node.contract.createSwap(
+    { miner: miner.address, destChain: 'tao', userDestAddress: charlie.address, destAmount },
+    node.best.number,
+  );
 }
 
 const markOf = (swapId: bigint, destAmount = 123_000_000n, destTxHash = A_TX_HASH, destTxBlock = 5): MarkRequest => ({
@@ -244,12 +262,26 @@ describe('listAssigned', () => {
     );
     c.createSwap({ miner: bob.address, destChain: 'tao', userDestAddress: charlie.address, destAmount: 1n }, 8); // 1: another miner's
     c.createSwap(
-      { miner: alice.address, destChain: 'eth', userDestAddress: '0x00000000000000000000000000000000000000aa', destAmount: 2n, status: 'Fulfilled', destTxHash: A_TX_HASH, destTxBlock: 9 },
+      {
+        miner: alice.address,
+        destChain: 'eth',
+        userDestAddress: '0x00000000000000000000000000000000000000aa',
+        destAmount: 2n,
+        status: 'Fulfilled',
+        destTxHash: A_TX_HASH,
+        destTxBlock: 9,
+      },
       9,
       30,
     ); // 2: ours, Fulfilled
-    c.createSwap({ miner: alice.address, destChain: 'tao', userDestAddress: charlie.address, destAmount: 3n, status: 'TimedOut' }, 10); // 3: ours, ended
-    c.createSwap({ miner: alice.address, destChain: 'tao', userDestAddress: charlie.address, destAmount: 4n, status: 'Completed' }, 10); // 4: ours, ended
+    c.createSwap(
+      { miner: alice.address, destChain: 'tao', userDestAddress: charlie.address, destAmount: 3n, status: 'TimedOut' },
+      10,
+    ); // 3: ours, ended
+    c.createSwap(
+      { miner: alice.address, destChain: 'tao', userDestAddress: charlie.address, destAmount: 4n, status: 'Completed' },
+      10,
+    ); // 4: ours, ended
     activeSwapFor(r.node, alice);
     c.timeOut(5n); // 5: ours, removed
 
@@ -389,7 +421,9 @@ describe('markFulfilled', () => {
     expect(stored.destTxHash).toBe(A_TX_HASH);
     expect(stored.destTxHash).toHaveLength(66);
     expect(stored.destTxBlock).toBe(0x00a1_b2c3);
-    expect(r.node.contract.executedMarks).toEqual([{ swapId: swap.id, destTxHash: A_TX_HASH, destTxBlock: 0x00a1_b2c3, destAmount: (1n << 64n) + 5n }]);
+    expect(r.node.contract.executedMarks).toEqual([
+      { swapId: swap.id, destTxHash: A_TX_HASH, destTxBlock: 0x00a1_b2c3, destAmount: (1n << 64n) + 5n },
+    ]);
 
     const expected = handBuiltMark(swap.id, A_TX_HASH, 0x00a1_b2c3, (1n << 64n) + 5n);
     expect(expected).toHaveLength(4 + 8 + 2 + 66 + 4 + 16);
@@ -482,7 +516,9 @@ describe('markFulfilled', () => {
     expect(submissionsSince(r.node, from)).toEqual([]);
     expect(r.node.nonceOf(alice.address)).toBe(0);
     expect(r.node.balanceOf(alice.address)).toBe(DEFAULT_MIN_FREE_BALANCE - 1n);
-    expect(r.log.some((l) => l.level === 'warn' && l.fields['floor'] === DEFAULT_MIN_FREE_BALANCE.toString())).toBe(true);
+    expect(r.log.some((l) => l.level === 'warn' && l.fields['floor'] === DEFAULT_MIN_FREE_BALANCE.toString())).toBe(
+      true,
+    );
 
     r.node.endow(alice.address, DEFAULT_MIN_FREE_BALANCE);
 
@@ -537,7 +573,10 @@ describe('markFulfilled', () => {
     const swap = activeSwapFor(r.node, alice);
     const from = r.node.requests.length;
     // The pool loses the extrinsic (evicted, or its era ended) before any block includes it.
-    expect(await markThroughBlocks(r, markOf(swap.id), { between: () => void r.node.pool.splice(0) })).toEqual({ ok: false, error: 'OutcomeUnknown' });
+    expect(await markThroughBlocks(r, markOf(swap.id), { between: () => void r.node.pool.splice(0) })).toEqual({
+      ok: false,
+      error: 'OutcomeUnknown',
+    });
     expect(decodeExtrinsic(submissionsSince(r.node, from)[0]!.params[0]).nonce.toNumber()).toBe(0);
     expect(r.node.contract.swaps.get(swap.id)!.status).toBe('Active');
 
@@ -559,8 +598,14 @@ describe('markFulfilled', () => {
     expect(r.node.contract.executedMarks).toEqual([]);
     expect(r.node.nonceOf(alice.address)).toBe(1); // it was included, and failed
     expect(r.node.balanceOf(alice.address)).toBe(10n ** 12n - FEE);
-    expect(r.log.some((l) => l.level === 'warn' && /^contracts\.ContractReverted$/i.test(String(l.fields['failure'])))).toBe(true);
-    expect(await r.contract.getSwap(swap.id.toString())).toEqual({ status: 'TimedOut', miner: alice.address, destTxHash: '' });
+    expect(
+      r.log.some((l) => l.level === 'warn' && /^contracts\.ContractReverted$/i.test(String(l.fields['failure']))),
+    ).toBe(true);
+    expect(await r.contract.getSwap(swap.id.toString())).toEqual({
+      status: 'TimedOut',
+      miner: alice.address,
+      destTxHash: '',
+    });
   });
 
   it('reports OutcomeUnknown when finality stalls past markTimeoutBlocks, though the mark is in a block', async () => {
@@ -574,14 +619,21 @@ describe('markFulfilled', () => {
     expect(r.node.contract.executedMarks).toHaveLength(1);
     expect(r.node.finalized.number).toBe(0);
     // Reading the swap back is how the machine learns what happened.
-    expect(await r.contract.getSwap(swap.id.toString())).toEqual({ status: 'Fulfilled', miner: alice.address, destTxHash: A_TX_HASH });
+    expect(await r.contract.getSwap(swap.id.toString())).toEqual({
+      status: 'Fulfilled',
+      miner: alice.address,
+      destTxHash: A_TX_HASH,
+    });
   });
 });
 
 describe('getSwap', () => {
   it("gives a live swap's status, miner and dest tx hash, the miner as listAssigned gives it", async () => {
     const r = await rig();
-    const swap = r.node.contract.createSwap({ miner: encodeAddress(alice.publicKey, 0), destChain: 'tao', userDestAddress: charlie.address, destAmount: 7n }, 1);
+    const swap = r.node.contract.createSwap(
+      { miner: encodeAddress(alice.publicKey, 0), destChain: 'tao', userDestAddress: charlie.address, destAmount: 7n },
+      1,
+    );
     expect(await r.contract.getSwap('0')).toEqual({ status: 'Active', miner: alice.address, destTxHash: '' });
     expect((await r.contract.listAssigned())[0]!.terms.miner).toBe(alice.address);
     expect(await markThroughBlocks(r, markOf(swap.id, 7n))).toEqual({ ok: true });
@@ -598,7 +650,11 @@ describe('getSwap', () => {
     r.node.produceBlock();
     r.node.produceBlock();
     expect(r.node.contract.swaps.has(swap.id)).toBe(false);
-    expect(await r.contract.getSwap(swap.id.toString())).toEqual({ status: 'Completed', miner: alice.address, destTxHash: A_TX_HASH });
+    expect(await r.contract.getSwap(swap.id.toString())).toEqual({
+      status: 'Completed',
+      miner: alice.address,
+      destTxHash: A_TX_HASH,
+    });
   });
 
   it('says TimedOut, with the dest tx hash it was marked with, for a swap timed out after a mark', async () => {
@@ -607,7 +663,11 @@ describe('getSwap', () => {
     expect(await markThroughBlocks(r, markOf(swap.id))).toEqual({ ok: true });
     r.node.emitContractEvent(r.node.contract.timeOut(swap.id));
     r.node.produceBlock();
-    expect(await r.contract.getSwap(swap.id.toString())).toEqual({ status: 'TimedOut', miner: alice.address, destTxHash: A_TX_HASH });
+    expect(await r.contract.getSwap(swap.id.toString())).toEqual({
+      status: 'TimedOut',
+      miner: alice.address,
+      destTxHash: A_TX_HASH,
+    });
   });
 
   it('says null for a removed swap whose events are beyond eventLookbackBlocks, or are not ours', async () => {
@@ -621,7 +681,11 @@ describe('getSwap', () => {
 
     expect(await r.contract.getSwap('0')).toBeNull();
     // The same chain with a longer look back finds it: the null above is the look back's.
-    expect(await r.client({ eventLookbackBlocks: 10 }).getSwap('0')).toEqual({ status: 'Completed', miner: alice.address, destTxHash: A_TX_HASH });
+    expect(await r.client({ eventLookbackBlocks: 10 }).getSwap('0')).toEqual({
+      status: 'Completed',
+      miner: alice.address,
+      destTxHash: A_TX_HASH,
+    });
 
     // Swap 1 removed without an event from the allways contract: another contract's look-alike
     // SwapTimedOut for it, and the allways contract's events of swap 0, do not count.
@@ -632,6 +696,10 @@ describe('getSwap', () => {
     // The very same event from the allways contract does count.
     r.node.emitContractEvent(lookAlike);
     r.node.produceBlock();
-    expect(await r.client({ eventLookbackBlocks: 50 }).getSwap('1')).toEqual({ status: 'TimedOut', miner: alice.address, destTxHash: '' });
+    expect(await r.client({ eventLookbackBlocks: 50 }).getSwap('1')).toEqual({
+      status: 'TimedOut',
+      miner: alice.address,
+      destTxHash: '',
+    });
   });
 });

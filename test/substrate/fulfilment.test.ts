@@ -28,7 +28,6 @@ import { devAccounts } from '../support/devAccounts.ts';
 import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
 import { swapMachineId } from '../../machines/index.ts';
 
-
 let alice: KeyringPair; // the miner's hotkey: marks
 let bob: KeyringPair; // the miner's TAO wallet: transfers
 let charlie: KeyringPair; // the user
@@ -63,11 +62,30 @@ async function openDaemon(node: FakeSubtensor, dir: string, log: Logger, create:
   opened.push({ close: () => chain.disconnect() });
   const search = new ExtrinsicSearch(chain);
   const nonces = new NonceAllocator();
-  const contract = new AllwaysSwapContract({ chain, search, abi: AllwaysAbi.load(), address: node.contractAddress, hotkey: alice, log, pollMs: 10, markTimeoutBlocks: 20 });
+  const contract = new AllwaysSwapContract({
+    chain,
+    search,
+    abi: AllwaysAbi.load(),
+    address: node.contractAddress,
+    hotkey: alice,
+    log,
+    pollMs: 10,
+    markTimeoutBlocks: 20,
+  });
   const tao = new TaoTransferSender({ chain, search, signer: bob, nonces, log });
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create, knownMachines: knownMachineVersions });
   const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-  const host = await openHost({ store, recoveryLog, swapContract: contract, senders: new Map([['tao', tao]]), escrows: new Map(), clock: null, jobSource: null, log, marginBlocks: 3 });
+  const host = await openHost({
+    store,
+    recoveryLog,
+    swapContract: contract,
+    senders: new Map([['tao', tao]]),
+    escrows: new Map(),
+    clock: null,
+    jobSource: null,
+    log,
+    marginBlocks: 3,
+  });
   return { host, store, recoveryLog, chain };
 }
 
@@ -86,7 +104,12 @@ function transfersOnChain(node: FakeSubtensor): { hash: string; block: number; t
     for (const hex of block.extrinsics) {
       const extrinsic = registry.createType('Extrinsic', hex);
       if (extrinsic.method.section !== 'balances') continue;
-      found.push({ hash: extrinsic.hash.toHex(), block: block.number, to: extrinsic.method.args[0]!.toString(), amount: BigInt(extrinsic.method.args[1]!.toString()) });
+      found.push({
+        hash: extrinsic.hash.toHex(),
+        block: block.number,
+        to: extrinsic.method.args[0]!.toString(),
+        amount: BigInt(extrinsic.method.args[1]!.toString()),
+      });
     }
   }
   return found;
@@ -99,7 +122,11 @@ describe('swap fulfilment over @polkadot/api against a JSON-RPC node on 127.0.0.
     const lines: LogLine[] = [];
     const amount = 123_456_789_012_345_678n; // beyond 2^53: bigint all the way
     const before = node.balanceOf(charlie.address);
-    node.contract.createSwap({ miner: alice.address, destChain: 'tao', userDestAddress: charlie.address, destAmount: amount }, node.best.number, 200);
+    node.contract.createSwap(
+      { miner: alice.address, destChain: 'tao', userDestAddress: charlie.address, destAmount: amount },
+      node.best.number,
+      200,
+    );
 
     const first = await openDaemon(node, dir, collectingLogger(lines), true);
     // Run until the transfer is signed and handed to the node, then drop this "process".
@@ -116,7 +143,9 @@ describe('swap fulfilment over @polkadot/api against a JSON-RPC node on 127.0.0.
     expect(transfers).toHaveLength(1);
     expect(transfers[0]).toMatchObject({ to: charlie.address, amount });
     expect(node.balanceOf(charlie.address) - before).toBe(amount);
-    expect(node.contract.executedMarks).toEqual([{ swapId: 0n, destTxHash: transfers[0]!.hash, destTxBlock: transfers[0]!.block, destAmount: amount }]);
+    expect(node.contract.executedMarks).toEqual([
+      { swapId: 0n, destTxHash: transfers[0]!.hash, destTxBlock: transfers[0]!.block, destAmount: amount },
+    ]);
     expect(node.contract.swaps.get(0n)!.status).toBe('Fulfilled');
     expect((swap.context as SwapContext).transfer!.hash).toBe(transfers[0]!.hash);
     expect(second.recoveryLog.entries()).toHaveLength(0);
@@ -152,7 +181,13 @@ describe('swap fulfilment over @polkadot/api against a JSON-RPC node on 127.0.0.
     expect(reasons[3]).toMatch(/is not an SS58 address for tao/);
     expect(reasons[4]).toMatch(/timeout_block \d+ is already past \(current block \d+\)/);
     const rejections = lines.filter((l) => l.message === 'swap rejected: nothing will be sent');
-    expect(rejections.map((l) => l.fields['machine']).sort()).toEqual(['swap:0', 'swap:1', 'swap:2', 'swap:3', 'swap:4']);
+    expect(rejections.map((l) => l.fields['machine']).sort()).toEqual([
+      'swap:0',
+      'swap:1',
+      'swap:2',
+      'swap:3',
+      'swap:4',
+    ]);
     expect(node.requests.filter((r) => r.method === 'author_submitExtrinsic')).toHaveLength(0);
     expect(transfersOnChain(node)).toHaveLength(0);
     expect(daemon.recoveryLog.entries()).toHaveLength(0);

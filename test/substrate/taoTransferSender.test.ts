@@ -23,7 +23,6 @@ import { registry } from '../support/fakeSubtensor/runtime.ts';
 import { devAccounts } from '../support/devAccounts.ts';
 import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
 
-
 let bob: KeyringPair; // the miner's TAO wallet: it pays every transfer
 let charlie: KeyringPair; // a user
 let dave: KeyringPair; // another user
@@ -50,11 +49,20 @@ interface Rig {
   restart(): Promise<{ chain: SubstrateChain; sender: TaoTransferSender }>;
 }
 
-async function connect(node: FakeSubtensor, log: LogLine[]): Promise<{ chain: SubstrateChain; sender: TaoTransferSender }> {
+async function connect(
+  node: FakeSubtensor,
+  log: LogLine[],
+): Promise<{ chain: SubstrateChain; sender: TaoTransferSender }> {
   const logger = collectingLogger(log);
   const chain = await SubstrateChain.connect(node.url, { log: logger, timeoutMs: 10_000 });
   cleanups.push(() => chain.disconnect());
-  const sender = new TaoTransferSender({ chain, search: new ExtrinsicSearch(chain), signer: bob, nonces: new NonceAllocator(), log: logger });
+  const sender = new TaoTransferSender({
+    chain,
+    search: new ExtrinsicSearch(chain),
+    signer: bob,
+    nonces: new NonceAllocator(),
+    log: logger,
+  });
   return { chain, sender };
 }
 
@@ -70,9 +78,14 @@ async function rig(finalityLag = 0, bobHas = START): Promise<Rig> {
 }
 
 const toCharlie = (amount: bigint): TransferRequest => ({ swapId: '7', chain: 'tao', to: charlie.address, amount });
-const asTransfer = (signed: SignedBytes, decidedAtBlock: number): SignedTransfer => ({ raw: signed.raw, hash: signed.hash, decidedAtBlock });
+const asTransfer = (signed: SignedBytes, decidedAtBlock: number): SignedTransfer => ({
+  raw: signed.raw,
+  hash: signed.hash,
+  decidedAtBlock,
+});
 const decode = (raw: string) => registry.createType('Extrinsic', raw);
-const blocksHolding = (node: FakeSubtensor, raw: string): number[] => node.blocks.filter((b) => b.extrinsics.includes(raw)).map((b) => b.number);
+const blocksHolding = (node: FakeSubtensor, raw: string): number[] =>
+  node.blocks.filter((b) => b.extrinsics.includes(raw)).map((b) => b.number);
 
 describe('sign', () => {
   it('touches nothing on chain and yields an immortal transferKeepAlive whose hash is the blake2-256 of its bytes', async () => {
@@ -107,7 +120,9 @@ describe('sign', () => {
     await expect(r.sender.sign(toCharlie(0n))).rejects.toThrow(AssertionFailed);
     await expect(r.sender.sign(toCharlie(-1n))).rejects.toThrow(AssertionFailed);
     await expect(r.sender.sign({ ...toCharlie(BIG), chain: 'eth' })).rejects.toThrow(/eth/);
-    await expect(r.sender.sign({ ...toCharlie(BIG), to: u8aToHex(charlie.publicKey) })).rejects.toThrow(u8aToHex(charlie.publicKey));
+    await expect(r.sender.sign({ ...toCharlie(BIG), to: u8aToHex(charlie.publicKey) })).rejects.toThrow(
+      u8aToHex(charlie.publicKey),
+    );
     expect(r.node.requests.slice(from).map((q) => q.method)).toEqual([]);
 
     const signed = await r.sender.sign(toCharlie(BIG));
@@ -217,7 +232,9 @@ describe('broadcast and lookup', () => {
   it('is refused as outdated by the pool once its ban lapses, and is still found included', async () => {
     const r = await rig();
     const { signed, decided, block } = await landedAndForgotten(r);
-    await expect(r.chain.submit(signed.raw)).rejects.toSatisfy((e) => e instanceof SubmitRefused && e.kind === 'stale' && /outdated/.test(e.message));
+    await expect(r.chain.submit(signed.raw)).rejects.toSatisfy(
+      (e) => e instanceof SubmitRefused && e.kind === 'stale' && /outdated/.test(e.message),
+    );
     expect(await r.sender.lookup(asTransfer(signed, decided))).toEqual({ kind: 'included', block });
     expect(r.node.balanceOf(charlie.address)).toBe(BIG);
   });

@@ -9,7 +9,11 @@ import type { MachineRecord } from '../../src/store/snapshotStore.ts';
 import { swapMachineId } from '../../machines/index.ts';
 
 const [dir, checkpointBytes] = process.argv.slice(2);
-const store = await openLowdbSnapshotStore(dir!, { create: true, knownMachines: { swapFulfillment: 1 }, checkpointBytes: Number(checkpointBytes) });
+const store = await openLowdbSnapshotStore(dir!, {
+  create: true,
+  knownMachines: { swapFulfillment: 1 },
+  checkpointBytes: Number(checkpointBytes),
+});
 const record = (id: string, seq: number): MachineRecord => ({
   id,
   machine: { name: 'swapFulfillment', version: 1 },
@@ -20,7 +24,10 @@ const seqs = new Map<string, number>();
 let next = 0;
 // A fixed sequence of choices (no Math.random): the same run every time.
 let choice = 0;
-const pick = (n: number): number => (choice = (choice * 1103515245 + 12345) % 2 ** 31) % n;
+const pick = (n: number): number => {
+  choice = (choice * 1103515245 + 12345) % 2 ** 31;
+  return choice % n;
+};
 writeSync(1, 'ready\n');
 for (;;) {
   const pending: Promise<unknown>[] = [];

@@ -30,7 +30,9 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): ChromiumLook
     return { path: asked };
   }
   if (executable(DEBIAN_CHROMIUM)) return { path: DEBIAN_CHROMIUM };
-  return { missing: `no browser: ${DEBIAN_CHROMIUM} is absent and CHROMIUM_PATH is not set (apt-get install chromium, or point CHROMIUM_PATH at one)` };
+  return {
+    missing: `no browser: ${DEBIAN_CHROMIUM} is absent and CHROMIUM_PATH is not set (apt-get install chromium, or point CHROMIUM_PATH at one)`,
+  };
 }
 
 /** The flags this machine's closed network needs (no background connections). */

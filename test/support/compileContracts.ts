@@ -26,7 +26,10 @@ export function compileSolidity(files: readonly string[]): Record<string, Compil
   const input = {
     language: 'Solidity',
     sources,
-    settings: { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+    },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
     errors?: Array<{ severity: string; formattedMessage: string }>;
@@ -36,7 +39,8 @@ export function compileSolidity(files: readonly string[]): Record<string, Compil
   if (errors.length > 0) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join('\n')}`);
   const result: Record<string, Compiled> = {};
   for (const contracts of Object.values(output.contracts)) {
-    for (const [name, c] of Object.entries(contracts)) result[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
+    for (const [name, c] of Object.entries(contracts))
+      result[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
   }
   mkdirSync(CACHE_DIR, { recursive: true });
   writeFileSync(cached, JSON.stringify(result));

@@ -84,7 +84,8 @@ export async function startDaemonRig(options: DaemonRigOptions = {}): Promise<Da
   const hotkey = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice');
   subtensor.endow(hotkey.address, 10n ** 12n);
   const transferWallet = evm.wallet(4);
-  const writeKey = (name: string, secret: string): void => writeFileSync(join(dir, name), `${secret}\n`, { mode: 0o600 });
+  const writeKey = (name: string, secret: string): void =>
+    writeFileSync(join(dir, name), `${secret}\n`, { mode: 0o600 });
   writeKey('hotkey.key', '//Alice');
   writeKey('transfer.key', transferWallet.privateKey);
   writeKey('payee.key', fixture.payee.privateKey);
@@ -133,7 +134,11 @@ jobs:
     tokenAddress,
     spawn(extraArgs = []) {
       const init = !existsSync(join(dataDir, 'store', 'store.json'));
-      const child = spawn(process.execPath, [SETTLE, 'daemon', '--config', configPath, ...(init ? ['--init'] : []), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [SETTLE, 'daemon', '--config', configPath, ...(init ? ['--init'] : []), ...extraArgs],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       children.push(child);
       let text = '';
       const take = (chunk: Buffer): void => {
@@ -142,7 +147,9 @@ jobs:
       };
       child.stdout!.on('data', take);
       child.stderr!.on('data', take);
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      );
       const started = new Promise<boolean>((resolve) => {
         child.stdout!.on('data', () => {
           if (text.includes('"msg":"daemon started"')) resolve(true);
@@ -152,7 +159,11 @@ jobs:
       return { child, started, exited, output: () => text };
     },
     assignSwap(user, amount, timeoutBlocks = 2_400) {
-      return subtensor.contract.createSwap({ miner: hotkey.address, destChain: EVM_CHAIN, userDestAddress: user, destAmount: amount }, subtensor.best.number, timeoutBlocks).id;
+      return subtensor.contract.createSwap(
+        { miner: hotkey.address, destChain: EVM_CHAIN, userDestAddress: user, destAmount: amount },
+        subtensor.best.number,
+        timeoutBlocks,
+      ).id;
     },
     async startJobs(plans) {
       const jobs: JobPlan[] = [];

@@ -2,7 +2,7 @@
  * A deployed Escrow and test token on the local EVM node, funded payers, locks on demand, and
  * the adapter pieces (journal, sender, EvmEscrow) for the payee.
  */
-import { Contract, ContractFactory, type Wallet } from 'ethers';
+import { type Contract, ContractFactory, type Wallet } from 'ethers';
 import type { JobTerms } from '../../machines/index.ts';
 import { EvmEscrow, jobIdHex } from '../../src/chains/evm/evmEscrow.ts';
 import { EvmTxSender, type EvmTxSenderOptions } from '../../src/chains/evm/evmTxSender.ts';
@@ -24,7 +24,11 @@ export interface EscrowFixture {
   /** Creates locks (as the payee, in one createLocks) and returns their terms. */
   lock(count: number, options?: { payer?: number; amount?: bigint; expirySeconds?: number }): Promise<JobTerms[]>;
   /** The payee's adapter stack over `dir` (its transaction journal lives there). */
-  adapter(dir: string, log: Logger, extra?: Partial<EvmTxSenderOptions>): Promise<{ escrow: EvmEscrow; sender: EvmTxSender; journal: TxJournal }>;
+  adapter(
+    dir: string,
+    log: Logger,
+    extra?: Partial<EvmTxSenderOptions>,
+  ): Promise<{ escrow: EvmEscrow; sender: EvmTxSender; journal: TxJournal }>;
   chainTime(): Promise<number>;
 }
 
@@ -35,8 +39,12 @@ export async function deployEscrow(node: EvmNode): Promise<EscrowFixture> {
   const deployer = node.wallet(0);
   const payee = node.wallet(1);
   const payers = [node.wallet(2), node.wallet(3)];
-  const token = (await (await new ContractFactory(compiled.TestToken.abi as never, compiled.TestToken.bytecode, deployer).deploy(18)).waitForDeployment()) as Contract;
-  const escrow = (await (await new ContractFactory(compiled.Escrow.abi as never, compiled.Escrow.bytecode, deployer).deploy()).waitForDeployment()) as Contract;
+  const token = (await (
+    await new ContractFactory(compiled.TestToken.abi as never, compiled.TestToken.bytecode, deployer).deploy(18)
+  ).waitForDeployment()) as Contract;
+  const escrow = (await (
+    await new ContractFactory(compiled.Escrow.abi as never, compiled.Escrow.bytecode, deployer).deploy()
+  ).waitForDeployment()) as Contract;
   const deployBlock = await node.provider.getBlockNumber();
   const escrowAddress = await escrow.getAddress();
   const tokenAddress = await token.getAddress();
@@ -45,7 +53,15 @@ export async function deployEscrow(node: EvmNode): Promise<EscrowFixture> {
     await (await (token.connect(deployer) as Contract).getFunction('mint')(payer.address, funding)).wait();
     await (await (token.connect(payer) as Contract).getFunction('approve')(escrowAddress, funding)).wait();
     await (await (escrow.connect(payer) as Contract).getFunction('deposit')(tokenAddress, funding)).wait();
-    await (await (escrow.connect(payer) as Contract).getFunction('authorize')(tokenAddress, payee.address, funding, 10n ** 9n, 100_000n)).wait();
+    await (
+      await (escrow.connect(payer) as Contract).getFunction('authorize')(
+        tokenAddress,
+        payee.address,
+        funding,
+        10n ** 9n,
+        100_000n,
+      )
+    ).wait();
   }
   const chainTime = async (): Promise<number> => (await node.provider.getBlock('latest'))!.timestamp;
   return {
@@ -87,8 +103,23 @@ export async function deployEscrow(node: EvmNode): Promise<EscrowFixture> {
     },
     adapter: async (dir, log, extra = {}) => {
       const journal = await TxJournal.open(dir, CHAIN, payee.address, CHAIN_ID);
-      const sender = new EvmTxSender({ wallet: payee, provider: node.provider, journal, chainId: CHAIN_ID, log, pollMs: 50, ...extra });
-      const evmEscrow = new EvmEscrow({ chain: CHAIN, address: escrowAddress, provider: node.provider, sender, fromBlock: deployBlock, log });
+      const sender = new EvmTxSender({
+        wallet: payee,
+        provider: node.provider,
+        journal,
+        chainId: CHAIN_ID,
+        log,
+        pollMs: 50,
+        ...extra,
+      });
+      const evmEscrow = new EvmEscrow({
+        chain: CHAIN,
+        address: escrowAddress,
+        provider: node.provider,
+        sender,
+        fromBlock: deployBlock,
+        log,
+      });
       return { escrow: evmEscrow, sender, journal };
     },
   };

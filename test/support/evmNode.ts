@@ -29,7 +29,9 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -51,10 +53,14 @@ export async function startEvmNode(timeoutMs = 60_000): Promise<EvmNode> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const cli = createRequire(import.meta.url).resolve('hardhat/internal/cli/cli.js');
-  const child: ChildProcess = spawn(process.execPath, [cli, '--config', CONFIG, 'node', '--hostname', '127.0.0.1', '--port', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [cli, '--config', CONFIG, 'node', '--hostname', '127.0.0.1', '--port', String(port)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const killOnExit = (): void => void child.kill('SIGKILL');
@@ -73,7 +79,10 @@ export async function startEvmNode(timeoutMs = 60_000): Promise<EvmNode> {
   return {
     url,
     provider,
-    wallet: (index) => HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`).connect(provider) as unknown as Wallet,
+    wallet: (index) =>
+      HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`).connect(
+        provider,
+      ) as unknown as Wallet,
     increaseTime: async (seconds) => {
       await provider.send('evm_increaseTime', [seconds]);
       await provider.send('evm_mine', []);

@@ -3,7 +3,14 @@
  * and the proofs must catch every one of them. A simulator that never fails proves nothing.
  * Each is a list of interceptors to hand to the simulator (`interceptors`).
  */
-import { JOB_KIND, SWAP_KIND, type JobContext, type JobEvent, type SwapContext, type SwapEvent } from '../../machines/index.ts';
+import {
+  JOB_KIND,
+  SWAP_KIND,
+  type JobContext,
+  type JobEvent,
+  type SwapContext,
+  type SwapEvent,
+} from '../../machines/index.ts';
 import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import { isFatalToHost } from '../../src/engine/live.ts';
 import type { JobSettlementObligation } from '../../src/obligations/jobSettlement/index.ts';
@@ -18,7 +25,12 @@ export const SendsBeforePersisting: Bug = [
       const context = call.context as SwapContext;
       if (call.kind !== SWAP_KIND || call.effect !== 'sendTransfer' || context.transfer !== null) return next(call);
       const sender = (call.obligation as SwapFulfillmentObligation).ports.senders.get(context.terms.destChain)!;
-      const signed = await sender.sign({ swapId: context.terms.swapId, chain: context.terms.destChain, to: context.terms.userDestAddress, amount: BigInt(context.terms.destAmount) });
+      const signed = await sender.sign({
+        swapId: context.terms.swapId,
+        chain: context.terms.destChain,
+        to: context.terms.userDestAddress,
+        amount: BigInt(context.terms.destAmount),
+      });
       await sender.broadcast(signed.raw).catch((error: unknown) => {
         if (isFatalToHost(error)) throw error;
       });
@@ -62,11 +74,16 @@ export const ClaimTxIsPayment: Bug = [
     async runBatch(call, next) {
       if (call.kind !== JOB_KIND || call.effect !== 'claimLock') return next(call);
       const escrow = (call.obligation as JobSettlementObligation).ports.escrows.get(call.group)!;
-      const tasks = call.items.map(({ id, context }) => ({ id, terms: (context as JobContext).terms, amount: BigInt((context as JobContext).claimAmount ?? '0') }));
+      const tasks = call.items.map(({ id, context }) => ({
+        id,
+        terms: (context as JobContext).terms,
+        amount: BigInt((context as JobContext).claimAmount ?? '0'),
+      }));
       const events = new Map<string, JobEvent>();
       try {
         const receipt = await escrow.claimLocks(tasks.map((t) => ({ terms: t.terms, amount: t.amount })));
-        for (const task of tasks) events.set(task.id, { type: 'CLAIMED', txHash: receipt.txHash, amount: task.amount.toString() });
+        for (const task of tasks)
+          events.set(task.id, { type: 'CLAIMED', txHash: receipt.txHash, amount: task.amount.toString() });
       } catch (error) {
         if (isFatalToHost(error)) throw error;
         for (const task of tasks) events.set(task.id, { type: 'CLAIM_FAILED', error: String(error) });

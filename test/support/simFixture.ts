@@ -36,7 +36,12 @@ export function smallWorld(seed = 7): World {
   addJob(world, { lockAmount: 10n ** 18n, cost: 3n * 10n ** 18n });
   addJob(world, { free: true });
   addJob(world, { lockAmount: 10n ** 18n, runSeconds: 2 * BLOCK_SECONDS, lockSeconds: BLOCK_SECONDS });
-  addJob(world, { lockAmount: 10n ** 18n, runSeconds: 2 * BLOCK_SECONDS, lockSeconds: BLOCK_SECONDS, payerCancelsOnExpiry: true });
+  addJob(world, {
+    lockAmount: 10n ** 18n,
+    runSeconds: 2 * BLOCK_SECONDS,
+    lockSeconds: BLOCK_SECONDS,
+    payerCancelsOnExpiry: true,
+  });
   world.commit();
   return world;
 }
@@ -44,6 +49,10 @@ export function smallWorld(seed = 7): World {
 export function hostOpener(world: World, dir: string, hooks: ReadonlyArray<CrashHook | undefined> = []) {
   return (generation: number): Promise<SimHost> => {
     const hook = hooks[generation];
-    return openSimHost(world, dir, { create: generation === 0, log: silentLog, ...(hook === undefined ? {} : { crashHook: hook }) });
+    return openSimHost(world, dir, {
+      create: generation === 0,
+      log: silentLog,
+      ...(hook === undefined ? {} : { crashHook: hook }),
+    });
   };
 }

@@ -2,7 +2,7 @@
  * The contracts of test/evm/contracts/TransferProbes.sol (a coin receiver that can be made to
  * revert, a token that moves nothing), compiled (and cached) by compileSolidity.
  */
-import { Contract, ContractFactory, type Wallet } from 'ethers';
+import { type Contract, ContractFactory, type Wallet } from 'ethers';
 import { compileSolidity } from './compileContracts.ts';
 
 type ProbeName = 'ClosableReceiver' | 'SilentToken';

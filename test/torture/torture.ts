@@ -25,7 +25,9 @@ process.stdout.write(
     `torture: data and the daemon's log in ${report.dir}\n`,
 );
 if (report.violations.length > 0) {
-  process.stdout.write(`torture: ${report.violations.length} VIOLATION(S)\n${report.violations.map((v) => `  ${v}\n`).join('')}`);
+  process.stdout.write(
+    `torture: ${report.violations.length} VIOLATION(S)\n${report.violations.map((v) => `  ${v}\n`).join('')}`,
+  );
   process.exit(1);
 }
 process.stdout.write('torture: every check holds\n');

@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Contract, Wallet, getAddress, type TransactionResponse } from 'ethers';
+import { type Contract, Wallet, getAddress, type TransactionResponse } from 'ethers';
 import prand from 'pure-rand';
 import { knownMachineVersions, type JobContext, type SwapContext } from '../../machines/index.ts';
 import { finalMachines } from '../../sim/simHost.ts';
@@ -67,7 +67,11 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     // The first start creates the store before any swap is assigned (a new store refuses to
     // start when swaps of ours already exist: it could not know whether it sent for them).
     let daemon = rig.spawn();
-    await waitFor(() => existsSync(join(rig.dataDir, 'store', 'store.json')), 60_000, 'the first daemon to create its store');
+    await waitFor(
+      () => existsSync(join(rig.dataDir, 'store', 'store.json')),
+      60_000,
+      'the first daemon to create its store',
+    );
     say(`store created in ${rig.dataDir}`);
 
     // The scenario (swaps assigned, jobs ending and publishing) runs while the daemon is killed.
@@ -103,7 +107,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       else if (await Promise.race([daemon.started, sleep(60_000).then(() => false)])) await sleep(draw(0, 1_500));
       daemon.child.kill('SIGKILL');
       await daemon.exited;
-      if (kill % 10 === 0 || kill === options.kills) say(`kill -9 #${kill}/${options.kills} (scenario step ${step}/${steps})`);
+      if (kill % 10 === 0 || kill === options.kills)
+        say(`kill -9 #${kill}/${options.kills} (scenario step ${step}/${steps})`);
       daemon = rig.spawn();
     }
     await scenarioDone;
@@ -113,7 +118,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     await waitFor(async () => (await archivedCount(rig.dataDir)) === total, 240_000, `all ${total} machines to finish`);
     // SIGTERM to a daemon still loading its modules would meet Node's default (death by the
     // signal, nothing started): what is checked here is the stop of a running daemon.
-    if (!(await Promise.race([daemon.started, sleep(60_000).then(() => false)]))) throw new Error('the last daemon never started');
+    if (!(await Promise.race([daemon.started, sleep(60_000).then(() => false)])))
+      throw new Error('the last daemon never started');
     daemon.child.kill('SIGTERM');
     const { code } = await daemon.exited;
     const violations: string[] = [];
@@ -135,17 +141,30 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: n
 
 async function archivedCount(dataDir: string): Promise<number> {
   try {
-    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), { create: false, readOnly: true, knownMachines: knownMachineVersions });
+    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), {
+      create: false,
+      readOnly: true,
+      knownMachines: knownMachineVersions,
+    });
     return store.archivedIds.size;
   } catch {
     return -1; // between a daemon's start and its store: ask again
   }
 }
 
-async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly JobPlan[], violations: string[]): Promise<Omit<TortureReport, 'dir' | 'kills' | 'restarts'>> {
+async function verify(
+  rig: DaemonRig,
+  users: readonly string[],
+  jobs: readonly JobPlan[],
+  violations: string[],
+): Promise<Omit<TortureReport, 'dir' | 'kills' | 'restarts'>> {
   const { subtensor, evm, fixture } = rig;
   const transferFrom = rig.transferWallet.address;
-  const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), { create: false, readOnly: true, knownMachines: knownMachineVersions });
+  const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), {
+    create: false,
+    readOnly: true,
+    knownMachines: knownMachineVersions,
+  });
   const finals = await finalMachines(store);
   const { entries } = await readRecoveryLog(join(rig.dataDir, 'recovery.jsonl'));
   const recoveryKeys = new Set(entries.map((e) => e.key));
@@ -167,30 +186,38 @@ async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly J
     }
   }
   let transfers = 0;
-  users.forEach((user, index) => {
+  for (const [index, user] of users.entries()) {
     const id = swapMachineId(String(index));
     const machine = finals.get(id);
     const txs = sent.get(getAddress(user)) ?? [];
     transfers += txs.length;
-    if (machine === undefined) return void violations.push(`${id}: never finished`);
+    if (machine === undefined) {
+      violations.push(`${id}: never finished`);
+      continue;
+    }
     const swap = subtensor.contract.swaps.get(BigInt(index));
     const marks = subtensor.contract.executedMarks.filter((m) => m.swapId === BigInt(index)).length;
     if (marks > 1) violations.push(`${id}: mark_fulfilled executed ${marks} times`);
     if (machine.state === 'Fulfilled') {
       if (txs.length !== 1) violations.push(`${id}: Fulfilled with ${txs.length} transfers to the user`);
-      else if (swap?.destTxHash !== txs[0]!.hash) violations.push(`${id}: marked with ${swap?.destTxHash}, but the transfer is ${txs[0]!.hash}`);
+      else if (swap?.destTxHash !== txs[0]!.hash)
+        violations.push(`${id}: marked with ${swap?.destTxHash}, but the transfer is ${txs[0]!.hash}`);
       const context = machine.context as SwapContext;
-      if (txs.length === 1 && txs[0]!.value !== BigInt(context.terms.destAmount)) violations.push(`${id}: sent ${txs[0]!.value}, owed ${context.terms.destAmount}`);
+      if (txs.length === 1 && txs[0]!.value !== BigInt(context.terms.destAmount))
+        violations.push(`${id}: sent ${txs[0]!.value}, owed ${context.terms.destAmount}`);
     } else if (machine.state === 'Recovery') {
       if (txs.length > 1) violations.push(`${id}: ${txs.length} transfers`);
       if (!recoveryKeys.has(id)) violations.push(`${id}: in Recovery without a recovery entry`);
     } else if (txs.length !== 0) {
       violations.push(`${id}: ended ${machine.state} but ${txs.length} transfer(s) reached the user`);
     }
-  });
+  }
 
   // Claims: what the escrow says about each job, from its events.
-  const escrowEvents = await (fixture.escrow as Contract).queryFilter((fixture.escrow as Contract).filters.Claimed!(), fixture.deployBlock);
+  const escrowEvents = await (fixture.escrow as Contract).queryFilter(
+    (fixture.escrow as Contract).filters.Claimed!(),
+    fixture.deployBlock,
+  );
   const claimedById = new Map<bigint, bigint[]>();
   for (const event of escrowEvents) {
     const args = (event as unknown as { args: { jobId: bigint; amount: bigint } }).args;
@@ -206,6 +233,7 @@ async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly J
       violations.push(`${id}: never finished`);
       continue;
     }
+    // biome-ignore lint/complexity/useMathMinMax: amounts are bigint
     const owed = job.cost < job.lock ? job.cost : job.lock;
     if (owed === 0n) {
       if (claims.length !== 0) violations.push(`${id}: cost 0 but claimed ${claims.join(', ')}`);
@@ -215,12 +243,22 @@ async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly J
       if (!recoveryKeys.has(id)) violations.push(`${id}: in Recovery without a recovery entry`);
       continue;
     }
-    if (claims.length !== 1 || claims[0] !== owed) violations.push(`${id}: ${machine.state}, claims [${claims.join(', ')}], owed ${owed}`);
+    if (claims.length !== 1 || claims[0] !== owed)
+      violations.push(`${id}: ${machine.state}, claims [${claims.join(', ')}], owed ${owed}`);
     const context = machine.context as JobContext;
-    if (context.terms.payee.toLowerCase() !== fixture.payee.address.toLowerCase()) violations.push(`${id}: payee ${context.terms.payee}`);
+    if (context.terms.payee.toLowerCase() !== fixture.payee.address.toLowerCase())
+      violations.push(`${id}: payee ${context.terms.payee}`);
   }
   for (const key of recoveryKeys) {
-    if (finals.get(key)?.state !== 'Recovery') violations.push(`recovery entry ${key} for a machine that is ${finals.get(key)?.state ?? 'unknown'}`);
+    if (finals.get(key)?.state !== 'Recovery')
+      violations.push(`recovery entry ${key} for a machine that is ${finals.get(key)?.state ?? 'unknown'}`);
   }
-  return { swapStates: count('swap'), jobStates: count('job'), transfers, claimed, recoveryEntries: entries.length, violations };
+  return {
+    swapStates: count('swap'),
+    jobStates: count('job'),
+    transfers,
+    claimed,
+    recoveryEntries: entries.length,
+    violations,
+  };
 }

@@ -90,13 +90,21 @@ export class EvmEscrow implements Escrow {
       const [payee, payer] = key.split('|') as [string, string];
       for (const name of ['Canceled', 'Claimed'] as const) {
         // (payee indexed, jobId, token, payer indexed, ...): only payee and payer can be filtered on.
-        const logs = await this.contract.queryFilter(this.contract.filters[name]!(payee, null, null, payer), this.options.fromBlock, 'latest');
+        const logs = await this.contract.queryFilter(
+          this.contract.filters[name]!(payee, null, null, payer),
+          this.options.fromBlock,
+          'latest',
+        );
         for (const log of logs) {
           const parsed = escrowInterface.parseLog(log);
           if (parsed === null) continue;
           const jobId = jobIdHex(parsed.args.getValue('jobId') as bigint);
           // A Claimed event wins over a Canceled one: payment is what matters.
-          events.set(`${key}|${jobId}`, { kind: name === 'Claimed' ? 'claimed' : 'canceled', txHash: log.transactionHash, amount: parsed.args.getValue('amount') as bigint });
+          events.set(`${key}|${jobId}`, {
+            kind: name === 'Claimed' ? 'claimed' : 'canceled',
+            txHash: log.transactionHash,
+            amount: parsed.args.getValue('amount') as bigint,
+          });
         }
       }
     }
@@ -105,7 +113,9 @@ export class EvmEscrow implements Escrow {
       if (lock !== undefined) return { kind: 'locked', amount: lock.amount, expiry: lock.expiry };
       const event = events.get(`${lower(j.payee)}|${lower(j.payer)}|${j.jobId}`);
       if (event === undefined) return { kind: 'absent' };
-      return event.kind === 'claimed' ? { kind: 'claimed', txHash: event.txHash, amount: event.amount } : { kind: 'canceled', txHash: event.txHash };
+      return event.kind === 'claimed'
+        ? { kind: 'claimed', txHash: event.txHash, amount: event.amount }
+        : { kind: 'canceled', txHash: event.txHash };
     });
   }
 
@@ -136,12 +146,24 @@ export class EvmEscrow implements Escrow {
   }
 
   async claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt> {
-    const receipt = await this.sendChecked('claimLocks', this.claimData(entries), `claimLocks of ${entries.length} jobs`);
+    const receipt = await this.sendChecked(
+      'claimLocks',
+      this.claimData(entries),
+      `claimLocks of ${entries.length} jobs`,
+    );
     const claimed = receipt.events.filter((e) => e.kind === 'Claimed');
     if (claimed.length > 0) {
       const token = entries[0]!.terms.token;
       const total = claimed.reduce((sum, e) => sum + e.amount, 0n);
-      this.options.log.info({ chain: this.chain, tx: receipt.txHash, claimed: claimed.length, amount: formatUnits(total, await this.decimals(token)) }, 'claimed');
+      this.options.log.info(
+        {
+          chain: this.chain,
+          tx: receipt.txHash,
+          claimed: claimed.length,
+          amount: formatUnits(total, await this.decimals(token)),
+        },
+        'claimed',
+      );
     }
     return receipt;
   }
@@ -160,7 +182,11 @@ export class EvmEscrow implements Escrow {
     const estimate = await this.estimate(data);
     if ('reason' in estimate) throw new BatchReverted(estimate.reason);
     const headroom = BigInt(100 + (this.options.gasHeadroomPercent ?? 20));
-    const receipt = await this.options.sender.send(purpose, { to: this.options.address, data, gasLimit: (estimate.gas * headroom) / 100n });
+    const receipt = await this.options.sender.send(purpose, {
+      to: this.options.address,
+      data,
+      gasLimit: (estimate.gas * headroom) / 100n,
+    });
     if (receipt.status !== 1) throw new BatchReverted(`${method} ${receipt.hash} reverted when mined`);
     return { txHash: receipt.hash, events: this.eventsOf(receipt.logs) };
   }
@@ -173,7 +199,11 @@ export class EvmEscrow implements Escrow {
       const parsed = escrowInterface.parseLog(log);
       if (parsed === null || (parsed.name !== 'Claimed' && parsed.name !== 'Canceled')) continue;
       if ((parsed.args.getValue('payee') as string).toLowerCase() !== this.payee.toLowerCase()) continue;
-      events.push({ kind: parsed.name, jobId: jobIdHex(parsed.args.getValue('jobId') as bigint), amount: parsed.args.getValue('amount') as bigint });
+      events.push({
+        kind: parsed.name,
+        jobId: jobIdHex(parsed.args.getValue('jobId') as bigint),
+        amount: parsed.args.getValue('amount') as bigint,
+      });
     }
     return events;
   }
@@ -183,7 +213,9 @@ export class EvmEscrow implements Escrow {
     const key = token.toLowerCase();
     let decimals = this.decimalsCache.get(key);
     if (decimals === undefined) {
-      decimals = Number(await new Contract(token, ERC20_DECIMALS_ABI, this.options.provider).getFunction('decimals').staticCall());
+      decimals = Number(
+        await new Contract(token, ERC20_DECIMALS_ABI, this.options.provider).getFunction('decimals').staticCall(),
+      );
       this.decimalsCache.set(key, decimals);
     }
     return decimals;

@@ -21,9 +21,24 @@
  *
  * Signed bytes and keys never go into a log line or an error message; hashes do.
  */
-import { getAddress, Interface, Transaction, ZeroAddress, type JsonRpcProvider, type TransactionReceipt, type Wallet } from 'ethers';
+import {
+  getAddress,
+  Interface,
+  Transaction,
+  ZeroAddress,
+  type JsonRpcProvider,
+  type TransactionReceipt,
+  type Wallet,
+} from 'ethers';
 import type { SignedTransfer } from '../../../machines/index.ts';
-import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
+import {
+  NeverLands,
+  type Logger,
+  type SignedBytes,
+  type TransferRequest,
+  type TransferSender,
+  type TransferStatus,
+} from '../../host/ports.ts';
 import type { EvmAsset } from './evmAssets.ts';
 import { shortError } from './evmTxSender.ts';
 import { checkDecimals, enforceIssuerChecks } from './issuerChecks.ts';
@@ -74,7 +89,9 @@ export class EvmTransferSender implements TransferSender {
     this.chain = options.chain;
     this.confirmations = options.confirmations ?? 2;
     if (!Number.isSafeInteger(this.confirmations) || this.confirmations < 1) {
-      throw new Error(`confirmations ${this.confirmations} for chain '${options.chain}': at least 1 (the including block)`);
+      throw new Error(
+        `confirmations ${this.confirmations} for chain '${options.chain}': at least 1 (the including block)`,
+      );
     }
     if (options.asset.kind === 'erc20') {
       const token = options.asset.token;
@@ -94,7 +111,8 @@ export class EvmTransferSender implements TransferSender {
   addressProblem(address: string): string | null {
     const shape = addressShapeProblem(address);
     if (shape !== null) return `'${address}' is not an EVM address for chain '${this.chain}': it ${shape}`;
-    if (getAddress(address) === ZeroAddress) return `'${address}' is the zero address on chain '${this.chain}': funds sent there are burnt`;
+    if (getAddress(address) === ZeroAddress)
+      return `'${address}' is the zero address on chain '${this.chain}': funds sent there are burnt`;
     if (this.token !== null && getAddress(address) === this.token) {
       return `'${address}' is the token contract itself on chain '${this.chain}': tokens sent there are lost`;
     }
@@ -103,28 +121,36 @@ export class EvmTransferSender implements TransferSender {
 
   adopt(transfer: SignedTransfer): void {
     const tx = Transaction.from(transfer.raw);
-    if (tx.from !== null && tx.from.toLowerCase() === this.address.toLowerCase()) this.options.nonces?.reserve(this.address, tx.nonce);
+    if (tx.from !== null && tx.from.toLowerCase() === this.address.toLowerCase())
+      this.options.nonces?.reserve(this.address, tx.nonce);
   }
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const { provider, wallet, chainId } = this.options;
     // The host routes by chain and rejects a zero amount before any sender sees it.
-    assert(request.chain === this.chain, `transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`);
+    assert(
+      request.chain === this.chain,
+      `transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`,
+    );
     assert(request.amount > 0n, `transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
     const to = getAddress(request.to);
 
     const network = await provider.getNetwork();
-    if (network.chainId !== chainId) throw new Error(`the node for chain '${this.chain}' is on chain id ${network.chainId}, not ${chainId}`);
+    if (network.chainId !== chainId)
+      throw new Error(`the node for chain '${this.chain}' is on chain id ${network.chainId}, not ${chainId}`);
     await this.checkToken(to, request.amount);
     const fees = await provider.getFeeData();
     const { maxFeePerGas, maxPriorityFeePerGas } = fees;
     if (maxFeePerGas === null || maxPriorityFeePerGas === null) {
-      throw new Error(`the node for chain '${this.chain}' gives no EIP-1559 fee data (no base fee): cannot sign a type-2 transfer`);
+      throw new Error(
+        `the node for chain '${this.chain}' gives no EIP-1559 fee data (no base fee): cannot sign a type-2 transfer`,
+      );
     }
 
-    const call = this.token === null ? await this.coinCall(to, request.amount) : await this.tokenCall(to, request.amount);
+    const call =
+      this.token === null ? await this.coinCall(to, request.amount) : await this.tokenCall(to, request.amount);
     const gasCost = call.gasLimit * maxFeePerGas;
     const coins = await provider.getBalance(wallet.address, 'latest');
     if (coins < call.value + gasCost) {
@@ -137,11 +163,29 @@ export class EvmTransferSender implements TransferSender {
     const pending = await provider.getTransactionCount(wallet.address, 'pending');
     const nonce = this.options.nonces?.next(wallet.address, pending) ?? pending;
     const raw = await wallet.signTransaction(
-      Transaction.from({ type: 2, chainId, nonce, to: call.to, data: call.data, value: call.value, gasLimit: call.gasLimit, maxFeePerGas, maxPriorityFeePerGas }),
+      Transaction.from({
+        type: 2,
+        chainId,
+        nonce,
+        to: call.to,
+        data: call.data,
+        value: call.value,
+        gasLimit: call.gasLimit,
+        maxFeePerGas,
+        maxPriorityFeePerGas,
+      }),
     );
     const hash = Transaction.from(raw).hash!;
     this.options.log.info(
-      { chain: this.chain, swapId: request.swapId, hash, nonce, to, amount: request.amount.toString(), asset: this.token ?? 'native' },
+      {
+        chain: this.chain,
+        swapId: request.swapId,
+        hash,
+        nonce,
+        to,
+        amount: request.amount.toString(),
+        asset: this.token ?? 'native',
+      },
       'destination transfer signed',
     );
     return { raw, hash };
@@ -151,7 +195,13 @@ export class EvmTransferSender implements TransferSender {
   private async checkToken(to: string, amount: bigint): Promise<void> {
     const { asset, provider } = this.options;
     if (asset.kind !== 'erc20' || this.token === null) return;
-    await enforceIssuerChecks(provider, this.chain, { token: this.token, refusalChecks: asset.refusalChecks ?? [], feeCheck: asset.feeCheck ?? null }, to, amount);
+    await enforceIssuerChecks(
+      provider,
+      this.chain,
+      { token: this.token, refusalChecks: asset.refusalChecks ?? [], feeCheck: asset.feeCheck ?? null },
+      to,
+      amount,
+    );
     if (asset.decimals !== undefined && !this.decimalsChecked) {
       await checkDecimals(provider, this.chain, this.token, asset.decimals);
       this.decimalsChecked = true;
@@ -170,8 +220,13 @@ export class EvmTransferSender implements TransferSender {
       if (code === 'NONCE_EXPIRED' || /nonce too low/i.test(said)) {
         // Our own transfer, included (or still pending) since we last looked, also has a used nonce.
         if (await this.known(hash)) return;
-        this.options.log.warn({ chain: this.chain, hash, nonce: tx.nonce }, 'transfer nonce used by another transaction: it can never be included');
-        throw new NeverLands(`nonce ${tx.nonce} of ${tx.from} on chain '${this.chain}' was used by another transaction: transfer ${hash} can never be included`);
+        this.options.log.warn(
+          { chain: this.chain, hash, nonce: tx.nonce },
+          'transfer nonce used by another transaction: it can never be included',
+        );
+        throw new NeverLands(
+          `nonce ${tx.nonce} of ${tx.from} on chain '${this.chain}' was used by another transaction: transfer ${hash} can never be included`,
+        );
       }
       throw new Error(`broadcast of transfer ${hash} on chain '${this.chain}' failed: ${describe(error)}`);
     }
@@ -180,12 +235,17 @@ export class EvmTransferSender implements TransferSender {
   async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     const { provider } = this.options;
     const receipt = await provider.getTransactionReceipt(transfer.hash);
-    if (receipt === null) return (await provider.getTransaction(transfer.hash)) === null ? { kind: 'unknown' } : { kind: 'pending' };
+    if (receipt === null)
+      return (await provider.getTransaction(transfer.hash)) === null ? { kind: 'unknown' } : { kind: 'pending' };
     const head = await provider.getBlockNumber();
     // A revert is final only once the block is as deep as an inclusion must be: a reorganisation
     // could yet include the same bytes where they succeed.
     if (head - receipt.blockNumber + 1 < this.confirmations) return { kind: 'pending' };
-    if (receipt.status === 0) return { kind: 'failed', reason: `transfer ${transfer.hash} reverted in block ${receipt.blockNumber} on chain '${this.chain}'` };
+    if (receipt.status === 0)
+      return {
+        kind: 'failed',
+        reason: `transfer ${transfer.hash} reverted in block ${receipt.blockNumber} on chain '${this.chain}'`,
+      };
     const problem = this.effectProblem(transfer, receipt);
     return problem === null ? { kind: 'included', block: receipt.blockNumber } : { kind: 'failed', reason: problem };
   }
@@ -193,7 +253,8 @@ export class EvmTransferSender implements TransferSender {
   /** Why an included, successful transaction did not pay what it was signed to pay, or null. */
   private effectProblem(transfer: SignedTransfer, receipt: TransactionReceipt): string | null {
     const tx = parseSigned(transfer.raw, this.chain);
-    if (tx.hash !== transfer.hash) throw new Error(`signed transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${tx.hash}`);
+    if (tx.hash !== transfer.hash)
+      throw new Error(`signed transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${tx.hash}`);
     if (tx.data === '0x') return null; // a coin transfer that did not revert moved its value
     if (!tx.data.startsWith(TRANSFER_SELECTOR) || tx.to === null) {
       return `transaction ${transfer.hash} on chain '${this.chain}' is not a token transfer this sender signs`;
@@ -234,7 +295,9 @@ export class EvmTransferSender implements TransferSender {
     try {
       estimate = await provider.estimateGas({ from: wallet.address, to, value: amount });
     } catch (error) {
-      throw new Error(`${to} on chain '${this.chain}' is a contract that would not accept ${amount} wei now: ${describe(error)}`);
+      throw new Error(
+        `${to} on chain '${this.chain}' is a contract that would not accept ${amount} wei now: ${describe(error)}`,
+      );
     }
     return { to, data: '0x', value: amount, gasLimit: withHeadroom(estimate) };
   }
@@ -242,16 +305,23 @@ export class EvmTransferSender implements TransferSender {
   private async tokenCall(to: string, amount: bigint): Promise<Call> {
     const { provider, wallet } = this.options;
     const token = this.token!;
-    const [balance] = ERC20.decodeFunctionResult('balanceOf', await provider.call({ to: token, data: ERC20.encodeFunctionData('balanceOf', [wallet.address]) }));
+    const [balance] = ERC20.decodeFunctionResult(
+      'balanceOf',
+      await provider.call({ to: token, data: ERC20.encodeFunctionData('balanceOf', [wallet.address]) }),
+    );
     if ((balance as bigint) < amount) {
-      throw new Error(`${wallet.address} holds ${balance} of token ${token} on chain '${this.chain}', less than the ${amount} to transfer`);
+      throw new Error(
+        `${wallet.address} holds ${balance} of token ${token} on chain '${this.chain}', less than the ${amount} to transfer`,
+      );
     }
     const data = ERC20.encodeFunctionData('transfer', [to, amount]);
     let estimate: bigint;
     try {
       estimate = await provider.estimateGas({ from: wallet.address, to: token, data });
     } catch (error) {
-      throw new Error(`token ${token} on chain '${this.chain}' would not transfer ${amount} to ${to} now: ${describe(error)}`);
+      throw new Error(
+        `token ${token} on chain '${this.chain}' would not transfer ${amount} to ${to} now: ${describe(error)}`,
+      );
     }
     return { to: token, data, value: 0n, gasLimit: withHeadroom(estimate) };
   }
@@ -300,6 +370,8 @@ function nodeSaid(error: unknown): string {
 /** shortError, with the node's words when ethers could not name the error; no hex blobs. */
 function describe(error: unknown): string {
   const short = shortError(error);
-  const said = nodeSaid(error).replace(/0x[0-9a-fA-F]{130,}/g, '0x…').slice(0, 200);
+  const said = nodeSaid(error)
+    .replace(/0x[0-9a-fA-F]{130,}/g, '0x…')
+    .slice(0, 200);
   return said === '' || said === short ? short : `${short} (node: ${said})`;
 }

@@ -63,7 +63,8 @@ export class EvmTxSender {
     this.bumpPercent = BigInt(options.bumpPercent ?? 15);
     this.receiptTimeoutMs = options.receiptTimeoutMs ?? 120_000;
     this.pollMs = options.pollMs ?? 1_000;
-    if (this.bumpPercent < 10n) throw new Error(`bumpPercent ${this.bumpPercent} is below the 10% nodes require for a replacement`);
+    if (this.bumpPercent < 10n)
+      throw new Error(`bumpPercent ${this.bumpPercent} is below the 10% nodes require for a replacement`);
     // Nonces in the journal may not be on the chain yet: no other sender of the account takes them.
     for (const entry of options.journal.entries) options.nonces?.reserve(options.wallet.address, entry.nonce);
   }
@@ -88,7 +89,10 @@ export class EvmTxSender {
           receipts.push(await this.waitFor(entry));
         } catch (error) {
           if (!(error instanceof NonceTaken)) throw error;
-          this.options.log.warn({ nonce: entry.nonce, purpose: entry.purpose }, 'journaled transaction never landed: its nonce was used');
+          this.options.log.warn(
+            { nonce: entry.nonce, purpose: entry.purpose },
+            'journaled transaction never landed: its nonce was used',
+          );
         }
       }
       return receipts;
@@ -122,7 +126,13 @@ export class EvmTxSender {
     });
     const raw = await wallet.signTransaction(tx);
     const hash = Transaction.from(raw).hash!;
-    await journal.addAttempt(nonce, purpose, { hash, raw, maxFeePerGas: maxFeePerGas.toString(), maxPriorityFeePerGas: maxPriorityFeePerGas.toString(), sentAtBlock });
+    await journal.addAttempt(nonce, purpose, {
+      hash,
+      raw,
+      maxFeePerGas: maxFeePerGas.toString(),
+      maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
+      sentAtBlock,
+    });
     await this.broadcast(raw);
     this.options.afterBroadcast?.(hash);
     const entry = journal.entries.find((e) => e.nonce === nonce)!;
@@ -135,7 +145,10 @@ export class EvmTxSender {
     } catch (error) {
       // Already known, nonce used (by this very transaction, perhaps), or the node is away:
       // the wait that follows finds out which.
-      this.options.log.warn({ err: errorField(error) }, 'broadcast not accepted; waiting for the chain to say what happened');
+      this.options.log.warn(
+        { err: errorField(error) },
+        'broadcast not accepted; waiting for the chain to say what happened',
+      );
     }
   }
 
@@ -160,7 +173,9 @@ export class EvmTxSender {
         // confirmations), or by another transaction.
         if ((await this.anyReceipt(entry)) === null) {
           await journal.settle(entry.nonce);
-          throw new NonceTaken(`nonce ${entry.nonce} of ${wallet.address} was used by another transaction; '${entry.purpose}' never landed`);
+          throw new NonceTaken(
+            `nonce ${entry.nonce} of ${wallet.address} was used by another transaction; '${entry.purpose}' never landed`,
+          );
         }
       } else {
         const latest = entry.attempts.at(-1)!;
@@ -168,7 +183,10 @@ export class EvmTxSender {
         const head = await provider.getBlockNumber();
         if (head - latest.sentAtBlock >= this.bumpAfterBlocks) entry = await this.replace(entry, head);
       }
-      if (Date.now() > deadline) throw new ReceiptTimeout(`no receipt for nonce ${entry.nonce} ('${entry.purpose}') after ${this.receiptTimeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new ReceiptTimeout(
+          `no receipt for nonce ${entry.nonce} ('${entry.purpose}') after ${this.receiptTimeoutMs} ms`,
+        );
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
   }
@@ -205,8 +223,23 @@ export class EvmTxSender {
     });
     const raw = await this.options.wallet.signTransaction(tx);
     const hash = Transaction.from(raw).hash!;
-    await this.options.journal.addAttempt(entry.nonce, entry.purpose, { hash, raw, maxFeePerGas: maxFeePerGas.toString(), maxPriorityFeePerGas: maxPriorityFeePerGas.toString(), sentAtBlock: head });
-    this.options.log.warn({ nonce: entry.nonce, purpose: entry.purpose, replaces: latest.hash, hash, maxFeePerGas: maxFeePerGas.toString() }, 'transaction stuck; replaced with higher fees');
+    await this.options.journal.addAttempt(entry.nonce, entry.purpose, {
+      hash,
+      raw,
+      maxFeePerGas: maxFeePerGas.toString(),
+      maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
+      sentAtBlock: head,
+    });
+    this.options.log.warn(
+      {
+        nonce: entry.nonce,
+        purpose: entry.purpose,
+        replaces: latest.hash,
+        hash,
+        maxFeePerGas: maxFeePerGas.toString(),
+      },
+      'transaction stuck; replaced with higher fees',
+    );
     await this.broadcast(raw);
     return this.options.journal.entries.find((e) => e.nonce === entry.nonce)!;
   }

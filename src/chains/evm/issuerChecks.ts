@@ -24,12 +24,25 @@ export class IssuerCheckUnreadable extends Error {
 }
 
 /** Throws TransferRefused when a check trips for a transfer of `amount` to `to`. */
-export async function enforceIssuerChecks(provider: JsonRpcProvider, chain: string, checks: IssuerChecks, to: string, amount: bigint): Promise<void> {
+export async function enforceIssuerChecks(
+  provider: JsonRpcProvider,
+  chain: string,
+  checks: IssuerChecks,
+  to: string,
+  amount: bigint,
+): Promise<void> {
   const { token } = checks;
   for (const check of checks.refusalChecks) {
     const name = check.slice(0, check.indexOf('('));
     const perAddress = check.endsWith('(address)');
-    const tripped = (await view(provider, chain, token, `function ${check} view returns (bool)`, name, perAddress ? [to] : [])) as boolean;
+    const tripped = (await view(
+      provider,
+      chain,
+      token,
+      `function ${check} view returns (bool)`,
+      name,
+      perAddress ? [to] : [],
+    )) as boolean;
     if (!tripped) continue;
     throw new TransferRefused(
       perAddress
@@ -39,22 +52,44 @@ export async function enforceIssuerChecks(provider: JsonRpcProvider, chain: stri
   }
   if (checks.feeCheck === null) return;
   const name = checks.feeCheck.slice(0, checks.feeCheck.indexOf('('));
-  const fee = (await view(provider, chain, token, `function ${checks.feeCheck} view returns (uint256)`, name, [amount])) as bigint;
-  if (fee > 0n) throw new TransferRefused(`token ${token} on chain '${chain}' takes a fee of ${fee} from a transfer of ${amount} (${name}(${amount})): the user would receive less`);
+  const fee = (await view(provider, chain, token, `function ${checks.feeCheck} view returns (uint256)`, name, [
+    amount,
+  ])) as bigint;
+  if (fee > 0n)
+    throw new TransferRefused(
+      `token ${token} on chain '${chain}' takes a fee of ${fee} from a transfer of ${amount} (${name}(${amount})): the user would receive less`,
+    );
 }
 
 /** Throws when the token's decimals() is not what the configuration says. */
-export async function checkDecimals(provider: JsonRpcProvider, chain: string, token: string, expected: number): Promise<void> {
+export async function checkDecimals(
+  provider: JsonRpcProvider,
+  chain: string,
+  token: string,
+  expected: number,
+): Promise<void> {
   const actual = Number(await view(provider, chain, token, 'function decimals() view returns (uint8)', 'decimals', []));
-  if (actual !== expected) throw new Error(`token ${token} on chain '${chain}' has ${actual} decimals, the configuration says ${expected}: is it the right contract?`);
+  if (actual !== expected)
+    throw new Error(
+      `token ${token} on chain '${chain}' has ${actual} decimals, the configuration says ${expected}: is it the right contract?`,
+    );
 }
 
-async function view(provider: JsonRpcProvider, chain: string, token: string, signature: string, name: string, args: unknown[]): Promise<unknown> {
+async function view(
+  provider: JsonRpcProvider,
+  chain: string,
+  token: string,
+  signature: string,
+  name: string,
+  args: unknown[],
+): Promise<unknown> {
   const abi = new Interface([signature]);
   try {
     const result = await provider.call({ to: token, data: abi.encodeFunctionData(name, args) });
     return abi.decodeFunctionResult(name, result)[0];
   } catch (error) {
-    throw new IssuerCheckUnreadable(`${name} of token ${token} on chain '${chain}' could not be read: ${shortError(error)}`);
+    throw new IssuerCheckUnreadable(
+      `${name} of token ${token} on chain '${chain}' could not be read: ${shortError(error)}`,
+    );
   }
 }

@@ -45,9 +45,12 @@ export class TxJournal {
     const path = join(dir, `evm-tx-${chain}-${account.toLowerCase()}.json`);
     const file = new ChecksummedJsonFile<JournalData>(path, TX_JOURNAL_FORMAT, (f, data) => {
       const d = data as Partial<JournalData> | null;
-      if (d === null || typeof d !== 'object' || !Array.isArray(d.entries)) throw new StoreError(f, 'not a transaction journal');
-      if (d.account?.toLowerCase() !== account.toLowerCase()) throw new StoreError(f, `journal of account ${String(d.account)}, not ${account}`);
-      if (d.chainId !== chainId.toString()) throw new StoreError(f, `journal of chain id ${String(d.chainId)}, not ${chainId}`);
+      if (d === null || typeof d !== 'object' || !Array.isArray(d.entries))
+        throw new StoreError(f, 'not a transaction journal');
+      if (d.account?.toLowerCase() !== account.toLowerCase())
+        throw new StoreError(f, `journal of account ${String(d.account)}, not ${account}`);
+      if (d.chainId !== chainId.toString())
+        throw new StoreError(f, `journal of chain id ${String(d.chainId)}, not ${chainId}`);
       return d as JournalData;
     });
     const db = new Low<JournalData>(file, { account, chainId: chainId.toString(), entries: [] });
@@ -67,9 +70,10 @@ export class TxJournal {
 
   async addAttempt(nonce: number, purpose: string, attempt: TxAttempt): Promise<void> {
     const existing = this.entries.find((e) => e.nonce === nonce);
-    const entries = existing === undefined
-      ? [...this.entries, { nonce, purpose, attempts: [attempt] }]
-      : this.entries.map((e) => (e.nonce === nonce ? { ...e, attempts: [...e.attempts, attempt] } : e));
+    const entries =
+      existing === undefined
+        ? [...this.entries, { nonce, purpose, attempts: [attempt] }]
+        : this.entries.map((e) => (e.nonce === nonce ? { ...e, attempts: [...e.attempts, attempt] } : e));
     this.db.data = { ...this.db.data, entries };
     await this.db.write();
   }

@@ -49,7 +49,8 @@ export class DurableNonces {
     /** The nonce authority: the miner's paying key. */
     private readonly authority: Address,
   ) {
-    if (accounts.length === 0 || accounts.length > MAX_NONCE_ACCOUNTS) throw new RangeError(`1 to ${MAX_NONCE_ACCOUNTS} nonce accounts, not ${accounts.length}`);
+    if (accounts.length === 0 || accounts.length > MAX_NONCE_ACCOUNTS)
+      throw new RangeError(`1 to ${MAX_NONCE_ACCOUNTS} nonce accounts, not ${accounts.length}`);
     if (new Set(accounts).size !== accounts.length) throw new RangeError('a nonce account is listed twice');
   }
 
@@ -120,15 +121,25 @@ export class DurableNonces {
     });
   }
 
-  private decode(address: Address, account: { owner: Address; data: readonly [string, string] | unknown }): { nonce: string } {
-    if (account.owner !== SYSTEM_PROGRAM_ADDRESS) throw new NonceAccountProblem(`nonce account ${address} is owned by ${account.owner}, not the System program`);
+  private decode(
+    address: Address,
+    account: { owner: Address; data: readonly [string, string] | unknown },
+  ): { nonce: string } {
+    if (account.owner !== SYSTEM_PROGRAM_ADDRESS)
+      throw new NonceAccountProblem(`nonce account ${address} is owned by ${account.owner}, not the System program`);
     const [base64] = account.data as readonly [string, string];
     const bytes = Buffer.from(base64, 'base64');
-    if (bytes.length !== getNonceSize()) throw new NonceAccountProblem(`account ${address} holds ${bytes.length} bytes: not a nonce account (${getNonceSize()})`);
+    if (bytes.length !== getNonceSize())
+      throw new NonceAccountProblem(
+        `account ${address} holds ${bytes.length} bytes: not a nonce account (${getNonceSize()})`,
+      );
     const nonce = getNonceDecoder().decode(bytes);
-    if (nonce.state !== NonceState.Initialized) throw new NonceAccountProblem(`nonce account ${address} is not initialized`);
+    if (nonce.state !== NonceState.Initialized)
+      throw new NonceAccountProblem(`nonce account ${address} is not initialized`);
     if (nonce.authority !== this.authority) {
-      throw new NonceAccountProblem(`nonce account ${address} has authority ${nonce.authority}, not the paying key ${this.authority}: it cannot sign for it`);
+      throw new NonceAccountProblem(
+        `nonce account ${address} has authority ${nonce.authority}, not the paying key ${this.authority}: it cannot sign for it`,
+      );
     }
     return { nonce: nonce.blockhash };
   }

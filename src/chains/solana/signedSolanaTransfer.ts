@@ -48,15 +48,30 @@ export function decodeSignedTransfer(raw: string, chain: string): DecodedTransfe
   if (feePayer === undefined || signatureBytes === null || signatureBytes === undefined) {
     throw new NotOurTransfer(`Solana transaction for chain '${chain}' carries no fee payer signature`);
   }
-  return { signature: getBase58Decoder().decode(signatureBytes), feePayer, nonceAccount: nonceAccountOf(message), lifetime: message.lifetimeToken };
+  return {
+    signature: getBase58Decoder().decode(signatureBytes),
+    feePayer,
+    nonceAccount: nonceAccountOf(message),
+    lifetime: message.lifetimeToken,
+  };
 }
 
-function nonceAccountOf(message: ReturnType<ReturnType<typeof getCompiledTransactionMessageDecoder>['decode']>): Address | null {
+function nonceAccountOf(
+  message: ReturnType<ReturnType<typeof getCompiledTransactionMessageDecoder>['decode']>,
+): Address | null {
   if (message.version === 1) return null;
   const first = message.instructions[0];
   if (first === undefined || message.staticAccounts[first.programAddressIndex] !== SYSTEM_PROGRAM_ADDRESS) return null;
   const data = first.data;
-  if (data === undefined || data.length !== 4 || data[0] !== ADVANCE_NONCE_INDEX || data[1] !== 0 || data[2] !== 0 || data[3] !== 0) return null;
+  if (
+    data === undefined ||
+    data.length !== 4 ||
+    data[0] !== ADVANCE_NONCE_INDEX ||
+    data[1] !== 0 ||
+    data[2] !== 0 ||
+    data[3] !== 0
+  )
+    return null;
   const index = first.accountIndices?.[0];
   return index === undefined ? null : (message.staticAccounts[index] ?? null);
 }

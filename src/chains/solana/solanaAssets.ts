@@ -9,7 +9,9 @@ import { isAddress, type Address } from '@solana/kit';
 
 export type SolanaNetwork = 'mainnet' | 'devnet';
 
-export type SolanaAsset = { readonly kind: 'sol' } | { readonly kind: 'spl'; readonly mint: Address; readonly decimals: number };
+export type SolanaAsset =
+  | { readonly kind: 'sol' }
+  | { readonly kind: 'spl'; readonly mint: Address; readonly decimals: number };
 
 /** An SPL row of the allways registry: its mint on each cluster that has one. */
 interface SplRow {
@@ -22,7 +24,13 @@ export const SOLANA_ASSET_IDS = ['sol', 'solusdc'] as const;
 export type SolanaAssetId = (typeof SOLANA_ASSET_IDS)[number];
 
 const SPL_ROWS: Readonly<Record<Exclude<SolanaAssetId, 'sol'>, SplRow>> = {
-  solusdc: { mints: { mainnet: 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v', devnet: '4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU' }, decimals: 6 },
+  solusdc: {
+    mints: {
+      mainnet: 'EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v',
+      devnet: '4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU',
+    },
+    decimals: 6,
+  },
 };
 
 export function isSolanaAssetId(value: string): value is SolanaAssetId {
@@ -33,7 +41,11 @@ export function isSolanaAssetId(value: string): value is SolanaAssetId {
  * The asset an allways id stands for on a cluster, with the configuration's overrides. Throws
  * (naming what is missing) when the id has no deployment on that cluster and no mint is given.
  */
-export function solanaAssetOf(id: SolanaAssetId, network: SolanaNetwork, overrides: { mint?: string; decimals?: number } = {}): SolanaAsset {
+export function solanaAssetOf(
+  id: SolanaAssetId,
+  network: SolanaNetwork,
+  overrides: { mint?: string; decimals?: number } = {},
+): SolanaAsset {
   if (id === 'sol') return { kind: 'sol' };
   const row = SPL_ROWS[id];
   const mint = overrides.mint ?? row.mints[network];

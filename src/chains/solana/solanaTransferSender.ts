@@ -43,7 +43,14 @@ import {
   type SolanaRpcApi,
 } from '@solana/kit';
 import type { SignedTransfer } from '../../../machines/index.ts';
-import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
+import {
+  NeverLands,
+  type Logger,
+  type SignedBytes,
+  type TransferRequest,
+  type TransferSender,
+  type TransferStatus,
+} from '../../host/ports.ts';
 import { DurableNonces, type NonceClaim } from './durableNonces.ts';
 import { decodeSignedTransfer, wireOf } from './signedSolanaTransfer.ts';
 import { RESERVED_ACCOUNTS, type SolanaAsset } from './solanaAssets.ts';
@@ -82,22 +89,29 @@ export class SolanaTransferSender implements TransferSender {
   }
 
   addressProblem(address: string): string | null {
-    if (!isAddress(address)) return `'${address}' is not a Solana address for chain '${this.chain}' (base58 of 32 bytes)`;
-    if (RESERVED_ACCOUNTS.has(address)) return `'${address}' is a reserved account (a native program or sysvar) on chain '${this.chain}': a transfer to it fails`;
-    if (address === this.address) return `'${address}' is the paying account itself on chain '${this.chain}': validators reject a transfer to its sender`;
+    if (!isAddress(address))
+      return `'${address}' is not a Solana address for chain '${this.chain}' (base58 of 32 bytes)`;
+    if (RESERVED_ACCOUNTS.has(address))
+      return `'${address}' is a reserved account (a native program or sysvar) on chain '${this.chain}': a transfer to it fails`;
+    if (address === this.address)
+      return `'${address}' is the paying account itself on chain '${this.chain}': validators reject a transfer to its sender`;
     const { asset } = this.options;
-    if (asset.kind === 'spl' && address === asset.mint) return `'${address}' is the token mint itself on chain '${this.chain}'`;
+    if (asset.kind === 'spl' && address === asset.mint)
+      return `'${address}' is the token mint itself on chain '${this.chain}'`;
     return null;
   }
 
   adopt(transfer: SignedTransfer): void {
     const decoded = decodeSignedTransfer(transfer.raw, this.chain);
-    if (decoded.feePayer === this.address && decoded.nonceAccount !== null) this.nonces.hold(decoded.nonceAccount, decoded.lifetime);
+    if (decoded.feePayer === this.address && decoded.nonceAccount !== null)
+      this.nonces.hold(decoded.nonceAccount, decoded.lifetime);
   }
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
-    if (request.chain !== this.chain) throw new Error(`transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`);
-    if (request.amount <= 0n) throw new Error(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
+    if (request.chain !== this.chain)
+      throw new Error(`transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`);
+    if (request.amount <= 0n)
+      throw new Error(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
     const run = this.signing.then(() => this.signNow(request));
@@ -108,14 +122,23 @@ export class SolanaTransferSender implements TransferSender {
   private async signNow(request: TransferRequest): Promise<SignedBytes> {
     const { rpc, signer, asset } = this.options;
     const context = { rpc, payer: signer, chain: this.chain };
-    const plan: TransferPlan = asset.kind === 'sol' ? await solTransferPlan(context, request) : await splTransferPlan(context, request, asset);
+    const plan: TransferPlan =
+      asset.kind === 'sol' ? await solTransferPlan(context, request) : await splTransferPlan(context, request, asset);
     // The nonce last, right before signing: the checks above may throw and must not hold one.
     const claim = await this.nonces.claim();
     const tx = await this.signed(plan.instructions, claim);
     const signed = { raw: wireOf(tx), hash: getSignatureFromTransaction(tx) };
     this.nonces.hold(claim.account, claim.nonce);
     this.options.log.info(
-      { chain: this.chain, swapId: request.swapId, hash: signed.hash, nonceAccount: claim.account, to: request.to, amount: request.amount.toString(), asset: plan.asset },
+      {
+        chain: this.chain,
+        swapId: request.swapId,
+        hash: signed.hash,
+        nonceAccount: claim.account,
+        to: request.to,
+        amount: request.amount.toString(),
+        asset: plan.asset,
+      },
       'destination transfer signed',
     );
     return signed;
@@ -126,7 +149,11 @@ export class SolanaTransferSender implements TransferSender {
     const message = pipe(
       createTransactionMessage({ version: 'legacy' }),
       (m) => setTransactionMessageFeePayerSigner(signer, m),
-      (m) => setTransactionMessageLifetimeUsingDurableNonce({ nonce: claim.nonce as Nonce, nonceAccountAddress: claim.account, nonceAuthorityAddress: signer.address }, m),
+      (m) =>
+        setTransactionMessageLifetimeUsingDurableNonce(
+          { nonce: claim.nonce as Nonce, nonceAccountAddress: claim.account, nonceAuthorityAddress: signer.address },
+          m,
+        ),
       (m) => appendTransactionMessageInstructions(instructions, m),
     );
     return signTransactionMessageWithSigners(message);
@@ -136,7 +163,11 @@ export class SolanaTransferSender implements TransferSender {
     const decoded = decodeSignedTransfer(raw, this.chain);
     try {
       await this.options.rpc
-        .sendTransaction(raw as Base64EncodedWireTransaction, { encoding: 'base64', preflightCommitment: 'confirmed', skipPreflight: false })
+        .sendTransaction(raw as Base64EncodedWireTransaction, {
+          encoding: 'base64',
+          preflightCommitment: 'confirmed',
+          skipPreflight: false,
+        })
         .send();
     } catch (error) {
       const refusal = preflightRefusal(error);
@@ -153,11 +184,16 @@ export class SolanaTransferSender implements TransferSender {
    */
   private async nonceMoved(decoded: ReturnType<typeof decodeSignedTransfer>): Promise<void> {
     if (decoded.nonceAccount === null) {
-      throw new Error(`transfer ${decoded.signature} on chain '${this.chain}' has no durable nonce; its blockhash is unknown to the node`);
+      throw new Error(
+        `transfer ${decoded.signature} on chain '${this.chain}' has no durable nonce; its blockhash is unknown to the node`,
+      );
     }
     const value = await this.nonces.finalizedValue(decoded.nonceAccount);
     if (value === decoded.lifetime) return;
-    this.options.log.warn({ chain: this.chain, hash: decoded.signature, nonceAccount: decoded.nonceAccount }, 'transfer nonce advanced at finalized: it can never be included');
+    this.options.log.warn(
+      { chain: this.chain, hash: decoded.signature, nonceAccount: decoded.nonceAccount },
+      'transfer nonce advanced at finalized: it can never be included',
+    );
     throw new NeverLands(
       `nonce account ${decoded.nonceAccount} on chain '${this.chain}' has moved past the nonce transfer ${decoded.signature} was signed against: it can never be included`,
     );
@@ -165,15 +201,25 @@ export class SolanaTransferSender implements TransferSender {
 
   async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     const decoded = decodeSignedTransfer(transfer.raw, this.chain);
-    if (decoded.signature !== transfer.hash) throw new Error(`signed transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${decoded.signature}`);
-    const { value } = await this.options.rpc.getSignatureStatuses([decoded.signature as Signature], { searchTransactionHistory: true }).send();
+    if (decoded.signature !== transfer.hash)
+      throw new Error(
+        `signed transfer ${transfer.hash} on chain '${this.chain}' holds the bytes of ${decoded.signature}`,
+      );
+    const { value } = await this.options.rpc
+      .getSignatureStatuses([decoded.signature as Signature], { searchTransactionHistory: true })
+      .send();
     const status = value[0] ?? null;
     if (status === null) return { kind: 'unknown' };
-    const deepEnough = status.confirmationStatus === 'finalized' || (this.commitment === 'confirmed' && status.confirmationStatus === 'confirmed');
+    const deepEnough =
+      status.confirmationStatus === 'finalized' ||
+      (this.commitment === 'confirmed' && status.confirmationStatus === 'confirmed');
     // A failure is final only as deep as a success must be: a fork could yet include the bytes where they succeed.
     if (!deepEnough) return { kind: 'pending' };
     if (status.err !== null) {
-      return { kind: 'failed', reason: `transfer ${decoded.signature} failed in slot ${status.slot} on chain '${this.chain}': ${JSON.stringify(status.err, bigintsAsText)}` };
+      return {
+        kind: 'failed',
+        reason: `transfer ${decoded.signature} failed in slot ${status.slot} on chain '${this.chain}': ${JSON.stringify(status.err, bigintsAsText)}`,
+      };
     }
     return { kind: 'included', block: Number(status.slot) };
   }

@@ -48,19 +48,37 @@ export interface TransferPlan {
   readonly asset: string;
 }
 
-type RpcAccount = { readonly owner: Address; readonly lamports: bigint; readonly executable: boolean; readonly data: readonly [string, string] };
+type RpcAccount = {
+  readonly owner: Address;
+  readonly lamports: bigint;
+  readonly executable: boolean;
+  readonly data: readonly [string, string];
+};
 
 const bytesOf = (account: RpcAccount): Uint8Array => Buffer.from(account.data[0], 'base64');
 
-export async function solTransferPlan({ rpc, payer, chain }: PlanContext, request: TransferRequest): Promise<TransferPlan> {
+export async function solTransferPlan(
+  { rpc, payer, chain }: PlanContext,
+  request: TransferRequest,
+): Promise<TransferPlan> {
   const to = request.to as Address;
   const [{ value: accounts }, rentExempt] = await Promise.all([
-    rpc.getMultipleAccounts([to, payer.address], { commitment: 'confirmed', encoding: 'base64', dataSlice: { offset: 0, length: 0 } }).send(),
+    rpc
+      .getMultipleAccounts([to, payer.address], {
+        commitment: 'confirmed',
+        encoding: 'base64',
+        dataSlice: { offset: 0, length: 0 },
+      })
+      .send(),
     rpc.getMinimumBalanceForRentExemption(0n).send(),
   ]);
   const [destination, paying] = accounts as readonly (RpcAccount | null)[];
-  if (destination?.executable === true) throw new TransferRefused(`destination ${to} on chain '${chain}' is a program: it cannot receive lamports`);
-  if ((destination === null || destination === undefined || destination.lamports === 0n) && request.amount < rentExempt) {
+  if (destination?.executable === true)
+    throw new TransferRefused(`destination ${to} on chain '${chain}' is a program: it cannot receive lamports`);
+  if (
+    (destination === null || destination === undefined || destination.lamports === 0n) &&
+    request.amount < rentExempt
+  ) {
     throw new TransferRefused(
       `destination ${to} on chain '${chain}' holds no lamports and ${request.amount} is below the rent-exempt minimum ${rentExempt}: the transfer would fail`,
     );
@@ -72,10 +90,17 @@ export async function solTransferPlan({ rpc, payer, chain }: PlanContext, reques
       `${payer.address} holds ${balance} lamports on chain '${chain}', less than the ${request.amount} transferred, the ${LAMPORTS_PER_SIGNATURE} fee and its own rent-exempt ${rentExempt}`,
     );
   }
-  return { instructions: [getTransferSolInstruction({ source: payer, destination: to, amount: request.amount })], asset: 'SOL' };
+  return {
+    instructions: [getTransferSolInstruction({ source: payer, destination: to, amount: request.amount })],
+    asset: 'SOL',
+  };
 }
 
-export async function splTransferPlan({ rpc, payer, chain }: PlanContext, request: TransferRequest, asset: Extract<SolanaAsset, { kind: 'spl' }>): Promise<TransferPlan> {
+export async function splTransferPlan(
+  { rpc, payer, chain }: PlanContext,
+  request: TransferRequest,
+  asset: Extract<SolanaAsset, { kind: 'spl' }>,
+): Promise<TransferPlan> {
   const owner = request.to as Address;
   const { mint, decimals } = asset;
   const [[source], [destination]] = await Promise.all([
@@ -83,7 +108,9 @@ export async function splTransferPlan({ rpc, payer, chain }: PlanContext, reques
     findAssociatedTokenPda({ owner, tokenProgram: TOKEN_PROGRAM_ADDRESS, mint }),
   ]);
   const [{ value: accounts }, rentExempt, ataRent] = await Promise.all([
-    rpc.getMultipleAccounts([mint, source, destination, payer.address], { commitment: 'confirmed', encoding: 'base64' }).send(),
+    rpc
+      .getMultipleAccounts([mint, source, destination, payer.address], { commitment: 'confirmed', encoding: 'base64' })
+      .send(),
     rpc.getMinimumBalanceForRentExemption(0n).send(),
     rpc.getMinimumBalanceForRentExemption(BigInt(TOKEN_ACCOUNT_BYTES)).send(),
   ]);
@@ -112,27 +139,50 @@ export async function splTransferPlan({ rpc, payer, chain }: PlanContext, reques
 function checkMint(account: RpcAccount | null, mint: Address, decimals: number, chain: string): void {
   if (account === null) throw new MintProblem(`mint ${mint} of chain '${chain}' does not exist`);
   if (account.owner !== TOKEN_PROGRAM_ADDRESS) {
-    throw new MintProblem(`mint ${mint} of chain '${chain}' is owned by ${account.owner}, not the legacy Token program ${TOKEN_PROGRAM_ADDRESS} (Token-2022 is not paid)`);
+    throw new MintProblem(
+      `mint ${mint} of chain '${chain}' is owned by ${account.owner}, not the legacy Token program ${TOKEN_PROGRAM_ADDRESS} (Token-2022 is not paid)`,
+    );
   }
   const decoded = getMintDecoder().decode(bytesOf(account));
   if (!decoded.isInitialized) throw new MintProblem(`mint ${mint} of chain '${chain}' is not initialized`);
-  if (decoded.decimals !== decimals) throw new MintProblem(`mint ${mint} of chain '${chain}' has ${decoded.decimals} decimals, the configuration says ${decimals}`);
+  if (decoded.decimals !== decimals)
+    throw new MintProblem(
+      `mint ${mint} of chain '${chain}' has ${decoded.decimals} decimals, the configuration says ${decimals}`,
+    );
 }
 
 function checkSource(account: RpcAccount | null, source: Address, amount: bigint, chain: string): void {
-  if (account === null || account.owner !== TOKEN_PROGRAM_ADDRESS) throw new InsufficientFunds(`the paying token account ${source} on chain '${chain}' does not exist`);
+  if (account === null || account.owner !== TOKEN_PROGRAM_ADDRESS)
+    throw new InsufficientFunds(`the paying token account ${source} on chain '${chain}' does not exist`);
   const token = getTokenDecoder().decode(bytesOf(account));
-  if (token.state === AccountState.Frozen) throw new InsufficientFunds(`the paying token account ${source} on chain '${chain}' is frozen by the mint's freeze authority`);
-  if (token.amount < amount) throw new InsufficientFunds(`the paying token account ${source} on chain '${chain}' holds ${token.amount}, less than the ${amount} to transfer`);
+  if (token.state === AccountState.Frozen)
+    throw new InsufficientFunds(
+      `the paying token account ${source} on chain '${chain}' is frozen by the mint's freeze authority`,
+    );
+  if (token.amount < amount)
+    throw new InsufficientFunds(
+      `the paying token account ${source} on chain '${chain}' holds ${token.amount}, less than the ${amount} to transfer`,
+    );
 }
 
 /** Whether the destination's token account exists; TransferRefused when it cannot receive. */
-function destinationTokenAccount(account: RpcAccount | null, address: Address, owner: Address, mint: Address, chain: string): boolean {
+function destinationTokenAccount(
+  account: RpcAccount | null,
+  address: Address,
+  owner: Address,
+  mint: Address,
+  chain: string,
+): boolean {
   if (account === null || account.owner !== TOKEN_PROGRAM_ADDRESS) return false; // created (or completed) by CreateIdempotent
   const token = getTokenDecoder().decode(bytesOf(account));
   if (token.mint !== mint || token.owner !== owner) {
-    throw new TransferRefused(`token account ${address} of ${owner} on chain '${chain}' is not the owner's account of mint ${mint}`);
+    throw new TransferRefused(
+      `token account ${address} of ${owner} on chain '${chain}' is not the owner's account of mint ${mint}`,
+    );
   }
-  if (token.state === AccountState.Frozen) throw new TransferRefused(`the destination token account ${address} of ${owner} on chain '${chain}' is frozen: it cannot receive`);
+  if (token.state === AccountState.Frozen)
+    throw new TransferRefused(
+      `the destination token account ${address} of ${owner} on chain '${chain}' is frozen: it cannot receive`,
+    );
   return true;
 }

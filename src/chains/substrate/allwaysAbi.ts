@@ -88,7 +88,9 @@ export class AllwaysAbi {
       }
       const args = message.args.map((a) => a.type.type);
       if (args.join(',') !== expected.args.join(',')) {
-        throw new AbiMismatch(`${this.source}: ${name} takes (${args.join(', ')}), expected (${expected.args.join(', ')})`);
+        throw new AbiMismatch(
+          `${this.source}: ${name} takes (${args.join(', ')}), expected (${expected.args.join(', ')})`,
+        );
       }
     }
     const errors = this.errorVariants();
@@ -112,7 +114,8 @@ export class AllwaysAbi {
     const inner = this.message('mark_fulfilled').returnType?.sub;
     const okType = Array.isArray(inner) ? inner[0] : undefined;
     const errType = okType !== undefined && Array.isArray(okType.sub) ? okType.sub[1] : undefined;
-    if (errType === undefined) throw new AbiMismatch(`${this.source}: mark_fulfilled does not return Result<Result<(), Error>, LangError>`);
+    if (errType === undefined)
+      throw new AbiMismatch(`${this.source}: mark_fulfilled does not return Result<Result<(), Error>, LangError>`);
     const def = this.abi.registry.lookup.getTypeDef(errType.lookupIndex ?? -1);
     return Array.isArray(def.sub) ? def.sub.map((v) => v.name ?? '?') : [];
   }
@@ -123,7 +126,8 @@ export class AllwaysAbi {
     if (!Number.isInteger(destTxBlock) || destTxBlock < 0 || destTxBlock > 0xffff_ffff) {
       throw new RangeError(`dest_tx_block ${destTxBlock} does not fit a u32`);
     }
-    if (destAmount < 0n || destAmount >= 1n << 128n) throw new RangeError(`dest_amount ${destAmount} does not fit a u128`);
+    if (destAmount < 0n || destAmount >= 1n << 128n)
+      throw new RangeError(`dest_amount ${destAmount} does not fit a u128`);
     return this.message('mark_fulfilled').toU8a([swapId, scaleString(destTxHash), destTxBlock, destAmount]);
   }
 
@@ -180,9 +184,12 @@ export class AllwaysAbi {
     } catch {
       return null; // another contract's event, or one this metadata does not know
     }
-    const kind = SWAP_EVENTS.find((name) => decoded.event.identifier.endsWith(`::${name}`) || decoded.event.identifier === name);
+    const kind = SWAP_EVENTS.find(
+      (name) => decoded.event.identifier.endsWith(`::${name}`) || decoded.event.identifier === name,
+    );
     if (kind === undefined) return null;
-    const field = (name: string): Codec | undefined => decoded.args[decoded.event.args.findIndex((a) => a.name === name)];
+    const field = (name: string): Codec | undefined =>
+      decoded.args[decoded.event.args.findIndex((a) => a.name === name)];
     return {
       kind,
       swapId: BigInt(field('swapId')!.toString()),
@@ -193,13 +200,15 @@ export class AllwaysAbi {
 
   private okOrThrow(name: string, data: Uint8Array): Codec {
     const returnType = this.message(name).returnType;
-    if (returnType === null || returnType === undefined) throw new AbiMismatch(`${this.source}: ${name} returns nothing`);
+    if (returnType === null || returnType === undefined)
+      throw new AbiMismatch(`${this.source}: ${name} returns nothing`);
     const result = this.abi.registry.createTypeUnsafe(returnType.lookupName ?? returnType.type, [data]) as unknown as {
       isErr: boolean;
       asErr: Codec;
       asOk: Codec;
     };
-    if (result.isErr) throw new Error(`${name}: the contract could not read its input (${result.asErr.toString()}): ${u8aToHex(data)}`);
+    if (result.isErr)
+      throw new Error(`${name}: the contract could not read its input (${result.asErr.toString()}): ${u8aToHex(data)}`);
     return result.asOk;
   }
 }

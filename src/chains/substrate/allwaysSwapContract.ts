@@ -93,11 +93,19 @@ export class AllwaysSwapContract implements SwapContract {
 
   async markFulfilled(request: MarkRequest): Promise<{ ok: true } | { ok: false; error: string }> {
     const { chain, abi, log } = this.options;
-    const input = abi.encodeMarkFulfilled(BigInt(request.swapId), request.destTxHash, request.destTxBlock, request.destAmount);
+    const input = abi.encodeMarkFulfilled(
+      BigInt(request.swapId),
+      request.destTxHash,
+      request.destTxBlock,
+      request.destAmount,
+    );
     const free = await chain.freeBalance(this.miner);
     const floor = this.options.minFreeBalance ?? DEFAULT_MIN_FREE_BALANCE;
     if (free < floor) {
-      log.warn({ swap: request.swapId, free: free.toString(), floor: floor.toString() }, 'hotkey free balance below the floor; mark_fulfilled waits');
+      log.warn(
+        { swap: request.swapId, free: free.toString(), floor: floor.toString() },
+        'hotkey free balance below the floor; mark_fulfilled waits',
+      );
       return { ok: false, error: 'InsufficientBalance' };
     }
     const dry = await chain.callContract({ origin: this.miner, contract: this.options.address, input });
@@ -121,7 +129,8 @@ export class AllwaysSwapContract implements SwapContract {
     } catch (error) {
       if (!(error instanceof SubmitRefused) || error.kind !== 'known') {
         log.warn({ swap: request.swapId, err: errorField(error) }, 'mark_fulfilled submission failed');
-        if (error instanceof SubmitRefused) return { ok: false, error: error.kind === 'payment' ? 'InsufficientBalance' : 'RpcFailure' };
+        if (error instanceof SubmitRefused)
+          return { ok: false, error: error.kind === 'payment' ? 'InsufficientBalance' : 'RpcFailure' };
         // The request may have reached the pool before the connection failed: not "never sent".
         return { ok: false, error: 'OutcomeUnknown' };
       }
@@ -130,7 +139,11 @@ export class AllwaysSwapContract implements SwapContract {
   }
 
   /** Follows a submitted mark to a finalized block, or gives up and says the outcome is unknown. */
-  private async awaitMark(swapId: string, hash: string, fromBlock: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  private async awaitMark(
+    swapId: string,
+    hash: string,
+    fromBlock: number,
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
     const { chain, search, log } = this.options;
     const timeoutBlocks = this.options.markTimeoutBlocks ?? 10;
     const pollMs = this.options.pollMs ?? 2_000;
@@ -141,10 +154,17 @@ export class AllwaysSwapContract implements SwapContract {
         if (found.failure === null) return { ok: true };
         // The contract refused at execution what the dry run accepted (the state moved in
         // between): the next attempt's dry run names the variant.
-        log.warn({ swap: swapId, block: found.block, failure: found.failure }, 'mark_fulfilled extrinsic failed on chain');
+        log.warn(
+          { swap: swapId, block: found.block, failure: found.failure },
+          'mark_fulfilled extrinsic failed on chain',
+        );
         return { ok: false, error: 'CallFailed' };
       }
-      if ((await chain.best()).number > fromBlock + timeoutBlocks || Date.now() > deadline || this.options.stopping?.() === true) {
+      if (
+        (await chain.best()).number > fromBlock + timeoutBlocks ||
+        Date.now() > deadline ||
+        this.options.stopping?.() === true
+      ) {
         search.forget(hash);
         return { ok: false, error: 'OutcomeUnknown' };
       }
@@ -153,7 +173,12 @@ export class AllwaysSwapContract implements SwapContract {
   }
 
   private async read(input: Uint8Array, at?: string): Promise<Uint8Array> {
-    const result = await this.options.chain.callContract({ origin: this.miner, contract: this.options.address, input, ...(at === undefined ? {} : { at }) });
+    const result = await this.options.chain.callContract({
+      origin: this.miner,
+      contract: this.options.address,
+      input,
+      ...(at === undefined ? {} : { at }),
+    });
     if (!result.ok) throw new Error(`contract read failed: ${result.dispatchError}`);
     return result.data;
   }
@@ -164,7 +189,9 @@ export class AllwaysSwapContract implements SwapContract {
     const swaps: (SwapData | null)[] = [];
     for (let i = 0; i < ids.length; i += width) {
       const batch = ids.slice(i, i + width);
-      swaps.push(...(await Promise.all(batch.map(async (id) => abi.decodeGetSwap(await this.read(abi.encodeGetSwap(id), at))))));
+      swaps.push(
+        ...(await Promise.all(batch.map(async (id) => abi.decodeGetSwap(await this.read(abi.encodeGetSwap(id), at))))),
+      );
     }
     return swaps;
   }

@@ -62,7 +62,10 @@ export class ExtrinsicSearch {
     const hash = await this.chain.blockHash(number);
     if (hash === null) throw new Error(`the node has no block ${number} although it reports it finalized`);
     const signed = await this.chain.block(hash);
-    const scanned: ScannedBlock = { hash, extrinsics: signed.block.extrinsics.map((e) => e.hash.toHex().toLowerCase()) };
+    const scanned: ScannedBlock = {
+      hash,
+      extrinsics: signed.block.extrinsics.map((e) => e.hash.toHex().toLowerCase()),
+    };
     this.cache.set(number, scanned);
     if (this.cache.size > CACHE_BLOCKS) this.cache.delete(this.cache.keys().next().value!);
     return scanned;
@@ -75,10 +78,16 @@ export class ExtrinsicSearch {
     const failed = own.find((r) => api.events.system.ExtrinsicFailed.is(r.event));
     const succeeded = own.some((r) => api.events.system.ExtrinsicSuccess.is(r.event));
     if (failed === undefined && !succeeded) {
-      throw new Error(`block ${block} includes extrinsic ${index} but has neither ExtrinsicSuccess nor ExtrinsicFailed for it`);
+      throw new Error(
+        `block ${block} includes extrinsic ${index} but has neither ExtrinsicSuccess nor ExtrinsicFailed for it`,
+      );
     }
     const failure =
-      failed === undefined ? null : this.chain.describeDispatchError((failed.event.data as unknown as [import('@polkadot/types/interfaces').DispatchError])[0]);
+      failed === undefined
+        ? null
+        : this.chain.describeDispatchError(
+            (failed.event.data as unknown as [import('@polkadot/types/interfaces').DispatchError])[0],
+          );
     return { block, blockHash, index, failure };
   }
 }

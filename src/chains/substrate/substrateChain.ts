@@ -83,7 +83,10 @@ export class SubstrateChain {
    * `reconnectMs`) when the endpoint goes away; calls made meanwhile fail and are retried by
    * the host on its next tick.
    */
-  static async connect(url: string, options: { log: Logger; reconnectMs?: number; timeoutMs?: number }): Promise<SubstrateChain> {
+  static async connect(
+    url: string,
+    options: { log: Logger; reconnectMs?: number; timeoutMs?: number },
+  ): Promise<SubstrateChain> {
     // No response cache: @polkadot caches failures too, so a read at a block would keep failing
     // for 30 s after the node came back.
     const provider = new WsProvider(url, options.reconnectMs ?? 2_500, {}, options.timeoutMs ?? 30_000, 0);
@@ -94,14 +97,26 @@ export class SubstrateChain {
     const ready = ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true });
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new EndpointUnreachable(`no Substrate node answered at ${redactUrl(url)} within ${timeoutMs} ms${firstError === null ? '' : `: ${firstError}`}`)), timeoutMs).unref(),
+      setTimeout(
+        () =>
+          reject(
+            new EndpointUnreachable(
+              `no Substrate node answered at ${redactUrl(url)} within ${timeoutMs} ms${firstError === null ? '' : `: ${firstError}`}`,
+            ),
+          ),
+        timeoutMs,
+      ).unref(),
     );
     try {
       const api = await Promise.race([ready, timer]);
       return new SubstrateChain(api, url);
     } catch (error) {
       await provider.disconnect().catch(() => undefined);
-      throw error instanceof EndpointUnreachable ? error : new EndpointUnreachable(`cannot connect to the Substrate node at ${redactUrl(url)}: ${String((error as Error)?.message ?? error)}`);
+      throw error instanceof EndpointUnreachable
+        ? error
+        : new EndpointUnreachable(
+            `cannot connect to the Substrate node at ${redactUrl(url)}: ${String((error as Error)?.message ?? error)}`,
+          );
     }
   }
 

@@ -22,13 +22,19 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { checkAddress, decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import type { SignedTransfer } from '../../../machines/index.ts';
-import { NeverLands, type Logger, type SignedBytes, type TransferRequest, type TransferSender, type TransferStatus } from '../../host/ports.ts';
+import {
+  NeverLands,
+  type Logger,
+  type SignedBytes,
+  type TransferRequest,
+  type TransferSender,
+  type TransferStatus,
+} from '../../host/ports.ts';
 import type { NonceAllocator } from '../nonceAllocator.ts';
 import type { ExtrinsicSearch } from './extrinsicSearch.ts';
 import { SUBTENSOR_SS58_FORMAT } from '../keys.ts';
 import { SubmitRefused, type SubstrateChain } from './substrateChain.ts';
 import { assert } from '../../errors.ts';
-
 
 export interface TaoTransferSenderOptions {
   readonly chain: SubstrateChain;
@@ -72,7 +78,9 @@ export class TaoTransferSender implements TransferSender {
     const free = await chain.freeBalance(this.from);
     const existentialDeposit = chain.api.consts.balances.existentialDeposit.toBigInt();
     if (free < request.amount + existentialDeposit) {
-      throw new Error(`the ${this.chain} account ${this.from} holds ${free}, short of ${request.amount} + the existential deposit ${existentialDeposit}; not signing`);
+      throw new Error(
+        `the ${this.chain} account ${this.from} holds ${free}, short of ${request.amount} + the existential deposit ${existentialDeposit}; not signing`,
+      );
     }
     const nonce = nonces.next(this.from, await chain.nextNonce(this.from));
     const extrinsic = chain.api.tx.balances.transferKeepAlive(request.to, request.amount);
@@ -91,21 +99,28 @@ export class TaoTransferSender implements TransferSender {
         // Signed under another runtime (an upgrade changes the signed spec version) or never
         // valid: these bytes cannot land. Later nonces must not wait behind this one.
         this.options.nonces.forget(this.from);
-        throw new NeverLands(`the signed ${this.chain} transfer is no longer valid (signed under another runtime?): ${error.message}`);
+        throw new NeverLands(
+          `the signed ${this.chain} transfer is no longer valid (signed under another runtime?): ${error.message}`,
+        );
       }
-      if (error.kind === 'payment') throw new Error(`the ${this.chain} account ${this.from} cannot pay the transfer's fee; it is retried`);
+      if (error.kind === 'payment')
+        throw new Error(`the ${this.chain} account ${this.from} cannot pay the transfer's fee; it is retried`);
       if (error.kind === 'stale' && (await this.provablyDead(raw))) {
         throw new NeverLands(`the signed ${this.chain} transfer can no longer be included: ${error.message}`);
       }
       // Stale to a pool that may be looking at an unfinalized block holding it: wait and see.
-      this.options.log.warn({ chain: this.chain, refusal: error.kind }, 'transfer refused by the pool; waiting for finality to say whether it landed');
+      this.options.log.warn(
+        { chain: this.chain, refusal: error.kind },
+        'transfer refused by the pool; waiting for finality to say whether it landed',
+      );
     }
   }
 
   async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     const found = await this.options.search.find(transfer.hash, transfer.decidedAtBlock);
     if (found !== null) {
-      if (found.failure !== null) return { kind: 'failed', reason: `transfer extrinsic failed in block ${found.block}: ${found.failure}` };
+      if (found.failure !== null)
+        return { kind: 'failed', reason: `transfer extrinsic failed in block ${found.block}: ${found.failure}` };
       this.landed.add(transfer.hash);
       return { kind: 'included', block: found.block };
     }

@@ -39,7 +39,10 @@ export function jobSettlementObligation(ports: JobPorts): JobSettlementObligatio
     run: (chain, items) => {
       const escrow = ports.escrows.get(chain);
       if (escrow === undefined) {
-        ports.log.error({ chain, machines: items.map((i) => i.id) }, `no escrow client for chain '${chain}'; jobs wait`);
+        ports.log.error(
+          { chain, machines: items.map((i) => i.id) },
+          `no escrow client for chain '${chain}'; jobs wait`,
+        );
         return Promise.resolve(null);
       }
       return run(escrow, items.map(claimTaskOf), ports.log);
@@ -48,7 +51,10 @@ export function jobSettlementObligation(ports: JobPorts): JobSettlementObligatio
   const handlers = {
     claimLock: batch(claimInBatches),
     cancelExpiredLock: batch(cancelInBatches),
-    recordRecovery: { perform: (call) => call.record(jobRecoveryEntry(call.id, call.state, call.meta.record ?? 'unsettled-claim', call.context)) },
+    recordRecovery: {
+      perform: (call) =>
+        call.record(jobRecoveryEntry(call.id, call.state, call.meta.record ?? 'unsettled-claim', call.context)),
+    },
   } satisfies Record<JobEffect, Handler>;
   return {
     kind: JOB_KIND,
@@ -57,7 +63,11 @@ export function jobSettlementObligation(ports: JobPorts): JobSettlementObligatio
     handlers,
     async observe(scope) {
       let created = 0;
-      const now = await observeJobs({ clock: ports.clock, jobSource: ports.jobSource, schedule }, scope, (n) => (created = n));
+      const now = await observeJobs(
+        { clock: ports.clock, jobSource: ports.jobSource, schedule },
+        scope,
+        (n) => (created = n),
+      );
       return { created, status: ports.clock === null ? 'off' : now === null ? 'unreachable' : 'ok' };
     },
     memoryImage: () => schedule.image(),

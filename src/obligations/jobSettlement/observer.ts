@@ -18,11 +18,20 @@ export interface JobObserverPorts {
 }
 
 /** Observes once; the escrow chain's time, or null when its clock is absent or unreachable. */
-export async function observeJobs(ports: JobObserverPorts, scope: ObligationScope<JobEvent>, countCreated: (n: number) => void): Promise<number | null> {
+export async function observeJobs(
+  ports: JobObserverPorts,
+  scope: ObligationScope<JobEvent>,
+  countCreated: (n: number) => void,
+): Promise<number | null> {
   const { jobSource, clock } = ports;
-  const now = clock === null ? null : await readOrNull(scope.log, () => clock.now(), 'escrow chain clock unreachable; no claim runs this tick');
+  const now =
+    clock === null
+      ? null
+      : await readOrNull(scope.log, () => clock.now(), 'escrow chain clock unreachable; no claim runs this tick');
   if (jobSource !== null) {
-    const observations = (await readOrNull(scope.log, () => jobSource.poll(), 'job source unreachable; jobs wait for the next tick')) ?? [];
+    const observations =
+      (await readOrNull(scope.log, () => jobSource.poll(), 'job source unreachable; jobs wait for the next tick')) ??
+      [];
     const created: Change[] = [];
     const observed: Array<[LiveMachine, JobObservation]> = [];
     for (const observation of observations) {
@@ -42,14 +51,17 @@ export async function observeJobs(ports: JobObserverPorts, scope: ObligationScop
     // but not flatMap, whose one-element arrays are garbage too.
     const ended = observed.filter(([machine, { phase, cost }]) => runEnded(scope.log, machine, phase, cost));
     await scope.dispatchAll(ended.map(([machine, { cost }]) => [machine, { type: 'RUN_ENDED', cost: cost! }]));
-    const published = observed.filter(([machine, { phase }]) => machine.snapshot.value === 'PublishingResults' && phase === 'published');
+    const published = observed.filter(
+      ([machine, { phase }]) => machine.snapshot.value === 'PublishingResults' && phase === 'published',
+    );
     await scope.dispatchAll(published.map(([machine]) => [machine, { type: 'RESULTS_PUBLISHED' }]));
   }
   if (now === null) return null;
   const waiting = scope.live().filter((m) => m.snapshot.value === 'JobSettle');
   const locks = waiting.map((m) => (m.snapshot.context as JobContext).terms.lock);
   const expiries = locks.filter((lock) => lock !== null).map((lock) => lock.expiry);
-  if (ports.schedule.due(now, expiries)) await scope.dispatchAll(waiting.map((machine) => [machine, { type: 'SETTLE_DUE', now }]));
+  if (ports.schedule.due(now, expiries))
+    await scope.dispatchAll(waiting.map((machine) => [machine, { type: 'SETTLE_DUE', now }]));
   return now;
 }
 

@@ -6,7 +6,14 @@
 import { errorField } from '../../errors.ts';
 import type { SwapContext, SwapEvent } from '../../../machines/index.ts';
 import { isSimulatedCrash } from '../../engine/crashpoints.ts';
-import { NeverLands, TransferRefused, type Logger, type SignedBytes, type SwapContract, type TransferSender } from '../../host/ports.ts';
+import {
+  NeverLands,
+  TransferRefused,
+  type Logger,
+  type SignedBytes,
+  type SwapContract,
+  type TransferSender,
+} from '../../host/ports.ts';
 
 export interface SwapEffectPorts {
   readonly contract: SwapContract;
@@ -39,7 +46,12 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
       if (height + c.marginBlocks > c.terms.timeoutBlock) return { type: 'BLOCK', height };
       let signed: SignedBytes;
       try {
-        signed = await sender.sign({ swapId: c.terms.swapId, chain: c.terms.destChain, to: c.terms.userDestAddress, amount: BigInt(c.terms.destAmount) });
+        signed = await sender.sign({
+          swapId: c.terms.swapId,
+          chain: c.terms.destChain,
+          to: c.terms.userDestAddress,
+          amount: BigInt(c.terms.destAmount),
+        });
       } catch (error) {
         if (!(error instanceof TransferRefused)) throw error;
         // The issuer or the chain refuses this destination (validators cancel such a swap without fault).
@@ -64,12 +76,20 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
     return null;
   } catch (error) {
     rethrowCrash(error);
-    ports.log.warn({ machine: id, effect: 'sendTransfer', err: errorField(error) }, 'transfer step failed; retrying next tick');
+    ports.log.warn(
+      { machine: id, effect: 'sendTransfer', err: errorField(error) },
+      'transfer step failed; retrying next tick',
+    );
     return null;
   }
 }
 
-export async function markFulfilled(ports: SwapEffectPorts, id: string, c: SwapContext, height: number): Promise<SwapEvent> {
+export async function markFulfilled(
+  ports: SwapEffectPorts,
+  id: string,
+  c: SwapContext,
+  height: number,
+): Promise<SwapEvent> {
   if (c.transfer === null || c.transferBlock === null) throw new Error(`${id}: Marking without an included transfer`);
   try {
     const result = await ports.contract.markFulfilled({
@@ -86,7 +106,7 @@ export async function markFulfilled(ports: SwapEffectPorts, id: string, c: SwapC
   }
 }
 
-export async function readSwap(ports: SwapEffectPorts, id: string, c: SwapContext): Promise<SwapEvent> {
+export async function readSwap(ports: SwapEffectPorts, _id: string, c: SwapContext): Promise<SwapEvent> {
   try {
     return { type: 'SWAP_READ', view: await ports.contract.getSwap(c.terms.swapId) };
   } catch (error) {

@@ -37,15 +37,23 @@ type Handler = EffectHandler<SwapContext, SwapEvent>;
 
 export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObligation {
   let height: number | null = null;
-  const effectPorts: SwapEffectPorts | null = ports.contract === null ? null : { contract: ports.contract, senders: ports.senders, log: ports.log };
-  const withPorts = (perform: (p: SwapEffectPorts, call: EffectCall<SwapContext>) => Promise<SwapEvent | null>): Handler => ({
+  const effectPorts: SwapEffectPorts | null =
+    ports.contract === null ? null : { contract: ports.contract, senders: ports.senders, log: ports.log };
+  const withPorts = (
+    perform: (p: SwapEffectPorts, call: EffectCall<SwapContext>) => Promise<SwapEvent | null>,
+  ): Handler => ({
     perform: (call) => (effectPorts === null ? Promise.resolve(null) : perform(effectPorts, call)),
   });
   const handlers = {
     sendTransfer: withPorts((p, call) => sendTransfer(p, call.id, call.context)),
-    markFulfilled: withPorts((p, call) => (height === null ? Promise.resolve(null) : markFulfilled(p, call.id, call.context, height))),
+    markFulfilled: withPorts((p, call) =>
+      height === null ? Promise.resolve(null) : markFulfilled(p, call.id, call.context, height),
+    ),
     readSwap: withPorts((p, call) => readSwap(p, call.id, call.context)),
-    recordRecovery: { perform: (call) => call.record(swapRecoveryEntry(call.id, call.state, call.meta.record ?? 'stuck-funds', call.context)) },
+    recordRecovery: {
+      perform: (call) =>
+        call.record(swapRecoveryEntry(call.id, call.state, call.meta.record ?? 'stuck-funds', call.context)),
+    },
   } satisfies Record<SwapEffect, Handler>;
   const contract = ports.contract;
   return {
@@ -58,7 +66,11 @@ export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObli
         height = null;
         return { created: 0, status: 'off' };
       }
-      return observeSwaps({ contract, senders: ports.senders, marginBlocks: ports.marginBlocks }, scope, (h) => (height = h));
+      return observeSwaps(
+        { contract, senders: ports.senders, marginBlocks: ports.marginBlocks },
+        scope,
+        (h) => (height = h),
+      );
     },
     revived(_id, context) {
       // Signed by an earlier life of the process: its nonce must not go to another transfer.

@@ -49,7 +49,17 @@ export interface CallOutcome {
   readonly events: ContractEvent[];
 }
 
-const STRING_FIELDS = ['sourceChain', 'destChain', 'userSourceAddress', 'userDestAddress', 'minerSourceAddress', 'minerDestAddress', 'rate', 'sourceTxHash', 'destTxHash'] as const;
+const STRING_FIELDS = [
+  'sourceChain',
+  'destChain',
+  'userSourceAddress',
+  'userDestAddress',
+  'minerSourceAddress',
+  'minerDestAddress',
+  'rate',
+  'sourceTxHash',
+  'destTxHash',
+] as const;
 
 /** Strings as their SCALE bytes, so hex-looking text stays text (see scaleString). */
 function encodableSwap(swap: ModelSwap): Record<string, unknown> {
@@ -75,7 +85,11 @@ export class AllwaysContractModel {
   ) {}
 
   /** What a quorum of vote_initiate does: a new Active swap. */
-  createSwap(fields: Partial<ModelSwap> & { miner: string; destChain: string; userDestAddress: string; destAmount: bigint }, block: number, timeoutBlocks = 30): ModelSwap {
+  createSwap(
+    fields: Partial<ModelSwap> & { miner: string; destChain: string; userDestAddress: string; destAmount: bigint },
+    block: number,
+    timeoutBlocks = 30,
+  ): ModelSwap {
     const id = this.nextSwapId;
     this.nextSwapId += 1n;
     const swap: ModelSwap = {
@@ -114,7 +128,8 @@ export class AllwaysContractModel {
   /** timeout_swap by a quorum: TimedOut, removed. */
   timeOut(id: bigint): ContractEvent {
     const swap = this.swaps.get(id);
-    if (swap === undefined || (swap.status !== 'Active' && swap.status !== 'Fulfilled')) throw new Error(`swap ${id} cannot time out`);
+    if (swap === undefined || (swap.status !== 'Active' && swap.status !== 'Fulfilled'))
+      throw new Error(`swap ${id} cannot time out`);
     this.swaps.delete(id);
     return this.event('SwapTimedOut', [id, swap.miner, swap.taoAmount, swap.taoAmount]);
   }
@@ -148,7 +163,10 @@ export class AllwaysContractModel {
         swap.destTxBlock = destTxBlock;
         swap.fulfilledBlock = block;
         this.executedMarks.push({ swapId, destTxHash, destTxBlock, destAmount });
-        return { ...this.returns(message, { Ok: { Ok: null } }), events: [this.event('SwapFulfilled', [swapId, swap.miner, destTxHash])] };
+        return {
+          ...this.returns(message, { Ok: { Ok: null } }),
+          events: [this.event('SwapFulfilled', [swapId, swap.miner, destTxHash])],
+        };
       }
       default:
         throw new Error(`the fake contract does not implement ${message.identifier}`);
@@ -177,7 +195,8 @@ export class AllwaysContractModel {
     const event = this.abi.abi.events.find((e) => e.identifier.endsWith(`::${name}`));
     if (event === undefined) throw new Error(`no event ${name}`);
     const encoded = event.args.map((arg, i) => {
-      const value = typeof values[i] === 'string' && arg.type.type === 'Text' ? scaleString(values[i] as string) : values[i];
+      const value =
+        typeof values[i] === 'string' && arg.type.type === 'Text' ? scaleString(values[i] as string) : values[i];
       return this.abi.abi.registry.createTypeUnsafe(arg.type.lookupName ?? arg.type.type, [value]).toU8a();
     });
     const topics = [this.abi.abi.registry.createType('Hash', event.signatureTopic!).toU8a()];

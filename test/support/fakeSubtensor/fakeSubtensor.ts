@@ -260,7 +260,15 @@ export class FakeSubtensor {
       case 'chain_subscribeAllHeads': {
         const id = `sub-${++this.subscriptionId}`;
         if (method === 'state_subscribeRuntimeVersion') {
-          setImmediate(() => socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'state_runtimeVersion', params: { subscription: id, result: runtimeVersion } })));
+          setImmediate(() =>
+            socket.send(
+              JSON.stringify({
+                jsonrpc: '2.0',
+                method: 'state_runtimeVersion',
+                params: { subscription: id, result: runtimeVersion },
+              }),
+            ),
+          );
         }
         return id;
       }
@@ -306,7 +314,8 @@ export class FakeSubtensor {
   private blockAt(hash: unknown): Block {
     if (hash === undefined || hash === null) return this.best;
     const block = this.blocks.find((b) => b.hash === hash);
-    if (block === undefined) throw new RpcRefusal({ code: 4003, message: `Client error: UnknownBlock: header not found for ${String(hash)}` });
+    if (block === undefined)
+      throw new RpcRefusal({ code: 4003, message: `Client error: UnknownBlock: header not found for ${String(hash)}` });
     return block;
   }
 
@@ -320,10 +329,12 @@ export class FakeSubtensor {
 
   private runtimeCall(method: string, data: string): string {
     if (method === 'Metadata_metadata_versions') return u8aToHex(registry.createType('Vec<u32>', [14]).toU8a());
-    if (method === 'Metadata_metadata_at_version') return u8aToHex(registry.createType('Option<Bytes>', metadataHex).toU8a());
+    if (method === 'Metadata_metadata_at_version')
+      return u8aToHex(registry.createType('Option<Bytes>', metadataHex).toU8a());
     if (method !== 'ContractsApi_call') throw new Error(`runtime api ${method} not implemented`);
     const { origin, dest, input } = decodeContractsCallParams(hexToU8a(data));
-    if (encodeAddress(dest, 42) !== this.contractAddress) return encodeExecResult({ dispatchError: moduleError('Contracts', 'ContractNotFound') });
+    if (encodeAddress(dest, 42) !== this.contractAddress)
+      return encodeExecResult({ dispatchError: moduleError('Contracts', 'ContractNotFound') });
     const outcome = this.contract.call(origin, input, this.best.number, false);
     return encodeExecResult({ data: outcome.data, revert: outcome.revert });
   }
@@ -333,23 +344,43 @@ export class FakeSubtensor {
     try {
       extrinsic = registry.createType('Extrinsic', hex);
     } catch (error) {
-      throw new RpcRefusal({ code: 1002, message: `Verification Error: Runtime error: Could not decode: ${(error as Error).message}` });
+      throw new RpcRefusal({
+        code: 1002,
+        message: `Verification Error: Runtime error: Could not decode: ${(error as Error).message}`,
+      });
     }
     const hash = extrinsic.hash.toHex();
-    if (this.pool.some((e) => e.hash === hash)) throw new RpcRefusal({ code: 1013, message: 'Transaction Already Imported' });
+    if (this.pool.some((e) => e.hash === hash))
+      throw new RpcRefusal({ code: 1013, message: 'Transaction Already Imported' });
     const includedIn = this.blocks.find((b) => b.extrinsics.includes(hex));
-    if (includedIn !== undefined && (this.banBlocks === null || this.best.number - includedIn.number < this.banBlocks)) {
+    if (
+      includedIn !== undefined &&
+      (this.banBlocks === null || this.best.number - includedIn.number < this.banBlocks)
+    ) {
       throw new RpcRefusal({ code: 1012, message: 'Transaction is temporarily banned' });
     }
-    if (!extrinsic.isSigned) throw new RpcRefusal({ code: 1010, message: 'Invalid Transaction', data: 'Transaction call is not expected' });
+    if (!extrinsic.isSigned)
+      throw new RpcRefusal({ code: 1010, message: 'Invalid Transaction', data: 'Transaction call is not expected' });
     const signer = encodeAddress(decodeAddress(extrinsic.signer.toString()), 42);
     const nonce = extrinsic.nonce.toNumber();
     const account = this.account(signer);
-    if (nonce < account.nonce) throw new RpcRefusal({ code: 1010, message: 'Invalid Transaction', data: 'Transaction is outdated' });
-    if (!this.signatureValid(extrinsic)) throw new RpcRefusal({ code: 1010, message: 'Invalid Transaction', data: 'Transaction has a bad signature' });
-    if (account.free < FEE) throw new RpcRefusal({ code: 1010, message: 'Invalid Transaction', data: 'Inability to pay some fees (e.g. account balance too low)' });
+    if (nonce < account.nonce)
+      throw new RpcRefusal({ code: 1010, message: 'Invalid Transaction', data: 'Transaction is outdated' });
+    if (!this.signatureValid(extrinsic))
+      throw new RpcRefusal({ code: 1010, message: 'Invalid Transaction', data: 'Transaction has a bad signature' });
+    if (account.free < FEE)
+      throw new RpcRefusal({
+        code: 1010,
+        message: 'Invalid Transaction',
+        data: 'Inability to pay some fees (e.g. account balance too low)',
+      });
     const clash = this.pool.find((e) => e.signer === signer && e.nonce === nonce);
-    if (clash !== undefined) throw new RpcRefusal({ code: 1014, message: 'Priority is too low: (0 vs 0)', data: 'The transaction has too low priority to replace another transaction already in the pool.' });
+    if (clash !== undefined)
+      throw new RpcRefusal({
+        code: 1014,
+        message: 'Priority is too low: (0 vs 0)',
+        data: 'The transaction has too low priority to replace another transaction already in the pool.',
+      });
     this.pool.push({ hex, hash, signer, nonce });
     return hash;
   }
@@ -387,10 +418,15 @@ export class FakeSubtensor {
     const number = this.blocks.length;
     const records: EventRecordInput[] = [...this.pendingEvents];
     this.pendingEvents = [];
-    included.forEach((entry, index) => records.push(...this.apply(entry, index + 1, number)));
-    const timestamp = registry.createType('Extrinsic', {
-      method: registry.createType('Call', { callIndex: new Uint8Array([3, 0]), args: { now: 1_700_000_000_000 + number * 12_000 } }),
-    }).toHex();
+    for (const [index, entry] of included.entries()) records.push(...this.apply(entry, index + 1, number));
+    const timestamp = registry
+      .createType('Extrinsic', {
+        method: registry.createType('Call', {
+          callIndex: new Uint8Array([3, 0]),
+          args: { now: 1_700_000_000_000 + number * 12_000 },
+        }),
+      })
+      .toHex();
     const extrinsics = [timestamp, ...included.map((e) => e.hex)];
     const header = registry.createType('Header', {
       parentHash: this.blocks.at(-1)?.hash ?? GENESIS_PARENT,
@@ -423,7 +459,10 @@ export class FakeSubtensor {
       { extrinsic: index, event: encodeEvent('System', 'ExtrinsicSuccess', [DISPATCH_INFO]) },
     ];
     const failure = (pallet: string, error: string): EventRecordInput[] => [
-      { extrinsic: index, event: encodeEvent('System', 'ExtrinsicFailed', [moduleError(pallet, error), DISPATCH_INFO]) },
+      {
+        extrinsic: index,
+        event: encodeEvent('System', 'ExtrinsicFailed', [moduleError(pallet, error), DISPATCH_INFO]),
+      },
     ];
     if (section === 'balances' && method === 'transferKeepAlive') {
       const to = encodeAddress(args[0]!.toU8a().subarray(1), 42);

@@ -6,7 +6,10 @@
  */
 import { Metadata, TypeRegistry } from '@polkadot/types';
 import type { Codec } from '@polkadot/types/types';
-import metadataHex, { rpc as rpcMethods, version as runtimeVersion } from '@polkadot/types-support/metadata/static-substrate-contracts-node';
+import metadataHex, {
+  rpc as rpcMethods,
+  version as runtimeVersion,
+} from '@polkadot/types-support/metadata/static-substrate-contracts-node';
 import { compactToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a, decodeAddress, xxhashAsU8a } from '@polkadot/util-crypto';
 
@@ -15,7 +18,9 @@ export { metadataHex, rpcMethods, runtimeVersion };
 export const registry = new TypeRegistry();
 export const metadata = new Metadata(registry, metadataHex);
 registry.setMetadata(metadata);
-registry.setChainProperties(registry.createType('ChainProperties', { ss58Format: 42, tokenDecimals: 9, tokenSymbol: 'TAO' }));
+registry.setChainProperties(
+  registry.createType('ChainProperties', { ss58Format: 42, tokenDecimals: 9, tokenSymbol: 'TAO' }),
+);
 
 const pallets = metadata.asLatest.pallets;
 
@@ -26,7 +31,9 @@ function pallet(name: string) {
 }
 
 function storageValueType(palletName: string, item: string): string {
-  const entry = pallet(palletName).storage.unwrap().items.find((i) => i.name.toString() === item)!;
+  const entry = pallet(palletName)
+    .storage.unwrap()
+    .items.find((i) => i.name.toString() === item)!;
   return registry.createLookupType(entry.type.isMap ? entry.type.asMap.value : entry.type.asPlain);
 }
 
@@ -95,11 +102,18 @@ export function encodeExecResult(result: { data: Uint8Array; revert: boolean } |
     debugMessage: '',
   };
   // Bytes from hex: a Uint8Array would be read as already length-prefixed.
-  const inner = 'data' in result ? { Ok: { flags: result.revert ? 1 : 0, data: u8aToHex(result.data) } } : { Err: result.dispatchError };
+  const inner =
+    'data' in result
+      ? { Ok: { flags: result.revert ? 1 : 0, data: u8aToHex(result.data) } }
+      : { Err: result.dispatchError };
   return registry.createType('ContractExecResult', { ...common, result: inner }).toHex();
 }
 
-export function decodeContractsCallParams(bytes: Uint8Array): { origin: Uint8Array; dest: Uint8Array; input: Uint8Array } {
+export function decodeContractsCallParams(bytes: Uint8Array): {
+  origin: Uint8Array;
+  dest: Uint8Array;
+  input: Uint8Array;
+} {
   const origin = bytes.subarray(0, 32);
   const dest = bytes.subarray(32, 64);
   let offset = 64 + 16; // value: u128

@@ -49,13 +49,15 @@ export async function serveJsonRpc(methods: Readonly<Record<string, RpcMethod>>)
 
   const call = async (request: unknown): Promise<object> => {
     const { id, method, params } = (request ?? {}) as { id?: unknown; method?: unknown; params?: unknown };
-    if (typeof method !== 'string') return { jsonrpc: '2.0', id: id ?? null, error: { code: -32600, message: 'Invalid request' } };
+    if (typeof method !== 'string')
+      return { jsonrpc: '2.0', id: id ?? null, error: { code: -32600, message: 'Invalid request' } };
     calls.set(method, (calls.get(method) ?? 0) + 1);
     const fault = faults.get(method);
     if (fault !== undefined) faults.delete(method);
     if (fault === 'before') throw new LostAnswer();
     const handler = methods[method];
-    if (handler === undefined) return { jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method}` } };
+    if (handler === undefined)
+      return { jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method}` } };
     try {
       const result = await handler(Array.isArray(params) ? params : params === undefined ? [] : [params]);
       if (fault === 'after') throw new LostAnswer();
@@ -63,7 +65,16 @@ export async function serveJsonRpc(methods: Readonly<Record<string, RpcMethod>>)
     } catch (error) {
       if (error instanceof LostAnswer) throw error;
       if (fault === 'after') throw new LostAnswer();
-      if (error instanceof JsonRpcError) return { jsonrpc: '2.0', id, error: { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) } };
+      if (error instanceof JsonRpcError)
+        return {
+          jsonrpc: '2.0',
+          id,
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.data === undefined ? {} : { data: error.data }),
+          },
+        };
       return { jsonrpc: '2.0', id, error: { code: -32603, message: `Internal error: ${(error as Error).message}` } };
     }
   };

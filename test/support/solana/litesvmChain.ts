@@ -94,7 +94,8 @@ export class LitesvmChain {
   }
 
   slotAt(commitment: Commitment = 'finalized'): bigint {
-    const depth = commitment === 'processed' ? 0n : commitment === 'confirmed' ? this.confirmedDepth : this.finalizedDepth;
+    const depth =
+      commitment === 'processed' ? 0n : commitment === 'confirmed' ? this.confirmedDepth : this.finalizedDepth;
     return this.head - depth < FIRST_SLOT ? FIRST_SLOT : this.head - depth;
   }
 
@@ -136,16 +137,27 @@ export class LitesvmChain {
     return this.statuses.has(getSignatureFromTransaction(tx)) ? 'AlreadyProcessed' : null;
   }
 
-  private lifetimeValid(message: ReturnType<ReturnType<typeof getCompiledTransactionMessageDecoder>['decode']>): boolean {
+  private lifetimeValid(
+    message: ReturnType<ReturnType<typeof getCompiledTransactionMessageDecoder>['decode']>,
+  ): boolean {
     const token = message.lifetimeToken;
     if (this.isBlockhashValid(token, 'processed')) return true;
     if (message.version === 1) return false; // no durable-nonce rule is modelled for v1 messages
     const first = message.instructions[0];
     const program = first === undefined ? undefined : message.staticAccounts[first.programAddressIndex];
-    const isAdvance = program === SYSTEM_PROGRAM_ADDRESS && first?.data !== undefined && first.data.length >= 4 && first.data[0] === ADVANCE_NONCE_INDEX;
+    const isAdvance =
+      program === SYSTEM_PROGRAM_ADDRESS &&
+      first?.data !== undefined &&
+      first.data.length >= 4 &&
+      first.data[0] === ADVANCE_NONCE_INDEX;
     if (!isAdvance || first.accountIndices === undefined) return false;
     const nonceAccount = this.current(message.staticAccounts[first.accountIndices[0]!]!);
-    if (nonceAccount === null || nonceAccount.programAddress !== SYSTEM_PROGRAM_ADDRESS || nonceAccount.data.length !== 80) return false;
+    if (
+      nonceAccount === null ||
+      nonceAccount.programAddress !== SYSTEM_PROGRAM_ADDRESS ||
+      nonceAccount.data.length !== 80
+    )
+      return false;
     const stored = getNonceDecoder().decode(nonceAccount.data);
     return stored.state === 1 && stored.blockhash === token;
   }
@@ -155,7 +167,9 @@ export class LitesvmChain {
     const age = this.ageProblem(tx);
     if (age !== null) return { err: age, logs: [] };
     const result = this.svm.simulateTransaction(tx);
-    return result instanceof FailedTransactionMetadata ? { err: rpcTransactionError(result.err()), logs: result.meta().logs() } : null;
+    return result instanceof FailedTransactionMetadata
+      ? { err: rpcTransactionError(result.err()), logs: result.meta().logs() }
+      : null;
   }
 
   /** A transaction into the pool; it is tried when the next block is produced. */
@@ -174,7 +188,8 @@ export class LitesvmChain {
   /** Forgets the pool without including anything (a node that restarted, a broadcast lost on the way). */
   dropPool(): number {
     const n = this.pool.length;
-    for (const p of this.pool) this.noteDrop({ signature: p.signature, slot: this.head, reason: 'dropped from the pool' });
+    for (const p of this.pool)
+      this.noteDrop({ signature: p.signature, slot: this.head, reason: 'dropped from the pool' });
     this.pool = [];
     return n;
   }
@@ -185,7 +200,8 @@ export class LitesvmChain {
 
   /** Produces `count` blocks; the first includes what the pool holds that is still valid. */
   produceBlocks(count = 1): void {
-    if (!Number.isInteger(count) || count < 1 || count > MAX_BLOCKS_PER_CALL) throw new RangeError(`block count ${count}: 1 to ${MAX_BLOCKS_PER_CALL}`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_BLOCKS_PER_CALL)
+      throw new RangeError(`block count ${count}: 1 to ${MAX_BLOCKS_PER_CALL}`);
     for (let i = 0; i < count; i++) this.produceBlock();
   }
 

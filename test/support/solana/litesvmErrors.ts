@@ -23,7 +23,10 @@ import type { FailedTransactionMetadata } from 'litesvm';
 /** A transaction error as JSON-RPC carries it: a name, or { Variant: payload }. */
 export type RpcTransactionError = string | Readonly<Record<string, unknown>>;
 
-const declarations = readFileSync(join(dirname(createRequire(import.meta.url).resolve('litesvm')), 'internal.d.ts'), 'utf8');
+const declarations = readFileSync(
+  join(dirname(createRequire(import.meta.url).resolve('litesvm')), 'internal.d.ts'),
+  'utf8',
+);
 
 function enumNames(name: string): ReadonlyMap<number, string> {
   const body = new RegExp(`enum ${name} \\{([^}]*)\\}`).exec(declarations)?.[1];
@@ -40,10 +43,13 @@ type LitesvmTransactionError = ReturnType<FailedTransactionMetadata['err']>;
 
 export function rpcTransactionError(error: LitesvmTransactionError): RpcTransactionError {
   if (typeof error === 'number') return named(TRANSACTION_ERRORS, error, 'transaction');
-  if (error instanceof TransactionErrorInstructionError) return { InstructionError: [error.index, rpcInstructionError(error.err())] };
-  if (error instanceof TransactionErrorInsufficientFundsForRent) return { InsufficientFundsForRent: { account_index: error.accountIndex } };
+  if (error instanceof TransactionErrorInstructionError)
+    return { InstructionError: [error.index, rpcInstructionError(error.err())] };
+  if (error instanceof TransactionErrorInsufficientFundsForRent)
+    return { InsufficientFundsForRent: { account_index: error.accountIndex } };
   if (error instanceof TransactionErrorDuplicateInstruction) return { DuplicateInstruction: error.index };
-  if (error instanceof TransactionErrorProgramExecutionTemporarilyRestricted) return { ProgramExecutionTemporarilyRestricted: { account_index: error.accountIndex } };
+  if (error instanceof TransactionErrorProgramExecutionTemporarilyRestricted)
+    return { ProgramExecutionTemporarilyRestricted: { account_index: error.accountIndex } };
   throw new Error(`unknown LiteSVM transaction error: ${String(error)}`);
 }
 

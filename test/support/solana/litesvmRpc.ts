@@ -43,7 +43,8 @@ interface Config {
 const configOf = (value: unknown): Config => (value !== null && typeof value === 'object' ? (value as Config) : {});
 const commitmentOf = (value: unknown): Commitment => {
   const commitment = configOf(value).commitment ?? 'finalized';
-  if (commitment !== 'processed' && commitment !== 'confirmed' && commitment !== 'finalized') throw new JsonRpcError(INVALID_PARAMS, `unknown commitment ${String(commitment)}`);
+  if (commitment !== 'processed' && commitment !== 'confirmed' && commitment !== 'finalized')
+    throw new JsonRpcError(INVALID_PARAMS, `unknown commitment ${String(commitment)}`);
   return commitment;
 };
 const text = (value: unknown, what: string): string => {
@@ -52,12 +53,18 @@ const text = (value: unknown, what: string): string => {
 };
 
 export function solanaMethods(chain: LitesvmChain): Record<string, RpcMethod> {
-  const envelope = (commitment: Commitment, value: unknown) => ({ context: { apiVersion: '2.2.0', slot: chain.slotAt(commitment) }, value });
+  const envelope = (commitment: Commitment, value: unknown) => ({
+    context: { apiVersion: '2.2.0', slot: chain.slotAt(commitment) },
+    value,
+  });
   const accountAt = ([address, config]: readonly unknown[]) => {
-    if ((configOf(config).encoding ?? 'base64') !== 'base64') throw new JsonRpcError(INVALID_PARAMS, 'only base64 account encoding is served');
+    if ((configOf(config).encoding ?? 'base64') !== 'base64')
+      throw new JsonRpcError(INVALID_PARAMS, 'only base64 account encoding is served');
     const account = chain.account(text(address, 'address') as Address, commitmentOf(config));
     const slice = configOf(config).dataSlice;
-    return account === null || slice === undefined ? account : { ...account, data: account.data.slice(slice.offset, slice.offset + slice.length) };
+    return account === null || slice === undefined
+      ? account
+      : { ...account, data: account.data.slice(slice.offset, slice.offset + slice.length) };
   };
   return {
     getGenesisHash: () => GENESIS_HASH,
@@ -66,18 +73,32 @@ export function solanaMethods(chain: LitesvmChain): Record<string, RpcMethod> {
     getSlot: ([config]) => chain.slotAt(commitmentOf(config)),
     getBlockHeight: ([config]) => chain.slotAt(commitmentOf(config)),
     getLatestBlockhash: ([config]) => envelope(commitmentOf(config), chain.latestBlockhash(commitmentOf(config))),
-    isBlockhashValid: ([blockhash, config]) => envelope(commitmentOf(config), chain.isBlockhashValid(text(blockhash, 'blockhash'), commitmentOf(config))),
+    isBlockhashValid: ([blockhash, config]) =>
+      envelope(commitmentOf(config), chain.isBlockhashValid(text(blockhash, 'blockhash'), commitmentOf(config))),
     getMinimumBalanceForRentExemption: ([size]) => chain.svm.minimumBalanceForRentExemption(BigInt(size as number)),
-    getBalance: ([address, config]) => envelope(commitmentOf(config), chain.account(text(address, 'address') as Address, commitmentOf(config))?.lamports ?? 0n),
+    getBalance: ([address, config]) =>
+      envelope(
+        commitmentOf(config),
+        chain.account(text(address, 'address') as Address, commitmentOf(config))?.lamports ?? 0n,
+      ),
     getAccountInfo: (params) => envelope(commitmentOf(params[1]), encodeAccount(accountAt(params))),
     getMultipleAccounts: ([addresses, config]) => {
-      if (!Array.isArray(addresses) || addresses.length > 100) throw new JsonRpcError(INVALID_PARAMS, 'addresses: an array of at most 100');
-      return envelope(commitmentOf(config), addresses.map((address) => encodeAccount(accountAt([address, config]))));
+      if (!Array.isArray(addresses) || addresses.length > 100)
+        throw new JsonRpcError(INVALID_PARAMS, 'addresses: an array of at most 100');
+      return envelope(
+        commitmentOf(config),
+        addresses.map((address) => encodeAccount(accountAt([address, config]))),
+      );
     },
-    getTokenAccountBalance: ([address, config]) => envelope(commitmentOf(config), tokenBalance(chain, text(address, 'address') as Address, commitmentOf(config))),
+    getTokenAccountBalance: ([address, config]) =>
+      envelope(commitmentOf(config), tokenBalance(chain, text(address, 'address') as Address, commitmentOf(config))),
     getSignatureStatuses: ([signatures]) => {
-      if (!Array.isArray(signatures) || signatures.length > 256) throw new JsonRpcError(INVALID_PARAMS, 'signatures: an array of at most 256');
-      return envelope('processed', signatures.map((signature) => signatureStatus(chain, text(signature, 'signature'))));
+      if (!Array.isArray(signatures) || signatures.length > 256)
+        throw new JsonRpcError(INVALID_PARAMS, 'signatures: an array of at most 256');
+      return envelope(
+        'processed',
+        signatures.map((signature) => signatureStatus(chain, text(signature, 'signature'))),
+      );
     },
     sendTransaction: ([wire, config]) => sendTransaction(chain, text(wire, 'transaction'), configOf(config)),
   };
@@ -97,7 +118,8 @@ function encodeAccount(account: EncodedAccount | null): object | null {
 
 function tokenBalance(chain: LitesvmChain, address: Address, commitment: Commitment): object {
   const account = chain.account(address, commitment);
-  if (account === null || account.programAddress !== TOKEN_PROGRAM_ADDRESS) throw new JsonRpcError(INVALID_PARAMS, 'Invalid param: not a Token account');
+  if (account === null || account.programAddress !== TOKEN_PROGRAM_ADDRESS)
+    throw new JsonRpcError(INVALID_PARAMS, 'Invalid param: not a Token account');
   const token = getTokenDecoder().decode(account.data);
   const mintAccount = chain.account(token.mint, commitment);
   if (mintAccount === null) throw new JsonRpcError(INVALID_PARAMS, 'Invalid param: mint could not be unpacked');
@@ -121,7 +143,8 @@ function signatureStatus(chain: LitesvmChain, signature: string): object | null 
 }
 
 function sendTransaction(chain: LitesvmChain, wire: string, config: Config): string {
-  if ((config.encoding ?? 'base58') !== 'base64') throw new JsonRpcError(INVALID_PARAMS, 'only base64-encoded transactions are served');
+  if ((config.encoding ?? 'base58') !== 'base64')
+    throw new JsonRpcError(INVALID_PARAMS, 'only base64-encoded transactions are served');
   let decoded: ReturnType<LitesvmChain['submitWire']>;
   try {
     decoded = chain.submitWire(Buffer.from(wire, 'base64'));

@@ -63,7 +63,8 @@ export class SolanaFixture {
     const signature = this.chain.submit(tx);
     this.chain.produceBlocks(TO_FINALIZED);
     const status = this.chain.status(signature, 'finalized');
-    if (status === null) throw new Error(`fixture transaction ${signature} was dropped: ${JSON.stringify(this.chain.dropped.at(-1))}`);
+    if (status === null)
+      throw new Error(`fixture transaction ${signature} was dropped: ${JSON.stringify(this.chain.dropped.at(-1))}`);
     if (status.err !== null) throw new Error(`fixture transaction ${signature} failed: ${JSON.stringify(status.err)}`);
     return signature;
   }
@@ -73,7 +74,8 @@ export class SolanaFixture {
     return pipe(
       createTransactionMessage({ version: 'legacy' }),
       (m) => setTransactionMessageFeePayerSigner(payer, m),
-      (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: blockhash as Blockhash, lastValidBlockHeight }, m),
+      (m) =>
+        setTransactionMessageLifetimeUsingBlockhash({ blockhash: blockhash as Blockhash, lastValidBlockHeight }, m),
       (m) => appendTransactionMessageInstructions(instructions, m),
       (m) => signTransactionMessageWithSigners(m),
     );
@@ -87,7 +89,13 @@ export class SolanaFixture {
     for (let i = 0; i < count; i++) {
       const account = await generateKeyPairSigner();
       await this.run(authority, [
-        getCreateAccountInstruction({ payer: authority, newAccount: account, lamports: rent, space, programAddress: SYSTEM_PROGRAM_ADDRESS }),
+        getCreateAccountInstruction({
+          payer: authority,
+          newAccount: account,
+          lamports: rent,
+          space,
+          programAddress: SYSTEM_PROGRAM_ADDRESS,
+        }),
         getInitializeNonceAccountInstruction({ nonceAccount: account.address, nonceAuthority: authority.address }),
       ]);
       made.push(account.address);
@@ -97,7 +105,9 @@ export class SolanaFixture {
 
   /** Advances a nonce account outside any payout (what an operator's `solana new-nonce` does). */
   async advanceNonce(authority: KeyPairSigner, account: Address): Promise<void> {
-    await this.run(authority, [getAdvanceNonceAccountInstruction({ nonceAccount: account, nonceAuthority: authority })]);
+    await this.run(authority, [
+      getAdvanceNonceAccountInstruction({ nonceAccount: account, nonceAuthority: authority }),
+    ]);
   }
 
   /** A legacy SPL mint whose mint and freeze authority is `issuer`. */
@@ -105,8 +115,19 @@ export class SolanaFixture {
     const mint = await generateKeyPairSigner();
     const rent = this.chain.svm.minimumBalanceForRentExemption(BigInt(getMintSize()));
     await this.run(issuer, [
-      getCreateAccountInstruction({ payer: issuer, newAccount: mint, lamports: rent, space: getMintSize(), programAddress: TOKEN_PROGRAM_ADDRESS }),
-      getInitializeMint2Instruction({ mint: mint.address, decimals, mintAuthority: issuer.address, freezeAuthority: issuer.address }),
+      getCreateAccountInstruction({
+        payer: issuer,
+        newAccount: mint,
+        lamports: rent,
+        space: getMintSize(),
+        programAddress: TOKEN_PROGRAM_ADDRESS,
+      }),
+      getInitializeMint2Instruction({
+        mint: mint.address,
+        decimals,
+        mintAuthority: issuer.address,
+        freezeAuthority: issuer.address,
+      }),
     ]);
     return mint.address;
   }
@@ -116,10 +137,19 @@ export class SolanaFixture {
   }
 
   /** Creates `owner`'s token account (paid by the issuer) and mints `amount` into it. */
-  async mintTo(issuer: KeyPairSigner, mint: Address, owner: Address, amount: bigint, decimals: number): Promise<Address> {
+  async mintTo(
+    issuer: KeyPairSigner,
+    mint: Address,
+    owner: Address,
+    amount: bigint,
+    decimals: number,
+  ): Promise<Address> {
     const ata = await this.ata(owner, mint);
-    const instructions: Instruction[] = [getCreateAssociatedTokenIdempotentInstruction({ payer: issuer, ata, owner, mint })];
-    if (amount > 0n) instructions.push(getMintToCheckedInstruction({ mint, token: ata, mintAuthority: issuer, amount, decimals }));
+    const instructions: Instruction[] = [
+      getCreateAssociatedTokenIdempotentInstruction({ payer: issuer, ata, owner, mint }),
+    ];
+    if (amount > 0n)
+      instructions.push(getMintToCheckedInstruction({ mint, token: ata, mintAuthority: issuer, amount, decimals }));
     await this.run(issuer, instructions);
     return ata;
   }
