@@ -5,6 +5,9 @@
  *   writing at once (their writes share commits: group commit);
  * - the cost of one persisted transition with 10 ... 100,000 live machines;
  * - the time and heap to restore that many machines, next to XState holding them alone.
+ *
+ * Size (over 300 lines): one benchmark's rounds, their interleaving and its tables; the rows
+ * share the rotation that makes them comparable in one run.
  */
 import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -5,6 +5,9 @@
  * job chain an escrow client with its durable transaction sender. Every port is wrapped so
  * its calls are timed. Keys are parsed here, all of them before anything connects, and every
  * problem is reported at once with its configuration path.
+ *
+ * Size (over 300 lines): one short builder per chain kind, read together so every configured
+ * chain is seen to get its ports and its key; the BTC builder already lives in bitcoinPorts.ts.
  */
 import { join } from 'node:path';
 import type { HostOptions } from '../host/host.ts';

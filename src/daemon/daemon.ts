@@ -11,6 +11,9 @@
  * Stop: on SIGTERM or SIGINT, stop polling, let the tick in progress bring its effects to a
  * durable state, close everything, exit 0. A second signal exits at once: still safe, every
  * step is on disk before its effect.
+ *
+ * Size (over 300 lines): the start sequence, in order, each step a short function; the order is
+ * the point (paths, lock, store, chains, host, then ticks) and reads best in one file.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -10,6 +10,11 @@
  * effect each persisted state still asks for; every effect is idempotent or reads the chain
  * first, so performing it again is safe. Crash points: after-effect (the effect happened, its
  * result not yet fed back), after-record (recovery entry written, not archived), after-archive.
+ *
+ * Size (over 300 lines): the tick, the effect loop, the batches and restore all keep one rule
+ * over the live table (a snapshot on disk before its effect; back to the disk's snapshot on an
+ * error), so they stay together; what does not share it is already beside it (machineTable.ts,
+ * revive.ts, scope.ts, live.ts).
  */
 import { errorField } from '../errors.ts';
 import type { InspectionEvent } from 'xstate';

@@ -13,6 +13,9 @@
  * A crash during an append can leave the newest segment ending in a fragment with no newline.
  * That write was never acknowledged (acknowledgement follows the fsync of whole lines), so it
  * is not data: a writer cuts it off, a reader skips it.
+ *
+ * Size (over 300 lines): rotation, append, checkpoint and reading a log larger than one read
+ * share the segment numbering and the fsync rules; split, each half would restate them.
  */
 import { isAscii } from 'node:buffer';
 import { close as closeFd, fdatasync, fsync, open as openFd, write } from 'node:fs';

@@ -26,6 +26,10 @@
  *
  * (Over 300 lines: the port's four methods and the reservation rules they share belong
  * together; building, conflicts and errors are in their own files.)
+ *
+ * Size (over 300 lines): coin choice, input reservation, broadcast and lookup share the
+ * journal's reservation rule (an input of a signed transfer is spent by nothing else until it
+ * confirms or is proven conflicted); building and errors are already in their own files.
  */
 import type { Transaction } from '@scure/btc-signer';
 import { pubECDSA } from '@scure/btc-signer/utils.js';

@@ -20,6 +20,10 @@
  * Rejected, nothing signed); configured decimals must match the token's.
  *
  * Signed bytes and keys never go into a log line or an error message; hashes do.
+ *
+ * Size (over 300 lines): sign, broadcast, lookup and adopt share the nonce allocator's and the
+ * journal's rules (bytes durable before broadcast, a nonce never handed out twice); the journal
+ * and the raw transaction plumbing are already in txJournal.ts and evmTxSender.ts.
  */
 import {
   getAddress,
