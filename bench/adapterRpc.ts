@@ -18,7 +18,7 @@ import { AllwaysAbi } from '../src/chains/substrate/allwaysAbi.ts';
 import { AllwaysSwapContract } from '../src/chains/substrate/allwaysSwapContract.ts';
 import { ExtrinsicSearch } from '../src/chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../src/chains/substrate/substrateChain.ts';
-import { Host } from '../src/host/host.ts';
+import { openHost } from '../src/host/host.ts';
 import { openLowdbSnapshotStore } from '../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../src/store/recoveryLog.ts';
 import { devAccounts } from '../test/support/devAccounts.ts';
@@ -77,7 +77,7 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
       knownMachines: knownMachineVersions,
     });
     const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-    const host = await Host.restore({
+    const host = await openHost({
       store,
       recoveryLog,
       swapContract: contract,

@@ -16,7 +16,7 @@
  */
 import { JsonRpcProvider, type JsonRpcPayload, type JsonRpcResult } from 'ethers';
 import pino from 'pino';
-import type { JobTerms } from '../machines/index.ts';
+import { jobMachineId, type JobTerms } from '../machines/index.ts';
 import { EvmEscrow, type ClaimMethod } from '../src/chains/evm/evmEscrow.ts';
 import { EvmTxSender } from '../src/chains/evm/evmTxSender.ts';
 import { TxJournal } from '../src/chains/evm/txJournal.ts';
@@ -87,7 +87,7 @@ async function countingEscrow(
 
 const tasksOf = (jobs: readonly JobTerms[], amount: (t: JobTerms) => bigint): ClaimTask[] =>
   jobs.map((terms) => ({
-    id: `job:${terms.chain}:${terms.jobId}`,
+    id: jobMachineId(terms),
     terms,
     amount: amount(terms),
     record: { sourceJobId: terms.jobId, cost: amount(terms), durationSecs: 3_600, resultHash: `0x${'ab'.repeat(32)}` },
@@ -142,8 +142,8 @@ function oceanNodeProof(terms: JobTerms): string {
     status: 71,
     statusText: 'Job settling',
     results: [{ filename: 'outputs.tar', filesize: 10_240, type: 'output', index: 0 }],
-    inputDID: ['did:op:' + 'a'.repeat(64)],
-    algoDID: 'did:op:' + 'b'.repeat(64),
+    inputDID: [`did:op:${'a'.repeat(64)}`],
+    algoDID: `did:op:${'b'.repeat(64)}`,
     maxJobDuration: 3_600,
     environment: `0x${'c'.repeat(64)}-0x${'d'.repeat(64)}`,
     stopRequested: false,

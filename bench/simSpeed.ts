@@ -9,9 +9,10 @@ import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms
 import { FaultInjector, parseFaults, type FaultKind, type FaultSource } from '../sim/faults.ts';
 import { everyObligationSeen } from '../sim/runner.ts';
 import { simulate, type SimSummary } from '../sim/simulate.ts';
-import { MachineStepper } from '../src/host/machineStepper.ts';
+import { MachineStepper } from '../src/engine/machineStepper.ts';
 import { SimulatedSystem } from '../sim/system.ts';
 import { World } from '../sim/world.ts';
+import { PRODUCT_MODULES } from '../sim/modules/product.ts';
 
 export type Obligation = 'swap' | 'job';
 
@@ -273,12 +274,11 @@ export async function rpcCallsPerSwap(
   let calls = 0;
   let lifecycles = 0;
   for (let seed = 1; seed <= runs; seed += 1) {
-    const world = World.create(seed, {
-      swaps: 8,
-      jobs: 0,
-      marginBlocks: 3,
-      hostility: { badData: 0, tightWindow: 0, shortLock: 0, payerCancels: 0 },
-    });
+    const world = World.create(
+      seed,
+      { swaps: 8, jobs: 0, marginBlocks: 3, hostility: { badData: 0, tightWindow: 0, shortLock: 0, payerCancels: 0 } },
+      PRODUCT_MODULES,
+    );
     const counting: FaultSource = {
       decide: (kind) => {
         if (kind === 'rpc-before') calls += 1;

@@ -5,6 +5,9 @@
  *   writing at once (their writes share commits: group commit);
  * - the cost of one persisted transition with 10 ... 100,000 live machines;
  * - the time and heap to restore that many machines, next to XState holding them alone.
+ *
+ * Size (over 300 lines): one benchmark's rounds, their interleaving and its tables; the rows
+ * share the rotation that makes them comparable in one run.
  */
 import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { knownMachineVersions, swapFulfillment, type SwapTerms } from '../machines/index.ts';
-import { Host } from '../src/host/host.ts';
-import { MachineStepper } from '../src/host/machineStepper.ts';
+import { openHost } from '../src/host/host.ts';
+import { MachineStepper } from '../src/engine/machineStepper.ts';
 import { encodeEnvelope } from '../src/store/checksummedJsonFile.ts';
 import { writeFileDurably } from '../src/store/durableFile.ts';
 import { encodeLogLine } from '../src/store/logLine.ts';
@@ -26,6 +29,7 @@ import {
 import { openRecoveryLog } from '../src/store/recoveryLog.ts';
 import { segmentFileName } from '../src/store/segmentLog.ts';
 import type { MachineRecord } from '../src/store/snapshotStore.ts';
+import { swapMachineId } from '../machines/index.ts';
 
 const SILENT = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -163,7 +167,7 @@ export async function seedStore(count: number): Promise<string> {
   const fd = openSync(join(dir, 'log', segmentFileName(1)), 'w');
   for (let i = 1; i <= count; i += 1) {
     const record: MachineRecord = {
-      id: `swap:${i}`,
+      id: swapMachineId(String(i)),
       machine: { name: 'swapFulfillment', version: 1 },
       seq: 1,
       snapshot: {
@@ -329,7 +333,7 @@ async function restoreOnce(
   const started = performance.now();
   const store = await openLowdbSnapshotStore(dir, { create: false, knownMachines: knownMachineVersions });
   const { log: recoveryLog } = await openRecoveryLog(join(dir, '..', 'recovery.jsonl'));
-  const host = await Host.restore({
+  const host = await openHost({
     store,
     recoveryLog,
     swapContract: null,

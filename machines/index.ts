@@ -45,10 +45,20 @@ export function migrateSnapshot(name: string, from: number, to: number, snapshot
 
 export type MachineName = keyof typeof machineCatalog;
 
-/** name -> version, the form the store checks every snapshot against. */
-export const knownMachineVersions: Readonly<Record<string, number>> = Object.fromEntries(
-  Object.values(machineCatalog).map((entry) => [entry.name, entry.version]),
-);
+/**
+ * name -> version (or the version and the oldest one it migrates from), the form the store
+ * checks every snapshot against; the migration itself is run by the engine at restore.
+ */
+export const knownMachineVersions: Readonly<Record<string, number | { version: number; migratesFrom: number }>> =
+  Object.fromEntries(
+    Object.values(machineCatalog).map((entry: MachineEntry) => {
+      const from = Object.keys(entry.migrations ?? {}).map(Number);
+      return [
+        entry.name,
+        from.length === 0 ? entry.version : { version: entry.version, migratesFrom: Math.min(...from) },
+      ];
+    }),
+  );
 
 /** The meta of the (flat) state a snapshot is in. */
 export function metaOfState(snapshot: { getMeta(): Record<string, unknown>; value: unknown }): StateMeta {
@@ -58,6 +68,9 @@ export function metaOfState(snapshot: { getMeta(): Record<string, unknown>; valu
   return found[1] as StateMeta;
 }
 
+export * from './defaults.ts';
+export * from './ids.ts';
+export * from './invariants.ts';
 export * from './jobSettlement.ts';
 export * from './markFulfilledErrors.ts';
 export * from './stateMeta.ts';

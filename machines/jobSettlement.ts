@@ -20,7 +20,7 @@
  * go into the claim's proof bytes); `migrateJobSnapshotV1` upgrades a version-1 snapshot.
  */
 import { assign, setup } from 'xstate';
-import { DECIMAL_INTEGER, minAmount, type StateMeta } from './stateMeta.ts';
+import { DECIMAL_INTEGER, minAmount, stateMetaOf } from './stateMeta.ts';
 
 export const JOB_MACHINE_NAME = 'jobSettlement';
 export const JOB_MACHINE_VERSION = 2;
@@ -84,7 +84,11 @@ export type JobEvent =
   | { type: 'CANCEL_FAILED'; error: string }
   | { type: 'LOCK_GONE'; reason: string };
 
-const meta = (m: StateMeta): StateMeta => m;
+/** Every effect a state of this machine may ask for; the job obligation's handler table is keyed by it. */
+export const JOB_EFFECTS = ['claimLock', 'cancelExpiredLock', 'recordRecovery'] as const;
+export type JobEffect = (typeof JOB_EFFECTS)[number];
+
+const meta = stateMetaOf<JobEffect>();
 
 export const jobSettlement = setup({
   types: {

@@ -7,11 +7,20 @@
  * snapshot holds, for auditors. `record` marks final states whose obligation must be written to
  * the recovery log (exactly once) before the machine is archived.
  */
-export interface StateMeta {
-  readonly effect?: string;
+export interface StateMeta<Effect extends string = string> {
+  /** One of the machine's declared effects (its `*_EFFECTS` list): a handler exists for each. */
+  readonly effect?: Effect;
   readonly durableBefore?: string;
   readonly record?: 'stuck-funds' | 'lost-revenue' | 'unsettled-claim';
   readonly summary: string;
+}
+
+/**
+ * The meta helper a machine declares its states with: `stateMetaOf<SwapEffect>()` accepts only
+ * the machine's own effects, so a state cannot ask for an effect no handler table lists.
+ */
+export function stateMetaOf<Effect extends string>(): (meta: StateMeta<Effect>) => StateMeta<Effect> {
+  return (meta) => meta;
 }
 
 /** Integer amounts travel as decimal strings so every snapshot survives a JSON round trip. */

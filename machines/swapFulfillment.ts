@@ -4,7 +4,7 @@
  *
  *   Pending -> Sending -> Sent -> Marking -> Fulfilled
  *   Pending -> Expired   (timeout margin reached before any send: nothing sent, nothing lost)
- *   Pending -> Rejected  (invalid swap data: no send)
+ *   Pending|Sending -> Rejected  (invalid swap data, or a destination that refuses: no send)
  *   Sending|Sent|Marking|Reconciling -> Recovery (funds left and cannot be finalized)
  *
  * The margin gates the first send only: once a transfer is signed, every path leads to
@@ -14,11 +14,11 @@
  */
 import { assign, setup } from 'xstate';
 import { classifyMarkError } from './markFulfilledErrors.ts';
-import { isPositiveAmount, type StateMeta } from './stateMeta.ts';
+import { DEFAULT_MARGIN_BLOCKS } from './defaults.ts';
+import { isPositiveAmount, stateMetaOf } from './stateMeta.ts';
 
 export const SWAP_MACHINE_NAME = 'swapFulfillment';
 export const SWAP_MACHINE_VERSION = 1;
-export const DEFAULT_MARGIN_BLOCKS = 3;
 /** Transient mark failures back off 1, 2, 4, ... blocks, never more than this. */
 export const MAX_MARK_BACKOFF_BLOCKS = 16;
 
@@ -91,7 +91,11 @@ export type SwapEvent =
   | { type: 'SWAP_READ'; view: SwapView | null }
   | { type: 'READ_FAILED'; error: string };
 
-const meta = (m: StateMeta): StateMeta => m;
+/** Every effect a state of this machine may ask for; the swap obligation's handler table is keyed by it. */
+export const SWAP_EFFECTS = ['sendTransfer', 'markFulfilled', 'readSwap', 'recordRecovery'] as const;
+export type SwapEffect = (typeof SWAP_EFFECTS)[number];
+
+const meta = stateMetaOf<SwapEffect>();
 
 export const swapFulfillment = setup({
   types: {
@@ -224,6 +228,9 @@ export const swapFulfillment = setup({
       on: {
         BLOCK: { guard: 'unsignedAndMarginReached', target: 'Expired', actions: ['noteBlock', 'noteMarginReached'] },
         SWAP_GONE: { guard: 'notYetSigned', target: 'Expired', actions: 'noteVanishedBeforeSend' },
+        // The destination refused the transfer before anything was signed (a paused token, a
+        // frozen or blacklisted destination): nothing will ever be sent for this swap.
+        REJECT: { guard: 'notYetSigned', target: 'Rejected', actions: 'noteRejection' },
         TRANSFER_SIGNED: { guard: 'notYetSigned', actions: 'recordSignedTransfer' },
         TRANSFER_INCLUDED: { target: 'Sent', actions: 'recordInclusion' },
         TRANSFER_INVALID: { target: 'Recovery', actions: 'noteTransferInvalid' },
@@ -277,7 +284,7 @@ export const swapFulfillment = setup({
     },
     Rejected: {
       type: 'final',
-      meta: meta({ summary: 'invalid swap data; never sent' }),
+      meta: meta({ summary: 'invalid swap data, or the destination refused before signing; never sent' }),
     },
     Recovery: {
       type: 'final',

@@ -1,27 +1,41 @@
 /**
- * One block of simulated time for every chain: transfers are included, validators confirm or
- * time out swaps, payers cancel expired locks, the compute engine runs jobs, and the script
- * creates new swaps and jobs. Committed once at the end: a crash mid-block loses the block.
+ * One block of the product's simulated chains (sim/modules/ calls these): transfers are
+ * included, validators confirm or time out swaps, payers cancel expired locks, and the scripts
+ * create new swaps and jobs. `advanceBlock` (sim/world.ts) runs every module's, then commits
+ * once: a crash mid-block loses the block.
  */
 import { addressFor } from './addresses.ts';
-import { BLOCK_SECONDS, DEST_CHAINS, type World } from './world.ts';
+import { includeSolanaBlock } from './chains/simSolana.ts';
+import { includeUtxoTransfers } from './chains/simUtxoChain.ts';
+import { BLOCK_SECONDS, type World } from './world.ts';
+
+export { advanceBlock } from './world.ts';
 
 /** Blocks after a confirmed fulfilment at which validators vote the swap Completed. */
 export const CONFIRM_DELAY_BLOCKS = 4;
 
-export function advanceBlock(world: World): void {
-  const s = world.state;
-  s.subtensor.height += 1;
-  s.escrow.time += BLOCK_SECONDS;
-  for (const ledger of Object.values(s.ledgers)) includeTransfers(world, ledger.chain);
+/** The swap side of a block: the Subtensor's height, inclusion on every ledger, the validators. */
+export function advanceSwapChains(world: World): void {
+  world.state.subtensor.height += 1;
+  for (const ledger of Object.values(world.state.ledgers)) {
+    if (ledger.solana === undefined) includeTransfers(world, ledger.chain);
+    else includeSolanaBlock(ledger);
+  }
   runValidators(world);
+}
+
+/** The job side of a block: the escrow chain's time, payers who cancel expired locks. */
+export function advanceJobChains(world: World): void {
+  world.state.escrow.time += BLOCK_SECONDS;
   runPayers(world);
-  runScript(world);
-  world.commit();
 }
 
 function includeTransfers(world: World, chain: string): void {
   const ledger = world.state.ledgers[chain]!;
+  if (ledger.utxo !== undefined) {
+    includeUtxoTransfers(ledger);
+    return;
+  }
   ledger.height += 1;
   const pending = Object.values(ledger.transfers)
     .filter((t) => t.includedBlock === null && t.includeFrom <= ledger.height)
@@ -106,12 +120,18 @@ function runPayers(world: World): void {
   }
 }
 
-function runScript(world: World): void {
-  const s = world.state;
-  const r = world.random;
-  if (s.subtensor.nextSwapId - 1 < s.plan.swaps && r.chance(0.6)) createSwap(world);
-  if (s.compute.created < s.plan.jobs && r.chance(0.6)) createJob(world);
+/** The swap script: now and then a new swap, until the plan's count is reached. */
+export function swapScript(world: World, planned: number): void {
+  if (world.state.subtensor.nextSwapId - 1 < planned && world.random.chance(0.6)) createSwap(world);
 }
+
+/** The job script: now and then a new job, until the plan's count is reached. */
+export function jobScript(world: World, planned: number): void {
+  if (world.state.compute.created < planned && world.random.chance(0.6)) createJob(world);
+}
+
+/** A swap's amount is drawn as 1 to 5,000 of these: 0.001 to 5 coins of 18 decimals, 1,000 to 5,000,000 sat. */
+const DEST_UNITS: Readonly<Record<string, bigint>> = { btc: 1_000n };
 
 /** What a test may fix about a new swap; the rest is drawn from the world's seed. */
 export interface SwapSpec {
@@ -134,7 +154,7 @@ function createSwap(world: World): void {
   const window = r.int(12, 40);
   if (tight) world.state.observations.hostile.tightWindows += 1;
   addSwap(world, {
-    destChain: r.pick(DEST_CHAINS),
+    destChain: r.pick(Object.keys(world.state.ledgers)),
     ...(bad && badAmount ? { destAmount: '0' } : {}),
     ...(bad && !badAmount ? { userDestAddress: 'not-an-address' } : {}),
     window: tight ? tightWindow : window,
@@ -146,7 +166,7 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
   const r = world.random;
   const swapId = String(s.subtensor.nextSwapId);
   s.subtensor.nextSwapId += 1;
-  const destChain = spec.destChain ?? r.pick(DEST_CHAINS);
+  const destChain = spec.destChain ?? r.pick(Object.keys(s.ledgers));
   const height = s.subtensor.height;
   const terms = {
     swapId,
@@ -154,7 +174,7 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
     sourceChain: 'btc',
     destChain,
     sourceAmount: String(r.int(10_000, 5_000_000)),
-    destAmount: spec.destAmount ?? (BigInt(r.int(1, 5_000)) * 10n ** 15n).toString(),
+    destAmount: spec.destAmount ?? (BigInt(r.int(1, 5_000)) * (DEST_UNITS[destChain] ?? 10n ** 15n)).toString(),
     taoAmount: (BigInt(r.int(1, 100)) * 10n ** 9n).toString(),
     userDestAddress: spec.userDestAddress ?? addressFor(destChain, `user-${swapId}`),
     sourceTxHash: `btc-${world.state.seed}-${swapId}`,

@@ -1,4 +1,4 @@
-/** The chain ports of the simulated world, seen through the faulty network. */
+/** The product's chain ports of the simulated world, seen through the faulty network. */
 import type { JobTerms, SignedTransfer, SwapView } from '../machines/index.ts';
 import type {
   AssignedSwap,
@@ -19,9 +19,10 @@ import type {
 import { BatchReverted } from '../src/host/ports.ts';
 import { withoutStack } from './faults.ts';
 import type { SimNetwork } from './network.ts';
-import type { ChainPorts } from './simHost.ts';
-import { takeNonce } from './worldFaults.ts';
-import type { World } from './world.ts';
+import { OPERATOR_BTC, takeNonce } from './worldFaults.ts';
+import { advanceNonceByHand } from './chains/simSolana.ts';
+import { payoutShape, spendForeign } from './chains/simUtxoChain.ts';
+import type { Ledger, SimLifetime, World } from './world.ts';
 
 class FaultySwapContract implements SwapContract {
   constructor(
@@ -61,22 +62,60 @@ class FaultySender implements TransferSender {
   addressProblem(address: string): string | null {
     return this.inner.addressProblem(address);
   }
+  adopt(transfer: SignedTransfer): void {
+    this.inner.adopt?.(transfer); // in process, not over the network
+  }
   sign(request: TransferRequest): Promise<SignedBytes> {
     return this.inner.sign(request);
   }
   broadcast(raw: string): Promise<void> {
     const ledger = this.world.state.ledgers[this.chain]!;
+    if (ledger.utxo !== undefined) return this.broadcastUtxo(raw, ledger);
     // Most broadcasts repeat one the ledger already holds: its record says what the bytes do.
     const known = Object.values(ledger.transfers).find((t) => t.raw === raw);
-    const { from, nonce } = known ?? (JSON.parse(raw) as { from: string; nonce: number });
+    const { from, nonce, lifetime, swapId } =
+      known ?? (JSON.parse(raw) as { from: string; nonce: number; swapId: string; lifetime?: SimLifetime });
     // An operator's own transaction slips in between our signing and our first broadcast.
     const next = known === undefined && (ledger.nonces[from] ?? 0) === nonce;
     if (next && this.net.faults.decide('nonce-conflict', `${this.chain}:${from}:${nonce}:b${this.world.height}`))
       takeNonce(this.world, this.chain, from, nonce);
-    return this.net.write('broadcast', `${this.chain}:${nonce}`, () => this.inner.broadcast(raw));
+    // On Solana: the operator advances the durable nonce account our transfer was signed against.
+    if (
+      known === undefined &&
+      lifetime?.kind === 'nonce' &&
+      ledger.solana?.nonceAccounts[lifetime.account] === lifetime.value
+    ) {
+      if (
+        this.net.faults.decide(
+          'nonce-conflict',
+          `${this.chain}:${lifetime.account}:${lifetime.value}:b${this.world.height}`,
+        )
+      ) {
+        advanceNonceByHand(ledger, lifetime.account);
+        this.world.commit();
+      }
+    }
+    // A Solana transfer has no account nonce: its site is its swap's.
+    return this.net.write(
+      'broadcast',
+      lifetime === undefined ? `${this.chain}:${nonce}` : `${this.chain}:swap${swapId}`,
+      () => this.inner.broadcast(raw),
+    );
   }
   lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     return this.net.read('lookup', transfer.hash.slice(0, 12), () => this.inner.lookup(transfer));
+  }
+  /** The UTXO chain's nonce conflict: an operator's own transaction spends the payout's first input first. */
+  private broadcastUtxo(raw: string, ledger: Ledger): Promise<void> {
+    const { txid, inputs } = payoutShape(raw);
+    const first = inputs[0]!;
+    if (
+      ledger.utxo!.txs[txid] === undefined &&
+      this.net.faults.decide('nonce-conflict', `${this.chain}:${first}:b${this.world.height}`)
+    ) {
+      spendForeign(this.world, ledger, first, OPERATOR_BTC);
+    }
+    return this.net.write('broadcast', `${this.chain}:${txid.slice(0, 12)}`, () => this.inner.broadcast(raw));
   }
 }
 
@@ -126,15 +165,31 @@ class FaultyCompute implements JobSource, Clock {
   }
 }
 
-export function faultyPorts(ports: ChainPorts, net: SimNetwork, world: World): ChainPorts {
-  if (ports.swapContract === null || ports.clock === null || ports.jobSource === null)
-    throw new Error('faultyPorts: incomplete ports');
+/** The swap ports behind the faulty network. */
+export function faultySwapPorts(ports: SimSwapPorts, net: SimNetwork, world: World): SimSwapPorts {
+  return {
+    contract: new FaultySwapContract(ports.contract, net, world),
+    senders: new Map([...ports.senders].map(([chain, sender]) => [chain, new FaultySender(sender, net, world)])),
+  };
+}
+
+/** The job ports behind the faulty network (the compute engine is also the escrow chain's clock). */
+export function faultyJobPorts(ports: SimJobPorts, net: SimNetwork, world: World): SimJobPorts {
   const compute = new FaultyCompute(ports.jobSource, ports.clock, net);
   return {
-    swapContract: new FaultySwapContract(ports.swapContract, net, world),
-    senders: new Map([...ports.senders].map(([chain, sender]) => [chain, new FaultySender(sender, net, world)])),
     escrows: new Map([...ports.escrows].map(([chain, escrow]) => [chain, new FaultyEscrow(escrow, net, world)])),
     clock: compute,
     jobSource: compute,
   };
+}
+
+export interface SimSwapPorts {
+  readonly contract: SwapContract;
+  readonly senders: ReadonlyMap<string, TransferSender>;
+}
+
+export interface SimJobPorts {
+  readonly escrows: ReadonlyMap<string, Escrow>;
+  readonly clock: Clock;
+  readonly jobSource: JobSource;
 }

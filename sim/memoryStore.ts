@@ -10,7 +10,8 @@ import {
   type RecordPlace,
   type SnapshotStore,
 } from '../src/store/snapshotStore.ts';
-import { SimulatedCrash } from '../src/host/crashpoints.ts';
+import { SimulatedCrash } from '../src/engine/crashpoints.ts';
+import { acceptedVersions, type KnownMachines } from '../src/store/recordValidation.ts';
 import type { FaultSource } from './faults.ts';
 
 export class MemoryDisk {
@@ -24,14 +25,16 @@ export class MemoryDisk {
 export class MemorySnapshotStore implements SnapshotStore {
   constructor(
     private readonly disk: MemoryDisk,
-    private readonly knownMachines: Readonly<Record<string, number>>,
+    private readonly knownMachines: KnownMachines,
     private readonly faults: FaultSource | null = null,
   ) {}
 
   async loadLive(): Promise<MachineRecord[]> {
     const records = [...this.disk.live.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
     for (const record of records) {
-      if (this.knownMachines[record.machine.name] !== record.machine.version) {
+      const known = this.knownMachines[record.machine.name];
+      const accepted = known === undefined ? null : acceptedVersions(known);
+      if (accepted === null || record.machine.version < accepted.oldest || record.machine.version > accepted.current) {
         throw new Error(`memory store: ${record.id} written by ${record.machine.name} v${record.machine.version}`);
       }
     }

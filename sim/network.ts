@@ -4,7 +4,7 @@
  * that answers after the deadline while its effect lands a block later, and a process that
  * dies right after a chain call returned.
  */
-import { SimulatedCrash } from '../src/host/crashpoints.ts';
+import { SimulatedCrash } from '../src/engine/crashpoints.ts';
 import { withoutStack, type FaultSource } from './faults.ts';
 import type { World } from './world.ts';
 

@@ -3,12 +3,12 @@
  * that dies (SimulatedCrash) is thrown away and a new one is opened on the same directory, at
  * the same block: exactly what a restart after SIGKILL meets.
  */
-import type { CrashHook } from '../src/host/crashpoints.ts';
-import { isFatalToHost, type TickSummary } from '../src/host/host.ts';
-import { advanceBlock } from './advance.ts';
+import type { CrashHook } from '../src/engine/crashpoints.ts';
+import type { TickSummary } from '../src/engine/engine.ts';
+import { isFatalToHost } from '../src/engine/live.ts';
 import { finalMachines, type SimHost } from './simHost.ts';
 import { checkInvariants, type InvariantResult } from './invariants.ts';
-import type { World } from './world.ts';
+import { advanceBlock, type World } from './world.ts';
 
 export interface RunOptions {
   readonly world: World;
@@ -67,29 +67,19 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
 }
 
 /**
- * Whether the host has met every obligation it still can: every job (the compute engine lists
- * them all), every Active swap of ours in storage. A poll that failed on the last tick must not
- * end the run with an obligation never seen. A swap that left storage between two polls was
- * never the host's to see.
+ * Whether the host has met every obligation it still can, as each module judges it (every job
+ * the compute engine lists, every Active swap of ours in storage). A poll that failed on the
+ * last tick must not end the run with an obligation never seen.
  */
 export function everyObligationSeen(world: World, simHost: SimHost | null): boolean {
   if (simHost === null || simHost.host.liveCount > 0) return false;
   const store = simHost.store;
-  const jobsSeen = Object.values(world.state.compute.jobs).every(
-    (job) => store.placeOf(`job:${job.terms.chain}:${job.terms.jobId}`) !== null,
-  );
-  const swapsSeen = Object.values(world.state.subtensor.swaps).every(
-    (swap) =>
-      swap.status !== 'Active' ||
-      swap.miner !== world.state.miner ||
-      store.placeOf(`swap:${swap.terms.swapId}`) !== null,
-  );
-  return jobsSeen && swapsSeen;
+  return world.modules.every((module) => module.allSeen(world, (id) => store.placeOf(id)));
 }
 
 export async function invariantsAfter(world: World, result: RunResult): Promise<InvariantResult[]> {
   const finals = await finalMachines(result.host.store);
-  return checkInvariants(world.state, {
+  return checkInvariants(world, {
     finals,
     live: new Set(result.host.host.machines().map((m) => m.id)),
     recovery: result.host.recoveryLog.entries(),

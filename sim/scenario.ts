@@ -1,17 +1,22 @@
 /**
- * One simulated run: a world of swaps and jobs made from a seed, the real host driving the
- * real machines against it through a faulty network and a faulty disk, crashes and restarts,
- * then every invariant checked against the chains. A run with restarts is run again without
- * the faults that kill the process, and both must end the same: restart is invisible.
+ * One simulated run: a world made from a seed (the product's swaps and jobs, or whatever
+ * modules are given), the real engine driving the real machines against it through a faulty
+ * network and a faulty disk, crashes and restarts, then every invariant checked against the
+ * chains. A run with restarts is run again without the faults that kill the process, and both
+ * must end the same: restart is invisible.
  */
+import { DEFAULT_MARGIN_BLOCKS } from '../machines/defaults.ts';
 import type { InspectionEvent } from 'xstate';
-import type { Host } from '../src/host/host.ts';
-import { SimulatedCrash } from '../src/host/crashpoints.ts';
+import type { EngineInterceptor } from '../src/engine/interceptors.ts';
+import { SimulatedCrash } from '../src/engine/crashpoints.ts';
 import type { Logger } from '../src/host/ports.ts';
+import { kindOfMachineId } from '../machines/index.ts';
 import { FAULT_KINDS, FaultInjector, RESTART_KINDS, type FaultKind } from './faults.ts';
-import { chainOutcome, type InvariantResult } from './invariants.ts';
+import { chainOutcome, RESTART_INVISIBLE, type InvariantResult } from './invariants.ts';
+import { PRODUCT_MODULES } from './modules/product.ts';
 import { runUntilSettled } from './runner.ts';
 import { finalMachines } from './simHost.ts';
+import type { SimModule } from './simModule.ts';
 import { SILENT_LOG, SimulatedSystem } from './system.ts';
 import { World, type Hostility } from './world.ts';
 
@@ -19,13 +24,17 @@ export interface ScenarioOptions {
   readonly seed: number;
   readonly swaps: number;
   readonly jobs: number;
+  /** Obligations of other modules' kinds, by kind. */
+  readonly counts?: Readonly<Record<string, number>>;
+  /** The simulated obligations; the product's swap and job modules by default. */
+  readonly modules?: readonly SimModule[];
   readonly faults: ReadonlySet<FaultKind>;
   readonly marginBlocks?: number;
   readonly maxBlocks?: number;
   /** Keep a readable trace of the run (slower; used to report a violation). */
   readonly trace?: boolean;
-  /** The host implementation: the real one, or a test double with a planted bug. */
-  readonly hostClass?: typeof Host;
+  /** Composed around the engine: a test plants a bug through these. */
+  readonly interceptors?: readonly EngineInterceptor[];
   /** Called for every transition the host persists (for traces). */
   readonly onTransition?: (machine: string, from: string | null, to: string, event: string) => void;
   /** XState inspection of every actor of the run (transition coverage); not of the replay without restarts. */
@@ -43,12 +52,12 @@ export interface ScenarioResult {
   /** Of those, the simulated crashes (process killed), torn writes included. */
   readonly crashes: number;
   readonly injected: Readonly<Record<FaultKind, number>>;
-  readonly endStates: { readonly swapFulfillment: EndStates; readonly jobSettlement: EndStates };
+  /** By machine name, every module's (empty when none ended). */
+  readonly endStates: Readonly<Record<string, EndStates>>;
   readonly invariants: InvariantResult[];
   readonly trace: string[];
 }
 
-export const DEFAULT_MARGIN_BLOCKS = 3;
 const MAX_BLOCKS = 1_500;
 
 function hostilityFor(faults: ReadonlySet<FaultKind>): Hostility {
@@ -84,12 +93,18 @@ interface RunOnce {
 
 async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
   const trace: string[] = [];
-  const world = World.create(options.seed, {
-    swaps: options.swaps,
-    jobs: options.jobs,
-    marginBlocks: options.marginBlocks ?? DEFAULT_MARGIN_BLOCKS,
-    hostility: hostilityFor(options.faults),
-  });
+  const modules = options.modules ?? PRODUCT_MODULES;
+  const world = World.create(
+    options.seed,
+    {
+      swaps: options.swaps,
+      jobs: options.jobs,
+      ...(options.counts === undefined ? {} : { counts: options.counts }),
+      marginBlocks: options.marginBlocks ?? DEFAULT_MARGIN_BLOCKS,
+      hostility: hostilityFor(options.faults),
+    },
+    modules,
+  );
   const traceLine =
     options.trace === true ? (line: string) => void trace.push(`[${world.height}] ${line}`) : () => undefined;
   const faults = new FaultInjector(options.seed, options.faults, traceLine);
@@ -101,7 +116,7 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
     log,
     trace: traceLine,
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
-    ...(options.hostClass === undefined ? {} : { hostClass: options.hostClass }),
+    ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
   });
   let crashes = 0;
   const run = await runUntilSettled({
@@ -117,19 +132,15 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
   const finals = await finalMachines(run.host.store);
   const live = new Set(run.host.host.machines().map((m) => m.id));
   const invariants = await system.invariants(true);
-  const endStates = { swapFulfillment: {} as EndStates, jobSettlement: {} as EndStates };
+  const endStates: Record<string, EndStates> = Object.fromEntries(modules.map((m) => [m.machineName, {}]));
+  const machineOfKind = new Map(modules.map((m) => [m.kind, m.machineName]));
   for (const [id, final] of finals) {
-    const bucket = id.startsWith('swap:') ? endStates.swapFulfillment : endStates.jobSettlement;
+    const bucket = endStates[machineOfKind.get(kindOfMachineId(id)) ?? '']!;
     bucket[final.state] = (bucket[final.state] ?? 0) + 1;
   }
   if (!run.complete) {
     traceLine(`incomplete after ${run.blocks} blocks: ${[...live].join(', ')}`);
-    for (const ledger of Object.values(world.state.ledgers)) {
-      const pending = Object.values(ledger.transfers).filter((t) => t.includedBlock === null);
-      traceLine(
-        `${ledger.chain}: nonces ${JSON.stringify(ledger.nonces)}, pending ${pending.map((t) => `swap ${t.swapId} nonce ${t.nonce}`).join('; ') || 'none'}`,
-      );
-    }
+    for (const module of modules) for (const line of module.stuckReport?.(world) ?? []) traceLine(line);
   }
   return {
     result: {
@@ -138,46 +149,40 @@ async function runOnce(options: ScenarioOptions): Promise<RunOnce> {
       blocks: run.blocks,
       restarts: run.crashes,
       crashes,
-      injected: {
-        ...faults.injected,
-        'validator-timeout': world.state.observations.hostile.tightWindows,
-        'payer-cancel': world.state.observations.hostile.shortLocks,
-      },
+      injected: Object.assign({ ...faults.injected }, ...modules.map((m) => m.injected?.(world) ?? {})) as Record<
+        FaultKind,
+        number
+      >,
       endStates,
       invariants,
       trace,
     },
     restarts: run.crashes,
-    outcome: chainOutcome(world.state),
+    outcome: chainOutcome(world),
     endings: new Map([...finals].map(([id, f]) => [id, f.state])),
     deadlineBound: deadlineBoundObligations(world),
   };
 }
 
 /**
- * Obligations a deadline decided in either run: a swap the validators timed out, a lock that
- * expired. A restart may legitimately move those (DESIGN: "except where the fault plan made a
- * deadline pass"); every other obligation must end identically.
+ * Obligations a deadline decided in either run (a swap the validators timed out, a lock that
+ * expired), as each module names them. A restart may legitimately move those (DESIGN: "except
+ * where the fault plan made a deadline pass"); every other obligation must end identically.
  */
 function deadlineBoundObligations(world: World): Set<string> {
-  const out = new Set<string>();
-  for (const e of world.state.subtensor.events) if (e.kind === 'TimedOut') out.add(`swap:${e.swapId}`);
-  for (const e of world.state.escrow.events) if (e.kind === 'Canceled') out.add(`job:${e.jobId}`);
-  return out;
+  return new Set(world.modules.flatMap((module) => [...module.deadlineBound(world)]));
 }
 
 function restartInvisible(withRestarts: RunOnce, without: RunOnce): InvariantResult {
-  const result: InvariantResult = { name: 'restart is invisible', checked: 0, violations: [] };
+  const result: InvariantResult = { name: RESTART_INVISIBLE, checked: 0, violations: [] };
   const exempt = new Set([...withRestarts.deadlineBound, ...without.deadlineBound]);
   for (const [key, expected] of Object.entries(without.outcome)) {
     if (exempt.has(key)) continue;
     result.checked += 1;
     const actual = withRestarts.outcome[key];
-    const machineId = key.startsWith('job:')
-      ? [...without.endings.keys()].find((id) => id.endsWith(key.slice(4)))
-      : key;
-    const endedWith = machineId === undefined ? undefined : withRestarts.endings.get(machineId);
-    const endedWithout = machineId === undefined ? undefined : without.endings.get(machineId);
+    // Outcomes are keyed by machine id.
+    const endedWith = withRestarts.endings.get(key);
+    const endedWithout = without.endings.get(key);
     if (actual !== expected || endedWith !== endedWithout) {
       result.violations.push(
         `${key}: with restarts '${actual}' (${endedWith}), without '${expected}' (${endedWithout})`,

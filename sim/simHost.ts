@@ -1,29 +1,24 @@
 /**
- * Wires the real host and the real store to the simulated chains: the same code the daemon
- * runs, with the world in place of Subtensor, the destination ledgers and the escrow.
+ * Wires the real engine and the real store to the simulated chains: the same code the daemon
+ * runs, with the world's modules (their chains in place of Subtensor, the destination ledgers
+ * and the escrow) bringing the obligations.
  */
 import { join } from 'node:path';
-import { knownMachineVersions } from '../machines/index.ts';
-import type { ClaimScheduleOptions } from '../src/host/claimSchedule.ts';
-import type { CrashHook } from '../src/host/crashpoints.ts';
-import { Host, type HostOptions } from '../src/host/host.ts';
+import type { CrashHook } from '../src/engine/crashpoints.ts';
+import { Engine } from '../src/engine/engine.ts';
+import type { Host } from '../src/host/host.ts';
 import type { Logger } from '../src/host/ports.ts';
 import { openLowdbSnapshotStore } from '../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryLog } from '../src/store/recoveryLog.ts';
 import type { SnapshotStore } from '../src/store/snapshotStore.ts';
-import { SimCompute } from './chains/simCompute.ts';
-import { SimEscrow } from './chains/simEscrow.ts';
-import { SimSwapContract } from './chains/simSwapContract.ts';
-import { SimTransferSender } from './chains/simTransferSender.ts';
 import type { World } from './world.ts';
 
-export const SIM_CLAIM_SCHEDULE: ClaimScheduleOptions = { intervalSec: 120, firstRunDelaySec: 24 };
+export { SIM_CLAIM_SCHEDULE } from './modules/jobModule.ts';
 
 export interface SimHostOptions {
   readonly create: boolean;
   readonly log: Logger;
   readonly crashHook?: CrashHook;
-  readonly claimSchedule?: ClaimScheduleOptions;
 }
 
 /** A store whose archive can be listed: the real one, or the simulator's memory disk. */
@@ -35,37 +30,21 @@ export interface SimHost {
   readonly recoveryLog: RecoveryLog;
 }
 
-export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource'>;
-
-/** Every chain port of the host, over the simulated world. */
-export function simPorts(world: World): ChainPorts {
-  const compute = new SimCompute(world);
-  const escrow = new SimEscrow(world);
-  return {
-    swapContract: new SimSwapContract(world),
-    senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, new SimTransferSender(world, chain)])),
-    escrows: new Map([[escrow.chain, escrow]]),
-    clock: compute,
-    jobSource: compute,
-  };
-}
-
-/** `dir` holds store/ and recovery.jsonl. */
+/** `dir` holds store/ and recovery.jsonl; the chains are the world's, without faults. */
 export async function openSimHost(world: World, dir: string, options: SimHostOptions): Promise<SimHost> {
+  const obligations = world.modules.map((module) => module.connect(world, null).obligation(options.log));
   const store = await openLowdbSnapshotStore(join(dir, 'store'), {
     create: options.create,
-    knownMachines: knownMachineVersions,
+    knownMachines: Engine.knownMachines(obligations),
   });
   const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
   if (tornTailSavedTo !== null)
     options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
-  const host = await Host.restore({
+  const host = await Engine.restore({
     store,
     recoveryLog,
-    ...simPorts(world),
     log: options.log,
-    marginBlocks: world.state.plan.marginBlocks,
-    claimSchedule: options.claimSchedule ?? SIM_CLAIM_SCHEDULE,
+    obligations,
     ...(options.crashHook === undefined ? {} : { crashHook: options.crashHook }),
   });
   return { host, store, recoveryLog };

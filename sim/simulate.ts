@@ -4,26 +4,22 @@
  * violates the same invariant, and reported with that run's trace and the command that
  * replays it. Everything in the summary is deterministic: no clock, no machine names.
  */
-import type { Host } from '../src/host/host.ts';
+import { INVARIANT } from '../machines/invariants.ts';
+import { JOB_MACHINE_NAME, SWAP_MACHINE_NAME } from '../machines/index.ts';
+import type { EngineInterceptor } from '../src/engine/interceptors.ts';
 import { FAULT_KINDS, formatFaults, type FaultKind } from './faults.ts';
-import {
-  DEFAULT_MARGIN_BLOCKS,
-  emptyInjected,
-  runScenario,
-  type EndStates,
-  type ScenarioOptions,
-  type ScenarioResult,
-} from './scenario.ts';
+import { DEFAULT_MARGIN_BLOCKS } from '../machines/defaults.ts';
+import { emptyInjected, runScenario, type EndStates, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
 
 export const INVARIANT_NAMES = [
-  'no double send',
-  'no lost send',
-  'no send too late',
-  'no lost claim',
-  'no double claim',
-  'claim recorded as paid (gross, fee, net)',
-  'restart is invisible',
-  'recovery entry exactly once',
+  INVARIANT.noDoubleSend,
+  INVARIANT.noLostSend,
+  INVARIANT.noSendTooLate,
+  INVARIANT.noLostClaim,
+  INVARIANT.noDoubleClaim,
+  INVARIANT.claimRecordedAsPaid,
+  INVARIANT.restartIsInvisible,
+  INVARIANT.recoveryEntryExactlyOnce,
 ] as const;
 
 export interface SimulateOptions {
@@ -33,7 +29,8 @@ export interface SimulateOptions {
   readonly jobs: number;
   readonly faults: ReadonlySet<FaultKind>;
   readonly marginBlocks?: number;
-  readonly hostClass?: typeof Host;
+  /** Composed around the engine: a test plants a bug through these. */
+  readonly interceptors?: readonly EngineInterceptor[];
   /** Stop after the first run that violates an invariant (tests, and quick hunts). */
   readonly stopAtFirstViolation?: boolean;
   readonly onRun?: (done: number, total: number, violations: number) => void;
@@ -89,8 +86,8 @@ export async function simulate(options: SimulateOptions): Promise<SimSummary> {
   for (let i = 0; i < options.runs; i += 1) {
     const result = await runScenario(scenarioOptions(options, options.seed + i));
     runsDone += 1;
-    merge(swapEnds, result.endStates.swapFulfillment);
-    merge(jobEnds, result.endStates.jobSettlement);
+    merge(swapEnds, result.endStates[SWAP_MACHINE_NAME] ?? {});
+    merge(jobEnds, result.endStates[JOB_MACHINE_NAME] ?? {});
     for (const kind of FAULT_KINDS) injected[kind] += result.injected[kind];
     crashes += result.crashes;
     restarts += result.restarts;
@@ -136,7 +133,7 @@ function scenarioOptions(options: SimulateOptions, seed: number): ScenarioOption
     jobs: options.jobs,
     faults: options.faults,
     ...(options.marginBlocks === undefined ? {} : { marginBlocks: options.marginBlocks }),
-    ...(options.hostClass === undefined ? {} : { hostClass: options.hostClass }),
+    ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
     ...(options.onTransition === undefined ? {} : { onTransition: options.onTransition }),
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   };

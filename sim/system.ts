@@ -1,27 +1,29 @@
 /**
- * The simulated system: a world, the network and disk between it and the host, and a way to
- * open a host (the real one, or a double) over them, generation after generation. The
+ * The simulated system: a world, the network and disk between it and the engine, and a way to
+ * open the real engine (with interceptors a test may plant) over them, generation after
+ * generation. It runs whatever obligations the world's modules bring (sim/simModule.ts). The
  * scenario runner, the property tests and the crash-point explorer all drive this one thing.
  */
-import { knownMachineVersions } from '../machines/index.ts';
-import { SimulatedCrash, type CrashHook } from '../src/host/crashpoints.ts';
-import { Host, isFatalToHost, type HostOptions } from '../src/host/host.ts';
+import type { InspectionEvent } from 'xstate';
+import { SimulatedCrash, type CrashHook } from '../src/engine/crashpoints.ts';
+import { Engine } from '../src/engine/engine.ts';
+import type { EngineInterceptor } from '../src/engine/interceptors.ts';
+import { isFatalToHost } from '../src/engine/live.ts';
 import type { Logger } from '../src/host/ports.ts';
-import { advanceBlock } from './advance.ts';
 import { withoutStack, type FaultSource } from './faults.ts';
-import { faultyPorts } from './faultyPorts.ts';
 import { checkInvariants, type InvariantResult } from './invariants.ts';
 import { MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
 import { SimNetwork } from './network.ts';
-import { SIM_CLAIM_SCHEDULE, finalMachines, simPorts, type ChainPorts, type SimHost } from './simHost.ts';
-import { applyWorldFaults } from './worldFaults.ts';
-import type { World } from './world.ts';
+import type { SimConnection } from './simModule.ts';
+import { finalMachines, type SimHost } from './simHost.ts';
+import { advanceBlock, type World } from './world.ts';
 
 export const SILENT_LOG: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export interface SystemOptions {
-  readonly hostClass?: typeof Host;
-  readonly inspect?: HostOptions['inspect'];
+  /** Composed around the engine: tests plant bugs through these. */
+  readonly interceptors?: readonly EngineInterceptor[];
+  readonly inspect?: (event: InspectionEvent) => void;
   readonly log?: Logger;
   readonly trace?: (line: string) => void;
 }
@@ -29,7 +31,7 @@ export interface SystemOptions {
 export class SimulatedSystem {
   readonly disk = new MemoryDisk();
   readonly net: SimNetwork;
-  private readonly ports: ChainPorts;
+  private readonly connections: readonly SimConnection[];
   private tick = 0;
   /** The host of the current generation; replaced at each restart. */
   current: SimHost | null = null;
@@ -40,14 +42,16 @@ export class SimulatedSystem {
     private readonly options: SystemOptions = {},
   ) {
     this.net = new SimNetwork(world, faults, () => this.disk.generation);
-    this.ports = faultyPorts(simPorts(world), this.net, world);
+    this.connections = world.modules.map((module) => module.connect(world, this.net));
   }
 
   /** A new host on the same disk: what a process restarted after a crash meets. */
   async openHost(generation: number): Promise<SimHost> {
     this.disk.generation = generation;
     if (generation > 0) this.options.trace?.(`restart ${generation}: a new host on the same store`);
-    const store = new MemorySnapshotStore(this.disk, knownMachineVersions, this.faults);
+    const log = this.options.log ?? SILENT_LOG;
+    const obligations = this.connections.map((connection) => connection.obligation(log));
+    const store = new MemorySnapshotStore(this.disk, Engine.knownMachines(obligations), this.faults);
     const recoveryLog = new MemoryRecoveryLog(this.disk, this.faults);
     let reached = 0;
     const crashHook: CrashHook = (point, machineId) => {
@@ -56,17 +60,15 @@ export class SimulatedSystem {
         throw withoutStack(() => new SimulatedCrash(point, machineId));
       }
     };
-    const HostClass = this.options.hostClass ?? Host;
-    const host = await HostClass.restore({
+    const host = await Engine.restore({
       store,
       recoveryLog,
-      ...this.ports,
-      log: this.options.log ?? SILENT_LOG,
-      marginBlocks: this.world.state.plan.marginBlocks,
-      claimSchedule: SIM_CLAIM_SCHEDULE,
+      log,
+      obligations,
       crashHook,
       ...(this.options.inspect === undefined ? {} : { inspect: this.options.inspect }),
-    } satisfies HostOptions);
+      ...(this.options.interceptors === undefined ? {} : { interceptors: this.options.interceptors }),
+    });
     this.current = { host, store, recoveryLog };
     return this.current;
   }
@@ -107,7 +109,7 @@ export class SimulatedSystem {
       : 1;
     for (let i = 0; i < blocks; i += 1) {
       advanceBlock(this.world);
-      applyWorldFaults(this.world, this.faults);
+      for (const module of this.world.modules) module.applyFaults(this.world, this.faults);
       await this.net.landDeferred();
     }
   }
@@ -115,7 +117,7 @@ export class SimulatedSystem {
   /** The invariants now; `final` once the run is over (every obligation must have ended). */
   async invariants(final: boolean): Promise<InvariantResult[]> {
     if (this.current === null) throw new Error('no host opened yet');
-    return checkInvariants(this.world.state, {
+    return checkInvariants(this.world, {
       finals: await finalMachines(this.current.store),
       live: new Set(this.current.host.machines().map((m) => m.id)),
       recovery: this.current.recoveryLog.entries(),

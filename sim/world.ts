@@ -1,6 +1,9 @@
 /**
- * The simulated world: the allways contract on a simulated Subtensor, destination ledgers, an
- * Ocean-style escrow, a compute engine and the script that feeds them swaps and jobs.
+ * The simulated world: a block clock, a seeded generator and the chains of each simulated
+ * obligation (sim/simModule.ts), each module adding its own part of the state. The product's
+ * modules (sim/modules/) add the allways contract on a simulated Subtensor, destination
+ * ledgers, an Ocean-style escrow and a compute engine, and the scripts that feed them swaps
+ * and jobs; their state types are declared here, where every simulated chain reads them.
  *
  * The world is plain JSON. With a path, every mutation is written durably before the call that
  * made it returns, so a killed process meets, on restart, exactly the chain it left: a
@@ -9,13 +12,15 @@
 import { readFileSync } from 'node:fs';
 import type { JobTerms, SwapTerms } from '../machines/index.ts';
 import { writeFileDurablySync } from '../src/store/durableFile.ts';
-import { StoreError } from '../src/store/storeError.ts';
-import { addressFor } from './addresses.ts';
+import { StoreError } from '../src/errors.ts';
+import { addressFor, SIM_BTC_MINER } from './addresses.ts';
 import { SimRandom } from './rng.ts';
 import { sha256Hex } from './sha256.ts';
+import type { UtxoState } from './chains/simUtxoChain.ts';
+import type { SimModule } from './simModule.ts';
 
 export const WORLD_FORMAT = 'settle/sim-world';
-export const WORLD_VERSION = 2;
+export const WORLD_VERSION = 3;
 export const BLOCK_SECONDS = 12;
 export const GENESIS_TIME = 1_767_225_600; // 2026-01-01T00:00:00Z
 
@@ -51,6 +56,23 @@ export interface SimTransfer {
   /** Ledger height from which it may be included (simulated propagation). */
   readonly includeFrom: number;
   includedBlock: number | null;
+  /** On a Solana ledger: until when the transfer can be included (sim/chains/simSolana.ts). */
+  readonly lifetime?: SimLifetime;
+}
+
+/** A Solana transaction's lifetime: a recent blockhash, or a durable nonce value. */
+export type SimLifetime =
+  | { readonly kind: 'blockhash'; readonly validUntil: number }
+  | { readonly kind: 'nonce'; readonly account: string; readonly value: string };
+
+/** What a Solana ledger holds beyond an account ledger's (sim/chains/simSolana.ts). */
+export interface SolanaLedger {
+  /** Blocks a recent blockhash stays valid after the block it names. */
+  readonly blockhashValidBlocks: number;
+  /** The miner's durable nonce accounts: account -> its current nonce value. */
+  readonly nonceAccounts: Record<string, string>;
+  /** Hashes of transfers dropped from the pool because their lifetime ended. */
+  readonly expired: string[];
 }
 
 export interface Ledger {
@@ -63,6 +85,10 @@ export interface Ledger {
   readonly frozenUntil: Record<string, number>;
   /** Every broadcast transfer, by hash: pending ones have includedBlock null. */
   readonly transfers: Record<string, SimTransfer>;
+  /** Present on a Solana ledger: transactions expire with their lifetime. */
+  readonly solana?: SolanaLedger;
+  /** A UTXO chain's transactions (BTC, sim/chains/simUtxoChain.ts); absent on account chains. */
+  readonly utxo?: UtxoState;
 }
 
 export interface SimLock {
@@ -123,10 +149,19 @@ export interface Observations {
 }
 
 export interface WorldPlan {
-  readonly swaps: number;
-  readonly jobs: number;
+  /** Obligations each module's script creates, by the module's kind. */
+  readonly counts: Readonly<Record<string, number>>;
   readonly marginBlocks: number;
   readonly hostility: Hostility;
+}
+
+/** A plan as callers write it: the product's counts by name, any module's in `counts`. */
+export interface PlanInput {
+  readonly swaps?: number;
+  readonly jobs?: number;
+  readonly counts?: Readonly<Record<string, number>>;
+  readonly marginBlocks: number;
+  readonly hostility?: Hostility;
 }
 
 /** How often the script creates the obligations that go wrong in the wild (probabilities). */
@@ -144,12 +179,19 @@ export interface Hostility {
 /** The mix `settle start` shows a newcomer: mostly sound, a few of each hostile case. */
 export const DEFAULT_HOSTILITY: Hostility = { badData: 0.08, tightWindow: 0.06, shortLock: 0.15, payerCancels: 0.5 };
 
-export interface WorldState {
+/** What every world holds, whatever its modules. */
+export interface BaseWorldState {
   readonly format: typeof WORLD_FORMAT;
   readonly version: number;
   readonly seed: number;
   rng: number[];
   readonly plan: WorldPlan;
+  /** The block every chain of the world is at (the Subtensor's, in the product's world). */
+  height: number;
+}
+
+/** The product's world: the fields below exist when its swap and job modules are in it. */
+export interface WorldState extends BaseWorldState {
   readonly miner: string;
   readonly payee: string;
   subtensor: {
@@ -183,6 +225,8 @@ export const DEST_CHAINS = ['tao', 'eth'] as const;
 export const ADDRESS_PATTERNS: Readonly<Record<string, RegExp>> = {
   tao: /^5[1-9A-HJ-NP-Za-km-z]{47}$/,
   eth: /^0x[0-9a-fA-F]{40}$/,
+  sol: /^[1-9A-HJ-NP-Za-km-z]{43,44}$/,
+  btc: /^bc1q[02-9ac-hj-np-z]{38}$/,
 };
 
 export class World {
@@ -190,58 +234,31 @@ export class World {
 
   private constructor(
     readonly state: WorldState,
+    /** The simulated obligations of this world, in the order their chains move each block. */
+    readonly modules: readonly SimModule[],
     private readonly path: string | null,
   ) {
     this.random = SimRandom.fromState(state.rng);
   }
 
-  static create(
-    seed: number,
-    plan: Omit<WorldPlan, 'hostility'> & { hostility?: Hostility },
-    path: string | null = null,
-  ): World {
-    const state: WorldState = {
+  static create(seed: number, plan: PlanInput, modules: readonly SimModule[], path: string | null = null): World {
+    const counts = { swap: plan.swaps ?? 0, job: plan.jobs ?? 0, ...plan.counts };
+    const base: BaseWorldState = {
       format: WORLD_FORMAT,
       version: WORLD_VERSION,
       seed,
       rng: SimRandom.fromSeed(seed).state(),
-      plan: { ...plan, hostility: plan.hostility ?? DEFAULT_HOSTILITY },
-      miner: MINER_HOTKEY,
-      payee: PAYEE,
-      subtensor: { height: 1, nextSwapId: 1, swaps: {}, events: [], history: {} },
-      ledgers: Object.fromEntries(
-        DEST_CHAINS.map((chain) => [
-          chain,
-          {
-            chain,
-            height: 1,
-            confirmations: 2,
-            balances: { [minerAddressOn(chain)]: (10n ** 30n).toString() },
-            nonces: {},
-            frozenUntil: {},
-            transfers: {},
-          },
-        ]),
-      ),
-      escrow: {
-        chain: 'sim-evm',
-        address: `0x${'e5'.repeat(20)}`,
-        token: `0x${'70'.repeat(20)}`,
-        time: GENESIS_TIME,
-        txCount: 0,
-        locks: [],
-        events: [],
-        funds: { feeRate: DEFAULT_FEE_RATE.toString(), collected: '0', available: {}, withdrawn: {} },
-      },
-      compute: { jobs: {}, created: 0 },
-      observations: { signatures: dictionary(), reorgedOut: [], hostile: { tightWindows: 0, shortLocks: 0 } },
+      plan: { counts, marginBlocks: plan.marginBlocks, hostility: plan.hostility ?? DEFAULT_HOSTILITY },
+      height: 1,
     };
-    const world = new World(state, path);
+    // Each module adds its chains to the state; the product's fields exist once theirs have.
+    const world = new World(base as WorldState, modules, path);
+    for (const module of modules) module.init(world);
     world.commit();
     return world;
   }
 
-  static load(path: string): World {
+  static load(path: string, modules: readonly SimModule[]): World {
     const text = readFileSync(path, 'utf8');
     let state: WorldState;
     try {
@@ -257,7 +274,7 @@ export class World {
         `simulated chain version ${state.version}; this release reads ${WORLD_VERSION}: delete its directory for a new run`,
       );
     }
-    return new World(state, path);
+    return new World(state, modules, path);
   }
 
   /** Makes the current state durable (when the world has a file). */
@@ -270,11 +287,12 @@ export class World {
   }
 
   get height(): number {
-    return this.state.subtensor.height;
+    return this.state.height;
   }
 
-  get time(): number {
-    return this.state.escrow.time;
+  /** Obligations a module's script creates in this world. */
+  planned(kind: string): number {
+    return this.state.plan.counts[kind] ?? 0;
   }
 
   nextEscrowTx(): string {
@@ -282,12 +300,22 @@ export class World {
     return `0x${sha256Hex(`escrow-tx-${this.state.seed}-${this.state.escrow.txCount}`)}`;
   }
 
-  /** Whether every planned swap and job has been created. */
+  /** Whether every module's script has created every obligation planned. */
   get scriptDone(): boolean {
-    return (
-      this.state.subtensor.nextSwapId - 1 >= this.state.plan.swaps && this.state.compute.created >= this.state.plan.jobs
-    );
+    return this.modules.every((module) => module.scriptDone(this));
   }
+}
+
+/**
+ * One block for every chain of the world: each module moves its chains (inclusion,
+ * validators, payers...), then each module's script may create an obligation. Committed once
+ * at the end: a crash mid-block loses the block.
+ */
+export function advanceBlock(world: World): void {
+  world.state.height += 1;
+  for (const module of world.modules) module.advance(world);
+  for (const module of world.modules) module.script(world);
+  world.commit();
 }
 
 /**
@@ -297,10 +325,12 @@ export class World {
  * looked up, not scanned: scanning a dictionary-mode object is slower. JSON.stringify writes
  * it exactly as a plain object.
  */
-function dictionary<T>(): Record<string, T> {
+export function dictionary<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
 export function minerAddressOn(chain: string): string {
+  if (chain === 'sol') return addressFor('sol', 'miner');
+  if (chain === 'btc') return SIM_BTC_MINER;
   return chain === 'eth' ? `0x${'11'.repeat(20)}` : MINER_HOTKEY;
 }

@@ -1,12 +1,16 @@
-/** Faults of the chains themselves, applied once per block after the block is made. */
+/** Faults of the product's chains themselves, applied once per block after the block is made. */
 import { addressFor } from './addresses.ts';
+import { undoSolanaTransfer } from './chains/simSolana.ts';
+import { reorgUtxoBlock } from './chains/simUtxoChain.ts';
 import type { FaultSource } from './faults.ts';
 import { minerAddressOn, type World } from './world.ts';
 
 export const OTHER_MINER = addressFor('tao', 'another-miner');
 export const OPERATOR = addressFor('eth', 'operator');
+export const OPERATOR_BTC = addressFor('btc', 'operator');
 
-export function applyWorldFaults(world: World, faults: FaultSource): void {
+/** Reorgs and frozen funds on the destination ledgers, swaps reassigned to another miner. */
+export function applySwapChainFaults(world: World, faults: FaultSource): void {
   const s = world.state;
   for (const ledger of Object.values(s.ledgers)) {
     if (faults.decide('reorg', `${ledger.chain}:b${ledger.height}`)) reorgNewestBlock(world, ledger.chain);
@@ -35,13 +39,18 @@ export function applyWorldFaults(world: World, faults: FaultSource): void {
  */
 export function reorgNewestBlock(world: World, chain: string): void {
   const ledger = world.state.ledgers[chain]!;
+  if (ledger.utxo !== undefined) {
+    reorgUtxoBlock(world, ledger);
+    return;
+  }
   const dropped = Object.values(ledger.transfers)
     .filter((t) => t.includedBlock === ledger.height)
     .sort((a, b) => b.nonce - a.nonce);
   for (const t of dropped) {
     ledger.balances[t.to] = (BigInt(ledger.balances[t.to] ?? '0') - BigInt(t.amount)).toString();
     ledger.balances[t.from] = (BigInt(ledger.balances[t.from] ?? '0') + BigInt(t.amount)).toString();
-    ledger.nonces[t.from] = t.nonce;
+    if (ledger.solana === undefined) ledger.nonces[t.from] = t.nonce;
+    else undoSolanaTransfer(ledger, t);
     delete ledger.transfers[t.hash];
     world.state.observations.reorgedOut.push(t.hash);
   }

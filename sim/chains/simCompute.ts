@@ -6,11 +6,11 @@ export class SimCompute implements JobSource, Clock {
   constructor(private readonly world: World) {}
 
   async now(): Promise<number> {
-    return this.world.time;
+    return this.world.state.escrow.time;
   }
 
   async poll(): Promise<JobObservation[]> {
-    const time = this.world.time;
+    const time = this.world.state.escrow.time;
     return Object.values(this.world.state.compute.jobs).map((job) => ({
       terms: job.terms,
       phase: time >= job.publishedAt ? 'published' : time >= job.endsAt ? 'ended' : 'running',

@@ -1,9 +1,11 @@
 /** `settle diagram`: the machines drawn from their definitions, for auditors. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machineCatalog } from '../../machines/index.ts';
 import { readCoverage } from '../diagram/coverage.ts';
 import { DIAGRAM_FORMATS, EXTENSIONS, renderDiagram, type DiagramFormat } from '../diagram/render.ts';
+import { UsageError } from '../errors.ts';
+import { prepareDirectory, requireReadableFile } from '../usablePaths.ts';
 
 export interface DiagramOptions {
   readonly machine: string;
@@ -16,7 +18,7 @@ export async function diagramCommand(options: DiagramOptions, stdout: NodeJS.Wri
   const names = options.machine === 'all' ? Object.keys(machineCatalog) : [options.machine];
   for (const name of names) {
     if (!Object.hasOwn(machineCatalog, name))
-      throw new Error(
+      throw new UsageError(
         `--machine: unknown machine '${name}' (known: ${Object.keys(machineCatalog).join(', ')}, or all)`,
       );
   }
@@ -25,15 +27,17 @@ export async function diagramCommand(options: DiagramOptions, stdout: NodeJS.Wri
   ) as DiagramFormat[];
   for (const format of formats) {
     if (!(DIAGRAM_FORMATS as readonly string[]).includes(format))
-      throw new Error(`--format: unknown format '${format}' (known: ${DIAGRAM_FORMATS.join(', ')}, or all)`);
+      throw new UsageError(`--format: unknown format '${format}' (known: ${DIAGRAM_FORMATS.join(', ')}, or all)`);
   }
   if (options.out === undefined && names.length * formats.length > 1) {
-    throw new Error(
+    throw new UsageError(
       `${names.length * formats.length} diagrams asked for: give --out DIR, or one --machine and one --format for stdout`,
     );
   }
-  const coverage = options.coverage === undefined ? undefined : readCoverage(options.coverage);
-  if (options.out !== undefined) mkdirSync(options.out, { recursive: true });
+  const coverage =
+    options.coverage === undefined ? undefined : readCoverage(requireReadableFile(options.coverage, '--coverage'));
+  // Reports are for others to read: the umask decides, as for any file a user writes.
+  if (options.out !== undefined) prepareDirectory(options.out, '--out', 0o777);
   for (const name of names) {
     const machine = machineCatalog[name as keyof typeof machineCatalog].machine;
     for (const format of formats) {

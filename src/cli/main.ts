@@ -1,7 +1,10 @@
 /** The `settle` command line: one verb per user (start, daemon, status, recovery, sim, diagram). */
 import { Command, InvalidArgumentError } from 'commander';
 import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
-import { StoreError } from '../store/storeError.ts';
+import { DEFAULT_MARGIN_BLOCKS } from '../defaults.ts';
+import { SettleError, StoreError } from '../errors.ts';
+import { requireReadableFile } from '../usablePaths.ts';
+import { EMBEDDED_DIR, LOCAL_CONFIG } from './dataLocation.ts';
 
 export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -35,11 +38,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       'Run the host on the embedded default: both machines against the simulated chains, state in --dir. ' +
         'Stop it at any instant (Ctrl-C, even SIGKILL) and start again: it resumes where it stopped.',
     )
-    .option('--dir <path>', 'where the store, the recovery log and the simulated chains live', '.settle')
+    .option(
+      '--dir <path>',
+      'where the store, the recovery log and the simulated chains live (created if absent, its parent must exist)',
+      EMBEDDED_DIR,
+    )
     .option('--seed <n>', 'seed of a new run (ignored when resuming)', integerOption('--seed', 0), 1)
     .option('--swaps <n>', 'swaps in a new run', integerOption('--swaps', 0, 100_000), 24)
     .option('--jobs <n>', 'jobs in a new run', integerOption('--jobs', 0, 100_000), 24)
-    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), 3)
+    .option(
+      '--margin <blocks>',
+      'timeout margin for a first send, in blocks',
+      integerOption('--margin', 0, 1_000),
+      DEFAULT_MARGIN_BLOCKS,
+    )
     .option('--block-ms <ms>', 'wall-clock pause between simulated blocks', integerOption('--block-ms', 0, 60_000), 150)
     .option('--max-blocks <n>', 'give up after this many blocks', integerOption('--max-blocks', 1), 5_000)
     .action(async (options) => {
@@ -63,7 +75,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       faultsOption,
       parseFaults('all'),
     )
-    .option('--margin <blocks>', 'timeout margin for a first send, in blocks', integerOption('--margin', 0, 1_000), 3)
+    .option(
+      '--margin <blocks>',
+      'timeout margin for a first send, in blocks',
+      integerOption('--margin', 0, 1_000),
+      DEFAULT_MARGIN_BLOCKS,
+    )
     .option('--json', 'print one JSON object with the figures on stdout')
     .option('--coverage <file>', 'write how often each transition was taken (for settle diagram --coverage)')
     .action(async (options) => {
@@ -80,12 +97,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--coverage <file>', 'colour transitions by how often settle sim --coverage saw them taken')
     .action(async (options) => {
       const { diagramCommand } = await import('./diagramCommand.ts');
-      try {
-        exitCode = await diagramCommand(options, process.stdout);
-      } catch (error) {
-        process.stderr.write(`settle diagram: ${(error as Error).message}\n`);
-        exitCode = 2;
-      }
+      exitCode = await diagramCommand(options, process.stdout);
     });
 
   program
@@ -98,17 +110,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--init', 'create the store (the data directory must not hold one yet)')
     .option('--adopt-assigned', 'with --init: take swaps already assigned to this miner as never sent for')
     .action(async (options: { config: string; init?: boolean; adoptAssigned?: boolean }) => {
+      // Said before the chain libraries load (seconds): runDaemon checks it again for embedders.
+      const config = requireReadableFile(options.config, '--config');
       const { runDaemon } = await import('../daemon/daemon.ts');
       exitCode = await runDaemon(
-        { config: options.config, init: options.init === true, adoptAssigned: options.adoptAssigned === true },
+        { config, init: options.init === true, adoptAssigned: options.adoptAssigned === true },
         { stdout: process.stdout, stderr: process.stderr },
       );
     });
 
+  // Neither given: ./.settle (settle start's) or ./settle.yaml's dataDir, if exactly one is here (dataLocation.ts).
   const where = (command: Command): Command =>
     command
-      .option('--config <file>', "the daemon's configuration (only its dataDir is read)")
-      .option('--data-dir <dir>', 'the data directory itself');
+      .option(
+        '--config <file>',
+        `the daemon's configuration (only its dataDir is read); default: ./${LOCAL_CONFIG} if here`,
+      )
+      .option('--data-dir <dir>', `the data directory itself; default: ./${EMBEDDED_DIR} if here`);
 
   where(
     program
@@ -159,17 +177,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     const code = (error as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
     if (code?.startsWith('commander.')) return 2;
-    if (error instanceof StoreError) {
-      const starting = argv.some((a) => a === 'start' || a === 'daemon');
-      process.stderr.write(`settle: ${starting ? 'refusing to start: ' : ''}${error.message}\n`);
-      return 2;
-    }
-    const name = (error as Error | undefined)?.name;
-    if (name === 'ConfigError' || name === 'LockHeld' || name === 'OperatorError' || name === 'AbiMismatch') {
-      process.stderr.write(`settle: ${(error as Error).message}\n`);
-      return 2;
-    }
-    throw error;
+    return reportFailure(error, argv.includes('start') || argv.includes('daemon'), process.stderr);
   }
   return exitCode;
+}
+
+/** Exit code of a bug: EX_SOFTWARE of sysexits.h, apart from 1 (a violated invariant) and 2 (refused). */
+export const EXIT_BUG = 70;
+
+/**
+ * An error that ended a command, as the operator reads it: a SettleError is one plain line
+ * (exit 2), with "refusing to start" when a store refused a start; anything else is a bug,
+ * printed with its stack to be reported (exit EXIT_BUG).
+ */
+export function reportFailure(error: unknown, starting: boolean, stderr: NodeJS.WritableStream): number {
+  if (error instanceof SettleError) {
+    const refusing = starting && error instanceof StoreError ? 'refusing to start: ' : '';
+    stderr.write(`settle: ${refusing}${error.message}\n`);
+    return 2;
+  }
+  const stack = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  stderr.write(`settle: bug: ${error instanceof Error ? error.message : String(error)}\n${stack}\n`);
+  return EXIT_BUG;
 }

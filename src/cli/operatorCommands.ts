@@ -3,42 +3,26 @@
  * list|show|resolve`. They read the store and the recovery log without writing them (the
  * daemon owns those); a resolution is appended to its own file, with who and why.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse as parseYaml } from 'yaml';
 import { knownMachineVersions } from '../../machines/index.ts';
-import { dataPaths } from '../daemon/daemon.ts';
+import { dataPaths } from '../daemon/dataPaths.ts';
 import { lockHolder } from '../daemon/lockFile.ts';
+import { AlreadyResolved, RecoveryEntryUnknown, StoreError, UsageError } from '../errors.ts';
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
 import { readRecoveryLog, type RecoveryEntry } from '../store/recoveryLog.ts';
 import { appendResolution, readResolutions, type Resolution } from '../store/recoveryResolutions.ts';
-import { StoreError } from '../store/storeError.ts';
+import { locateData, type Where } from './dataLocation.ts';
 
-export interface Where {
-  readonly config?: string;
-  readonly dataDir?: string;
-}
+export { dataDirOf, type Where } from './dataLocation.ts';
 
-export class OperatorError extends Error {
-  override readonly name = 'OperatorError';
-}
-
-/** The data directory, from --data-dir or the config's dataDir (keys are not needed to read). */
-export function dataDirOf(where: Where): string {
-  if (where.dataDir !== undefined) return resolve(where.dataDir);
-  if (where.config === undefined) throw new OperatorError('say where the data is: --config <file> or --data-dir <dir>');
-  const file = resolve(where.config);
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new OperatorError(`${file}: cannot be read as YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
-  }
-  const dataDir = (raw as { dataDir?: unknown } | null)?.dataDir;
-  if (typeof dataDir !== 'string' || dataDir === '')
-    throw new OperatorError(`${file}: dataDir: a directory path is required`);
-  return resolve(dirname(file), dataDir);
+/**
+ * The data directory the command reads: as given, or the one obvious place, which is then
+ * said on `err` (one line) so the operator knows whose data is shown.
+ */
+function dataDirFor(where: Where, err: NodeJS.WritableStream): string {
+  const { dataDir, foundAs } = locateData(where);
+  if (foundAs !== null) err.write(`settle: reading ${dataDir} (${foundAs})\n`);
+  return dataDir;
 }
 
 interface StoreView {
@@ -79,8 +63,12 @@ async function readStore(storeDir: string): Promise<StoreView> {
   }
 }
 
-export async function statusCommand(where: Where & { json?: boolean }, out: NodeJS.WritableStream): Promise<number> {
-  const dataDir = dataDirOf(where);
+export async function statusCommand(
+  where: Where & { json?: boolean },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const dataDir = dataDirFor(where, err);
   const paths = dataPaths(dataDir);
   const { live, archived } = await readStore(paths.store);
   const { entries, unfinishedTail } = await readRecoveryLog(paths.recoveryLog);
@@ -124,8 +112,9 @@ function describeContext(context: unknown): string {
 export async function recoveryList(
   where: Where & { all?: boolean; json?: boolean },
   out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
-  const paths = dataPaths(dataDirOf(where));
+  const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
   const resolutions = await readResolutions(paths.resolutions);
   const shown = entries.filter((e) => where.all === true || !resolutions.has(e.key));
@@ -145,12 +134,16 @@ export async function recoveryList(
 
 function findEntry(entries: readonly RecoveryEntry[], key: string, path: string): RecoveryEntry {
   const entry = entries.find((e) => e.key === key);
-  if (entry === undefined) throw new OperatorError(`no recovery entry '${key}' in ${path}`);
+  if (entry === undefined) throw new RecoveryEntryUnknown(key, path);
   return entry;
 }
 
-export async function recoveryShow(where: Where & { key: string }, out: NodeJS.WritableStream): Promise<number> {
-  const paths = dataPaths(dataDirOf(where));
+export async function recoveryShow(
+  where: Where & { key: string },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
   const entry = findEntry(entries, where.key, paths.recoveryLog);
   const resolution = (await readResolutions(paths.resolutions)).get(where.key) ?? null;
@@ -161,16 +154,19 @@ export async function recoveryShow(where: Where & { key: string }, out: NodeJS.W
 export async function recoveryResolve(
   where: Where & { key: string; by: string; reason: string; now?: () => Date },
   out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
-  const paths = dataPaths(dataDirOf(where));
-  if (where.by.trim() === '') throw new OperatorError('--by: say who resolves it');
+  if (where.by.trim() === '') throw new UsageError('--by: say who resolves it');
   if (where.reason.trim() === '')
-    throw new OperatorError('--reason: say why it is resolved (what was checked, what was done)');
+    throw new UsageError('--reason: say why it is resolved (what was checked, what was done)');
+  const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
   findEntry(entries, where.key, paths.recoveryLog);
   const earlier = (await readResolutions(paths.resolutions)).get(where.key);
   if (earlier !== undefined)
-    throw new OperatorError(`'${where.key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`);
+    throw new AlreadyResolved(
+      `'${where.key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`,
+    );
   const resolution: Resolution = {
     key: where.key,
     by: where.by.trim(),

@@ -6,8 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { FAULT_KINDS, formatFaults, type FaultKind } from '../../sim/faults.ts';
 import { CoverageRecorder } from '../diagram/coverage.ts';
 import { simulate, type SimSummary, type ViolationReport } from '../../sim/simulate.ts';
-import type { Host } from '../host/host.ts';
+import type { EngineInterceptor } from '../engine/interceptors.ts';
+import { requireWritableFile } from '../usablePaths.ts';
 import { ProgressLine } from './progressLine.ts';
+import { swapMachineId } from '../../machines/index.ts';
 
 export interface SimCommandOptions {
   readonly seed: number;
@@ -29,7 +31,13 @@ export interface Io {
 /** The most trace lines printed; --json carries them all. */
 const TRACE_LINES_SHOWN = 200;
 
-export async function simCommand(options: SimCommandOptions, io: Io, hostClass?: typeof Host): Promise<number> {
+export async function simCommand(
+  options: SimCommandOptions,
+  io: Io,
+  interceptors?: readonly EngineInterceptor[],
+): Promise<number> {
+  // Checked before the runs, which can take minutes: a bad path is said at once.
+  const coveragePath = options.coverage === undefined ? undefined : requireWritableFile(options.coverage, '--coverage');
   const progress = io.stderr.isTTY === true ? new ProgressLine(io.stderr) : null;
   const started = performance.now();
   const coverage = options.coverage === undefined ? null : new CoverageRecorder();
@@ -40,15 +48,15 @@ export async function simCommand(options: SimCommandOptions, io: Io, hostClass?:
     jobs: options.jobs,
     faults: options.faults,
     ...(options.margin === undefined ? {} : { marginBlocks: options.margin }),
-    ...(hostClass === undefined ? {} : { hostClass }),
+    ...(interceptors === undefined ? {} : { interceptors }),
     ...(coverage === null ? {} : { inspect: coverage.inspect }),
     onRun: (done, total, violating) => progress?.update(bar(done, total, violating)),
   });
   progress?.done();
-  if (coverage !== null && options.coverage !== undefined) {
+  if (coverage !== null && coveragePath !== undefined) {
     const source = `settle sim --seed ${options.seed} --runs ${options.runs} --swaps ${options.swaps} --jobs ${options.jobs} --faults ${formatFaults(options.faults)}`;
-    writeFileSync(options.coverage, `${JSON.stringify(coverage.file(source), null, 2)}\n`);
-    io.stderr.write(`settle sim: transition coverage written to ${options.coverage}\n`);
+    writeFileSync(coveragePath, `${JSON.stringify(coverage.file(source), null, 2)}\n`);
+    io.stderr.write(`settle sim: transition coverage written to ${coveragePath}\n`);
   }
   const seconds = (performance.now() - started) / 1000;
   if (options.json === true) io.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -118,7 +126,7 @@ function formatViolation(v: ViolationReport, seeds: readonly number[]): string[]
 function involvedIds(details: readonly string[]): string[] {
   const ids = new Set<string>();
   for (const detail of details) {
-    for (const m of detail.matchAll(/swap[ :](\d+)/g)) ids.add(`swap:${m[1]}`);
+    for (const m of detail.matchAll(/swap[ :](\d+)/g)) ids.add(swapMachineId(m[1]!));
     for (const m of detail.matchAll(/job[ :](?:[\w-]+:)?(0x[0-9a-f]+)/g)) ids.add(m[1]!);
   }
   return [...ids];

@@ -4,15 +4,18 @@
  * so a restart after Ctrl-C or SIGKILL meets the chain it left, and the invariants are checked
  * against that chain at the end.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { InvariantResult } from '../../sim/invariants.ts';
 import { invariantsAfter, runUntilSettled } from '../../sim/runner.ts';
 import { openSimHost, type SimHost } from '../../sim/simHost.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 import { World } from '../../sim/world.ts';
-import { StoreError } from '../store/storeError.ts';
+import { JOB_KIND, kindOfMachineId, SWAP_KIND } from '../../machines/index.ts';
+import { StoreError, StoreMissing } from '../errors.ts';
+import { prepareDirectory } from '../usablePaths.ts';
 import { ProgressLine } from './progressLine.ts';
 
 export interface StartOptions {
@@ -26,10 +29,10 @@ export interface StartOptions {
 }
 
 export async function startEmbedded(options: StartOptions): Promise<number> {
-  const dir = resolve(options.dir);
+  const dir = prepareDirectory(options.dir, '--dir', 0o700);
   const worldPath = join(dir, 'sim-world.json');
   const storeDir = join(dir, 'store');
-  const fresh = !existsSync(dir) || readdirSync(dir).length === 0;
+  const fresh = readdirSync(dir).length === 0;
   if (!fresh && !existsSync(worldPath)) {
     throw new StoreError(
       worldPath,
@@ -37,16 +40,24 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
     );
   }
   if (!fresh && !existsSync(storeDir)) {
-    throw new StoreError(
+    throw new StoreMissing(
       storeDir,
       'missing, but the simulated chains exist: starting empty could send twice; refusing to start',
     );
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const world = fresh
-    ? World.create(options.seed, { swaps: options.swaps, jobs: options.jobs, marginBlocks: options.margin }, worldPath)
-    : World.load(worldPath);
-  const plan = world.state.plan;
+    ? World.create(
+        options.seed,
+        { swaps: options.swaps, jobs: options.jobs, marginBlocks: options.margin },
+        PRODUCT_MODULES,
+        worldPath,
+      )
+    : World.load(worldPath, PRODUCT_MODULES);
+  const plan = {
+    swaps: world.planned(SWAP_KIND),
+    jobs: world.planned(JOB_KIND),
+    marginBlocks: world.state.plan.marginBlocks,
+  };
   const out = process.stdout;
   out.write(
     fresh
@@ -78,7 +89,7 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
       maxBlocks: options.maxBlocks,
       openHost: async () => openSimHost(world, dir, { create: fresh, log }),
       shouldStop: () => stopRequested,
-      onTick: async (summary, host) => {
+      onTick: async (_summary, host) => {
         progress.update(await report.describe(world, host));
         if (options.blockMs > 0) await sleep(options.blockMs);
       },
@@ -120,14 +131,14 @@ class RunReport {
     const counts = new Map<string, number>();
     const count = (key: string): void => void counts.set(key, (counts.get(key) ?? 0) + 1);
     for (const machine of simHost.host.machines()) count(`${machine.kind}:in flight`);
-    for (const id of simHost.store.archivedIds) count(`${id.split(':')[0]}:${await this.finalStateOf(simHost, id)}`);
+    for (const id of simHost.store.archivedIds) count(`${kindOfMachineId(id)}:${await this.finalStateOf(simHost, id)}`);
     const part = (kind: string, planned: number): string => {
       const states = [...counts]
         .filter(([k]) => k.startsWith(`${kind}:`))
         .map(([k, n]) => `${n} ${k.slice(kind.length + 1)}`);
       return `${kind}s ${planned}: ${states.join(', ') || 'none yet'}`;
     };
-    return `block ${world.height} | ${part('swap', world.state.plan.swaps)} | ${part('job', world.state.plan.jobs)}`;
+    return `block ${world.height} | ${part(SWAP_KIND, world.planned(SWAP_KIND))} | ${part(JOB_KIND, world.planned(JOB_KIND))}`;
   }
 
   private async finalStateOf(simHost: SimHost, id: string): Promise<string> {

@@ -1,21 +1,31 @@
 /**
  * Builds the host's chain ports from the configuration: the allways contract and the TAO
- * sender over one Subtensor connection, an EVM transfer sender per EVM destination, and per
+ * sender over one Subtensor connection, an EVM transfer sender per EVM destination, a BTC
+ * sender per Bitcoin destination (bitcoinPorts.ts), and per
  * job chain an escrow client with its durable transaction sender. Every port is wrapped so
  * its calls are timed. Keys are parsed here, all of them before anything connects, and every
  * problem is reported at once with its configuration path.
+ *
+ * Size (over 300 lines): one short builder per chain kind, read together so every configured
+ * chain is seen to get its ports and its key; the BTC builder already lives in bitcoinPorts.ts.
  */
 import { join } from 'node:path';
 import type { HostOptions } from '../host/host.ts';
 import type { Escrow, JobSource, Logger, SwapContract, TransferSender } from '../host/ports.ts';
+import { createSolanaRpc, type Address, type KeyPairSigner } from '@solana/kit';
 import {
   evmProvider,
   evmSigner,
+  solanaSigner,
   substrateSigner,
   type EvmProvider,
   type EvmSigner,
   type SubstrateSigner,
 } from '../chains/keys.ts';
+import { resolveEvmDestination } from '../chains/evm/evmAssets.ts';
+import { NonceAccountProblem } from '../chains/solana/durableNonces.ts';
+import { solanaAssetOf, type SolanaAsset } from '../chains/solana/solanaAssets.ts';
+import { SolanaTransferSender } from '../chains/solana/solanaTransferSender.ts';
 import { NonceAllocator } from '../chains/nonceAllocator.ts';
 import { EvmClock } from '../chains/evm/evmClock.ts';
 import { verifyEscrow } from '../chains/evm/escrowCheck.ts';
@@ -28,7 +38,15 @@ import { AllwaysSwapContract } from '../chains/substrate/allwaysSwapContract.ts'
 import { ExtrinsicSearch } from '../chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
-import { ConfigError, type DaemonConfig, type JobsConfig, type SecretSource } from './config.ts';
+import { assert, ChainMismatch, ConfigError, DestinationUnusable, errorField, KeyUnusable } from '../errors.ts';
+import { bitcoinSender, loadBitcoinKey, type BitcoinKey } from './bitcoinPorts.ts';
+import type {
+  DaemonConfig,
+  EvmDestinationConfig,
+  JobsConfig,
+  SecretSource,
+  SolanaDestinationConfig,
+} from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
 import { OceanNodeJobs, type OceanNodeChain } from './oceanNodeJobs.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
@@ -36,7 +54,7 @@ import { KEY_FORMS, loadSecret } from './secrets.ts';
 
 export interface Keys {
   readonly hotkey: SubstrateSigner | null;
-  readonly destinations: ReadonlyMap<string, SubstrateSigner | EvmSigner>;
+  readonly destinations: ReadonlyMap<string, SubstrateSigner | EvmSigner | KeyPairSigner | BitcoinKey>;
   readonly jobChains: ReadonlyMap<string, EvmSigner>;
 }
 
@@ -50,7 +68,8 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
         fail(path, `${secret.origin} does not hold ${KEY_FORMS.substrate}`),
       );
     } catch (error) {
-      return fail(path, (error as Error).message);
+      if (!(error instanceof KeyUnusable)) throw error;
+      return fail(path, error.message);
     }
   };
   const evm = (path: string, source: SecretSource): EvmSigner | null => {
@@ -62,7 +81,19 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
         return fail(path, `${secret.origin} does not hold ${KEY_FORMS.evm}`);
       }
     } catch (error) {
-      return fail(path, (error as Error).message);
+      if (!(error instanceof KeyUnusable)) throw error;
+      return fail(path, error.message);
+    }
+  };
+  const solana = async (path: string, source: SecretSource): Promise<KeyPairSigner | null> => {
+    try {
+      const secret = loadSecret(source);
+      return await solanaSigner(secret.reveal()).catch(() =>
+        fail(path, `${secret.origin} does not hold ${KEY_FORMS.solana}`),
+      );
+    } catch (error) {
+      if (!(error instanceof KeyUnusable)) throw error;
+      return fail(path, error.message);
     }
   };
   function fail(path: string, problem: string): null {
@@ -70,10 +101,21 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
     return null;
   }
   const hotkey = config.swaps === undefined ? null : await substrate('swaps.hotkey', config.swaps.hotkey);
-  const destinations = new Map<string, SubstrateSigner | EvmSigner>();
+  const destinations = new Map<string, SubstrateSigner | EvmSigner | KeyPairSigner | BitcoinKey>();
   for (const [name, destination] of Object.entries(config.swaps?.destinations ?? {})) {
     const path = `swaps.destinations.${name}.key`;
-    const key = destination.type === 'subtensor' ? await substrate(path, destination.key) : evm(path, destination.key);
+    if (destination.type === 'bitcoin') {
+      const loaded = loadBitcoinKey(destination);
+      if ('problem' in loaded) fail(path, loaded.problem);
+      else destinations.set(name, loaded);
+      continue;
+    }
+    const key =
+      destination.type === 'subtensor'
+        ? await substrate(path, destination.key)
+        : destination.type === 'solana'
+          ? await solana(path, destination.key)
+          : evm(path, destination.key);
     if (key !== null) destinations.set(name, key);
     if (
       destination.type === 'subtensor' &&
@@ -163,20 +205,18 @@ export async function buildChainPorts(
             log,
             chainName: name,
           });
-        } else {
-          const { provider, nonces } = endpoint(destination.rpcUrl, destination.chainId);
-          await checkChainId(provider, destination.chainId, `swaps.destinations.${name}`, log);
-          sender = new EvmTransferSender({
-            chain: name,
-            provider,
-            wallet: (keys.destinations.get(name) as EvmSigner).connect(provider),
-            chainId: BigInt(destination.chainId),
-            asset:
-              destination.asset === 'native' ? { kind: 'native' } : { kind: 'erc20', token: destination.asset.erc20 },
-            confirmations: destination.confirmations,
-            nonces,
+        } else if (destination.type === 'solana') {
+          sender = await solanaSender(name, destination, keys.destinations.get(name) as KeyPairSigner, log);
+        } else if (destination.type === 'bitcoin') {
+          sender = await bitcoinSender(
+            name,
+            destination,
+            keys.destinations.get(name) as BitcoinKey,
+            config.dataDir,
             log,
-          });
+          );
+        } else {
+          sender = await evmSender(name, destination, keys.destinations.get(name) as EvmSigner, endpoint, log);
         }
         senders.set(name, instrumented(sender, { chain: name, port: 'transferSender' }, metrics));
       }
@@ -281,6 +321,68 @@ function jobSourceOf(
   });
 }
 
+async function evmSender(
+  name: string,
+  destination: EvmDestinationConfig,
+  key: EvmSigner,
+  endpoint: (url: string, chainId: number) => EvmEndpoint,
+  log: Logger,
+): Promise<TransferSender> {
+  const resolved = resolveEvmDestination(destination);
+  // The configuration was checked with the same resolution: a problem here is a bug.
+  assert(
+    !('problems' in resolved),
+    `swaps.destinations.${name} passed the schema yet does not resolve: ${JSON.stringify(resolved)}`,
+  );
+  const { provider, nonces } = endpoint(destination.rpcUrl, resolved.chainId);
+  await checkChainId(provider, resolved.chainId, `swaps.destinations.${name}`, log);
+  return new EvmTransferSender({
+    chain: name,
+    provider,
+    wallet: key.connect(provider),
+    chainId: BigInt(resolved.chainId),
+    asset: resolved.asset,
+    confirmations: resolved.confirmations,
+    nonces,
+    log,
+  });
+}
+
+/** A Solana sender; its nonce accounts are checked at start (a wrong one refuses the start). */
+async function solanaSender(
+  name: string,
+  destination: SolanaDestinationConfig,
+  signer: KeyPairSigner,
+  log: Logger,
+): Promise<SolanaTransferSender> {
+  const path = `swaps.destinations.${name}`;
+  // The schema admits `mint` only for an allways id with a mint of its own, on a network it knows.
+  const asset: SolanaAsset =
+    typeof destination.asset === 'string'
+      ? solanaAssetOf(
+          destination.asset,
+          destination.network,
+          destination.mint === undefined ? {} : { mint: destination.mint },
+        )
+      : { kind: 'spl', mint: destination.asset.spl as Address, decimals: destination.asset.decimals };
+  const sender = new SolanaTransferSender({
+    chain: name,
+    rpc: createSolanaRpc(destination.rpcUrl),
+    signer,
+    asset,
+    nonceAccounts: destination.nonceAccounts as Address[],
+    commitment: destination.commitment,
+    log,
+  });
+  try {
+    await sender.nonces.check();
+  } catch (error) {
+    if (error instanceof NonceAccountProblem) throw new DestinationUnusable(`${path}.nonceAccounts`, error.message);
+    log.warn({ config: path, err: errorField(error) }, 'Solana endpoint not answering at start; its calls are retried');
+  }
+  return sender;
+}
+
 /**
  * A node on another chain than configured is refused; one that does not answer is logged
  * (its calls are retried). Returns whether it answered.
@@ -290,15 +392,9 @@ async function checkChainId(provider: EvmProvider, expected: number, path: strin
   try {
     reported = BigInt((await provider.send('eth_chainId', [])) as string);
   } catch (error) {
-    log.warn(
-      { config: path, err: String((error as Error).message ?? error) },
-      'EVM endpoint not answering at start; its calls are retried',
-    );
+    log.warn({ config: path, err: errorField(error) }, 'EVM endpoint not answering at start; its calls are retried');
     return false;
   }
-  if (reported !== BigInt(expected))
-    throw new Error(
-      `${path}: the endpoint serves chain id ${reported}, the configuration says ${expected} (wrong network?)`,
-    );
+  if (reported !== BigInt(expected)) throw new ChainMismatch(path, reported, expected);
   return true;
 }

@@ -7,22 +7,22 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { payingAddressProblem } from '../chains/bitcoin/btcTx.ts';
+import { EVM_ASSETS, FEE_CHECK, REFUSAL_CHECK, resolveEvmDestination } from '../chains/evm/evmAssets.ts';
 import { escrowDeployment, type EscrowDeployment } from '../chains/evm/escrowCheck.ts';
-import { isEvmAddress, isSubtensorAddress } from '../chains/keys.ts';
+import { isEvmAddress, isSolanaAddress, isSubtensorAddress } from '../chains/keys.ts';
+import { MAX_NONCE_ACCOUNTS } from '../chains/solana/durableNonces.ts';
+import { SOLANA_ASSET_IDS } from '../chains/solana/solanaAssets.ts';
+import {
+  DEFAULT_CLAIM_INTERVAL_SECS,
+  DEFAULT_FIRST_CLAIM_DELAY_SECS,
+  DEFAULT_MARGIN_BLOCKS,
+  DEFAULT_MAX_BACKOFF_MS,
+  DEFAULT_POLL_INTERVAL_MS,
+} from '../defaults.ts';
+import { ConfigError } from '../errors.ts';
+import { readableFileProblem, watchedFileProblem, writableDirectoryProblem } from '../usablePaths.ts';
 import { secretContentProblem, secretSourceProblem, type KeyKind, type SecretSource } from './secrets.ts';
-
-/** The configuration is wrong; `problems` lists each with its path. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly file: string,
-    readonly problems: readonly string[],
-  ) {
-    super(
-      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
-  }
-}
 
 const keySource = z
   .union(
@@ -77,26 +77,125 @@ const taoDestination = z.strictObject({
   key: keyOf('substrate'),
 });
 
-const evmDestination = z.strictObject({
-  type: z.literal('evm'),
-  rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
-  chainId: positiveInt,
-  key: keyOf('evm'),
-  asset: z.union([z.literal('native'), z.strictObject({ erc20: evmAddress })]).default('native'),
-  confirmations: positiveInt.default(2),
-});
+/**
+ * An EVM destination. `asset` is an allways id (eth, baseusdc, paxg...: chain id, token,
+ * decimals, confirmations and issuer checks from allways' registry, each overridable), or
+ * 'native' / { erc20 } with the chain id written out. Resolved by resolveEvmDestination.
+ */
+const evmDestination = z
+  .strictObject({
+    type: z.literal('evm'),
+    rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
+    key: keyOf('evm'),
+    asset: z
+      .union(
+        [
+          z.literal('native'),
+          z.strictObject({ erc20: evmAddress }),
+          z.enum(Object.keys(EVM_ASSETS) as [string, ...string[]]),
+        ],
+        {
+          error: `'native', { erc20: <address> }, or an allways EVM asset id (${Object.keys(EVM_ASSETS).join(', ')})`,
+        },
+      )
+      .default('native'),
+    /** Which deployment of an allways asset: its mainnet (default) or its test network. */
+    network: z.enum(['mainnet', 'testnet']).optional(),
+    chainId: positiveInt.optional(),
+    token: evmAddress.optional(),
+    decimals: z.number().int().min(0).max(36).optional(),
+    confirmations: positiveInt.optional(),
+    refusalChecks: z
+      .array(z.string().regex(REFUSAL_CHECK, 'a view signature: name() or name(address)'))
+      .max(8)
+      .optional(),
+    feeCheck: z.string().regex(FEE_CHECK, 'a view signature: name(uint256)').nullable().optional(),
+  })
+  .superRefine((destination, ctx) => {
+    const resolved = resolveEvmDestination(destination);
+    if ('problems' in resolved)
+      for (const { key, message } of resolved.problems) ctx.addIssue({ code: 'custom', path: [key], message });
+  });
+
+const solanaAddress = z.string().refine(isSolanaAddress, { error: 'a Solana address (base58 of 32 bytes)' });
+
+/**
+ * A Solana destination: SOL, or USDC on the legacy SPL Token program (allways ids sol and
+ * solusdc; any other legacy SPL mint with its decimals). Every payout is signed against one of
+ * `nonceAccounts` (durable nonces whose authority is the key): one payout in flight per account.
+ */
+const solanaDestination = z
+  .strictObject({
+    type: z.literal('solana'),
+    rpcUrl: url(['http:', 'https:']),
+    key: keyOf('solana'),
+    asset: z.union(
+      [z.enum(SOLANA_ASSET_IDS), z.strictObject({ spl: solanaAddress, decimals: z.number().int().min(0).max(18) })],
+      {
+        error: `an allways Solana asset id (${SOLANA_ASSET_IDS.join(', ')}) or { spl: <mint>, decimals: <n> }`,
+      },
+    ),
+    network: z.enum(['mainnet', 'devnet']).default('mainnet'),
+    mint: solanaAddress.optional(),
+    nonceAccounts: z
+      .array(solanaAddress)
+      .min(1, 'at least one durable nonce account (see README: one payout in flight per account)')
+      .max(MAX_NONCE_ACCOUNTS)
+      .refine((a) => new Set(a).size === a.length, { error: 'a nonce account is listed twice' }),
+    commitment: z.enum(['confirmed', 'finalized']).default('finalized'),
+  })
+  .refine((d) => d.mint === undefined || d.asset === 'solusdc', {
+    path: ['mint'],
+    error: 'only with an allways SPL asset id (solusdc); write another token as asset: { spl: <mint>, decimals: <n> }',
+  });
+
+/**
+ * BTC paid from one pinned address (the swap's miner_to_addr) through Esplora APIs. The key's
+ * network and its derivation of `address` are checked with the keys (chainPorts.loadKeys).
+ */
+const bitcoinDestination = z
+  .strictObject({
+    type: z.literal('bitcoin'),
+    /** testnet covers testnet3, testnet4 and signet: they share the address encoding. */
+    network: z.enum(['mainnet', 'testnet']).default('mainnet'),
+    esploraUrls: z
+      .array(url(['http:', 'https:']))
+      .min(1, 'at least one Esplora URL')
+      .max(10),
+    key: keyOf('bitcoin'),
+    address: z.string(),
+    confirmations: positiveInt.default(2),
+    feeRateMultiplier: z.number().min(1).max(10).default(1.25),
+    minFeeRateSatVb: positiveInt.default(5),
+    fallbackFeeRateSatVb: positiveInt.default(15),
+    maxFeeRateSatVb: positiveInt.default(500),
+  })
+  .superRefine((d, ctx) => {
+    const problem = payingAddressProblem(d.address, d.network);
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['address'], message: problem });
+    if (d.minFeeRateSatVb > d.maxFeeRateSatVb || d.fallbackFeeRateSatVb > d.maxFeeRateSatVb) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxFeeRateSatVb'],
+        message: 'below minFeeRateSatVb or fallbackFeeRateSatVb',
+      });
+    }
+  });
 
 const swapsSection = z.strictObject({
   subtensor: z.strictObject({ url: url(['ws:', 'wss:']) }),
   contract: z.strictObject({ address: ss58Address, metadata: z.string().min(1).optional() }),
   hotkey: keyOf('substrate'),
-  marginBlocks: z.number().int().min(0).max(1_000).default(3),
-  pollIntervalMs: z.number().int().min(10).max(600_000).default(12_000),
+  marginBlocks: z.number().int().min(0).max(1_000).default(DEFAULT_MARGIN_BLOCKS),
+  pollIntervalMs: z.number().int().min(10).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
   minFreeBalance: amount.default(250_000_000n),
   firstSwapId: z.number().int().nonnegative().default(0),
   eventLookbackBlocks: positiveInt.default(256),
   destinations: z
-    .record(chainName, z.discriminatedUnion('type', [taoDestination, evmDestination]))
+    .record(
+      chainName,
+      z.discriminatedUnion('type', [taoDestination, evmDestination, solanaDestination, bitcoinDestination]),
+    )
     .refine((d) => Object.keys(d).length > 0, {
       error: 'at least one destination chain',
     }),
@@ -176,9 +275,9 @@ const jobsSection = z
     feed: z.string().min(1).optional(),
     /** Or ocean-node's jobs, read from its database. */
     oceanNode: oceanNodeSource.optional(),
-    claimIntervalSec: positiveInt.default(3_600),
-    firstRunDelaySec: z.number().int().nonnegative().default(60),
-    pollIntervalMs: z.number().int().min(10).max(600_000).default(12_000),
+    claimIntervalSec: positiveInt.default(DEFAULT_CLAIM_INTERVAL_SECS),
+    firstRunDelaySec: z.number().int().nonnegative().default(DEFAULT_FIRST_CLAIM_DELAY_SECS),
+    pollIntervalMs: z.number().int().min(10).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
     chains: z.record(chainName, jobChain).refine((c) => Object.keys(c).length > 0, { error: 'at least one chain' }),
   })
   .refine((j) => (j.feed === undefined) !== (j.oceanNode === undefined), {
@@ -196,7 +295,7 @@ const configSchema = z
     swaps: swapsSection.optional(),
     jobs: jobsSection.optional(),
     /** Ceiling of the wait between ticks while an endpoint is unreachable. */
-    maxBackoffMs: z.number().int().min(100).default(60_000),
+    maxBackoffMs: z.number().int().min(100).default(DEFAULT_MAX_BACKOFF_MS),
   })
   .refine((c) => c.swaps !== undefined || c.jobs !== undefined, {
     error: 'nothing to do: configure swaps, jobs, or both',
@@ -207,6 +306,8 @@ export type SwapsConfig = NonNullable<DaemonConfig['swaps']>;
 export type JobsConfig = NonNullable<DaemonConfig['jobs']>;
 export type OceanNodeSourceConfig = z.infer<typeof oceanNodeSource>;
 export type EvmDestinationConfig = z.infer<typeof evmDestination>;
+export type SolanaDestinationConfig = z.infer<typeof solanaDestination>;
+export type BitcoinDestinationConfig = z.infer<typeof bitcoinDestination>;
 export type { SecretSource };
 
 /** Reads, parses and validates `path`; relative paths inside are taken from its directory. */
@@ -255,4 +356,26 @@ function resolvePaths(raw: unknown, base: string): unknown {
     out[key] = isPath ? resolve(base, value) : resolvePaths(value, base);
   }
   return out;
+}
+
+/**
+ * The paths the daemon will use, checked before anything starts (every problem at once, with
+ * its path in the file): dataDir a writable directory or creatable in one, the jobs feed a
+ * readable file or not yet written in a readable directory, the contract metadata readable.
+ * Key files are checked by the schema itself. Not part of loadConfig: a configuration is
+ * read on machines that will not run it (`settle status` reads only its dataDir).
+ */
+export function checkConfiguredPaths(config: DaemonConfig, file: string): void {
+  const problems: string[] = [];
+  const check = (where: string, path: string, problem: string | null): void => {
+    if (problem !== null) problems.push(`${where}: ${path}: ${problem}`);
+  };
+  check('dataDir', config.dataDir, writableDirectoryProblem(config.dataDir));
+  const feed = config.jobs?.feed;
+  if (feed !== undefined) check('jobs.feed', feed, watchedFileProblem(feed));
+  const database = config.jobs?.oceanNode?.database;
+  if (database !== undefined) check('jobs.oceanNode.database', database, readableFileProblem(database));
+  const metadata = config.swaps?.contract.metadata;
+  if (metadata !== undefined) check('swaps.contract.metadata', metadata, readableFileProblem(metadata));
+  if (problems.length > 0) throw new ConfigError(resolve(file), problems);
 }

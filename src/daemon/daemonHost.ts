@@ -1,59 +1,43 @@
 /**
- * The host as the daemon runs it: the same host, with each effect's outcome and each batched
- * escrow run counted for the metrics. Nothing here decides anything.
+ * What the daemon adds to the host: every durable transition, each effect's outcome and each
+ * batched escrow run counted for the metrics, as an interceptor around the engine. Nothing
+ * here decides anything, and a count never stands between a write and its effect.
  */
-import type { JobEvent, SwapEvent } from '../../machines/index.ts';
-import type { claimInBatches, ClaimTask } from '../host/batchClaimer.ts';
-import { Host, type HostOptions, type LiveMachine } from '../host/host.ts';
-import type { Escrow } from '../host/ports.ts';
+import type { EngineInterceptor } from '../engine/interceptors.ts';
 import type { DaemonMetrics } from './metrics.ts';
 
 /** Events that say "try again later". */
 const RETRY_EVENTS = new Set(['MARK_FAILED', 'READ_FAILED']);
 
-export class DaemonHost extends Host {
-  private metrics: DaemonMetrics | null = null;
-
-  /** Restores, then counts from the next effect on. */
-  static async open(options: HostOptions, metrics: DaemonMetrics): Promise<DaemonHost> {
-    const host = await DaemonHost.restore(options);
-    host.metrics = metrics;
-    return host;
-  }
-
-  protected override async perform(
-    machine: LiveMachine,
-    effect: string,
-    height: number | null,
-  ): Promise<SwapEvent | JobEvent | null> {
-    let event: SwapEvent | JobEvent | null;
-    try {
-      event = await super.perform(machine, effect, height);
-    } catch (error) {
-      this.metrics?.effects.inc({ effect, outcome: 'error' });
-      throw error;
-    }
-    const outcome = event === null ? 'retry' : event.type;
-    this.metrics?.effects.inc({ effect, outcome });
-    if (event === null || RETRY_EVENTS.has(event.type)) this.metrics?.retries.inc({ effect });
-    return event;
-  }
-
-  protected override async runBatch(
-    effect: string,
-    run: typeof claimInBatches,
-    escrow: Escrow,
-    tasks: readonly ClaimTask[],
-  ): Promise<Map<string, SwapEvent | JobEvent>> {
-    try {
-      const events = await super.runBatch(effect, run, escrow, tasks);
-      this.metrics?.claimBatches.inc({ chain: escrow.chain, effect, outcome: 'ok' });
-      for (const event of events.values())
-        this.metrics?.claimBatchJobs.inc({ chain: escrow.chain, effect, event: event.type });
-      return events;
-    } catch (error) {
-      this.metrics?.claimBatches.inc({ chain: escrow.chain, effect, outcome: 'error' });
-      throw error;
-    }
-  }
+export function metricsInterceptor(metrics: DaemonMetrics): EngineInterceptor {
+  return {
+    transitioned: metrics.onTransition,
+    async performEffect(call, next) {
+      const { effect } = call;
+      let event: Awaited<ReturnType<typeof next>>;
+      try {
+        event = await next(call);
+      } catch (error) {
+        metrics.effects.inc({ effect, outcome: 'error' });
+        throw error;
+      }
+      metrics.effects.inc({ effect, outcome: event === null ? 'retry' : event.type });
+      if (event === null || RETRY_EVENTS.has(event.type)) metrics.retries.inc({ effect });
+      return event;
+    },
+    async runBatch(call, next) {
+      const { effect, group: chain } = call;
+      try {
+        const events = await next(call);
+        // Null: no escrow client for the chain, nothing ran (logged by the obligation).
+        if (events === null) return events;
+        metrics.claimBatches.inc({ chain, effect, outcome: 'ok' });
+        for (const event of events.values()) metrics.claimBatchJobs.inc({ chain, effect, event: event.type });
+        return events;
+      } catch (error) {
+        metrics.claimBatches.inc({ chain, effect, outcome: 'error' });
+        throw error;
+      }
+    },
+  };
 }

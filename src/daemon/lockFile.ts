@@ -6,16 +6,7 @@
  * staleness window after every kill -9, which is exactly when a miner restarts.)
  */
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-
-export class LockHeld extends Error {
-  override readonly name = 'LockHeld';
-  constructor(
-    readonly path: string,
-    readonly pid: number,
-  ) {
-    super(`another settle daemon (pid ${pid}) is running on this store: ${path} is held; stop it first`);
-  }
-}
+import { LockContended, LockHeld } from '../errors.ts';
 
 export interface HeldLock {
   readonly path: string;
@@ -127,7 +118,7 @@ export function acquireLock(path: string): HeldLock {
       unlinkQuietly(guard);
     }
   }
-  throw new Error(`could not take the lock ${path}: other processes keep racing for it`);
+  throw new LockContended(path);
 }
 
 function held(path: string, tookOverFrom: number | null): HeldLock {

@@ -63,7 +63,7 @@ const HEADER_BYTES = 100;
 const WAL_HEADER_BYTES = 32;
 
 async function readHead(path: string, bytes: number): Promise<Buffer | null> {
-  let handle;
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
   } catch (error) {

@@ -90,7 +90,8 @@ export class OceanNodeJobs implements JobSource {
   }
 
   async poll(): Promise<JobObservation[]> {
-    const adopted = (this.adopted ??= await this.readAdopted());
+    this.adopted ??= await this.readAdopted();
+    const adopted = this.adopted;
     const rows = await readC2dJobs(this.options.database);
     const locks = new Map<string, Promise<Map<string, { amount: bigint; expiry: number }>>>();
     const newlyAdopted: Array<[string, JobTerms]> = [];
@@ -178,7 +179,10 @@ export class OceanNodeJobs implements JobSource {
     if (!isAddress(row.owner)) throw new Skip(`owner ${JSON.stringify(row.owner)} is not an EVM address (the payer)`);
     const jobId = `0x${createHash('sha256').update(row.jobId, 'utf8').digest('hex')}`;
     let byChain = locks.get(chain.name);
-    if (byChain === undefined) locks.set(chain.name, (byChain = chain.escrow.locksOfPayee()));
+    if (byChain === undefined) {
+      byChain = chain.escrow.locksOfPayee();
+      locks.set(chain.name, byChain);
+    }
     let lock = (await byChain).get(lockKey(jobId, row.owner, payment.token)) ?? null;
     if (lock === null) {
       const fromTx = (await chain.escrow.locksOfTx(payment.lockTx)).find(

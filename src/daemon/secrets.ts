@@ -4,7 +4,8 @@
  * the file or the variable, and what to do.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { isEvmPrivateKey, isSubstrateSecret } from '../chains/keys.ts';
+import { isBitcoinWif, isEvmPrivateKey, isSolanaKeypair, isSubstrateSecret } from '../chains/keys.ts';
+import { KeyUnusable } from '../errors.ts';
 
 export type SecretSource = { readonly file: string } | { readonly env: string };
 
@@ -69,16 +70,25 @@ export function secretSourceProblem(source: SecretSource, env: NodeJS.ProcessEnv
 
 export function loadSecret(source: SecretSource, env: NodeJS.ProcessEnv = process.env): Secret {
   const problem = secretSourceProblem(source, env);
-  if (problem !== null) throw new Error(problem);
+  if (problem !== null) throw new KeyUnusable(problem);
   const value = 'env' in source ? env[source.env]! : readFileSync(source.file, 'utf8');
   return new Secret(value.trim(), describeSource(source));
 }
 
-export type KeyKind = 'substrate' | 'evm';
+export type KeyKind = 'substrate' | 'evm' | 'solana' | 'bitcoin';
 
 export const KEY_FORMS: Readonly<Record<KeyKind, string>> = {
   substrate: 'a Substrate secret (a mnemonic, a 0x seed, or a //derivation URI)',
   evm: 'an EVM private key (0x and 64 hex digits)',
+  solana: "a Solana keypair (the Solana CLI's JSON array of 64 bytes)",
+  bitcoin: 'a Bitcoin private key in WIF',
+};
+
+const KEY_CHECKS: Readonly<Record<KeyKind, (value: string) => boolean>> = {
+  substrate: isSubstrateSecret,
+  evm: isEvmPrivateKey,
+  solana: isSolanaKeypair,
+  bitcoin: isBitcoinWif,
 };
 
 /** Why the source's value is not a key of this kind, or null; never quotes the value. */
@@ -88,6 +98,5 @@ export function secretContentProblem(
   env: NodeJS.ProcessEnv = process.env,
 ): string | null {
   const secret = loadSecret(source, env);
-  const valid = kind === 'substrate' ? isSubstrateSecret(secret.reveal()) : isEvmPrivateKey(secret.reveal());
-  return valid ? null : `${secret.origin} does not hold ${KEY_FORMS[kind]}`;
+  return KEY_CHECKS[kind](secret.reveal()) ? null : `${secret.origin} does not hold ${KEY_FORMS[kind]}`;
 }

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ListenFailed } from '../errors.ts';
 import type { DaemonMetrics } from './metrics.ts';
 
 export interface StatusSource {
@@ -49,7 +50,7 @@ export async function startStatusServer(
     send(404, 'text/plain', 'settle daemon: /health, /machines, /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenFailed(port, error.code ?? error.message)));
     server.listen(port, '127.0.0.1', resolve);
   });
   return {

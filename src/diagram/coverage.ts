@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { InspectionEvent } from 'xstate';
 import { machineCatalog } from '../../machines/index.ts';
+import { CoverageFileInvalid } from '../errors.ts';
 import { transitionDefinitions, type TransitionCounts } from './machineModel.ts';
 
 export const COVERAGE_FORMAT = 'settle/coverage';
@@ -49,18 +50,19 @@ export function readCoverage(path: string): CoverageFile {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${path}: cannot be read as a coverage file (${(error as Error).message})`);
+    throw new CoverageFileInvalid(path, `cannot be read as a coverage file (${(error as Error).message})`);
   }
   const file = parsed as Partial<CoverageFile> | null;
   if (file?.format !== COVERAGE_FORMAT || typeof file.machines !== 'object' || file.machines === null) {
-    throw new Error(
-      `${path}: not a settle coverage file (expected format "${COVERAGE_FORMAT}"; write one with settle sim --coverage FILE)`,
+    throw new CoverageFileInvalid(
+      path,
+      `not a settle coverage file (expected format "${COVERAGE_FORMAT}"; write one with settle sim --coverage FILE)`,
     );
   }
   for (const [machine, counts] of Object.entries(file.machines)) {
     for (const [key, n] of Object.entries(counts)) {
       if (!Number.isSafeInteger(n) || n < 0)
-        throw new Error(`${path}: ${machine} '${key}' has count ${String(n)}, not a non-negative integer`);
+        throw new CoverageFileInvalid(path, `${machine} '${key}' has count ${String(n)}, not a non-negative integer`);
     }
   }
   return file as CoverageFile;

@@ -41,7 +41,8 @@ const SETTLEMENT_READINGS: ReadonlyArray<readonly [string, string]> = [
   ],
 ];
 
-const escape = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+const escapeMarkup = (text: string): string =>
+  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
 export function toHtml(model: MachineModel, svg: string, counts?: TransitionCounts, coverageSource?: string): string {
   const stateOf = (name: string | null) => model.states.find((s) => s.name === name);
@@ -53,13 +54,13 @@ export function toHtml(model: MachineModel, svg: string, counts?: TransitionCoun
         counts === undefined
           ? ''
           : `<td class="${count === 0 ? 'never' : ''}">${count === undefined ? '?' : count === 0 ? 'never' : count}</td>`;
-      return `<tr><td>${t.from}</td><td><code>${t.event}</code></td><td>${t.guard === null ? '' : `<code>${t.guard}</code>`}</td><td>${t.to ?? '(stays)'}</td><td>${effect ?? ''}</td><td>${effect === null ? '' : escape(stateOf(t.to)?.durableBefore ?? '')}</td><td>${t.actions.map((a) => `<code>${a}</code>`).join(' ')}</td>${countCell}</tr>`;
+      return `<tr><td>${t.from}</td><td><code>${t.event}</code></td><td>${t.guard === null ? '' : `<code>${t.guard}</code>`}</td><td>${t.to ?? '(stays)'}</td><td>${effect ?? ''}</td><td>${effect === null ? '' : escapeMarkup(stateOf(t.to)?.durableBefore ?? '')}</td><td>${t.actions.map((a) => `<code>${a}</code>`).join(' ')}</td>${countCell}</tr>`;
     })
     .join('\n');
   const states = model.states
     .map(
       (s) =>
-        `<tr><td>${s.name}</td><td>${escape(s.summary)}</td><td>${s.effect ?? ''}</td><td>${s.final ? 'final' : ''}${s.record === null ? '' : `, writes the recovery log (${s.record})`}</td></tr>`,
+        `<tr><td>${s.name}</td><td>${escapeMarkup(s.summary)}</td><td>${s.effect ?? ''}</td><td>${s.final ? 'final' : ''}${s.record === null ? '' : `, writes the recovery log (${s.record})`}</td></tr>`,
     )
     .join('\n');
   const classification =
@@ -78,7 +79,7 @@ ${[
 </table>`
       : `<p>How the batch claimer reads the chain for each job (src/host/batchClaimer.ts): a transaction that succeeded is no proof of payment, only a Claimed event is.</p>
 <table><tr><th>the chain says</th><th>the machine gets</th></tr>
-${SETTLEMENT_READINGS.map(([what, then]) => `<tr><td>${escape(what)}</td><td>${escape(then)}</td></tr>`).join('\n')}
+${SETTLEMENT_READINGS.map(([what, then]) => `<tr><td>${escapeMarkup(what)}</td><td>${escapeMarkup(then)}</td></tr>`).join('\n')}
 </table>`;
   return `<!doctype html>
 <html lang="en">
@@ -99,7 +100,7 @@ figure { overflow-x: auto; border: 1px solid #e2e8f0; padding: 0.5rem; margin: 0
 </head>
 <body>
 <h1>${model.name}</h1>
-<p>Generated from <code>machines/${model.name}.ts</code> by <code>settle diagram</code>: what is drawn is what runs.${coverageSource === undefined ? '' : ` Transition counts from <code>${escape(coverageSource)}</code>; transitions never taken are red and dashed.`}</p>
+<p>Generated from <code>machines/${model.name}.ts</code> by <code>settle diagram</code>: what is drawn is what runs.${coverageSource === undefined ? '' : ` Transition counts from <code>${escapeMarkup(coverageSource)}</code>; transitions never taken are red and dashed.`}</p>
 <p class="legend"><span style="background:#fff4d6;border-color:#b7791f">requests an effect (⚡)</span><span style="background:#e6f4ea;border-color:#2f855a">final</span><span style="background:#fde8e8;border-color:#c53030">writes the recovery log</span></p>
 <figure>
 ${svg}</figure>
@@ -114,7 +115,7 @@ ${rows}
 </table>
 <h2>Invariants</h2>
 <ul>
-${(INVARIANTS[model.name] ?? []).map((i) => `<li>${escape(i)}</li>`).join('\n')}
+${(INVARIANTS[model.name] ?? []).map((i) => `<li>${escapeMarkup(i)}</li>`).join('\n')}
 </ul>
 <h2>Failure classification</h2>
 ${classification}

@@ -36,7 +36,7 @@ const COLORS: Record<StateKind, { fill: string; stroke: string; width: number }>
   recovery: { fill: '#fde8e8', stroke: '#c53030', width: 3 },
 };
 
-const escape = (text: string): string =>
+const escapeMarkup = (text: string): string =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 const textWidth = (text: string): number => Math.ceil(text.length * CHAR_WIDTH) + 8;
 
@@ -97,7 +97,7 @@ export async function toSvg(model: MachineModel, counts?: TransitionCounts): Pro
   const height = Math.ceil(laid.height ?? 0);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
-    `<title>${escape(model.name)}: generated from machines/${escape(model.name)}.ts by settle diagram</title>`,
+    `<title>${escapeMarkup(model.name)}: generated from machines/${escapeMarkup(model.name)}.ts by settle diagram</title>`,
     '<defs>',
     '<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#4a5568"/></marker>',
     '<marker id="arrow-red" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c53030"/></marker>',
@@ -112,7 +112,7 @@ export async function toSvg(model: MachineModel, counts?: TransitionCounts): Pro
         .map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`)
         .join(' ');
       out.push(
-        `<polyline class="transition${never ? ' never-taken' : ''}" data-transition="${escape(edge.id)}" points="${points}" fill="none" stroke="${stroke}" stroke-width="${never ? 2 : 1.3}"${never ? ' stroke-dasharray="5 3"' : ''} marker-end="url(#${never ? 'arrow-red' : 'arrow'})"/>`,
+        `<polyline class="transition${never ? ' never-taken' : ''}" data-transition="${escapeMarkup(edge.id)}" points="${points}" fill="none" stroke="${stroke}" stroke-width="${never ? 2 : 1.3}"${never ? ' stroke-dasharray="5 3"' : ''} marker-end="url(#${never ? 'arrow-red' : 'arrow'})"/>`,
       );
     }
     for (const label of edge.labels ?? []) {
@@ -122,7 +122,7 @@ export async function toSvg(model: MachineModel, counts?: TransitionCounts): Pro
         `<rect class="label-box" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${label.width ?? 0}" height="${label.height ?? 0}" fill="#ffffff" fill-opacity="0.9"/>`,
       );
       out.push(
-        `<text class="label" x="${(x + 4).toFixed(1)}" y="${(y + 12).toFixed(1)}" fill="${never ? '#c53030' : '#1a202c'}">${escape(label.text ?? '')}</text>`,
+        `<text class="label" x="${(x + 4).toFixed(1)}" y="${(y + 12).toFixed(1)}" fill="${never ? '#c53030' : '#1a202c'}">${escapeMarkup(label.text ?? '')}</text>`,
       );
     }
   }
@@ -138,7 +138,7 @@ export async function toSvg(model: MachineModel, counts?: TransitionCounts): Pro
     const state = model.states.find((s) => s.name === node.id)!;
     const kind = stateKind(state);
     const color = COLORS[kind];
-    out.push(`<g class="state state-${kind}" data-state="${escape(state.name)}">`);
+    out.push(`<g class="state state-${kind}" data-state="${escapeMarkup(state.name)}">`);
     out.push(
       `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="8" fill="${color.fill}" stroke="${color.stroke}" stroke-width="${color.width}"/>`,
     );
@@ -148,7 +148,7 @@ export async function toSvg(model: MachineModel, counts?: TransitionCounts): Pro
       );
     stateLines(model, state.name).forEach((line, i) => {
       out.push(
-        `<text x="${x + w / 2}" y="${y + 10 + LINE * (i + 1) - 3}" text-anchor="middle"${i === 0 ? ' font-weight="bold" font-size="13"' : ''} fill="#1a202c">${escape(line)}</text>`,
+        `<text x="${x + w / 2}" y="${y + 10 + LINE * (i + 1) - 3}" text-anchor="middle"${i === 0 ? ' font-weight="bold" font-size="13"' : ''} fill="#1a202c">${escapeMarkup(line)}</text>`,
       );
     });
     out.push('</g>');

@@ -11,7 +11,7 @@
  *    no proof of payment.
  */
 import type { JobContext, JobEvent, JobTerms } from '../../machines/index.ts';
-import { isSimulatedCrash } from './crashpoints.ts';
+import { isSimulatedCrash } from '../engine/crashpoints.ts';
 import {
   BatchReverted,
   type ClaimEntry,

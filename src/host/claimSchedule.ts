@@ -2,12 +2,16 @@
  * When the claimer runs: every `intervalSec`, the first time `firstRunDelaySec` after start,
  * and at once when a lock waiting to be claimed would expire before the next run.
  */
+import { DEFAULT_CLAIM_INTERVAL_SECS, DEFAULT_FIRST_CLAIM_DELAY_SECS } from '../defaults.ts';
 export interface ClaimScheduleOptions {
   readonly intervalSec: number;
   readonly firstRunDelaySec: number;
 }
 
-export const DEFAULT_CLAIM_SCHEDULE: ClaimScheduleOptions = { intervalSec: 3600, firstRunDelaySec: 60 };
+export const DEFAULT_CLAIM_SCHEDULE: ClaimScheduleOptions = {
+  intervalSec: DEFAULT_CLAIM_INTERVAL_SECS,
+  firstRunDelaySec: DEFAULT_FIRST_CLAIM_DELAY_SECS,
+};
 
 export class ClaimSchedule {
   private nextRunAt: number | null = null;

@@ -66,7 +66,12 @@ export interface TransferSender {
    * keeps failing.
    */
   adopt?(transfer: SignedTransfer): void;
-  /** Signs without broadcasting. Must not touch the chain's state. */
+  /**
+   * Signs without broadcasting. Must not touch the chain's state. Throws TransferRefused, before
+   * signing anything, when the destination chain refuses this transfer for a reason that is not
+   * the miner's (a paused token, a blacklisted or frozen destination, a transfer fee): the swap
+   * is then Rejected and nothing is sent. Any other error is retried on the next tick.
+   */
   sign(request: TransferRequest): Promise<SignedBytes>;
   /**
    * Broadcasts signed bytes; re-broadcasting the same bytes is harmless. Throws NeverLands when
@@ -80,6 +85,18 @@ export interface TransferSender {
    * (Substrate) search blocks from the one at which the machine decided to send.
    */
   lookup(transfer: SignedTransfer): Promise<TransferStatus>;
+}
+
+/**
+ * Thrown by `sign`, before anything is signed, when the destination refuses the transfer for a
+ * reason the validators accept as the user's or the issuer's (allways' no-fault cancel: a
+ * paused token, a blacklisted or frozen destination, a transfer fee, a reserved account).
+ */
+export class TransferRefused extends Error {
+  override readonly name = 'TransferRefused';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }
 
 /** Thrown by `broadcast` when the signed transfer can never be included (its nonce was used). */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
 import { writeFileDurably } from './durableFile.ts';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');

@@ -14,7 +14,7 @@ import { ChecksummedJsonFile } from './checksummedJsonFile.ts';
 import { fsyncDirectory, TEMP_SUFFIX } from './durableFile.ts';
 import { type KnownMachines, validateRecord } from './recordValidation.ts';
 import { idOfFileName, type MachineRecord } from './snapshotStore.ts';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
 const RECORD_FORMAT = 'settle/machine-record';
 

@@ -9,7 +9,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { crc32 } from 'node:zlib';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
 const HEAD = Buffer.from('{"format":"');
 const CRC_FIELD = Buffer.from('","crc32":"');

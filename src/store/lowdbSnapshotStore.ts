@@ -16,6 +16,10 @@
  * and refuses the whole store on the first doubt, touching nothing; the only repairs a writer
  * makes are the ones a crash leaves by design (a torn, unacknowledged last line; a checkpoint
  * temp file; an archive whose log marker was not yet written).
+ *
+ * Size (over 300 lines): one class whose group commit, checkpoint, archive and restore share
+ * one in-memory index and one ordering rule (a record is archived only after its last line is
+ * durable); the log, the line format and record validation are already files of their own.
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,7 +30,7 @@ import { migrateFromLayout1, removeLayout1Leftovers } from './layout1Migration.t
 import { checkLogLine, decodeLogLine, decodeLogLineAt, encodeLogLine } from './logLine.ts';
 import { type LineLocation, SegmentLog, type TornTail } from './segmentLog.ts';
 import { fileNameOf, idOfFileName, type MachineRecord, type RecordPlace, type SnapshotStore } from './snapshotStore.ts';
-import { StoreError } from './storeError.ts';
+import { assert, StoreError, StoreMissing } from '../errors.ts';
 import { validateRecord, type KnownMachines } from './recordValidation.ts';
 
 export const STORE_FORMAT = 'settle/store';
@@ -61,7 +65,7 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
   const entries = await listDirectory(dir);
   if (entries === null || entries.length === 0 || (await interruptedCreation(dir, entries))) {
     if (!options.create || options.readOnly === true) {
-      throw new StoreError(
+      throw new StoreMissing(
         dir,
         'no settle store here. A daemon never starts from an empty store by accident (it could send twice); ' +
           'create one explicitly (--init) after reconciling with the chain',
@@ -370,8 +374,8 @@ export class LowdbSnapshotStore implements SnapshotStore {
   archive(id: string): Promise<void> {
     try {
       this.assertWritable();
-      if (this.archiving.has(id) || this.archived.has(id)) throw new Error(`archive: '${id}' is archived already`);
-      if (!this.live.has(id) && !this.queuedSeq.has(id)) throw new Error(`archive: '${id}' is not live`);
+      assert(!this.archiving.has(id) && !this.archived.has(id), `archive: '${id}' is archived already`);
+      assert(this.live.has(id) || this.queuedSeq.has(id), `archive: '${id}' is not live`);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -384,12 +388,14 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.assertWritable();
     const seen = new Map<string, number>();
     for (const record of records) {
-      if (this.archived.has(record.id) || this.archiving.has(record.id))
-        throw new Error(`put: '${record.id}' is archived and can never be written again`);
+      assert(
+        !this.archived.has(record.id) && !this.archiving.has(record.id),
+        `put: '${record.id}' is archived and can never be written again`,
+      );
       fileNameOf(record.id); // asserts the id's form
       const previous = seen.get(record.id) ?? this.queuedSeq.get(record.id) ?? this.live.get(record.id)?.seq;
       const expected = previous === undefined ? 1 : previous + 1;
-      if (record.seq !== expected) throw new Error(`put: '${record.id}' seq ${record.seq}, expected ${expected}`);
+      assert(record.seq === expected, `put: '${record.id}' seq ${record.seq}, expected ${expected}`);
       seen.set(record.id, record.seq);
     }
     const lines = records.map((record) => encodeLogLine(RECORD_FORMAT, record));
@@ -444,7 +450,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
 
   private async archiveNow(id: string): Promise<void> {
     const entry = this.live.get(id);
-    if (entry === undefined) throw new Error(`archive: '${id}' is not live`);
+    assert(entry !== undefined, `archive: '${id}' is not live`);
     this.opened = null;
     // The archive file first: a crash before the marker leaves the same record in both
     // places, which opening recognises; a marker without its file would lose the record.
@@ -510,10 +516,11 @@ export class LowdbSnapshotStore implements SnapshotStore {
   }
 
   private assertWritable(): void {
-    if (this.readOnly) throw new Error(`${this.dir}: store opened read-only`);
+    assert(!this.readOnly, `${this.dir}: a write to a store opened read-only`);
     if (this.failure !== null)
-      throw new Error(
-        `${this.dir}: an earlier write failed (${this.failure.message}); the store takes no more writes until reopened`,
+      throw new StoreError(
+        this.dir,
+        `an earlier write failed (${this.failure.message}); the store takes no more writes until reopened`,
       );
   }
 

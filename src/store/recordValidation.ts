@@ -2,12 +2,29 @@
  * What every machine record read from disk must be, wherever it is read from (a log line, an
  * archive file, a layout-1 file): a refusal names the place and the problem.
  */
-import { migrateSnapshot } from '../../machines/index.ts';
 import type { MachineRecord } from './snapshotStore.ts';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
-/** name -> version this release understands. */
-export type KnownMachines = Readonly<Record<string, number>>;
+/**
+ * name -> version this release writes, or that version and the oldest one its engine migrates
+ * from (a record of a version in between is read, migrated and written back at restore).
+ */
+export type KnownMachines = Readonly<Record<string, number | MachineVersions>>;
+
+export interface MachineVersions {
+  readonly version: number;
+  readonly migratesFrom: number;
+}
+
+/** The versions of a known machine a record may carry: [oldest, current]. */
+export function acceptedVersions(known: number | MachineVersions): {
+  readonly oldest: number;
+  readonly current: number;
+} {
+  return typeof known === 'number'
+    ? { oldest: known, current: known }
+    : { oldest: known.migratesFrom, current: known.version };
+}
 
 /** `file` (and `line`, in a log) name where the record was read. */
 export function validateRecord(
@@ -33,11 +50,14 @@ export function validateRecord(
       `written by unknown machine '${machine.name}' (this release knows ${Object.keys(knownMachines).join(', ')})`,
     );
   }
-  if (machine.version > known) {
+  const { oldest, current } = acceptedVersions(known);
+  if (machine.version < oldest || machine.version > current) {
     throw refusal(
       file,
       line,
-      `written by ${machine.name} version ${machine.version}, newer than this release's version ${known}: upgrade settle`,
+      machine.version > current
+        ? `written by ${machine.name} version ${machine.version}, newer than this release's version ${current}: upgrade settle`
+        : `written by ${machine.name} version ${machine.version}; this release (version ${current}) has no migration from it`,
     );
   }
   const snapshot = record.snapshot as { status?: unknown; value?: unknown; context?: unknown } | undefined;
@@ -50,33 +70,7 @@ export function validateRecord(
   ) {
     throw refusal(file, line, 'record carries no machine snapshot (value and context)');
   }
-  if (machine.version < known) return upgraded(file, line, record as MachineRecord, known);
   return record as MachineRecord;
-}
-
-/**
- * An older record read as this release's version: migrated in memory on every read, written
- * back at the version of this release with the machine's next transition.
- */
-function upgraded(file: string, line: number | undefined, record: MachineRecord, known: number): MachineRecord {
-  let snapshot: unknown;
-  try {
-    snapshot = migrateSnapshot(record.machine.name, record.machine.version, known, record.snapshot);
-  } catch (error) {
-    throw refusal(
-      file,
-      line,
-      `written by ${record.machine.name} version ${record.machine.version}; its migration to version ${known} failed: ${(error as Error).message}`,
-    );
-  }
-  if (snapshot === null) {
-    throw refusal(
-      file,
-      line,
-      `written by ${record.machine.name} version ${record.machine.version}; this release (version ${known}) has no migration from it`,
-    );
-  }
-  return { ...record, machine: { name: record.machine.name, version: known }, snapshot };
 }
 
 function refusal(file: string, line: number | undefined, problem: string): StoreError {

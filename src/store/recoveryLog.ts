@@ -14,12 +14,13 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sha256Hex } from './checksummedJsonFile.ts';
 import { fsyncDirectory, writeFileDurably } from './durableFile.ts';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
 export interface RecoveryEntry {
-  /** One per obligation: "swap:<id>" or "job:<chain>:<jobId>". */
+  /** One per obligation: its machine id ("swap:<id>", "job:<chain>:<jobId>"). */
   readonly key: string;
-  readonly obligation: 'swap' | 'job';
+  /** The obligation's kind (`swap`, `job`): the prefix of its key. */
+  readonly obligation: string;
   readonly kind: 'stuck-funds' | 'lost-revenue' | 'unsettled-claim';
   readonly reason: string;
   /** The machine state the obligation ended in. */
@@ -70,7 +71,7 @@ export async function openRecoveryLog(path: string): Promise<OpenedRecoveryLog> 
   }
   const entries: RecoveryEntry[] = [];
   const lines = text.split('\n').slice(0, -1);
-  lines.forEach((line, index) => entries.push(parseLine(path, index + 1, line)));
+  for (const [index, line] of lines.entries()) entries.push(parseLine(path, index + 1, line));
   return { log: new JsonlRecoveryLog(path, entries), tornTailSavedTo };
 }
 

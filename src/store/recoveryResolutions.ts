@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, open, readFile, truncate } from 'node:fs/promises';
 import { sha256Hex } from './checksummedJsonFile.ts';
 import { writeFileDurably } from './durableFile.ts';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
 export interface Resolution {
   readonly key: string;

@@ -13,6 +13,9 @@
  * A crash during an append can leave the newest segment ending in a fragment with no newline.
  * That write was never acknowledged (acknowledgement follows the fsync of whole lines), so it
  * is not data: a writer cuts it off, a reader skips it.
+ *
+ * Size (over 300 lines): rotation, append, checkpoint and reading a log larger than one read
+ * share the segment numbering and the fsync rules; split, each half would restate them.
  */
 import { isAscii } from 'node:buffer';
 import { close as closeFd, fdatasync, fsync, open as openFd, write } from 'node:fs';
@@ -20,7 +23,7 @@ import { type FileHandle, open, readdir, rename, rm, truncate } from 'node:fs/pr
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { fsyncDirectory, TEMP_SUFFIX } from './durableFile.ts';
-import { StoreError } from './storeError.ts';
+import { assert, StoreError } from '../errors.ts';
 
 const SEGMENT_NAME = /^(\d{10})\.jsonl$/;
 const NEWLINE = 0x0a;
@@ -176,7 +179,8 @@ export class SegmentLog {
 
   /** Appends whole lines to the newest segment: durable (fdatasync) when it resolves. */
   async append(lines: readonly Buffer[]): Promise<LineLocation[]> {
-    const fd = (this.appendFd ??= await openFile(this.pathOf(this.newest), 'a', 0o600));
+    this.appendFd ??= await openFile(this.pathOf(this.newest), 'a', 0o600);
+    const fd = this.appendFd;
     const { buffer, locations, end } = layOut(this.newest, this.newestBytes, lines);
     await writeAll(fd, buffer);
     await datasyncFd(fd);
@@ -266,9 +270,10 @@ export class SegmentLog {
 const NEWLINE_BUFFER = Buffer.from([NEWLINE]);
 
 function assertLine(line: Buffer): void {
-  if (line.length === 0 || line.length > MAX_LINE_BYTES || line.includes(NEWLINE)) {
-    throw new Error(`log line of ${line.length} bytes is empty, too long, or holds a newline`);
-  }
+  assert(
+    line.length > 0 && line.length <= MAX_LINE_BYTES && !line.includes(NEWLINE),
+    `log line of ${line.length} bytes is empty, too long, or holds a newline`,
+  );
 }
 
 /** Whole lines as the bytes to write from `offset` of `segment`, and where each will be. */

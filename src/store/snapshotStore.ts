@@ -2,6 +2,8 @@
  * The port through which the host keeps machines durable. One record per obligation; a
  * record is live until its machine is final and its effects are done, then archived.
  */
+import { assert } from '../errors.ts';
+
 export interface MachineRecord {
   /** "swap:<id>" or "job:<chain>:<jobId>". */
   readonly id: string;
@@ -34,8 +36,9 @@ export interface SnapshotStore {
 
 const ID_PATTERN = /^[a-z]+(:[A-Za-z0-9._-]+)+$/;
 
+/** Ids are made by the host from validated terms: one of another form is a bug. */
 export function assertRecordId(id: string): void {
-  if (!ID_PATTERN.test(id)) throw new Error(`machine id '${id}' does not match ${ID_PATTERN}`);
+  assert(ID_PATTERN.test(id), `machine id '${id}' does not match ${ID_PATTERN}`);
 }
 
 /** Ids map one-to-one onto file names: ':' is not portable in file names, '~' never occurs in ids. */

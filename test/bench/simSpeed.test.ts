@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { checkActorReplay, recordingSteps, simulatedLifecycles, type Step } from '../../bench/simSpeed.ts';
 import { FaultInjector, parseFaults } from '../../sim/faults.ts';
 import { simulate } from '../../sim/simulate.ts';
-import { MachineStepper } from '../../src/host/machineStepper.ts';
+import { MachineStepper } from '../../src/engine/machineStepper.ts';
 
 describe('simulator speed benchmark', () => {
   it('counts the steps, chain calls and crash points of its runs and restores what it recorded through', async () => {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFaults } from '../../sim/faults.ts';
 import { simCommand } from '../../src/cli/simCommand.ts';
-import { SendsTooLate } from '../support/buggyHosts.ts';
+import { SendsTooLate } from '../support/plantedBugs.ts';
 
 const BIN = fileURLToPath(new URL('../../src/cli/settle.mjs', import.meta.url));
 const settle = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });

@@ -9,7 +9,17 @@ import { fileURLToPath } from 'node:url';
 import { getAddress } from 'ethers';
 import { stringify as toYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/daemon/config.ts';
+import { loadBitcoinKey } from '../../src/daemon/bitcoinPorts.ts';
+import { solanaKeypairText } from '../support/solanaKeys.ts';
+import {
+  DEFAULT_CLAIM_INTERVAL_SECS,
+  DEFAULT_FIRST_CLAIM_DELAY_SECS,
+  DEFAULT_MARGIN_BLOCKS,
+  DEFAULT_MAX_BACKOFF_MS,
+  DEFAULT_POLL_INTERVAL_MS,
+} from '../../src/defaults.ts';
+import { loadConfig } from '../../src/daemon/config.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 const HARDHAT_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const ALICE_SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -17,6 +27,8 @@ const ALICE_SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const TOKEN = getAddress(`0x${'ab'.repeat(20)}`);
 const ESCROW = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const ENV_KEY = 'SETTLE_CONFIG_TEST_BASE_KEY';
+/** A Solana CLI keypair file's text: the seed 1..32 and its public key. */
+const SOLANA_KEYPAIR = solanaKeypairText();
 const UNSET_ENV = 'SETTLE_CONFIG_TEST_NEVER_SET';
 
 let dir: string;
@@ -86,13 +98,13 @@ function expectedConfig(absoluteJobKey: string) {
   return {
     dataDir: join(dir, 'data'),
     log: { level: 'info' },
-    maxBackoffMs: 60_000,
+    maxBackoffMs: DEFAULT_MAX_BACKOFF_MS,
     swaps: {
       subtensor: { url: 'wss://entrypoint-finney.opentensor.ai:443' },
       contract: { address: ALICE_SS58, metadata: join(dir, 'allways.json') },
       hotkey: { file: join(dir, 'keys/hotkey') },
-      marginBlocks: 3,
-      pollIntervalMs: 12_000,
+      marginBlocks: DEFAULT_MARGIN_BLOCKS,
+      pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
       minFreeBalance: 250_000_000n,
       firstSwapId: 0,
       eventLookbackBlocks: 256,
@@ -104,7 +116,6 @@ function expectedConfig(absoluteJobKey: string) {
           chainId: 8453,
           key: { env: ENV_KEY },
           asset: { erc20: TOKEN },
-          confirmations: 2,
         },
         eth: {
           type: 'evm',
@@ -112,15 +123,14 @@ function expectedConfig(absoluteJobKey: string) {
           chainId: 1,
           key: { file: join(dir, 'keys/eth') },
           asset: 'native',
-          confirmations: 2,
         },
       },
     },
     jobs: {
       feed: resolve(dir, '..', 'engine', 'jobs.jsonl'),
-      claimIntervalSec: 3_600,
-      firstRunDelaySec: 60,
-      pollIntervalMs: 12_000,
+      claimIntervalSec: DEFAULT_CLAIM_INTERVAL_SECS,
+      firstRunDelaySec: DEFAULT_FIRST_CLAIM_DELAY_SECS,
+      pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
       chains: {
         base: {
           rpcUrl: 'https://mainnet.base.org',
@@ -484,10 +494,14 @@ describe('the example configuration in docs/daemon', () => {
       SETTLE_TAO_KEY: '//Bob',
       SETTLE_ETH_KEY: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
       SETTLE_BASE_KEY: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+      SETTLE_SOL_KEY: SOLANA_KEYPAIR,
+      SETTLE_BTC_WIF: 'KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617', // the Bitcoin wiki's WIF vector
     });
     try {
       const config = loadConfig(fileURLToPath(new URL('../../docs/daemon/settle.example.yaml', import.meta.url)));
-      expect(Object.keys(config.swaps!.destinations)).toEqual(['tao', 'eth']);
+      expect(Object.keys(config.swaps!.destinations)).toEqual(['tao', 'eth', 'baseusdc', 'sol', 'solusdc', 'btc']);
+      const btc = config.swaps!.destinations['btc'];
+      expect(btc?.type === 'bitcoin' && loadBitcoinKey(btc)).toMatchObject({ kind: 'bitcoin' });
       expect(config.jobs!.chains['base']!.chainId).toBe(8453);
       expect(config.http).toEqual({ port: 9464 });
     } finally {

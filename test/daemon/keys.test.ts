@@ -10,8 +10,16 @@ import { inspect } from 'node:util';
 import { Wallet } from 'ethers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadKeys } from '../../src/daemon/chainPorts.ts';
-import { ConfigError, loadConfig, type DaemonConfig } from '../../src/daemon/config.ts';
+import { loadConfig, type DaemonConfig } from '../../src/daemon/config.ts';
+import { ConfigError } from '../../src/errors.ts';
 import { loadSecret, Secret } from '../../src/daemon/secrets.ts';
+import {
+  DEFAULT_CLAIM_INTERVAL_SECS,
+  DEFAULT_FIRST_CLAIM_DELAY_SECS,
+  DEFAULT_MARGIN_BLOCKS,
+  DEFAULT_MAX_BACKOFF_MS,
+  DEFAULT_POLL_INTERVAL_MS,
+} from '../../src/defaults.ts';
 
 const HARDHAT_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const HARDHAT_ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
@@ -52,13 +60,13 @@ function config(keys: {
   return {
     dataDir: join(dir, 'data'),
     log: { level: 'info' },
-    maxBackoffMs: 60_000,
+    maxBackoffMs: DEFAULT_MAX_BACKOFF_MS,
     swaps: {
       subtensor: { url: 'ws://127.0.0.1:9944' },
       contract: { address: ALICE_SS58 },
       hotkey: keys.hotkey,
-      marginBlocks: 3,
-      pollIntervalMs: 12_000,
+      marginBlocks: DEFAULT_MARGIN_BLOCKS,
+      pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
       minFreeBalance: 250_000_000n,
       firstSwapId: 0,
       eventLookbackBlocks: 256,
@@ -76,9 +84,9 @@ function config(keys: {
     },
     jobs: {
       feed: join(dir, 'feed.jsonl'),
-      claimIntervalSec: 3_600,
-      firstRunDelaySec: 60,
-      pollIntervalMs: 12_000,
+      claimIntervalSec: DEFAULT_CLAIM_INTERVAL_SECS,
+      firstRunDelaySec: DEFAULT_FIRST_CLAIM_DELAY_SECS,
+      pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
       chains: {
         base: {
           rpcUrl: 'http://127.0.0.1:8545',

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { acquireLock, LockHeld } from '../../src/daemon/lockFile.ts';
+import { acquireLock } from '../../src/daemon/lockFile.ts';
+import { LockHeld } from '../../src/errors.ts';
 
 /** Lets one test step in between the lock's read of the file and what it does next. */
 const fsHook = vi.hoisted(() => ({ afterRead: null as ((path: string) => void) | null }));

@@ -16,7 +16,7 @@ import { tempDir } from '../support/simFixture.ts';
 
 const CHURN = fileURLToPath(new URL('../support/oceanNodeDbChurn.ts', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
-const owner = '0x' + '11'.repeat(20);
+const owner = `0x${'11'.repeat(20)}`;
 
 function writeJobs(path: string, mode: 'rollback' | 'wal', count: number, keepOpen = false): OceanNodeDbWriter {
   const writer = new OceanNodeDbWriter(path, mode);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Contract, ContractFactory } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownMachineVersions } from '../../machines/index.ts';
-import { Host } from '../../src/host/host.ts';
+import { openHost } from '../../src/host/host.ts';
 import { OceanNodeJobs } from '../../src/daemon/oceanNodeJobs.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../../src/store/recoveryLog.ts';
@@ -191,7 +191,7 @@ describe('settle beside ocean-node claiming on the same key', () => {
       knownMachines: knownMachineVersions,
     });
     const { log: recovery } = await openRecoveryLog(join(s.dir, 'recovery.jsonl'));
-    const host = await Host.restore({
+    const host = await openHost({
       store,
       recoveryLog: recovery,
       swapContract: null,

@@ -17,7 +17,7 @@ import {
 import { writeConfig } from '../support/oceanNodeScenario.ts';
 import { tempDir } from '../support/simFixture.ts';
 
-const TOKEN = '0x' + '7a'.repeat(20);
+const TOKEN = `0x${'7a'.repeat(20)}`;
 const sha = (text: string) => `0x${createHash('sha256').update(text).digest('hex')}`;
 
 const job = (over: Partial<JobForPricing> = {}): JobForPricing => ({
@@ -55,7 +55,7 @@ describe("ocean-node's prices", () => {
     });
     // Chain 1 is not supported: dropped before hashing, as ocean-node does.
     const processed = { '8453': fees['8453'] };
-    const idHash = sha(JSON.stringify(processed) + '1');
+    const idHash = sha(`${JSON.stringify(processed)}1`);
     expect(environments[1]!.idHash).toBe(idHash);
     expect(environments[1]!.minJobDuration).toBeNull();
     const found = feeOf(environments, job({ environment: `0xcluster-${idHash}` }));
@@ -77,7 +77,7 @@ describe("ocean-node's prices", () => {
     });
     const [env] = loadEnvironments({ configFile: path });
     expect(env!.idHash).toBe(
-      sha(JSON.stringify({ '8453': [{ feeToken: TOKEN, prices: [{ id: 'gpu', price: 1 }] }] }) + 'gpu'),
+      sha(`${JSON.stringify({ '8453': [{ feeToken: TOKEN, prices: [{ id: 'gpu', price: 1 }] }] })}gpu`),
     );
     expect(env!.minJobDuration).toBe(60);
     expect(billedSeconds(job({ algoStopTimestamp: '1700000001' }), env!)).toBe(60);

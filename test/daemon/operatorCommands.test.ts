@@ -27,10 +27,12 @@ import {
   type SwapTerms,
 } from '../../machines/index.ts';
 import { main } from '../../src/cli/main.ts';
-import { dataDirOf, OperatorError, recoveryResolve, statusCommand } from '../../src/cli/operatorCommands.ts';
+import { dataDirOf, recoveryResolve, statusCommand } from '../../src/cli/operatorCommands.ts';
+import { ConfigError, DataDirUnknown } from '../../src/errors.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry } from '../../src/store/recoveryLog.ts';
 import { Collector } from '../support/collector.ts';
+import { jobMachineId } from '../../machines/index.ts';
 
 const JOB_ID = `0x${'0a'.repeat(32)}`;
 
@@ -103,7 +105,7 @@ async function buildDataDir(): Promise<void> {
     snapshot: plain(pending.getPersistedSnapshot()),
   });
   await store.put({
-    id: `job:base:${JOB_ID}`,
+    id: jobMachineId({ chain: 'base', jobId: JOB_ID }),
     machine: { name: 'jobSettlement', version: JOB_MACHINE_VERSION },
     seq: 1,
     snapshot: plain(running.getPersistedSnapshot()),
@@ -159,6 +161,27 @@ async function settle(...args: string[]): Promise<{ code: number; stdout: string
   }
 }
 
+/** `run` with `dir` as the current directory (the commands look for their data there). */
+async function inDirectory<T>(dir: string, run: () => Promise<T>): Promise<T> {
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    return await run();
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+function inDirectorySync<T>(dir: string, run: () => T): T {
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    return run();
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
 /** Every file under dir with its bytes: "untouched" means equal before and after. */
 function fingerprint(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -207,7 +230,7 @@ describe('settle status', () => {
     expect(status.dataDir).toBe(dataDir);
     expect(status.daemonPid).toBeNull();
     expect([...status.live].sort((a, b) => a.id.localeCompare(b.id))).toEqual([
-      { id: `job:base:${JOB_ID}`, state: 'Running', seq: 1 },
+      { id: jobMachineId({ chain: 'base', jobId: JOB_ID }), state: 'Running', seq: 1 },
       { id: 'swap:1', state: 'Sending', seq: 1 },
       { id: 'swap:2', state: 'Pending', seq: 1 },
     ]);
@@ -252,12 +275,16 @@ describe('settle status', () => {
     }
   });
 
-  it('asks where the data is when given neither --config nor --data-dir', async () => {
-    const { code, stdout, stderr } = await settle('status');
+  it('asks where the data is when given neither flag and this directory holds neither default', async () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const { code, stdout, stderr } = await inDirectory(empty, () => settle('status'));
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toBe('settle: say where the data is: --config <file> or --data-dir <dir>\n');
-    expect(() => dataDirOf({})).toThrow(OperatorError);
+    expect(stderr).toBe(
+      `settle: say where the data is: --data-dir <dir> or --config <file> (neither ./.settle, where settle start keeps its data, nor ./settle.yaml, a daemon's configuration, is in ${empty})\n`,
+    );
+    expect(() => inDirectorySync(empty, () => dataDirOf({}))).toThrow(DataDirUnknown);
   });
 
   it('names a config file without a dataDir, or that cannot be read', async () => {
@@ -266,11 +293,14 @@ describe('settle status', () => {
     const missing = await settle('status', '--config', config);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`settle: ${config}: dataDir: a directory path is required\n`);
-    const unreadable = await settle('recovery', 'list', '--config', join(root, 'nowhere.yaml'));
-    expect(unreadable.code).toBe(2);
-    expect(unreadable.stderr).toMatch(
-      new RegExp(`^settle: ${join(root, 'nowhere.yaml')}: cannot be read as YAML or JSON: ENOENT`),
-    );
+    expect(() => dataDirOf({ config })).toThrow(ConfigError);
+    const absent = await settle('recovery', 'list', '--config', join(root, 'nowhere.yaml'));
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toBe(`settle: --config ${join(root, 'nowhere.yaml')}: does not exist\n`);
+    writeFileSync(config, '{ dataDir: [unclosed\n');
+    const unparsable = await settle('status', '--config', config);
+    expect(unparsable.code).toBe(2);
+    expect(unparsable.stderr).toMatch(new RegExp(`^settle: ${config}: cannot be read as YAML or JSON: `));
   });
 
   it('leaves a torn last recovery line alone and says an append is in progress', async () => {

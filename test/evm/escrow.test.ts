@@ -13,14 +13,15 @@ import { artifactFragment, ESCROW_ABI, ESCROW_FRAGMENTS_USED, fragmentName } fro
 import type { ClaimMethod } from '../../src/chains/evm/evmEscrow.ts';
 import { decodeSettlementProof } from '../../src/chains/evm/settlementProof.ts';
 import { TxJournal } from '../../src/chains/evm/txJournal.ts';
-import { SimulatedCrash } from '../../src/host/crashpoints.ts';
-import { Host } from '../../src/host/host.ts';
+import { SimulatedCrash } from '../../src/engine/crashpoints.ts';
+import { openHost as openSettleHost, type Host } from '../../src/host/host.ts';
 import type { Escrow, Logger } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type JsonlRecoveryLog } from '../../src/store/recoveryLog.ts';
 import { CHAIN, deployEscrow, FEE_0_1_PERCENT, FEE_0_2_PERCENT, type EscrowFixture } from '../support/escrowFixture.ts';
 import { startEvmNode, type EvmNode } from '../support/evmNode.ts';
 import { tempDir } from '../support/simFixture.ts';
+import { jobMachineId } from '../../machines/index.ts';
 
 let node: EvmNode;
 let f: EscrowFixture;
@@ -78,7 +79,7 @@ async function openHost(
   });
   const { log: recovery } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
   const port = options.wrap?.(escrow) ?? escrow;
-  const host = await Host.restore({
+  const host = await openSettleHost({
     store,
     recoveryLog: recovery,
     swapContract: null,
@@ -94,7 +95,7 @@ async function openHost(
   return { host, store, recovery, escrow: port, log };
 }
 
-const idOf = (terms: JobTerms) => `job:${CHAIN}:${terms.jobId}`;
+const idOf = (terms: JobTerms) => jobMachineId({ chain: CHAIN, jobId: terms.jobId });
 
 async function finalState(
   store: LowdbSnapshotStore,

@@ -374,6 +374,27 @@ describe('EvmTransferSender', () => {
     }
   });
 
+  it('restart: a transfer an earlier life signed but could not broadcast is adopted, and the next one takes the nonce after it', async () => {
+    const stuck = await sender({ nonces: new NonceAllocator() }).sign(request(fresh(), 3n)); // never broadcast: the node was away
+    const stuckNonce = Transaction.from(stuck.raw).nonce;
+    expect(await pendingNonce()).toBe(stuckNonce);
+
+    // Without adoption, the new life takes the chain's pending nonce: the same as the stuck transfer.
+    const forgetful = await sender({ nonces: new NonceAllocator() }).sign(request(fresh(), 4n));
+    expect(Transaction.from(forgetful.raw).nonce).toBe(stuckNonce);
+
+    const next = sender({ nonces: new NonceAllocator(), confirmations: 1 });
+    next.adopt(asTransfer(stuck));
+    const to = fresh();
+    const after = await next.sign(request(to, 5n));
+    expect(Transaction.from(after.raw).nonce).toBe(stuckNonce + 1);
+    await next.broadcast(stuck.raw);
+    await next.broadcast(after.raw);
+    expect(await next.lookup(asTransfer(stuck))).toMatchObject({ kind: 'included' });
+    expect(await next.lookup(asTransfer(after))).toMatchObject({ kind: 'included' });
+    expect(await node.provider.getBalance(to)).toBe(5n);
+  });
+
   it('with a shared allocator, EvmTxSender and the transfer sender of one account never collide', async () => {
     const nonces = new NonceAllocator();
     const transfers = sender({ nonces, confirmations: 1 });

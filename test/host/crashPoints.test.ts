@@ -10,7 +10,7 @@ import { chainOutcome } from '../../sim/invariants.ts';
 import { invariantsAfter, runUntilSettled, type RunResult } from '../../sim/runner.ts';
 import { finalMachines } from '../../sim/simHost.ts';
 import type { World } from '../../sim/world.ts';
-import { CrashAtNth, type CrashHook, type CrashPoint } from '../../src/host/crashpoints.ts';
+import { CrashAtNth, type CrashHook, type CrashPoint } from '../../src/engine/crashpoints.ts';
 import { hostOpener, smallWorld, tempDir } from '../support/simFixture.ts';
 
 const SEED = 7;
@@ -58,7 +58,7 @@ describe('crash at every point, restart on the same directory', async () => {
     expect(new Set(points)).toEqual(
       new Set(['before-persist', 'after-persist', 'after-effect', 'after-record', 'after-archive']),
     );
-    const outcome = chainOutcome(clean.world.state);
+    const outcome = chainOutcome(clean.world);
     // The fixture exercises the paths that matter: transfers, claims, a cancelled lock, a free job.
     expect(Object.values(outcome).filter((o) => o.includes(':included')).length).toBeGreaterThanOrEqual(4);
     expect(Object.values(outcome).filter((o) => o.startsWith('Claimed')).length).toBe(2);
@@ -71,7 +71,7 @@ describe('crash at every point, restart on the same directory', async () => {
 
   it(`each of the crash points, crashed once, changes nothing on chain`, async () => {
     expect(points.length).toBeGreaterThan(100);
-    const expected = chainOutcome(clean.world.state);
+    const expected = chainOutcome(clean.world);
     const expectedEndings = await endings(clean.result);
     for (let n = 0; n < points.length; n += 1) {
       const crash = new CrashAtNth(n);
@@ -80,13 +80,13 @@ describe('crash at every point, restart on the same directory', async () => {
       await expectSound(world, result, 1).catch((error: Error) => {
         throw new Error(`${where}: ${error.message}`);
       });
-      expect(chainOutcome(world.state), where).toEqual(expected);
+      expect(chainOutcome(world), where).toEqual(expected);
       expect(await endings(result), where).toEqual(expectedEndings);
     }
   });
 
   it('two crashes in a row (the restart itself dies) change nothing either', async () => {
-    const expected = chainOutcome(clean.world.state);
+    const expected = chainOutcome(clean.world);
     const expectedEndings = await endings(clean.result);
     for (let first = 0; first < points.length; first += 9) {
       for (const second of [0, 1, 2, 5]) {
@@ -98,7 +98,7 @@ describe('crash at every point, restart on the same directory', async () => {
         await expectSound(world, result, crashes).catch((error: Error) => {
           throw new Error(`${where}: ${error.message}`);
         });
-        expect(chainOutcome(world.state), where).toEqual(expected);
+        expect(chainOutcome(world), where).toEqual(expected);
         expect(await endings(result), where).toEqual(expectedEndings);
       }
     }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { knownMachineVersions, type JobTerms } from '../../machines/index.ts';
+import { jobMachineId, knownMachineVersions, swapMachineId } from '../../machines/index.ts';
 import { addJob, addSwap, advanceBlock } from '../../sim/advance.ts';
 import { SimCompute } from '../../sim/chains/simCompute.ts';
 import { SimEscrow } from '../../sim/chains/simEscrow.ts';
@@ -8,12 +8,13 @@ import { SimSwapContract } from '../../sim/chains/simSwapContract.ts';
 import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
 import { World } from '../../sim/world.ts';
 import { ClaimSchedule } from '../../src/host/claimSchedule.ts';
-import { Host, isFatalToHost, StoreWriteFailed } from '../../src/host/host.ts';
+import { isFatalToHost, openHost, StoreWriteFailed, type Host } from '../../src/host/host.ts';
 import type { Escrow, MarkRequest, SwapContract, TransferRequest, TransferSender } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry, type RecoveryLog } from '../../src/store/recoveryLog.ts';
 import type { MachineRecord, SnapshotStore } from '../../src/store/snapshotStore.ts';
 import { silentLog, smallWorld, tempDir } from '../support/simFixture.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
 type Journal = Array<
   | { kind: 'put'; id: string; state: string; context: Record<string, unknown> }
@@ -68,7 +69,7 @@ async function harness(
     return base.listAssigned();
   };
   contract.markFulfilled = async (request: MarkRequest) => {
-    journal.push({ kind: 'effect', name: 'markFulfilled', id: `swap:${request.swapId}` });
+    journal.push({ kind: 'effect', name: 'markFulfilled', id: swapMachineId(request.swapId) });
     return contract.markError === null ? base.markFulfilled(request) : { ok: false, error: contract.markError };
   };
   const senders = new Map<string, TransferSender>();
@@ -82,17 +83,17 @@ async function harness(
         void journal.push({
           kind: 'effect',
           name: 'adopt',
-          id: `swap:${(JSON.parse(transfer.raw) as { swapId: string }).swapId}`,
+          id: swapMachineId((JSON.parse(transfer.raw) as { swapId: string }).swapId),
         }),
       sign: async (request: TransferRequest) => {
-        journal.push({ kind: 'effect', name: 'sign', id: `swap:${request.swapId}` });
+        journal.push({ kind: 'effect', name: 'sign', id: swapMachineId(request.swapId) });
         return sender.sign(request);
       },
       broadcast: async (raw: string) => {
         journal.push({
           kind: 'effect',
           name: 'broadcast',
-          id: `swap:${(JSON.parse(raw) as { swapId: string }).swapId}`,
+          id: swapMachineId((JSON.parse(raw) as { swapId: string }).swapId),
           detail: raw,
         });
         return sender.broadcast(raw);
@@ -100,7 +101,7 @@ async function harness(
     });
   }
   const simEscrow = new SimEscrow(world);
-  const jobId = (terms: JobTerms) => `job:${terms.chain}:${terms.jobId}`;
+  const jobId = jobMachineId;
   const escrow: Escrow = {
     chain: simEscrow.chain,
     readSettlements: (jobs) => simEscrow.readSettlements(jobs),
@@ -116,7 +117,7 @@ async function harness(
     },
   };
   const compute = new SimCompute(world);
-  const host = await Host.restore({
+  const host = await openHost({
     store: journaledStore,
     recoveryLog: recovery,
     swapContract: contract as SwapContract,
@@ -208,7 +209,7 @@ describe('host: restoring signed transfers', () => {
 
 describe('host: observing the swap contract', () => {
   it('treats nothing as gone when listing fails, and reconciles a swap that is really gone', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'tao', window: 40 });
     const h = await harness(world);
     h.contract.markError = 'RpcFailure';
@@ -236,7 +237,7 @@ describe('host: observing the swap contract', () => {
   });
 
   it('rejects swaps it cannot pay: unknown destination chain, unparseable address; signs nothing', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'sol' });
     addSwap(world, { destChain: 'eth', userDestAddress: '0x1234' });
     const h = await harness(world);
@@ -255,7 +256,7 @@ describe('host: observing the swap contract', () => {
   });
 
   it('never starts a machine again for a swap it archived, though the contract still lists it', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'tao', window: 2 });
     const h = await harness(world);
     await h.host.tick();
@@ -270,7 +271,7 @@ describe('host: observing the swap contract', () => {
   });
 
   it('stops (fail-stop) when a finished machine cannot be archived, rather than ticking on', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'tao', window: 2 });
     const h = await harness(world, tempDir('settle-host-'), new Error('EIO: i/o error'));
     const ticked = h.host.tick();
@@ -279,7 +280,7 @@ describe('host: observing the swap contract', () => {
   });
 
   it('does not touch a swap of ours that is Fulfilled on chain yet unknown to the store', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addSwap(world, { destChain: 'tao', window: 30 });
     world.state.subtensor.swaps['1']!.status = 'Fulfilled';
     const h = await harness(world);
@@ -290,7 +291,7 @@ describe('host: observing the swap contract', () => {
 
 describe('host: job settlement', () => {
   it('claims the capped cost, and records a lock that expired as lost revenue', async () => {
-    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+    const world = World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
     addJob(world, { lockAmount: 100n, cost: 250n });
     addJob(world, { lockAmount: 100n, runSeconds: 24, lockSeconds: 12 });
     const h = await harness(world);

@@ -4,9 +4,11 @@
  */
 import { createActor, type AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { jobSettlement, machineCatalog, metaOfState, swapFulfillment } from '../../machines/index.ts';
-import { Host, type HostOptions } from '../../src/host/host.ts';
-import { MachineStepper } from '../../src/host/machineStepper.ts';
+import { jobSettlement, metaOfState, swapFulfillment } from '../../machines/index.ts';
+import { MachineTable } from '../../src/engine/machineTable.ts';
+import { swapFulfillmentObligation } from '../../src/obligations/swapFulfillment/index.ts';
+import type { SnapshotStore } from '../../src/store/snapshotStore.ts';
+import { MachineStepper } from '../../src/engine/machineStepper.ts';
 import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../support/sampleTerms.ts';
 
 const SWAP_TERMS = SAMPLE_SWAP_TERMS;
@@ -126,17 +128,14 @@ describe('machine stepper', () => {
     expect(() => stepper.restore({ ...persisted, children: { x: { src: 'y' } } })).toThrow(/child actors/);
   });
 
-  it('a machine whose first snapshot is an error is refused by the host, named', () => {
-    class Probe extends Host {
-      start(input: unknown): void {
-        this.adopt('swap:1', 'swap', machineCatalog.swapFulfillment, input);
-      }
-    }
-    const probe = new Probe({} as HostOptions);
+  it('a machine whose first snapshot is an error is refused by the engine, named', () => {
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const table = new MachineTable({ store: {} as SnapshotStore, log });
+    const swaps = swapFulfillmentObligation({ contract: null, senders: new Map(), log });
     // A guard that throws during the first eventless transitions: XState returns an error status.
-    expect(() => probe.start({ terms: { ...SWAP_TERMS, userDestAddress: null }, block: 1 })).toThrow(
+    expect(() => table.create(swaps, 'swap:1', { terms: { ...SWAP_TERMS, userDestAddress: null }, block: 1 })).toThrow(
       /swap:1: machine failed to start/,
     );
-    expect(probe.liveCount).toBe(0);
+    expect(table.size).toBe(0);
   });
 });

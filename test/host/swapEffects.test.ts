@@ -1,12 +1,13 @@
 /**
  * The swap effects on their own: the margin is judged again, at the chain's current height,
- * just before the first signature (the tick's height may be blocks old by then).
+ * just before the first signature (the tick's height may be blocks old by then); a
+ * destination that refuses before signing rejects the swap, any other signing error retries.
  */
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { swapFulfillment, type SwapContext } from '../../machines/index.ts';
-import { sendTransfer, type SwapEffectPorts } from '../../src/host/swapEffects.ts';
-import type { SwapContract, TransferSender } from '../../src/host/ports.ts';
+import { sendTransfer, type SwapEffectPorts } from '../../src/obligations/swapFulfillment/effects.ts';
+import { TransferRefused, type SwapContract, type TransferSender } from '../../src/host/ports.ts';
 import { silentLog } from '../support/simFixture.ts';
 
 /** A new swap machine's context (nothing signed yet), as the machine itself builds it. */
@@ -29,12 +30,13 @@ function context(timeoutBlock: number): SwapContext {
     .getSnapshot().context;
 }
 
-function ports(height: number, signs: string[]): SwapEffectPorts {
+function ports(height: number, signs: string[], refusal: Error | null = null): SwapEffectPorts {
   const contract = { currentBlock: async () => height } as unknown as SwapContract;
   const sender = {
     chain: 'eth',
     addressProblem: () => null,
     sign: async () => {
+      if (refusal !== null) throw refusal;
       signs.push('sign');
       return { raw: 'raw', hash: '0xhash' };
     },
@@ -59,5 +61,14 @@ describe('sendTransfer', () => {
       hash: '0xhash',
     });
     expect(signs).toEqual(['sign']);
+  });
+
+  it('rejects the swap when the destination refuses before signing; any other signing error is retried', async () => {
+    const refused = new TransferRefused('token 0xabc is stopped by its issuer: paused() is true');
+    expect(await sendTransfer(ports(97, [], refused), 'swap:1', context(100))).toEqual({
+      type: 'REJECT',
+      reason: refused.reason,
+    });
+    expect(await sendTransfer(ports(97, [], new Error('node away')), 'swap:1', context(100))).toBeNull();
   });
 });

@@ -122,6 +122,18 @@ describe('swapFulfillment: Sending', () => {
     expect(metaOfState(actor.getSnapshot()).effect).toBe('markFulfilled');
   });
 
+  it('is rejected when the destination refuses before signing, never once a transfer is signed', () => {
+    const refused = drive(...toSending, { type: 'REJECT', reason: 'token is stopped by its issuer: paused() is true' });
+    expect(state(refused)).toBe('Rejected');
+    expect(refused.getSnapshot().context).toMatchObject({
+      transfer: null,
+      reason: 'token is stopped by its issuer: paused() is true',
+    });
+    const signed = drive(...toSending, SIGNED, { type: 'REJECT', reason: 'too late to refuse' });
+    expect(state(signed)).toBe('Sending');
+    expect(signed.getSnapshot().context.reason).toBeNull();
+  });
+
   it('goes to Recovery when the signed transfer can never land', () => {
     const actor = drive(...toSending, SIGNED, { type: 'TRANSFER_INVALID', reason: 'nonce 4 already used' });
     expect(state(actor)).toBe('Recovery');

@@ -51,24 +51,24 @@ function guardMutants(file: string): Mutant[] {
 
 const REORDERS: Mutant[] = [
   {
-    name: 'host: the snapshot asking for an effect is not awaited on disk before the effect',
-    file: 'src/host/host.ts',
+    name: 'engine: the snapshot asking for an effect is not awaited on disk before the effect',
+    file: 'src/engine/machineTable.ts',
     from: '    await this.persistAll([change]);\n    return true;',
     to: '    void this.persistAll([change]).catch(() => undefined);\n    return true;',
     tests: HOST_TESTS,
   },
   {
     name: 'sendTransfer: broadcast before the signed bytes are persisted',
-    file: 'src/host/swapEffects.ts',
+    file: 'src/obligations/swapFulfillment/effects.ts',
     from: "      return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash };",
     to: "      await sender.broadcast(signed.raw).catch(() => undefined);\n      return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash };",
     tests: HOST_TESTS,
   },
   {
-    name: 'host: archive a stuck obligation before its recovery entry is written',
-    file: 'src/host/host.ts',
-    from: '      if (effect !== undefined) {\n        if (machine.snapshot !== machine.persistedSnapshot) {',
-    to: "      if (effect === 'recordRecovery' && step === 0) {\n        await this.options.store.archive(machine.id);\n        this.live.delete(machine.id);\n      }\n      if (effect !== undefined) {\n        if (machine.snapshot !== machine.persistedSnapshot) {",
+    name: 'engine: archive a stuck obligation before its recovery entry is written',
+    file: 'src/engine/engine.ts',
+    from: '      if (effect !== undefined) {\n        const handler = machine.obligation.handlers[effect]!;',
+    to: "      if (effect === 'recordRecovery' && step === 0) {\n        await this.options.store.archive(machine.id);\n        this.table.evict(machine.id);\n      }\n      if (effect !== undefined) {\n        const handler = machine.obligation.handlers[effect]!;",
     tests: HOST_TESTS,
   },
   {
@@ -87,7 +87,7 @@ const REORDERS: Mutant[] = [
   },
 ];
 
-/** A copy of the working tree in <tmp>/main, with ../shared beside it as in CI. */
+/** A copy of the working tree in <tmp>/main (it needs nothing beside it). */
 function scratchCopy(): string {
   const base = mkdtempSync(join(tmpdir(), 'settle-mutants-'));
   const dir = join(base, 'main');
@@ -100,8 +100,6 @@ function scratchCopy(): string {
   for (const file of files)
     if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(dir, file), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  const shared = resolve(ROOT, '../shared');
-  if (existsSync(shared)) symlinkSync(shared, join(base, 'shared'), 'dir');
   return dir;
 }
 

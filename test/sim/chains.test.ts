@@ -7,9 +7,10 @@ import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
 import { reorgNewestBlock, takeNonce, OTHER_MINER } from '../../sim/worldFaults.ts';
 import { BLOCK_SECONDS, minerAddressOn, World } from '../../sim/world.ts';
 import { BatchReverted, NeverLands, type SignedBytes } from '../../src/host/ports.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
-const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 });
 const escrow = (world: World) => new SimEscrow(world);
+const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
 /** A signed transfer as the swap machine holds it. */
 const ref = (signed: SignedBytes) => ({ ...signed, decidedAtBlock: 0 });
 
@@ -84,14 +85,14 @@ describe('simulated escrow', () => {
   it('keeps locks per payee: getLocks needs a payee and ORs token and payer; a claim matches all four', async () => {
     const { world, escrow, terms } = withLocks(2);
     const t = terms[0]!;
-    const zero = '0x' + '00'.repeat(20);
+    const zero = `0x${'00'.repeat(20)}`;
     expect(() => escrow.getLocks(zero, zero, zero)).toThrow('Invalid payee');
     // Token OR payer: a token nobody uses still returns payer 0's lock; a zero filter returns all of the payee's.
-    expect(escrow.getLocks('0x' + '11'.repeat(20), t.payer, t.payee).map((l) => l.jobId)).toEqual([t.jobId]);
+    expect(escrow.getLocks(`0x${'11'.repeat(20)}`, t.payer, t.payee).map((l) => l.jobId)).toEqual([t.jobId]);
     expect(escrow.getLocks(zero, t.payer, t.payee)).toHaveLength(2);
-    expect(escrow.getLocks(zero, zero, '0x' + '22'.repeat(20))).toEqual([]);
-    const strangerPayee = { ...t, payee: '0x' + '22'.repeat(20) };
-    const otherToken = { ...t, token: '0x' + '33'.repeat(20) };
+    expect(escrow.getLocks(zero, zero, `0x${'22'.repeat(20)}`)).toEqual([]);
+    const strangerPayee = { ...t, payee: `0x${'22'.repeat(20)}` };
+    const otherToken = { ...t, token: `0x${'33'.repeat(20)}` };
     expect(await escrow.checkClaims([{ terms: strangerPayee, amount: 1n }])).toBe('Lock not found');
     expect(await escrow.checkClaims([{ terms: otherToken, amount: 1n }])).toBe('Lock not found');
     expect(world.state.escrow.locks).toHaveLength(2);
@@ -131,7 +132,7 @@ describe('simulated escrow', () => {
 
   it('matches a lock on every field, not on any one (getLocks filters with OR)', async () => {
     const { escrow, terms } = withLocks(1);
-    const other = { ...terms[0]!, payer: '0x' + '99'.repeat(20) };
+    const other = { ...terms[0]!, payer: `0x${'99'.repeat(20)}` };
     expect((await escrow.readSettlements([other, terms[0]!])).map((s) => s.kind)).toEqual(['absent', 'locked']);
   });
 });
@@ -250,7 +251,7 @@ describe('simulated destination ledger', () => {
 describe('simulated world', () => {
   it('is the same, byte for byte, from the same seed', () => {
     const make = () => {
-      const world = World.create(9, { swaps: 10, jobs: 10, marginBlocks: 3 });
+      const world = World.create(9, { swaps: 10, jobs: 10, marginBlocks: 3 }, PRODUCT_MODULES);
       for (let i = 0; i < 30; i += 1) advanceBlock(world);
       return JSON.stringify([world.state, world.random.state()]);
     };

@@ -1,19 +1,20 @@
 /**
  * What `settle sim` must show: the same seed gives the same figures, every fault kind is
  * really injected, the real host keeps every invariant under all of them, and each classic
- * bug planted in a host double is caught within a bounded number of seeds.
+ * bug planted around the engine (an interceptor) is caught within a bounded number of seeds.
  */
+import { INVARIANT } from '../../machines/invariants.ts';
 import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, parseFaults } from '../../sim/faults.ts';
 import { INVARIANT_NAMES, simulate } from '../../sim/simulate.ts';
-import type { Host } from '../../src/host/host.ts';
+import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import {
   ClaimTxIsPayment,
   DropsUnmarkedSendOnMissedPoll,
   ResignsAfterRestart,
   SendsBeforePersisting,
   SendsTooLate,
-} from '../support/buggyHosts.ts';
+} from '../support/plantedBugs.ts';
 
 const ALL = parseFaults('all');
 
@@ -61,24 +62,24 @@ describe('settle sim', () => {
   });
 });
 
-describe('sensitivity: each classic bug, planted in a host double, is caught', () => {
+describe('sensitivity: each classic bug, planted around the engine, is caught', () => {
   const SEEDS = 200;
-  const cases: Array<[string, typeof Host, string]> = [
-    ['send without persisting first', SendsBeforePersisting, 'no double send'],
-    ['re-sign after a crash', ResignsAfterRestart, 'no double send'],
-    ['drop an unmarked send on a missed poll', DropsUnmarkedSendOnMissedPoll, 'no lost send'],
-    ['a claim transaction taken as payment without a Claimed event', ClaimTxIsPayment, 'no lost claim'],
-    ['a send with too few blocks left', SendsTooLate, 'no send too late'],
+  const cases: Array<[string, readonly EngineInterceptor[], string]> = [
+    ['send without persisting first', SendsBeforePersisting, INVARIANT.noDoubleSend],
+    ['re-sign after a crash', ResignsAfterRestart, INVARIANT.noDoubleSend],
+    ['drop an unmarked send on a missed poll', DropsUnmarkedSendOnMissedPoll, INVARIANT.noLostSend],
+    ['a claim transaction taken as payment without a Claimed event', ClaimTxIsPayment, INVARIANT.noLostClaim],
+    ['a send with too few blocks left', SendsTooLate, INVARIANT.noSendTooLate],
   ];
 
-  it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, hostClass, invariant) => {
+  it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, interceptors, invariant) => {
     const summary = await simulate({
       seed: 1,
       runs: SEEDS,
       swaps: 8,
       jobs: 8,
       faults: ALL,
-      hostClass,
+      interceptors,
       stopAtFirstViolation: true,
     });
     expect(summary.violation).not.toBeNull();
@@ -96,7 +97,7 @@ describe('sensitivity: each classic bug, planted in a host double, is caught', (
       swaps: violation.shrunk.swaps,
       jobs: violation.shrunk.jobs,
       faults: parseFaults(violation.shrunk.faults),
-      hostClass,
+      interceptors,
     });
     expect(replayed.invariants.find((i) => i.name === invariant)!.violations).toBeGreaterThan(0);
     // Shrinking keeps only what the bug needs.

@@ -16,9 +16,10 @@ import {
 import { advanceBlock } from '../../sim/advance.ts';
 import { checkInvariants } from '../../sim/invariants.ts';
 import { finalMachines, openSimHost } from '../../sim/simHost.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 import { World } from '../../sim/world.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
-import { StoreError } from '../../src/store/storeError.ts';
+import { StoreError } from '../../src/errors.ts';
 import { tempDir } from '../support/simFixture.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/jobSettlement-v1/', import.meta.url));
@@ -79,7 +80,7 @@ describe('a version-1 job store', () => {
 
   it('resumes: every job of the old store ends claimed on chain, the new claims with fee and net recorded', async () => {
     const dir = copyFixture();
-    const world = World.load(join(dir, 'world.json'));
+    const world = World.load(join(dir, 'world.json'), PRODUCT_MODULES);
     const { host, store, recoveryLog } = await openSimHost(world, dir, { create: false, log: silent });
     for (let block = 0; block < 200 && host.liveCount > 0; block += 1) {
       await host.tick();
@@ -102,7 +103,7 @@ describe('a version-1 job store', () => {
       '600000000000000000',
       '1000000000000000000',
     ]);
-    const invariants = checkInvariants(world.state, {
+    const invariants = checkInvariants(world, {
       finals,
       live: new Set(),
       recovery: recoveryLog.entries(),

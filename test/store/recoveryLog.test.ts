@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openRecoveryLog, type RecoveryEntry } from '../../src/store/recoveryLog.ts';
-import { StoreError } from '../../src/store/storeError.ts';
+import { StoreError } from '../../src/errors.ts';
 
 let path: string;
 beforeEach(() => {

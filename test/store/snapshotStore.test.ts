@@ -26,7 +26,8 @@ import {
 } from '../../src/store/lowdbSnapshotStore.ts';
 import { SegmentLog } from '../../src/store/segmentLog.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
-import { StoreError } from '../../src/store/storeError.ts';
+import { StoreError } from '../../src/errors.ts';
+import { swapMachineId } from '../../machines/index.ts';
 
 const KNOWN = { swapFulfillment: 1, jobSettlement: 1 };
 let dir: string;
@@ -81,7 +82,7 @@ async function expectRefusal(file: RegExp, problem: RegExp): Promise<void> {
 
 async function seeded(count = 2, options: Partial<OpenStoreOptions> = {}) {
   const store = await openLowdbSnapshotStore(dir, { create: true, knownMachines: KNOWN, ...options });
-  for (let i = 1; i <= count; i += 1) await store.put(record(`swap:${i}`, 1));
+  for (let i = 1; i <= count; i += 1) await store.put(record(swapMachineId(String(i)), 1));
   return store;
 }
 
@@ -136,7 +137,7 @@ describe('lowdb snapshot store', () => {
     await seeded(0);
     // About 20 MB in lines of uneven length: several of the scan's 8 MiB reads, each ending mid-line.
     const expected = Array.from({ length: 6_000 }, (_, i) =>
-      record(`swap:${i + 1}`, 1, {
+      record(swapMachineId(String(i + 1)), 1, {
         pad: 'x'.repeat(2_000 + ((i * 7_919) % 3_001)),
         ...(i % 1_000 === 999 ? { reason: 'refusé ✓' } : {}),
       }),
@@ -167,7 +168,7 @@ describe('lowdb snapshot store', () => {
   it('commits writes that arrive together with one append (group commit), each durable when it resolves', async () => {
     const store = await seeded(0);
     const append = vi.spyOn(SegmentLog.prototype, 'append');
-    await Promise.all(Array.from({ length: 50 }, (_, i) => store.put(record(`swap:${i + 1}`, 1))));
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.put(record(swapMachineId(String(i + 1)), 1))));
     // The first write starts a flush; the 49 that arrive meanwhile share the next one.
     expect(append.mock.calls.length).toBeLessThanOrEqual(2);
     expect(append.mock.calls.flatMap(([lines]) => lines).length).toBe(50);

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AbiMismatch, AllwaysAbi, VENDORED_METADATA_PATH } from '../../src/chains/substrate/allwaysAbi.ts';
+import { AllwaysAbi, VENDORED_METADATA_PATH } from '../../src/chains/substrate/allwaysAbi.ts';
+import { AbiMismatch } from '../../src/errors.ts';
 import { decodeContractExecResult } from '../../src/chains/substrate/substrateChain.ts';
 import { CONTRACT_ERRORS, classifyMarkError } from '../../machines/index.ts';
 import { registry } from '../support/fakeSubtensor/runtime.ts';
@@ -20,9 +21,7 @@ interface MetadataJson {
   }[];
 }
 
-const metadata = JSON.parse(
-  readFileSync('../shared/reference/allways_swap_manager.metadata.json', 'utf8'),
-) as MetadataJson;
+const metadata = JSON.parse(readFileSync(VENDORED_METADATA_PATH, 'utf8')) as MetadataJson;
 const selectorOf = (label: string): string => metadata.spec.messages.find((m) => m.label === label)!.selector;
 const errorEnum = metadata.types.find((t) => t.type.path?.join('::') === 'allways_swap_manager::errors::Error')!.type
   .def.variant!.variants;

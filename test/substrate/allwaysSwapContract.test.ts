@@ -13,7 +13,7 @@ import { compactStripLength, hexToU8a, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a, encodeAddress } from '@polkadot/util-crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_ERRORS } from '../../machines/markFulfilledErrors.ts';
-import { AllwaysAbi } from '../../src/chains/substrate/allwaysAbi.ts';
+import { AllwaysAbi, VENDORED_METADATA_PATH } from '../../src/chains/substrate/allwaysAbi.ts';
 import {
   AllwaysSwapContract,
   DEFAULT_MIN_FREE_BALANCE,
@@ -41,9 +41,7 @@ interface MetadataJson {
   }[];
 }
 
-const metadata = JSON.parse(
-  readFileSync(new URL('../../../shared/reference/allways_swap_manager.metadata.json', import.meta.url), 'utf8'),
-) as MetadataJson;
+const metadata = JSON.parse(readFileSync(VENDORED_METADATA_PATH, 'utf8')) as MetadataJson;
 const selectorOf = (label: string): Uint8Array =>
   hexToU8a(metadata.spec.messages.find((m) => m.label === label)!.selector);
 const typeById = (id: number) => metadata.types.find((t) => t.id === id)!.type;

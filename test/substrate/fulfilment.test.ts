@@ -18,7 +18,7 @@ import { AllwaysSwapContract } from '../../src/chains/substrate/allwaysSwapContr
 import { ExtrinsicSearch } from '../../src/chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../../src/chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../../src/chains/substrate/taoTransferSender.ts';
-import { Host } from '../../src/host/host.ts';
+import { openHost, type Host } from '../../src/host/host.ts';
 import type { Logger } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryLog } from '../../src/store/recoveryLog.ts';
@@ -26,6 +26,7 @@ import { registry } from '../support/fakeSubtensor/runtime.ts';
 import { FakeSubtensor } from '../support/fakeSubtensor/fakeSubtensor.ts';
 import { devAccounts } from '../support/devAccounts.ts';
 import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
+import { swapMachineId } from '../../machines/index.ts';
 
 let alice: KeyringPair; // the miner's hotkey: marks
 let bob: KeyringPair; // the miner's TAO wallet: transfers
@@ -74,7 +75,7 @@ async function openDaemon(node: FakeSubtensor, dir: string, log: Logger, create:
   const tao = new TaoTransferSender({ chain, search, signer: bob, nonces, log });
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create, knownMachines: knownMachineVersions });
   const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-  const host = await Host.restore({
+  const host = await openHost({
     store,
     recoveryLog,
     swapContract: contract,
@@ -170,7 +171,7 @@ describe('swap fulfilment over @polkadot/api against a JSON-RPC node on 127.0.0.
 
     const finals = await finalMachines(daemon.store);
     const reasons = [0, 1, 2, 3, 4].map((id) => {
-      const machine = finals.get(`swap:${id}`)!;
+      const machine = finals.get(swapMachineId(String(id)))!;
       expect(machine.state).toBe('Rejected');
       return (machine.context as SwapContext).reason;
     });

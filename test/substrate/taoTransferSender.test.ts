@@ -17,6 +17,7 @@ import { ExtrinsicSearch } from '../../src/chains/substrate/extrinsicSearch.ts';
 import { SubmitRefused, SubstrateChain } from '../../src/chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../../src/chains/substrate/taoTransferSender.ts';
 import { NeverLands, type SignedBytes, type TransferRequest } from '../../src/host/ports.ts';
+import { AssertionFailed } from '../../src/errors.ts';
 import { FakeSubtensor, FEE } from '../support/fakeSubtensor/fakeSubtensor.ts';
 import { registry } from '../support/fakeSubtensor/runtime.ts';
 import { devAccounts } from '../support/devAccounts.ts';
@@ -116,8 +117,8 @@ describe('sign', () => {
   it('refuses a zero or negative amount, another chain and a bad address without taking a nonce', async () => {
     const r = await rig();
     const from = r.node.requests.length;
-    await expect(r.sender.sign(toCharlie(0n))).rejects.toThrow(RangeError);
-    await expect(r.sender.sign(toCharlie(-1n))).rejects.toThrow(RangeError);
+    await expect(r.sender.sign(toCharlie(0n))).rejects.toThrow(AssertionFailed);
+    await expect(r.sender.sign(toCharlie(-1n))).rejects.toThrow(AssertionFailed);
     await expect(r.sender.sign({ ...toCharlie(BIG), chain: 'eth' })).rejects.toThrow(/eth/);
     await expect(r.sender.sign({ ...toCharlie(BIG), to: u8aToHex(charlie.publicKey) })).rejects.toThrow(
       u8aToHex(charlie.publicKey),

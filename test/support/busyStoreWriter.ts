@@ -6,6 +6,7 @@
 import { writeSync } from 'node:fs';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
+import { swapMachineId } from '../../machines/index.ts';
 
 const [dir, checkpointBytes] = process.argv.slice(2);
 const store = await openLowdbSnapshotStore(dir!, {
@@ -23,12 +24,15 @@ const seqs = new Map<string, number>();
 let next = 0;
 // A fixed sequence of choices (no Math.random): the same run every time.
 let choice = 0;
-const pick = (n: number): number => (choice = (choice * 1103515245 + 12345) % 2 ** 31) % n;
+const pick = (n: number): number => {
+  choice = (choice * 1103515245 + 12345) % 2 ** 31;
+  return choice % n;
+};
 writeSync(1, 'ready\n');
 for (;;) {
   const pending: Promise<unknown>[] = [];
   for (let k = 0; k < 4; k += 1) {
-    if (seqs.size < 30 || pick(5) === 0) seqs.set(`swap:w${next++}`, 0);
+    if (seqs.size < 30 || pick(5) === 0) seqs.set(swapMachineId(`w${next++}`), 0);
     const ids = [...seqs.keys()];
     const chosen = [...new Set(Array.from({ length: 1 + pick(5) }, () => ids[pick(ids.length)]!))];
     const records = chosen.map((id) => record(id, seqs.get(id)! + 1));

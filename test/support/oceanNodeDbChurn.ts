@@ -17,7 +17,7 @@ for (let k = 1; ; k += 1) {
     for (let i = 0; i < rows; i += 1) {
       writer.upsert({
         jobId: `job-${i}`,
-        owner: '0x' + '11'.repeat(20),
+        owner: `0x${'11'.repeat(20)}`,
         status: k,
         environment: 'env',
         maxJobDuration: 60,

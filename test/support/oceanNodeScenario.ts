@@ -67,7 +67,8 @@ export async function startOceanNodeJob(
     chainId?: number;
   },
 ): Promise<ScenarioJob> {
-  const jobId = oceanJobId(`job-${process.pid}-${(seed += 1)}-${Date.now()}`);
+  seed += 1;
+  const jobId = oceanJobId(`job-${process.pid}-${seed}-${Date.now()}`);
   const hash = jobIdHash(jobId);
   const payer = f.payers[options.payer ?? 0]!;
   const token = options.token ?? (await f.token.getAddress());

@@ -6,7 +6,8 @@ import pino from 'pino';
 import { addJob, addSwap } from '../../sim/advance.ts';
 import { openSimHost, type SimHost } from '../../sim/simHost.ts';
 import { BLOCK_SECONDS, World } from '../../sim/world.ts';
-import type { CrashHook } from '../../src/host/crashpoints.ts';
+import type { CrashHook } from '../../src/engine/crashpoints.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -25,7 +26,7 @@ export function tempDir(prefix: string): string {
  * free, expiring before the claimer runs, expiring with a payer who cancels it first).
  */
 export function smallWorld(seed = 7): World {
-  const world = World.create(seed, { swaps: 0, jobs: 0, marginBlocks: 3 });
+  const world = World.create(seed, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
   addSwap(world, { destChain: 'tao', window: 30 });
   addSwap(world, { destChain: 'eth', window: 30 });
   addSwap(world, { destChain: 'eth', window: 25 });

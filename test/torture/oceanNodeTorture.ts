@@ -167,7 +167,7 @@ jobs:
           endOceanNodeJob(writer, p.job, p.minutes * 60 - 30);
           p.ended = true;
           const cost = costOfJob(p);
-          p.owed = cost < p.job.lockAmount ? cost : p.job.lockAmount;
+          p.owed = cost < p.job.lockAmount ? cost : p.job.lockAmount; // bigints: Math.min does not take them
         }
         if (step % 3 === 2) {
           const due = planned.filter((p) => p.ended && !p.rivalDone);

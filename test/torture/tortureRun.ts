@@ -23,6 +23,7 @@ import { jobIdHex } from '../../src/chains/evm/evmEscrow.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { readRecoveryLog } from '../../src/store/recoveryLog.ts';
 import { EVM_CHAIN, startDaemonRig, type DaemonRig, type JobPlan } from '../support/daemonRig.ts';
+import { jobMachineId, swapMachineId } from '../../machines/index.ts';
 
 export interface TortureOptions {
   readonly kills: number;
@@ -185,12 +186,15 @@ async function verify(
     }
   }
   let transfers = 0;
-  users.forEach((user, index) => {
-    const id = `swap:${index}`;
+  for (const [index, user] of users.entries()) {
+    const id = swapMachineId(String(index));
     const machine = finals.get(id);
     const txs = sent.get(getAddress(user)) ?? [];
     transfers += txs.length;
-    if (machine === undefined) return void violations.push(`${id}: never finished`);
+    if (machine === undefined) {
+      violations.push(`${id}: never finished`);
+      continue;
+    }
     const swap = subtensor.contract.swaps.get(BigInt(index));
     const marks = subtensor.contract.executedMarks.filter((m) => m.swapId === BigInt(index)).length;
     if (marks > 1) violations.push(`${id}: mark_fulfilled executed ${marks} times`);
@@ -207,7 +211,7 @@ async function verify(
     } else if (txs.length !== 0) {
       violations.push(`${id}: ended ${machine.state} but ${txs.length} transfer(s) reached the user`);
     }
-  });
+  }
 
   // Claims: what the escrow says about each job, from its events.
   const escrowEvents = await (fixture.escrow as Contract).queryFilter(
@@ -221,7 +225,7 @@ async function verify(
   }
   let claimed = 0n;
   for (const job of jobs) {
-    const id = `job:${EVM_CHAIN}:${jobIdHex(job.id)}`;
+    const id = jobMachineId({ chain: EVM_CHAIN, jobId: jobIdHex(job.id) });
     const machine = finals.get(id);
     const claims = claimedById.get(job.id) ?? [];
     claimed += claims.reduce((a, b) => a + b, 0n);
@@ -229,6 +233,7 @@ async function verify(
       violations.push(`${id}: never finished`);
       continue;
     }
+    // biome-ignore lint/complexity/useMathMinMax: amounts are bigint
     const owed = job.cost < job.lock ? job.cost : job.lock;
     if (owed === 0n) {
       if (claims.length !== 0) violations.push(`${id}: cost 0 but claimed ${claims.join(', ')}`);

@@ -15,7 +15,15 @@
  * An included transfer counts only once it has moved the funds: a reverted one, or a token
  * transfer without the matching Transfer event, is `failed` (the machine goes to Recovery).
  *
+ * Before a token transfer is signed, the issuer checks of its asset (evmAssets.ts) are read: a
+ * paused token, a refused destination or a live transfer fee is TransferRefused (the swap is
+ * Rejected, nothing signed); configured decimals must match the token's.
+ *
  * Signed bytes and keys never go into a log line or an error message; hashes do.
+ *
+ * Size (over 300 lines): sign, broadcast, lookup and adopt share the nonce allocator's and the
+ * journal's rules (bytes durable before broadcast, a nonce never handed out twice); the journal
+ * and the raw transaction plumbing are already in txJournal.ts and evmTxSender.ts.
  */
 import {
   getAddress,
@@ -35,10 +43,13 @@ import {
   type TransferSender,
   type TransferStatus,
 } from '../../host/ports.ts';
+import type { EvmAsset } from './evmAssets.ts';
 import { shortError } from './evmTxSender.ts';
+import { checkDecimals, enforceIssuerChecks } from './issuerChecks.ts';
 import type { NonceAllocator } from '../nonceAllocator.ts';
+import { assert } from '../../errors.ts';
 
-export type EvmAsset = { readonly kind: 'native' } | { readonly kind: 'erc20'; readonly token: string };
+export type { EvmAsset };
 
 export interface EvmTransferSenderOptions {
   /** The chain's name in settle's configuration (as in TransferRequest.chain). */
@@ -75,6 +86,8 @@ export class EvmTransferSender implements TransferSender {
   private readonly confirmations: number;
   /** Checksummed, for an ERC-20 sender; null for the chain's coin. */
   private readonly token: string | null;
+  /** The configured decimals, once the token has confirmed them (checked once per process). */
+  private decimalsChecked = false;
 
   constructor(private readonly options: EvmTransferSenderOptions) {
     this.chain = options.chain;
@@ -118,10 +131,12 @@ export class EvmTransferSender implements TransferSender {
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const { provider, wallet, chainId } = this.options;
-    if (request.chain !== this.chain)
-      throw new Error(`transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`);
-    if (request.amount <= 0n)
-      throw new Error(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
+    // The host routes by chain and rejects a zero amount before any sender sees it.
+    assert(
+      request.chain === this.chain,
+      `transfer for chain '${request.chain}' given to the sender of chain '${this.chain}'`,
+    );
+    assert(request.amount > 0n, `transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
     const to = getAddress(request.to);
@@ -129,6 +144,7 @@ export class EvmTransferSender implements TransferSender {
     const network = await provider.getNetwork();
     if (network.chainId !== chainId)
       throw new Error(`the node for chain '${this.chain}' is on chain id ${network.chainId}, not ${chainId}`);
+    await this.checkToken(to, request.amount);
     const fees = await provider.getFeeData();
     const { maxFeePerGas, maxPriorityFeePerGas } = fees;
     if (maxFeePerGas === null || maxPriorityFeePerGas === null) {
@@ -177,6 +193,23 @@ export class EvmTransferSender implements TransferSender {
       'destination transfer signed',
     );
     return { raw, hash };
+  }
+
+  /** The issuer's checks (TransferRefused when one trips) and the configured decimals. */
+  private async checkToken(to: string, amount: bigint): Promise<void> {
+    const { asset, provider } = this.options;
+    if (asset.kind !== 'erc20' || this.token === null) return;
+    await enforceIssuerChecks(
+      provider,
+      this.chain,
+      { token: this.token, refusalChecks: asset.refusalChecks ?? [], feeCheck: asset.feeCheck ?? null },
+      to,
+      amount,
+    );
+    if (asset.decimals !== undefined && !this.decimalsChecked) {
+      await checkDecimals(provider, this.chain, this.token, asset.decimals);
+      this.decimalsChecked = true;
+    }
   }
 
   async broadcast(raw: string): Promise<void> {

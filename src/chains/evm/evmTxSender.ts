@@ -8,6 +8,7 @@ import { Transaction, type JsonRpcProvider, type TransactionReceipt, type Wallet
 import type { Logger } from '../../host/ports.ts';
 import type { NonceAllocator } from '../nonceAllocator.ts';
 import type { JournalEntry, TxJournal } from './txJournal.ts';
+import { errorField } from '../../errors.ts';
 
 export interface EvmTxSenderOptions {
   readonly wallet: Wallet;
@@ -145,7 +146,7 @@ export class EvmTxSender {
       // Already known, nonce used (by this very transaction, perhaps), or the node is away:
       // the wait that follows finds out which.
       this.options.log.warn(
-        { err: shortError(error) },
+        { err: errorField(error) },
         'broadcast not accepted; waiting for the chain to say what happened',
       );
     }

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { ChecksummedJsonFile } from '../../store/checksummedJsonFile.ts';
-import { StoreError } from '../../store/storeError.ts';
+import { StoreError } from '../../errors.ts';
 
 export interface TxAttempt {
   readonly hash: string;

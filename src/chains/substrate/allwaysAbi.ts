@@ -12,6 +12,7 @@ import type { AbiMessage } from '@polkadot/api-contract/types';
 import type { Codec } from '@polkadot/types/types';
 import { compactAddLength, stringToU8a, u8aToHex } from '@polkadot/util';
 import { CONTRACT_ERRORS } from '../../../machines/markFulfilledErrors.ts';
+import { AbiMismatch } from '../../errors.ts';
 
 export const VENDORED_METADATA_PATH = fileURLToPath(new URL('./allways_swap_manager.metadata.json', import.meta.url));
 
@@ -52,11 +53,6 @@ export interface SwapEventRecord {
 }
 
 export type MarkOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
-
-/** The metadata does not describe the contract this client was written for. */
-export class AbiMismatch extends Error {
-  override readonly name = 'AbiMismatch';
-}
 
 export class AllwaysAbi {
   private constructor(

@@ -16,6 +16,7 @@ import type { AllwaysAbi, SwapData, SwapEventRecord } from './allwaysAbi.ts';
 import type { ExtrinsicSearch } from './extrinsicSearch.ts';
 import { SubmitRefused, type BlockRef, type SubstrateChain } from './substrateChain.ts';
 import { SUBTENSOR_SS58_FORMAT } from '../keys.ts';
+import { errorField } from '../../errors.ts';
 
 /** 0.25 TAO in rao: the Python miner's floor before any write. */
 export const DEFAULT_MIN_FREE_BALANCE = 250_000_000n;
@@ -127,10 +128,7 @@ export class AllwaysSwapContract implements SwapContract {
       await chain.submit(extrinsic.toHex());
     } catch (error) {
       if (!(error instanceof SubmitRefused) || error.kind !== 'known') {
-        log.warn(
-          { swap: request.swapId, err: String((error as Error).message ?? error) },
-          'mark_fulfilled submission failed',
-        );
+        log.warn({ swap: request.swapId, err: errorField(error) }, 'mark_fulfilled submission failed');
         if (error instanceof SubmitRefused)
           return { ok: false, error: error.kind === 'payment' ? 'InsufficientBalance' : 'RpcFailure' };
         // The request may have reached the pool before the connection failed: not "never sent".

@@ -34,6 +34,7 @@ import type { NonceAllocator } from '../nonceAllocator.ts';
 import type { ExtrinsicSearch } from './extrinsicSearch.ts';
 import { SUBTENSOR_SS58_FORMAT } from '../keys.ts';
 import { SubmitRefused, type SubstrateChain } from './substrateChain.ts';
+import { assert } from '../../errors.ts';
 
 export interface TaoTransferSenderOptions {
   readonly chain: SubstrateChain;
@@ -66,9 +67,9 @@ export class TaoTransferSender implements TransferSender {
   }
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
-    if (request.chain !== this.chain)
-      throw new Error(`a ${request.chain} transfer was handed to the ${this.chain} sender`);
-    if (request.amount <= 0n) throw new RangeError(`transfer amount ${request.amount} is not positive`);
+    // The host routes by chain and rejects a zero amount before any sender sees it.
+    assert(request.chain === this.chain, `a ${request.chain} transfer was handed to the ${this.chain} sender`);
+    assert(request.amount > 0n, `transfer amount ${request.amount} is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
     const { chain, signer, nonces } = this.options;

@@ -1,6 +1,6 @@
 /**
  * The allways_swap_manager contract as the fake Subtensor runs it: the semantics of the
- * reference (../shared/reference/allways-swap-fulfillment.md) for what a miner calls, with
+ * ink! contract (docs/DESIGN.md, "The allways swap manager") for what a miner calls, with
  * calls decoded and results and events encoded from the real metadata. Validators are the
  * test: it creates, confirms and times out swaps directly.
  */

@@ -418,7 +418,7 @@ export class FakeSubtensor {
     const number = this.blocks.length;
     const records: EventRecordInput[] = [...this.pendingEvents];
     this.pendingEvents = [];
-    included.forEach((entry, index) => records.push(...this.apply(entry, index + 1, number)));
+    for (const [index, entry] of included.entries()) records.push(...this.apply(entry, index + 1, number));
     const timestamp = registry
       .createType('Extrinsic', {
         method: registry.createType('Call', {

@@ -3,9 +3,17 @@
  * event that reports its outcome, or null when there is nothing to report yet (the effect is
  * tried again on the next tick). None of them decides anything the machine should decide.
  */
-import type { SwapContext, SwapEvent } from '../../machines/index.ts';
-import { isSimulatedCrash } from './crashpoints.ts';
-import { NeverLands, type Logger, type SwapContract, type TransferSender } from './ports.ts';
+import { errorField } from '../../errors.ts';
+import type { SwapContext, SwapEvent } from '../../../machines/index.ts';
+import { isSimulatedCrash } from '../../engine/crashpoints.ts';
+import {
+  NeverLands,
+  TransferRefused,
+  type Logger,
+  type SignedBytes,
+  type SwapContract,
+  type TransferSender,
+} from '../../host/ports.ts';
 
 export interface SwapEffectPorts {
   readonly contract: SwapContract;
@@ -36,12 +44,20 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
       // finality) may have taken blocks since. Judge it again just before the first signature.
       const height = await ports.contract.currentBlock();
       if (height + c.marginBlocks > c.terms.timeoutBlock) return { type: 'BLOCK', height };
-      const signed = await sender.sign({
-        swapId: c.terms.swapId,
-        chain: c.terms.destChain,
-        to: c.terms.userDestAddress,
-        amount: BigInt(c.terms.destAmount),
-      });
+      let signed: SignedBytes;
+      try {
+        signed = await sender.sign({
+          swapId: c.terms.swapId,
+          chain: c.terms.destChain,
+          to: c.terms.userDestAddress,
+          amount: BigInt(c.terms.destAmount),
+        });
+      } catch (error) {
+        if (!(error instanceof TransferRefused)) throw error;
+        // The issuer or the chain refuses this destination (validators cancel such a swap without fault).
+        ports.log.warn({ machine: id, reason: error.reason }, 'swap rejected by its destination: nothing will be sent');
+        return { type: 'REJECT', reason: error.reason };
+      }
       return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash };
     }
     const status = await sender.lookup(c.transfer);
@@ -61,7 +77,7 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
   } catch (error) {
     rethrowCrash(error);
     ports.log.warn(
-      { machine: id, effect: 'sendTransfer', err: String(error) },
+      { machine: id, effect: 'sendTransfer', err: errorField(error) },
       'transfer step failed; retrying next tick',
     );
     return null;
@@ -85,12 +101,12 @@ export async function markFulfilled(
     return result.ok ? { type: 'MARK_OK' } : { type: 'MARK_FAILED', error: result.error, height };
   } catch (error) {
     rethrowCrash(error);
-    ports.log.warn({ machine: id, effect: 'markFulfilled', err: String(error) }, 'mark_fulfilled outcome unknown');
+    ports.log.warn({ machine: id, effect: 'markFulfilled', err: errorField(error) }, 'mark_fulfilled outcome unknown');
     return { type: 'MARK_FAILED', error: 'OutcomeUnknown', height };
   }
 }
 
-export async function readSwap(ports: SwapEffectPorts, id: string, c: SwapContext): Promise<SwapEvent> {
+export async function readSwap(ports: SwapEffectPorts, _id: string, c: SwapContext): Promise<SwapEvent> {
   try {
     return { type: 'SWAP_READ', view: await ports.contract.getSwap(c.terms.swapId) };
   } catch (error) {

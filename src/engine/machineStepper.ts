@@ -81,7 +81,10 @@ export class MachineStepper {
     // Looked up by state, then status, rather than by a key made of both: that key was a new
     // string to build and hash for each of 100,000 machines at a restart.
     let byStatus = this.resolvedStates.get(stored.value);
-    if (byStatus === undefined) this.resolvedStates.set(stored.value, (byStatus = new Map()));
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.resolvedStates.set(stored.value, byStatus);
+    }
     const status = String(stored.status);
     let resolved = byStatus.get(status);
     if (resolved === undefined) {
@@ -156,8 +159,14 @@ const shared = new WeakMap<AnyStateMachine, Map<((event: InspectionEvent) => voi
 
 export function stepperFor(machine: AnyStateMachine, inspect?: (event: InspectionEvent) => void): MachineStepper {
   let byInspect = shared.get(machine);
-  if (byInspect === undefined) shared.set(machine, (byInspect = new Map()));
+  if (byInspect === undefined) {
+    byInspect = new Map();
+    shared.set(machine, byInspect);
+  }
   let stepper = byInspect.get(inspect);
-  if (stepper === undefined) byInspect.set(inspect, (stepper = new MachineStepper(machine, inspect)));
+  if (stepper === undefined) {
+    stepper = new MachineStepper(machine, inspect);
+    byInspect.set(inspect, stepper);
+  }
   return stepper;
 }

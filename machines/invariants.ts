@@ -1,0 +1,17 @@
+/**
+ * The names of the invariants, defined once: the simulator's checkers and summary, the
+ * CLI's reports, the diagrams' report and the tests all import them from here, so a renamed
+ * invariant cannot leave a checker and its report disagreeing.
+ */
+export const INVARIANT = {
+  noDoubleSend: 'no double send',
+  noLostSend: 'no lost send',
+  noSendTooLate: 'no send too late',
+  noLostClaim: 'no lost claim',
+  noDoubleClaim: 'no double claim',
+  claimRecordedAsPaid: 'claim recorded as paid (gross, fee, net)',
+  restartIsInvisible: 'restart is invisible',
+  recoveryEntryExactlyOnce: 'recovery entry exactly once',
+} as const;
+
+export type InvariantName = (typeof INVARIANT)[keyof typeof INVARIANT];

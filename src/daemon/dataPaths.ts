@@ -1,0 +1,17 @@
+/**
+ * What a data directory holds, for the daemon, `settle start` and the operator commands
+ * alike. A module of its own so `settle status` and `settle recovery` do not load the chain
+ * libraries (seconds of start-up) to learn four file names.
+ */
+import { join } from 'node:path';
+
+export function dataPaths(dataDir: string) {
+  return {
+    store: join(dataDir, 'store'),
+    recoveryLog: join(dataDir, 'recovery.jsonl'),
+    resolutions: join(dataDir, 'recovery-resolutions.jsonl'),
+    lock: join(dataDir, 'daemon.lock'),
+  };
+}
+
+export type DataPaths = ReturnType<typeof dataPaths>;

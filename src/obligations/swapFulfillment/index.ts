@@ -1,0 +1,81 @@
+/**
+ * Swap fulfillment as an engine plug-in: the machine (machines/swapFulfillment.ts), its
+ * observer (the allways contract), one handler per effect of SWAP_EFFECTS, the signed
+ * transfers handed back to their senders at restore, and the ordering that broadcasts bytes
+ * signed before a crash before anything new is signed.
+ *
+ * Restored without a swap contract (a daemon configured for jobs only), the effects that need
+ * the contract wait for one; recovery entries are still written.
+ */
+import {
+  machineCatalog,
+  SWAP_KIND,
+  type SwapContext,
+  type SwapEffect,
+  type SwapEvent,
+} from '../../../machines/index.ts';
+import type { EffectCall, EffectHandler, Obligation } from '../../engine/obligation.ts';
+import type { Logger, SwapContract, TransferSender } from '../../host/ports.ts';
+import { markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './effects.ts';
+import { observeSwaps } from './observer.ts';
+import { swapRecoveryEntry } from './recovery.ts';
+
+export interface SwapPorts {
+  /** Null: swaps are not served (restored swap machines wait). */
+  readonly contract: SwapContract | null;
+  readonly senders: ReadonlyMap<string, TransferSender>;
+  readonly log: Logger;
+  readonly marginBlocks?: number | undefined;
+}
+
+export interface SwapFulfillmentObligation extends Obligation<SwapContext, SwapEvent, SwapEffect> {
+  /** Its ports, for interceptors that need the chains (the planted bugs of the proofs). */
+  readonly ports: SwapPorts;
+}
+
+type Handler = EffectHandler<SwapContext, SwapEvent>;
+
+export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObligation {
+  let height: number | null = null;
+  const effectPorts: SwapEffectPorts | null =
+    ports.contract === null ? null : { contract: ports.contract, senders: ports.senders, log: ports.log };
+  const withPorts = (
+    perform: (p: SwapEffectPorts, call: EffectCall<SwapContext>) => Promise<SwapEvent | null>,
+  ): Handler => ({
+    perform: (call) => (effectPorts === null ? Promise.resolve(null) : perform(effectPorts, call)),
+  });
+  const handlers = {
+    sendTransfer: withPorts((p, call) => sendTransfer(p, call.id, call.context)),
+    markFulfilled: withPorts((p, call) =>
+      height === null ? Promise.resolve(null) : markFulfilled(p, call.id, call.context, height),
+    ),
+    readSwap: withPorts((p, call) => readSwap(p, call.id, call.context)),
+    recordRecovery: {
+      perform: (call) =>
+        call.record(swapRecoveryEntry(call.id, call.state, call.meta.record ?? 'stuck-funds', call.context)),
+    },
+  } satisfies Record<SwapEffect, Handler>;
+  const contract = ports.contract;
+  return {
+    kind: SWAP_KIND,
+    ports,
+    definition: machineCatalog.swapFulfillment,
+    handlers,
+    async observe(scope) {
+      if (contract === null) {
+        height = null;
+        return { created: 0, status: 'off' };
+      }
+      return observeSwaps(
+        { contract, senders: ports.senders, marginBlocks: ports.marginBlocks },
+        scope,
+        (h) => (height = h),
+      );
+    },
+    revived(_id, context) {
+      // Signed by an earlier life of the process: its nonce must not go to another transfer.
+      if (context.transfer !== null) ports.senders.get(context.terms.destChain)?.adopt?.(context.transfer);
+    },
+    priority: (context) => (context.transfer !== null ? -1 : 0),
+  };
+}
