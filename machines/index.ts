@@ -47,18 +47,28 @@ export type MachineName = keyof typeof machineCatalog;
 
 /**
  * name -> version (or the version and the oldest one it migrates from), the form the store
- * checks every snapshot against; the migration itself is run by the engine at restore.
+ * checks every snapshot against, with the migration that reads an older one.
  */
-export const knownMachineVersions: Readonly<Record<string, number | { version: number; migratesFrom: number }>> =
-  Object.fromEntries(
-    Object.values(machineCatalog).map((entry: MachineEntry) => {
-      const from = Object.keys(entry.migrations ?? {}).map(Number);
-      return [
-        entry.name,
-        from.length === 0 ? entry.version : { version: entry.version, migratesFrom: Math.min(...from) },
-      ];
-    }),
-  );
+export const knownMachineVersions: Readonly<
+  Record<
+    string,
+    number | { version: number; migratesFrom: number; migrate: (snapshot: unknown, fromVersion: number) => unknown }
+  >
+> = Object.fromEntries(
+  Object.values(machineCatalog).map((entry: MachineEntry) => {
+    const from = Object.keys(entry.migrations ?? {}).map(Number);
+    // The same migration the job obligation's definition runs (src/obligations/jobSettlement).
+    const migrate = (snapshot: unknown, fromVersion: number): unknown => {
+      const to = migrateSnapshot(entry.name, fromVersion, entry.version, snapshot);
+      if (to === null) throw new Error(`no migration from version ${fromVersion}`);
+      return to;
+    };
+    return [
+      entry.name,
+      from.length === 0 ? entry.version : { version: entry.version, migratesFrom: Math.min(...from), migrate },
+    ];
+  }),
+);
 
 /** The meta of the (flat) state a snapshot is in. */
 export function metaOfState(snapshot: { getMeta(): Record<string, unknown>; value: unknown }): StateMeta {
