@@ -5,7 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { adapterRpcPerSwap } from './adapterRpc.ts';
-import { claimGas } from './escrowGas.ts';
+import { claimGas, strategyComparison } from './escrowGas.ts';
 import { durableWrites, median, restore, scaleCosts } from './storeSpeed.ts';
 import { bareLifecycles, rpcCallsPerSwap, simulatedLifecycles } from './simSpeed.ts';
 
@@ -150,17 +150,28 @@ async function main(): Promise<void> {
   );
 
   const gas = await claimGas(smoke ? [1, 5] : [1, 10, 50, 200]);
-  const single = gas[0]!.gasPerJob;
   process.stdout.write(
-    '\n| jobs due at one claim run | transactions per job | gas per job | gas vs one job |\n|---:|---:|---:|---:|\n',
+    "\nOcean's published Escrow (@oceanprotocol/contracts 2.6.0, 0.1% OPC fee), claims through the host's batch claimer:\n",
+  );
+  process.stdout.write(
+    '\n| jobs due at one claim run | claim method | transactions per job | gas per job | gas vs one job | RPC calls of the claim run |\n|---:|---|---:|---:|---:|---:|\n',
   );
   for (const row of gas) {
+    const single = gas.find((r) => r.method === row.method)!.gasPerJob;
     process.stdout.write(
-      `| ${row.batch} | ${row.transactionsPerJob.toFixed(3)} | ${Math.round(row.gasPerJob)} | ${(row.gasPerJob / single).toFixed(2)} |\n`,
+      `| ${row.batch} | ${row.method} | ${row.transactionsPerJob.toFixed(3)} | ${Math.round(row.gasPerJob)} | ${(row.gasPerJob / single).toFixed(2)} | ${row.rpcCalls} |\n`,
     );
   }
+  const strategies = await strategyComparison(smoke ? 6 : 50);
   process.stdout.write(
-    "Settled through the host's batch claimer (locks read, dry run, claimLocks); counted from the blocks the node mined.\n",
+    `\n${smoke ? 6 : 50} jobs due, one of them above its lock (it reverts any batch holding it), same node, same run:\n`,
+  );
+  process.stdout.write('\n| strategy | transactions | total gas | jobs claimed |\n|---|---:|---:|---:|\n');
+  for (const row of strategies)
+    process.stdout.write(`| ${row.strategy} | ${row.transactions} | ${row.gas} | ${row.claimed} |\n`);
+  const [ours, theirs] = strategies;
+  process.stdout.write(
+    `ocean-node / settle: ${(theirs!.transactions / Math.max(1, ours!.transactions)).toFixed(1)}x the transactions, ${(Number(theirs!.gas) / Number(ours!.gas)).toFixed(2)}x the gas\n`,
   );
 }
 

@@ -28,7 +28,7 @@ function bareJobLifecycles(count: number): number {
     actor.send({ type: 'RUN_ENDED', cost: '700' });
     actor.send({ type: 'RESULTS_PUBLISHED' });
     actor.send({ type: 'SETTLE_DUE', now: 1_100 });
-    actor.send({ type: 'CLAIMED', txHash: '0xclaim', amount: '700' });
+    actor.send({ type: 'CLAIMED', txHash: '0xclaim', amount: '700', fee: '0' });
     if (actor.getSnapshot().value !== 'Finished')
       throw new Error(`bare job lifecycle ended ${String(actor.getSnapshot().value)}`);
   }

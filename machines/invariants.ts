@@ -9,6 +9,7 @@ export const INVARIANT = {
   noSendTooLate: 'no send too late',
   noLostClaim: 'no lost claim',
   noDoubleClaim: 'no double claim',
+  claimRecordedAsPaid: 'claim recorded as paid (gross, fee, net)',
   restartIsInvisible: 'restart is invisible',
   recoveryEntryExactlyOnce: 'recovery entry exactly once',
 } as const;

@@ -10,12 +10,20 @@
  * A successful claim transaction is no proof of payment: only a Claimed event for this job
  * moves the machine to Finished. The cost is capped by the locked amount. Time reaches the
  * machine as the `now` of SETTLE_DUE (unix seconds of the escrow chain), never from a clock.
+ *
+ * Ocean's Escrow takes an OPC fee on every claim: the Claimed event states the gross amount
+ * (what left the lock), the payee is credited the gross less the fee. The record keeps all
+ * three: claimedGross (the Claimed event's amount), claimFee and claimedNet (null when the fee
+ * could not be read). "No lost claim" is judged on the gross.
+ *
+ * Version 2 (this one) added the fee, the net, and the run's duration and result hash (they
+ * go into the claim's proof bytes); `migrateJobSnapshotV1` upgrades a version-1 snapshot.
  */
 import { assign, setup } from 'xstate';
 import { DECIMAL_INTEGER, minAmount, stateMetaOf } from './stateMeta.ts';
 
 export const JOB_MACHINE_NAME = 'jobSettlement';
-export const JOB_MACHINE_VERSION = 1;
+export const JOB_MACHINE_VERSION = 2;
 
 /** The payment terms of one job; amounts are uint256 as decimal strings. */
 export interface JobTerms {
@@ -26,6 +34,11 @@ export interface JobTerms {
   readonly token: string;
   readonly payer: string;
   readonly payee: string;
+  /**
+   * The job's id in the engine that ran it, when it differs from the escrow's (ocean-node:
+   * its jobId, whose sha256 is the escrow's): carried in the claim's proof bytes.
+   */
+  readonly sourceJobId?: string;
   /** Null for a free job: nothing was locked. */
   readonly lock: { readonly amount: string; readonly expiry: number } | null;
 }
@@ -37,8 +50,17 @@ export interface JobContext {
   /** What will be claimed: min(cost, locked amount). */
   readonly claimAmount: string | null;
   readonly now: number;
+  /** Seconds the job ran (billed), when the engine reports it: for the proof bytes. */
+  readonly durationSecs: number | null;
+  /** A hash of the job's results, when the engine reports one: for the proof bytes. */
+  readonly resultHash: string | null;
   readonly claimTx: string | null;
-  readonly claimedAmount: string | null;
+  /** The Claimed event's amount: what left the lock, fee included. */
+  readonly claimedGross: string | null;
+  /** The OPC fee the escrow took from the claim; null when it could not be read. */
+  readonly claimFee: string | null;
+  /** What the payee was credited: gross less fee; null when the fee is unknown. */
+  readonly claimedNet: string | null;
   readonly cancelTx: string | null;
   readonly attempts: number;
   readonly lastError: string | null;
@@ -51,10 +73,11 @@ export interface JobInput {
 }
 
 export type JobEvent =
-  | { type: 'RUN_ENDED'; cost: string }
+  | { type: 'RUN_ENDED'; cost: string; durationSecs?: number | null; resultHash?: string | null }
   | { type: 'RESULTS_PUBLISHED' }
   | { type: 'SETTLE_DUE'; now: number }
-  | { type: 'CLAIMED'; txHash: string; amount: string }
+  /** amount: the Claimed event's (gross); fee: the OPC fee taken from it, null if unknown. */
+  | { type: 'CLAIMED'; txHash: string; amount: string; fee: string | null }
   | { type: 'CLAIM_CANCELED'; txHash: string | null }
   | { type: 'CLAIM_FAILED'; error: string }
   | { type: 'LOCK_CANCELED'; txHash: string | null }
@@ -87,13 +110,24 @@ export const jobSettlement = setup({
       return {
         cost,
         claimAmount: context.terms.lock === null ? '0' : minAmount(cost, context.terms.lock.amount),
+        durationSecs: Number.isSafeInteger(event.durationSecs) && event.durationSecs! >= 0 ? event.durationSecs! : null,
+        resultHash: typeof event.resultHash === 'string' ? event.resultHash : null,
       };
     }),
     noteFreeJob: assign({ reason: 'free job: nothing locked or nothing to charge' }),
     noteNow: assign({ now: ({ context, event }) => (event.type === 'SETTLE_DUE' ? event.now : context.now) }),
-    recordClaim: assign({
-      claimTx: ({ context, event }) => (event.type === 'CLAIMED' ? event.txHash : context.claimTx),
-      claimedAmount: ({ context, event }) => (event.type === 'CLAIMED' ? event.amount : context.claimedAmount),
+    recordClaim: assign(({ event }) => {
+      if (event.type !== 'CLAIMED') return {};
+      const fee =
+        event.fee !== null && DECIMAL_INTEGER.test(event.fee) && BigInt(event.fee) <= BigInt(event.amount)
+          ? event.fee
+          : null;
+      return {
+        claimTx: event.txHash,
+        claimedGross: event.amount,
+        claimFee: fee,
+        claimedNet: fee === null ? null : (BigInt(event.amount) - BigInt(fee)).toString(),
+      };
     }),
     noteClaimCancelled: assign({
       cancelTx: ({ context, event }) => (event.type === 'CLAIM_CANCELED' ? event.txHash : context.cancelTx),
@@ -120,8 +154,12 @@ export const jobSettlement = setup({
     cost: null,
     claimAmount: null,
     now: input.now,
+    durationSecs: null,
+    resultHash: null,
     claimTx: null,
-    claimedAmount: null,
+    claimedGross: null,
+    claimFee: null,
+    claimedNet: null,
     cancelTx: null,
     attempts: 0,
     lastError: null,
@@ -200,3 +238,29 @@ export const jobSettlement = setup({
     },
   },
 });
+
+/**
+ * A version-1 snapshot as version 2 reads it: claimedAmount (the Claimed event's amount, so
+ * the gross) becomes claimedGross; the fee and the net of a claim recorded by version 1 are
+ * unknown (null: version 1 never read them); no duration or result hash was kept.
+ */
+export function migrateJobSnapshotV1(snapshot: unknown): unknown {
+  const stored = snapshot as { context?: Record<string, unknown> } | null;
+  if (stored === null || typeof stored !== 'object' || typeof stored.context !== 'object' || stored.context === null) {
+    throw new Error('jobSettlement v1 snapshot has no context');
+  }
+  const { claimedAmount, ...rest } = stored.context;
+  if (!('claimedAmount' in stored.context))
+    throw new Error('jobSettlement v1 snapshot has no claimedAmount: not a version-1 context');
+  return {
+    ...stored,
+    context: {
+      ...rest,
+      durationSecs: null,
+      resultHash: null,
+      claimedGross: claimedAmount ?? null,
+      claimFee: null,
+      claimedNet: null,
+    },
+  };
+}

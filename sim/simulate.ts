@@ -17,6 +17,7 @@ export const INVARIANT_NAMES = [
   INVARIANT.noSendTooLate,
   INVARIANT.noLostClaim,
   INVARIANT.noDoubleClaim,
+  INVARIANT.claimRecordedAsPaid,
   INVARIANT.restartIsInvisible,
   INVARIANT.recoveryEntryExactlyOnce,
 ] as const;

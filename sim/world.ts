@@ -103,12 +103,31 @@ export interface SimLock {
 export interface EscrowEventRecord {
   readonly kind: 'Lock' | 'Claimed' | 'Canceled';
   readonly jobId: string;
+  /** Claimed: gross (what left the lock); Canceled: what went back to the payer. */
   readonly amount: string;
   readonly txHash: string;
   readonly time: number;
   /** Who sent the transaction that emitted it. */
   readonly by: string;
+  /** Claimed: the OPC fee taken from the amount (absent in worlds written before fees). */
+  readonly fee?: string;
 }
+
+/**
+ * The escrow's money besides its locks (absent in worlds written before fees were modelled:
+ * read as no fee, nothing credited): the OPC fee rate (1e18 = 100%), what the fee collector
+ * received, and per payee what sits in the escrow (available) and what was withdrawn to its
+ * wallet.
+ */
+export interface SimEscrowFunds {
+  feeRate: string;
+  collected: string;
+  available: Record<string, string>;
+  withdrawn: Record<string, string>;
+}
+
+/** The OPC fee of a fresh world: 0.1%, the router's rate for Ocean-approved tokens. */
+export const DEFAULT_FEE_RATE = 10n ** 15n;
 
 export interface ComputeJob {
   readonly terms: JobTerms;
@@ -192,6 +211,7 @@ export interface WorldState extends BaseWorldState {
     txCount: number;
     locks: SimLock[];
     events: EscrowEventRecord[];
+    funds?: SimEscrowFunds;
   };
   compute: { jobs: Record<string, ComputeJob>; created: number };
   readonly observations: Observations;

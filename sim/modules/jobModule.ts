@@ -12,7 +12,7 @@ import { SimCompute } from '../chains/simCompute.ts';
 import { SimEscrow } from '../chains/simEscrow.ts';
 import { faultyJobPorts, type SimJobPorts } from '../faultyPorts.ts';
 import { recordStatesOf, type SimModule } from '../simModule.ts';
-import { GENESIS_TIME, PAYEE, type WorldState } from '../world.ts';
+import { DEFAULT_FEE_RATE, GENESIS_TIME, PAYEE, type WorldState } from '../world.ts';
 import { jobInvariants, jobOutcome } from './productInvariants.ts';
 
 /** The simulator's claim schedule: two minutes of escrow-chain time (10 blocks), first after 2. */
@@ -35,6 +35,7 @@ export const jobModule: SimModule = {
       txCount: 0,
       locks: [],
       events: [],
+      funds: { feeRate: DEFAULT_FEE_RATE.toString(), collected: '0', available: {}, withdrawn: {} },
     };
     state.compute = { jobs: {}, created: 0 };
   },
@@ -52,7 +53,7 @@ export const jobModule: SimModule = {
         jobSettlementObligation({ escrows, clock, jobSource, log, claimSchedule: SIM_CLAIM_SCHEDULE }),
     };
   },
-  invariantNames: [INVARIANT.noLostClaim, INVARIANT.noDoubleClaim],
+  invariantNames: [INVARIANT.noLostClaim, INVARIANT.noDoubleClaim, INVARIANT.claimRecordedAsPaid],
   invariants: (world, outcome) => jobInvariants(world.state, outcome),
   outcome: (world) => jobOutcome(world.state),
   deadlineBound(world) {

@@ -5,9 +5,9 @@
  * double claim (and never more than the lock).
  */
 import { INVARIANT } from '../../machines/invariants.ts';
-import { jobMachineId, minAmount, swapMachineId } from '../../machines/index.ts';
+import { jobMachineId, minAmount, swapMachineId, type JobContext } from '../../machines/index.ts';
 import { recoveryCounts, type InvariantResult, type RunOutcome } from '../invariants.ts';
-import type { SimTransfer, WorldState } from '../world.ts';
+import type { EscrowEventRecord, SimTransfer, WorldState } from '../world.ts';
 
 const NO_TRANSFERS: readonly SimTransfer[] = [];
 
@@ -80,6 +80,7 @@ export function jobInvariants(world: WorldState, outcome: RunOutcome): Invariant
   const recoveryKeys = recoveryCounts(outcome);
   const noLostClaim: InvariantResult = { name: INVARIANT.noLostClaim, checked: 0, violations: [] };
   const noDoubleClaim: InvariantResult = { name: INVARIANT.noDoubleClaim, checked: 0, violations: [] };
+  const feeRecorded: InvariantResult = { name: INVARIANT.claimRecordedAsPaid, checked: 0, violations: [] };
   for (const job of Object.values(world.compute.jobs)) {
     const { jobId, lock } = job.terms;
     const id = jobMachineId(job.terms);
@@ -101,10 +102,12 @@ export function jobInvariants(world: WorldState, outcome: RunOutcome): Invariant
           `job ${jobId}: owed ${owed}, machine ${outcome.live.has(id) ? 'still live' : 'missing'}`,
         );
     } else if (claims.length === 1) {
+      // Judged on the gross: what left the lock, min(cost, lock); the fee is the escrow's cut.
       if (claims[0]!.amount !== owed)
-        noLostClaim.violations.push(`job ${jobId}: claimed ${claims[0]!.amount}, owed ${owed}`);
+        noLostClaim.violations.push(`job ${jobId}: claimed ${claims[0]!.amount} gross, owed ${owed}`);
       if (final.state !== 'Finished')
         noLostClaim.violations.push(`job ${jobId}: claimed on chain, machine ended ${final.state}`);
+      else checkRecordedClaim(jobId, claims[0]!, final.context as JobContext, feeRecorded);
     } else if (!(canceled && recoveryKeys.has(id) && (final.state === 'Cancelled' || final.state === 'Recovery'))) {
       noLostClaim.violations.push(
         `job ${jobId}: owed ${owed}, never claimed; machine ${final.state}, lock cancelled: ${canceled}, in recovery log: ${recoveryKeys.has(id)}`,
@@ -112,7 +115,58 @@ export function jobInvariants(world: WorldState, outcome: RunOutcome): Invariant
     }
   }
 
-  return [noLostClaim, noDoubleClaim];
+  checkEscrowBooks(world, feeRecorded);
+  return [noLostClaim, noDoubleClaim, feeRecorded];
+}
+
+/** A Finished job records the Claimed event's gross, the fee the escrow took and the net credited. */
+function checkRecordedClaim(
+  jobId: string,
+  claim: EscrowEventRecord,
+  context: JobContext,
+  result: InvariantResult,
+): void {
+  result.checked += 1;
+  // A world written before fees has Claimed events without one: a record migrated from
+  // version 1 then rightly says "fee unknown".
+  if (
+    claim.fee === undefined &&
+    context.claimFee === null &&
+    context.claimedNet === null &&
+    context.claimedGross === claim.amount
+  )
+    return;
+  const fee = claim.fee ?? '0';
+  const net = (BigInt(claim.amount) - BigInt(fee)).toString();
+  const recorded = [context.claimedGross, context.claimFee, context.claimedNet];
+  if (recorded[0] !== claim.amount || recorded[1] !== fee || recorded[2] !== net) {
+    result.violations.push(
+      `job ${jobId}: recorded gross/fee/net ${recorded.join('/')}, the escrow says ${claim.amount}/${fee}/${net}`,
+    );
+  }
+}
+
+/** The escrow's books balance: every claim's fee went to the collector, its net to the payee. */
+function checkEscrowBooks(world: WorldState, result: InvariantResult): void {
+  const funds = world.escrow.funds;
+  if (funds === undefined) return;
+  result.checked += 1;
+  // Claims without a fee field were made before the world modelled the escrow's money.
+  const claims = world.escrow.events.filter((e) => e.kind === 'Claimed' && e.fee !== undefined);
+  const fees = claims.reduce((sum, e) => sum + BigInt(e.fee ?? '0'), 0n);
+  const nets = claims.reduce((sum, e) => sum + BigInt(e.amount) - BigInt(e.fee ?? '0'), 0n);
+  const credited = [...Object.values(funds.available), ...Object.values(funds.withdrawn)].reduce(
+    (sum, v) => sum + BigInt(v),
+    0n,
+  );
+  if (fees !== BigInt(funds.collected))
+    result.violations.push(`escrow: fees of the Claimed events ${fees}, collector received ${funds.collected}`);
+  if (nets !== credited)
+    result.violations.push(`escrow: nets of the Claimed events ${nets}, payees credited ${credited}`);
+  for (const claim of claims) {
+    if (BigInt(claim.fee ?? '0') !== (BigInt(claim.amount) * BigInt(funds.feeRate)) / 10n ** 18n)
+      result.violations.push(`job ${claim.jobId}: fee ${claim.fee} is not the rate's`);
+  }
 }
 
 /** Which transfers paid each swap and how it was marked on the contract, by machine id. */

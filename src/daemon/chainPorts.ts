@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import type { HostOptions } from '../host/host.ts';
-import type { Escrow, Logger, SwapContract, TransferSender } from '../host/ports.ts';
+import type { Escrow, JobSource, Logger, SwapContract, TransferSender } from '../host/ports.ts';
 import { createSolanaRpc, type Address, type KeyPairSigner } from '@solana/kit';
 import {
   evmProvider,
@@ -28,6 +28,7 @@ import { solanaAssetOf, type SolanaAsset } from '../chains/solana/solanaAssets.t
 import { SolanaTransferSender } from '../chains/solana/solanaTransferSender.ts';
 import { NonceAllocator } from '../chains/nonceAllocator.ts';
 import { EvmClock } from '../chains/evm/evmClock.ts';
+import { verifyEscrow } from '../chains/evm/escrowCheck.ts';
 import { EvmEscrow } from '../chains/evm/evmEscrow.ts';
 import { EvmTransferSender } from '../chains/evm/evmTransferSender.ts';
 import { EvmTxSender } from '../chains/evm/evmTxSender.ts';
@@ -39,8 +40,15 @@ import { SubstrateChain } from '../chains/substrate/substrateChain.ts';
 import { TaoTransferSender } from '../chains/substrate/taoTransferSender.ts';
 import { assert, ChainMismatch, ConfigError, DestinationUnusable, errorField, KeyUnusable } from '../errors.ts';
 import { bitcoinSender, loadBitcoinKey, type BitcoinKey } from './bitcoinPorts.ts';
-import type { DaemonConfig, EvmDestinationConfig, SecretSource, SolanaDestinationConfig } from './config.ts';
+import type {
+  DaemonConfig,
+  EvmDestinationConfig,
+  JobsConfig,
+  SecretSource,
+  SolanaDestinationConfig,
+} from './config.ts';
 import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
+import { OceanNodeJobs, type OceanNodeChain } from './oceanNodeJobs.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
 import { KEY_FORMS, loadSecret } from './secrets.ts';
 
@@ -220,9 +228,12 @@ export async function buildChainPorts(
     let jobSource: HostOptions['jobSource'] = null;
     if (config.jobs !== undefined) {
       const feedChains = new Map<string, FeedChain>();
+      const oceanChains: OceanNodeChain[] = [];
       for (const [name, chainConfig] of Object.entries(config.jobs.chains)) {
         const { provider, nonces } = endpoint(chainConfig.rpcUrl, chainConfig.chainId);
-        await checkChainId(provider, chainConfig.chainId, `jobs.chains.${name}`, log);
+        const path = `jobs.chains.${name}`;
+        if (await checkChainId(provider, chainConfig.chainId, path, log))
+          await verifyEscrow(provider, chainConfig.escrow, `${path} (escrow)`);
         const wallet = keys.jobChains.get(name)!.connect(provider);
         const journal = await TxJournal.open(
           join(config.dataDir, 'journals'),
@@ -247,13 +258,26 @@ export async function buildChainPorts(
           sender: txSender,
           fromBlock: chainConfig.escrowDeployBlock,
           log,
+          claimMethod: chainConfig.claimMethod,
+          logChunkBlocks: chainConfig.logChunkBlocks,
         });
+        log.info(
+          {
+            chain: name,
+            network: chainConfig.network ?? null,
+            chainId: chainConfig.chainId,
+            escrow: chainConfig.escrow,
+            claimMethod: chainConfig.claimMethod,
+          },
+          'job chain',
+        );
         escrows.set(name, instrumented(escrow, { chain: name, port: 'escrow' }, metrics));
         feedChains.set(name, { escrow: chainConfig.escrow, payee: wallet.address });
+        oceanChains.push({ name, chainId: chainConfig.chainId, payee: wallet.address, escrow });
         // The first chain's block time is the host's clock (the claim schedule, lock expiry).
         clock ??= instrumented(new EvmClock(provider), { chain: name, port: 'clock' }, metrics);
       }
-      jobSource = new FileJobFeed(config.jobs.feed, feedChains, log);
+      jobSource = jobSourceOf(config.jobs, config.dataDir, feedChains, oceanChains, log);
     }
     return {
       swapContract,
@@ -270,6 +294,31 @@ export async function buildChainPorts(
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The configured job source: the JSON-lines feed, or ocean-node's own database. */
+function jobSourceOf(
+  jobs: JobsConfig,
+  dataDir: string,
+  feedChains: ReadonlyMap<string, FeedChain>,
+  oceanChains: readonly OceanNodeChain[],
+  log: Logger,
+): JobSource {
+  if (jobs.feed !== undefined) return new FileJobFeed(jobs.feed, feedChains, log);
+  const source = jobs.oceanNode!;
+  return new OceanNodeJobs({
+    database: source.database,
+    pricing: {
+      ...(source.config === undefined ? {} : { configFile: source.config }),
+      ...(source.dockerComputeEnvironments === undefined
+        ? {}
+        : { dockerComputeEnvironments: source.dockerComputeEnvironments }),
+      ...(source.supportedNetworks === undefined ? {} : { supportedNetworks: source.supportedNetworks }),
+    },
+    chains: oceanChains,
+    adoptedFile: join(dataDir, 'ocean-node-jobs.jsonl'),
+    log,
+  });
 }
 
 async function evmSender(
@@ -334,14 +383,18 @@ async function solanaSender(
   return sender;
 }
 
-/** A node on another chain than configured is refused; one that does not answer is logged. */
-async function checkChainId(provider: EvmProvider, expected: number, path: string, log: Logger): Promise<void> {
+/**
+ * A node on another chain than configured is refused; one that does not answer is logged
+ * (its calls are retried). Returns whether it answered.
+ */
+async function checkChainId(provider: EvmProvider, expected: number, path: string, log: Logger): Promise<boolean> {
   let reported: bigint;
   try {
     reported = BigInt((await provider.send('eth_chainId', [])) as string);
   } catch (error) {
     log.warn({ config: path, err: errorField(error) }, 'EVM endpoint not answering at start; its calls are retried');
-    return;
+    return false;
   }
   if (reported !== BigInt(expected)) throw new ChainMismatch(path, reported, expected);
+  return true;
 }

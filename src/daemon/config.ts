@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { payingAddressProblem } from '../chains/bitcoin/btcTx.ts';
 import { EVM_ASSETS, FEE_CHECK, REFUSAL_CHECK, resolveEvmDestination } from '../chains/evm/evmAssets.ts';
+import { escrowDeployment, type EscrowDeployment } from '../chains/evm/escrowCheck.ts';
 import { isEvmAddress, isSolanaAddress, isSubtensorAddress } from '../chains/keys.ts';
 import { MAX_NONCE_ACCOUNTS } from '../chains/solana/durableNonces.ts';
 import { SOLANA_ASSET_IDS } from '../chains/solana/solanaAssets.ts';
@@ -200,24 +201,88 @@ const swapsSection = z.strictObject({
     }),
 });
 
-const jobChain = z.strictObject({
-  rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
-  chainId: positiveInt,
-  escrow: evmAddress,
-  /** Where to start reading the escrow's events: its deployment block. */
-  escrowDeployBlock: z.number().int().nonnegative().default(0),
-  key: keyOf('evm'),
-  confirmations: positiveInt.default(1),
+/**
+ * A job chain: by network name (the Escrow address and chain id from the package's address
+ * book), or by explicit escrow: and chainId: (other deployments); an explicit escrow: beside
+ * a network name overrides the book's address on that network.
+ */
+const jobChain = z
+  .strictObject({
+    network: z.string().min(1).optional(),
+    rpcUrl: url(['http:', 'https:', 'ws:', 'wss:']),
+    chainId: positiveInt.optional(),
+    escrow: evmAddress.optional(),
+    /** Where to start reading the escrow's events: its deployment block (default: the book's start block, or 0). */
+    escrowDeployBlock: z.number().int().nonnegative().optional(),
+    /** Blocks per eth_getLogs query when reading Claimed/Canceled events (0: one query). */
+    logChunkBlocks: z.number().int().nonnegative().default(0),
+    /** claimLocksAndWithdraw: claims paid to the wallet (as ocean-node does); claimLocks: kept in the escrow. */
+    claimMethod: z.enum(['claimLocksAndWithdraw', 'claimLocks']).default('claimLocksAndWithdraw'),
+    key: keyOf('evm'),
+    confirmations: positiveInt.default(1),
+  })
+  .superRefine((chain, ctx) => {
+    if (chain.network === undefined) {
+      if (chain.chainId === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['chainId'],
+          message: 'required without network: (or name a network of the address book)',
+        });
+      if (chain.escrow === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['escrow'],
+          message: 'required without network: (or name a network of the address book)',
+        });
+      return;
+    }
+    const deployment = escrowDeployment(chain.network);
+    if (typeof deployment === 'string')
+      return void ctx.addIssue({ code: 'custom', path: ['network'], message: deployment });
+    if (chain.chainId !== undefined && chain.chainId !== deployment.chainId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['chainId'],
+        message: `network '${chain.network}' is chain id ${deployment.chainId}, not ${chain.chainId}`,
+      });
+    }
+  })
+  .transform((chain) => {
+    const deployment = chain.network === undefined ? null : (escrowDeployment(chain.network) as EscrowDeployment);
+    return {
+      ...chain,
+      chainId: chain.chainId ?? deployment!.chainId,
+      escrow: chain.escrow ?? deployment!.escrow,
+      escrowDeployBlock: chain.escrowDeployBlock ?? deployment?.startBlock ?? 0,
+    };
+  });
+
+/** ocean-node's own job database and compute-environment configuration, read, never written. */
+const oceanNodeSource = z.strictObject({
+  /** ocean-node's databases/c2dDatabase.sqlite. */
+  database: z.string().min(1),
+  /** ocean-node's JSON configuration file (CONFIG_PATH): dockerComputeEnvironments, supportedNetworks. */
+  config: z.string().min(1).optional(),
+  /** Else, or on top: the value of ocean-node's DOCKER_COMPUTE_ENVIRONMENTS, and of SUPPORTED_NETWORKS. */
+  dockerComputeEnvironments: z.string().min(1).optional(),
+  supportedNetworks: z.string().min(1).optional(),
 });
 
-const jobsSection = z.strictObject({
-  /** JSON lines the compute engine appends: one observation of a job per line. */
-  feed: z.string().min(1),
-  claimIntervalSec: positiveInt.default(DEFAULT_CLAIM_INTERVAL_SECS),
-  firstRunDelaySec: z.number().int().nonnegative().default(DEFAULT_FIRST_CLAIM_DELAY_SECS),
-  pollIntervalMs: z.number().int().min(10).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
-  chains: z.record(chainName, jobChain).refine((c) => Object.keys(c).length > 0, { error: 'at least one chain' }),
-});
+const jobsSection = z
+  .strictObject({
+    /** JSON lines the compute engine appends: one observation of a job per line. */
+    feed: z.string().min(1).optional(),
+    /** Or ocean-node's jobs, read from its database. */
+    oceanNode: oceanNodeSource.optional(),
+    claimIntervalSec: positiveInt.default(DEFAULT_CLAIM_INTERVAL_SECS),
+    firstRunDelaySec: z.number().int().nonnegative().default(DEFAULT_FIRST_CLAIM_DELAY_SECS),
+    pollIntervalMs: z.number().int().min(10).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
+    chains: z.record(chainName, jobChain).refine((c) => Object.keys(c).length > 0, { error: 'at least one chain' }),
+  })
+  .refine((j) => (j.feed === undefined) !== (j.oceanNode === undefined), {
+    error: 'jobs need exactly one source: feed: (JSON lines) or oceanNode: (its database)',
+  });
 
 const configSchema = z
   .strictObject({
@@ -239,6 +304,7 @@ const configSchema = z
 export type DaemonConfig = z.infer<typeof configSchema>;
 export type SwapsConfig = NonNullable<DaemonConfig['swaps']>;
 export type JobsConfig = NonNullable<DaemonConfig['jobs']>;
+export type OceanNodeSourceConfig = z.infer<typeof oceanNodeSource>;
 export type EvmDestinationConfig = z.infer<typeof evmDestination>;
 export type SolanaDestinationConfig = z.infer<typeof solanaDestination>;
 export type BitcoinDestinationConfig = z.infer<typeof bitcoinDestination>;
@@ -279,7 +345,12 @@ function resolvePaths(raw: unknown, base: string): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     const isPath =
-      (key === 'file' || key === 'dataDir' || key === 'feed' || key === 'metadata') &&
+      (key === 'file' ||
+        key === 'dataDir' ||
+        key === 'feed' ||
+        key === 'metadata' ||
+        key === 'database' ||
+        key === 'config') &&
       typeof value === 'string' &&
       value !== '';
     out[key] = isPath ? resolve(base, value) : resolvePaths(value, base);
@@ -300,7 +371,10 @@ export function checkConfiguredPaths(config: DaemonConfig, file: string): void {
     if (problem !== null) problems.push(`${where}: ${path}: ${problem}`);
   };
   check('dataDir', config.dataDir, writableDirectoryProblem(config.dataDir));
-  if (config.jobs !== undefined) check('jobs.feed', config.jobs.feed, watchedFileProblem(config.jobs.feed));
+  const feed = config.jobs?.feed;
+  if (feed !== undefined) check('jobs.feed', feed, watchedFileProblem(feed));
+  const database = config.jobs?.oceanNode?.database;
+  if (database !== undefined) check('jobs.oceanNode.database', database, readableFileProblem(database));
   const metadata = config.swaps?.contract.metadata;
   if (metadata !== undefined) check('swaps.contract.metadata', metadata, readableFileProblem(metadata));
   if (problems.length > 0) throw new ConfigError(resolve(file), problems);

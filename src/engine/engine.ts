@@ -160,7 +160,7 @@ export class Engine {
         d.name,
         d.migrate === undefined || d.migratesFrom === undefined
           ? d.version
-          : { version: d.version, migratesFrom: d.migratesFrom },
+          : { version: d.version, migratesFrom: d.migratesFrom, migrate: d.migrate },
       ]),
     );
   }

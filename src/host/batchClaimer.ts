@@ -10,7 +10,7 @@
  *    arrived after expiry, neither means read the chain again. A transaction that succeeded is
  *    no proof of payment.
  */
-import type { JobEvent, JobTerms } from '../../machines/index.ts';
+import type { JobContext, JobEvent, JobTerms } from '../../machines/index.ts';
 import { isSimulatedCrash } from '../engine/crashpoints.ts';
 import {
   BatchReverted,
@@ -19,14 +19,39 @@ import {
   type EscrowReceipt,
   type Logger,
   type Settlement,
+  type SettlementRecord,
 } from './ports.ts';
 
 export interface ClaimTask {
   readonly id: string;
   readonly terms: JobTerms;
-  /** What to claim: the cost capped by the lock. */
+  /** What to claim, gross: the cost capped by the lock. */
   readonly amount: bigint;
+  /** What the proof bytes say about the job; null: empty proof. */
+  readonly record?: SettlementRecord | null;
 }
+
+/** The claim (or cancel) task of a job machine, from its persisted context. */
+export function claimTaskOf(id: string, context: JobContext): ClaimTask {
+  const record: SettlementRecord | null =
+    context.cost === null
+      ? null
+      : {
+          sourceJobId: context.terms.sourceJobId ?? context.terms.jobId,
+          cost: BigInt(context.cost),
+          durationSecs: context.durationSecs ?? null,
+          resultHash: context.resultHash ?? null,
+        };
+  return { id, terms: context.terms, amount: BigInt(context.claimAmount ?? '0'), record };
+}
+
+/** An event names the task's lock when its payer and token (if the adapter read them) match. */
+const sameLock = (e: { payer?: string; token?: string }, terms: JobTerms): boolean =>
+  (e.payer === undefined || e.payer === terms.payer.toLowerCase()) &&
+  (e.token === undefined || e.token === terms.token.toLowerCase());
+
+const feeString = (fee: bigint | null | undefined): string | null =>
+  fee === null || fee === undefined ? null : fee.toString();
 
 /** A batch that passed its dry run may still revert when mined; it is re-checked this often. */
 const MAX_SEND_ATTEMPTS = 3;
@@ -59,7 +84,7 @@ function rethrowCrash(error: unknown): void {
 function decided(s: Settlement, canceled: 'CLAIM_CANCELED' | 'LOCK_CANCELED'): JobEvent | null {
   switch (s.kind) {
     case 'claimed':
-      return { type: 'CLAIMED', txHash: s.txHash, amount: s.amount.toString() };
+      return { type: 'CLAIMED', txHash: s.txHash, amount: s.amount.toString(), fee: feeString(s.fee) };
     case 'canceled':
       return { type: canceled, txHash: s.txHash };
     case 'absent':
@@ -99,7 +124,7 @@ async function reconcile(
 }
 
 const entriesOf = (tasks: readonly ClaimTask[]): ClaimEntry[] =>
-  tasks.map((t) => ({ terms: t.terms, amount: t.amount }));
+  tasks.map((t) => ({ terms: t.terms, amount: t.amount, record: t.record ?? null }));
 
 /** The tasks whose entry makes the batch revert, found by bisection with dry runs. */
 async function findBad(
@@ -170,7 +195,15 @@ async function claimBatch(escrow: Escrow, tasks: readonly ClaimTask[], log: Logg
       failAll(log, escrow, 'claim', due, events, failed, error);
       return events;
     }
-    log.info({ chain: escrow.chain, tx: receipt.txHash, jobs: due.length }, 'claim batch mined');
+    log.info(
+      {
+        chain: escrow.chain,
+        tx: receipt.txHash,
+        jobs: due.length,
+        withdrawn: (receipt.withdrawn ?? []).map((w) => ({ token: w.token, amount: w.amount.toString() })),
+      },
+      'claim batch mined',
+    );
     await settleFromReceipt(escrow, receipt, due, events, 'CLAIM_CANCELED', failed);
     break;
   }
@@ -191,13 +224,13 @@ async function settleFromReceipt(
 ): Promise<void> {
   const unexplained: ClaimTask[] = [];
   for (const task of tasks) {
-    const event = receipt.events.find((e) => e.jobId === task.terms.jobId);
+    const event = receipt.events.find((e) => e.jobId === task.terms.jobId && sameLock(e, task.terms));
     if (event === undefined) unexplained.push(task);
     else
       events.set(
         task.id,
         event.kind === 'Claimed'
-          ? { type: 'CLAIMED', txHash: receipt.txHash, amount: event.amount.toString() }
+          ? { type: 'CLAIMED', txHash: receipt.txHash, amount: event.amount.toString(), fee: feeString(event.fee) }
           : { type: canceled, txHash: receipt.txHash },
       );
   }

@@ -106,14 +106,31 @@ export class NeverLands extends Error {
 
 export type Settlement =
   | { readonly kind: 'locked'; readonly amount: bigint; readonly expiry: number }
-  | { readonly kind: 'claimed'; readonly txHash: string; readonly amount: bigint }
+  /** amount: the Claimed event's, gross; fee: the OPC fee taken from it (null: not read). */
+  | { readonly kind: 'claimed'; readonly txHash: string; readonly amount: bigint; readonly fee: bigint | null }
   | { readonly kind: 'canceled'; readonly txHash: string | null }
   | { readonly kind: 'absent' };
+
+/**
+ * What a claim says about its job, for the proof bytes: the escrow's adapter encodes it (an
+ * auditor reading the Claimed event sees what was charged for what). Unknown fields are null.
+ */
+export interface SettlementRecord {
+  /** The job's id in the engine that ran it (ocean-node's jobId), or the escrow's. */
+  readonly sourceJobId: string;
+  /** What the job cost, before the cap at the lock. */
+  readonly cost: bigint;
+  readonly durationSecs: number | null;
+  readonly resultHash: string | null;
+}
 
 /** One job's claim in a `claimLocks` batch. */
 export interface ClaimEntry {
   readonly terms: JobTerms;
+  /** Gross: what leaves the lock (the escrow takes its fee out of it). */
   readonly amount: bigint;
+  /** Null: empty proof bytes. */
+  readonly record?: SettlementRecord | null;
 }
 
 /** A Claimed or Canceled event of a mined escrow transaction. */
@@ -121,12 +138,24 @@ export interface EscrowEvent {
   readonly kind: 'Claimed' | 'Canceled';
   /** As in JobTerms: 0x-prefixed, 64 hex digits. */
   readonly jobId: string;
+  /** Claimed: gross (what left the lock); Canceled: what went back to the payer. */
   readonly amount: bigint;
+  /** Claimed: the OPC fee the escrow took from `amount` (0 when none); null: not read. */
+  readonly fee?: bigint | null;
+  /** Lower case, when the adapter reads them: locks are per payee, payer, token and job id. */
+  readonly payer?: string;
+  readonly token?: string;
 }
 
 export interface EscrowReceipt {
   readonly txHash: string;
   readonly events: readonly EscrowEvent[];
+  /**
+   * What the escrow paid out to the payee's wallet in this transaction, by token (the withdraw
+   * variants pay the payee's whole available balance, earlier claims' included): empty when
+   * the claims stayed in the escrow.
+   */
+  readonly withdrawn?: ReadonlyArray<{ readonly token: string; readonly amount: bigint }>;
 }
 
 /** The chain refused a batch as a whole (one bad entry reverts them all). */
@@ -145,9 +174,12 @@ export interface Escrow {
    * cancelled, or gone. One call for a whole batch, so the adapter can share its reads.
    */
   readSettlements(jobs: readonly JobTerms[]): Promise<Settlement[]>;
-  /** A dry run of claimLocks: the revert reason it would meet now, or null if it would pass. */
+  /** A dry run of the claim batch: the revert reason it would meet now, or null if it would pass. */
   checkClaims(entries: readonly ClaimEntry[]): Promise<string | null>;
-  /** claimLocks, one transaction for every entry. Throws BatchReverted if the chain refuses it. */
+  /**
+   * The claim batch (claimLocks, or claimLocksAndWithdraw as the adapter is configured), one
+   * transaction for every entry. Throws BatchReverted if the chain refuses it.
+   */
   claimLocks(entries: readonly ClaimEntry[]): Promise<EscrowReceipt>;
   /** cancelExpiredLocks, one transaction; locks not expired when it is mined stay. */
   cancelExpiredLocks(jobs: readonly JobTerms[]): Promise<EscrowReceipt>;
@@ -164,6 +196,10 @@ export interface JobObservation {
   readonly phase: 'running' | 'ended' | 'published';
   /** The job's cost as a decimal integer string, once it has ended. */
   readonly cost: string | null;
+  /** Seconds billed, when the engine says (for the claim's proof bytes). */
+  readonly durationSecs?: number | null;
+  /** A hash of the results, when the engine has one (for the claim's proof bytes). */
+  readonly resultHash?: string | null;
 }
 
 export interface JobSource {

@@ -14,6 +14,12 @@ export type KnownMachines = Readonly<Record<string, number | MachineVersions>>;
 export interface MachineVersions {
   readonly version: number;
   readonly migratesFrom: number;
+  /**
+   * The obligation's own migration (its definition's `migrate`): given, an older record is read
+   * as this version wherever it is read, archived ones included (settle status, the simulator's
+   * final states), and written back at this version with its next transition.
+   */
+  readonly migrate?: (snapshot: unknown, fromVersion: number) => unknown;
 }
 
 /** The versions of a known machine a record may carry: [oldest, current]. */
@@ -70,7 +76,28 @@ export function validateRecord(
   ) {
     throw refusal(file, line, 'record carries no machine snapshot (value and context)');
   }
+  if (typeof known !== 'number' && known.migrate !== undefined && machine.version < known.version)
+    return migrated(file, line, record as MachineRecord, known);
   return record as MachineRecord;
+}
+
+/** An older record read as this release's version, by the obligation's migration. */
+function migrated(
+  file: string,
+  line: number | undefined,
+  record: MachineRecord,
+  known: MachineVersions,
+): MachineRecord {
+  try {
+    const snapshot = known.migrate!(record.snapshot, record.machine.version);
+    return { ...record, machine: { name: record.machine.name, version: known.version }, snapshot };
+  } catch (error) {
+    throw refusal(
+      file,
+      line,
+      `written by ${record.machine.name} version ${record.machine.version}; its migration to version ${known.version} failed: ${(error as Error).message}`,
+    );
+  }
 }
 
 function refusal(file: string, line: number | undefined, problem: string): StoreError {

@@ -45,11 +45,13 @@ const INVARIANTS = [
   INVARIANT.noSendTooLate,
   INVARIANT.noLostClaim,
   INVARIANT.noDoubleClaim,
+  INVARIANT.claimRecordedAsPaid,
   INVARIANT.recoveryEntryExactlyOnce,
 ];
 
 function expectAllInvariantsOk(stdout: string): void {
-  for (const name of INVARIANTS) expect(stdout).toMatch(new RegExp(`${name}\\s+checked\\s+\\d+\\s+ok`));
+  for (const name of INVARIANTS)
+    expect(stdout).toMatch(new RegExp(`${name.replace(/[()]/g, '\\$&')}\\s+checked\\s+\\d+\\s+ok`));
   expect(stdout).not.toContain('VIOLATION');
 }
 

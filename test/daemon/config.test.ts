@@ -137,6 +137,8 @@ function expectedConfig(absoluteJobKey: string) {
           chainId: 8453,
           escrow: ESCROW,
           escrowDeployBlock: 0,
+          logChunkBlocks: 0,
+          claimMethod: 'claimLocksAndWithdraw',
           key: { file: absoluteJobKey },
           confirmations: 1,
         },
@@ -211,6 +213,92 @@ describe('loadConfig: a valid configuration', () => {
     expect(config.http).toEqual({ port: 9464 });
     expect(config.log).toEqual({ level: 'debug' });
     expect(config.jobs!.claimIntervalSec).toBe(600);
+  });
+});
+
+describe('loadConfig: job chains by network name (the address book of @oceanprotocol/contracts)', () => {
+  function withChains(chains: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
+    const raw = validRaw(writeValidKeys());
+    delete raw.swaps;
+    raw.jobs = { ...(raw.jobs as object), chains, ...extra };
+    return write('network.yaml', toYaml(raw));
+  }
+  const key = () => ({ file: join(dir, 'keys/jobs') });
+
+  it("takes the Escrow address, chain id and start block from the network's entry", () => {
+    const config = loadConfig(
+      withChains({ base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } }),
+    );
+    expect(config.jobs!.chains['base']).toMatchObject({
+      network: 'base',
+      chainId: 8453,
+      escrow: '0x43eC0a34E1b70C7f8E579ab866F37642777727E7',
+      escrowDeployBlock: 30562198,
+      claimMethod: 'claimLocksAndWithdraw',
+    });
+    const sepolia = loadConfig(
+      withChains({
+        s: {
+          network: 'sepolia',
+          rpcUrl: 'https://rpc.sepolia.org',
+          key: key(),
+          claimMethod: 'claimLocks',
+          escrowDeployBlock: 7,
+        },
+      }),
+    );
+    expect(sepolia.jobs!.chains['s']).toMatchObject({
+      chainId: 11155111,
+      escrow: '0xd09789Ce05aa0f6feFc18315de4964Db07Cc0618',
+      escrowDeployBlock: 7,
+      claimMethod: 'claimLocks',
+    });
+  });
+
+  it('keeps an explicit escrow (another deployment), on a network or alone', () => {
+    const onNetwork = loadConfig(
+      withChains({ op: { network: 'optimism', rpcUrl: 'https://op.example', escrow: ESCROW, key: key() } }),
+    );
+    expect(onNetwork.jobs!.chains['op']).toMatchObject({ chainId: 10, escrow: ESCROW });
+  });
+
+  it('refuses an unknown network, one without an Escrow, a contradicting chain id, and a chain with neither', () => {
+    const error = configError(
+      withChains({
+        a: { network: 'atlantis', rpcUrl: 'https://a.example', key: key() },
+        b: { network: 'polygon', rpcUrl: 'https://b.example', key: key() },
+        c: { network: 'base', chainId: 10, rpcUrl: 'https://c.example', key: key() },
+        d: { rpcUrl: 'https://d.example', key: key() },
+      }),
+    );
+    const problems = Object.fromEntries(error.problems.map((p) => [pathOf(p), p]));
+    expect(problems['jobs.chains.a.network']).toMatch(
+      /'atlantis' is not in @oceanprotocol\/contracts 2\.6\.0 addresses\/address\.json \(networks with an Escrow: base, mainnet, oasis_sapphire, optimism, optimism_sepolia, sepolia\)/,
+    );
+    expect(problems['jobs.chains.b.network']).toMatch(/'polygon' has no Escrow/);
+    expect(problems['jobs.chains.c.chainId']).toMatch(/network 'base' is chain id 8453, not 10/);
+    expect(problems['jobs.chains.d.chainId']).toMatch(/required without network/);
+    expect(problems['jobs.chains.d.escrow']).toMatch(/required without network/);
+  });
+
+  it('takes ocean-node as the job source instead of a feed, never both', () => {
+    const config = loadConfig(
+      withChains(
+        { base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } },
+        { feed: undefined, oceanNode: { database: 'ocean/databases/c2dDatabase.sqlite', config: 'ocean/config.json' } },
+      ),
+    );
+    expect(config.jobs!.oceanNode).toEqual({
+      database: join(dir, 'ocean/databases/c2dDatabase.sqlite'),
+      config: join(dir, 'ocean/config.json'),
+    });
+    const both = configError(
+      withChains(
+        { base: { network: 'base', rpcUrl: 'https://mainnet.base.org', key: key() } },
+        { oceanNode: { database: 'x.sqlite' } },
+      ),
+    );
+    expect(both.problems.join('\n')).toMatch(/exactly one source/);
   });
 });
 

@@ -93,6 +93,8 @@ function config(keys: {
           chainId: 31337,
           escrow: HARDHAT_ADDRESS,
           escrowDeployBlock: 0,
+          logChunkBlocks: 0,
+          claimMethod: 'claimLocksAndWithdraw',
           key: keys.jobs,
           confirmations: 1,
         },

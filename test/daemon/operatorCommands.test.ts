@@ -19,6 +19,7 @@ import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import {
+  JOB_MACHINE_VERSION,
   jobSettlement,
   knownMachineVersions,
   swapFulfillment,
@@ -105,7 +106,7 @@ async function buildDataDir(): Promise<void> {
   });
   await store.put({
     id: jobMachineId({ chain: 'base', jobId: JOB_ID }),
-    machine: { name: 'jobSettlement', version: 1 },
+    machine: { name: 'jobSettlement', version: JOB_MACHINE_VERSION },
     seq: 1,
     snapshot: plain(running.getPersistedSnapshot()),
   });

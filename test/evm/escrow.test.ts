@@ -1,21 +1,24 @@
 /**
  * Job settlement on a real EVM chain: the host, the batch claimer and the ethers adapter
- * against the project's Escrow on a local hardhat node (started here on 127.0.0.1).
+ * against Ocean's published Escrow bytecode (@oceanprotocol/contracts, with the package's
+ * FactoryRouter taking the OPC fee) on a local hardhat node (started here on 127.0.0.1).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Contract, Interface } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownMachineVersions, type JobTerms } from '../../machines/index.ts';
-import { ESCROW_ABI } from '../../src/chains/evm/escrowAbi.ts';
+import { artifactFragment, ESCROW_ABI, ESCROW_FRAGMENTS_USED, fragmentName } from '../../src/chains/evm/escrowAbi.ts';
+import type { ClaimMethod } from '../../src/chains/evm/evmEscrow.ts';
+import { decodeSettlementProof } from '../../src/chains/evm/settlementProof.ts';
 import { TxJournal } from '../../src/chains/evm/txJournal.ts';
 import { SimulatedCrash } from '../../src/engine/crashpoints.ts';
 import { openHost as openSettleHost, type Host } from '../../src/host/host.ts';
 import type { Escrow, Logger } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type JsonlRecoveryLog } from '../../src/store/recoveryLog.ts';
-import { compileContracts } from '../support/compileContracts.ts';
-import { CHAIN, deployEscrow, type EscrowFixture } from '../support/escrowFixture.ts';
+import { CHAIN, deployEscrow, FEE_0_1_PERCENT, FEE_0_2_PERCENT, type EscrowFixture } from '../support/escrowFixture.ts';
 import { startEvmNode, type EvmNode } from '../support/evmNode.ts';
 import { tempDir } from '../support/simFixture.ts';
 import { jobMachineId } from '../../machines/index.ts';
@@ -59,6 +62,7 @@ async function openHost(
     clock?: () => Promise<number>;
     afterBroadcast?: (hash: string) => void;
     wrap?: (escrow: Escrow) => Escrow;
+    claimMethod?: ClaimMethod;
   } = {},
 ): Promise<Run> {
   const log = recordingLog();
@@ -66,6 +70,7 @@ async function openHost(
     join(dir, 'evm'),
     log,
     options.afterBroadcast === undefined ? {} : { afterBroadcast: options.afterBroadcast },
+    options.claimMethod,
   );
   await sender.resume();
   const store = await openLowdbSnapshotStore(join(dir, 'store'), {
@@ -113,26 +118,52 @@ async function eventsOf(jobs: readonly JobTerms[], name: 'Claimed' | 'Canceled')
       tx: log.transactionHash,
       jobId: parsed.args.getValue('jobId') as bigint,
       amount: parsed.args.getValue('amount') as bigint,
+      proof: name === 'Claimed' ? (parsed.args.getValue('proof') as string) : null,
     }));
 }
 
 const payeeNonce = () => node.provider.getTransactionCount(f.payee.address, 'latest');
 
 describe('the escrow ABI the adapter uses', () => {
-  it('is the compiled contract ABI, fragment for fragment', () => {
-    const compiled = new Interface(compileContracts().Escrow.abi as never);
-    for (const fragment of new Interface(ESCROW_ABI).fragments) {
-      const name = (fragment as unknown as { name: string }).name;
-      const twin = compiled.fragments.find((f) => (f as { name?: string }).name === name);
-      expect(twin?.format('full'), name).toBe(fragment.format('full'));
+  it("is the published artifact's, fragment for fragment, as the adapter's decoding expects", () => {
+    const artifact = JSON.parse(
+      readFileSync(
+        createRequire(import.meta.url).resolve(
+          '@oceanprotocol/contracts/artifacts/contracts/escrow/Escrow.sol/Escrow.json',
+        ),
+        'utf8',
+      ),
+    ) as { abi: never };
+    const published = new Interface(artifact.abi);
+    const used = new Interface(ESCROW_ABI);
+    expect(used.fragments).toHaveLength(ESCROW_FRAGMENTS_USED.length);
+    for (const expected of ESCROW_FRAGMENTS_USED) {
+      const name = fragmentName(expected);
+      const twin = published.fragments.find((fr) => (fr as { name?: string }).name === name);
+      expect(twin?.format('full'), name).toBe(new Interface([expected]).fragments[0]!.format('full'));
+      expect(artifactFragment(name)).toBe(twin?.format('full'));
+      expect(used.fragments.find((fr) => (fr as { name?: string }).name === name)?.format('full'), name).toBe(
+        twin?.format('full'),
+      );
     }
+    // The lock the adapter decodes has five fields and no payee (contracts 2.5.0 and later).
+    const getLocks = published.getFunction('getLocks')!;
+    expect(getLocks.outputs[0]!.arrayChildren!.components!.map((c) => c.name)).toEqual([
+      'jobId',
+      'payer',
+      'amount',
+      'expiry',
+      'token',
+    ]);
   });
 });
 
 describe('job settlement on a local EVM node', () => {
-  it('claims 50 jobs in one claimLocks transaction, each Finished with that transaction', async () => {
+  it('claims 50 jobs in one claimLocksAndWithdraw transaction, each Finished with that transaction, gross, fee and net recorded', async () => {
+    await f.setFees(FEE_0_1_PERCENT, FEE_0_2_PERCENT);
     const jobs = await f.lock(50, { amount: 10n ** 18n });
     const before = await payeeNonce();
+    const walletBefore = await f.balanceOf(f.token, f.payee.address);
     const run = await openHost(tempDir('settle-evm-'), jobs, () => 4n * 10n ** 17n);
     await run.host.tick();
     expect(run.host.liveCount).toBe(0);
@@ -145,9 +176,67 @@ describe('job settlement on a local EVM node', () => {
       const final = await finalState(run.store, terms);
       expect(final.value).toBe('Finished');
       expect(final.context['claimTx']).toBe(claimed[0]!.tx);
-      expect(final.context['claimedAmount']).toBe((4n * 10n ** 17n).toString());
+      expect(final.context['claimedGross']).toBe((4n * 10n ** 17n).toString());
+      expect(final.context['claimFee']).toBe((4n * 10n ** 14n).toString());
+      expect(final.context['claimedNet']).toBe((4n * 10n ** 17n - 4n * 10n ** 14n).toString());
     }
+    // Withdrawn to the wallet: at least the 50 nets (plus whatever earlier claims left in the escrow).
+    expect((await f.balanceOf(f.token, f.payee.address)) - walletBefore).toBeGreaterThanOrEqual(
+      50n * (4n * 10n ** 17n - 4n * 10n ** 14n),
+    );
+    // The proof bytes carry the job's settlement record.
+    const proof = decodeSettlementProof(claimed[0]!.proof!);
+    expect(proof.version).toBe(1);
+    expect(proof.cost).toBe(4n * 10n ** 17n);
+    expect(jobs.map((j) => j.jobId)).toContain(proof.sourceJobId);
   });
+
+  for (const [label, rate, method] of [
+    ['no fee, claimLocks', 0n, 'claimLocks'],
+    ['0.1%, claimLocks', FEE_0_1_PERCENT, 'claimLocks'],
+    ['0.2%, claimLocksAndWithdraw', FEE_0_2_PERCENT, 'claimLocksAndWithdraw'],
+  ] as const) {
+    it(`records the fee taken (${label}) and where the net went`, async () => {
+      await f.setFees(rate, rate);
+      const jobs = await f.lock(3, { amount: 10n ** 18n, token: f.otherToken });
+      const cost = 777_777_777_777n;
+      const fee = (cost * rate) / 10n ** 18n;
+      const collectorBefore = await f.balanceOf(f.otherToken, f.collector);
+      const walletBefore = await f.balanceOf(f.otherToken, f.payee.address);
+      const escrowBefore = (
+        (await f.escrow.getFunction('getUserFunds')(f.payee.address, await f.otherToken.getAddress())) as {
+          available: bigint;
+        }
+      ).available;
+      const run = await openHost(tempDir('settle-evm-'), jobs, () => cost, { claimMethod: method });
+      await run.host.tick();
+      expect(run.host.liveCount).toBe(0);
+      for (const terms of jobs) {
+        const final = await finalState(run.store, terms);
+        expect(final.value).toBe('Finished');
+        expect([final.context['claimedGross'], final.context['claimFee'], final.context['claimedNet']]).toEqual([
+          cost.toString(),
+          fee.toString(),
+          (cost - fee).toString(),
+        ]);
+      }
+      expect((await f.balanceOf(f.otherToken, f.collector)) - collectorBefore).toBe(3n * fee);
+      const escrowAfter = (
+        (await f.escrow.getFunction('getUserFunds')(f.payee.address, await f.otherToken.getAddress())) as {
+          available: bigint;
+        }
+      ).available;
+      if (method === 'claimLocks') {
+        expect(escrowAfter - escrowBefore).toBe(3n * (cost - fee));
+        expect(await f.balanceOf(f.otherToken, f.payee.address)).toBe(walletBefore);
+      } else {
+        expect(escrowAfter).toBe(0n);
+        expect((await f.balanceOf(f.otherToken, f.payee.address)) - walletBefore).toBe(
+          escrowBefore + 3n * (cost - fee),
+        );
+      }
+    });
+  }
 
   it('caps the claim at the lock when the job cost more', async () => {
     const [terms] = await f.lock(1, { amount: 1_000n });
@@ -196,7 +285,11 @@ describe('job settlement on a local EVM node', () => {
     // The victim was claimed once, by the racing claim, and is Finished with that claim.
     const victimClaims = claimed.filter((c) => c.jobId === BigInt(victim.jobId));
     expect(victimClaims).toHaveLength(1);
-    expect((await finalState(run.store, victim)).context['claimTx']).toBe(victimClaims[0]!.tx);
+    const victimFinal = await finalState(run.store, victim);
+    expect(victimFinal.context['claimTx']).toBe(victimClaims[0]!.tx);
+    // Found by its event, not by our receipt: its fee is read from that transaction's receipt.
+    expect(victimFinal.context['claimedGross']).toBe('1');
+    expect(victimFinal.context['claimFee']).toBe('0');
     expect(await payeeNonce()).toBe(before + 2); // the race's claim and our one batch
   });
 
@@ -214,7 +307,7 @@ describe('job settlement on a local EVM node', () => {
       const final = await finalState(run.store, terms);
       expect(final.value).toBe('Cancelled');
       expect(final.context['claimTx']).toBeNull();
-      expect(final.context['claimedAmount']).toBeNull();
+      expect(final.context['claimedGross']).toBeNull();
     }
     expect(run.recovery.entries().map((e) => [e.key, e.kind])).toEqual(jobs.map((t) => [idOf(t), 'lost-revenue']));
   });
@@ -338,7 +431,16 @@ describe('the transaction sender', () => {
       expect(replaced.map((l) => l.fields['hash'])).toContain(receipt.txHash);
       expect(await node.provider.getTransactionReceipt(first.hash)).toBeNull();
       expect(journal.entries).toEqual([]);
-      expect(receipt.events).toEqual([{ kind: 'Claimed', jobId: terms!.jobId, amount: 1n }]);
+      expect(receipt.events).toEqual([
+        {
+          kind: 'Claimed',
+          jobId: terms!.jobId,
+          amount: 1n,
+          fee: 0n,
+          payer: terms!.payer.toLowerCase(),
+          token: terms!.token.toLowerCase(),
+        },
+      ]);
     } finally {
       await node.provider.send('evm_setAutomine', [true]);
     }

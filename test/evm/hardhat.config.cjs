@@ -3,7 +3,8 @@
 module.exports = {
   networks: {
     hardhat: {
-      chainId: 31337,
+      // 31337 unless a test asks for another (a network of Ocean's address book, e.g. base 8453).
+      chainId: Number(process.env.SETTLE_HARDHAT_CHAIN_ID || 31337),
       mining: { auto: true },
       accounts: { count: 10 },
     },

@@ -65,9 +65,14 @@ describe('jobSettlement: settling', () => {
   });
 
   it('is Finished only with a Claimed event, recording the claim', () => {
-    const actor = drive({}, ...toClaiming, { type: 'CLAIMED', txHash: '0xclaim', amount: '400' });
+    const actor = drive({}, ...toClaiming, { type: 'CLAIMED', txHash: '0xclaim', amount: '400', fee: '4' });
     expect(state(actor)).toBe('Finished');
-    expect(actor.getSnapshot().context).toMatchObject({ claimTx: '0xclaim', claimedAmount: '400' });
+    expect(actor.getSnapshot().context).toMatchObject({
+      claimTx: '0xclaim',
+      claimedGross: '400',
+      claimFee: '4',
+      claimedNet: '396',
+    });
   });
 
   it('is Cancelled, and recorded as lost revenue, when the claim landed after expiry', () => {
@@ -107,7 +112,9 @@ describe('jobSettlement: cancelling an expired lock', () => {
   });
 
   it('is Finished if a claim is found on chain after all', () => {
-    expect(state(drive({}, ...toCancelling, { type: 'CLAIMED', txHash: '0xc', amount: '400' }))).toBe('Finished');
+    expect(state(drive({}, ...toCancelling, { type: 'CLAIMED', txHash: '0xc', amount: '400', fee: null }))).toBe(
+      'Finished',
+    );
   });
 
   it('goes to Recovery if the lock vanished without events', () => {

@@ -81,7 +81,7 @@ const JOB_EVENTS: JobEvent[] = [
   { type: 'RESULTS_PUBLISHED' },
   { type: 'SETTLE_DUE', now: 2_000 },
   { type: 'SETTLE_DUE', now: 9_000 },
-  { type: 'CLAIMED', txHash: '0xc', amount: '40' },
+  { type: 'CLAIMED', txHash: '0xc', amount: '40', fee: '0' },
   { type: 'CLAIM_CANCELED', txHash: '0xx' },
   { type: 'CLAIM_FAILED', error: 'reverted' },
   { type: 'LOCK_CANCELED', txHash: null },

@@ -9,6 +9,7 @@ import { BLOCK_SECONDS, minerAddressOn, World } from '../../sim/world.ts';
 import { BatchReverted, NeverLands, type SignedBytes } from '../../src/host/ports.ts';
 import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
+const escrow = (world: World) => new SimEscrow(world);
 const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
 /** A signed transfer as the swap machine holds it. */
 const ref = (signed: SignedBytes) => ({ ...signed, decidedAtBlock: 0 });
@@ -25,7 +26,9 @@ describe('simulated escrow', () => {
   it('claims a batch in one transaction, one Claimed event per job', async () => {
     const { world, escrow, terms } = withLocks(3);
     const receipt = await escrow.claimLocks(terms.map((t) => ({ terms: t, amount: 60n })));
-    expect(receipt.events).toEqual(terms.map((t) => ({ kind: 'Claimed', jobId: t.jobId, amount: 60n })));
+    // Claimed states the gross; the fee (0.1% here, rounded down: 0 of 60) is the escrow's.
+    expect(receipt.events).toEqual(terms.map((t) => ({ kind: 'Claimed', jobId: t.jobId, amount: 60n, fee: 0n })));
+    expect(receipt.withdrawn).toEqual([{ token: world.state.escrow.token, amount: 180n }]);
     expect(world.state.escrow.events.filter((e) => e.kind === 'Claimed').map((e) => e.txHash)).toEqual(
       terms.map(() => receipt.txHash),
     );
@@ -77,6 +80,54 @@ describe('simulated escrow', () => {
     const receipt = await escrow.cancelExpiredLocks(terms, terms[0]!.payer);
     expect(receipt.events.map((e) => e.kind)).toEqual(['Canceled']);
     expect(world.state.escrow.events.at(-1)!.by).toBe(terms[0]!.payer);
+  });
+
+  it('keeps locks per payee: getLocks needs a payee and ORs token and payer; a claim matches all four', async () => {
+    const { world, escrow, terms } = withLocks(2);
+    const t = terms[0]!;
+    const zero = `0x${'00'.repeat(20)}`;
+    expect(() => escrow.getLocks(zero, zero, zero)).toThrow('Invalid payee');
+    // Token OR payer: a token nobody uses still returns payer 0's lock; a zero filter returns all of the payee's.
+    expect(escrow.getLocks(`0x${'11'.repeat(20)}`, t.payer, t.payee).map((l) => l.jobId)).toEqual([t.jobId]);
+    expect(escrow.getLocks(zero, t.payer, t.payee)).toHaveLength(2);
+    expect(escrow.getLocks(zero, zero, `0x${'22'.repeat(20)}`)).toEqual([]);
+    const strangerPayee = { ...t, payee: `0x${'22'.repeat(20)}` };
+    const otherToken = { ...t, token: `0x${'33'.repeat(20)}` };
+    expect(await escrow.checkClaims([{ terms: strangerPayee, amount: 1n }])).toBe('Lock not found');
+    expect(await escrow.checkClaims([{ terms: otherToken, amount: 1n }])).toBe('Lock not found');
+    expect(world.state.escrow.locks).toHaveLength(2);
+  });
+
+  it('checks expiry before the amount: an expired lock asked too much is cancelled, not a revert', async () => {
+    const world = newWorld();
+    const late = addJob(world, { lockAmount: 100n, lockSeconds: 5 });
+    const escrow = new SimEscrow(world);
+    const receipt = await escrow.claimLocks([{ terms: world.state.compute.jobs[late]!.terms, amount: 1_000n }]);
+    expect(receipt.events.map((e) => e.kind)).toEqual(['Canceled']);
+  });
+
+  it('takes the fee from the gross; claimLocks keeps the net in the escrow, the withdraw variant pays out the whole balance', async () => {
+    const world = newWorld();
+    world.state.escrow.funds!.feeRate = (2n * 10n ** 15n).toString(); // 0.2%
+    const ids = [addJob(world, { lockAmount: 10n ** 18n }), addJob(world, { lockAmount: 10n ** 18n })];
+    const [first, second] = ids.map((id) => world.state.compute.jobs[id]!.terms);
+    const payee = first!.payee;
+    const keep = await new SimEscrow(world, 'claimLocks').claimLocks([{ terms: first!, amount: 10n ** 18n }]);
+    expect(keep.events[0]).toMatchObject({ kind: 'Claimed', amount: 10n ** 18n, fee: 2n * 10n ** 15n });
+    expect(keep.withdrawn).toEqual([]);
+    expect(world.state.escrow.funds!.available[payee]).toBe((10n ** 18n - 2n * 10n ** 15n).toString());
+    const out = await new SimEscrow(world).claimLocks([{ terms: second!, amount: 5n * 10n ** 17n }]);
+    expect(out.withdrawn).toEqual([
+      { token: world.state.escrow.token, amount: 10n ** 18n - 2n * 10n ** 15n + 5n * 10n ** 17n - 10n ** 15n },
+    ]);
+    expect(world.state.escrow.funds!.available[payee]).toBe('0');
+    expect(world.state.escrow.funds!.collected).toBe((3n * 10n ** 15n).toString());
+    expect((await escrow(world).readSettlements([second!]))[0]).toEqual({
+      kind: 'claimed',
+      txHash: out.txHash,
+      amount: 5n * 10n ** 17n,
+      fee: 10n ** 15n,
+    });
   });
 
   it('matches a lock on every field, not on any one (getLocks filters with OR)', async () => {

@@ -49,7 +49,7 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-export async function startEvmNode(timeoutMs = 60_000): Promise<EvmNode> {
+export async function startEvmNode(timeoutMs = 60_000, chainId = 31337): Promise<EvmNode> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const cli = createRequire(import.meta.url).resolve('hardhat/internal/cli/cli.js');
@@ -58,7 +58,7 @@ export async function startEvmNode(timeoutMs = 60_000): Promise<EvmNode> {
     [cli, '--config', CONFIG, 'node', '--hostname', '127.0.0.1', '--port', String(port)],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
+      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', SETTLE_HARDHAT_CHAIN_ID: String(chainId) },
     },
   );
   let stderr = '';
@@ -75,7 +75,7 @@ export async function startEvmNode(timeoutMs = 60_000): Promise<EvmNode> {
     await new Promise((r) => setTimeout(r, 200));
   }
   // No response cache: nonces and receipts must be read fresh every time.
-  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
   return {
     url,
     provider,

@@ -82,8 +82,16 @@ export const ClaimTxIsPayment: Bug = [
       const events = new Map<string, JobEvent>();
       try {
         const receipt = await escrow.claimLocks(tasks.map((t) => ({ terms: t.terms, amount: t.amount })));
+        // The fee is read right where there is a Claimed event; the bug is taking success for payment.
+        const feeOf = (task: { terms: { jobId: string } }): string =>
+          String(receipt.events.find((e) => e.kind === 'Claimed' && e.jobId === task.terms.jobId)?.fee ?? 0n);
         for (const task of tasks)
-          events.set(task.id, { type: 'CLAIMED', txHash: receipt.txHash, amount: task.amount.toString() });
+          events.set(task.id, {
+            type: 'CLAIMED',
+            txHash: receipt.txHash,
+            amount: task.amount.toString(),
+            fee: feeOf(task),
+          });
       } catch (error) {
         if (isFatalToHost(error)) throw error;
         for (const task of tasks) events.set(task.id, { type: 'CLAIM_FAILED', error: String(error) });

@@ -4,6 +4,7 @@
  * `npm run torture -- --kills 50`, which runs the same with more.
  */
 import { describe, expect, it } from 'vitest';
+import { runOceanNodeTorture } from './oceanNodeTorture.ts';
 import { runTorture } from './tortureRun.ts';
 
 const KILLS = Number(process.env['SETTLE_TORTURE_KILLS'] ?? 12);
@@ -19,5 +20,14 @@ describe('settle daemon under kill -9', () => {
     expect(finished(report.jobStates)).toBe(12);
     expect(report.swapStates['Fulfilled']).toBeGreaterThan(0);
     expect(report.claimed).toBeGreaterThan(0n);
+  }, 900_000);
+});
+
+describe('settle daemon beside ocean-node under kill -9', () => {
+  it("configured by network name, reading ocean-node's SQLite jobs, raced by a second claimer: every job claimed once for min(cost, lock), every machine Finished", async () => {
+    const report = await runOceanNodeTorture({ kills: 20, seed: 3, jobs: 10 });
+    expect(report.violations).toEqual([]);
+    expect(report.jobStates).toEqual({ Finished: 10 });
+    expect(report.claimedByRival + report.claimedBySettle).toBe(10);
   }, 900_000);
 });

@@ -1,10 +1,13 @@
 /**
  * `npm run torture -- --kills N [--seed S] [--swaps N] [--jobs N]`: the daemon killed with
- * SIGKILL N times against a local EVM node and the fake Subtensor (see tortureRun.ts). Exit 0
- * when every check holds, 1 with the violations listed.
+ * SIGKILL N times against a local EVM node and the fake Subtensor (see tortureRun.ts). With
+ * `--ocean-node`: the daemon configured by network name beside ocean-node (its SQLite job
+ * database, its claimer racing on the same key; see oceanNodeTorture.ts). Exit 0 when every
+ * check holds, 1 with the violations listed.
  */
 import { Command } from 'commander';
 import { integerOption } from '../../src/cli/main.ts';
+import { runOceanNodeTorture } from './oceanNodeTorture.ts';
 import { runTorture } from './tortureRun.ts';
 
 const options = new Command()
@@ -13,10 +16,34 @@ const options = new Command()
   .option('--seed <n>', 'seed of the kill instants and the scenario', integerOption('--seed', 0), 1)
   .option('--swaps <n>', 'swaps assigned during the run', integerOption('--swaps', 0, 10_000), 12)
   .option('--jobs <n>', 'jobs settled during the run', integerOption('--jobs', 0, 10_000), 12)
+  .option(
+    '--ocean-node',
+    'beside ocean-node: jobs from its SQLite database, its claimer racing, the chain by network name',
+  )
   .parse(process.argv)
-  .opts<{ kills: number; seed: number; swaps: number; jobs: number }>();
+  .opts<{ kills: number; seed: number; swaps: number; jobs: number; oceanNode?: boolean }>();
 
 const started = Date.now();
+if (options.oceanNode === true) {
+  const report = await runOceanNodeTorture({
+    kills: options.kills,
+    seed: options.seed,
+    jobs: options.jobs,
+    progress: (line) => process.stdout.write(`torture: ${line}\n`),
+  });
+  process.stdout.write(
+    `torture: ${report.kills} kills in ${((Date.now() - started) / 1000).toFixed(0)} s; jobs ${JSON.stringify(report.jobStates)}; ` +
+      `claimed by the racing claimer ${report.claimedByRival}, by settle ${report.claimedBySettle}\ntorture: data and the daemon's log in ${report.dir}\n`,
+  );
+  if (report.violations.length > 0) {
+    process.stdout.write(
+      `torture: ${report.violations.length} VIOLATION(S)\n${report.violations.map((v) => `  ${v}\n`).join('')}`,
+    );
+    process.exit(1);
+  }
+  process.stdout.write('torture: every check holds\n');
+  process.exit(0);
+}
 const report = await runTorture({ ...options, progress: (line) => process.stdout.write(`torture: ${line}\n`) });
 process.stdout.write(
   `torture: ${report.kills} kills, ${report.restarts} starts in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +

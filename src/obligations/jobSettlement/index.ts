@@ -7,9 +7,21 @@
  * The claim schedule lives as long as the engine: a restart runs the claimer again after its
  * first-run delay, which is safe (the claimer reads the chain before claiming).
  */
-import { JOB_KIND, machineCatalog, type JobContext, type JobEffect, type JobEvent } from '../../../machines/index.ts';
+import {
+  JOB_KIND,
+  machineCatalog,
+  migrateSnapshot,
+  type JobContext,
+  type JobEffect,
+  type JobEvent,
+} from '../../../machines/index.ts';
 import type { BatchItem, EffectHandler, Obligation } from '../../engine/obligation.ts';
-import { cancelInBatches, claimInBatches, type ClaimTask } from '../../host/batchClaimer.ts';
+import {
+  cancelInBatches,
+  claimInBatches,
+  claimTaskOf as claimTaskOfContext,
+  type ClaimTask,
+} from '../../host/batchClaimer.ts';
 import { ClaimSchedule, DEFAULT_CLAIM_SCHEDULE, type ClaimScheduleOptions } from '../../host/claimSchedule.ts';
 import type { Clock, Escrow, JobSource, Logger } from '../../host/ports.ts';
 import { observeJobs } from './observer.ts';
@@ -59,7 +71,13 @@ export function jobSettlementObligation(ports: JobPorts): JobSettlementObligatio
   return {
     kind: JOB_KIND,
     ports,
-    definition: machineCatalog.jobSettlement,
+    // Version 1 records (before gross/fee/net) are read through the catalogue's migrations,
+    // run by the engine at restore and written back before any effect.
+    definition: {
+      ...machineCatalog.jobSettlement,
+      migratesFrom: 1,
+      migrate: (snapshot, fromVersion) => migrateJobRecord(fromVersion, snapshot),
+    },
     handlers,
     async observe(scope) {
       let created = 0;
@@ -76,5 +94,13 @@ export function jobSettlementObligation(ports: JobPorts): JobSettlementObligatio
 
 /** What the batch claimer needs of a job: its terms and what to claim (the cost capped by the lock). */
 export function claimTaskOf({ id, context }: BatchItem<JobContext>): ClaimTask {
-  return { id, terms: context.terms, amount: BigInt(context.claimAmount ?? '0') };
+  return claimTaskOfContext(id, context);
+}
+
+/** A job snapshot of an older version as this version reads it; a missing step is a refusal. */
+function migrateJobRecord(fromVersion: number, snapshot: unknown): unknown {
+  const { name, version } = machineCatalog.jobSettlement;
+  const migrated = migrateSnapshot(name, fromVersion, version, snapshot);
+  if (migrated === null) throw new Error(`${name}: no migration from version ${fromVersion} to ${version}`);
+  return migrated;
 }

@@ -50,7 +50,12 @@ export async function observeJobs(
     // filter then map, not flatMap: this runs at every poll, and V8 optimizes filter and map
     // but not flatMap, whose one-element arrays are garbage too.
     const ended = observed.filter(([machine, { phase, cost }]) => runEnded(scope.log, machine, phase, cost));
-    await scope.dispatchAll(ended.map(([machine, { cost }]) => [machine, { type: 'RUN_ENDED', cost: cost! }]));
+    await scope.dispatchAll(
+      ended.map(([machine, o]) => [
+        machine,
+        { type: 'RUN_ENDED', cost: o.cost!, durationSecs: o.durationSecs ?? null, resultHash: o.resultHash ?? null },
+      ]),
+    );
     const published = observed.filter(
       ([machine, { phase }]) => machine.snapshot.value === 'PublishingResults' && phase === 'published',
     );
