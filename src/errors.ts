@@ -103,6 +103,24 @@ export class StoreError extends SettleError {
  */
 export class StoreMissing extends StoreError {}
 
+/**
+ * The store's log is shorter than what it, its manifest or its archive say it held: restored
+ * from an older copy, or its newest writes were lost (src/store/storeHistory.ts). Thrown by a
+ * writer's open, touching nothing; `evidence` says what was compared, with the counts.
+ */
+export class StoreBehind extends StoreError {
+  constructor(
+    file: string,
+    readonly evidence: string,
+  ) {
+    super(
+      file,
+      `${evidence}. The store is behind what it once held (restored from an older copy, or its newest writes were lost); ` +
+        'refusing to start, nothing touched. Put back the newest copy of the store directory, or see README "Restoring a backup"',
+    );
+  }
+}
+
 /** `settle daemon --init` on a directory that already holds a store. */
 export class StoreExists extends StoreError {}
 
