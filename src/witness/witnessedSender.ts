@@ -1,0 +1,137 @@
+/**
+ * A TransferSender with the witness around it (a decorator: the host and the machines do not
+ * change). Before every signature it asks the chain what the paying account has done and
+ * refuses to sign while anything is unknown (SigningHeld: the host logs it and tries again at
+ * its next tick, so the swap waits with nothing signed; marking and claiming go on). Before
+ * the first broadcast of a transfer it journals it with the store's position. A broadcast the
+ * chain refuses because the nonce was used, followed by a lookup that does not find our
+ * transfer, is a transaction this store does not know: written down, and signing holds.
+ *
+ * Why before every signature, not only the first: a second host running a copy of the store
+ * passes its start check while the first has not yet sent anything; it must stop as soon as
+ * the chain shows the first's transfers, before it signs again what the first paid. One chain
+ * call per signature (the account's next nonce).
+ *
+ * An adopted transfer (`settle reconcile adopt`) is handed to its swap as the signature: the
+ * host persists it, broadcasts it again (harmless: included already) and marks the swap.
+ */
+import type { SignedTransfer } from '../../machines/index.ts';
+import {
+  NeverLands,
+  type ActivityQuery,
+  type ChainActivity,
+  type SignedBytes,
+  type SignedIdentity,
+  type TransferRequest,
+  type TransferSender,
+  type TransferStatus,
+  type WitnessReport,
+} from '../host/ports.ts';
+import { ANY_ACCOUNT } from './witnessCheck.ts';
+import { SigningHeld, isHeld, type Witnessed, type WitnessGate } from './witnessGate.ts';
+
+/** An adopted transfer whose bytes are not what the decision names. */
+export class AdoptionMismatch extends Error {
+  override readonly name = 'AdoptionMismatch';
+}
+
+export class WitnessedSender implements TransferSender, Witnessed {
+  /** Bytes signed or restored and not yet settled: raw -> who signed them and what they pay. */
+  private readonly inFlight = new Map<string, { identity: SignedIdentity; ref: string | null }>();
+  /** Transfers whose broadcast said "nonce used": told to the gate if the lookup then does not find them. */
+  private readonly nonceUsed = new Map<string, SignedIdentity>();
+
+  constructor(
+    readonly inner: TransferSender,
+    private readonly gate: WitnessGate,
+  ) {}
+
+  get chain(): string {
+    return this.inner.chain;
+  }
+
+  addressProblem(address: string): string | null {
+    return this.inner.addressProblem(address);
+  }
+
+  adopt(transfer: SignedTransfer): void {
+    const identity = this.identityOf(transfer.raw, transfer.hash);
+    this.gate.storeHolds(this.chain, identity);
+    this.inFlight.set(transfer.raw, { identity, ref: null });
+    this.inner.adopt?.(transfer);
+  }
+
+  async sign(request: TransferRequest): Promise<SignedBytes> {
+    const adoption = await this.gate.adoption(this.chain, request.swapId);
+    if (adoption !== null) return this.adopted(adoption.raw!, adoption.id!, request);
+    const verdict = await this.gate.check(this);
+    if (isHeld(verdict)) throw new SigningHeld(verdict);
+    const signed = await this.inner.sign(request);
+    this.inFlight.set(signed.raw, { identity: this.identityOf(signed.raw, signed.hash), ref: `swap:${request.swapId}` });
+    return signed;
+  }
+
+  async broadcast(raw: string): Promise<void> {
+    const known = this.inFlight.get(raw);
+    const identity = known?.identity ?? this.identityOf(raw, null);
+    await this.gate.beforeBroadcast(this.chain, identity, known?.ref ?? null);
+    try {
+      await this.inner.broadcast(raw);
+    } catch (error) {
+      if (error instanceof NeverLands) this.nonceUsed.set(identity.id, identity);
+      throw error;
+    }
+  }
+
+  async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
+    const adoptedAt = await this.gate.adoptedBlock(this.chain, transfer.hash);
+    // An adopted transfer may have been included before this store's machine decided to send.
+    const asked = adoptedAt === null || adoptedAt >= transfer.decidedAtBlock ? transfer : { ...transfer, decidedAtBlock: adoptedAt };
+    const status = await this.inner.lookup(asked);
+    if (status.kind === 'included' || status.kind === 'failed') this.inFlight.delete(transfer.raw);
+    const used = this.nonceUsed.get(transfer.hash);
+    if (used !== undefined && status.kind !== 'pending') {
+      this.nonceUsed.delete(transfer.hash);
+      if (status.kind === 'unknown' && used.nonce !== null) {
+        await this.gate.found(this.chain, used.account, {
+          id: null,
+          nonce: used.nonce,
+          evidence: `nonce ${used.nonce} of ${used.account} was used by a transaction this store does not know: transfer ${transfer.hash} can never land`,
+        });
+      }
+    }
+    return status;
+  }
+
+  report(): Promise<WitnessReport | null> {
+    return this.inner.witness?.() ?? Promise.resolve(null);
+  }
+
+  witness(): Promise<WitnessReport> {
+    if (this.inner.witness === undefined) return Promise.reject(new Error(`the ${this.chain} sender has no witness`));
+    return this.inner.witness();
+  }
+
+  identify(raw: string): SignedIdentity {
+    return this.identityOf(raw, null);
+  }
+
+  activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    if (this.inner.activity === undefined) return Promise.reject(new Error(`the ${this.chain} sender cannot list its account's transactions`));
+    return this.inner.activity(query);
+  }
+
+  private async adopted(raw: string, id: string, request: TransferRequest): Promise<SignedBytes> {
+    const identity = this.identityOf(raw, id);
+    if (identity.id !== id) throw new AdoptionMismatch(`the transfer adopted for swap ${request.swapId} on ${this.chain} is ${identity.id}, not ${id} as recorded`);
+    this.inFlight.set(raw, { identity, ref: `swap:${request.swapId}` });
+    return { raw, hash: id };
+  }
+
+  private identityOf(raw: string, hash: string | null): SignedIdentity {
+    if (this.inner.identify !== undefined) return this.inner.identify(raw);
+    const id = hash ?? this.inFlight.get(raw)?.identity.id;
+    if (id === undefined) throw new Error(`${this.chain}: bytes to broadcast that were neither signed nor restored here`);
+    return { account: ANY_ACCOUNT, nonce: null, id };
+  }
+}
