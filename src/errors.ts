@@ -213,6 +213,14 @@ export class RecoveryEntryUnknown extends SettleError {
   }
 }
 
+/**
+ * `settle reconcile adopt|dismiss` refused a decision the chain or the store does not bear
+ * out: a transaction that is not among the unknown ones, bytes the chain did not give back, a
+ * swap it does not pay (recipient, amount, nothing signed yet), a swap that adopted one
+ * already, a chain without a witness. Nothing is recorded.
+ */
+export class ReconcileRefused extends SettleError {}
+
 /** `settle recovery resolve` on an entry a person already resolved (never resolved twice). */
 export class AlreadyResolved extends SettleError {}
 

@@ -155,6 +155,15 @@ export class TransferRefused extends Error {
   }
 }
 
+/**
+ * An effect that cannot run yet for a reason already reported where it was found (the witness
+ * holding an account's signatures): the host tries again at its next tick without logging it
+ * again at every tick.
+ */
+export class EffectWaits extends Error {
+  override readonly name: string = 'EffectWaits';
+}
+
 /** Thrown by `broadcast` when the signed transfer can never be included (its nonce was used). */
 export class NeverLands extends Error {
   override readonly name = 'NeverLands';

@@ -11,7 +11,7 @@ import { appendFile, open, readFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sha256Hex } from './checksummedJsonFile.ts';
 import { fsyncDirectory, writeFileDurably } from './durableFile.ts';
-import { StoreError } from './storeError.ts';
+import { StoreError } from '../errors.ts';
 
 const checkOf = (value: unknown): string => sha256Hex(JSON.stringify(value)).slice(0, 16);
 

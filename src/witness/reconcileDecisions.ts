@@ -10,7 +10,7 @@
  * What a crash leaves: a torn last line, set aside by the next decision (checkedJsonl.ts).
  */
 import { CheckedJsonlWriter, readCheckedJsonl } from '../store/checkedJsonl.ts';
-import { StoreError } from '../store/storeError.ts';
+import { StoreError } from '../errors.ts';
 
 export interface Decision {
   readonly kind: 'adopt' | 'dismiss';

@@ -15,14 +15,14 @@
  * before the broadcast), so the journal knows at least what the chain knows of this data
  * directory, never less.
  */
-import type { Logger, SignedIdentity, WitnessReport } from '../host/ports.ts';
+import { EffectWaits, type Logger, type SignedIdentity, type WitnessReport } from '../host/ports.ts';
 import type { SnapshotStore, StoreHistory } from '../store/snapshotStore.ts';
 import { sameAccount, type Decision, type DecisionSource } from './reconcileDecisions.ts';
 import { ANY_ACCOUNT, judge, type UnknownItem, type Verdict } from './witnessCheck.ts';
 import type { WitnessJournal } from './witnessJournal.ts';
 
 /** The account is held: the chain shows activity this data directory does not know. */
-export class SigningHeld extends Error {
+export class SigningHeld extends EffectWaits {
   override readonly name = 'SigningHeld';
   constructor(readonly verdict: Verdict) {
     super(

@@ -17,7 +17,7 @@
  * chain, never less.
  */
 import { CheckedJsonlWriter, readCheckedJsonl } from '../store/checkedJsonl.ts';
-import { StoreError } from '../store/storeError.ts';
+import { StoreError } from '../errors.ts';
 
 interface EntryBase {
   /** The chain's name in settle's configuration (a swap's destination chain). */

@@ -63,7 +63,12 @@ export class WitnessedSender implements TransferSender, Witnessed {
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const adoption = await this.gate.adoption(this.chain, request.swapId);
-    if (adoption !== null) return this.adopted(adoption.raw!, adoption.id!, request);
+    if (adoption !== null) {
+      const adopted = this.adopted(adoption.raw!, adoption.id!, request);
+      // The decision may have lifted the hold: the verdict (health, status, the log) is brought up to date.
+      await this.gate.check(this).catch(() => undefined);
+      return adopted;
+    }
     const verdict = await this.gate.check(this);
     if (isHeld(verdict)) throw new SigningHeld(verdict);
     const signed = await this.inner.sign(request);

@@ -14,6 +14,7 @@ import { WitnessedSender } from '../../src/witness/witnessedSender.ts';
 import { advanceBlock } from '../../sim/advance.ts';
 import { SimTransferSender } from '../../sim/chains/simTransferSender.ts';
 import { takeNonce } from '../../sim/worldFaults.ts';
+import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 import { minerAddressOn, World } from '../../sim/world.ts';
 import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
 
@@ -118,7 +119,7 @@ describe('the witness judges an account against what this data directory knows',
 
 /** A world, its eth ledger's real sender, and a data directory's witness around it. */
 function rig(options: { journal?: MemoryWitnessJournal; decisions?: MemoryDecisions; opened?: StoreHistory; baselineNew?: boolean; world?: World } = {}) {
-  const world = options.world ?? World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 });
+  const world = options.world ?? World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
   const journal = options.journal ?? new MemoryWitnessJournal();
   const decisions = options.decisions ?? new MemoryDecisions();
   const lines: LogLine[] = [];

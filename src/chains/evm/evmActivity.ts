@@ -27,14 +27,28 @@ export async function evmActivity(provider: JsonRpcProvider, account: string, to
       wanted.delete(tx.nonce);
     }
   };
-  // The pending block holds what the pool will mine next; a node without one says so with an error.
-  const pending = await provider.getBlock('pending', true).catch(() => null);
-  take(pending?.prefetchedTransactions ?? []);
+  take(await pendingOf(provider, account, wanted));
   const head = await provider.getBlockNumber();
   for (let n = head; n >= 0 && n > head - query.maxBlocks && wanted.size > 0; n -= 1) {
     take((await provider.getBlock(n, true))?.prefetchedTransactions ?? []);
   }
   return [...found.values()].sort((a, b) => (a.nonce ?? 0) - (b.nonce ?? 0));
+}
+
+/**
+ * The account's transactions in the node's pending block (what its pool would mine next). Read
+ * raw: ethers refuses a pending block without a number, as some nodes (hardhat) serve it. A
+ * node without a pending block says so with an error: nothing pending is found then.
+ */
+async function pendingOf(provider: JsonRpcProvider, account: string, wanted: ReadonlySet<number>): Promise<TransactionResponse[]> {
+  const block = (await provider.send('eth_getBlockByNumber', ['pending', true]).catch(() => null)) as { transactions?: Array<{ hash?: string; from?: string; nonce?: string }> } | null;
+  const ours = (block?.transactions ?? []).filter((tx) => tx.from?.toLowerCase() === account.toLowerCase() && tx.nonce !== undefined && wanted.has(Number(tx.nonce)));
+  const found: TransactionResponse[] = [];
+  for (const { hash } of ours) {
+    const tx = hash === undefined ? null : await provider.getTransaction(hash);
+    if (tx !== null) found.push(tx);
+  }
+  return found;
 }
 
 function describe(tx: TransactionResponse, token: string | null): ChainActivity {

@@ -31,6 +31,12 @@ export interface EvmTxSenderOptions {
   readonly nonces?: NonceAllocator;
   /** For tests: called right after the first broadcast of a transaction. */
   readonly afterBroadcast?: (hash: string) => void;
+  /**
+   * Told of each signed transaction (a replacement too) after it is journaled and before it is
+   * broadcast: the witness journal records it, so that the account's nonces used by the
+   * escrow's transactions are known to the witness of a transfer sender of the same account.
+   */
+  readonly beforeBroadcast?: (tx: { readonly nonce: number; readonly hash: string; readonly purpose: string }) => Promise<void>;
 }
 
 export interface TxRequest {
@@ -126,13 +132,8 @@ export class EvmTxSender {
     });
     const raw = await wallet.signTransaction(tx);
     const hash = Transaction.from(raw).hash!;
-    await journal.addAttempt(nonce, purpose, {
-      hash,
-      raw,
-      maxFeePerGas: maxFeePerGas.toString(),
-      maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
-      sentAtBlock,
-    });
+    await journal.addAttempt(nonce, purpose, { hash, raw, maxFeePerGas: maxFeePerGas.toString(), maxPriorityFeePerGas: maxPriorityFeePerGas.toString(), sentAtBlock });
+    await this.options.beforeBroadcast?.({ nonce, hash, purpose });
     await this.broadcast(raw);
     this.options.afterBroadcast?.(hash);
     const entry = journal.entries.find((e) => e.nonce === nonce)!;
@@ -223,23 +224,9 @@ export class EvmTxSender {
     });
     const raw = await this.options.wallet.signTransaction(tx);
     const hash = Transaction.from(raw).hash!;
-    await this.options.journal.addAttempt(entry.nonce, entry.purpose, {
-      hash,
-      raw,
-      maxFeePerGas: maxFeePerGas.toString(),
-      maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
-      sentAtBlock: head,
-    });
-    this.options.log.warn(
-      {
-        nonce: entry.nonce,
-        purpose: entry.purpose,
-        replaces: latest.hash,
-        hash,
-        maxFeePerGas: maxFeePerGas.toString(),
-      },
-      'transaction stuck; replaced with higher fees',
-    );
+    await this.options.journal.addAttempt(entry.nonce, entry.purpose, { hash, raw, maxFeePerGas: maxFeePerGas.toString(), maxPriorityFeePerGas: maxPriorityFeePerGas.toString(), sentAtBlock: head });
+    this.options.log.warn({ nonce: entry.nonce, purpose: entry.purpose, replaces: latest.hash, hash, maxFeePerGas: maxFeePerGas.toString() }, 'transaction stuck; replaced with higher fees');
+    await this.options.beforeBroadcast?.({ nonce: entry.nonce, hash, purpose: entry.purpose });
     await this.broadcast(raw);
     return this.options.journal.entries.find((e) => e.nonce === entry.nonce)!;
   }
