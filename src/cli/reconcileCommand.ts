@@ -83,6 +83,12 @@ export async function survey(context: Context, maxBlocks: number): Promise<Accou
   const swaps = (await store.loadLive()).filter((r) => r.id.startsWith('swap:')).map((r) => r.snapshot as { value: string; context: SwapContext });
   const entries = await readWitnessJournal(paths.witness);
   const decisions = await context.decisions.read();
+  // Swaps assigned to us that the store has never seen (it is older than them): the host will
+  // create them and sign, so a forgotten transfer may be theirs.
+  const assigned = context.ports.swapContract === null ? [] : await context.ports.swapContract.listAssigned();
+  const contractOnly: OpenSwap[] = assigned
+    .filter((a) => a.status === 'Active' && store.placeOf(`swap:${a.terms.swapId}`) === null)
+    .map((a) => ({ swapId: a.terms.swapId, state: 'Active on the contract, not yet in the store', chain: a.terms.destChain, to: a.terms.userDestAddress, amount: BigInt(a.terms.destAmount) }));
   const surveys: AccountSurvey[] = [];
   for (const [chain, sender] of context.ports.senders) {
     if (sender.witness === undefined || sender.identify === undefined) continue;
@@ -97,6 +103,7 @@ export async function survey(context: Context, maxBlocks: number): Promise<Accou
     const open = swaps
       .filter((s) => s.context.terms.destChain === chain && s.context.transfer === null)
       .map((s) => ({ swapId: s.context.terms.swapId, state: s.value, chain, to: s.context.terms.userDestAddress, amount: BigInt(s.context.terms.destAmount) }));
+    open.push(...contractOnly.filter((s) => s.chain === chain));
     surveys.push({ verdict, findings: await findingsOf(sender, verdict.unknown, open, maxBlocks) });
   }
   return surveys;

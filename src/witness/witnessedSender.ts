@@ -12,11 +12,20 @@
  * the chain shows the first's transfers, before it signs again what the first paid. One chain
  * call per signature (the account's next nonce).
  *
+ * Why one unconfirmed transfer per account at a time: two hosts that sign at the same moment
+ * take the same nonce, and at most one of the two transfers lands. The other host must not
+ * sign past that nonce until it knows which: its node may still hold its own transfer in the
+ * pool while the chain mines the other's, and a next signature would take the nonce after,
+ * which lands. So a new signature waits until every transfer this process broadcast is seen
+ * included (with the sender's confirmations) or found dead (then the hold begins). The cost:
+ * an account pays one swap per inclusion time (EVM: a few blocks; Subtensor: finality).
+ *
  * An adopted transfer (`settle reconcile adopt`) is handed to its swap as the signature: the
  * host persists it, broadcasts it again (harmless: included already) and marks the swap.
  */
 import type { SignedTransfer } from '../../machines/index.ts';
 import {
+  EffectWaits,
   NeverLands,
   type ActivityQuery,
   type ChainActivity,
@@ -35,11 +44,18 @@ export class AdoptionMismatch extends Error {
   override readonly name = 'AdoptionMismatch';
 }
 
+/** A transfer of this account broadcast earlier is not yet seen included: the next one waits. */
+export class AwaitingConfirmation extends EffectWaits {
+  override readonly name = 'AwaitingConfirmation';
+}
+
 export class WitnessedSender implements TransferSender, Witnessed {
   /** Bytes signed or restored and not yet settled: raw -> who signed them and what they pay. */
   private readonly inFlight = new Map<string, { identity: SignedIdentity; ref: string | null }>();
   /** Transfers whose broadcast said "nonce used": told to the gate if the lookup then does not find them. */
   private readonly nonceUsed = new Map<string, SignedIdentity>();
+  /** Ids signed or broadcast by this process and not yet seen included or failed. */
+  private readonly unconfirmed = new Set<string>();
 
   constructor(
     readonly inner: TransferSender,
@@ -69,10 +85,14 @@ export class WitnessedSender implements TransferSender, Witnessed {
       await this.gate.check(this).catch(() => undefined);
       return adopted;
     }
+    if (this.unconfirmed.size > 0) {
+      throw new AwaitingConfirmation(`swap ${request.swapId} waits on ${this.chain}: ${[...this.unconfirmed].join(', ')} not yet seen included`);
+    }
     const verdict = await this.gate.check(this);
     if (isHeld(verdict)) throw new SigningHeld(verdict);
     const signed = await this.inner.sign(request);
     this.inFlight.set(signed.raw, { identity: this.identityOf(signed.raw, signed.hash), ref: `swap:${request.swapId}` });
+    this.unconfirmed.add(signed.hash);
     return signed;
   }
 
@@ -80,6 +100,7 @@ export class WitnessedSender implements TransferSender, Witnessed {
     const known = this.inFlight.get(raw);
     const identity = known?.identity ?? this.identityOf(raw, null);
     await this.gate.beforeBroadcast(this.chain, identity, known?.ref ?? null);
+    this.unconfirmed.add(identity.id);
     try {
       await this.inner.broadcast(raw);
     } catch (error) {
@@ -93,10 +114,15 @@ export class WitnessedSender implements TransferSender, Witnessed {
     // An adopted transfer may have been included before this store's machine decided to send.
     const asked = adoptedAt === null || adoptedAt >= transfer.decidedAtBlock ? transfer : { ...transfer, decidedAtBlock: adoptedAt };
     const status = await this.inner.lookup(asked);
-    if (status.kind === 'included' || status.kind === 'failed') this.inFlight.delete(transfer.raw);
+    if (status.kind === 'included' || status.kind === 'failed') {
+      this.inFlight.delete(transfer.raw);
+      this.unconfirmed.delete(transfer.hash);
+    }
     const used = this.nonceUsed.get(transfer.hash);
     if (used !== undefined && status.kind !== 'pending') {
       this.nonceUsed.delete(transfer.hash);
+      // Its nonce went to another transaction: it will never be confirmed; the hold takes over.
+      this.unconfirmed.delete(transfer.hash);
       if (status.kind === 'unknown' && used.nonce !== null) {
         await this.gate.found(this.chain, used.account, {
           id: null,

@@ -205,6 +205,44 @@ describe('the witnessed sender', () => {
     expect((await decided.gate.start([decided.sender]))[0]!.unknown).toEqual([]);
   });
 
+  it('signs the next transfer of an account only once the last one is seen included', async () => {
+    const r = rig();
+    await r.gate.start([r.sender]);
+    const first = await r.sender.sign(pay('1'));
+    await expect(r.sender.sign(pay('2'))).rejects.toThrow(/swap 2 waits on eth: 0x[0-9a-f]+ not yet seen included/);
+    r.advance();
+    await r.sender.broadcast(first.raw);
+    expect(await r.sender.lookup({ ...first, decidedAtBlock: 1 })).toMatchObject({ kind: 'pending' });
+    await expect(r.sender.sign(pay('2'))).rejects.toThrow(/waits/);
+    for (let i = 0; i < 4; i += 1) advanceBlock(r.world);
+    expect(await r.sender.lookup({ ...first, decidedAtBlock: 1 })).toMatchObject({ kind: 'included' });
+    await r.sender.sign(pay('2'));
+  });
+
+  it('two hosts on copies of one data directory: the second stops before it pays what the first paid', async () => {
+    const a = rig();
+    await a.gate.start([a.sender]);
+    const copy = rig({ world: a.world, journal: a.journal.copy(), opened: { storeId: STORE, position: 0 }, baselineNew: false });
+    await copy.gate.start([copy.sender]);
+    // Both sign at once: the same nonce. The first pays swap 1; the copy signs swap 2.
+    const paidByFirst = await a.sender.sign(pay('1'));
+    const signedByCopy = await copy.sender.sign(pay('2'));
+    a.advance();
+    copy.advance();
+    await a.sender.broadcast(paidByFirst.raw);
+    await expect(copy.sender.broadcast(signedByCopy.raw)).rejects.toThrow(/nonce 0 taken/);
+    // Until it knows what became of its own transfer, the copy signs nothing else...
+    await expect(copy.sender.sign(pay('1'))).rejects.toThrow(/waits/);
+    expect(await copy.sender.lookup({ ...signedByCopy, decidedAtBlock: 1 })).toEqual({ kind: 'unknown' });
+    // ...and once it knows its nonce went to a transaction it does not know, it holds.
+    await expect(copy.sender.sign(pay('1'))).rejects.toBeInstanceOf(SigningHeld);
+    for (let i = 0; i < 4; i += 1) advanceBlock(a.world);
+    expect(await a.sender.lookup({ ...paidByFirst, decidedAtBlock: 1 })).toMatchObject({ kind: 'included' });
+    await expect(copy.sender.sign(pay('1'))).rejects.toBeInstanceOf(SigningHeld);
+    const toSwap1 = Object.values(a.world.state.ledgers['eth']!.transfers).filter((t) => t.swapId === '1');
+    expect(toSwap1).toHaveLength(1);
+  });
+
   it('a nonce taken by a transaction this store does not know holds signing once the lookup confirms ours never lands', async () => {
     const r = rig();
     await r.gate.start([r.sender]);
