@@ -205,7 +205,14 @@ export async function reconcileDismiss(options: DismissOptions, out: NodeJS.Writ
     if (sender?.witness === undefined) throw new ReconcileRefused(`no paying account with a witness on chain '${options.chain}' (configured: ${[...context.ports.senders.keys()].join(', ')})`);
     const account = (await sender.witness()).account;
     const verdict = { chain: options.chain, account } as Verdict;
-    await context.decisions.append(decisionOf(options, 'dismiss', verdict, { id: options.id ?? null, nonce: options.nonce ?? null, throughNonce: options.throughNonce ?? null }));
+    // A transaction named by id is looked up for its nonce: the witness finds unknown nonces, not ids.
+    let nonce = options.nonce ?? null;
+    if (options.id !== undefined && sender.activity !== undefined) {
+      const [found] = await sender.activity({ ids: [options.id], maxBlocks: options.maxBlocks ?? DEFAULT_SCAN_BLOCKS });
+      if (found === undefined) throw new OperatorError(`${options.id} is not a transaction of ${account} that the ${options.chain} node knows; dismiss it by --nonce if the chain lost it`);
+      nonce = found.nonce;
+    }
+    await context.decisions.append(decisionOf(options, 'dismiss', verdict, { id: options.id ?? null, nonce, throughNonce: options.throughNonce ?? null }));
     const what = options.id ?? (options.nonce !== undefined ? `nonce ${options.nonce}` : `every nonce through ${options.throughNonce}`);
     out.write(`dismissed ${what} of ${account} on ${options.chain} (recorded in ${context.decisions.path})\n`);
     return 0;

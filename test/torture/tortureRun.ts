@@ -161,6 +161,10 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     const { code } = await daemon.exited;
     const violations: string[] = [];
     if (code !== 0) violations.push(`the daemon exited ${code} on SIGTERM, not 0`);
+    // Every hold the put-back copies met was lifted by the operator's decisions.
+    const status = await settle(['status', '--json', '--config', rig.configPath]);
+    const held = (JSON.parse(status.stdout) as { signingHeld: unknown[] }).signingHeld;
+    if (held.length > 0) violations.push(`signing still held at the end: ${JSON.stringify(held)}`);
     const report = await verify(rig, users, jobs, violations);
     return { ...report, ...restored, dir: rig.dir, kills: options.kills, restarts: options.kills + 1 };
   } finally {
