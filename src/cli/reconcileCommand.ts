@@ -209,7 +209,7 @@ export async function reconcileDismiss(options: DismissOptions, out: NodeJS.Writ
     let nonce = options.nonce ?? null;
     if (options.id !== undefined && sender.activity !== undefined) {
       const [found] = await sender.activity({ ids: [options.id], maxBlocks: options.maxBlocks ?? DEFAULT_SCAN_BLOCKS });
-      if (found === undefined) throw new OperatorError(`${options.id} is not a transaction of ${account} that the ${options.chain} node knows; dismiss it by --nonce if the chain lost it`);
+      if (found === undefined) throw new ReconcileRefused(`${options.id} is not a transaction of ${account} that the ${options.chain} node knows; dismiss it by --nonce if the chain lost it`);
       nonce = found.nonce;
     }
     await context.decisions.append(decisionOf(options, 'dismiss', verdict, { id: options.id ?? null, nonce, throughNonce: options.throughNonce ?? null }));
