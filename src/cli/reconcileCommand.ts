@@ -70,7 +70,11 @@ async function withChains<T>(options: ReconcileOptions, run: (context: Context) 
   const quiet = pino({ level: 'silent' });
   const ports = await buildChainPorts(config, keys, quiet, new DaemonMetrics());
   try {
-    return await run({ dataDir: config.dataDir, ports, decisions: new FileDecisions(dataPaths(config.dataDir).reconcile) });
+    return await run({
+      dataDir: config.dataDir,
+      ports,
+      decisions: new FileDecisions(dataPaths(config.dataDir).reconcile),
+    });
   } finally {
     await ports.close();
   }
@@ -79,8 +83,14 @@ async function withChains<T>(options: ReconcileOptions, run: (context: Context) 
 /** Each witnessed account's verdict, and what the chain says of each unknown transaction. */
 export async function survey(context: Context, maxBlocks: number): Promise<AccountSurvey[]> {
   const paths = dataPaths(context.dataDir);
-  const store = await openLowdbSnapshotStore(paths.store, { create: false, readOnly: true, knownMachines: knownMachineVersions });
-  const swaps = (await store.loadLive()).filter((r) => r.id.startsWith('swap:')).map((r) => r.snapshot as { value: string; context: SwapContext });
+  const store = await openLowdbSnapshotStore(paths.store, {
+    create: false,
+    readOnly: true,
+    knownMachines: knownMachineVersions,
+  });
+  const swaps = (await store.loadLive())
+    .filter((r) => r.id.startsWith('swap:'))
+    .map((r) => r.snapshot as { value: string; context: SwapContext });
   const entries = await readWitnessJournal(paths.witness);
   const decisions = await context.decisions.read();
   // Swaps assigned to us that the store has never seen (it is older than them): the host will
@@ -88,7 +98,13 @@ export async function survey(context: Context, maxBlocks: number): Promise<Accou
   const assigned = context.ports.swapContract === null ? [] : await context.ports.swapContract.listAssigned();
   const contractOnly: OpenSwap[] = assigned
     .filter((a) => a.status === 'Active' && store.placeOf(`swap:${a.terms.swapId}`) === null)
-    .map((a) => ({ swapId: a.terms.swapId, state: 'Active on the contract, not yet in the store', chain: a.terms.destChain, to: a.terms.userDestAddress, amount: BigInt(a.terms.destAmount) }));
+    .map((a) => ({
+      swapId: a.terms.swapId,
+      state: 'Active on the contract, not yet in the store',
+      chain: a.terms.destChain,
+      to: a.terms.userDestAddress,
+      amount: BigInt(a.terms.destAmount),
+    }));
   const surveys: AccountSurvey[] = [];
   for (const [chain, sender] of context.ports.senders) {
     if (sender.witness === undefined || sender.identify === undefined) continue;
@@ -99,25 +115,56 @@ export async function survey(context: Context, maxBlocks: number): Promise<Accou
       const identity = sender.identify(swap.context.transfer.raw);
       storeKnows.set(identity.id, identity.nonce);
     }
-    const verdict = judge({ chain, account: report.account, entries, decisions, opened: store.history(), storeKnows, report });
+    const verdict = judge({
+      chain,
+      account: report.account,
+      entries,
+      decisions,
+      opened: store.history(),
+      storeKnows,
+      report,
+    });
     const open = swaps
       .filter((s) => s.context.terms.destChain === chain && s.context.transfer === null)
-      .map((s) => ({ swapId: s.context.terms.swapId, state: s.value, chain, to: s.context.terms.userDestAddress, amount: BigInt(s.context.terms.destAmount) }));
+      .map((s) => ({
+        swapId: s.context.terms.swapId,
+        state: s.value,
+        chain,
+        to: s.context.terms.userDestAddress,
+        amount: BigInt(s.context.terms.destAmount),
+      }));
     open.push(...contractOnly.filter((s) => s.chain === chain));
     surveys.push({ verdict, findings: await findingsOf(sender, verdict.unknown, open, maxBlocks) });
   }
   return surveys;
 }
 
-async function findingsOf(sender: TransferSender, items: readonly UnknownItem[], open: readonly OpenSwap[], maxBlocks: number): Promise<Finding[]> {
+async function findingsOf(
+  sender: TransferSender,
+  items: readonly UnknownItem[],
+  open: readonly OpenSwap[],
+  maxBlocks: number,
+): Promise<Finding[]> {
   if (items.length === 0) return [];
   const nonces = items.flatMap((i) => (i.nonce === null ? [] : [i.nonce]));
   const ids = items.flatMap((i) => (i.id === null ? [] : [i.id]));
-  const query = { maxBlocks, ids, ...(nonces.length === 0 ? {} : { nonces: { from: Math.min(...nonces), to: Math.max(...nonces) + 1 } }) };
+  const query = {
+    maxBlocks,
+    ids,
+    ...(nonces.length === 0 ? {} : { nonces: { from: Math.min(...nonces), to: Math.max(...nonces) + 1 } }),
+  };
   const activities = sender.activity === undefined ? [] : await sender.activity(query);
   return items.map((item) => {
-    const activity = activities.find((a) => (item.id !== null && a.id === item.id) || (item.nonce !== null && a.nonce === item.nonce)) ?? null;
-    const matches = activity === null ? [] : open.filter((swap) => activity.to !== null && sameAccount(swap.to, activity.to) && swap.amount === activity.amount);
+    const activity =
+      activities.find(
+        (a) => (item.id !== null && a.id === item.id) || (item.nonce !== null && a.nonce === item.nonce),
+      ) ?? null;
+    const matches =
+      activity === null
+        ? []
+        : open.filter(
+            (swap) => activity.to !== null && sameAccount(swap.to, activity.to) && swap.amount === activity.amount,
+          );
     return { item, activity, matches };
   });
 }
@@ -125,7 +172,9 @@ async function findingsOf(sender: TransferSender, items: readonly UnknownItem[],
 export async function reconcileList(options: ReconcileOptions, out: NodeJS.WritableStream): Promise<number> {
   const surveys = await withChains(options, (context) => survey(context, options.maxBlocks ?? DEFAULT_SCAN_BLOCKS));
   if (options.json === true) {
-    out.write(`${JSON.stringify(surveys, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`);
+    out.write(
+      `${JSON.stringify(surveys, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`,
+    );
     return 0;
   }
   for (const { verdict, findings } of surveys) out.write(describeSurvey(verdict, findings));
@@ -140,17 +189,25 @@ function describeSurvey(verdict: Verdict, findings: readonly Finding[]): string 
     `  the chain shows: ${verdict.shows ?? 'not asked'}; known here: ${verdict.knows}`,
   ];
   for (const { item, activity, matches } of findings) {
-    const what = activity === null ? 'not found in the blocks read (--max-blocks to read further)' : `${activity.id}: ${activity.note}${activity.to === null ? '' : `, ${activity.amount} to ${activity.to}`}`;
+    const what =
+      activity === null
+        ? 'not found in the blocks read (--max-blocks to read further)'
+        : `${activity.id}: ${activity.note}${activity.to === null ? '' : `, ${activity.amount} to ${activity.to}`}`;
     lines.push(`  ${item.nonce === null ? '' : `nonce ${item.nonce}  `}${what}`);
     lines.push(`    why unknown: ${item.evidence}`);
     const id = activity?.id ?? item.id;
     for (const swap of matches) {
-      lines.push(`    matches swap ${swap.swapId} (${swap.state}, ${swap.amount} to ${swap.to}): settle reconcile adopt ${id} --swap ${swap.swapId} --by <you> --reason "<what you checked>"`);
+      lines.push(
+        `    matches swap ${swap.swapId} (${swap.state}, ${swap.amount} to ${swap.to}): settle reconcile adopt ${id} --swap ${swap.swapId} --by <you> --reason "<what you checked>"`,
+      );
     }
     const target = id ?? `--nonce ${item.nonce}`;
-    lines.push(`    ${matches.length === 0 ? 'no open swap matches' : 'or, if it paid none of them'}: settle reconcile dismiss ${target} --chain ${verdict.chain} --by <you> --reason "<what it was>"`);
+    lines.push(
+      `    ${matches.length === 0 ? 'no open swap matches' : 'or, if it paid none of them'}: settle reconcile dismiss ${target} --chain ${verdict.chain} --by <you> --reason "<what it was>"`,
+    );
   }
-  if (verdict.more > 0) lines.push(`  ... and ${verdict.more} more unknown nonces (decide a range with dismiss --through-nonce N)`);
+  if (verdict.more > 0)
+    lines.push(`  ... and ${verdict.more} more unknown nonces (decide a range with dismiss --through-nonce N)`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -166,11 +223,19 @@ export async function reconcileAdopt(options: AdoptOptions, out: NodeJS.Writable
   requireWho(options);
   return withChains(options, async (context) => {
     const surveys = await survey(context, options.maxBlocks ?? DEFAULT_SCAN_BLOCKS);
-    const hit = surveys.flatMap((s) => s.findings.map((f) => ({ verdict: s.verdict, finding: f }))).find(({ finding }) => finding.activity?.id === options.id || finding.item.id === options.id);
-    if (hit === undefined) throw new ReconcileRefused(`transaction ${options.id} is not among the unknown transactions of any paying account (settle reconcile list shows them)`);
+    const hit = surveys
+      .flatMap((s) => s.findings.map((f) => ({ verdict: s.verdict, finding: f })))
+      .find(({ finding }) => finding.activity?.id === options.id || finding.item.id === options.id);
+    if (hit === undefined)
+      throw new ReconcileRefused(
+        `transaction ${options.id} is not among the unknown transactions of any paying account (settle reconcile list shows them)`,
+      );
     const { verdict, finding } = hit;
     const activity = finding.activity;
-    if (activity === null || activity.raw === null) throw new ReconcileRefused(`${options.id}: the chain did not give its signed bytes back; it can only be dismissed`);
+    if (activity === null || activity.raw === null)
+      throw new ReconcileRefused(
+        `${options.id}: the chain did not give its signed bytes back; it can only be dismissed`,
+      );
     const swap = finding.matches.find((s) => s.swapId === options.swap);
     if (swap === undefined) {
       throw new ReconcileRefused(
@@ -178,10 +243,25 @@ export async function reconcileAdopt(options: AdoptOptions, out: NodeJS.Writable
           `only a live swap with nothing signed yet, on ${verdict.chain}, with the same recipient and amount can adopt it`,
       );
     }
-    const earlier = (await context.decisions.read()).find((d) => d.kind === 'adopt' && d.chain === verdict.chain && d.swapId === options.swap);
-    if (earlier !== undefined) throw new ReconcileRefused(`swap ${options.swap} already adopted ${earlier.id} (by ${earlier.by} at ${earlier.at})`);
-    await context.decisions.append(decisionOf(options, 'adopt', verdict, { id: activity.id, nonce: activity.nonce, swapId: swap.swapId, raw: activity.raw, block: activity.block }));
-    out.write(`adopted ${activity.id} as the transfer of swap ${swap.swapId} on ${verdict.chain} (recorded in ${context.decisions.path}); the daemon marks it at its next tick\n`);
+    const earlier = (await context.decisions.read()).find(
+      (d) => d.kind === 'adopt' && d.chain === verdict.chain && d.swapId === options.swap,
+    );
+    if (earlier !== undefined)
+      throw new ReconcileRefused(
+        `swap ${options.swap} already adopted ${earlier.id} (by ${earlier.by} at ${earlier.at})`,
+      );
+    await context.decisions.append(
+      decisionOf(options, 'adopt', verdict, {
+        id: activity.id,
+        nonce: activity.nonce,
+        swapId: swap.swapId,
+        raw: activity.raw,
+        block: activity.block,
+      }),
+    );
+    out.write(
+      `adopted ${activity.id} as the transfer of swap ${swap.swapId} on ${verdict.chain} (recorded in ${context.decisions.path}); the daemon marks it at its next tick\n`,
+    );
     return 0;
   });
 }
@@ -202,18 +282,32 @@ export async function reconcileDismiss(options: DismissOptions, out: NodeJS.Writ
   if (given !== 1) throw new UsageError('say which: a transaction id, --nonce N, or --through-nonce N');
   return withChains(options, async (context) => {
     const sender = context.ports.senders.get(options.chain);
-    if (sender?.witness === undefined) throw new ReconcileRefused(`no paying account with a witness on chain '${options.chain}' (configured: ${[...context.ports.senders.keys()].join(', ')})`);
+    if (sender?.witness === undefined)
+      throw new ReconcileRefused(
+        `no paying account with a witness on chain '${options.chain}' (configured: ${[...context.ports.senders.keys()].join(', ')})`,
+      );
     const account = (await sender.witness()).account;
     const verdict = { chain: options.chain, account } as Verdict;
     // A transaction named by id is looked up for its nonce: the witness finds unknown nonces, not ids.
     let nonce = options.nonce ?? null;
     if (options.id !== undefined && sender.activity !== undefined) {
       const [found] = await sender.activity({ ids: [options.id], maxBlocks: options.maxBlocks ?? DEFAULT_SCAN_BLOCKS });
-      if (found === undefined) throw new ReconcileRefused(`${options.id} is not a transaction of ${account} that the ${options.chain} node knows; dismiss it by --nonce if the chain lost it`);
+      if (found === undefined)
+        throw new ReconcileRefused(
+          `${options.id} is not a transaction of ${account} that the ${options.chain} node knows; dismiss it by --nonce if the chain lost it`,
+        );
       nonce = found.nonce;
     }
-    await context.decisions.append(decisionOf(options, 'dismiss', verdict, { id: options.id ?? null, nonce, throughNonce: options.throughNonce ?? null }));
-    const what = options.id ?? (options.nonce !== undefined ? `nonce ${options.nonce}` : `every nonce through ${options.throughNonce}`);
+    await context.decisions.append(
+      decisionOf(options, 'dismiss', verdict, {
+        id: options.id ?? null,
+        nonce,
+        throughNonce: options.throughNonce ?? null,
+      }),
+    );
+    const what =
+      options.id ??
+      (options.nonce !== undefined ? `nonce ${options.nonce}` : `every nonce through ${options.throughNonce}`);
     out.write(`dismissed ${what} of ${account} on ${options.chain} (recorded in ${context.decisions.path})\n`);
     return 0;
   });
@@ -224,7 +318,12 @@ function requireWho(options: { by: string; reason: string }): void {
   if (options.reason.trim() === '') throw new UsageError('--reason: say what was checked and why');
 }
 
-function decisionOf(options: ReconcileOptions & { by: string; reason: string }, kind: Decision['kind'], verdict: Verdict, fields: Partial<Decision>): Decision {
+function decisionOf(
+  options: ReconcileOptions & { by: string; reason: string },
+  kind: Decision['kind'],
+  verdict: Verdict,
+  fields: Partial<Decision>,
+): Decision {
   return {
     kind,
     chain: verdict.chain,

@@ -30,7 +30,8 @@ export async function readCheckedJsonl<T>(path: string, validate: (value: unknow
       } catch {
         throw new StoreError(path, `${where} is not valid JSON (damaged)`);
       }
-      if (typeof parsed !== 'object' || parsed === null || !('value' in parsed)) throw new StoreError(path, `${where} is not a settle journal line`);
+      if (typeof parsed !== 'object' || parsed === null || !('value' in parsed))
+        throw new StoreError(path, `${where} is not a settle journal line`);
       if (parsed.check !== checkOf(parsed.value)) throw new StoreError(path, `${where} fails its checksum (damaged)`);
       return validate(parsed.value, `${path}, ${where}`);
     });

@@ -55,10 +55,12 @@ export function freshHistory(storeId: string = newStoreId()): HistoryManifest {
 export function validateHistory(file: string, data: unknown): HistoryManifest {
   const h = data as Partial<Record<keyof HistoryManifest, unknown>> | null;
   if (h === null || typeof h !== 'object') throw new StoreError(file, 'layout 3 manifest without its history');
-  if (typeof h.storeId !== 'string' || !STORE_ID.test(h.storeId)) throw new StoreError(file, `history.storeId ${JSON.stringify(h.storeId)} is not 32 hex digits`);
+  if (typeof h.storeId !== 'string' || !STORE_ID.test(h.storeId))
+    throw new StoreError(file, `history.storeId ${JSON.stringify(h.storeId)} is not 32 hex digits`);
   for (const key of ['segment', 'copies', 'position', 'archived', 'seen'] as const) {
     const value = h[key];
-    if (!Number.isSafeInteger(value) || (value as number) < 0) throw new StoreError(file, `history.${key} ${JSON.stringify(value)} is not a count`);
+    if (!Number.isSafeInteger(value) || (value as number) < 0)
+      throw new StoreError(file, `history.${key} ${JSON.stringify(value)} is not a count`);
   }
   return h as HistoryManifest;
 }
@@ -102,7 +104,10 @@ export function checkHistory({ dir, history, tally, archiveFiles, alsoLive }: Hi
   }
   const lines = tally.get(history.segment)!.lines;
   if (lines < history.copies) {
-    throw new StoreBehind(checkpoint, `holds ${lines} lines, but the checkpoint that wrote it copied ${history.copies} (manifest ${manifest})`);
+    throw new StoreBehind(
+      checkpoint,
+      `holds ${lines} lines, but the checkpoint that wrote it copied ${history.copies} (manifest ${manifest})`,
+    );
   }
   const position = positionOf(history, tally);
   if (position < history.seen) {

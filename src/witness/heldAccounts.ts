@@ -27,7 +27,17 @@ export async function readWitnessFiles(journalPath: string, decisionsPath: strin
 export function heldAccounts({ entries, decisions }: WitnessFiles, history: StoreHistory | null): HeldAccount[] {
   const accounts = new Map(entries.map((e) => [`${e.chain}|${e.account}`, e]));
   return [...accounts.values()]
-    .map((e) => judge({ chain: e.chain, account: e.account, entries, decisions, opened: history, storeKnows: new Map(), report: null }))
+    .map((e) =>
+      judge({
+        chain: e.chain,
+        account: e.account,
+        entries,
+        decisions,
+        opened: history,
+        storeKnows: new Map(),
+        report: null,
+      }),
+    )
     .filter((v) => v.unknown.length > 0)
     .map((v) => ({ chain: v.chain, account: v.account, unknown: v.unknown.length }));
 }

@@ -49,7 +49,11 @@ export async function openWitness(options: OpenWitnessOptions): Promise<OpenedWi
   });
   const senders = new Map([...options.senders].map(([chain, sender]) => [chain, new WitnessedSender(sender, gate)]));
   for (const [chain, sender] of options.senders) {
-    if (sender.witness === undefined) options.log.warn({ chain }, 'this sender has no witness: a store behind the chain is recognised only through the witness journal');
+    if (sender.witness === undefined)
+      options.log.warn(
+        { chain },
+        'this sender has no witness: a store behind the chain is recognised only through the witness journal',
+      );
   }
   return { gate, senders, journal };
 }
@@ -65,10 +69,14 @@ export async function startWitness(witness: OpenedWitness, log: Logger): Promise
     try {
       verdicts.push(...(await witness.gate.start([sender])));
     } catch (error) {
-      log.warn({ chain: sender.chain, err: String((error as Error).message ?? error) }, 'witness check at start failed; it runs again before every signature');
+      log.warn(
+        { chain: sender.chain, err: String((error as Error).message ?? error) },
+        'witness check at start failed; it runs again before every signature',
+      );
     }
   }
   const held = verdicts.filter(isHeld);
-  if (held.length === 0) log.info({ chains: verdicts.map((v) => v.chain) }, 'witness: every chain shows only what this store knows');
+  if (held.length === 0)
+    log.info({ chains: verdicts.map((v) => v.chain) }, 'witness: every chain shows only what this store knows');
   return verdicts;
 }

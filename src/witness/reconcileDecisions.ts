@@ -66,7 +66,13 @@ export class MemoryDecisions implements DecisionSource {
 }
 
 /** Whether a decision covers the transaction `id` or the nonce `nonce` of an account. */
-export function decides(decision: Decision, chain: string, account: string, id: string | null, nonce: number | null): boolean {
+export function decides(
+  decision: Decision,
+  chain: string,
+  account: string,
+  id: string | null,
+  nonce: number | null,
+): boolean {
   if (decision.chain !== chain || !sameAccount(decision.account, account)) return false;
   if (nonce !== null && decision.throughNonce !== null && nonce <= decision.throughNonce) return true;
   return (id !== null && decision.id === id) || (nonce !== null && decision.nonce === nonce);
@@ -81,7 +87,8 @@ function validateDecision(value: unknown, where: string): Decision {
   const d = value as Partial<Record<string, unknown>> | null;
   const text = (key: string): boolean => typeof d?.[key] === 'string' && (d[key] as string).length > 0;
   const maybe = (key: string): boolean => d?.[key] === null || typeof d?.[key] === 'string';
-  const count = (key: string): boolean => d?.[key] === null || (Number.isSafeInteger(d?.[key]) && (d?.[key] as number) >= 0);
+  const count = (key: string): boolean =>
+    d?.[key] === null || (Number.isSafeInteger(d?.[key]) && (d?.[key] as number) >= 0);
   const ok =
     d !== null &&
     typeof d === 'object' &&

@@ -71,7 +71,8 @@ export function judge(input: JudgeInput): Verdict {
   const items: UnknownItem[] = [];
   const listedIds = new Set<string>();
   const listedNonces = new Set<number>();
-  const listed = (id: string | null, nonce: number | null): boolean => (id !== null && listedIds.has(id)) || (nonce !== null && listedNonces.has(nonce));
+  const listed = (id: string | null, nonce: number | null): boolean =>
+    (id !== null && listedIds.has(id)) || (nonce !== null && listedNonces.has(nonce));
   const add = (item: UnknownItem): void => {
     if (decided(item.id, item.nonce) || listed(item.id, item.nonce)) return;
     items.push(item);
@@ -89,14 +90,27 @@ export function judge(input: JudgeInput): Verdict {
     for (let nonce = Math.max(known.floor, decidedThrough + 1); nonce < report.next; nonce += 1) {
       if (known.nonces.has(nonce) || decided(null, nonce) || listed(null, nonce)) continue;
       if (items.length >= MAX_LISTED_UNKNOWN) more += 1;
-      else add({ id: null, nonce, evidence: `the chain shows nonce ${nonce} of ${account} used or pending; no transaction known here has it` });
+      else
+        add({
+          id: null,
+          nonce,
+          evidence: `the chain shows nonce ${nonce} of ${account} used or pending; no transaction known here has it`,
+        });
     }
   } else if (report?.kind === 'ids') {
     for (const id of report.ids) {
-      if (!known.ids.has(id)) add({ id, nonce: null, evidence: `the chain lists transaction ${id} of ${account}; it is known nowhere here` });
+      if (!known.ids.has(id))
+        add({ id, nonce: null, evidence: `the chain lists transaction ${id} of ${account}; it is known nowhere here` });
     }
   }
-  return { chain, account, shows: describeReport(report), knows: describeKnown(known, input.opened), unknown: items, more };
+  return {
+    chain,
+    account,
+    shows: describeReport(report),
+    knows: describeKnown(known, input.opened),
+    unknown: items,
+    more,
+  };
 }
 
 /** Broadcasts journaled after the position the store was opened at, whose transfer the store does not hold. */
@@ -105,7 +119,13 @@ function journalAhead(mine: readonly WitnessEntry[], input: JudgeInput): Unknown
   if (opened === null) return [];
   const items: UnknownItem[] = [];
   for (const entry of mine) {
-    if (entry.kind !== 'broadcast' || entry.storeId !== opened.storeId || entry.position <= opened.position || input.storeKnows.has(entry.id)) continue;
+    if (
+      entry.kind !== 'broadcast' ||
+      entry.storeId !== opened.storeId ||
+      entry.position <= opened.position ||
+      input.storeKnows.has(entry.id)
+    )
+      continue;
     items.push({
       id: entry.id,
       nonce: entry.nonce,
@@ -125,7 +145,11 @@ interface Known {
   readonly baseline: boolean;
 }
 
-function knownActivity(mine: readonly WitnessEntry[], decisions: readonly Decision[], storeKnows: ReadonlyMap<string, number | null>): Known {
+function knownActivity(
+  mine: readonly WitnessEntry[],
+  decisions: readonly Decision[],
+  storeKnows: ReadonlyMap<string, number | null>,
+): Known {
   let floor = 0;
   let baseline = false;
   const nonces = new Set<number>();

@@ -84,7 +84,10 @@ export class WitnessGate {
   /** A transfer the store holds (a restored swap's), for the chain named. */
   storeHolds(chain: string, identity: SignedIdentity): void {
     let known = this.storeKnows.get(chain);
-    if (known === undefined) this.storeKnows.set(chain, (known = new Map()));
+    if (known === undefined) {
+      known = new Map();
+      this.storeKnows.set(chain, known);
+    }
     known.set(identity.id, identity.nonce);
   }
 
@@ -125,15 +128,29 @@ export class WitnessGate {
     if (this.journaled.has(key)) return;
     // The host broadcasts only bytes its store holds (persisted before the effect runs).
     this.storeHolds(chain, identity);
-    const { storeId, position } = this.options.store.history?.() ?? this.options.opened ?? { storeId: 'none', position: 0 };
-    await this.options.journal.append({ kind: 'broadcast', chain, account: identity.account, storeId, at: this.options.now(), id: identity.id, nonce: identity.nonce, ref, position });
+    const { storeId, position } = this.options.store.history?.() ??
+      this.options.opened ?? { storeId: 'none', position: 0 };
+    await this.options.journal.append({
+      kind: 'broadcast',
+      chain,
+      account: identity.account,
+      storeId,
+      at: this.options.now(),
+      id: identity.id,
+      nonce: identity.nonce,
+      ref,
+      position,
+    });
     this.journaled.add(key);
   }
 
   /** Unknown activity found outside a check (a nonce taken by a transaction not ours). */
   async found(chain: string, account: string, item: UnknownItem): Promise<void> {
     await this.record(chain, account, [item]);
-    this.options.log.error({ chain, account, nonce: item.nonce, evidence: item.evidence }, 'the chain shows a transaction this store does not know; signing held on this chain');
+    this.options.log.error(
+      { chain, account, nonce: item.nonce, evidence: item.evidence },
+      'the chain shows a transaction this store does not know; signing held on this chain',
+    );
   }
 
   /** The transfer the operator adopted for this swap, if any. */
@@ -150,13 +167,27 @@ export class WitnessGate {
 
   private async baseline(chain: string, report: WitnessReport): Promise<void> {
     const storeId = this.options.opened?.storeId ?? 'none';
-    const known = this.options.journal.entries().some((e) => e.chain === chain && sameAccount(e.account, report.account) && e.storeId === storeId);
+    const known = this.options.journal
+      .entries()
+      .some((e) => e.chain === chain && sameAccount(e.account, report.account) && e.storeId === storeId);
     if (known) return;
     const next = report.kind === 'nonce' ? report.next : null;
     const ids = report.kind === 'ids' ? [...report.ids] : [];
-    const why = 'what the chain showed when this store began: activity before it is not this store\'s to know';
-    await this.options.journal.append({ kind: 'baseline', chain, account: report.account, storeId, at: this.options.now(), next, ids, why });
-    this.options.log.warn({ chain, account: report.account, next, ids: ids.length }, 'witness baseline recorded for a store that begins now');
+    const why = "what the chain showed when this store began: activity before it is not this store's to know";
+    await this.options.journal.append({
+      kind: 'baseline',
+      chain,
+      account: report.account,
+      storeId,
+      at: this.options.now(),
+      next,
+      ids,
+      why,
+    });
+    this.options.log.warn(
+      { chain, account: report.account, next, ids: ids.length },
+      'witness baseline recorded for a store that begins now',
+    );
   }
 
   private async recordAndTell(verdict: Verdict): Promise<void> {
@@ -165,7 +196,11 @@ export class WitnessGate {
     if (before === key) return;
     this.told.set(verdict.chain, key);
     if (!isHeld(verdict)) {
-      if (before !== undefined) this.options.log.info({ chain: verdict.chain, account: verdict.account }, 'every unknown transaction is decided; signing resumes on this chain');
+      if (before !== undefined)
+        this.options.log.info(
+          { chain: verdict.chain, account: verdict.account },
+          'every unknown transaction is decided; signing resumes on this chain',
+        );
       return;
     }
     await this.record(verdict.chain, verdict.account, verdict.unknown);
@@ -184,18 +219,32 @@ export class WitnessGate {
 
   /** Writes down unknown items not written yet: the hold must outlive this process. */
   private async record(chain: string, account: string, items: readonly UnknownItem[]): Promise<void> {
-    const { storeId, position } = this.options.store.history?.() ?? this.options.opened ?? { storeId: 'none', position: null };
+    const { storeId, position } = this.options.store.history?.() ??
+      this.options.opened ?? { storeId: 'none', position: null };
     for (const item of items) {
       const keys = unknownKeys(chain, item);
       if (keys.some((key) => this.recorded.has(key))) continue;
-      await this.options.journal.append({ kind: 'unknown', chain, account, storeId, at: this.options.now(), id: item.id, nonce: item.nonce, position, evidence: item.evidence });
+      await this.options.journal.append({
+        kind: 'unknown',
+        chain,
+        account,
+        storeId,
+        at: this.options.now(),
+        id: item.id,
+        nonce: item.nonce,
+        position,
+        evidence: item.evidence,
+      });
       for (const key of keys) this.recorded.add(key);
     }
   }
 }
 
 function unknownKeys(chain: string, item: { readonly id: string | null; readonly nonce: number | null }): string[] {
-  return [...(item.id === null ? [] : [`${chain}|id|${item.id}`]), ...(item.nonce === null ? [] : [`${chain}|nonce|${item.nonce}`])];
+  return [
+    ...(item.id === null ? [] : [`${chain}|id|${item.id}`]),
+    ...(item.nonce === null ? [] : [`${chain}|nonce|${item.nonce}`]),
+  ];
 }
 
 export function isHeld(verdict: Verdict): boolean {

@@ -116,7 +116,8 @@ export class MemoryWitnessJournal implements WitnessJournal {
 function validateEntry(value: unknown, where: string): WitnessEntry {
   const e = value as Partial<Record<string, unknown>> | null;
   const text = (key: string): boolean => typeof e?.[key] === 'string';
-  const count = (key: string): boolean => e?.[key] === null || (Number.isSafeInteger(e?.[key]) && (e?.[key] as number) >= 0);
+  const count = (key: string): boolean =>
+    e?.[key] === null || (Number.isSafeInteger(e?.[key]) && (e?.[key] as number) >= 0);
   const ok =
     e !== null &&
     typeof e === 'object' &&

@@ -86,12 +86,17 @@ export class WitnessedSender implements TransferSender, Witnessed {
       return adopted;
     }
     if (this.unconfirmed.size > 0) {
-      throw new AwaitingConfirmation(`swap ${request.swapId} waits on ${this.chain}: ${[...this.unconfirmed].join(', ')} not yet seen included`);
+      throw new AwaitingConfirmation(
+        `swap ${request.swapId} waits on ${this.chain}: ${[...this.unconfirmed].join(', ')} not yet seen included`,
+      );
     }
     const verdict = await this.gate.check(this);
     if (isHeld(verdict)) throw new SigningHeld(verdict);
     const signed = await this.inner.sign(request);
-    this.inFlight.set(signed.raw, { identity: this.identityOf(signed.raw, signed.hash), ref: `swap:${request.swapId}` });
+    this.inFlight.set(signed.raw, {
+      identity: this.identityOf(signed.raw, signed.hash),
+      ref: `swap:${request.swapId}`,
+    });
     this.unconfirmed.add(signed.hash);
     return signed;
   }
@@ -112,7 +117,10 @@ export class WitnessedSender implements TransferSender, Witnessed {
   async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     const adoptedAt = await this.gate.adoptedBlock(this.chain, transfer.hash);
     // An adopted transfer may have been included before this store's machine decided to send.
-    const asked = adoptedAt === null || adoptedAt >= transfer.decidedAtBlock ? transfer : { ...transfer, decidedAtBlock: adoptedAt };
+    const asked =
+      adoptedAt === null || adoptedAt >= transfer.decidedAtBlock
+        ? transfer
+        : { ...transfer, decidedAtBlock: adoptedAt };
     const status = await this.inner.lookup(asked);
     if (status.kind === 'included' || status.kind === 'failed') {
       this.inFlight.delete(transfer.raw);
@@ -148,13 +156,17 @@ export class WitnessedSender implements TransferSender, Witnessed {
   }
 
   activity(query: ActivityQuery): Promise<ChainActivity[]> {
-    if (this.inner.activity === undefined) return Promise.reject(new Error(`the ${this.chain} sender cannot list its account's transactions`));
+    if (this.inner.activity === undefined)
+      return Promise.reject(new Error(`the ${this.chain} sender cannot list its account's transactions`));
     return this.inner.activity(query);
   }
 
   private async adopted(raw: string, id: string, request: TransferRequest): Promise<SignedBytes> {
     const identity = this.identityOf(raw, id);
-    if (identity.id !== id) throw new AdoptionMismatch(`the transfer adopted for swap ${request.swapId} on ${this.chain} is ${identity.id}, not ${id} as recorded`);
+    if (identity.id !== id)
+      throw new AdoptionMismatch(
+        `the transfer adopted for swap ${request.swapId} on ${this.chain} is ${identity.id}, not ${id} as recorded`,
+      );
     this.inFlight.set(raw, { identity, ref: `swap:${request.swapId}` });
     return { raw, hash: id };
   }
@@ -162,7 +174,8 @@ export class WitnessedSender implements TransferSender, Witnessed {
   private identityOf(raw: string, hash: string | null): SignedIdentity {
     if (this.inner.identify !== undefined) return this.inner.identify(raw);
     const id = hash ?? this.inFlight.get(raw)?.identity.id;
-    if (id === undefined) throw new Error(`${this.chain}: bytes to broadcast that were neither signed nor restored here`);
+    if (id === undefined)
+      throw new Error(`${this.chain}: bytes to broadcast that were neither signed nor restored here`);
     return { account: ANY_ACCOUNT, nonce: null, id };
   }
 }

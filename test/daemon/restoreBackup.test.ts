@@ -54,7 +54,11 @@ afterAll(async () => {
 
 async function machine(id: string): Promise<{ live: string | null; final: string | null }> {
   try {
-    const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), { create: false, readOnly: true, knownMachines: knownMachineVersions });
+    const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), {
+      create: false,
+      readOnly: true,
+      knownMachines: knownMachineVersions,
+    });
     const live = (await store.loadLive()).find((r) => r.id === id);
     const final = (await finalMachines(store)).get(id)?.state ?? null;
     return { live: live === undefined ? null : String((live.snapshot as { value: unknown }).value), final };
@@ -69,7 +73,8 @@ async function transfersTo(user: string): Promise<string[]> {
   const head = await rig.evm.provider.getBlockNumber();
   for (let n = 0; n <= head; n += 1) {
     for (const tx of (await rig.evm.provider.getBlock(n, true))?.prefetchedTransactions ?? []) {
-      if (tx.from === rig.transferWallet.address && tx.to !== null && getAddress(tx.to) === getAddress(user)) hashes.push(tx.hash);
+      if (tx.from === rig.transferWallet.address && tx.to !== null && getAddress(tx.to) === getAddress(user))
+        hashes.push(tx.hash);
     }
   }
   return hashes;
@@ -117,8 +122,14 @@ describe('a backup put back never pays twice (daemon, hardhat, fake Subtensor)',
       if (existsSync(join(backup, name))) cpSync(join(backup, name), join(rig.dataDir, name), { recursive: true });
     }
     daemon = await startHeld();
-    expect(daemon.output()).toMatch(new RegExp(`"chain":"${EVM_CHAIN}","account":"${rig.transferWallet.address}".*"chainShows":"next nonce \\d+".*"storeKnows":".*opened at position \\d+"`));
-    expect(daemon.output()).toMatch(/broadcast at position \d+ of store [0-9a-f]{32}, but the store was opened at position \d+/);
+    expect(daemon.output()).toMatch(
+      new RegExp(
+        `"chain":"${EVM_CHAIN}","account":"${rig.transferWallet.address}".*"chainShows":"next nonce \\d+".*"storeKnows":".*opened at position \\d+"`,
+      ),
+    );
+    expect(daemon.output()).toMatch(
+      /broadcast at position \d+ of store [0-9a-f]{32}, but the store was opened at position \d+/,
+    );
     expect(await transfersTo(user)).toHaveLength(1);
     expect((await machine('swap:0')).live).toBe('Sending');
     await stop(daemon);
@@ -127,23 +138,56 @@ describe('a backup put back never pays twice (daemon, hardhat, fake Subtensor)',
     rmSync(rig.dataDir, { recursive: true, force: true });
     cpSync(backup, rig.dataDir, { recursive: true });
     daemon = await startHeld();
-    expect(daemon.output()).toMatch(/the chain shows nonce \d+ of 0x[0-9a-fA-F]{40} used or pending; no transaction known here has it/);
+    expect(daemon.output()).toMatch(
+      /the chain shows nonce \d+ of 0x[0-9a-fA-F]{40} used or pending; no transaction known here has it/,
+    );
     expect(await transfersTo(user)).toHaveLength(1);
     const status = await runSettle(['status', '--config', rig.configPath]);
-    expect(status.stdout).toMatch(new RegExp(`SIGNING HELD on ${EVM_CHAIN} \\(${rig.transferWallet.address}\\): 1 transaction`));
+    expect(status.stdout).toMatch(
+      new RegExp(`SIGNING HELD on ${EVM_CHAIN} \\(${rig.transferWallet.address}\\): 1 transaction`),
+    );
 
     // The operator: list, adopt; the daemon marks the swap with that very transfer.
     const list = await runSettle(['reconcile', 'list', '--config', rig.configPath]);
     expect(list.status).toBe(0);
     expect(list.stdout).toContain(`SIGNING HELD, 1 unknown transaction(s)`);
     expect(list.stdout).toContain(`${paid}: a coin transfer (block`);
-    expect(list.stdout).toContain(`matches swap 0 (Sending, ${amount} to ${getAddress(user)}): settle reconcile adopt ${paid} --swap 0`);
-    const wrong = await runSettle(['reconcile', 'adopt', paid!, '--swap', '5', '--by', 'ops', '--reason', 'x', '--config', rig.configPath]);
+    expect(list.stdout).toContain(
+      `matches swap 0 (Sending, ${amount} to ${getAddress(user)}): settle reconcile adopt ${paid} --swap 0`,
+    );
+    const wrong = await runSettle([
+      'reconcile',
+      'adopt',
+      paid!,
+      '--swap',
+      '5',
+      '--by',
+      'ops',
+      '--reason',
+      'x',
+      '--config',
+      rig.configPath,
+    ]);
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toMatch(/does not pay open swap 5/);
-    const adopt = await runSettle(['reconcile', 'adopt', paid!, '--swap', '0', '--by', 'ops', '--reason', 'the backup predates this transfer; same recipient and amount', '--config', rig.configPath]);
+    const adopt = await runSettle([
+      'reconcile',
+      'adopt',
+      paid!,
+      '--swap',
+      '0',
+      '--by',
+      'ops',
+      '--reason',
+      'the backup predates this transfer; same recipient and amount',
+      '--config',
+      rig.configPath,
+    ]);
     expect(adopt.status).toBe(0);
-    await until(async () => (await machine('swap:0')).final === 'Fulfilled', 'swap:0 Fulfilled with the adopted transfer');
+    await until(
+      async () => (await machine('swap:0')).final === 'Fulfilled',
+      'swap:0 Fulfilled with the adopted transfer',
+    );
     expect(daemon.output()).toContain('signing resumes');
     await stop(daemon);
     expect(await transfersTo(user)).toEqual([paid]);

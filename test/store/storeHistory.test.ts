@@ -4,13 +4,28 @@
  * (an emptied segment, lost acknowledged lines, a segment put back from an older copy) is
  * refused at open by a writer, naming the files and the counts, with nothing touched.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../../src/store/checksummedJsonFile.ts';
 import { encodeLogLine } from '../../src/store/logLine.ts';
-import { openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT, type OpenStoreOptions } from '../../src/store/lowdbSnapshotStore.ts';
+import {
+  openLowdbSnapshotStore,
+  RECORD_FORMAT,
+  STORE_FORMAT,
+  type OpenStoreOptions,
+} from '../../src/store/lowdbSnapshotStore.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
 import { StoreBehind } from '../../src/errors.ts';
 
@@ -22,14 +37,25 @@ beforeEach(() => {
 });
 
 function record(id: string, seq: number, extra: object = {}): MachineRecord {
-  return { id, machine: { name: 'swapFulfillment', version: 1 }, seq, snapshot: { status: 'active', value: 'Pending', context: { n: seq, ...extra } } };
+  return {
+    id,
+    machine: { name: 'swapFulfillment', version: 1 },
+    seq,
+    snapshot: { status: 'active', value: 'Pending', context: { n: seq, ...extra } },
+  };
 }
 
-const open = (options: Partial<OpenStoreOptions> = {}) => openLowdbSnapshotStore(dir, { create: false, knownMachines: KNOWN, ...options });
-const create = (options: Partial<OpenStoreOptions> = {}) => openLowdbSnapshotStore(dir, { create: true, knownMachines: KNOWN, ...options });
-const segments = (): string[] => readdirSync(join(dir, 'log')).filter((n) => n.endsWith('.jsonl')).sort();
+const open = (options: Partial<OpenStoreOptions> = {}) =>
+  openLowdbSnapshotStore(dir, { create: false, knownMachines: KNOWN, ...options });
+const create = (options: Partial<OpenStoreOptions> = {}) =>
+  openLowdbSnapshotStore(dir, { create: true, knownMachines: KNOWN, ...options });
+const segments = (): string[] =>
+  readdirSync(join(dir, 'log'))
+    .filter((n) => n.endsWith('.jsonl'))
+    .sort();
 const newestSegment = (): string => join(dir, 'log', segments().at(-1)!);
-const manifest = (): { layoutVersion: number; history: Record<string, unknown> } => JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).data;
+const manifest = (): { layoutVersion: number; history: Record<string, unknown> } =>
+  JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).data;
 
 function fingerprint(root: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -62,7 +88,13 @@ async function expectBehind(file: RegExp, evidence: RegExp): Promise<void> {
 function dropLastLines(n: number): void {
   const path = newestSegment();
   const lines = readFileSync(path, 'utf8').split('\n').slice(0, -1);
-  writeFileSync(path, lines.slice(0, lines.length - n).map((l) => `${l}\n`).join(''));
+  writeFileSync(
+    path,
+    lines
+      .slice(0, lines.length - n)
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
 }
 
 describe('a store knows its own history', () => {
@@ -101,7 +133,10 @@ describe('a store knows its own history', () => {
     const writer = await open();
     expect(writer.historyBegins).toBe(true);
     expect(writer.history()!.position).toBe(3);
-    expect(manifest()).toMatchObject({ layoutVersion: 3, history: { segment: 1, copies: 0, position: 0, archived: 0, seen: 3 } });
+    expect(manifest()).toMatchObject({
+      layoutVersion: 3,
+      history: { segment: 1, copies: 0, position: 0, archived: 0, seen: 3 },
+    });
     await writer.put(record('swap:2', 2));
     await writer.close();
     const again = await open();
@@ -116,7 +151,9 @@ describe('a store knows its own history', () => {
     await store.close();
     const { storeId } = store.history()!;
     // What the checkpoint would have written: the live lines, as segment 2.
-    const live = [record('swap:2', 1), record('swap:1', 2)].map((r) => `${encodeLogLine(RECORD_FORMAT, r).toString('utf8')}\n`).join('');
+    const live = [record('swap:2', 1), record('swap:1', 2)]
+      .map((r) => `${encodeLogLine(RECORD_FORMAT, r).toString('utf8')}\n`)
+      .join('');
     writeFileSync(join(dir, 'log', '0000000002.jsonl'), live);
     const reopened = await open();
     expect(reopened.history()).toEqual({ storeId, position: 3 });
@@ -134,7 +171,10 @@ describe('a log shorter than its manifest or archive say is refused at open', ()
     await store.archive('swap:1');
     await store.close();
     truncateSync(newestSegment(), 0);
-    await expectBehind(/archive$/, /holds 1 archived records, but the log accounts for 0 .*the log lost the lines of 1/);
+    await expectBehind(
+      /archive$/,
+      /holds 1 archived records, but the log accounts for 0 .*the log lost the lines of 1/,
+    );
   });
 
   it('an emptied log segment after a checkpoint', async () => {
@@ -154,7 +194,10 @@ describe('a log shorter than its manifest or archive say is refused at open', ()
     await store.close();
     await (await open()).close(); // the writer's open records how far the log went
     dropLastLines(1);
-    await expectBehind(/0000000001\.jsonl$/, /the log ends at position 2 .* had reached position 3 when it was last opened .*1 acknowledged lines are gone/);
+    await expectBehind(
+      /0000000001\.jsonl$/,
+      /the log ends at position 2 .* had reached position 3 when it was last opened .*1 acknowledged lines are gone/,
+    );
   });
 
   it('a log put back from an older copy of the store', async () => {
@@ -179,8 +222,16 @@ describe('a log shorter than its manifest or archive say is refused at open', ()
     const name = segments().at(-1)!;
     // An older copy's first segment in place of the checkpoint segment.
     rmSync(join(dir, 'log', name));
-    writeFileSync(join(dir, 'log', '0000000001.jsonl'), `${encodeLogLine(RECORD_FORMAT, record('swap:1', 1)).toString('utf8')}\n`);
-    await expectBehind(/log$/, new RegExp(`manifest .*store\\.json says segment ${name} holds the log since its last checkpoint, but the log directory holds 0000000001\\.jsonl`));
+    writeFileSync(
+      join(dir, 'log', '0000000001.jsonl'),
+      `${encodeLogLine(RECORD_FORMAT, record('swap:1', 1)).toString('utf8')}\n`,
+    );
+    await expectBehind(
+      /log$/,
+      new RegExp(
+        `manifest .*store\\.json says segment ${name} holds the log since its last checkpoint, but the log directory holds 0000000001\\.jsonl`,
+      ),
+    );
   });
 
   it('a reader beside a daemon does not compare (it cannot tell a checkpoint in progress), but a writer does', async () => {

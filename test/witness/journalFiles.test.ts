@@ -11,8 +11,31 @@ import { StoreError } from '../../src/errors.ts';
 import { FileDecisions, type Decision } from '../../src/witness/reconcileDecisions.ts';
 import { FileWitnessJournal, readWitnessJournal, type WitnessEntry } from '../../src/witness/witnessJournal.ts';
 
-const entry: WitnessEntry = { kind: 'broadcast', chain: 'eth', account: '0x1', storeId: 'a'.repeat(32), at: 't', id: '0xabc', nonce: 3, ref: 'swap:1', position: 9 };
-const decision: Decision = { kind: 'dismiss', chain: 'eth', account: '0x1', id: '0xabc', nonce: null, throughNonce: null, swapId: null, raw: null, block: null, by: 'alice', reason: 'manual top-up', at: 't' };
+const entry: WitnessEntry = {
+  kind: 'broadcast',
+  chain: 'eth',
+  account: '0x1',
+  storeId: 'a'.repeat(32),
+  at: 't',
+  id: '0xabc',
+  nonce: 3,
+  ref: 'swap:1',
+  position: 9,
+};
+const decision: Decision = {
+  kind: 'dismiss',
+  chain: 'eth',
+  account: '0x1',
+  id: '0xabc',
+  nonce: null,
+  throughNonce: null,
+  swapId: null,
+  raw: null,
+  block: null,
+  by: 'alice',
+  reason: 'manual top-up',
+  at: 't',
+};
 
 describe('the witness journal and the decisions on disk', () => {
   it('round-trip; a torn tail is skipped by a reader and set aside by the next writer', async () => {
@@ -48,7 +71,10 @@ describe('the witness journal and the decisions on disk', () => {
     expect(await decisions.read()).toEqual([]);
     await decisions.append(decision);
     await decisions.append({ ...decision, kind: 'adopt', swapId: '7', raw: '0xff', id: '0xfed', block: 12 });
-    expect(await decisions.read()).toEqual([decision, { ...decision, kind: 'adopt', swapId: '7', raw: '0xff', id: '0xfed', block: 12 }]);
+    expect(await decisions.read()).toEqual([
+      decision,
+      { ...decision, kind: 'adopt', swapId: '7', raw: '0xff', id: '0xfed', block: 12 },
+    ]);
     expect(existsSync(join(dir, 'reconcile.jsonl'))).toBe(true);
   });
 });

@@ -32,7 +32,16 @@ const broadcast = (nonce: number, position: number, storeId = STORE): WitnessEnt
   ref: `swap:${nonce}`,
   position,
 });
-const baseline = (next: number): WitnessEntry => ({ kind: 'baseline', chain: 'eth', account: ACCOUNT, storeId: STORE, at: 't', next, ids: [], why: 'test' });
+const baseline = (next: number): WitnessEntry => ({
+  kind: 'baseline',
+  chain: 'eth',
+  account: ACCOUNT,
+  storeId: STORE,
+  at: 't',
+  next,
+  ids: [],
+  why: 'test',
+});
 const decision = (fields: Partial<Decision>): Decision => ({
   kind: 'dismiss',
   chain: 'eth',
@@ -64,20 +73,34 @@ function verdictOf(input: Partial<JudgeInput>) {
 
 describe('the witness judges an account against what this data directory knows', () => {
   it('nothing unknown when the chain shows what the journal holds', () => {
-    const verdict = verdictOf({ entries: [baseline(2), broadcast(2, 10), broadcast(3, 20)], report: { kind: 'nonce', account: ACCOUNT, next: 4 } });
+    const verdict = verdictOf({
+      entries: [baseline(2), broadcast(2, 10), broadcast(3, 20)],
+      report: { kind: 'nonce', account: ACCOUNT, next: 4 },
+    });
     expect(verdict.unknown).toEqual([]);
     expect(verdict.shows).toBe('next nonce 4');
-    expect(verdict.knows).toMatch(/nonces below 2 from before this store, transactions up to nonce 3, store aaaaaaaa… opened at position 100/);
+    expect(verdict.knows).toMatch(
+      /nonces below 2 from before this store, transactions up to nonce 3, store aaaaaaaa… opened at position 100/,
+    );
   });
 
   it('chain ahead: nonces the chain shows used that no transaction known here has', () => {
-    const verdict = verdictOf({ entries: [baseline(0), broadcast(0, 10), broadcast(1, 20)], report: { kind: 'nonce', account: ACCOUNT, next: 4 } });
+    const verdict = verdictOf({
+      entries: [baseline(0), broadcast(0, 10), broadcast(1, 20)],
+      report: { kind: 'nonce', account: ACCOUNT, next: 4 },
+    });
     expect(verdict.unknown.map((i) => i.nonce)).toEqual([2, 3]);
-    expect(verdict.unknown[0]!.evidence).toMatch(/the chain shows nonce 2 of 0xAbC0.* used or pending; no transaction known here has it/);
+    expect(verdict.unknown[0]!.evidence).toMatch(
+      /the chain shows nonce 2 of 0xAbC0.* used or pending; no transaction known here has it/,
+    );
   });
 
-  it('a gap below a known nonce is unknown too, and the store\'s own transfers count as known', () => {
-    const verdict = verdictOf({ entries: [baseline(0), broadcast(0, 10), broadcast(3, 20)], storeKnows: new Map([['0xstore', 1]]), report: { kind: 'nonce', account: ACCOUNT, next: 4 } });
+  it("a gap below a known nonce is unknown too, and the store's own transfers count as known", () => {
+    const verdict = verdictOf({
+      entries: [baseline(0), broadcast(0, 10), broadcast(3, 20)],
+      storeKnows: new Map([['0xstore', 1]]),
+      report: { kind: 'nonce', account: ACCOUNT, next: 4 },
+    });
     expect(verdict.unknown.map((i) => i.nonce)).toEqual([2]);
   });
 
@@ -86,7 +109,9 @@ describe('the witness judges an account against what this data directory knows',
     const verdict = verdictOf({ entries, report: { kind: 'nonce', account: ACCOUNT, next: 2 } });
     expect(verdict.unknown).toHaveLength(1);
     expect(verdict.unknown[0]).toMatchObject({ id: '0x1', nonce: 1 });
-    expect(verdict.unknown[0]!.evidence).toMatch(/broadcast at position 120 of store a+, but the store was opened at position 100 and does not hold it/);
+    expect(verdict.unknown[0]!.evidence).toMatch(
+      /broadcast at position 120 of store a+, but the store was opened at position 100 and does not hold it/,
+    );
     // The store holding that transfer (restored with it) is not behind for it.
     expect(verdictOf({ entries, storeKnows: new Map([['0x1', 1]]) }).unknown).toEqual([]);
     // Without the chain's word the journal still tells.
@@ -94,38 +119,97 @@ describe('the witness judges an account against what this data directory knows',
   });
 
   it('a recorded unknown stays until decided; decisions by id, nonce or range lift it', () => {
-    const unknown: WitnessEntry = { kind: 'unknown', chain: 'eth', account: ACCOUNT, storeId: STORE, at: 't', id: null, nonce: 7, position: 1, evidence: 'nonce 7 taken' };
+    const unknown: WitnessEntry = {
+      kind: 'unknown',
+      chain: 'eth',
+      account: ACCOUNT,
+      storeId: STORE,
+      at: 't',
+      id: null,
+      nonce: 7,
+      position: 1,
+      evidence: 'nonce 7 taken',
+    };
     const report = { kind: 'nonce' as const, account: ACCOUNT, next: 9 };
     const entries = [baseline(0), ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) => broadcast(n, n))];
     expect(verdictOf({ entries: [...entries, unknown], report }).unknown.map((i) => i.nonce)).toEqual([7]);
-    expect(verdictOf({ entries: [...entries, unknown], report, decisions: [decision({ nonce: 7 })] }).unknown).toEqual([]);
-    expect(verdictOf({ entries: [baseline(0)], report, decisions: [decision({ throughNonce: 6 }), decision({ kind: 'adopt', id: '0xa', nonce: 7, swapId: '3', raw: '0x' })] }).unknown.map((i) => i.nonce)).toEqual([8]);
+    expect(verdictOf({ entries: [...entries, unknown], report, decisions: [decision({ nonce: 7 })] }).unknown).toEqual(
+      [],
+    );
+    expect(
+      verdictOf({
+        entries: [baseline(0)],
+        report,
+        decisions: [
+          decision({ throughNonce: 6 }),
+          decision({ kind: 'adopt', id: '0xa', nonce: 7, swapId: '3', raw: '0x' }),
+        ],
+      }).unknown.map((i) => i.nonce),
+    ).toEqual([8]);
     // Another account's decision decides nothing here.
-    expect(verdictOf({ entries: [baseline(0)], report, decisions: [decision({ account: '0x0000000000000000000000000000000000000002', throughNonce: 8 })] }).unknown).toHaveLength(9);
+    expect(
+      verdictOf({
+        entries: [baseline(0)],
+        report,
+        decisions: [decision({ account: '0x0000000000000000000000000000000000000002', throughNonce: 8 })],
+      }).unknown,
+    ).toHaveLength(9);
   });
 
   it('chains without nonces: an id the chain lists that is known nowhere here', () => {
-    const ids: WitnessEntry = { kind: 'baseline', chain: 'eth', account: ACCOUNT, storeId: STORE, at: 't', next: null, ids: ['s1'], why: 'test' };
-    const verdict = verdictOf({ entries: [ids, { ...(broadcast(0, 1) as Extract<WitnessEntry, { kind: 'broadcast' }>), id: 's2', nonce: null }], report: { kind: 'ids', account: ACCOUNT, ids: ['s4', 's3', 's2', 's1'] }, decisions: [decision({ id: 's3' })] });
+    const ids: WitnessEntry = {
+      kind: 'baseline',
+      chain: 'eth',
+      account: ACCOUNT,
+      storeId: STORE,
+      at: 't',
+      next: null,
+      ids: ['s1'],
+      why: 'test',
+    };
+    const verdict = verdictOf({
+      entries: [ids, { ...(broadcast(0, 1) as Extract<WitnessEntry, { kind: 'broadcast' }>), id: 's2', nonce: null }],
+      report: { kind: 'ids', account: ACCOUNT, ids: ['s4', 's3', 's2', 's1'] },
+      decisions: [decision({ id: 's3' })],
+    });
     expect(verdict.unknown.map((i) => i.id)).toEqual(['s4']);
   });
 
   it('lists a bounded number of unknown nonces and counts the rest', () => {
-    const verdict = verdictOf({ entries: [], report: { kind: 'nonce', account: ACCOUNT, next: MAX_LISTED_UNKNOWN + 250 } });
+    const verdict = verdictOf({
+      entries: [],
+      report: { kind: 'nonce', account: ACCOUNT, next: MAX_LISTED_UNKNOWN + 250 },
+    });
     expect(verdict.unknown).toHaveLength(MAX_LISTED_UNKNOWN);
     expect(verdict.more).toBe(250);
   });
 });
 
 /** A world, its eth ledger's real sender, and a data directory's witness around it. */
-function rig(options: { journal?: MemoryWitnessJournal; decisions?: MemoryDecisions; opened?: StoreHistory; baselineNew?: boolean; world?: World } = {}) {
+function rig(
+  options: {
+    journal?: MemoryWitnessJournal;
+    decisions?: MemoryDecisions;
+    opened?: StoreHistory;
+    baselineNew?: boolean;
+    world?: World;
+  } = {},
+) {
   const world = options.world ?? World.create(1, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
   const journal = options.journal ?? new MemoryWitnessJournal();
   const decisions = options.decisions ?? new MemoryDecisions();
   const lines: LogLine[] = [];
   let position = options.opened?.position ?? 0;
   const store = { history: () => ({ storeId: STORE, position }) } as unknown as SnapshotStore;
-  const gate = new WitnessGate({ journal, decisions, store, opened: options.opened ?? { storeId: STORE, position }, log: collectingLogger(lines), now: () => `block ${world.height}`, baselineNew: options.baselineNew ?? true });
+  const gate = new WitnessGate({
+    journal,
+    decisions,
+    store,
+    opened: options.opened ?? { storeId: STORE, position },
+    log: collectingLogger(lines),
+    now: () => `block ${world.height}`,
+    baselineNew: options.baselineNew ?? true,
+  });
   const sender = new WitnessedSender(new SimTransferSender(world, 'eth'), gate);
   return { world, journal, decisions, gate, sender, lines, advance: (n = 1) => (position += n) };
 }
@@ -143,7 +227,7 @@ async function sendAndInclude(r: ReturnType<typeof rig>, swapId: string): Promis
 }
 
 describe('the witnessed sender', () => {
-  it('journals each first broadcast with the store\'s position, once, and signs on while nothing is unknown', async () => {
+  it("journals each first broadcast with the store's position, once, and signs on while nothing is unknown", async () => {
     const r = rig();
     await r.gate.start([r.sender]);
     expect(r.journal.entries()).toMatchObject([{ kind: 'baseline', next: 0, account: minerAddressOn('eth') }]);
@@ -164,11 +248,18 @@ describe('the witnessed sender', () => {
     const backup = live.journal.copy();
     const forgotten = await sendAndInclude(live, '2');
     // The backup is put back: same chain, older journal, store opened at its older position.
-    const restored = rig({ world: live.world, journal: backup, opened: { storeId: STORE, position: 1 }, baselineNew: false });
+    const restored = rig({
+      world: live.world,
+      journal: backup,
+      opened: { storeId: STORE, position: 1 },
+      baselineNew: false,
+    });
     const verdicts = await restored.gate.start([restored.sender]);
     expect(verdicts[0]!.unknown).toMatchObject([{ nonce: 1, id: null }]);
     await expect(restored.sender.sign(pay('2'))).rejects.toBeInstanceOf(SigningHeld);
-    await expect(restored.sender.sign(pay('2'))).rejects.toThrow(/signing held on eth for 0x1{40}: 1 transaction\(s\) the store does not know \(the chain shows next nonce 2/);
+    await expect(restored.sender.sign(pay('2'))).rejects.toThrow(
+      /signing held on eth for 0x1{40}: 1 transaction\(s\) the store does not know \(the chain shows next nonce 2/,
+    );
     // Told once, with the account, what the chain shows and what is known; and written down.
     const told = restored.lines.filter((l) => l.level === 'error');
     expect(told).toHaveLength(1);
@@ -177,7 +268,16 @@ describe('the witnessed sender', () => {
     // The operator finds the transaction and adopts it for the swap: the swap takes it instead of a signature.
     const [activity] = await restored.sender.activity({ nonces: { from: 1, to: 2 }, maxBlocks: 100 });
     expect(activity).toMatchObject({ id: forgotten, nonce: 1, to: USER, amount: 5n });
-    restored.decisions.all.push(decision({ kind: 'adopt', account: minerAddressOn('eth'), id: forgotten, nonce: 1, swapId: '2', raw: activity!.raw }));
+    restored.decisions.all.push(
+      decision({
+        kind: 'adopt',
+        account: minerAddressOn('eth'),
+        id: forgotten,
+        nonce: 1,
+        swapId: '2',
+        raw: activity!.raw,
+      }),
+    );
     const adopted = await restored.sender.sign(pay('2'));
     expect(adopted.hash).toBe(forgotten);
     expect(await restored.sender.lookup({ ...adopted, decidedAtBlock: 1 })).toMatchObject({ kind: 'included' });
@@ -193,15 +293,38 @@ describe('the witnessed sender', () => {
     const signed = await r.sender.sign(pay('1'));
     r.advance(5);
     await r.sender.broadcast(signed.raw); // in the pool, not yet included
-    const restored = rig({ world: r.world, journal: r.journal, opened: { storeId: STORE, position: 3 }, baselineNew: false });
+    const restored = rig({
+      world: r.world,
+      journal: r.journal,
+      opened: { storeId: STORE, position: 3 },
+      baselineNew: false,
+    });
     const [verdict] = await restored.gate.start([restored.sender]);
     expect(verdict!.unknown).toMatchObject([{ id: signed.hash, nonce: 0 }]);
     expect(verdict!.unknown[0]!.evidence).toMatch(/broadcast at position 5 .* opened at position 3/);
     // Even once the restored store's position passes 5, the hold stays: it was written down.
-    const later = rig({ world: r.world, journal: r.journal, opened: { storeId: STORE, position: 9 }, baselineNew: false });
+    const later = rig({
+      world: r.world,
+      journal: r.journal,
+      opened: { storeId: STORE, position: 9 },
+      baselineNew: false,
+    });
     expect((await later.gate.start([later.sender]))[0]!.unknown).toMatchObject([{ id: signed.hash }]);
-    r.decisions.all.push(decision({ account: minerAddressOn('eth'), id: signed.hash, nonce: 0, reason: 'paid swap 1, which the contract shows fulfilled' }));
-    const decided = rig({ world: r.world, journal: r.journal, decisions: r.decisions, opened: { storeId: STORE, position: 9 }, baselineNew: false });
+    r.decisions.all.push(
+      decision({
+        account: minerAddressOn('eth'),
+        id: signed.hash,
+        nonce: 0,
+        reason: 'paid swap 1, which the contract shows fulfilled',
+      }),
+    );
+    const decided = rig({
+      world: r.world,
+      journal: r.journal,
+      decisions: r.decisions,
+      opened: { storeId: STORE, position: 9 },
+      baselineNew: false,
+    });
     expect((await decided.gate.start([decided.sender]))[0]!.unknown).toEqual([]);
   });
 
@@ -222,7 +345,12 @@ describe('the witnessed sender', () => {
   it('two hosts on copies of one data directory: the second stops before it pays what the first paid', async () => {
     const a = rig();
     await a.gate.start([a.sender]);
-    const copy = rig({ world: a.world, journal: a.journal.copy(), opened: { storeId: STORE, position: 0 }, baselineNew: false });
+    const copy = rig({
+      world: a.world,
+      journal: a.journal.copy(),
+      opened: { storeId: STORE, position: 0 },
+      baselineNew: false,
+    });
     await copy.gate.start([copy.sender]);
     // Both sign at once: the same nonce. The first pays swap 1; the copy signs swap 2.
     const paidByFirst = await a.sender.sign(pay('1'));
@@ -251,6 +379,8 @@ describe('the witnessed sender', () => {
     await expect(r.sender.broadcast(signed.raw)).rejects.toThrow(/nonce 0 already used/);
     expect(await r.sender.lookup({ ...signed, decidedAtBlock: 1 })).toEqual({ kind: 'unknown' });
     await expect(r.sender.sign(pay('2'))).rejects.toBeInstanceOf(SigningHeld);
-    expect(r.journal.entries().filter((e) => e.kind === 'unknown')).toMatchObject([{ nonce: 0, evidence: expect.stringMatching(/used by a transaction this store does not know/) }]);
+    expect(r.journal.entries().filter((e) => e.kind === 'unknown')).toMatchObject([
+      { nonce: 0, evidence: expect.stringMatching(/used by a transaction this store does not know/) },
+    ]);
   });
 });

@@ -10,7 +10,12 @@ import type { ActivityQuery, ChainActivity } from '../../host/ports.ts';
 const ERC20 = new Interface(['function transfer(address to, uint256 amount) returns (bool)']);
 const TRANSFER_SELECTOR = ERC20.getFunction('transfer')!.selector;
 
-export async function evmActivity(provider: JsonRpcProvider, account: string, token: string | null, query: ActivityQuery): Promise<ChainActivity[]> {
+export async function evmActivity(
+  provider: JsonRpcProvider,
+  account: string,
+  token: string | null,
+  query: ActivityQuery,
+): Promise<ChainActivity[]> {
   const found = new Map<string, ChainActivity>();
   for (const id of query.ids ?? []) {
     const tx = await provider.getTransaction(id);
@@ -40,9 +45,17 @@ export async function evmActivity(provider: JsonRpcProvider, account: string, to
  * raw: ethers refuses a pending block without a number, as some nodes (hardhat) serve it. A
  * node without a pending block says so with an error: nothing pending is found then.
  */
-async function pendingOf(provider: JsonRpcProvider, account: string, wanted: ReadonlySet<number>): Promise<TransactionResponse[]> {
-  const block = (await provider.send('eth_getBlockByNumber', ['pending', true]).catch(() => null)) as { transactions?: Array<{ hash?: string; from?: string; nonce?: string }> } | null;
-  const ours = (block?.transactions ?? []).filter((tx) => tx.from?.toLowerCase() === account.toLowerCase() && tx.nonce !== undefined && wanted.has(Number(tx.nonce)));
+async function pendingOf(
+  provider: JsonRpcProvider,
+  account: string,
+  wanted: ReadonlySet<number>,
+): Promise<TransactionResponse[]> {
+  const block = (await provider.send('eth_getBlockByNumber', ['pending', true]).catch(() => null)) as {
+    transactions?: Array<{ hash?: string; from?: string; nonce?: string }>;
+  } | null;
+  const ours = (block?.transactions ?? []).filter(
+    (tx) => tx.from?.toLowerCase() === account.toLowerCase() && tx.nonce !== undefined && wanted.has(Number(tx.nonce)),
+  );
   const found: TransactionResponse[] = [];
   for (const { hash } of ours) {
     const tx = hash === undefined ? null : await provider.getTransaction(hash);
@@ -55,12 +68,18 @@ function describe(tx: TransactionResponse, token: string | null): ChainActivity 
   const base = { id: tx.hash, nonce: tx.nonce, block: tx.blockNumber, raw: rawOf(tx) };
   const where = tx.blockNumber === null ? 'pending' : `block ${tx.blockNumber}`;
   if (tx.to === null) return { ...base, to: null, amount: null, note: `a contract creation (${where})` };
-  if (token === null && tx.data === '0x') return { ...base, to: getAddress(tx.to), amount: tx.value, note: `a coin transfer (${where})` };
+  if (token === null && tx.data === '0x')
+    return { ...base, to: getAddress(tx.to), amount: tx.value, note: `a coin transfer (${where})` };
   if (token !== null && getAddress(tx.to) === token && tx.data.startsWith(TRANSFER_SELECTOR)) {
     const [to, amount] = ERC20.decodeFunctionData('transfer', tx.data) as unknown as [string, bigint];
     return { ...base, to: getAddress(to), amount, note: `a transfer of token ${token} (${where})` };
   }
-  return { ...base, to: null, amount: null, note: `a call to ${getAddress(tx.to)}${tx.value > 0n ? ` with ${tx.value} wei` : ''} (${where})` };
+  return {
+    ...base,
+    to: null,
+    amount: null,
+    note: `a call to ${getAddress(tx.to)}${tx.value > 0n ? ` with ${tx.value} wei` : ''} (${where})`,
+  };
 }
 
 /** The signed bytes, rebuilt from the node's answer; null when they do not hash to the same transaction. */

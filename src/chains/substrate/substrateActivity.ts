@@ -9,7 +9,11 @@ import type { SubstrateChain } from './substrateChain.ts';
 
 const TRANSFER_METHODS = new Set(['transferKeepAlive', 'transfer', 'transferAllowDeath']);
 
-export async function substrateActivity(chain: SubstrateChain, account: string, query: ActivityQuery): Promise<ChainActivity[]> {
+export async function substrateActivity(
+  chain: SubstrateChain,
+  account: string,
+  query: ActivityQuery,
+): Promise<ChainActivity[]> {
   const wantedNonces = new Set<number>();
   if (query.nonces !== undefined) for (let n = query.nonces.from; n < query.nonces.to; n += 1) wantedNonces.add(n);
   const wantedIds = new Set((query.ids ?? []).map((id) => id.toLowerCase()));
@@ -27,7 +31,11 @@ export async function substrateActivity(chain: SubstrateChain, account: string, 
   };
   take([...(await chain.api.rpc.author.pendingExtrinsics())] as unknown as GenericExtrinsic[], null);
   const best = await chain.best();
-  for (let n = best.number; n >= 0 && n > best.number - query.maxBlocks && wantedNonces.size + wantedIds.size > 0; n -= 1) {
+  for (
+    let n = best.number;
+    n >= 0 && n > best.number - query.maxBlocks && wantedNonces.size + wantedIds.size > 0;
+    n -= 1
+  ) {
     const hash = await chain.blockHash(n);
     if (hash === null) continue;
     take([...(await chain.block(hash)).block.extrinsics] as unknown as GenericExtrinsic[], n);
