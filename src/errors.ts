@@ -121,6 +121,25 @@ export class StoreBehind extends StoreError {
   }
 }
 
+/**
+ * `settle start` found the simulated chains showing transfers its store does not know (its
+ * store, or its whole directory, was put back from an older copy): it refuses rather than
+ * hold (there is no operator in the embedded run to reconcile). `evidence` names each
+ * account, what its chain shows and what is known here.
+ */
+export class StoreBehindChains extends StoreError {
+  constructor(
+    dir: string,
+    readonly evidence: string,
+  ) {
+    super(
+      dir,
+      `${evidence}. The store is behind the chains (put back from an older copy?): paying now could pay twice; nothing was signed. ` +
+        `Put back the newest copy of ${dir}, or delete it for a new run`,
+    );
+  }
+}
+
 /** `settle daemon --init` on a directory that already holds a store. */
 export class StoreExists extends StoreError {}
 

@@ -22,10 +22,10 @@ import { buildChainPorts, loadKeys, type ChainPorts } from '../daemon/chainPorts
 import { loadConfig } from '../daemon/config.ts';
 import { dataPaths } from '../daemon/dataPaths.ts';
 import { DaemonMetrics } from '../daemon/metrics.ts';
-import type { ChainActivity, TransferSender } from '../host/ports.ts';
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
-import { FileDecisions, sameAccount, type Decision } from '../witness/reconcileDecisions.ts';
-import { judge, type UnknownItem, type Verdict } from '../witness/witnessCheck.ts';
+import { FileDecisions, type Decision } from '../witness/reconcileDecisions.ts';
+import { findingsOf, openSwaps, type Finding } from '../witness/reconcile.ts';
+import { judge, type Verdict } from '../witness/witnessCheck.ts';
 import { readWitnessJournal } from '../witness/witnessJournal.ts';
 import { ReconcileRefused, UsageError } from '../errors.ts';
 
@@ -37,20 +37,6 @@ export interface ReconcileOptions {
   readonly maxBlocks?: number;
   readonly json?: boolean;
   readonly now?: () => Date;
-}
-
-interface OpenSwap {
-  readonly swapId: string;
-  readonly state: string;
-  readonly chain: string;
-  readonly to: string;
-  readonly amount: bigint;
-}
-
-export interface Finding {
-  readonly item: UnknownItem;
-  readonly activity: ChainActivity | null;
-  readonly matches: readonly OpenSwap[];
 }
 
 export interface AccountSurvey {
@@ -93,18 +79,8 @@ export async function survey(context: Context, maxBlocks: number): Promise<Accou
     .map((r) => r.snapshot as { value: string; context: SwapContext });
   const entries = await readWitnessJournal(paths.witness);
   const decisions = await context.decisions.read();
-  // Swaps assigned to us that the store has never seen (it is older than them): the host will
-  // create them and sign, so a forgotten transfer may be theirs.
   const assigned = context.ports.swapContract === null ? [] : await context.ports.swapContract.listAssigned();
-  const contractOnly: OpenSwap[] = assigned
-    .filter((a) => a.status === 'Active' && store.placeOf(`swap:${a.terms.swapId}`) === null)
-    .map((a) => ({
-      swapId: a.terms.swapId,
-      state: 'Active on the contract, not yet in the store',
-      chain: a.terms.destChain,
-      to: a.terms.userDestAddress,
-      amount: BigInt(a.terms.destAmount),
-    }));
+  const open = openSwaps(swaps, assigned, (id) => store.placeOf(id));
   const surveys: AccountSurvey[] = [];
   for (const [chain, sender] of context.ports.senders) {
     if (sender.witness === undefined || sender.identify === undefined) continue;
@@ -124,49 +100,9 @@ export async function survey(context: Context, maxBlocks: number): Promise<Accou
       storeKnows,
       report,
     });
-    const open = swaps
-      .filter((s) => s.context.terms.destChain === chain && s.context.transfer === null)
-      .map((s) => ({
-        swapId: s.context.terms.swapId,
-        state: s.value,
-        chain,
-        to: s.context.terms.userDestAddress,
-        amount: BigInt(s.context.terms.destAmount),
-      }));
-    open.push(...contractOnly.filter((s) => s.chain === chain));
-    surveys.push({ verdict, findings: await findingsOf(sender, verdict.unknown, open, maxBlocks) });
+    surveys.push({ verdict, findings: await findingsOf(sender, chain, verdict.unknown, open, maxBlocks) });
   }
   return surveys;
-}
-
-async function findingsOf(
-  sender: TransferSender,
-  items: readonly UnknownItem[],
-  open: readonly OpenSwap[],
-  maxBlocks: number,
-): Promise<Finding[]> {
-  if (items.length === 0) return [];
-  const nonces = items.flatMap((i) => (i.nonce === null ? [] : [i.nonce]));
-  const ids = items.flatMap((i) => (i.id === null ? [] : [i.id]));
-  const query = {
-    maxBlocks,
-    ids,
-    ...(nonces.length === 0 ? {} : { nonces: { from: Math.min(...nonces), to: Math.max(...nonces) + 1 } }),
-  };
-  const activities = sender.activity === undefined ? [] : await sender.activity(query);
-  return items.map((item) => {
-    const activity =
-      activities.find(
-        (a) => (item.id !== null && a.id === item.id) || (item.nonce !== null && a.nonce === item.nonce),
-      ) ?? null;
-    const matches =
-      activity === null
-        ? []
-        : open.filter(
-            (swap) => activity.to !== null && sameAccount(swap.to, activity.to) && swap.amount === activity.amount,
-          );
-    return { item, activity, matches };
-  });
 }
 
 export async function reconcileList(options: ReconcileOptions, out: NodeJS.WritableStream): Promise<number> {

@@ -180,8 +180,12 @@ function describeReport(report: WitnessReport | null): string | null {
 function describeKnown(known: Known, opened: StoreHistory | null): string {
   const highest = known.nonces.size === 0 ? null : Math.max(...known.nonces);
   const parts = [
-    known.baseline ? `nonces below ${known.floor} from before this store` : 'no baseline',
-    highest === null ? 'no transaction journaled' : `transactions up to nonce ${highest}`,
+    known.baseline
+      ? known.floor > 0
+        ? `nonces below ${known.floor} from before this store`
+        : 'nothing before this store'
+      : 'no baseline',
+    highest === null ? 'no transaction journaled' : `its transactions up to nonce ${highest}`,
   ];
   if (opened !== null) parts.push(`store ${opened.storeId.slice(0, 8)}… opened at position ${opened.position}`);
   return parts.join(', ');

@@ -80,7 +80,7 @@ describe('the witness judges an account against what this data directory knows',
     expect(verdict.unknown).toEqual([]);
     expect(verdict.shows).toBe('next nonce 4');
     expect(verdict.knows).toMatch(
-      /nonces below 2 from before this store, transactions up to nonce 3, store aaaaaaaa… opened at position 100/,
+      /nonces below 2 from before this store, its transactions up to nonce 3, store aaaaaaaa… opened at position 100/,
     );
   });
 
