@@ -74,7 +74,7 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
       knownMachines: knownMachineVersions,
     });
     const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-    const gate = new WitnessGate({ journal: new MemoryWitnessJournal(), decisions: new MemoryDecisions(), store, opened: store.openedHistory, log, now: () => '', baselineNew: true });
+    const gate = new WitnessGate({ journal: new MemoryWitnessJournal(), decisions: new MemoryDecisions(), store, opened: store.openedHistory, log, now: () => '' });
     // The witness's own calls: counted around each of its questions (effects run one at a time).
     const witness = { calls: 0, asks: 0 };
     const ask = inner.witness.bind(inner);
@@ -88,6 +88,7 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
       }
     };
     const sender = new WitnessedSender(inner, gate);
+    await gate.baseline('eth', await ask()); // a new store's baseline, as --init records it
     const startBefore = provider.calls;
     await gate.start([sender]);
     const witnessStartEvm = provider.calls - startBefore;

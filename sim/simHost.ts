@@ -52,7 +52,6 @@ export async function openSimHost(world: World, dir: string, options: SimHostOpt
     opened: store.openedHistory,
     log: options.log,
     now: () => `block ${world.height}`,
-    baselineNew: options.create || store.historyBegins,
   });
   const witnessed: WitnessedSender[] = [];
   const wrapSender = (sender: TransferSender): TransferSender => {
@@ -68,7 +67,15 @@ export async function openSimHost(world: World, dir: string, options: SimHostOpt
     obligations,
     ...(options.crashHook === undefined ? {} : { crashHook: options.crashHook }),
   });
+  // A store that begins now: what the chains show is before it (settle start's chains always answer).
+  if (store.createdNow || store.historyBegins) {
+    for (const sender of witnessed) {
+      const report = await sender.report();
+      if (report !== null) await gate.baseline(sender.chain, report);
+    }
+  }
   // After the restore: the wrapped senders know which transfers the store holds.
+  await gate.recordJournalAhead();
   const verdicts = await gate.start(witnessed);
   return { host, store, recoveryLog, witness: { gate, verdicts } };
 }

@@ -27,7 +27,7 @@ import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../store/lowdbS
 import { openRecoveryLog, type JsonlRecoveryLog } from '../store/recoveryLog.ts';
 import { readResolutions } from '../store/recoveryResolutions.ts';
 import { prepareDirectory, requireReadableFile } from '../usablePaths.ts';
-import { openWitness, startWitness, type OpenedWitness } from '../witness/openWitness.ts';
+import { openWitness, recordBaselines, startWitness, type OpenedWitness } from '../witness/openWitness.ts';
 import { buildChainPorts, loadKeys, WitnessLink, type ChainPorts, type Keys } from './chainPorts.ts';
 import { checkConfiguredPaths, loadConfig, type DaemonConfig } from './config.ts';
 import { dataPaths, type DataPaths } from './dataPaths.ts';
@@ -108,8 +108,10 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
   closers.push(() => ports.close());
   if (options.init) await reconcileBeforeInit(ports, options.adoptAssigned, log);
   const durable = await openDurable(daemon.paths, options.init, log);
-  const witness = await openWitnessFor(daemon, durable.store, ports, options.init);
+  const witness = await openWitnessFor(daemon, durable.store, ports);
   link.gate = witness.gate;
+  const begins = durable.store.createdNow || durable.store.historyBegins;
+  if (begins && !(await recordBaselines(witness, log, config.maxBackoffMs, () => stopper.requested, (ms) => stopper.sleep(ms)))) return 0;
   const host = await buildHost(daemon, durable, ports, witness);
   // After the restore: the wrapped senders know which transfers the store holds.
   await startWitness(witness, log);
@@ -163,9 +165,9 @@ async function openDurable(paths: DataPaths, init: boolean, log: Logger): Promis
  * the chains (a backup put back, a copy running elsewhere) signs nothing (README, "Restoring a
  * backup"). A new store, or one given its history now, takes what the chains show as known.
  */
-async function openWitnessFor({ config, log }: Daemon, store: LowdbSnapshotStore, ports: ChainPorts, init: boolean): Promise<OpenedWitness> {
+async function openWitnessFor({ config, log }: Daemon, store: LowdbSnapshotStore, ports: ChainPorts): Promise<OpenedWitness> {
   if (store.historyBegins) log.warn({ store: store.dir }, 'the store is given its history now (an earlier release wrote it): what each chain shows now is taken as what it knows');
-  return openWitness({ dataDir: config.dataDir, store, opened: store.openedHistory, senders: ports.senders, log, baselineNew: init || store.historyBegins });
+  return openWitness({ dataDir: config.dataDir, store, opened: store.openedHistory, senders: ports.senders, log });
 }
 
 /** The host, restored from the store: every machine it holds is live again. */

@@ -73,6 +73,7 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
   const manifestPath = join(dir, 'store.json');
   const manifestFile = new ChecksummedJsonFile(manifestPath, STORE_FORMAT, validateManifest);
   const entries = await listDirectory(dir);
+  let createdNow = false;
   if (entries === null || entries.length === 0 || (await interruptedCreation(dir, entries))) {
     if (!options.create || options.readOnly === true) {
       throw new StoreMissing(
@@ -85,6 +86,7 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
     await mkdir(join(dir, 'archive'), { recursive: true, mode: 0o700 });
     if ((await readdir(join(dir, 'log'))).length === 0) await SegmentLog.create(join(dir, 'log'));
     await new Low<Manifest>(manifestFile, freshManifest()).write();
+    createdNow = true;
   } else {
     const manifest = await manifestFile.read();
     if (manifest === null)
@@ -106,6 +108,7 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
   }
   const manifest = (await manifestFile.read())!;
   const store = new LowdbSnapshotStore(dir, options.knownMachines, options.readOnly === true, options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES, manifestFile, manifest);
+  store.createdNow = createdNow;
   await store.open();
   return store;
 }
@@ -214,6 +217,12 @@ export class LowdbSnapshotStore implements SnapshotStore {
   openedHistory: StoreHistory | null = null;
   /** True when this open gave a layout-2 store its history: nothing older can be compared. */
   historyBegins = false;
+  /**
+   * True when this open created the store. Not "position 0": an older copy of a store that
+   * had written nothing yet, put back later, is not new (it must not take what the chains
+   * show now as what it knows).
+   */
+  createdNow = false;
 
   constructor(
     readonly dir: string,

@@ -26,8 +26,6 @@ export interface OpenWitnessOptions {
   readonly opened: StoreHistory | null;
   readonly senders: ReadonlyMap<string, TransferSender>;
   readonly log: Logger;
-  /** A store created now, or given its history now: what the chains show is its baseline. */
-  readonly baselineNew: boolean;
   readonly now?: () => string;
 }
 
@@ -45,7 +43,6 @@ export async function openWitness(options: OpenWitnessOptions): Promise<OpenedWi
     opened: options.opened,
     log: options.log,
     now: options.now ?? (() => new Date().toISOString()),
-    baselineNew: options.baselineNew,
   });
   const senders = new Map([...options.senders].map(([chain, sender]) => [chain, new WitnessedSender(sender, gate)]));
   for (const [chain, sender] of options.senders) {
@@ -59,11 +56,46 @@ export async function openWitness(options: OpenWitnessOptions): Promise<OpenedWi
 }
 
 /**
+ * For a store that begins now (created, or given its history now): what every chain shows
+ * becomes the baseline, before anything can be signed. Asks until every chain has answered
+ * (waiting `waitMs` between rounds, while `stopping` says no): a baseline recorded later could
+ * cover a transfer made meanwhile by a copy of this store. False if stopped first.
+ */
+export async function recordBaselines(
+  witness: OpenedWitness,
+  log: Logger,
+  waitMs: number,
+  stopping: () => boolean,
+  sleep: (ms: number) => Promise<void>,
+): Promise<boolean> {
+  const pending = new Map(witness.senders);
+  for (let round = 1; pending.size > 0; round += 1) {
+    for (const [chain, sender] of [...pending]) {
+      try {
+        const report = await sender.report();
+        if (report !== null) await witness.gate.baseline(chain, report);
+        pending.delete(chain);
+      } catch (error) {
+        log.warn(
+          { chain, round, err: String((error as Error).message ?? error) },
+          'a new store waits for every chain to say what its paying account did before it',
+        );
+      }
+    }
+    if (pending.size === 0) return true;
+    await sleep(waitMs);
+    if (stopping()) return false;
+  }
+  return true;
+}
+
+/**
  * Asks every chain once. A chain that does not answer is logged and asked again before the
  * first signature (the check runs before every signature anyway); a held account is logged by
  * the gate. Returns the verdicts of the chains that answered.
  */
 export async function startWitness(witness: OpenedWitness, log: Logger): Promise<Verdict[]> {
+  await witness.gate.recordJournalAhead();
   const verdicts: Verdict[] = [];
   for (const sender of witness.senders.values()) {
     try {

@@ -42,12 +42,6 @@ export interface WitnessGateOptions {
   readonly log: Logger;
   /** A time for each entry: ISO 8601 for the daemon, a block for the simulator. */
   readonly now: () => string;
-  /**
-   * Record what each chain shows now as the account's baseline, where the journal holds
-   * nothing of this store for it: true for a store created now, or given its history now
-   * (an earlier release's store: trusted on first use, and logged).
-   */
-  readonly baselineNew: boolean;
 }
 
 /** What the gate asks of a sender (the WitnessedSender around it). */
@@ -67,7 +61,6 @@ export class WitnessGate {
   private readonly verdicts = new Map<string, Verdict>();
   /** Keys of the unknown items written down (see unknownKeys). */
   private readonly recorded = new Set<string>();
-  private readonly baselined = new Set<string>();
 
   constructor(private readonly options: WitnessGateOptions) {
     for (const entry of options.journal.entries()) {
@@ -101,13 +94,39 @@ export class WitnessGate {
     return verdicts;
   }
 
+  /**
+   * Writes down, without asking any chain, each broadcast the journal holds at a position
+   * beyond the one the store was opened at and whose transfer the store does not hold (the
+   * store is older than the journal). Right after the restore (which tells what the store
+   * holds), before this life writes: once it does, the store's position may pass those numbers
+   * and only this record keeps the hold, even if every chain was unreachable meanwhile.
+   */
+  async recordJournalAhead(): Promise<void> {
+    const accounts = new Map<string, { chain: string; account: string }>();
+    for (const e of this.options.journal.entries())
+      if (e.kind === 'broadcast') accounts.set(`${e.chain}|${e.account}`, e);
+    const decisions = await this.options.decisions.read();
+    for (const { chain, account } of accounts.values()) {
+      const storeKnows = this.storeKnows.get(chain) ?? new Map();
+      const verdict = judge({
+        chain,
+        account,
+        entries: this.options.journal.entries(),
+        decisions,
+        opened: this.options.opened,
+        storeKnows,
+        report: null,
+      });
+      if (isHeld(verdict)) {
+        this.verdicts.set(chain, verdict);
+        await this.recordAndTell(verdict);
+      }
+    }
+  }
+
   /** Asks the chain (one call) and judges; records and tells what is new. */
   async check(sender: Witnessed): Promise<Verdict> {
     const report = await sender.report();
-    if (this.options.baselineNew && report !== null && !this.baselined.has(sender.chain)) {
-      await this.baseline(sender.chain, report);
-      this.baselined.add(sender.chain);
-    }
     const verdict = judge({
       chain: sender.chain,
       account: report?.account ?? ANY_ACCOUNT,
@@ -165,11 +184,21 @@ export class WitnessGate {
     return decisions.find((d) => d.kind === 'adopt' && d.chain === chain && d.id === id)?.block ?? null;
   }
 
-  private async baseline(chain: string, report: WitnessReport): Promise<void> {
+  /**
+   * Records what the chain shows now as the account's baseline (activity before it is not this
+   * store's to know), unless the journal holds one for this store already. Only for a store
+   * that begins now, before it can sign anything: a baseline recorded later could cover a
+   * transfer a copy of the store made meanwhile (README, "Restoring a backup"). A new store's
+   * creation therefore waits until every chain answers (the daemon's --init, settle start).
+   */
+  async baseline(chain: string, report: WitnessReport): Promise<void> {
     const storeId = this.options.opened?.storeId ?? 'none';
     const known = this.options.journal
       .entries()
-      .some((e) => e.chain === chain && sameAccount(e.account, report.account) && e.storeId === storeId);
+      .some(
+        (e) =>
+          e.kind === 'baseline' && e.chain === chain && sameAccount(e.account, report.account) && e.storeId === storeId,
+      );
     if (known) return;
     const next = report.kind === 'nonce' ? report.next : null;
     const ids = report.kind === 'ids' ? [...report.ids] : [];

@@ -56,6 +56,12 @@ export class WitnessedSender implements TransferSender, Witnessed {
   private readonly nonceUsed = new Map<string, SignedIdentity>();
   /** Ids signed or broadcast by this process and not yet seen included or failed. */
   private readonly unconfirmed = new Set<string>();
+  /**
+   * Transfers an earlier life signed (told at restore) not yet seen included or failed: as
+   * unconfirmed as this life's own, so a restart changes nothing of what waits for what.
+   * Looked up before the next signature (a restored swap may be past Sending, never looked up again).
+   */
+  private readonly restored = new Map<string, SignedTransfer>();
 
   constructor(
     readonly inner: TransferSender,
@@ -74,6 +80,7 @@ export class WitnessedSender implements TransferSender, Witnessed {
     const identity = this.identityOf(transfer.raw, transfer.hash);
     this.gate.storeHolds(this.chain, identity);
     this.inFlight.set(transfer.raw, { identity, ref: null });
+    this.restored.set(transfer.hash, transfer);
     this.inner.adopt?.(transfer);
   }
 
@@ -85,9 +92,11 @@ export class WitnessedSender implements TransferSender, Witnessed {
       await this.gate.check(this).catch(() => undefined);
       return adopted;
     }
-    if (this.unconfirmed.size > 0) {
+    await this.settleRestored();
+    if (this.unconfirmed.size > 0 || this.restored.size > 0) {
+      const waiting = [...this.unconfirmed, ...this.restored.keys()];
       throw new AwaitingConfirmation(
-        `swap ${request.swapId} waits on ${this.chain}: ${[...this.unconfirmed].join(', ')} not yet seen included`,
+        `swap ${request.swapId} waits on ${this.chain}: ${waiting.join(', ')} not yet seen included`,
       );
     }
     const verdict = await this.gate.check(this);
@@ -125,12 +134,14 @@ export class WitnessedSender implements TransferSender, Witnessed {
     if (status.kind === 'included' || status.kind === 'failed') {
       this.inFlight.delete(transfer.raw);
       this.unconfirmed.delete(transfer.hash);
+      this.restored.delete(transfer.hash);
     }
     const used = this.nonceUsed.get(transfer.hash);
     if (used !== undefined && status.kind !== 'pending') {
       this.nonceUsed.delete(transfer.hash);
       // Its nonce went to another transaction: it will never be confirmed; the hold takes over.
       this.unconfirmed.delete(transfer.hash);
+      this.restored.delete(transfer.hash);
       if (status.kind === 'unknown' && used.nonce !== null) {
         await this.gate.found(this.chain, used.account, {
           id: null,
@@ -140,6 +151,15 @@ export class WitnessedSender implements TransferSender, Witnessed {
       }
     }
     return status;
+  }
+
+  /** What this sender holds in memory that decides what it does next (the crash-point explorer compares hosts by it). */
+  memoryImage(): string {
+    return JSON.stringify([
+      [...this.unconfirmed].sort(),
+      [...this.restored.keys()].sort(),
+      [...this.nonceUsed.keys()].sort(),
+    ]);
   }
 
   report(): Promise<WitnessReport | null> {
@@ -159,6 +179,14 @@ export class WitnessedSender implements TransferSender, Witnessed {
     if (this.inner.activity === undefined)
       return Promise.reject(new Error(`the ${this.chain} sender cannot list its account's transactions`));
     return this.inner.activity(query);
+  }
+
+  /** Looks up each restored transfer not yet seen settled (one call each, until they are). */
+  private async settleRestored(): Promise<void> {
+    for (const [hash, transfer] of [...this.restored]) {
+      const status = await this.lookup(transfer);
+      if (status.kind === 'included' || status.kind === 'failed') this.restored.delete(hash);
+    }
   }
 
   private async adopted(raw: string, id: string, request: TransferRequest): Promise<SignedBytes> {

@@ -8,13 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, parseFaults } from '../../sim/faults.ts';
 import { INVARIANT_NAMES, simulate } from '../../sim/simulate.ts';
 import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
-import {
-  ClaimTxIsPayment,
-  DropsUnmarkedSendOnMissedPoll,
-  ResignsAfterRestart,
-  SendsBeforePersisting,
-  SendsTooLate,
-} from '../support/plantedBugs.ts';
+import { ClaimTxIsPayment, DropsUnmarkedSendOnMissedPoll, ResignsAfterRestart, SendsBeforePersisting, SendsTooLate, WitnessRemoved } from '../support/plantedBugs.ts';
 
 const ALL = parseFaults('all');
 
@@ -70,6 +64,7 @@ describe('sensitivity: each classic bug, planted around the engine, is caught', 
     ['drop an unmarked send on a missed poll', DropsUnmarkedSendOnMissedPoll, INVARIANT.noLostSend],
     ['a claim transaction taken as payment without a Claimed event', ClaimTxIsPayment, INVARIANT.noLostClaim],
     ['a send with too few blocks left', SendsTooLate, INVARIANT.noSendTooLate],
+    ['the witness check removed (a store put back, a second host)', WitnessRemoved, INVARIANT.noDoubleSend],
   ];
 
   it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, interceptors, invariant) => {

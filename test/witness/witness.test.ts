@@ -208,10 +208,14 @@ function rig(
     opened: options.opened ?? { storeId: STORE, position },
     log: collectingLogger(lines),
     now: () => `block ${world.height}`,
-    baselineNew: options.baselineNew ?? true,
   });
   const sender = new WitnessedSender(new SimTransferSender(world, 'eth'), gate);
-  return { world, journal, decisions, gate, sender, lines, advance: (n = 1) => (position += n) };
+  /** The start check, after the baseline a store that begins now records first. */
+  const start = async () => {
+    if (options.baselineNew ?? true) await gate.baseline('eth', await sender.witness());
+    return gate.start([sender]);
+  };
+  return { world, journal, decisions, gate, sender, lines, start, advance: (n = 1) => (position += n) };
 }
 
 const USER = `0x${'22'.repeat(20)}`;
@@ -229,7 +233,7 @@ async function sendAndInclude(r: ReturnType<typeof rig>, swapId: string): Promis
 describe('the witnessed sender', () => {
   it("journals each first broadcast with the store's position, once, and signs on while nothing is unknown", async () => {
     const r = rig();
-    await r.gate.start([r.sender]);
+    await r.start();
     expect(r.journal.entries()).toMatchObject([{ kind: 'baseline', next: 0, account: minerAddressOn('eth') }]);
     const first = await sendAndInclude(r, '1');
     const second = await sendAndInclude(r, '2');
@@ -243,7 +247,7 @@ describe('the witnessed sender', () => {
 
   it('a data directory restored from an older copy (journal and store) stops signing: the chain shows what it does not know', async () => {
     const live = rig();
-    await live.gate.start([live.sender]);
+    await live.start();
     await sendAndInclude(live, '1');
     const backup = live.journal.copy();
     const forgotten = await sendAndInclude(live, '2');
@@ -254,7 +258,7 @@ describe('the witnessed sender', () => {
       opened: { storeId: STORE, position: 1 },
       baselineNew: false,
     });
-    const verdicts = await restored.gate.start([restored.sender]);
+    const verdicts = await restored.start();
     expect(verdicts[0]!.unknown).toMatchObject([{ nonce: 1, id: null }]);
     await expect(restored.sender.sign(pay('2'))).rejects.toBeInstanceOf(SigningHeld);
     await expect(restored.sender.sign(pay('2'))).rejects.toThrow(
@@ -289,7 +293,7 @@ describe('the witnessed sender', () => {
 
   it('only the store restored (the journal is newer): recognised from the journal, even before the chain shows anything', async () => {
     const r = rig();
-    await r.gate.start([r.sender]);
+    await r.start();
     const signed = await r.sender.sign(pay('1'));
     r.advance(5);
     await r.sender.broadcast(signed.raw); // in the pool, not yet included
@@ -299,7 +303,7 @@ describe('the witnessed sender', () => {
       opened: { storeId: STORE, position: 3 },
       baselineNew: false,
     });
-    const [verdict] = await restored.gate.start([restored.sender]);
+    const [verdict] = await restored.start();
     expect(verdict!.unknown).toMatchObject([{ id: signed.hash, nonce: 0 }]);
     expect(verdict!.unknown[0]!.evidence).toMatch(/broadcast at position 5 .* opened at position 3/);
     // Even once the restored store's position passes 5, the hold stays: it was written down.
@@ -309,7 +313,7 @@ describe('the witnessed sender', () => {
       opened: { storeId: STORE, position: 9 },
       baselineNew: false,
     });
-    expect((await later.gate.start([later.sender]))[0]!.unknown).toMatchObject([{ id: signed.hash }]);
+    expect((await later.start())[0]!.unknown).toMatchObject([{ id: signed.hash }]);
     r.decisions.all.push(
       decision({
         account: minerAddressOn('eth'),
@@ -325,12 +329,12 @@ describe('the witnessed sender', () => {
       opened: { storeId: STORE, position: 9 },
       baselineNew: false,
     });
-    expect((await decided.gate.start([decided.sender]))[0]!.unknown).toEqual([]);
+    expect((await decided.start())[0]!.unknown).toEqual([]);
   });
 
   it('signs the next transfer of an account only once the last one is seen included', async () => {
     const r = rig();
-    await r.gate.start([r.sender]);
+    await r.start();
     const first = await r.sender.sign(pay('1'));
     await expect(r.sender.sign(pay('2'))).rejects.toThrow(/swap 2 waits on eth: 0x[0-9a-f]+ not yet seen included/);
     r.advance();
@@ -344,14 +348,14 @@ describe('the witnessed sender', () => {
 
   it('two hosts on copies of one data directory: the second stops before it pays what the first paid', async () => {
     const a = rig();
-    await a.gate.start([a.sender]);
+    await a.start();
     const copy = rig({
       world: a.world,
       journal: a.journal.copy(),
       opened: { storeId: STORE, position: 0 },
       baselineNew: false,
     });
-    await copy.gate.start([copy.sender]);
+    await copy.start();
     // Both sign at once: the same nonce. The first pays swap 1; the copy signs swap 2.
     const paidByFirst = await a.sender.sign(pay('1'));
     const signedByCopy = await copy.sender.sign(pay('2'));
@@ -373,7 +377,7 @@ describe('the witnessed sender', () => {
 
   it('a nonce taken by a transaction this store does not know holds signing once the lookup confirms ours never lands', async () => {
     const r = rig();
-    await r.gate.start([r.sender]);
+    await r.start();
     const signed = await r.sender.sign(pay('1'));
     takeNonce(r.world, 'eth', minerAddressOn('eth'), 0);
     await expect(r.sender.broadcast(signed.raw)).rejects.toThrow(/nonce 0 already used/);
