@@ -12,7 +12,7 @@
  * swap obligation's transfer senders, so this is the one place the simulator names swaps.
  */
 import { SWAP_MACHINE_NAME } from '../machines/index.ts';
-import type { AssignedSwap, Logger, TransferSender } from '../src/host/ports.ts';
+import type { AssignedSwap, ChainActivity, Logger, TransferSender } from '../src/host/ports.ts';
 import type { SnapshotStore } from '../src/store/snapshotStore.ts';
 import { findingsOf, openSwaps, type LiveSwap } from '../src/witness/reconcile.ts';
 import { MemoryDecisions, type Decision } from '../src/witness/reconcileDecisions.ts';
@@ -158,7 +158,7 @@ export async function operatorReconciles(
           block: activity.block,
           reason: 'same recipient and amount as the one open swap',
         };
-      } else if (matches.length === 0) {
+      } else if (matches.length === 0 && settled(world, verdict.chain, activity)) {
         decision = {
           ...base,
           kind: 'dismiss',
@@ -176,6 +176,17 @@ export async function operatorReconciles(
     }
   }
   return decided;
+}
+
+/**
+ * Whether a transaction can be dismissed yet: gone from the chain, or included deep enough that
+ * no reorganisation drops it. One dismissed while still pending or shallow could vanish and
+ * free its nonce under a later transfer signed after it (a gap no transfer of ours would fill).
+ */
+function settled(world: World, chain: string, activity: ChainActivity | null): boolean {
+  if (activity === null) return true;
+  const ledger = world.state.ledgers[chain];
+  return activity.block !== null && ledger !== undefined && ledger.height - activity.block + 1 >= ledger.confirmations;
 }
 
 /** The swaps the contract shows assigned to our miner, as `listAssigned` would answer. */

@@ -228,6 +228,11 @@ export async function reconcileDismiss(options: DismissOptions, out: NodeJS.Writ
     let nonce = options.nonce ?? null;
     if (options.id !== undefined && sender.activity !== undefined) {
       const [found] = await sender.activity({ ids: [options.id], maxBlocks: options.maxBlocks ?? DEFAULT_SCAN_BLOCKS });
+      if (found?.block === null) {
+        throw new ReconcileRefused(
+          `${options.id} is still pending: decide once it is included (dismissed, it could yet be dropped and free its nonce under a later transfer, which would then wait forever)`,
+        );
+      }
       if (found === undefined)
         throw new ReconcileRefused(
           `${options.id} is not a transaction of ${account} that the ${options.chain} node knows; dismiss it by --nonce if the chain lost it`,

@@ -18,7 +18,8 @@
  * pool while the chain mines the other's, and a next signature would take the nonce after,
  * which lands. So a new signature waits until every transfer this process broadcast is seen
  * included (with the sender's confirmations) or found dead (then the hold begins). The cost:
- * an account pays one swap per inclusion time (EVM: a few blocks; Subtensor: finality).
+ * an account pays one swap per inclusion time (EVM: a few blocks; Subtensor: finality). Only
+ * on chains with account nonces: elsewhere (UTXO chains) there is no nonce to race for.
  *
  * An adopted transfer (`settle reconcile adopt`) is handed to its swap as the signature: the
  * host persists it, broadcasts it again (harmless: included already) and marks the swap.
@@ -80,7 +81,7 @@ export class WitnessedSender implements TransferSender, Witnessed {
     const identity = this.identityOf(transfer.raw, transfer.hash);
     this.gate.storeHolds(this.chain, identity);
     this.inFlight.set(transfer.raw, { identity, ref: null });
-    this.restored.set(transfer.hash, transfer);
+    if (identity.nonce !== null) this.restored.set(transfer.hash, transfer);
     this.inner.adopt?.(transfer);
   }
 
@@ -106,7 +107,7 @@ export class WitnessedSender implements TransferSender, Witnessed {
       identity: this.identityOf(signed.raw, signed.hash),
       ref: `swap:${request.swapId}`,
     });
-    this.unconfirmed.add(signed.hash);
+    if (this.inFlight.get(signed.raw)!.identity.nonce !== null) this.unconfirmed.add(signed.hash);
     return signed;
   }
 
@@ -114,7 +115,7 @@ export class WitnessedSender implements TransferSender, Witnessed {
     const known = this.inFlight.get(raw);
     const identity = known?.identity ?? this.identityOf(raw, null);
     await this.gate.beforeBroadcast(this.chain, identity, known?.ref ?? null);
-    this.unconfirmed.add(identity.id);
+    if (identity.nonce !== null) this.unconfirmed.add(identity.id);
     try {
       await this.inner.broadcast(raw);
     } catch (error) {
