@@ -66,15 +66,38 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
     subtensor.endow(alice.address, 10n ** 12n);
     const provider = new CountingProvider(evm.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
     const search = new ExtrinsicSearch(chain);
-    const contract = new AllwaysSwapContract({ chain, search, abi: AllwaysAbi.load(), address: subtensor.contractAddress, hotkey: alice, log, pollMs: 50 });
-    const inner = new EvmTransferSender({ chain: 'eth', provider, wallet: evm.wallet(4).connect(provider), chainId: 31337n, asset: { kind: 'native' }, confirmations: 1, log });
+    const contract = new AllwaysSwapContract({
+      chain,
+      search,
+      abi: AllwaysAbi.load(),
+      address: subtensor.contractAddress,
+      hotkey: alice,
+      log,
+      pollMs: 50,
+    });
+    const inner = new EvmTransferSender({
+      chain: 'eth',
+      provider,
+      wallet: evm.wallet(4).connect(provider),
+      chainId: 31337n,
+      asset: { kind: 'native' },
+      confirmations: 1,
+      log,
+    });
     const dir = mkdtempSync(join(tmpdir(), 'settle-bench-rpc-'));
     const store = await openLowdbSnapshotStore(join(dir, 'store'), {
       create: true,
       knownMachines: knownMachineVersions,
     });
     const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-    const gate = new WitnessGate({ journal: new MemoryWitnessJournal(), decisions: new MemoryDecisions(), store, opened: store.openedHistory, log, now: () => '' });
+    const gate = new WitnessGate({
+      journal: new MemoryWitnessJournal(),
+      decisions: new MemoryDecisions(),
+      store,
+      opened: store.openedHistory,
+      log,
+      now: () => '',
+    });
     // The witness's own calls: counted around each of its questions (effects run one at a time).
     const witness = { calls: 0, asks: 0 };
     const ask = inner.witness.bind(inner);
@@ -92,13 +115,25 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
     const startBefore = provider.calls;
     await gate.start([sender]);
     const witnessStartEvm = provider.calls - startBefore;
-    const tao = new WitnessedSender(new TaoTransferSender({ chain, search, signer: bob, nonces: new NonceAllocator(), log }), gate);
+    const tao = new WitnessedSender(
+      new TaoTransferSender({ chain, search, signer: bob, nonces: new NonceAllocator(), log }),
+      gate,
+    );
     const taoBefore = subtensor.requests.length;
     await gate.start([tao]);
     const witnessStartSubtensor = subtensor.requests.length - taoBefore;
     const startAsks = witness.asks;
     const startCalls = witness.calls;
-    const host = await openHost({ store, recoveryLog, swapContract: contract, senders: new Map([['eth', sender]]), escrows: new Map(), clock: null, jobSource: null, log });
+    const host = await openHost({
+      store,
+      recoveryLog,
+      swapContract: contract,
+      senders: new Map([['eth', sender]]),
+      escrows: new Map(),
+      clock: null,
+      jobSource: null,
+      log,
+    });
 
     await host.tick(); // warm: connection and first poll
     let before = subtensor.requests.length;

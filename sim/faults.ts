@@ -43,7 +43,8 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
   'validator-timeout': 'swaps created close to their timeout: validators time them out while we send',
   'payer-cancel': 'short locks, and payers who cancel expired locks themselves',
   'batch-revert': 'a claim transaction reverts',
-  rollback: 'an older copy of the data directory is put back (store alone, or with its witness journal); the chains keep theirs',
+  rollback:
+    'an older copy of the data directory is put back (store alone, or with its witness journal); the chains keep theirs',
   twin: 'a second host runs for a while on a copy of the data directory, on the same chains',
 };
 
@@ -73,7 +74,13 @@ export const FAULT_RATES: Readonly<Record<FaultKind, number>> = {
  * A rollback and a twin too: once the operator has reconciled, the chains must hold what they
  * would have held without them.
  */
-export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set(['crash', 'torn-write', 'failed-write', 'rollback', 'twin']);
+export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set([
+  'crash',
+  'torn-write',
+  'failed-write',
+  'rollback',
+  'twin',
+]);
 
 export function parseFaults(spec: string): ReadonlySet<FaultKind> {
   const text = spec.trim();

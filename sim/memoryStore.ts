@@ -5,7 +5,13 @@
  * a VM snapshot, a second host's copy): the copy shares no mutable state with it.
  */
 import type { RecoveryEntry, RecoveryLog } from '../src/store/recoveryLog.ts';
-import { assertRecordId, type MachineRecord, type RecordPlace, type SnapshotStore, type StoreHistory } from '../src/store/snapshotStore.ts';
+import {
+  assertRecordId,
+  type MachineRecord,
+  type RecordPlace,
+  type SnapshotStore,
+  type StoreHistory,
+} from '../src/store/snapshotStore.ts';
 import { SimulatedCrash } from '../src/engine/crashpoints.ts';
 import { acceptedVersions, type KnownMachines } from '../src/store/recordValidation.ts';
 import type { FaultSource } from './faults.ts';

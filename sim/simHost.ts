@@ -44,7 +44,8 @@ export async function openSimHost(world: World, dir: string, options: SimHostOpt
   const knownMachines = Engine.knownMachines(connections.map((connection) => connection.obligation(options.log)));
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create: options.create, knownMachines });
   const { log: recoveryLog, tornTailSavedTo } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-  if (tornTailSavedTo !== null) options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
+  if (tornTailSavedTo !== null)
+    options.log.warn({ savedTo: tornTailSavedTo }, 'recovery log ended in a torn line; kept aside');
   const gate = new WitnessGate({
     journal: await FileWitnessJournal.open(join(dir, WITNESS_JOURNAL_FILE)),
     decisions: new FileDecisions(join(dir, RECONCILE_FILE)),

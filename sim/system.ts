@@ -18,7 +18,7 @@ import type { Logger } from '../src/host/ports.ts';
 import { withoutStack, type FaultSource } from './faults.ts';
 import { checkInvariants, type InvariantResult } from './invariants.ts';
 import { DataDirFaults } from './dataDirFaults.ts';
-import { MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
+import { type MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
 import { SimNetwork } from './network.ts';
 import type { SimConnection } from './simModule.ts';
 import { finalMachines, type SimHost } from './simHost.ts';
@@ -88,7 +88,9 @@ export class SimulatedSystem {
     const store = new MemorySnapshotStore(dir.disk, known, this.faults);
     const recoveryLog = new MemoryRecoveryLog(dir.disk, this.faults);
     const life = lifeWitness(this.world, dir, store, log);
-    const obligations = this.connections.map((connection) => connection.obligation(log, { wrapSender: (sender) => life.wrapSender(sender) }));
+    const obligations = this.connections.map((connection) =>
+      connection.obligation(log, { wrapSender: (sender) => life.wrapSender(sender) }),
+    );
     const host = await Engine.restore({
       store,
       recoveryLog,

@@ -67,7 +67,8 @@ export class SimTransferSender implements TransferSender {
   async activity(query: ActivityQuery): Promise<ChainActivity[]> {
     const account = minerAddressOn(this.chain);
     const ids = new Set(query.ids ?? []);
-    const inRange = (nonce: number): boolean => query.nonces !== undefined && nonce >= query.nonces.from && nonce < query.nonces.to;
+    const inRange = (nonce: number): boolean =>
+      query.nonces !== undefined && nonce >= query.nonces.from && nonce < query.nonces.to;
     return Object.values(this.ledger.transfers)
       .filter((t) => t.from === account && (ids.has(t.hash) || inRange(t.nonce)))
       .sort((a, b) => a.nonce - b.nonce)
@@ -85,7 +86,14 @@ export class SimTransferSender implements TransferSender {
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const from = minerAddressOn(this.chain);
     const nonce = this.nextNonce(from);
-    const body: RawTransfer = { chain: this.chain, from, to: request.to, amount: request.amount.toString(), nonce, swapId: request.swapId };
+    const body: RawTransfer = {
+      chain: this.chain,
+      from,
+      to: request.to,
+      amount: request.amount.toString(),
+      nonce,
+      swapId: request.swapId,
+    };
     const raw = JSON.stringify(body);
     const hash = this.hashOf(raw);
     this.world.state.observations.signatures[hash] = { height: this.world.height, swapId: request.swapId };

@@ -145,8 +145,14 @@ export const swapModule: SimModule = {
     return {
       obligation: (log, life) => {
         const wrap = life?.wrapSender;
-        const lifeSenders = wrap === undefined ? senders : new Map([...senders].map(([chain, sender]) => [chain, wrap(sender)]));
-        return swapFulfillmentObligation({ contract, senders: lifeSenders, log, marginBlocks: world.state.plan.marginBlocks });
+        const lifeSenders =
+          wrap === undefined ? senders : new Map([...senders].map(([chain, sender]) => [chain, wrap(sender)]));
+        return swapFulfillmentObligation({
+          contract,
+          senders: lifeSenders,
+          log,
+          marginBlocks: world.state.plan.marginBlocks,
+        });
       },
     };
   },

@@ -82,13 +82,18 @@ export async function statusCommand(
   const held = heldAccounts(witness, history);
   if (where.json === true) {
     const machines = live.map(({ id, state, seq }) => ({ id, state, seq }));
-    out.write(`${JSON.stringify({ dataDir, daemonPid: pid, store: history, live: machines, archived, recovery: { entries: entries.length, open: open.length }, signingHeld: held })}\n`);
+    out.write(
+      `${JSON.stringify({ dataDir, daemonPid: pid, store: history, live: machines, archived, recovery: { entries: entries.length, open: open.length }, signingHeld: held })}\n`,
+    );
     return 0;
   }
   out.write(`data: ${dataDir}\n`);
   out.write(`daemon: ${pid === null ? 'not running' : `running (pid ${pid})`}\n`);
   if (history !== null) out.write(`store: ${history.storeId}, position ${history.position}\n`);
-  for (const h of held) out.write(`SIGNING HELD on ${h.chain} (${h.account}): ${h.unknown} transaction(s) the store does not know; settle reconcile list --config ...\n`);
+  for (const h of held)
+    out.write(
+      `SIGNING HELD on ${h.chain} (${h.account}): ${h.unknown} transaction(s) the store does not know; settle reconcile list --config ...\n`,
+    );
   out.write(`machines: ${live.length} live, ${archived} finished\n`);
   const width = Math.max(0, ...live.map((m) => m.id.length));
   for (const machine of live.sort((a, b) => a.id.localeCompare(b.id))) {

@@ -132,7 +132,8 @@ function refuseWhenBehind(simHost: SimHost, dir: string): SimHost {
   const held = (simHost.witness?.verdicts ?? []).filter(isHeld);
   if (held.length === 0) return simHost;
   const accounts = held.map(
-    (v) => `the ${v.chain} chain shows ${v.shows ?? 'nothing asked'} for account ${v.account}, known here: ${v.knows}; ${v.unknown.length + v.more} transaction(s) unknown (${v.unknown[0]?.evidence ?? ''})`,
+    (v) =>
+      `the ${v.chain} chain shows ${v.shows ?? 'nothing asked'} for account ${v.account}, known here: ${v.knows}; ${v.unknown.length + v.more} transaction(s) unknown (${v.unknown[0]?.evidence ?? ''})`,
   );
   throw new StoreBehindChains(dir, accounts.join('; '));
 }

@@ -256,7 +256,8 @@ export async function buildChainPorts(
           log,
           nonces,
           confirmations: chainConfig.confirmations,
-          beforeBroadcast: ({ nonce, hash, purpose }) => witness.beforeBroadcast(witnessChain, { account: wallet.address, nonce, id: hash }, `escrow ${purpose}`),
+          beforeBroadcast: ({ nonce, hash, purpose }) =>
+            witness.beforeBroadcast(witnessChain, { account: wallet.address, nonce, id: hash }, `escrow ${purpose}`),
         });
         txSenders.push(txSender);
         const escrow = new EvmEscrow({
@@ -359,7 +360,8 @@ function destinationPaidBy(config: DaemonConfig, keys: Keys, chainId: number, ad
     if (destination.type !== 'evm') continue;
     const resolved = resolveEvmDestination(destination);
     if ('problems' in resolved || resolved.chainId !== chainId) continue;
-    if ((keys.destinations.get(name) as EvmSigner | undefined)?.address.toLowerCase() === address.toLowerCase()) return name;
+    if ((keys.destinations.get(name) as EvmSigner | undefined)?.address.toLowerCase() === address.toLowerCase())
+      return name;
   }
   return null;
 }

@@ -103,7 +103,12 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
   const { config, log, metrics, stopper } = daemon;
   await checkStoreFor(options.init, daemon.paths);
   const link = new WitnessLink();
-  const ports = await connectWithBackoff(config, () => buildChainPorts(config, keys, log, metrics, () => stopper.requested, link), log, stopper);
+  const ports = await connectWithBackoff(
+    config,
+    () => buildChainPorts(config, keys, log, metrics, () => stopper.requested, link),
+    log,
+    stopper,
+  );
   if (ports === null) return 0; // stopped while waiting for the endpoints
   closers.push(() => ports.close());
   if (options.init) await reconcileBeforeInit(ports, options.adoptAssigned, log);
@@ -111,7 +116,17 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
   const witness = await openWitnessFor(daemon, durable.store, ports);
   link.gate = witness.gate;
   const begins = durable.store.createdNow || durable.store.historyBegins;
-  if (begins && !(await recordBaselines(witness, log, config.maxBackoffMs, () => stopper.requested, (ms) => stopper.sleep(ms)))) return 0;
+  if (
+    begins &&
+    !(await recordBaselines(
+      witness,
+      log,
+      config.maxBackoffMs,
+      () => stopper.requested,
+      (ms) => stopper.sleep(ms),
+    ))
+  )
+    return 0;
   const host = await buildHost(daemon, durable, ports, witness);
   // After the restore: the wrapped senders know which transfers the store holds.
   await startWitness(witness, log);
@@ -165,13 +180,26 @@ async function openDurable(paths: DataPaths, init: boolean, log: Logger): Promis
  * the chains (a backup put back, a copy running elsewhere) signs nothing (README, "Restoring a
  * backup"). A new store, or one given its history now, takes what the chains show as known.
  */
-async function openWitnessFor({ config, log }: Daemon, store: LowdbSnapshotStore, ports: ChainPorts): Promise<OpenedWitness> {
-  if (store.historyBegins) log.warn({ store: store.dir }, 'the store is given its history now (an earlier release wrote it): what each chain shows now is taken as what it knows');
+async function openWitnessFor(
+  { config, log }: Daemon,
+  store: LowdbSnapshotStore,
+  ports: ChainPorts,
+): Promise<OpenedWitness> {
+  if (store.historyBegins)
+    log.warn(
+      { store: store.dir },
+      'the store is given its history now (an earlier release wrote it): what each chain shows now is taken as what it knows',
+    );
   return openWitness({ dataDir: config.dataDir, store, opened: store.openedHistory, senders: ports.senders, log });
 }
 
 /** The host, restored from the store: every machine it holds is live again. */
-async function buildHost({ config, log, metrics }: Daemon, { store, recoveryLog }: Durable, ports: ChainPorts, witness: OpenedWitness): Promise<Host> {
+async function buildHost(
+  { config, log, metrics }: Daemon,
+  { store, recoveryLog }: Durable,
+  ports: ChainPorts,
+  witness: OpenedWitness,
+): Promise<Host> {
   return openHost({
     store,
     recoveryLog,
@@ -223,11 +251,15 @@ class Health {
 
   status(): 'ok' | 'degraded' | 'starting' {
     if (this.lastTickAt === null) return 'starting';
-    return this.degraded || this.signingHeld().length > 0 || Date.now() - this.lastTickMs > this.staleAfterMs ? 'degraded' : 'ok';
+    return this.degraded || this.signingHeld().length > 0 || Date.now() - this.lastTickMs > this.staleAfterMs
+      ? 'degraded'
+      : 'ok';
   }
 
   signingHeld(): Array<{ chain: string; account: string; chainShows: string | null; unknown: number }> {
-    return this.witness.gate.held().map((v) => ({ chain: v.chain, account: v.account, chainShows: v.shows, unknown: v.unknown.length + v.more }));
+    return this.witness.gate
+      .held()
+      .map((v) => ({ chain: v.chain, account: v.account, chainShows: v.shows, unknown: v.unknown.length + v.more }));
   }
 
   ticked(degraded: boolean): void {

@@ -32,7 +32,16 @@ import { checkLogLine, decodeLogLine, decodeLogLineAt, encodeLogLine } from './l
 import { type LineLocation, SegmentLog, type TornTail } from './segmentLog.ts';
 import { fileNameOf, idOfFileName, type MachineRecord, type RecordPlace, type SnapshotStore } from './snapshotStore.ts';
 import { assert, StoreError, StoreMissing } from '../errors.ts';
-import { checkHistory, freshHistory, newStoreId, positionOf, validateHistory, type HistoryManifest, type SegmentTally, type StoreHistory } from './storeHistory.ts';
+import {
+  checkHistory,
+  freshHistory,
+  newStoreId,
+  positionOf,
+  validateHistory,
+  type HistoryManifest,
+  type SegmentTally,
+  type StoreHistory,
+} from './storeHistory.ts';
 import { validateRecord, type KnownMachines } from './recordValidation.ts';
 
 export const STORE_FORMAT = 'settle/store';
@@ -107,14 +116,25 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
     }
   }
   const manifest = (await manifestFile.read())!;
-  const store = new LowdbSnapshotStore(dir, options.knownMachines, options.readOnly === true, options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES, manifestFile, manifest);
+  const store = new LowdbSnapshotStore(
+    dir,
+    options.knownMachines,
+    options.readOnly === true,
+    options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
+    manifestFile,
+    manifest,
+  );
   store.createdNow = createdNow;
   await store.open();
   return store;
 }
 
 /** The second half of a migration: the records as a checkpoint segment, then the new manifest. */
-async function writeLayout3(dir: string, manifestFile: ChecksummedJsonFile<Manifest>, records: readonly MachineRecord[]): Promise<void> {
+async function writeLayout3(
+  dir: string,
+  manifestFile: ChecksummedJsonFile<Manifest>,
+  records: readonly MachineRecord[],
+): Promise<void> {
   const logDir = join(dir, 'log');
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { mode: 0o700 });
@@ -146,7 +166,8 @@ async function interruptedCreation(dir: string, entries: readonly string[]): Pro
 
 function validateManifest(file: string, data: unknown): Manifest {
   const layoutVersion = (data as Partial<Manifest> | null)?.layoutVersion;
-  if (layoutVersion === STORE_LAYOUT_VERSION) return { layoutVersion, history: validateHistory(file, (data as Manifest).history) };
+  if (layoutVersion === STORE_LAYOUT_VERSION)
+    return { layoutVersion, history: validateHistory(file, (data as Manifest).history) };
   if (layoutVersion !== 2 && layoutVersion !== 1) {
     throw new StoreError(
       file,
@@ -337,11 +358,19 @@ export class LowdbSnapshotStore implements SnapshotStore {
       this.forgetLive(id);
       records.delete(id);
     }
-    for (const segment of this.log.segmentNumbers) if (!tally.has(segment)) tally.set(segment, { lines: 0, markers: 0 });
+    for (const segment of this.log.segmentNumbers)
+      if (!tally.has(segment)) tally.set(segment, { lines: 0, markers: 0 });
     const history = this.manifest.history;
     if (history !== undefined) {
       // A reader beside a daemon cannot tell a checkpoint in progress from a lost segment: only writers compare.
-      if (!this.readOnly) checkHistory({ dir: this.dir, history, tally, archiveFiles: this.archived.size, alsoLive: archivedAfterAll.length });
+      if (!this.readOnly)
+        checkHistory({
+          dir: this.dir,
+          history,
+          tally,
+          archiveFiles: this.archived.size,
+          alsoLive: archivedAfterAll.length,
+        });
       this.position = positionOf(history, tally);
       this.openedHistory = { storeId: history.storeId, position: this.position };
     }
@@ -374,7 +403,14 @@ export class LowdbSnapshotStore implements SnapshotStore {
       this.historyBegins = true;
     } else {
       // The checkpoint segment beyond the manifest's holds only copies (and the markers just appended).
-      if (newest !== history.segment) history = { ...history, segment: newest, copies: tally.get(newest)!.lines, position: this.position!, archived: this.archived.size - appended };
+      if (newest !== history.segment)
+        history = {
+          ...history,
+          segment: newest,
+          copies: tally.get(newest)!.lines,
+          position: this.position!,
+          archived: this.archived.size - appended,
+        };
       this.position! += appended;
       if (history.seen === this.position && this.manifest.history === history) return;
     }
@@ -389,7 +425,9 @@ export class LowdbSnapshotStore implements SnapshotStore {
   /** The store's identity and its position now (lines appended since it was created). */
   history(): StoreHistory | null {
     const history = this.manifest.history;
-    return history === undefined || this.position === null ? null : { storeId: history.storeId, position: this.position };
+    return history === undefined || this.position === null
+      ? null
+      : { storeId: history.storeId, position: this.position };
   }
 
   async loadLive(): Promise<MachineRecord[]> {
@@ -573,12 +611,20 @@ export class LowdbSnapshotStore implements SnapshotStore {
     const entries = ids.map((id) => this.live.get(id)!);
     const lines = await this.log.readMany(entries);
     // Checked before the segments they come from are removed: a copy is the only copy after.
-    for (const [i, line] of lines.entries()) checkLogLine(this.log.pathOf(entries[i]!.segment), `byte ${entries[i]!.offset}`, line);
+    for (const [i, line] of lines.entries())
+      checkLogLine(this.log.pathOf(entries[i]!.segment), `byte ${entries[i]!.offset}`, line);
     const position = this.position;
     const history = this.manifest.history;
     const locations = await this.log.checkpoint(lines, async (segment) => {
       if (history !== undefined && position !== null) {
-        await this.writeManifest({ ...history, segment, copies: lines.length, position, archived: this.archived.size, seen: position });
+        await this.writeManifest({
+          ...history,
+          segment,
+          copies: lines.length,
+          position,
+          archived: this.archived.size,
+          seen: position,
+        });
       }
     });
     for (const [i, id] of ids.entries()) this.setLive(id, { ...locations[i]!, seq: this.live.get(id)!.seq });

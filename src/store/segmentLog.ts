@@ -242,7 +242,10 @@ export class SegmentLog {
    * Returns where each line now is. `beforeRemoving` runs once the new segment is durable
    * and before anything older is removed (the store records the checkpoint in its manifest).
    */
-  async checkpoint(lines: readonly Buffer[], beforeRemoving?: (segment: number) => Promise<void>): Promise<LineLocation[]> {
+  async checkpoint(
+    lines: readonly Buffer[],
+    beforeRemoving?: (segment: number) => Promise<void>,
+  ): Promise<LineLocation[]> {
     const segment = this.newest + 1;
     const path = this.pathOf(segment);
     const temp = path + TEMP_SUFFIX;

@@ -50,7 +50,9 @@ describe('npm run bench -- --smoke', () => {
     // Transactions per job are counted from the node: one claimLocks for a batch of 5 is 0.2.
     expect(stdout).toMatch(/^\| 5 \| 0\.200 \| \d+ \| 0\.\d\d \|$/m);
     // The witness asks each chain one call at a start and one before each signature.
-    expect(stdout).toMatch(/witness check \(included above\): per start and paying account, 1 EVM call\(s\), 1 Subtensor call\(s\) for a TAO account; per first send, 1\.0 EVM call\(s\) \(2 signatures\)/);
+    expect(stdout).toMatch(
+      /witness check \(included above\): per start and paying account, 1 EVM call\(s\), 1 Subtensor call\(s\) for a TAO account; per first send, 1\.0 EVM call\(s\) \(2 signatures\)/,
+    );
     // Every figure printed is a number: a NaN or Infinity would mean a benchmark measured nothing.
     expect(stdout).not.toMatch(/NaN|Infinity/);
   }, 180_000);

@@ -45,8 +45,12 @@ interface Transfer {
 
 /** Every transfer the simulated destination chains hold, of every swap. */
 function transfers(dir: string): Transfer[] {
-  const world = JSON.parse(readFileSync(join(dir, 'sim-world.json'), 'utf8')) as { ledgers: Record<string, { transfers: Record<string, Transfer> }> };
-  return Object.values(world.ledgers).flatMap((ledger) => Object.values(ledger.transfers)).filter((t) => t.swapId !== '');
+  const world = JSON.parse(readFileSync(join(dir, 'sim-world.json'), 'utf8')) as {
+    ledgers: Record<string, { transfers: Record<string, Transfer> }>;
+  };
+  return Object.values(world.ledgers)
+    .flatMap((ledger) => Object.values(ledger.transfers))
+    .filter((t) => t.swapId !== '');
 }
 
 function expectNoDoubleSend(dir: string): void {
@@ -77,7 +81,9 @@ describe('settle start: a backup put back never pays twice', () => {
     }
     const storeOnly = settle(args);
     expect(storeOnly.code).toBe(2);
-    expect(storeOnly.stderr).toMatch(/^settle: refusing to start: .*: the (eth|tao) chain shows next nonce \d+ for account \S+, known here: .*store [0-9a-f]{8}… opened at position \d+; \d+ transaction\(s\) unknown \(the witness journal recorded swap:\d+ .* broadcast at position \d+ of store [0-9a-f]{32}, but the store was opened at position \d+/);
+    expect(storeOnly.stderr).toMatch(
+      /^settle: refusing to start: .*: the (eth|tao) chain shows next nonce \d+ for account \S+, known here: .*store [0-9a-f]{8}… opened at position \d+; \d+ transaction\(s\) unknown \(the witness journal recorded swap:\d+ .* broadcast at position \d+ of store [0-9a-f]{32}, but the store was opened at position \d+/,
+    );
     expect(storeOnly.stderr).toMatch(/paying now could pay twice; nothing was signed/);
     expect(transfers(dir)).toEqual(paid);
 
@@ -88,7 +94,9 @@ describe('settle start: a backup put back never pays twice', () => {
     }
     const whole = settle(args);
     expect(whole.code).toBe(2);
-    expect(whole.stderr).toMatch(/the (eth|tao) chain shows next nonce \d+ for account \S+, .* \(the chain shows nonce \d+ of \S+ used or pending; no transaction known here has it\)/);
+    expect(whole.stderr).toMatch(
+      /the (eth|tao) chain shows next nonce \d+ for account \S+, .* \(the chain shows nonce \d+ of \S+ used or pending; no transaction known here has it\)/,
+    );
     expect(transfers(dir)).toEqual(paid);
     expectNoDoubleSend(dir);
   }, 300_000);

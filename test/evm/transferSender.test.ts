@@ -436,7 +436,7 @@ describe('EvmTransferSender', () => {
 });
 
 describe('the witness of an EVM paying account', () => {
-  it('says the next nonce with the pool counted, who signed bytes at which nonce, and finds the account\'s transactions by nonce and by hash', async () => {
+  it("says the next nonce with the pool counted, who signed bytes at which nonce, and finds the account's transactions by nonce and by hash", async () => {
     const s = sender();
     const to = fresh();
     const before = await pendingNonce();
@@ -453,7 +453,13 @@ describe('the witness of an EVM paying account', () => {
       expect(s.identify(pending.raw)).toEqual({ account: payer.address, nonce: before + 1, id: pending.hash });
       const found = await s.activity({ nonces: { from: before, to: before + 2 }, maxBlocks: 50 });
       expect(found).toMatchObject([
-        { id: mined.hash, nonce: before, to, amount: 41n, note: expect.stringMatching(/^a coin transfer \(block \d+\)$/) },
+        {
+          id: mined.hash,
+          nonce: before,
+          to,
+          amount: 41n,
+          note: expect.stringMatching(/^a coin transfer \(block \d+\)$/),
+        },
         { id: pending.hash, nonce: before + 1, to, amount: 42n, block: null, note: 'a coin transfer (pending)' },
       ]);
       // The bytes rebuilt from the node's answer are the very bytes signed.
@@ -470,11 +476,21 @@ describe('the witness of an EVM paying account', () => {
     const first = await pendingNonce();
     const signed = await s.sign(request(to, 7n));
     await s.broadcast(signed.raw);
-    await (await payer.sendTransaction({ to: tokenAddress, data: new Interface(['function approve(address,uint256)']).encodeFunctionData('approve', [to, 1n]) })).wait();
+    await (
+      await payer.sendTransaction({
+        to: tokenAddress,
+        data: new Interface(['function approve(address,uint256)']).encodeFunctionData('approve', [to, 1n]),
+      })
+    ).wait();
     const found = await s.activity({ nonces: { from: first, to: first + 2 }, maxBlocks: 20 });
     expect(found).toMatchObject([
       { nonce: first, to, amount: 7n, note: expect.stringMatching(/^a transfer of token 0x/) },
-      { nonce: first + 1, to: null, amount: null, note: expect.stringMatching(new RegExp(`^a call to ${tokenAddress}`)) },
+      {
+        nonce: first + 1,
+        to: null,
+        amount: null,
+        note: expect.stringMatching(new RegExp(`^a call to ${tokenAddress}`)),
+      },
     ]);
   });
 });

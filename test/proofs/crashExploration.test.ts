@@ -59,12 +59,20 @@ describe('exhaustive crash-point exploration', () => {
     );
     if (report.violations.length > 0) {
       const trace = await replayPath(smallWorld, report.violations[0]!.path, 80);
-      expect.fail(`${report.violations.length} violating paths; first: ${report.violations[0]!.path}\n${JSON.stringify(report.violations[0]!.invariants, null, 2)}\n${trace.join('\n')}`);
+      expect.fail(
+        `${report.violations.length} violating paths; first: ${report.violations[0]!.path}\n${JSON.stringify(report.violations[0]!.invariants, null, 2)}\n${trace.join('\n')}`,
+      );
     }
     // A rollback offered at every poll of the fault-free run, at least.
     expect(report.pathsRun).toBeGreaterThan(20);
     // The same exploration finds the double send of a host without the witness.
-    const buggy = await explore(smallWorld, { crashes: 0, faults: 0, rollbacks: 1, maxBlocks: 80, interceptors: WitnessRemoved });
+    const buggy = await explore(smallWorld, {
+      crashes: 0,
+      faults: 0,
+      rollbacks: 1,
+      maxBlocks: 80,
+      interceptors: WitnessRemoved,
+    });
     expect(buggy.violations.flatMap((v) => v.invariants.map((i) => i.name))).toContain(INVARIANT.noDoubleSend);
   }, 600_000);
 });

@@ -103,14 +103,28 @@ export async function explore(makeWorld: () => World, bounds: ExploreBounds): Pr
     const world = makeWorld();
     const faults = new PathFaults(path);
     const rollbacks = bounds.rollbacks ?? 0;
-    const system = new SimulatedSystem(world, faults, { backups: rollbacks > 0 ? 2 : 0, ...(bounds.interceptors === undefined ? {} : { interceptors: bounds.interceptors }) });
+    const system = new SimulatedSystem(world, faults, {
+      backups: rollbacks > 0 ? 2 : 0,
+      ...(bounds.interceptors === undefined ? {} : { interceptors: bounds.interceptors }),
+    });
     faults.onChoice = (index, kind) => {
       if (index <= lastForced) return;
       if (isRollback(kind) && rollbacks === 0) return;
       choicePointsSeen += 1;
       const budgets = `${bounds.crashes - faults.crashesUsed}/${bounds.faults - faults.faultsUsed}/${rollbacks - faults.rollbacksUsed}`;
       const fingerprint = createHash('sha256')
-        .update(JSON.stringify([kind, faults.positionInPoll, budgets, world.state, world.random.state(), [...system.disk.live], [...system.disk.archived.keys()], system.disk.recovery.map((e) => e.key)]))
+        .update(
+          JSON.stringify([
+            kind,
+            faults.positionInPoll,
+            budgets,
+            world.state,
+            world.random.state(),
+            [...system.disk.live],
+            [...system.disk.archived.keys()],
+            system.disk.recovery.map((e) => e.key),
+          ]),
+        )
         .update(system.dir.image())
         .update(system.backupsImage())
         .update(system.current?.host.memoryImage() ?? 'no host')
@@ -121,7 +135,11 @@ export async function explore(makeWorld: () => World, bounds: ExploreBounds): Pr
         return;
       }
       visited.add(fingerprint);
-      const allowed = isCrash(kind) ? faults.crashesUsed < bounds.crashes : isRollback(kind) ? faults.rollbacksUsed < rollbacks : faults.faultsUsed < bounds.faults;
+      const allowed = isCrash(kind)
+        ? faults.crashesUsed < bounds.crashes
+        : isRollback(kind)
+          ? faults.rollbacksUsed < rollbacks
+          : faults.faultsUsed < bounds.faults;
       if (allowed) stack.push(new Map([...path, [index, kind]]));
     };
     let blocks = 0;
@@ -173,8 +191,14 @@ export async function replayPath(makeWorld: () => World, spec: string, maxBlocks
   const trace: string[] = [];
   const line = (text: string): void => void trace.push(`[${world.height}] ${text}`);
   const faults = new PathFaults(path);
-  faults.onChoice = (index, kind, key) => { if (path.has(index)) line(`fault ${kind} #${index} at ${key}`); };
-  const log = { info: (f: object, m?: string) => line(`${m} ${JSON.stringify(f)}`), warn: (f: object, m?: string) => line(`WARN ${m} ${JSON.stringify(f)}`), error: (f: object, m?: string) => line(`ERROR ${m} ${JSON.stringify(f)}`) };
+  faults.onChoice = (index, kind, key) => {
+    if (path.has(index)) line(`fault ${kind} #${index} at ${key}`);
+  };
+  const log = {
+    info: (f: object, m?: string) => line(`${m} ${JSON.stringify(f)}`),
+    warn: (f: object, m?: string) => line(`WARN ${m} ${JSON.stringify(f)}`),
+    error: (f: object, m?: string) => line(`ERROR ${m} ${JSON.stringify(f)}`),
+  };
   const system = new SimulatedSystem(world, faults, { log, trace: line, backups: 2 });
   for (let blocks = 0; blocks < maxBlocks && !everyObligationSeen(world, system.current); blocks += 1) {
     await system.tickSurviving();

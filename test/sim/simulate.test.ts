@@ -8,7 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, parseFaults } from '../../sim/faults.ts';
 import { INVARIANT_NAMES, simulate } from '../../sim/simulate.ts';
 import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
-import { ClaimTxIsPayment, DropsUnmarkedSendOnMissedPoll, ResignsAfterRestart, SendsBeforePersisting, SendsTooLate, WitnessRemoved } from '../support/plantedBugs.ts';
+import {
+  ClaimTxIsPayment,
+  DropsUnmarkedSendOnMissedPoll,
+  ResignsAfterRestart,
+  SendsBeforePersisting,
+  SendsTooLate,
+  WitnessRemoved,
+} from '../support/plantedBugs.ts';
 
 const ALL = parseFaults('all');
 

@@ -108,8 +108,14 @@ export const WitnessRemoved: Bug = [
       const bare = sender instanceof WitnessedSender ? sender.inner : sender;
       try {
         const height = await ports.contract!.currentBlock();
-        if (height + context.marginBlocks > context.terms.timeoutBlock) return { type: 'BLOCK', height } satisfies SwapEvent;
-        const signed = await bare.sign({ swapId: context.terms.swapId, chain: context.terms.destChain, to: context.terms.userDestAddress, amount: BigInt(context.terms.destAmount) });
+        if (height + context.marginBlocks > context.terms.timeoutBlock)
+          return { type: 'BLOCK', height } satisfies SwapEvent;
+        const signed = await bare.sign({
+          swapId: context.terms.swapId,
+          chain: context.terms.destChain,
+          to: context.terms.userDestAddress,
+          amount: BigInt(context.terms.destAmount),
+        });
         return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash } satisfies SwapEvent;
       } catch (error) {
         if (isFatalToHost(error)) throw error;

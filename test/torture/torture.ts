@@ -14,8 +14,18 @@ const options = new Command()
   .option('--seed <n>', 'seed of the kill instants and the scenario', integerOption('--seed', 0), 1)
   .option('--swaps <n>', 'swaps assigned during the run', integerOption('--swaps', 0, 10_000), 12)
   .option('--jobs <n>', 'jobs settled during the run', integerOption('--jobs', 0, 10_000), 12)
-  .option('--backup-every <n>', 'copy the data directory aside every n kills (0: never)', integerOption('--backup-every', 0, 100_000), 10)
-  .option('--restore-after <n>', 'put the copy back this many kills later', integerOption('--restore-after', 1, 100_000), 4)
+  .option(
+    '--backup-every <n>',
+    'copy the data directory aside every n kills (0: never)',
+    integerOption('--backup-every', 0, 100_000),
+    10,
+  )
+  .option(
+    '--restore-after <n>',
+    'put the copy back this many kills later',
+    integerOption('--restore-after', 1, 100_000),
+    4,
+  )
   .parse(process.argv)
   .opts<{ kills: number; seed: number; swaps: number; jobs: number; backupEvery: number; restoreAfter: number }>();
 

@@ -130,7 +130,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       else if (await Promise.race([daemon.started, sleep(60_000).then(() => false)])) await sleep(draw(0, 1_500));
       daemon.child.kill('SIGKILL');
       await daemon.exited;
-      if (kill % 10 === 0 || kill === options.kills) say(`kill -9 #${kill}/${options.kills} (scenario step ${step}/${steps})`);
+      if (kill % 10 === 0 || kill === options.kills)
+        say(`kill -9 #${kill}/${options.kills} (scenario step ${step}/${steps})`);
       // The daemon is dead: a copy now is what a VM snapshot or a backup of a crashed host holds.
       if (backupEvery > 0 && kill % backupEvery === 1 && existsSync(join(rig.dataDir, 'store', 'store.json'))) {
         rmSync(backup, { recursive: true, force: true });
@@ -143,7 +144,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
         restored.restores += 1;
         restored.adopted += decided.adopted;
         restored.dismissed += decided.dismissed;
-        say(`kill -9 #${kill}: put back the copy taken at kill #${backupAt}; the operator adopted ${decided.adopted} and dismissed ${decided.dismissed} unknown transfer(s)`);
+        say(
+          `kill -9 #${kill}: put back the copy taken at kill #${backupAt}; the operator adopted ${decided.adopted} and dismissed ${decided.dismissed} unknown transfer(s)`,
+        );
         backupAt = null;
       }
       daemon = rig.spawn();
@@ -152,7 +155,11 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
 
     say('kills done; letting the daemon finish every obligation');
     const total = options.swaps + options.jobs;
-    await waitFor(async () => (await finishedCount(rig, users.length)) === total, 240_000, `all ${total} obligations to finish`);
+    await waitFor(
+      async () => (await finishedCount(rig, users.length)) === total,
+      240_000,
+      `all ${total} obligations to finish`,
+    );
     // SIGTERM to a daemon still loading its modules would meet Node's default (death by the
     // signal, nothing started): what is checked here is the stop of a running daemon.
     if (!(await Promise.race([daemon.started, sleep(60_000).then(() => false)])))
@@ -183,10 +190,15 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: n
 /** Obligations finished: archived, or a swap the store never knew that the contract shows Fulfilled. */
 async function finishedCount(rig: DaemonRig, swaps: number): Promise<number> {
   try {
-    const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), { create: false, readOnly: true, knownMachines: knownMachineVersions });
+    const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), {
+      create: false,
+      readOnly: true,
+      knownMachines: knownMachineVersions,
+    });
     let forgotten = 0;
     for (let id = 0; id < swaps; id += 1) {
-      if (store.placeOf(`swap:${id}`) === null && rig.subtensor.contract.swaps.get(BigInt(id))?.status === 'Fulfilled') forgotten += 1;
+      if (store.placeOf(`swap:${id}`) === null && rig.subtensor.contract.swaps.get(BigInt(id))?.status === 'Fulfilled')
+        forgotten += 1;
     }
     return store.archivedIds.size + forgotten;
   } catch {
@@ -210,7 +222,11 @@ function settle(args: readonly string[]): Promise<{ status: number | null; stdou
 
 interface Survey {
   readonly verdict: { readonly chain: string };
-  readonly findings: ReadonlyArray<{ item: { id: string | null; nonce: number | null }; activity: { id: string } | null; matches: ReadonlyArray<{ swapId: string }> }>;
+  readonly findings: ReadonlyArray<{
+    item: { id: string | null; nonce: number | null };
+    activity: { id: string } | null;
+    matches: ReadonlyArray<{ swapId: string }>;
+  }>;
 }
 
 /**
@@ -228,10 +244,31 @@ async function operatorReconciles(rig: DaemonRig): Promise<{ adopted: number; di
       const id = activity?.id ?? item.id;
       const args =
         matches.length === 1 && id !== null
-          ? ['reconcile', 'adopt', id, '--swap', matches[0]!.swapId, '--by', 'torture', '--reason', 'same recipient and amount as the open swap']
-          : ['reconcile', 'dismiss', ...(id === null ? ['--nonce', String(item.nonce)] : [id]), '--chain', verdict.chain, '--by', 'torture', '--reason', 'pays no open swap (one the forgotten life marked)'];
+          ? [
+              'reconcile',
+              'adopt',
+              id,
+              '--swap',
+              matches[0]!.swapId,
+              '--by',
+              'torture',
+              '--reason',
+              'same recipient and amount as the open swap',
+            ]
+          : [
+              'reconcile',
+              'dismiss',
+              ...(id === null ? ['--nonce', String(item.nonce)] : [id]),
+              '--chain',
+              verdict.chain,
+              '--by',
+              'torture',
+              '--reason',
+              'pays no open swap (one the forgotten life marked)',
+            ];
       const done = await settle([...args, '--config', rig.configPath]);
-      if (done.status !== 0) throw new Error(`settle ${args.slice(0, 2).join(' ')} exited ${done.status}: ${done.stderr}`);
+      if (done.status !== 0)
+        throw new Error(`settle ${args.slice(0, 2).join(' ')} exited ${done.status}: ${done.stderr}`);
       if (args[1] === 'adopt') adopted += 1;
       else dismissed += 1;
     }
@@ -241,7 +278,12 @@ async function operatorReconciles(rig: DaemonRig): Promise<{ adopted: number; di
 
 type Verified = Omit<TortureReport, 'dir' | 'kills' | 'restarts' | 'restores' | 'adopted' | 'dismissed'>;
 
-async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly JobPlan[], violations: string[]): Promise<Verified> {
+async function verify(
+  rig: DaemonRig,
+  users: readonly string[],
+  jobs: readonly JobPlan[],
+  violations: string[],
+): Promise<Verified> {
   const { subtensor, evm, fixture } = rig;
   const transferFrom = rig.transferWallet.address;
   const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), {
@@ -280,7 +322,10 @@ async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly J
     if (machine === undefined && store.placeOf(id) === null && swap?.status === 'Fulfilled') {
       // Fulfilled by a life that a put-back copy forgot; the store never saw it again.
       fulfilledForgotten += 1;
-      if (txs.length !== 1 || swap.destTxHash !== txs[0]!.hash) violations.push(`${id}: fulfilled by a forgotten life with ${txs.length} transfers (marked ${swap.destTxHash})`);
+      if (txs.length !== 1 || swap.destTxHash !== txs[0]!.hash)
+        violations.push(
+          `${id}: fulfilled by a forgotten life with ${txs.length} transfers (marked ${swap.destTxHash})`,
+        );
       continue;
     }
     if (machine === undefined) {
@@ -344,5 +389,13 @@ async function verify(rig: DaemonRig, users: readonly string[], jobs: readonly J
     if (finals.get(key)?.state !== 'Recovery')
       violations.push(`recovery entry ${key} for a machine that is ${finals.get(key)?.state ?? 'unknown'}`);
   }
-  return { swapStates: count('swap'), jobStates: count('job'), transfers, claimed, recoveryEntries: entries.length, fulfilledForgotten, violations };
+  return {
+    swapStates: count('swap'),
+    jobStates: count('job'),
+    transfers,
+    claimed,
+    recoveryEntries: entries.length,
+    fulfilledForgotten,
+    violations,
+  };
 }

@@ -3,6 +3,9 @@
  * a transaction this data directory does not know, and signs again once the operator has
  * decided each one. Judged purely (witnessCheck), then through the decorator around the
  * simulated ledger's real sender.
+ *
+ * Size (over 300 lines): the judgement's cases and the decorator's scenarios share one rig and
+ * one set of entry builders; split, each file would carry its own copy.
  */
 import { describe, expect, it } from 'vitest';
 import type { SnapshotStore, StoreHistory } from '../../src/store/snapshotStore.ts';

@@ -243,7 +243,11 @@ export class EvmTransferSender implements TransferSender {
 
   /** The witness: the account's next nonce, pool included (one call). */
   async witness(): Promise<WitnessReport> {
-    return { kind: 'nonce', account: this.address, next: await this.options.provider.getTransactionCount(this.address, 'pending') };
+    return {
+      kind: 'nonce',
+      account: this.address,
+      next: await this.options.provider.getTransactionCount(this.address, 'pending'),
+    };
   }
 
   identify(raw: string): SignedIdentity {

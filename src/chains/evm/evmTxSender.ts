@@ -36,7 +36,11 @@ export interface EvmTxSenderOptions {
    * broadcast: the witness journal records it, so that the account's nonces used by the
    * escrow's transactions are known to the witness of a transfer sender of the same account.
    */
-  readonly beforeBroadcast?: (tx: { readonly nonce: number; readonly hash: string; readonly purpose: string }) => Promise<void>;
+  readonly beforeBroadcast?: (tx: {
+    readonly nonce: number;
+    readonly hash: string;
+    readonly purpose: string;
+  }) => Promise<void>;
 }
 
 export interface TxRequest {
@@ -132,7 +136,13 @@ export class EvmTxSender {
     });
     const raw = await wallet.signTransaction(tx);
     const hash = Transaction.from(raw).hash!;
-    await journal.addAttempt(nonce, purpose, { hash, raw, maxFeePerGas: maxFeePerGas.toString(), maxPriorityFeePerGas: maxPriorityFeePerGas.toString(), sentAtBlock });
+    await journal.addAttempt(nonce, purpose, {
+      hash,
+      raw,
+      maxFeePerGas: maxFeePerGas.toString(),
+      maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
+      sentAtBlock,
+    });
     await this.options.beforeBroadcast?.({ nonce, hash, purpose });
     await this.broadcast(raw);
     this.options.afterBroadcast?.(hash);
@@ -224,8 +234,23 @@ export class EvmTxSender {
     });
     const raw = await this.options.wallet.signTransaction(tx);
     const hash = Transaction.from(raw).hash!;
-    await this.options.journal.addAttempt(entry.nonce, entry.purpose, { hash, raw, maxFeePerGas: maxFeePerGas.toString(), maxPriorityFeePerGas: maxPriorityFeePerGas.toString(), sentAtBlock: head });
-    this.options.log.warn({ nonce: entry.nonce, purpose: entry.purpose, replaces: latest.hash, hash, maxFeePerGas: maxFeePerGas.toString() }, 'transaction stuck; replaced with higher fees');
+    await this.options.journal.addAttempt(entry.nonce, entry.purpose, {
+      hash,
+      raw,
+      maxFeePerGas: maxFeePerGas.toString(),
+      maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
+      sentAtBlock: head,
+    });
+    this.options.log.warn(
+      {
+        nonce: entry.nonce,
+        purpose: entry.purpose,
+        replaces: latest.hash,
+        hash,
+        maxFeePerGas: maxFeePerGas.toString(),
+      },
+      'transaction stuck; replaced with higher fees',
+    );
     await this.options.beforeBroadcast?.({ nonce: entry.nonce, hash, purpose: entry.purpose });
     await this.broadcast(raw);
     return this.options.journal.entries.find((e) => e.nonce === entry.nonce)!;

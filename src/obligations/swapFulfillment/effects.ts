@@ -78,7 +78,10 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
   } catch (error) {
     rethrowCrash(error);
     if (!(error instanceof EffectWaits)) {
-      ports.log.warn({ machine: id, effect: 'sendTransfer', err: errorField(error) }, 'transfer step failed; retrying next tick');
+      ports.log.warn(
+        { machine: id, effect: 'sendTransfer', err: errorField(error) },
+        'transfer step failed; retrying next tick',
+      );
     }
     return null;
   }
