@@ -105,8 +105,11 @@ export function lifeWitness(world: World, dir: SimDataDir, store: SnapshotStore,
  */
 export async function startLifeWitness(world: World, dir: SimDataDir, life: LifeWitness): Promise<void> {
   if (dir.isNew) {
-    for (const sender of life.senders)
+    // Only senders with a witness (a UTXO chain's sender has none: nothing to record).
+    for (const sender of life.senders) {
+      if (sender.inner.witness === undefined) continue;
       await life.gate.baseline(sender.chain, await new SimTransferSender(world, sender.chain).witness());
+    }
     dir.isNew = false;
   }
   await life.gate.recordJournalAhead();
