@@ -466,7 +466,7 @@ describe('the witness of an EVM paying account', () => {
       expect(found.map((a) => a.raw)).toEqual([mined.raw, pending.raw]);
       await mine();
     });
-    const byHash = await s.activity({ ids: [pending!.hash, '0x' + '00'.repeat(32)], maxBlocks: 1 });
+    const byHash = await s.activity({ ids: [pending!.hash, `0x${'00'.repeat(32)}`], maxBlocks: 1 });
     expect(byHash).toMatchObject([{ id: pending!.hash, amount: 42n }]);
   });
 

@@ -167,7 +167,8 @@ jobs:
           endOceanNodeJob(writer, p.job, p.minutes * 60 - 30);
           p.ended = true;
           const cost = costOfJob(p);
-          p.owed = cost < p.job.lockAmount ? cost : p.job.lockAmount; // bigints: Math.min does not take them
+          // biome-ignore lint/complexity/useMathMinMax: bigints; Math.min does not take them
+          p.owed = cost < p.job.lockAmount ? cost : p.job.lockAmount;
         }
         if (step % 3 === 2) {
           const due = planned.filter((p) => p.ended && !p.rivalDone);
