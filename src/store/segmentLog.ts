@@ -122,11 +122,6 @@ export class SegmentLog {
     await fsyncDirectory(dir);
   }
 
-  /** Segment numbers, oldest first. */
-  get segmentNumbers(): readonly number[] {
-    return this.segments;
-  }
-
   get newest(): number {
     return this.segments[this.segments.length - 1]!;
   }
@@ -239,13 +234,9 @@ export class SegmentLog {
 
   /**
    * Writes `lines` as a new segment and makes it the newest, then removes every older one.
-   * Returns where each line now is. `beforeRemoving` runs once the new segment is durable
-   * and before anything older is removed (the store records the checkpoint in its manifest).
+   * Returns where each line now is.
    */
-  async checkpoint(
-    lines: readonly Buffer[],
-    beforeRemoving?: (segment: number) => Promise<void>,
-  ): Promise<LineLocation[]> {
+  async checkpoint(lines: readonly Buffer[]): Promise<LineLocation[]> {
     const segment = this.newest + 1;
     const path = this.pathOf(segment);
     const temp = path + TEMP_SUFFIX;
@@ -259,7 +250,6 @@ export class SegmentLog {
     }
     await rename(temp, path);
     await fsyncDirectory(this.dir);
-    await beforeRemoving?.(segment);
     await this.close();
     const older = this.segments;
     this.segments = [segment];

@@ -7,7 +7,6 @@ import { errorField } from '../../errors.ts';
 import type { SwapContext, SwapEvent } from '../../../machines/index.ts';
 import { isSimulatedCrash } from '../../engine/crashpoints.ts';
 import {
-  EffectWaits,
   NeverLands,
   TransferRefused,
   type Logger,
@@ -77,12 +76,10 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
     return null;
   } catch (error) {
     rethrowCrash(error);
-    if (!(error instanceof EffectWaits)) {
-      ports.log.warn(
-        { machine: id, effect: 'sendTransfer', err: errorField(error) },
-        'transfer step failed; retrying next tick',
-      );
-    }
+    ports.log.warn(
+      { machine: id, effect: 'sendTransfer', err: errorField(error) },
+      'transfer step failed; retrying next tick',
+    );
     return null;
   }
 }
