@@ -65,7 +65,7 @@ export function toHtml(model: MachineModel, svg: string, counts?: TransitionCoun
     .join('\n');
   const classification =
     model.name === 'swapFulfillment'
-      ? `<p>How each failure of <code>mark_fulfilled</code> is handled (machines/markFulfilledErrors.ts): terminal errors are read back once with <code>get_swap</code>, then Recovery; transient ones are retried with backoff; an unknown outcome is read back before any retry.</p>
+      ? `<p>How each failure of <code>mark_fulfilled</code> is handled on the ink! contract (machines/markFulfilledErrors.ts; the Solana program's table is machines/solanaMarkFulfilledErrors.ts): refused calls are read back once with <code>get_swap</code>, then Recovery; terminal ones go to Recovery at once; transient ones are retried with backoff; an unknown outcome is read back before any retry.</p>
 <table><tr><th>error</th><th>from</th><th>class</th></tr>
 ${[
   ...CONTRACT_ERRORS.map((e) => [e, 'contract error enum'] as const),
@@ -93,7 +93,7 @@ th, td { border: 1px solid #cbd5e0; padding: 4px 8px; text-align: left; vertical
 th { background: #edf2f7; }
 code { font-size: 13px; }
 .never { color: #c53030; font-weight: bold; }
-.terminal { color: #c53030; } .transient { color: #b7791f; } .unknown { color: #2b6cb0; }
+.terminal, .refused { color: #c53030; } .transient { color: #b7791f; } .unknown { color: #2b6cb0; }
 figure { overflow-x: auto; border: 1px solid #e2e8f0; padding: 0.5rem; margin: 0; }
 .legend span { display: inline-block; padding: 2px 8px; margin-right: 8px; border-radius: 4px; border: 1px solid; }
 </style>

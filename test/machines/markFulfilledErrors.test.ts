@@ -41,34 +41,34 @@ describe('mark_fulfilled error classification', () => {
   });
 
   // The table, entry by entry: the reason for each lives beside it in markFulfilledErrors.ts.
-  const expected: Record<string, 'terminal' | 'transient' | 'unknown'> = {
-    NotOwner: 'terminal',
-    InsufficientCollateral: 'terminal',
-    SwapNotFound: 'terminal',
-    AlreadyVoted: 'terminal',
-    InvalidStatus: 'terminal',
-    ZeroAmount: 'terminal',
-    MinerNotActive: 'terminal',
-    MinerStillActive: 'terminal',
-    TransferFailed: 'terminal',
-    NotTimedOut: 'terminal',
-    NotAssignedMiner: 'terminal',
-    NotValidator: 'terminal',
-    DuplicateSourceTx: 'terminal',
-    InvalidAmount: 'terminal',
-    NoPendingSlash: 'terminal',
-    InputEmpty: 'terminal',
-    InputTooLong: 'terminal',
-    MinerHasActiveSwap: 'terminal',
-    WithdrawalCooldown: 'terminal',
-    AmountBelowMinimum: 'terminal',
-    AmountAboveMaximum: 'terminal',
-    MinerReserved: 'terminal',
-    NoReservation: 'terminal',
-    ExceedsMaxCollateral: 'terminal',
-    HashMismatch: 'terminal',
-    PendingConflict: 'terminal',
-    SameChain: 'terminal',
+  const expected: Record<string, 'refused' | 'transient' | 'unknown'> = {
+    NotOwner: 'refused',
+    InsufficientCollateral: 'refused',
+    SwapNotFound: 'refused',
+    AlreadyVoted: 'refused',
+    InvalidStatus: 'refused',
+    ZeroAmount: 'refused',
+    MinerNotActive: 'refused',
+    MinerStillActive: 'refused',
+    TransferFailed: 'refused',
+    NotTimedOut: 'refused',
+    NotAssignedMiner: 'refused',
+    NotValidator: 'refused',
+    DuplicateSourceTx: 'refused',
+    InvalidAmount: 'refused',
+    NoPendingSlash: 'refused',
+    InputEmpty: 'refused',
+    InputTooLong: 'refused',
+    MinerHasActiveSwap: 'refused',
+    WithdrawalCooldown: 'refused',
+    AmountBelowMinimum: 'refused',
+    AmountAboveMaximum: 'refused',
+    MinerReserved: 'refused',
+    NoReservation: 'refused',
+    ExceedsMaxCollateral: 'refused',
+    HashMismatch: 'refused',
+    PendingConflict: 'refused',
+    SameChain: 'refused',
     SystemHalted: 'transient',
     RpcFailure: 'transient',
     InsufficientBalance: 'transient',
@@ -80,9 +80,9 @@ describe('mark_fulfilled error classification', () => {
     expect(classifyMarkError(error)).toBe(cls);
   });
 
-  it('treats an error nobody planned for as terminal, so a person looks', () => {
-    expect(classifyMarkError('SomethingNew')).toBe('terminal');
-    expect(classifyMarkError('constructor')).toBe('terminal');
-    expect(classifyMarkError('toString')).toBe('terminal');
+  it('reads back once an error nobody planned for, so a person looks', () => {
+    expect(classifyMarkError('SomethingNew')).toBe('refused');
+    expect(classifyMarkError('constructor')).toBe('refused');
+    expect(classifyMarkError('toString')).toBe('refused');
   });
 });

@@ -96,7 +96,7 @@ describe('ContractExecResult of mark_fulfilled', () => {
     if (!decoded.ok) throw new Error('unreachable');
     const outcome = abi.decodeMarkFulfilled(decoded.data);
     expect(outcome).toEqual({ ok: false, error: name });
-    expect(['terminal', 'transient']).toContain(classifyMarkError(name));
+    expect(['refused', 'transient']).toContain(classifyMarkError(name));
   });
 
   it('decodes Ok(Ok(())) as success, and refuses a LangError (the contract could not read the call)', () => {
