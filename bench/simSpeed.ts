@@ -38,8 +38,8 @@ function bareJobLifecycles(count: number): number {
 function bareSwapLifecycles(count: number): number {
   const started = performance.now();
   for (let i = 0; i < count; i += 1) {
-    const actor = createActor(swapFulfillment, { input: { terms: SAMPLE_SWAP_TERMS, block: 1 } }).start();
-    actor.send({ type: 'BLOCK', height: 2 });
+    const actor = createActor(swapFulfillment, { input: { terms: SAMPLE_SWAP_TERMS, now: 1 } }).start();
+    actor.send({ type: 'CLOCK', now: 2 });
     actor.send({ type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xhash' });
     actor.send({ type: 'TRANSFER_INCLUDED', block: 3 });
     actor.send({ type: 'MARK_OK' });

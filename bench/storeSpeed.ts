@@ -36,20 +36,24 @@ const SILENT = { info: () => undefined, warn: () => undefined, error: () => unde
 /** A realistic persisted snapshot: a swap in Sending with its signed transfer. */
 function snapshotOf(i: number): unknown {
   const terms: SwapTerms = {
+    contract: 'ink',
     swapId: String(i),
     miner: '5mmPn9SDDhqfY4HZzrTeJME5qMQ4TgAnmmmPn9SDDhqfY4HZ',
     sourceChain: 'btc',
     destChain: 'eth',
     sourceAmount: '1234567',
     destAmount: '2500000000000000000',
-    taoAmount: '25000000000',
+    collateralAmount: '25000000000',
+    hub: 'tao',
     userDestAddress: `0x${'12'.repeat(20)}`,
+    senderPin: '',
     sourceTxHash: `btc-${i}`,
-    initiatedBlock: 100,
-    timeoutBlock: 100_000,
+    initiatedAt: 100,
+    timeoutAt: 100_000,
+    maxExtendAt: null,
   };
-  const actor = createActor(swapFulfillment, { input: { terms, block: 101 } }).start();
-  actor.send({ type: 'BLOCK', height: 101 });
+  const actor = createActor(swapFulfillment, { input: { terms, now: 101 } }).start();
+  actor.send({ type: 'CLOCK', now: 101 });
   actor.send({ type: 'TRANSFER_SIGNED', raw: `0x${'ab'.repeat(110)}`, hash: `0x${'cd'.repeat(32)}` });
   return JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
 }

@@ -6,6 +6,7 @@ import type { AnyStateMachine } from 'xstate';
 import { JOB_MACHINE_NAME, JOB_MACHINE_VERSION, jobSettlement, migrateJobSnapshotV1 } from './jobSettlement.ts';
 import type { StateMeta } from './stateMeta.ts';
 import { SWAP_MACHINE_NAME, SWAP_MACHINE_VERSION, swapFulfillment } from './swapFulfillment.ts';
+import { migrateSwapSnapshot } from './swapFulfillmentMigration.ts';
 
 /** Turns a persisted snapshot of version N into one of version N + 1; pure, deterministic. */
 export type SnapshotMigration = (snapshot: unknown) => unknown;
@@ -19,7 +20,12 @@ export interface MachineEntry<M extends AnyStateMachine = AnyStateMachine> {
 }
 
 export const machineCatalog = {
-  [SWAP_MACHINE_NAME]: { name: SWAP_MACHINE_NAME, version: SWAP_MACHINE_VERSION, machine: swapFulfillment },
+  [SWAP_MACHINE_NAME]: {
+    name: SWAP_MACHINE_NAME,
+    version: SWAP_MACHINE_VERSION,
+    machine: swapFulfillment,
+    migrations: { 1: (snapshot: unknown) => migrateSwapSnapshot(snapshot, 1) },
+  },
   [JOB_MACHINE_NAME]: {
     name: JOB_MACHINE_NAME,
     version: JOB_MACHINE_VERSION,
@@ -85,3 +91,6 @@ export * from './jobSettlement.ts';
 export * from './markFulfilledErrors.ts';
 export * from './stateMeta.ts';
 export * from './swapFulfillment.ts';
+export * from './solanaMarkFulfilledErrors.ts';
+export * from './swapFulfillmentMigration.ts';
+export * from './swapRules.ts';

@@ -1,128 +1,71 @@
 /**
- * Swap fulfillment: a miner of the allways subnet sends destination funds to the user, then
- * marks the swap fulfilled on the ink! contract.
+ * Swap fulfillment: a miner of the allways subnet pays the user on the destination chain, then
+ * marks the swap fulfilled on the swap contract: the ink! contract on Subtensor, or the allways
+ * swap manager on Solana (the rules of each: swapRules.ts).
  *
  *   Pending -> Sending -> Sent -> Marking -> Fulfilled
- *   Pending -> Expired   (timeout margin reached before any send: nothing sent, nothing lost)
- *   Pending|Sending -> Rejected  (invalid swap data, or a destination that refuses: no send)
- *   Sending|Sent|Marking|Reconciling -> Recovery (funds left and cannot be finalized)
+ *                                 Marking -> Following -> Fulfilled   (marked before inclusion)
+ *   Pending -> Expired   (cushion reached before any send: nothing sent, nothing lost)
+ *   Pending -> Rejected  (invalid swap data, a pin that is not ours, a payout of 0: no send)
+ *   Sending|Marking|Following|Reconciling -> Recovery (funds left and cannot be finalized,
+ *                                                      or a mark stands on a transfer that never lands)
  *
- * The margin gates the first send only: once a transfer is signed, every path leads to
- * mark_fulfilled or to Recovery, whatever the block height. Time reaches the machine as
- * BLOCK events; the machine never reads a clock and performs no I/O. Effects are declared in
- * state meta and performed by the host after the snapshot that requests them is on disk.
+ * Time reaches the machine as CLOCK events in the contract's unit (Subtensor blocks, or unix
+ * seconds of the cluster's clock); deadlines are compared in that unit, and a deadline the
+ * contract moves (a grace after our mark, a validator's extension) arrives as DEADLINE. The
+ * cushion gates the first send only: once a transfer is signed, every path leads to
+ * mark_fulfilled or to Recovery. The machine performs no I/O; effects are declared in state meta
+ * and performed by the host after the snapshot that requests them is on disk. Version 2; the
+ * snapshots of version 1 (ink! only) are migrated by swapFulfillmentMigration.ts.
  */
 import { assign, setup } from 'xstate';
-import { classifyMarkError } from './markFulfilledErrors.ts';
-import { DEFAULT_MARGIN_BLOCKS } from './defaults.ts';
-import { isPositiveAmount, stateMetaOf } from './stateMeta.ts';
+import { stateMetaOf } from './stateMeta.ts';
+import {
+  DEFAULT_CUSHION,
+  MARK_RETRY_STEP,
+  MAX_MARK_BACKOFF_STEPS,
+  markPointOf,
+  classifyMarkFailure,
+  type SwapContractKind,
+} from './swapRules.ts';
+import { swapTermsProblem } from './swapTerms.ts';
+import type { SwapContext, SwapEvent, SwapInput } from './swapTypes.ts';
+
+export * from './swapTypes.ts';
+export { swapTermsProblem } from './swapTerms.ts';
 
 export const SWAP_MACHINE_NAME = 'swapFulfillment';
-export const SWAP_MACHINE_VERSION = 1;
-/** Transient mark failures back off 1, 2, 4, ... blocks, never more than this. */
-export const MAX_MARK_BACKOFF_BLOCKS = 16;
-
-/** The swap as read from the contract; amounts are u128 as decimal strings. */
-export interface SwapTerms {
-  readonly swapId: string;
-  readonly miner: string;
-  readonly sourceChain: string;
-  readonly destChain: string;
-  readonly sourceAmount: string;
-  readonly destAmount: string;
-  readonly taoAmount: string;
-  readonly userDestAddress: string;
-  readonly sourceTxHash: string;
-  readonly initiatedBlock: number;
-  readonly timeoutBlock: number;
-}
-
-/** A destination transfer, signed once; its raw bytes are persisted before any broadcast. */
-export interface SignedTransfer {
-  readonly raw: string;
-  readonly hash: string;
-  /** The Subtensor block at which the machine decided to send (checked against the margin). */
-  readonly decidedAtBlock: number;
-}
-
-export type SwapStatusOnChain = 'Active' | 'Fulfilled' | 'Completed' | 'TimedOut';
-
-/** What `get_swap` (or, for removed swaps, the contract's events) says about a swap. */
-export interface SwapView {
-  readonly status: SwapStatusOnChain;
-  readonly miner: string;
-  readonly destTxHash: string;
-}
-
-export interface SwapContext {
-  readonly terms: SwapTerms;
-  readonly marginBlocks: number;
-  /** Last Subtensor height that changed this machine's state. */
-  readonly block: number;
-  readonly transfer: SignedTransfer | null;
-  readonly transferBlock: number | null;
-  readonly markAttempts: number;
-  readonly nextMarkBlock: number;
-  /**
-   * The refusal that sent the machine to read the swap back, if any. A refusal is never taken
-   * at its word: after a crash mid-call, our own earlier mark makes a retry fail InvalidStatus.
-   */
-  readonly refusedWith: string | null;
-  readonly lastError: string | null;
-  /** Why the machine ended where it did; shown in logs and the recovery log. */
-  readonly reason: string | null;
-}
-
-export interface SwapInput {
-  readonly terms: SwapTerms;
-  readonly block: number;
-  readonly marginBlocks?: number;
-}
-
-export type SwapEvent =
-  | { type: 'BLOCK'; height: number }
-  | { type: 'REJECT'; reason: string }
-  | { type: 'SWAP_GONE' }
-  | { type: 'TRANSFER_SIGNED'; raw: string; hash: string }
-  | { type: 'TRANSFER_INCLUDED'; block: number }
-  | { type: 'TRANSFER_INVALID'; reason: string }
-  | { type: 'MARK_OK' }
-  | { type: 'MARK_FAILED'; error: string; height: number }
-  | { type: 'SWAP_READ'; view: SwapView | null }
-  | { type: 'READ_FAILED'; error: string };
+export const SWAP_MACHINE_VERSION = 2;
 
 /** Every effect a state of this machine may ask for; the swap obligation's handler table is keyed by it. */
-export const SWAP_EFFECTS = ['sendTransfer', 'markFulfilled', 'readSwap', 'recordRecovery'] as const;
+export const SWAP_EFFECTS = ['sendTransfer', 'markFulfilled', 'followTransfer', 'readSwap', 'recordRecovery'] as const;
 export type SwapEffect = (typeof SWAP_EFFECTS)[number];
 
 const meta = stateMetaOf<SwapEffect>();
+const pointOf = (c: SwapContext) => markPointOf(c.terms.contract, c.terms.destChain);
+const classOf = (c: SwapContext, e: SwapEvent) =>
+  e.type === 'MARK_FAILED' ? classifyMarkFailure(c.terms.contract, e.error) : null;
+const cushionReached = (c: SwapContext, e: SwapEvent) => e.type === 'CLOCK' && e.now + c.cushion > c.deadline;
+const failedWith = (c: SwapContext, e: SwapEvent) => (e.type === 'MARK_FAILED' ? e.error : c.lastError);
 
 export const swapFulfillment = setup({
-  types: {
-    context: {} as SwapContext,
-    events: {} as SwapEvent,
-    input: {} as SwapInput,
-  },
+  types: { context: {} as SwapContext, events: {} as SwapEvent, input: {} as SwapInput },
   guards: {
     swapTermsInvalid: ({ context }) => swapTermsProblem(context.terms) !== null,
-    marginReached: ({ context, event }) =>
-      event.type === 'BLOCK' && event.height + context.marginBlocks > context.terms.timeoutBlock,
+    cushionReached: ({ context, event }) => cushionReached(context, event),
     notYetSigned: ({ context }) => context.transfer === null,
-    unsignedAndMarginReached: ({ context, event }) =>
-      context.transfer === null &&
-      event.type === 'BLOCK' &&
-      event.height + context.marginBlocks > context.terms.timeoutBlock,
-    markDue: ({ context }) => context.block >= context.nextMarkBlock,
-    markRetryDue: ({ context, event }) => event.type === 'BLOCK' && event.height >= context.nextMarkBlock,
-    markOutcomeUnknown: ({ event }) => event.type === 'MARK_FAILED' && classifyMarkError(event.error) === 'unknown',
-    markFailedTransiently: ({ event }) =>
-      event.type === 'MARK_FAILED' && classifyMarkError(event.error) === 'transient',
-    ourMarkLanded: ({ context, event }) =>
-      event.type === 'SWAP_READ' &&
-      event.view !== null &&
-      (event.view.status === 'Fulfilled' || event.view.status === 'Completed') &&
-      context.transfer !== null &&
-      event.view.destTxHash === context.transfer.hash,
+    unsignedAndCushionReached: ({ context, event }) => context.transfer === null && cushionReached(context, event),
+    signed: ({ context }) => context.transfer !== null,
+    marksOnBroadcast: ({ context }) => context.transfer !== null && pointOf(context) === 'broadcast',
+    marksOnLanding: ({ context }) => context.transfer !== null && pointOf(context) !== 'included',
+    transferIncluded: ({ context }) => context.transferIncluded,
+    markDue: ({ context }) => context.now >= context.nextMarkAt,
+    markRetryDue: ({ context, event }) => event.type === 'CLOCK' && event.now >= context.nextMarkAt,
+    markOutcomeUnknown: ({ context, event }) => classOf(context, event) === 'unknown',
+    markFailedTransiently: ({ context, event }) => classOf(context, event) === 'transient',
+    markRefusedForGood: ({ context, event }) => classOf(context, event) === 'terminal',
+    ourMarkLandedAndIncluded: ({ context, event }) => ourMarkIn(context, event) && context.transferIncluded,
+    ourMarkLanded: ({ context, event }) => ourMarkIn(context, event),
     swapAwaitsOurMark: ({ context, event }) =>
       context.refusedWith === null &&
       event.type === 'SWAP_READ' &&
@@ -131,62 +74,85 @@ export const swapFulfillment = setup({
       event.view.miner === context.terms.miner,
   },
   actions: {
-    noteBlock: assign({
-      block: ({ context, event }) => (event.type === 'BLOCK' ? event.height : context.block),
+    noteNow: assign({ now: ({ context, event }) => (event.type === 'CLOCK' ? event.now : context.now) }),
+    noteDeadline: assign({
+      deadline: ({ context, event }) => (event.type === 'DEADLINE' ? event.at : context.deadline),
     }),
     noteInvalidTerms: assign({ reason: ({ context }) => swapTermsProblem(context.terms) }),
-    noteRejection: assign({
-      reason: ({ event }) => (event.type === 'REJECT' ? event.reason : null),
-    }),
-    noteMarginReached: assign({
+    noteRejection: assign({ reason: ({ event }) => (event.type === 'REJECT' ? event.reason : null) }),
+    noteCushionReached: assign({
       reason: ({ context, event }) =>
-        `margin reached before any send: block ${event.type === 'BLOCK' ? event.height : '?'} + ` +
-        `${context.marginBlocks} > timeout ${context.terms.timeoutBlock}`,
+        `cushion reached before any send: now ${event.type === 'CLOCK' ? event.now : '?'} + ${context.cushion} > deadline ${context.deadline}`,
     }),
     noteVanishedBeforeSend: assign({ reason: 'swap left the contract before any send' }),
     recordSignedTransfer: assign({
       transfer: ({ context, event }) =>
         event.type === 'TRANSFER_SIGNED'
-          ? { raw: event.raw, hash: event.hash, decidedAtBlock: context.block }
+          ? { raw: event.raw, hash: event.hash, decidedAt: context.now, anchorBlock: event.anchorBlock ?? null }
           : context.transfer,
     }),
+    // The block given to mark_fulfilled: 0 where the chain's validators look the hash up (broadcast policy).
+    markAfterBroadcast: assign({ transferBlock: 0, nextMarkAt: 0 }),
+    markAfterLanding: assign({
+      transferBlock: ({ context, event }) =>
+        pointOf(context) === 'broadcast' || event.type !== 'TRANSFER_LANDED' ? 0 : event.block,
+      nextMarkAt: 0,
+    }),
     recordInclusion: assign({
-      transferBlock: ({ context, event }) => (event.type === 'TRANSFER_INCLUDED' ? event.block : context.transferBlock),
-      nextMarkBlock: 0,
+      transferBlock: ({ context, event }) =>
+        context.transferBlock ??
+        (pointOf(context) === 'broadcast' || event.type !== 'TRANSFER_INCLUDED' ? 0 : event.block),
+      transferIncluded: true,
+      nextMarkAt: 0,
     }),
     noteTransferInvalid: assign({
       reason: ({ event }) =>
         `signed transfer can never land: ${event.type === 'TRANSFER_INVALID' ? event.reason : '?'}`,
     }),
+    noteNeverLandedAfterMark: assign({
+      reason: ({ context, event }) =>
+        `marked fulfilled with ${context.transfer?.hash ?? '?'}, but that transfer can never land ` +
+        `(${event.type === 'TRANSFER_INVALID' ? event.reason : '?'}): no funds left the wallet; the swap will time out and a slash is expected`,
+    }),
     scheduleMarkRetry: assign(({ context, event }) => {
-      const height = event.type === 'MARK_FAILED' ? event.height : context.block;
-      const backoff = Math.min(2 ** context.markAttempts, MAX_MARK_BACKOFF_BLOCKS);
+      const now = event.type === 'MARK_FAILED' ? event.now : context.now;
+      const backoff =
+        Math.min(2 ** context.markAttempts, MAX_MARK_BACKOFF_STEPS) * MARK_RETRY_STEP[context.terms.contract];
       return {
         markAttempts: context.markAttempts + 1,
-        nextMarkBlock: height + backoff,
-        lastError: event.type === 'MARK_FAILED' ? event.error : context.lastError,
+        nextMarkAt: now + backoff,
+        lastError: failedWith(context, event),
       };
     }),
     noteOutcomeUnknown: assign({
       markAttempts: ({ context }) => context.markAttempts + 1,
-      lastError: ({ context, event }) => (event.type === 'MARK_FAILED' ? event.error : context.lastError),
+      lastError: ({ context, event }) => failedWith(context, event),
     }),
     noteRefusal: assign({
       markAttempts: ({ context }) => context.markAttempts + 1,
-      lastError: ({ context, event }) => (event.type === 'MARK_FAILED' ? event.error : context.lastError),
+      lastError: ({ context, event }) => failedWith(context, event),
       refusedWith: ({ context, event }) => (event.type === 'MARK_FAILED' ? event.error : context.refusedWith),
+    }),
+    noteTerminalRefusal: assign({
+      lastError: ({ context, event }) => failedWith(context, event),
+      reason: ({ context, event }) =>
+        `mark_fulfilled refused for good (${event.type === 'MARK_FAILED' ? event.error : '?'}): funds sent with ` +
+        `${context.transfer?.hash ?? '?'} but this swap can never be marked by us`,
     }),
     noteReadFailure: assign({
       lastError: ({ context, event }) => (event.type === 'READ_FAILED' ? event.error : context.lastError),
+    }),
+    noteReadDeadline: assign({
+      deadline: ({ context, event }) =>
+        event.type === 'SWAP_READ' && event.view?.deadline != null ? event.view.deadline : context.deadline,
     }),
     noteSwapNotMarkable: assign({
       reason: ({ context, event }) => {
         const refusal =
           context.refusedWith === null ? '' : `mark_fulfilled refused for good (${context.refusedWith}); `;
         return event.type === 'SWAP_READ' && event.view !== null
-          ? `${refusal}funds sent but the swap is ${event.view.status} for miner ${event.view.miner} ` +
-              `with dest tx '${event.view.destTxHash}'`
-          : `${refusal}funds sent but the swap left the contract while unmarked`;
+          ? `${refusal}funds sent but the swap is ${event.view.status} for miner ${event.view.miner} with dest tx '${event.view.destTxHash}'`
+          : `${refusal}funds sent but the swap left the contract while unmarked, and no event says how it ended`;
       },
     }),
     noteMarkLanded: assign({ reason: 'mark_fulfilled found landed on reconciliation' }),
@@ -194,18 +160,7 @@ export const swapFulfillment = setup({
 }).createMachine({
   id: SWAP_MACHINE_NAME,
   initial: 'Pending',
-  context: ({ input }) => ({
-    terms: input.terms,
-    marginBlocks: input.marginBlocks ?? DEFAULT_MARGIN_BLOCKS,
-    block: input.block,
-    transfer: null,
-    transferBlock: null,
-    markAttempts: 0,
-    nextMarkBlock: 0,
-    refusedWith: null,
-    lastError: null,
-    reason: null,
-  }),
+  context: ({ input }) => initialContext(input),
   states: {
     Pending: {
       meta: meta({ summary: 'assigned to us; nothing signed, nothing sent' }),
@@ -213,9 +168,10 @@ export const swapFulfillment = setup({
       on: {
         REJECT: { target: 'Rejected', actions: 'noteRejection' },
         SWAP_GONE: { target: 'Expired', actions: 'noteVanishedBeforeSend' },
-        BLOCK: [
-          { guard: 'marginReached', target: 'Expired', actions: ['noteBlock', 'noteMarginReached'] },
-          { target: 'Sending', actions: 'noteBlock' },
+        DEADLINE: { actions: 'noteDeadline' },
+        CLOCK: [
+          { guard: 'cushionReached', target: 'Expired', actions: ['noteNow', 'noteCushionReached'] },
+          { target: 'Sending', actions: 'noteNow' },
         ],
       },
     },
@@ -223,89 +179,114 @@ export const swapFulfillment = setup({
       meta: meta({
         effect: 'sendTransfer',
         durableBefore: 'the decision to send; then the signed transfer (raw bytes and hash) before any broadcast',
-        summary: 'sign once, persist the signed bytes, then broadcast them until included',
+        summary:
+          "sign once from the pinned sender, persist the signed bytes, then broadcast them until the chain's mark point",
       }),
       on: {
-        BLOCK: { guard: 'unsignedAndMarginReached', target: 'Expired', actions: ['noteBlock', 'noteMarginReached'] },
+        CLOCK: { guard: 'unsignedAndCushionReached', target: 'Expired', actions: ['noteNow', 'noteCushionReached'] },
+        DEADLINE: { actions: 'noteDeadline' },
         SWAP_GONE: { guard: 'notYetSigned', target: 'Expired', actions: 'noteVanishedBeforeSend' },
-        // The destination refused the transfer before anything was signed (a paused token, a
-        // frozen or blacklisted destination): nothing will ever be sent for this swap.
-        REJECT: { guard: 'notYetSigned', target: 'Rejected', actions: 'noteRejection' },
         TRANSFER_SIGNED: { guard: 'notYetSigned', actions: 'recordSignedTransfer' },
-        TRANSFER_INCLUDED: { target: 'Sent', actions: 'recordInclusion' },
+        TRANSFER_BROADCAST: { guard: 'marksOnBroadcast', target: 'Sent', actions: 'markAfterBroadcast' },
+        TRANSFER_LANDED: { guard: 'marksOnLanding', target: 'Sent', actions: 'markAfterLanding' },
+        TRANSFER_INCLUDED: { guard: 'signed', target: 'Sent', actions: 'recordInclusion' },
         TRANSFER_INVALID: { target: 'Recovery', actions: 'noteTransferInvalid' },
       },
     },
     Sent: {
-      meta: meta({ summary: 'transfer included on the destination chain; mark_fulfilled due' }),
+      meta: meta({ summary: "the transfer reached the destination chain's mark point; mark_fulfilled due" }),
       always: { guard: 'markDue', target: 'Marking' },
       on: {
-        BLOCK: { guard: 'markRetryDue', target: 'Marking', actions: 'noteBlock' },
+        CLOCK: { guard: 'markRetryDue', target: 'Marking', actions: 'noteNow' },
+        DEADLINE: { actions: 'noteDeadline' },
         SWAP_GONE: { target: 'Reconciling' },
       },
     },
     Marking: {
       meta: meta({
         effect: 'markFulfilled',
-        durableBefore: 'the included transfer (hash and block) and the attempt count',
-        summary: 'call mark_fulfilled(swap_id, dest_tx_hash, dest_tx_block, dest_amount)',
+        durableBefore: 'the transfer (hash and the block to report) and the attempt count',
+        summary: 'call mark_fulfilled(swap, dest tx hash, dest block); ink! also passes dest_amount',
       }),
       on: {
-        MARK_OK: { target: 'Fulfilled' },
+        DEADLINE: { actions: 'noteDeadline' },
+        MARK_OK: [{ guard: 'transferIncluded', target: 'Fulfilled' }, { target: 'Following' }],
         MARK_FAILED: [
           { guard: 'markOutcomeUnknown', target: 'Reconciling', actions: 'noteOutcomeUnknown' },
           { guard: 'markFailedTransiently', target: 'Sent', actions: 'scheduleMarkRetry' },
+          { guard: 'markRefusedForGood', target: 'Recovery', actions: 'noteTerminalRefusal' },
           { target: 'Reconciling', actions: 'noteRefusal' },
         ],
+      },
+    },
+    Following: {
+      meta: meta({
+        effect: 'followTransfer',
+        durableBefore: 'that the swap is marked fulfilled with this transfer',
+        summary: "marked before inclusion: re-broadcast the same bytes until included with the sender's confirmations",
+      }),
+      on: {
+        DEADLINE: { actions: 'noteDeadline' },
+        TRANSFER_INCLUDED: { target: 'Fulfilled', actions: 'recordInclusion' },
+        TRANSFER_INVALID: { target: 'Recovery', actions: 'noteNeverLandedAfterMark' },
       },
     },
     Reconciling: {
       meta: meta({
         effect: 'readSwap',
         durableBefore: 'that a mark_fulfilled may have landed, or the refusal to confirm',
-        summary: 'read the swap back: our mark landed (Fulfilled), may be retried, or is refused for good (Recovery)',
+        summary: 'read the swap back: our mark landed, may be retried, or is refused for good (Recovery)',
       }),
       on: {
         SWAP_READ: [
-          { guard: 'ourMarkLanded', target: 'Fulfilled', actions: 'noteMarkLanded' },
-          { guard: 'swapAwaitsOurMark', target: 'Marking' },
+          { guard: 'ourMarkLandedAndIncluded', target: 'Fulfilled', actions: ['noteReadDeadline', 'noteMarkLanded'] },
+          { guard: 'ourMarkLanded', target: 'Following', actions: 'noteReadDeadline' },
+          { guard: 'swapAwaitsOurMark', target: 'Marking', actions: 'noteReadDeadline' },
           { target: 'Recovery', actions: 'noteSwapNotMarkable' },
         ],
         READ_FAILED: { actions: 'noteReadFailure' },
       },
     },
-    Fulfilled: {
-      type: 'final',
-      meta: meta({ summary: 'funds sent and the swap marked fulfilled' }),
-    },
-    Expired: {
-      type: 'final',
-      meta: meta({ summary: 'never sent: too late to start, or the swap left first' }),
-    },
-    Rejected: {
-      type: 'final',
-      meta: meta({ summary: 'invalid swap data, or the destination refused before signing; never sent' }),
-    },
+    Fulfilled: { type: 'final', meta: meta({ summary: 'paid, the payout included, and the swap marked fulfilled' }) },
+    Expired: { type: 'final', meta: meta({ summary: 'never sent: too late to start, or the swap left first' }) },
+    Rejected: { type: 'final', meta: meta({ summary: 'invalid swap data, or not payable by us; never sent' }) },
     Recovery: {
       type: 'final',
       meta: meta({
         effect: 'recordRecovery',
         record: 'stuck-funds',
         durableBefore: 'the reason the obligation is stuck',
-        summary: 'funds may have left and the swap cannot be finalized: written to the recovery log',
+        summary:
+          'funds may have left and the swap cannot be finalized (or a mark stands unpaid): written to the recovery log',
       }),
     },
   },
 });
 
-/** Structural problems with swap data that no chain client needs to see. Null when sound. */
-export function swapTermsProblem(terms: SwapTerms): string | null {
-  if (!isPositiveAmount(terms.destAmount)) return `dest_amount '${terms.destAmount}' is not a positive integer`;
-  if (!isPositiveAmount(terms.sourceAmount)) return `source_amount '${terms.sourceAmount}' is not a positive integer`;
-  if (terms.userDestAddress.trim() === '') return 'user_dest_address is empty';
-  if (terms.destChain.trim() === '') return 'dest_chain is empty';
-  if (!Number.isSafeInteger(terms.timeoutBlock) || terms.timeoutBlock <= terms.initiatedBlock) {
-    return `timeout_block ${terms.timeoutBlock} is not after initiated_block ${terms.initiatedBlock}`;
-  }
-  return null;
+function ourMarkIn(context: SwapContext, event: SwapEvent): boolean {
+  return (
+    event.type === 'SWAP_READ' &&
+    event.view !== null &&
+    (event.view.status === 'Fulfilled' || event.view.status === 'Completed') &&
+    context.transfer !== null &&
+    event.view.destTxHash === context.transfer.hash
+  );
+}
+
+function initialContext(input: SwapInput): SwapContext {
+  const contract: SwapContractKind = input.terms.contract;
+  return {
+    terms: input.terms,
+    cushion: input.cushion ?? DEFAULT_CUSHION[contract] ?? 0,
+    now: input.now,
+    deadline: input.terms.timeoutAt,
+    transfer: null,
+    transferBlock: null,
+    transferIncluded: false,
+    markAttempts: 0,
+    nextMarkAt: 0,
+    refusedWith: null,
+    lastError: null,
+    reason: null,
+  };
 }

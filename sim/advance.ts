@@ -4,6 +4,7 @@
  * create new swaps and jobs. `advanceBlock` (sim/world.ts) runs every module's, then commits
  * once: a crash mid-block loses the block.
  */
+import type { SwapTerms } from '../machines/index.ts';
 import { addressFor } from './addresses.ts';
 import { includeSolanaBlock } from './chains/simSolana.ts';
 import { includeUtxoTransfers } from './chains/simUtxoChain.ts';
@@ -168,23 +169,27 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
   s.subtensor.nextSwapId += 1;
   const destChain = spec.destChain ?? r.pick(Object.keys(s.ledgers));
   const height = s.subtensor.height;
-  const terms = {
+  const terms: SwapTerms = {
+    contract: 'ink',
     swapId,
     miner: s.miner,
     sourceChain: 'btc',
     destChain,
     sourceAmount: String(r.int(10_000, 5_000_000)),
     destAmount: spec.destAmount ?? (BigInt(r.int(1, 5_000)) * (DEST_UNITS[destChain] ?? 10n ** 15n)).toString(),
-    taoAmount: (BigInt(r.int(1, 100)) * 10n ** 9n).toString(),
+    collateralAmount: (BigInt(r.int(1, 100)) * 10n ** 9n).toString(),
+    hub: 'tao',
     userDestAddress: spec.userDestAddress ?? addressFor(destChain, `user-${swapId}`),
+    senderPin: '',
     sourceTxHash: `btc-${world.state.seed}-${swapId}`,
-    initiatedBlock: height,
-    timeoutBlock: height + (spec.window ?? r.int(12, 40)),
+    initiatedAt: height,
+    timeoutAt: height + (spec.window ?? r.int(12, 40)),
+    maxExtendAt: null,
   };
   s.subtensor.swaps[swapId] = {
     terms,
     miner: terms.miner,
-    timeoutBlock: terms.timeoutBlock,
+    timeoutBlock: terms.timeoutAt,
     extensions: 0,
     status: 'Active',
     destTxHash: '',

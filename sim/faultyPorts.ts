@@ -30,11 +30,14 @@ class FaultySwapContract implements SwapContract {
     private readonly net: SimNetwork,
     private readonly world: World,
   ) {}
+  get kind() {
+    return this.inner.kind;
+  }
   get miner(): string {
     return this.inner.miner;
   }
-  currentBlock(): Promise<number> {
-    return this.net.read('currentBlock', 'subtensor', () => this.inner.currentBlock());
+  now(): Promise<number> {
+    return this.net.read('currentBlock', 'subtensor', () => this.inner.now());
   }
   listAssigned(): Promise<AssignedSwap[]> {
     return this.net.read('listAssigned', this.miner, () => this.inner.listAssigned());
@@ -64,6 +67,9 @@ class FaultySender implements TransferSender {
   }
   adopt(transfer: SignedTransfer): void {
     this.inner.adopt?.(transfer); // in process, not over the network
+  }
+  controls(address: string): boolean {
+    return this.inner.controls(address);
   }
   sign(request: TransferRequest): Promise<SignedBytes> {
     return this.inner.sign(request);

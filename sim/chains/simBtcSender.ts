@@ -83,6 +83,9 @@ class SigningObserver implements TransferSender {
   addressProblem(address: string): string | null {
     return this.inner.addressProblem(address);
   }
+  controls(address: string): boolean {
+    return this.inner.controls(address);
+  }
   adopt(transfer: SignedTransfer): void {
     this.inner.adopt(transfer);
   }

@@ -120,6 +120,10 @@ export class SimSolanaSender implements TransferSender {
     return this.world.state.ledgers[this.chain]!;
   }
 
+  controls(address: string): boolean {
+    return address === minerAddressOn(this.chain);
+  }
+
   addressProblem(address: string): string | null {
     return ADDRESS_PATTERNS[this.chain]!.test(address) ? null : `'${address}' is not a valid ${this.chain} address`;
   }

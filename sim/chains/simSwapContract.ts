@@ -4,20 +4,22 @@ import type { AssignedSwap, MarkRequest, SwapContract } from '../../src/host/por
 import type { World } from '../world.ts';
 
 export class SimSwapContract implements SwapContract {
+  readonly kind = 'ink' as const;
+
   constructor(private readonly world: World) {}
 
   get miner(): string {
     return this.world.state.miner;
   }
 
-  async currentBlock(): Promise<number> {
+  async now(): Promise<number> {
     return this.world.height;
   }
 
   async listAssigned(): Promise<AssignedSwap[]> {
     return Object.values(this.world.state.subtensor.swaps)
       .filter((swap) => swap.miner === this.miner)
-      .map((swap) => ({ terms: swap.terms, status: swap.status }));
+      .map((swap) => ({ terms: { ...swap.terms, timeoutAt: swap.timeoutBlock }, status: swap.status }));
   }
 
   /** mark_fulfilled, with the contract's checks in the contract's order. */
@@ -46,11 +48,17 @@ export class SimSwapContract implements SwapContract {
   /** get_swap, and for a removed swap what the contract's events tell. */
   async getSwap(swapId: string): Promise<SwapView | null> {
     const swap = this.world.state.subtensor.swaps[swapId];
-    if (swap !== undefined) return { status: swap.status, miner: swap.miner, destTxHash: swap.destTxHash };
+    if (swap !== undefined)
+      return { status: swap.status, miner: swap.miner, destTxHash: swap.destTxHash, deadline: swap.timeoutBlock };
     const events = this.world.state.subtensor.events.filter((e) => e.swapId === swapId);
     const end = events.findLast((e) => e.kind === 'Completed' || e.kind === 'TimedOut');
     if (end === undefined) return null;
     const fulfilled = events.findLast((e) => e.kind === 'Fulfilled');
-    return { status: end.kind as 'Completed' | 'TimedOut', miner: end.miner, destTxHash: fulfilled?.destTxHash ?? '' };
+    return {
+      status: end.kind as 'Completed' | 'TimedOut',
+      miner: end.miner,
+      destTxHash: fulfilled?.destTxHash ?? '',
+      deadline: null,
+    };
   }
 }

@@ -44,8 +44,14 @@ export class SimTransferSender implements TransferSender {
     return ADDRESS_PATTERNS[this.chain]!.test(address) ? null : `'${address}' is not a valid ${this.chain} address`;
   }
 
+  controls(address: string): boolean {
+    return address === minerAddressOn(this.chain);
+  }
+
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const from = minerAddressOn(this.chain);
+    if (request.from != null && request.from !== from)
+      throw new Error(`the ${this.chain} sender signs for ${from}, not for the pinned ${request.from}`);
     // The next nonce counting transfers still pending, as eth_getTransactionCount('pending').
     const pending = Object.values(this.ledger.transfers).filter((t) => t.from === from && t.includedBlock === null);
     const nonce = Math.max(this.ledger.nonces[from] ?? 0, ...pending.map((t) => t.nonce + 1));

@@ -47,9 +47,9 @@ export function swapInvariants(world: WorldState, outcome: RunOutcome): Invarian
       const signed = world.observations.signatures[transfer.hash];
       if (signed === undefined)
         noSendTooLate.violations.push(`swap ${swapId}: transfer ${transfer.hash} was never signed by us`);
-      else if (signed.height + outcome.marginBlocks > terms.timeoutBlock) {
+      else if (signed.height + outcome.marginBlocks > terms.timeoutAt) {
         noSendTooLate.violations.push(
-          `swap ${swapId}: signed at block ${signed.height}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutBlock}`,
+          `swap ${swapId}: signed at block ${signed.height}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutAt}`,
         );
       }
       noLostSend.checked += 1;

@@ -101,7 +101,7 @@ export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
             contract: faulty.contract,
             senders: faulty.senders,
             log,
-            marginBlocks: world.state.plan.marginBlocks,
+            cushion: world.state.plan.marginBlocks,
           });
         },
       };
@@ -144,7 +144,7 @@ export const swapModule: SimModule = {
     const { contract, senders } = net === null ? ports : faultySwapPorts(ports, net, world);
     return {
       obligation: (log) =>
-        swapFulfillmentObligation({ contract, senders, log, marginBlocks: world.state.plan.marginBlocks }),
+        swapFulfillmentObligation({ contract, senders, log, cushion: world.state.plan.marginBlocks }),
     };
   },
   invariantNames: [INVARIANT.noDoubleSend, INVARIANT.noLostSend, INVARIANT.noSendTooLate],

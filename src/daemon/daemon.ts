@@ -172,7 +172,7 @@ async function buildHost(
     clock: ports.clock,
     jobSource: ports.jobSource,
     log,
-    ...(config.swaps === undefined ? {} : { marginBlocks: config.swaps.marginBlocks }),
+    ...(config.swaps === undefined ? {} : { cushion: config.swaps.marginBlocks }),
     ...(config.jobs === undefined
       ? {}
       : {

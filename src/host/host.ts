@@ -34,7 +34,8 @@ export interface HostOptions extends ChainPortOptions {
   readonly store: SnapshotStore;
   readonly recoveryLog: RecoveryLog;
   readonly log: Logger;
-  readonly marginBlocks?: number;
+  /** The first-send cushion of new swaps, in the swap contract's unit (its default when absent). */
+  readonly cushion?: number;
   readonly claimSchedule?: ClaimScheduleOptions;
   /** Tests and the simulator kill the host at named points through this. */
   readonly crashHook?: CrashHook;
@@ -48,14 +49,14 @@ export interface HostOptions extends ChainPortOptions {
 
 /** Swap fulfillment, then job settlement: the order they are observed in at every tick. */
 export function productObligations(
-  options: ChainPortOptions & Pick<HostOptions, 'log' | 'marginBlocks' | 'claimSchedule'>,
+  options: ChainPortOptions & Pick<HostOptions, 'log' | 'cushion' | 'claimSchedule'>,
 ): AnyObligation[] {
   return [
     swapFulfillmentObligation({
       contract: options.swapContract,
       senders: options.senders,
       log: options.log,
-      marginBlocks: options.marginBlocks,
+      cushion: options.cushion,
     }),
     jobSettlementObligation({
       escrows: options.escrows,

@@ -5,34 +5,42 @@
  *
  * Money crosses these ports as bigint only.
  */
-import type { JobTerms, SignedTransfer, SwapTerms, SwapView } from '../../machines/index.ts';
+import type { JobTerms, SignedTransfer, SwapContractKind, SwapTerms, SwapView } from '../../machines/index.ts';
 
-/** The allways swap contract, seen by one miner. */
+/**
+ * The allways swap contract, seen by one miner: the ink! contract on Subtensor or the swap
+ * manager on Solana. Its kind names the rules its swaps follow (machines/swapRules.ts).
+ */
 export interface SwapContract {
-  /** The miner hotkey this contract client acts for. */
+  readonly kind: SwapContractKind;
+  /** The miner this contract client acts for (its hotkey, or its Solana public key). */
   readonly miner: string;
-  currentBlock(): Promise<number>;
-  /** Swaps currently in storage that are assigned to this miner (Active or Fulfilled). */
+  /** The contract's clock: the Subtensor best block, or the cluster's unix time (Clock sysvar). */
+  now(): Promise<number>;
+  /** Swaps currently held by the contract that are assigned to this miner (Active or Fulfilled). */
   listAssigned(): Promise<AssignedSwap[]>;
   /**
-   * Calls mark_fulfilled. Resolves with the contract's error variant name, or a client error
-   * (RpcFailure, InsufficientBalance, Timeout, CallFailed, OutcomeUnknown). A rejection is
-   * treated as OutcomeUnknown: the call may have landed.
+   * Calls mark_fulfilled. Resolves with the contract's error name, or a client error (see the
+   * contract's table in machines/). A rejection is treated as OutcomeUnknown: it may have landed.
    */
   markFulfilled(request: MarkRequest): Promise<{ ok: true } | { ok: false; error: string }>;
-  /** get_swap; for a removed swap, what the contract's events say, or null when unknown. */
+  /** The swap as the contract holds it; once removed, what its events say, or null when unknown. */
   getSwap(swapId: string): Promise<SwapView | null>;
 }
 
 export interface AssignedSwap {
+  /** As read now: `timeoutAt` is the swap's current deadline. */
   readonly terms: SwapTerms;
   readonly status: 'Active' | 'Fulfilled';
+  /** Why this swap must never be paid although it was read (bad chain data the adapter saw). */
+  readonly problem?: string | null;
 }
 
 export interface MarkRequest {
   readonly swapId: string;
   readonly destTxHash: string;
   readonly destTxBlock: number;
+  /** The ink! contract takes the amount; the Solana program pins it and takes none. */
   readonly destAmount: bigint;
 }
 
@@ -41,15 +49,24 @@ export interface TransferRequest {
   readonly chain: string;
   readonly to: string;
   readonly amount: bigint;
+  /**
+   * The address the funds must come from (the swap's pin); absent or null for the sender's own
+   * account. A sender that does not control it refuses to sign.
+   */
+  readonly from?: string | null;
 }
 
 export interface SignedBytes {
   readonly raw: string;
   readonly hash: string;
+  /** Senders that search blocks: the chain's block before which these bytes cannot be included. */
+  readonly anchorBlock?: number;
 }
 
 export type TransferStatus =
   | { readonly kind: 'included'; readonly block: number }
+  /** In a block at the chain's first commitment, not yet with the confirmations required. */
+  | { readonly kind: 'landed'; readonly block: number }
   | { readonly kind: 'pending' }
   | { readonly kind: 'unknown' }
   /** Included, yet it moved no funds (reverted, or the extrinsic failed): it never will. */
@@ -60,6 +77,8 @@ export interface TransferSender {
   readonly chain: string;
   /** Why an address cannot receive on this chain, or null when it can. */
   addressProblem(address: string): string | null;
+  /** Whether this sender signs for `address` (a swap's pinned sender), in the chain's own form. */
+  controls(address: string): boolean;
   /**
    * Told of a transfer signed by an earlier life of the process (on restore), before anything
    * new is signed: its nonce must not be handed to another transfer, even if its broadcast

@@ -22,6 +22,7 @@ import {
   JOB_MACHINE_VERSION,
   jobSettlement,
   knownMachineVersions,
+  SWAP_MACHINE_VERSION,
   swapFulfillment,
   type JobTerms,
   type SwapTerms,
@@ -37,17 +38,21 @@ import { jobMachineId } from '../../machines/index.ts';
 const JOB_ID = `0x${'0a'.repeat(32)}`;
 
 const swapTerms = (swapId: string, destChain: string, destAmount: string): SwapTerms => ({
+  contract: 'ink',
   swapId,
   miner: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY',
   sourceChain: 'btc',
   destChain,
   sourceAmount: '100000',
   destAmount,
-  taoAmount: '2500000000',
+  collateralAmount: '2500000000',
+  hub: 'tao',
   userDestAddress: '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty',
+  senderPin: '',
   sourceTxHash: 'btc-tx',
-  initiatedBlock: 100,
-  timeoutBlock: 130,
+  initiatedAt: 100,
+  timeoutAt: 130,
+  maxExtendAt: null,
 });
 
 const jobTerms: JobTerms = {
@@ -83,24 +88,24 @@ async function buildDataDir(): Promise<void> {
     knownMachines: knownMachineVersions,
   });
   const sending = createActor(swapFulfillment, {
-    input: { terms: swapTerms('1', 'tao', '2500000000'), block: 100 },
+    input: { terms: swapTerms('1', 'tao', '2500000000'), now: 100 },
   }).start();
-  sending.send({ type: 'BLOCK', height: 101 });
+  sending.send({ type: 'CLOCK', now: 101 });
   expect(sending.getSnapshot().value).toBe('Sending');
   const pending = createActor(swapFulfillment, {
-    input: { terms: swapTerms('2', 'eth', '3000000000000000000'), block: 100 },
+    input: { terms: swapTerms('2', 'eth', '3000000000000000000'), now: 100 },
   }).start();
   const running = createActor(jobSettlement, { input: { terms: jobTerms, now: 1_699_999_000 } }).start();
   const plain = (snapshot: unknown): unknown => JSON.parse(JSON.stringify(snapshot));
   await store.put({
     id: 'swap:1',
-    machine: { name: 'swapFulfillment', version: 1 },
+    machine: { name: 'swapFulfillment', version: SWAP_MACHINE_VERSION },
     seq: 1,
     snapshot: plain(sending.getPersistedSnapshot()),
   });
   await store.put({
     id: 'swap:2',
-    machine: { name: 'swapFulfillment', version: 1 },
+    machine: { name: 'swapFulfillment', version: SWAP_MACHINE_VERSION },
     seq: 1,
     snapshot: plain(pending.getPersistedSnapshot()),
   });
@@ -112,7 +117,7 @@ async function buildDataDir(): Promise<void> {
   });
   await store.put({
     id: 'swap:3',
-    machine: { name: 'swapFulfillment', version: 1 },
+    machine: { name: 'swapFulfillment', version: SWAP_MACHINE_VERSION },
     seq: 1,
     snapshot: plain(pending.getPersistedSnapshot()),
   });

@@ -94,7 +94,7 @@ describe('issuer checks before signing', () => {
     const to = fresh();
     const signed = await s.sign(request(to, 1_000_000n));
     await s.broadcast(signed.raw);
-    expect(await s.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({
+    expect(await s.lookup({ raw: signed.raw, hash: signed.hash, decidedAt: 0, anchorBlock: null })).toMatchObject({
       kind: 'included',
     });
     expect(await token.getFunction('balanceOf')(to)).toBe(1_000_000n);
@@ -118,7 +118,7 @@ describe('issuer checks before signing', () => {
     await (await token.getFunction('setFeeBasisPoints')(0)).wait();
     const signed = await s.sign(request(to, 10n ** 18n));
     await s.broadcast(signed.raw);
-    expect(await s.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({
+    expect(await s.lookup({ raw: signed.raw, hash: signed.hash, decidedAt: 0, anchorBlock: null })).toMatchObject({
       kind: 'included',
     });
     expect(await token.getFunction('balanceOf')(to)).toBe(10n ** 18n);
@@ -131,7 +131,9 @@ describe('issuer checks before signing', () => {
     const to = fresh();
     const signed = await unchecked.sign(request(to, 10_000n));
     await unchecked.broadcast(signed.raw);
-    expect(await unchecked.lookup({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 })).toMatchObject({
+    expect(
+      await unchecked.lookup({ raw: signed.raw, hash: signed.hash, decidedAt: 0, anchorBlock: null }),
+    ).toMatchObject({
       kind: 'failed',
       reason: expect.stringMatching(/logged no Transfer of 10000/),
     });

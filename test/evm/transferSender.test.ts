@@ -75,7 +75,12 @@ function sender(options: Partial<EvmTransferSenderOptions> = {}): EvmTransferSen
 }
 
 const request = (to: string, amount: bigint) => ({ swapId: `swap-${to.slice(2, 10)}`, chain: CHAIN, to, amount });
-const asTransfer = (signed: SignedBytes): SignedTransfer => ({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 });
+const asTransfer = (signed: SignedBytes): SignedTransfer => ({
+  raw: signed.raw,
+  hash: signed.hash,
+  decidedAt: 0,
+  anchorBlock: null,
+});
 const fresh = (): string => Wallet.createRandom().address;
 const mine = async (blocks = 1): Promise<void> => {
   for (let i = 0; i < blocks; i++) await node.provider.send('evm_mine', []);

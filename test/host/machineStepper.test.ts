@@ -24,7 +24,7 @@ function* everyStateOfBothMachines(): Generator<{
   final: boolean;
 }> {
   for (const { machine, input } of [
-    { machine: swapFulfillment as AnyStateMachine, input: { terms: SWAP_TERMS, block: 1 } },
+    { machine: swapFulfillment as AnyStateMachine, input: { terms: SWAP_TERMS, now: 1 } },
     { machine: jobSettlement as AnyStateMachine, input: { terms: SAMPLE_JOB_TERMS, now: 1_000 } },
   ]) {
     const stepper = new MachineStepper(machine);
@@ -39,15 +39,15 @@ describe('machine stepper', () => {
     const cases = [
       {
         machine: swapFulfillment,
-        input: { terms: SWAP_TERMS, block: 1 },
+        input: { terms: SWAP_TERMS, now: 1 },
         events: [
-          { type: 'BLOCK', height: 2 },
-          { type: 'BLOCK', height: 2 },
+          { type: 'CLOCK', now: 2 },
+          { type: 'CLOCK', now: 2 },
           { type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xhash' },
           { type: 'TRANSFER_SIGNED', raw: '0xother', hash: '0xother' },
           { type: 'TRANSFER_INCLUDED', block: 3 },
-          { type: 'MARK_FAILED', error: 'RpcFailure', height: 3 },
-          { type: 'BLOCK', height: 30 },
+          { type: 'MARK_FAILED', error: 'RpcFailure', now: 3 },
+          { type: 'CLOCK', now: 30 },
           { type: 'MARK_OK' },
         ],
       },
@@ -121,7 +121,7 @@ describe('machine stepper', () => {
 
   it('refuses a snapshot with child actors at restore (the machines are flat)', () => {
     const stepper = new MachineStepper(swapFulfillment);
-    const persisted = JSON.parse(json(stepper.persisted(stepper.initial({ terms: SWAP_TERMS, block: 1 })))) as Record<
+    const persisted = JSON.parse(json(stepper.persisted(stepper.initial({ terms: SWAP_TERMS, now: 1 })))) as Record<
       string,
       unknown
     >;
@@ -133,7 +133,7 @@ describe('machine stepper', () => {
     const table = new MachineTable({ store: {} as SnapshotStore, log });
     const swaps = swapFulfillmentObligation({ contract: null, senders: new Map(), log });
     // A guard that throws during the first eventless transitions: XState returns an error status.
-    expect(() => table.create(swaps, 'swap:1', { terms: { ...SWAP_TERMS, userDestAddress: null }, block: 1 })).toThrow(
+    expect(() => table.create(swaps, 'swap:1', { terms: { ...SWAP_TERMS, userDestAddress: null }, now: 1 })).toThrow(
       /swap:1: machine failed to start/,
     );
     expect(table.size).toBe(0);

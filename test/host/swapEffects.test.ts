@@ -1,74 +1,178 @@
 /**
- * The swap effects on their own: the margin is judged again, at the chain's current height,
- * just before the first signature (the tick's height may be blocks old by then); a
- * destination that refuses before signing rejects the swap, any other signing error retries.
+ * The swap effects on their own: the cushion is judged again, at the contract's clock, just
+ * before the first signature (the tick's clock may be old by then); the transfer signed is the
+ * contract's payout from the pinned sender; a signed transfer is advanced by looking it up and
+ * re-broadcasting the same bytes, reporting the chain's answer in the machine's words.
  */
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
-import { swapFulfillment, type SwapContext } from '../../machines/index.ts';
-import { sendTransfer, type SwapEffectPorts } from '../../src/obligations/swapFulfillment/effects.ts';
-import { TransferRefused, type SwapContract, type TransferSender } from '../../src/host/ports.ts';
+import { swapFulfillment, type SwapContext, type SwapTerms } from '../../machines/index.ts';
+import { followTransfer, sendTransfer, type SwapEffectPorts } from '../../src/obligations/swapFulfillment/effects.ts';
+import {
+  NeverLands,
+  TransferRefused,
+  type SwapContract,
+  type TransferRequest,
+  type TransferSender,
+  type TransferStatus,
+} from '../../src/host/ports.ts';
 import { silentLog } from '../support/simFixture.ts';
 
+const INK: SwapTerms = {
+  contract: 'ink',
+  swapId: '1',
+  miner: 'm',
+  sourceChain: 'btc',
+  destChain: 'eth',
+  sourceAmount: '5',
+  destAmount: '199',
+  collateralAmount: '9',
+  hub: 'tao',
+  userDestAddress: '0xuser',
+  senderPin: '',
+  sourceTxHash: 'src',
+  initiatedAt: 10,
+  timeoutAt: 100,
+  maxExtendAt: null,
+};
+const SOL: SwapTerms = {
+  ...INK,
+  contract: 'solana',
+  swapId: 'ab'.repeat(32),
+  hub: 'sol',
+  senderPin: '0xpin',
+  initiatedAt: 1_000,
+  timeoutAt: 1_600,
+  maxExtendAt: 9_000,
+};
+
 /** A new swap machine's context (nothing signed yet), as the machine itself builds it. */
-function context(timeoutBlock: number): SwapContext {
-  const terms = {
-    swapId: '1',
-    miner: 'm',
-    sourceChain: 'btc',
-    destChain: 'eth',
-    sourceAmount: '5',
-    destAmount: '7',
-    taoAmount: '9',
-    userDestAddress: '0xuser',
-    sourceTxHash: 'src',
-    initiatedBlock: 10,
-    timeoutBlock,
-  };
-  return createActor(swapFulfillment, { input: { terms, block: 50, marginBlocks: 3 } })
+function context(terms: SwapTerms, transfer: SwapContext['transfer'] = null): SwapContext {
+  const c = createActor(swapFulfillment, { input: { terms, now: terms.initiatedAt } })
     .start()
     .getSnapshot().context;
+  return { ...c, transfer };
 }
 
-function ports(height: number, signs: string[], refusal: Error | null = null): SwapEffectPorts {
-  const contract = { currentBlock: async () => height } as unknown as SwapContract;
-  const sender = {
+interface Recorder {
+  signed: TransferRequest[];
+  broadcasts: number;
+}
+
+function ports(
+  now: number,
+  rec: Recorder,
+  statuses: TransferStatus[] = [],
+  broadcast: () => Promise<void> = async () => undefined,
+  signError: Error | null = null,
+): SwapEffectPorts {
+  const contract = { now: async () => now } as unknown as SwapContract;
+  const sender: TransferSender = {
     chain: 'eth',
     addressProblem: () => null,
-    sign: async () => {
-      if (refusal !== null) throw refusal;
-      signs.push('sign');
-      return { raw: 'raw', hash: '0xhash' };
+    controls: () => true,
+    sign: async (request) => {
+      if (signError !== null) throw signError;
+      rec.signed.push(request);
+      return { raw: 'raw', hash: '0xhash', anchorBlock: 77 };
     },
-    broadcast: async () => undefined,
-    lookup: async () => ({ kind: 'unknown' as const }),
-  } satisfies TransferSender;
+    broadcast: async () => {
+      rec.broadcasts += 1;
+      await broadcast();
+    },
+    lookup: async () => statuses.shift() ?? { kind: 'unknown' },
+  };
   return { contract, senders: new Map([['eth', sender]]), log: silentLog };
 }
 
+const fresh = (): Recorder => ({ signed: [], broadcasts: 0 });
+const SIGNED = { raw: 'raw', hash: '0xhash', decidedAt: 20, anchorBlock: null };
+
 describe('sendTransfer', () => {
-  it('does not sign when the chain has reached the margin since the tick began: it reports the height', async () => {
-    const signs: string[] = [];
-    expect(await sendTransfer(ports(98, signs), 'swap:1', context(100))).toEqual({ type: 'BLOCK', height: 98 });
-    expect(signs).toEqual([]);
+  it('does not sign when the contract clock has reached the cushion since the tick began: it reports the clock', async () => {
+    const rec = fresh();
+    expect(await sendTransfer(ports(98, rec), 'swap:1', context(INK))).toEqual({ type: 'CLOCK', now: 98 });
+    expect(await sendTransfer(ports(1_385, rec), 'swap:x', context(SOL))).toEqual({ type: 'CLOCK', now: 1_385 });
+    expect(rec.signed).toEqual([]);
   });
 
-  it('signs when the margin still allows a first send', async () => {
-    const signs: string[] = [];
-    expect(await sendTransfer(ports(97, signs), 'swap:1', context(100))).toEqual({
+  it('ink!: signs dest_amount while the cushion allows, with no pin', async () => {
+    const rec = fresh();
+    expect(await sendTransfer(ports(97, rec), 'swap:1', context(INK))).toEqual({
       type: 'TRANSFER_SIGNED',
       raw: 'raw',
       hash: '0xhash',
+      anchorBlock: 77,
     });
-    expect(signs).toEqual(['sign']);
+    expect(rec.signed).toEqual([{ swapId: '1', chain: 'eth', to: '0xuser', amount: 199n, from: null }]);
+  });
+
+  it('Solana: signs to_amount - floor(to_amount / 100) from the pinned sender', async () => {
+    const rec = fresh();
+    await sendTransfer(ports(1_384, rec), 'swap:x', context(SOL));
+    expect(rec.signed).toEqual([{ swapId: SOL.swapId, chain: 'eth', to: '0xuser', amount: 198n, from: '0xpin' }]);
+  });
+
+  it.each([
+    [{ kind: 'included', block: 9 }, { type: 'TRANSFER_INCLUDED', block: 9 }, 0],
+    [{ kind: 'landed', block: 8 }, { type: 'TRANSFER_LANDED', block: 8 }, 0],
+    [{ kind: 'failed', reason: 'reverted' }, { type: 'TRANSFER_INVALID', reason: 'reverted' }, 0],
+    [{ kind: 'pending' }, { type: 'TRANSFER_BROADCAST' }, 1],
+    [{ kind: 'unknown' }, { type: 'TRANSFER_BROADCAST' }, 1],
+  ] as const)(
+    'a signed transfer the chain reports %o: %o, %i broadcasts of the same bytes',
+    async (status, event, broadcasts) => {
+      const rec = fresh();
+      expect(await sendTransfer(ports(500, rec, [status]), 'swap:1', context(INK, SIGNED))).toEqual(event);
+      expect(rec.broadcasts).toBe(broadcasts);
+      expect(rec.signed).toEqual([]);
+    },
+  );
+
+  it('a transfer whose nonce is taken is looked up again: included after all, or never lands', async () => {
+    const taken = async () => {
+      throw new NeverLands('nonce 4 used');
+    };
+    expect(
+      await sendTransfer(
+        ports(500, fresh(), [{ kind: 'unknown' }, { kind: 'included', block: 3 }], taken),
+        'swap:1',
+        context(INK, SIGNED),
+      ),
+    ).toEqual({ type: 'TRANSFER_INCLUDED', block: 3 });
+    expect(
+      await sendTransfer(
+        ports(500, fresh(), [{ kind: 'unknown' }, { kind: 'unknown' }], taken),
+        'swap:1',
+        context(INK, SIGNED),
+      ),
+    ).toEqual({ type: 'TRANSFER_INVALID', reason: 'nonce 4 used' });
   });
 
   it('rejects the swap when the destination refuses before signing; any other signing error is retried', async () => {
     const refused = new TransferRefused('token 0xabc is stopped by its issuer: paused() is true');
-    expect(await sendTransfer(ports(97, [], refused), 'swap:1', context(100))).toEqual({
+    const noop = async () => undefined;
+    expect(await sendTransfer(ports(97, fresh(), [], noop, refused), 'swap:1', context(INK))).toEqual({
       type: 'REJECT',
       reason: refused.reason,
     });
-    expect(await sendTransfer(ports(97, [], new Error('node away')), 'swap:1', context(100))).toBeNull();
+    expect(await sendTransfer(ports(97, fresh(), [], noop, new Error('node away')), 'swap:1', context(INK))).toBeNull();
+  });
+});
+
+describe('followTransfer (after an early mark)', () => {
+  it('reports inclusion or never-lands; anything else is re-broadcast and waited on', async () => {
+    expect(
+      await followTransfer(ports(0, fresh(), [{ kind: 'included', block: 5 }]), 'swap:x', context(SOL, SIGNED)),
+    ).toEqual({ type: 'TRANSFER_INCLUDED', block: 5 });
+    expect(
+      await followTransfer(ports(0, fresh(), [{ kind: 'failed', reason: 'spent' }]), 'swap:x', context(SOL, SIGNED)),
+    ).toEqual({ type: 'TRANSFER_INVALID', reason: 'spent' });
+    const rec = fresh();
+    expect(await followTransfer(ports(0, rec, [{ kind: 'pending' }]), 'swap:x', context(SOL, SIGNED))).toBeNull();
+    expect(rec.broadcasts).toBe(1);
+    expect(
+      await followTransfer(ports(0, fresh(), [{ kind: 'landed', block: 4 }]), 'swap:x', context(SOL, SIGNED)),
+    ).toBeNull();
   });
 });

@@ -23,41 +23,70 @@ import {
 import { TransitionRecorder, transitionLabels } from '../support/transitionCoverage.ts';
 
 const SWAP: SwapInput = {
-  block: 100,
+  now: 100,
   terms: {
+    contract: 'ink',
     swapId: '1',
     miner: 'miner',
     sourceChain: 'btc',
     destChain: 'tao',
     sourceAmount: '10',
     destAmount: '10',
-    taoAmount: '10',
+    collateralAmount: '10',
+    hub: 'tao',
     userDestAddress: '5user',
+    senderPin: '',
     sourceTxHash: 'src',
-    initiatedBlock: 100,
-    timeoutBlock: 130,
+    initiatedAt: 100,
+    timeoutAt: 130,
+    maxExtendAt: null,
   },
+};
+
+/** The Solana swap manager's flavour: seconds, a pin, marked at broadcast (BTC) or on landing (SOL). */
+const SOLANA_BTC: SwapInput = {
+  now: 1_000,
+  terms: {
+    ...SWAP.terms,
+    contract: 'solana',
+    swapId: 'ab'.repeat(32),
+    destChain: 'btc',
+    hub: 'sol',
+    senderPin: 'bc1qpin',
+    initiatedAt: 1_000,
+    timeoutAt: 1_600,
+    maxExtendAt: 9_000,
+  },
+};
+const SOLANA_SOL: SwapInput = {
+  ...SOLANA_BTC,
+  terms: { ...SOLANA_BTC.terms, destChain: 'sol', senderPin: 'MinerKey' },
 };
 
 function swapEvents(snapshot: { context: SwapContext }): SwapEvent[] {
   const c = snapshot.context;
   const ours = c.transfer?.hash ?? '0xh';
+  const miner = c.terms.miner;
   return [
-    { type: 'BLOCK', height: 101 },
-    { type: 'BLOCK', height: c.terms.timeoutBlock },
-    { type: 'BLOCK', height: Math.max(c.nextMarkBlock, c.block) },
+    { type: 'CLOCK', now: c.terms.initiatedAt + 1 },
+    { type: 'CLOCK', now: c.deadline },
+    { type: 'CLOCK', now: Math.max(c.nextMarkAt, c.now) },
+    { type: 'DEADLINE', at: c.deadline + 10 },
     { type: 'REJECT', reason: 'bad address' },
     { type: 'SWAP_GONE' },
     { type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xh' },
+    { type: 'TRANSFER_BROADCAST' },
+    { type: 'TRANSFER_LANDED', block: 6 },
     { type: 'TRANSFER_INCLUDED', block: 7 },
     { type: 'TRANSFER_INVALID', reason: 'nonce used' },
     { type: 'MARK_OK' },
-    { type: 'MARK_FAILED', error: 'RpcFailure', height: c.block },
-    { type: 'MARK_FAILED', error: 'OutcomeUnknown', height: c.block },
-    { type: 'MARK_FAILED', error: 'InvalidStatus', height: c.block },
+    { type: 'MARK_FAILED', error: 'RpcFailure', now: c.now },
+    { type: 'MARK_FAILED', error: 'OutcomeUnknown', now: c.now },
+    { type: 'MARK_FAILED', error: 'InvalidStatus', now: c.now },
+    { type: 'MARK_FAILED', error: 'ConstraintHasOne', now: c.now },
     { type: 'SWAP_READ', view: null },
-    { type: 'SWAP_READ', view: { status: 'Fulfilled', miner: 'miner', destTxHash: ours } },
-    { type: 'SWAP_READ', view: { status: 'Active', miner: 'miner', destTxHash: '' } },
+    { type: 'SWAP_READ', view: { status: 'Fulfilled', miner, destTxHash: ours, deadline: null } },
+    { type: 'SWAP_READ', view: { status: 'Active', miner, destTxHash: '', deadline: null } },
     { type: 'READ_FAILED', error: 'rpc down' },
   ];
 }
@@ -97,7 +126,8 @@ function shape(snapshot: { value: unknown; context: Record<string, unknown> }): 
     c['transfer'] !== null && c['transfer'] !== undefined,
     c['refusedWith'] ?? null,
     c['claimAmount'] ?? null,
-    c['nextMarkBlock'] === 0,
+    c['nextMarkAt'] === 0,
+    c['transferIncluded'] ?? null,
   ]);
 }
 
@@ -161,11 +191,13 @@ function report(name: string, c: Coverage): void {
 }
 
 describe('transition coverage from xstate/graph paths', () => {
-  it('covers every state and transition of swapFulfillment', () => {
+  it('covers every state and transition of swapFulfillment, both contract flavours', () => {
     const unsound: SwapInput = { ...SWAP, terms: { ...SWAP.terms, destAmount: '0' } };
     const coverage = cover(swapFulfillment, [
       { input: SWAP, events: swapEvents as never },
       { input: unsound, events: swapEvents as never },
+      { input: SOLANA_BTC, events: swapEvents as never },
+      { input: SOLANA_SOL, events: swapEvents as never },
     ]);
     report('swapFulfillment', coverage);
     expect(coverage.transitions.missing).toEqual([]);

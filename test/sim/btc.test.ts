@@ -97,7 +97,7 @@ describe('the simulated UTXO chain', () => {
     reorgUtxoBlock(world, ledger);
     expect(utxoOf(ledger).txs[signed.hash]).toBeUndefined();
     expect(world.state.observations.reorgedOut).toContain(signed.hash);
-    expect(await sender.lookup({ ...signed, decidedAtBlock: 0 })).toEqual({ kind: 'unknown' });
+    expect(await sender.lookup({ ...signed, decidedAt: 0, anchorBlock: null })).toEqual({ kind: 'unknown' });
     await sender.broadcast(signed.raw);
     expect(utxoOf(ledger).txs[signed.hash]!.includedBlock).toBeNull();
   });

@@ -12,7 +12,7 @@ import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 const escrow = (world: World) => new SimEscrow(world);
 const newWorld = () => World.create(5, { swaps: 0, jobs: 0, marginBlocks: 3 }, PRODUCT_MODULES);
 /** A signed transfer as the swap machine holds it. */
-const ref = (signed: SignedBytes) => ({ ...signed, decidedAtBlock: 0 });
+const ref = (signed: SignedBytes) => ({ ...signed, decidedAt: 0, anchorBlock: null });
 
 describe('simulated escrow', () => {
   function withLocks(n: number, lockSeconds = 3_600) {
@@ -160,7 +160,12 @@ describe('simulated allways contract', () => {
     advanceBlock(world);
     expect(world.state.subtensor.swaps[timesOut]).toBeUndefined();
     expect(await contract.listAssigned()).toEqual([]);
-    expect(await contract.getSwap(timesOut)).toEqual({ status: 'TimedOut', miner: world.state.miner, destTxHash: '' });
+    expect(await contract.getSwap(timesOut)).toEqual({
+      status: 'TimedOut',
+      miner: world.state.miner,
+      destTxHash: '',
+      deadline: null,
+    });
     expect(await contract.getSwap('404')).toBeNull();
   });
 

@@ -22,7 +22,7 @@ import { NeverLands, type SignedBytes } from '../../src/host/ports.ts';
 
 const ALL = new Set(FAULT_KINDS);
 const WINDOW = 4;
-const ref = (signed: SignedBytes) => ({ ...signed, decidedAtBlock: 0 });
+const ref = (signed: SignedBytes) => ({ ...signed, decidedAt: 0, anchorBlock: null });
 
 function solanaWorld(options: SwapModuleOptions = {}) {
   const module = swapModuleWith({

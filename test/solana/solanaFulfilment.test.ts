@@ -110,7 +110,7 @@ async function openDaemon(
     clock: null,
     jobSource: null,
     log,
-    marginBlocks: 3,
+    cushion: 3,
   });
   return { host, store, recoveryLog };
 }

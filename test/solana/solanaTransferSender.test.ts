@@ -78,7 +78,12 @@ function sender(
 
 let swaps = 0;
 const request = (to: string, amount: bigint, chain = CHAIN) => ({ swapId: `swap-${++swaps}`, chain, to, amount });
-const asTransfer = (signed: SignedBytes): SignedTransfer => ({ raw: signed.raw, hash: signed.hash, decidedAtBlock: 0 });
+const asTransfer = (signed: SignedBytes): SignedTransfer => ({
+  raw: signed.raw,
+  hash: signed.hash,
+  decidedAt: 0,
+  anchorBlock: null,
+});
 const fresh = async (): Promise<Address> => (await generateKeyPairSigner()).address;
 const blocks = (n: number): void => node.chain.produceBlocks(n);
 

@@ -401,7 +401,7 @@ describe('listAssigned', () => {
     await r.node.goAway();
     await expect(r.contract.listAssigned()).rejects.toThrow();
     await expect(r.contract.getSwap('0')).rejects.toThrow();
-    await expect(r.contract.currentBlock()).rejects.toThrow();
+    await expect(r.contract.now()).rejects.toThrow();
   });
 });
 

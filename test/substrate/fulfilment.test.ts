@@ -84,7 +84,7 @@ async function openDaemon(node: FakeSubtensor, dir: string, log: Logger, create:
     clock: null,
     jobSource: null,
     log,
-    marginBlocks: 3,
+    cushion: 3,
   });
   return { host, store, recoveryLog, chain };
 }
@@ -175,11 +175,11 @@ describe('swap fulfilment over @polkadot/api against a JSON-RPC node on 127.0.0.
       expect(machine.state).toBe('Rejected');
       return (machine.context as SwapContext).reason;
     });
-    expect(reasons[0]).toMatch(/dest_amount '0' is not a positive integer/);
+    expect(reasons[0]).toMatch(/payout for dest_amount 0 is 0: nothing to pay/);
     expect(reasons[1]).toMatch(/no transfer sender is configured for destination chain 'doge'/);
     expect(reasons[2]).toMatch(/'5NotAnAddress' is not an SS58 address for tao/);
     expect(reasons[3]).toMatch(/is not an SS58 address for tao/);
-    expect(reasons[4]).toMatch(/timeout_block \d+ is already past \(current block \d+\)/);
+    expect(reasons[4]).toMatch(/the deadline \d+ is already past \(now \d+\)/);
     const rejections = lines.filter((l) => l.message === 'swap rejected: nothing will be sent');
     expect(rejections.map((l) => l.fields['machine']).sort()).toEqual([
       'swap:0',

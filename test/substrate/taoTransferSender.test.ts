@@ -78,10 +78,11 @@ async function rig(finalityLag = 0, bobHas = START): Promise<Rig> {
 }
 
 const toCharlie = (amount: bigint): TransferRequest => ({ swapId: '7', chain: 'tao', to: charlie.address, amount });
-const asTransfer = (signed: SignedBytes, decidedAtBlock: number): SignedTransfer => ({
+const asTransfer = (signed: SignedBytes, decidedAt: number): SignedTransfer => ({
   raw: signed.raw,
   hash: signed.hash,
-  decidedAtBlock,
+  decidedAt,
+  anchorBlock: null,
 });
 const decode = (raw: string) => registry.createType('Extrinsic', raw);
 const blocksHolding = (node: FakeSubtensor, raw: string): number[] =>
@@ -155,7 +156,7 @@ describe('broadcast and lookup', () => {
     const first = await r.sender.sign(toCharlie(FEE)); // signed, persisted by the host, never broadcast
     await r.chain.disconnect();
     const later = await r.restart();
-    later.sender.adopt({ ...first, decidedAtBlock: 0 });
+    later.sender.adopt({ ...first, decidedAt: 0, anchorBlock: null });
     const second = await later.sender.sign(toCharlie(2n * FEE));
     expect([decode(first.raw).nonce.toNumber(), decode(second.raw).nonce.toNumber()]).toEqual([0, 1]);
   });
@@ -256,10 +257,11 @@ describe('broadcast and lookup', () => {
     expect(r.node.balanceOf(charlie.address)).toBe(BIG);
   });
 
-  it('finds an earlier transfer by hash from decidedAtBlock after a restart', async () => {
+  it('finds an earlier transfer by hash from its anchor block (else the decision block) after a restart', async () => {
     const r = await rig();
     const decided = r.node.best.number;
     const signed = await r.sender.sign(toCharlie(BIG));
+    expect(signed.anchorBlock).toBe(decided); // nothing signed now can be in an earlier block
     r.node.produceBlock();
     r.node.produceBlock();
     await r.sender.broadcast(signed.raw);
@@ -270,8 +272,15 @@ describe('broadcast and lookup', () => {
 
     const later = await r.restart();
     expect(await later.sender.lookup(asTransfer(signed, decided))).toEqual({ kind: 'included', block: landed.number });
-    // From a block after it, it is not there: the search does start at decidedAtBlock.
+    expect(await later.sender.lookup({ ...asTransfer(signed, 0), anchorBlock: decided })).toEqual({
+      kind: 'included',
+      block: landed.number,
+    });
+    // From a block after it, it is not there: the search does start at the anchor or decision block.
     expect(await later.sender.lookup(asTransfer(signed, landed.number + 1))).toEqual({ kind: 'unknown' });
+    expect(await later.sender.lookup({ ...asTransfer(signed, 0), anchorBlock: landed.number + 1 })).toEqual({
+      kind: 'unknown',
+    });
     // The new process's next transfer takes the next nonce, from the chain.
     expect(decode((await later.sender.sign(toCharlie(1n))).raw).nonce.toNumber()).toBe(1);
   });

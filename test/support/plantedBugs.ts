@@ -106,7 +106,7 @@ export const SendsTooLate: Bug = [
   {
     create(call, next) {
       if (call.kind !== SWAP_KIND) return next(call);
-      return next({ ...call, input: { ...(call.input as object), marginBlocks: 0 } });
+      return next({ ...call, input: { ...(call.input as object), cushion: 0 } });
     },
   },
 ];

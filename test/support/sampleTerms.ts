@@ -2,17 +2,21 @@ import type { JobTerms, SwapTerms } from '../../machines/index.ts';
 
 /** A swap of 100 to a TAO address, timing out at block 40: the machine tests' and the benchmark's swap. */
 export const SAMPLE_SWAP_TERMS: SwapTerms = {
+  contract: 'ink',
   swapId: '1',
   miner: 'm',
   sourceChain: 'btc',
   destChain: 'tao',
   sourceAmount: '100',
   destAmount: '100',
-  taoAmount: '100',
+  collateralAmount: '100',
+  hub: 'tao',
   userDestAddress: '5x',
+  senderPin: '',
   sourceTxHash: 's',
-  initiatedBlock: 1,
-  timeoutBlock: 40,
+  initiatedAt: 1,
+  timeoutAt: 40,
+  maxExtendAt: null,
 };
 
 /** A job with a lock of 1,000 expiring at 5,000: the machine tests' and the benchmark's job. */

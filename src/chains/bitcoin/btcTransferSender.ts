@@ -132,6 +132,11 @@ export class BtcTransferSender implements TransferSender {
     return null;
   }
 
+  /** The pin is the address whose coins pay (the first input validators check): ours. */
+  controls(pin: string): boolean {
+    return pin === this.address;
+  }
+
   adopt(transfer: SignedTransfer): void {
     const tx = parseSignedTx(transfer.raw, this.chain);
     assert(
@@ -234,6 +239,10 @@ export class BtcTransferSender implements TransferSender {
       throw new RangeError(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
+    if (request.from != null && !this.controls(request.from))
+      throw new Error(
+        `the sender of chain '${this.chain}' pays from ${this.address}, not from the pinned ${request.from}`,
+      );
     const destination = destinationScript(request.to, btcNetwork(this.options.network)) as { script: Uint8Array };
     const dust = dustThreshold(destination.script);
     if (request.amount < dust)

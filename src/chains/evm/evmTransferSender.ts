@@ -123,6 +123,11 @@ export class EvmTransferSender implements TransferSender {
     return null;
   }
 
+  /** Case-insensitive: a pin may be written checksummed or not. */
+  controls(address: string): boolean {
+    return address.toLowerCase() === this.address.toLowerCase();
+  }
+
   adopt(transfer: SignedTransfer): void {
     const tx = Transaction.from(transfer.raw);
     if (tx.from !== null && tx.from.toLowerCase() === this.address.toLowerCase())
@@ -139,6 +144,10 @@ export class EvmTransferSender implements TransferSender {
     assert(request.amount > 0n, `transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
+    if (request.from != null && !this.controls(request.from))
+      throw new Error(
+        `the sender of chain '${this.chain}' signs for ${this.address}, not for the pinned ${request.from}`,
+      );
     const to = getAddress(request.to);
 
     const network = await provider.getNetwork();

@@ -88,6 +88,11 @@ export class SolanaTransferSender implements TransferSender {
     return this.options.signer.address;
   }
 
+  /** The pin is the fee payer validators take as the sender: our key's own address. */
+  controls(pin: string): boolean {
+    return pin === this.address;
+  }
+
   addressProblem(address: string): string | null {
     if (!isAddress(address))
       return `'${address}' is not a Solana address for chain '${this.chain}' (base58 of 32 bytes)`;
@@ -114,6 +119,10 @@ export class SolanaTransferSender implements TransferSender {
       throw new Error(`transfer amount ${request.amount} on chain '${this.chain}' is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
+    if (request.from != null && !this.controls(request.from))
+      throw new Error(
+        `the sender of chain '${this.chain}' pays from ${this.address}, not from the pinned ${request.from}`,
+      );
     const run = this.signing.then(() => this.signNow(request));
     this.signing = run.catch(() => undefined);
     return run;

@@ -50,6 +50,7 @@ export interface AllwaysSwapContractOptions {
 }
 
 export class AllwaysSwapContract implements SwapContract {
+  readonly kind = 'ink' as const;
   readonly miner: string;
   private readonly minerKey: Uint8Array;
   /** Every id below this is known to have left storage (ids are never reused). */
@@ -61,7 +62,8 @@ export class AllwaysSwapContract implements SwapContract {
     this.lowestOpenId = options.firstSwapId ?? 0n;
   }
 
-  async currentBlock(): Promise<number> {
+  /** The ink! contract's clock: Subtensor's best block. */
+  async now(): Promise<number> {
     return (await this.options.chain.best()).number;
   }
 
@@ -87,7 +89,8 @@ export class AllwaysSwapContract implements SwapContract {
     const id = BigInt(swapId);
     const best = await this.options.chain.best();
     const swap = this.options.abi.decodeGetSwap(await this.read(this.options.abi.encodeGetSwap(id), best.hash));
-    if (swap !== null) return { status: swap.status, miner: swap.miner, destTxHash: swap.destTxHash };
+    if (swap !== null)
+      return { status: swap.status, miner: swap.miner, destTxHash: swap.destTxHash, deadline: swap.timeoutBlock };
     return this.viewFromEvents(id, best);
   }
 
@@ -220,6 +223,7 @@ export class AllwaysSwapContract implements SwapContract {
       status: ending.kind === 'SwapCompleted' ? 'Completed' : 'TimedOut',
       miner: ending.miner,
       destTxHash: fulfilled?.destTxHash ?? '',
+      deadline: null,
     };
   }
 
@@ -248,16 +252,20 @@ export class AllwaysSwapContract implements SwapContract {
 /** The machine's view of a swap: amounts as decimal strings, the miner in Subtensor's format. */
 export function termsOf(swap: SwapData): SwapTerms {
   return {
+    contract: 'ink',
     swapId: swap.id.toString(),
     miner: encodeAddress(decodeAddress(swap.miner), SUBTENSOR_SS58_FORMAT),
     sourceChain: swap.sourceChain,
     destChain: swap.destChain,
     sourceAmount: swap.sourceAmount.toString(),
     destAmount: swap.destAmount.toString(),
-    taoAmount: swap.taoAmount.toString(),
+    collateralAmount: swap.taoAmount.toString(),
+    hub: 'tao',
     userDestAddress: swap.userDestAddress,
+    senderPin: '',
     sourceTxHash: swap.sourceTxHash,
-    initiatedBlock: swap.initiatedBlock,
-    timeoutBlock: swap.timeoutBlock,
+    initiatedAt: swap.initiatedBlock,
+    timeoutAt: swap.timeoutBlock,
+    maxExtendAt: null,
   };
 }

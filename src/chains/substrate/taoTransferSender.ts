@@ -20,6 +20,7 @@
  * holds it: that is waited out, not reported.
  */
 import type { KeyringPair } from '@polkadot/keyring/types';
+import { u8aEq } from '@polkadot/util';
 import { checkAddress, decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import type { SignedTransfer } from '../../../machines/index.ts';
 import {
@@ -61,6 +62,15 @@ export class TaoTransferSender implements TransferSender {
     return ss58Problem(address, this.chain);
   }
 
+  /** The same public key, whatever SS58 prefix the pin is written with. */
+  controls(address: string): boolean {
+    try {
+      return u8aEq(decodeAddress(address), this.options.signer.publicKey);
+    } catch {
+      return false;
+    }
+  }
+
   adopt(transfer: SignedTransfer): void {
     const extrinsic = this.options.chain.api.createType('Extrinsic', transfer.raw);
     if (extrinsic.signer.toString() === this.from) this.options.nonces.reserve(this.from, extrinsic.nonce.toNumber());
@@ -72,6 +82,8 @@ export class TaoTransferSender implements TransferSender {
     assert(request.amount > 0n, `transfer amount ${request.amount} is not positive`);
     const problem = this.addressProblem(request.to);
     if (problem !== null) throw new Error(problem);
+    if (request.from != null && !this.controls(request.from))
+      throw new Error(`the ${this.chain} sender signs for ${this.from}, not for the pinned ${request.from}`);
     const { chain, signer, nonces } = this.options;
     // A transfer that would fail for want of funds moves nothing yet sends the swap to
     // Recovery: refuse to sign instead (retried next tick, until the margin says too late).
@@ -84,8 +96,10 @@ export class TaoTransferSender implements TransferSender {
     }
     const nonce = nonces.next(this.from, await chain.nextNonce(this.from));
     const extrinsic = chain.api.tx.balances.transferKeepAlive(request.to, request.amount);
+    // Where lookups start searching: nothing signed now can be in an earlier block.
+    const anchorBlock = (await chain.best()).number;
     await extrinsic.signAsync(signer, { nonce, era: 0 });
-    return { raw: extrinsic.toHex(), hash: extrinsic.hash.toHex() };
+    return { raw: extrinsic.toHex(), hash: extrinsic.hash.toHex(), anchorBlock };
   }
 
   async broadcast(raw: string): Promise<void> {
@@ -117,7 +131,7 @@ export class TaoTransferSender implements TransferSender {
   }
 
   async lookup(transfer: SignedTransfer): Promise<TransferStatus> {
-    const found = await this.options.search.find(transfer.hash, transfer.decidedAtBlock);
+    const found = await this.options.search.find(transfer.hash, transfer.anchorBlock ?? transfer.decidedAt);
     if (found !== null) {
       if (found.failure !== null)
         return { kind: 'failed', reason: `transfer extrinsic failed in block ${found.block}: ${found.failure}` };

@@ -9,6 +9,7 @@
  */
 import {
   machineCatalog,
+  migrateSnapshot,
   SWAP_KIND,
   type SwapContext,
   type SwapEffect,
@@ -16,7 +17,7 @@ import {
 } from '../../../machines/index.ts';
 import type { EffectCall, EffectHandler, Obligation } from '../../engine/obligation.ts';
 import type { Logger, SwapContract, TransferSender } from '../../host/ports.ts';
-import { markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './effects.ts';
+import { followTransfer, markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './effects.ts';
 import { observeSwaps } from './observer.ts';
 import { swapRecoveryEntry } from './recovery.ts';
 
@@ -25,7 +26,8 @@ export interface SwapPorts {
   readonly contract: SwapContract | null;
   readonly senders: ReadonlyMap<string, TransferSender>;
   readonly log: Logger;
-  readonly marginBlocks?: number | undefined;
+  /** The first-send cushion in the contract's unit (blocks or seconds); the machine's default when absent. */
+  readonly cushion?: number | undefined;
 }
 
 export interface SwapFulfillmentObligation extends Obligation<SwapContext, SwapEvent, SwapEffect> {
@@ -36,7 +38,7 @@ export interface SwapFulfillmentObligation extends Obligation<SwapContext, SwapE
 type Handler = EffectHandler<SwapContext, SwapEvent>;
 
 export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObligation {
-  let height: number | null = null;
+  let now: number | null = null;
   const effectPorts: SwapEffectPorts | null =
     ports.contract === null ? null : { contract: ports.contract, senders: ports.senders, log: ports.log };
   const withPorts = (
@@ -47,8 +49,9 @@ export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObli
   const handlers = {
     sendTransfer: withPorts((p, call) => sendTransfer(p, call.id, call.context)),
     markFulfilled: withPorts((p, call) =>
-      height === null ? Promise.resolve(null) : markFulfilled(p, call.id, call.context, height),
+      now === null ? Promise.resolve(null) : markFulfilled(p, call.id, call.context, now),
     ),
+    followTransfer: withPorts((p, call) => followTransfer(p, call.id, call.context)),
     readSwap: withPorts((p, call) => readSwap(p, call.id, call.context)),
     recordRecovery: {
       perform: (call) =>
@@ -59,18 +62,20 @@ export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObli
   return {
     kind: SWAP_KIND,
     ports,
-    definition: machineCatalog.swapFulfillment,
+    // Version 1 records (ink! only) are read through the catalogue's migrations, run by the
+    // engine at restore and written back before any effect (machines/swapFulfillmentMigration.ts).
+    definition: {
+      ...machineCatalog.swapFulfillment,
+      migratesFrom: 1,
+      migrate: (snapshot, fromVersion) => migrateSwapRecord(fromVersion, snapshot),
+    },
     handlers,
     async observe(scope) {
       if (contract === null) {
-        height = null;
+        now = null;
         return { created: 0, status: 'off' };
       }
-      return observeSwaps(
-        { contract, senders: ports.senders, marginBlocks: ports.marginBlocks },
-        scope,
-        (h) => (height = h),
-      );
+      return observeSwaps({ contract, senders: ports.senders, cushion: ports.cushion }, scope, (n) => (now = n));
     },
     revived(_id, context) {
       // Signed by an earlier life of the process: its nonce must not go to another transfer.
@@ -78,4 +83,12 @@ export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObli
     },
     priority: (context) => (context.transfer !== null ? -1 : 0),
   };
+}
+
+/** A swap snapshot of an older version as this version reads it; a missing step is a refusal. */
+function migrateSwapRecord(fromVersion: number, snapshot: unknown): unknown {
+  const { name, version } = machineCatalog.swapFulfillment;
+  const migrated = migrateSnapshot(name, fromVersion, version, snapshot);
+  if (migrated === null) throw new Error(`${name}: no migration from version ${fromVersion} to ${version}`);
+  return migrated;
 }

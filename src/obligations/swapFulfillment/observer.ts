@@ -1,54 +1,55 @@
 /**
- * How swaps reach their machines: each tick reads the Subtensor height and the swaps assigned
- * to this miner, starts a machine for each new Active swap (rejected at once when this miner
- * cannot serve it), then feeds every swap machine the height (BLOCK) and tells those no longer
- * listed that they are gone (SWAP_GONE). A listing that failed says nothing about which swaps
- * exist: nothing is treated as gone then (allways #353).
+ * How swaps reach their machines: each tick reads the contract's clock (a Subtensor height, or
+ * the Solana cluster's unix time) and the swaps assigned to this miner, starts a machine for
+ * each new Active swap (rejected at once when this miner cannot serve it), then feeds every
+ * swap machine the clock (CLOCK), the deadlines the contract moved (DEADLINE), and tells those
+ * no longer listed that they are gone (SWAP_GONE). A listing that failed says nothing about
+ * which swaps exist: nothing is treated as gone then (allways #353).
  */
-import { swapMachineId, type SwapContext, type SwapEvent, type SwapTerms } from '../../../machines/index.ts';
-import type { Change } from '../../engine/live.ts';
+import { swapMachineId, type SwapContext, type SwapEvent } from '../../../machines/index.ts';
+import type { Change, LiveMachine } from '../../engine/live.ts';
 import type { ObligationScope, ObserveResult } from '../../engine/obligation.ts';
 import { readOrNull } from '../../engine/readOrNull.ts';
-import type { SwapContract, TransferSender } from '../../host/ports.ts';
+import type { AssignedSwap, SwapContract, TransferSender } from '../../host/ports.ts';
 
 export interface SwapObserverPorts {
   readonly contract: SwapContract;
   readonly senders: ReadonlyMap<string, TransferSender>;
-  /** The margin the machines of new swaps are given (the machine's default when absent). */
-  readonly marginBlocks: number | undefined;
+  /** The cushion new machines are given, in the contract's unit (the machine's default when absent). */
+  readonly cushion: number | undefined;
 }
 
-/** Observes once; `setHeight` keeps the tick's height for the effects (null: unreachable). */
+/** Observes once; `setNow` keeps the tick's clock for the effects (null: unreachable). */
 export async function observeSwaps(
   ports: SwapObserverPorts,
   scope: ObligationScope<SwapEvent>,
-  setHeight: (h: number | null) => void,
+  setNow: (now: number | null) => void,
 ): Promise<ObserveResult> {
-  const height = await readOrNull(
+  const now = await readOrNull(
     scope.log,
-    () => ports.contract.currentBlock(),
+    () => ports.contract.now(),
     'swap contract unreachable; swaps wait for the next tick',
   );
-  setHeight(height);
-  if (height === null) return { created: 0, status: 'unreachable' };
+  setNow(now);
+  if (now === null) return { created: 0, status: 'unreachable' };
   const listed = await readOrNull(
     scope.log,
     () => ports.contract.listAssigned(),
     'listing swaps failed; no swap is treated as gone this tick',
   );
   const created: Change[] = [];
-  for (const { terms, status } of listed ?? []) {
-    const id = swapMachineId(terms.swapId);
+  for (const swap of listed ?? []) {
+    const id = swapMachineId(swap.terms.swapId);
     if (scope.get(id) !== undefined || scope.onDisk(id)) continue;
-    if (status !== 'Active') {
+    if (swap.status !== 'Active') {
       // Only a store that lost records could meet one of our swaps already Fulfilled.
       scope.log.error(
-        { machine: id, status },
+        { machine: id, status: swap.status },
         'swap assigned to us is unknown to the store and not Active; not touching it',
       );
       continue;
     }
-    created.push(createSwap(ports, scope, terms, height));
+    created.push(createSwap(ports, scope, swap, listed!, now));
   }
   // Each step below is one commit for every machine it changes (group commit).
   await scope.commit(created);
@@ -61,7 +62,8 @@ export async function observeSwaps(
     }
   }
   const swaps = scope.live();
-  await scope.dispatchAll(swaps.map((machine) => [machine, { type: 'BLOCK', height }]));
+  if (listed !== null) await scope.dispatchAll(movedDeadlines(swaps, listed));
+  await scope.dispatchAll(swaps.map((machine) => [machine, { type: 'CLOCK', now }]));
   if (listed !== null) {
     const listedIds = new Set(listed.map((s) => s.terms.swapId));
     const gone = swaps.filter(
@@ -72,28 +74,71 @@ export async function observeSwaps(
   return { created: created.length, status: listed === null ? 'partial' : 'ok' };
 }
 
+/** DEADLINE for each live machine whose swap's deadline, as listed now, is not the one it holds. */
+function movedDeadlines(
+  swaps: readonly LiveMachine[],
+  listed: readonly AssignedSwap[],
+): Array<[LiveMachine, SwapEvent]> {
+  const deadlines = new Map(listed.map((s) => [s.terms.swapId, s.terms.timeoutAt]));
+  const moved: Array<[LiveMachine, SwapEvent]> = [];
+  for (const machine of swaps) {
+    const context = machine.snapshot.context as SwapContext;
+    const at = deadlines.get(context.terms.swapId);
+    if (at !== undefined && at !== context.deadline) moved.push([machine, { type: 'DEADLINE', at }]);
+  }
+  return moved;
+}
+
 /** A new swap's machine, rejected at once if this miner cannot serve it; not yet on disk. */
 function createSwap(
   ports: SwapObserverPorts,
   scope: ObligationScope<SwapEvent>,
-  terms: SwapTerms,
-  height: number,
+  swap: AssignedSwap,
+  listed: readonly AssignedSwap[],
+  now: number,
 ): Change {
-  const margin = ports.marginBlocks;
-  const input = { terms, block: height, ...(margin === undefined ? {} : { marginBlocks: margin }) };
-  return scope.create(swapMachineId(terms.swapId), input, (machine) => {
-    const problem = chainProblem(ports, terms, height);
+  const input = { terms: swap.terms, now, ...(ports.cushion === undefined ? {} : { cushion: ports.cushion }) };
+  return scope.create(swapMachineId(swap.terms.swapId), input, (machine) => {
+    const problem = chainProblem(ports, swap, listed, now);
     return problem !== null && machine.snapshot.value === 'Pending' ? { type: 'REJECT', reason: problem } : null;
   });
 }
 
-/** What this miner's chains say is wrong with a swap: no sender, a bad address, too late. */
-function chainProblem(ports: SwapObserverPorts, terms: SwapTerms, height: number): string | null {
+/**
+ * What this miner's chains say is wrong with a swap: bad data the adapter saw, no sender, an
+ * address that does not parse, a pinned sender whose key we do not hold, a deadline already
+ * past, a second live swap on one hub.
+ */
+function chainProblem(
+  ports: SwapObserverPorts,
+  swap: AssignedSwap,
+  listed: readonly AssignedSwap[],
+  now: number,
+): string | null {
+  const { terms } = swap;
+  if (swap.problem !== undefined && swap.problem !== null) return swap.problem;
   const sender = ports.senders.get(terms.destChain);
   if (sender === undefined) return `no transfer sender is configured for destination chain '${terms.destChain}'`;
   const addressProblem = sender.addressProblem(terms.userDestAddress);
   if (addressProblem !== null) return addressProblem;
-  if (terms.timeoutBlock <= height)
-    return `timeout_block ${terms.timeoutBlock} is already past (current block ${height})`;
-  return null;
+  if (terms.senderPin !== '' && !sender.controls(terms.senderPin)) {
+    return `the pinned sender ${terms.senderPin} is not an address this daemon holds the key for on '${terms.destChain}': paying from another would not count`;
+  }
+  if (terms.timeoutAt <= now) return `the deadline ${terms.timeoutAt} is already past (now ${now})`;
+  return ports.contract.kind === 'solana' ? hubProblem(swap, listed) : null;
+}
+
+/** The swap manager lets a miner owe one swap per hub; a second one listed is bad data: the newer is refused. */
+function hubProblem(swap: AssignedSwap, listed: readonly AssignedSwap[]): string | null {
+  const { terms } = swap;
+  const older = listed.find(
+    (other) =>
+      other.terms.swapId !== terms.swapId &&
+      other.terms.hub === terms.hub &&
+      (other.terms.initiatedAt < terms.initiatedAt ||
+        (other.terms.initiatedAt === terms.initiatedAt && other.terms.swapId < terms.swapId)),
+  );
+  return older === undefined
+    ? null
+    : `hub '${terms.hub}' already holds swap ${older.terms.swapId} of ours: the program allows one live swap per hub`;
 }

@@ -1,5 +1,9 @@
-/** The recovery-log entry of a stuck swap, from its final context: what a person needs to act. */
-import { SWAP_KIND, type StateMeta, type SwapContext } from '../../../machines/index.ts';
+/**
+ * The recovery-log entry of a stuck swap, from its final context: what a person needs to act.
+ * Its key is the swap's machine id, `swap:<swap id>`: for the Solana swap manager the swap id is
+ * the swap key (keccak256 of the source tx hash, hex), what validators and explorers show.
+ */
+import { requiredPayout, SWAP_KIND, TIME_UNIT, type StateMeta, type SwapContext } from '../../../machines/index.ts';
 import type { RecoveryEntry } from '../../store/recoveryLog.ts';
 
 type RecordKind = NonNullable<StateMeta['record']>;
@@ -13,10 +17,16 @@ export function swapRecoveryEntry(id: string, state: string, kind: RecordKind, c
     kind,
     reason: c.reason ?? `ended in ${state}`,
     state,
-    chains: { source: c.terms.sourceChain, dest: c.terms.destChain },
-    amounts: { source: c.terms.sourceAmount, dest: c.terms.destAmount, tao: c.terms.taoAmount },
+    chains: { source: c.terms.sourceChain, dest: c.terms.destChain, hub: c.terms.hub, contract: c.terms.contract },
+    amounts: {
+      source: c.terms.sourceAmount,
+      dest: c.terms.destAmount,
+      payout: requiredPayout(c.terms.contract, BigInt(c.terms.destAmount)).toString(),
+      collateral: c.terms.collateralAmount,
+    },
     txHashes,
-    block: c.block,
-    time: null,
+    // The contract's clock when it ended: a Subtensor block, or the Solana cluster's unix time.
+    block: TIME_UNIT[c.terms.contract] === 'block' ? c.now : null,
+    time: TIME_UNIT[c.terms.contract] === 'unixSecs' ? c.now : null,
   };
 }

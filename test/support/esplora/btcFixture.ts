@@ -87,7 +87,8 @@ export const journalDir = (): string => tempDir('settle-btc-');
 export const asTransfer = (signed: SignedBytes): SignedTransfer => ({
   raw: signed.raw,
   hash: signed.hash,
-  decidedAtBlock: 0,
+  decidedAt: 0,
+  anchorBlock: null,
 });
 
 export const request = (swapId: string, to: string, amount: bigint) => ({ swapId, chain: CHAIN, to, amount });

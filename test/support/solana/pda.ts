@@ -3,7 +3,7 @@
  * sha256(seeds || bump || program id || "ProgramDerivedAddress") is not a point on ed25519.
  */
 import { createHash } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { getBase58Decoder, getBase58Encoder } from '@solana/kit';
 
 export function findPda(seeds: readonly Uint8Array[], programId: string): string {
@@ -13,7 +13,7 @@ export function findPda(seeds: readonly Uint8Array[], programId: string): string
     for (const seed of seeds) hash.update(seed);
     const candidate = hash.update(Uint8Array.of(bump)).update(program).update('ProgramDerivedAddress').digest();
     try {
-      ed25519.ExtendedPoint.fromHex(candidate);
+      ed25519.Point.fromBytes(candidate);
     } catch {
       return getBase58Decoder().decode(candidate);
     }

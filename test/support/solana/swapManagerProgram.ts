@@ -7,7 +7,7 @@
  * confirmations) is `verifyPayout`. Accounts are written with the hand-built layouts of
  * swapManagerBytes.ts, never with src/.
  */
-import { keccak_256 } from '@noble/hashes/sha3';
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { getBase58Decoder } from '@solana/kit';
 import { FakeCluster, InstructionFailure, type Account, type InstructionContext } from './fakeCluster.ts';
 import { findPda } from './pda.ts';

@@ -6,7 +6,7 @@
  * swap_key = keccak256(from_tx_hash as UTF-8): legacy Keccak-256, as Ethereum's, not NIST
  * SHA3-256 (the program uses solana_keccak_hasher). The Swap account does not store it.
  */
-import { keccak_256 } from '@noble/hashes/sha3';
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { address, getAddressEncoder, getProgramDerivedAddress } from '@solana/kit';
 
 const utf8 = new TextEncoder();
