@@ -291,33 +291,41 @@ describe('listAssigned', () => {
       {
         status: 'Active',
         terms: {
+          contract: 'ink',
           swapId: '0',
           miner: alice.address,
           sourceChain: 'btc',
           destChain: 'tao',
           sourceAmount: '18446744073709551623',
           destAmount: '1267650600228229401496703205377',
-          taoAmount: '340282366920938463463374607431768211455',
+          collateralAmount: '340282366920938463463374607431768211455',
+          hub: 'tao',
           userDestAddress: charlie.address,
+          senderPin: '',
           sourceTxHash: `0x${'ab'.repeat(32)}`,
-          initiatedBlock: 7,
-          timeoutBlock: 57,
+          initiatedAt: 7,
+          timeoutAt: 57,
+          maxExtendAt: null,
         },
       },
       {
         status: 'Fulfilled',
         terms: {
+          contract: 'ink',
           swapId: '2',
           miner: alice.address,
           sourceChain: 'btc',
           destChain: 'eth',
           sourceAmount: '1000',
           destAmount: '2',
-          taoAmount: '5000000000',
+          collateralAmount: '5000000000',
+          hub: 'tao',
           userDestAddress: '0x00000000000000000000000000000000000000aa',
+          senderPin: '',
           sourceTxHash: `0x${'2'.padStart(64, '0')}`,
-          initiatedBlock: 9,
-          timeoutBlock: 39,
+          initiatedAt: 9,
+          timeoutAt: 39,
+          maxExtendAt: null,
         },
       },
     ]);
@@ -605,6 +613,7 @@ describe('markFulfilled', () => {
       status: 'TimedOut',
       miner: alice.address,
       destTxHash: '',
+      deadline: null,
     });
   });
 
@@ -623,6 +632,7 @@ describe('markFulfilled', () => {
       status: 'Fulfilled',
       miner: alice.address,
       destTxHash: A_TX_HASH,
+      deadline: swap.timeoutBlock,
     });
   });
 });
@@ -634,10 +644,20 @@ describe('getSwap', () => {
       { miner: encodeAddress(alice.publicKey, 0), destChain: 'tao', userDestAddress: charlie.address, destAmount: 7n },
       1,
     );
-    expect(await r.contract.getSwap('0')).toEqual({ status: 'Active', miner: alice.address, destTxHash: '' });
+    expect(await r.contract.getSwap('0')).toEqual({
+      status: 'Active',
+      miner: alice.address,
+      destTxHash: '',
+      deadline: swap.timeoutBlock,
+    });
     expect((await r.contract.listAssigned())[0]!.terms.miner).toBe(alice.address);
     expect(await markThroughBlocks(r, markOf(swap.id, 7n))).toEqual({ ok: true });
-    expect(await r.contract.getSwap('0')).toEqual({ status: 'Fulfilled', miner: alice.address, destTxHash: A_TX_HASH });
+    expect(await r.contract.getSwap('0')).toEqual({
+      status: 'Fulfilled',
+      miner: alice.address,
+      destTxHash: A_TX_HASH,
+      deadline: swap.timeoutBlock,
+    });
     expect(await r.contract.getSwap('1')).toBeNull(); // never created, no events
   });
 
@@ -654,6 +674,7 @@ describe('getSwap', () => {
       status: 'Completed',
       miner: alice.address,
       destTxHash: A_TX_HASH,
+      deadline: null,
     });
   });
 
@@ -667,6 +688,7 @@ describe('getSwap', () => {
       status: 'TimedOut',
       miner: alice.address,
       destTxHash: A_TX_HASH,
+      deadline: null,
     });
   });
 
@@ -685,6 +707,7 @@ describe('getSwap', () => {
       status: 'Completed',
       miner: alice.address,
       destTxHash: A_TX_HASH,
+      deadline: null,
     });
 
     // Swap 1 removed without an event from the allways contract: another contract's look-alike
@@ -700,6 +723,7 @@ describe('getSwap', () => {
       status: 'TimedOut',
       miner: alice.address,
       destTxHash: '',
+      deadline: null,
     });
   });
 });
