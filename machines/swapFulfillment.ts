@@ -6,7 +6,8 @@
  *   Pending -> Sending -> Sent -> Marking -> Fulfilled
  *                                 Marking -> Following -> Fulfilled   (marked before inclusion)
  *   Pending -> Expired   (cushion reached before any send: nothing sent, nothing lost)
- *   Pending -> Rejected  (invalid swap data, a pin that is not ours, a payout of 0: no send)
+ *   Pending|Sending -> Rejected  (invalid swap data, a pin that is not ours, a payout of 0,
+ *                                 a destination that refuses, all before signing: no send)
  *   Sending|Marking|Following|Reconciling -> Recovery (funds left and cannot be finalized,
  *                                                      or a mark stands on a transfer that never lands)
  *
@@ -186,6 +187,9 @@ export const swapFulfillment = setup({
         CLOCK: { guard: 'unsignedAndCushionReached', target: 'Expired', actions: ['noteNow', 'noteCushionReached'] },
         DEADLINE: { actions: 'noteDeadline' },
         SWAP_GONE: { guard: 'notYetSigned', target: 'Expired', actions: 'noteVanishedBeforeSend' },
+        // Refused before anything was signed (the destination refuses the transfer, the pin is no
+        // longer ours): nothing will ever be sent for this swap.
+        REJECT: { guard: 'notYetSigned', target: 'Rejected', actions: 'noteRejection' },
         TRANSFER_SIGNED: { guard: 'notYetSigned', actions: 'recordSignedTransfer' },
         TRANSFER_BROADCAST: { guard: 'marksOnBroadcast', target: 'Sent', actions: 'markAfterBroadcast' },
         TRANSFER_LANDED: { guard: 'marksOnLanding', target: 'Sent', actions: 'markAfterLanding' },

@@ -165,6 +165,13 @@ describe('Sending', () => {
     expect(state(drive(...toSending, SIGNED, { type: 'SWAP_GONE' }))).toBe('Sending');
   });
 
+  it('is rejected while nothing is signed (a destination that refuses), never after', () => {
+    const refused = drive(...toSending, { type: 'REJECT', reason: 'token paused' });
+    expect(state(refused)).toBe('Rejected');
+    expect(ctx(refused).reason).toBe('token paused');
+    expect(state(drive(...toSending, SIGNED, { type: 'REJECT', reason: 'token paused' }))).toBe('Sending');
+  });
+
   it("records the signed transfer once, with the decision time and the sender's anchor block", () => {
     const actor = drive(...toSending, { ...SIGNED, anchorBlock: 55 } as SwapEvent, {
       type: 'TRANSFER_SIGNED',
