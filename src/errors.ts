@@ -150,6 +150,20 @@ export class ChainMismatch extends SettleError {
   }
 }
 
+/** A Solana endpoint serves another cluster than the configuration names (its genesis hash, checked at start). */
+export class ClusterMismatch extends SettleError {
+  constructor(
+    readonly where: string,
+    readonly reportedGenesis: string,
+    readonly cluster: string,
+    readonly expectedGenesis: string,
+  ) {
+    super(
+      `${where}: the endpoint serves the cluster with genesis hash ${reportedGenesis}, not ${cluster} (${expectedGenesis})`,
+    );
+  }
+}
+
 /**
  * A destination's own accounts on its chain cannot be used as configured (checked at start,
  * before any swap is touched): a Solana durable nonce account that is missing, not a nonce

@@ -1,6 +1,7 @@
 /**
- * Builds the host's chain ports from the configuration: the allways contract and the TAO
- * sender over one Subtensor connection, an EVM transfer sender per EVM destination, a BTC
+ * Builds the host's chain ports from the configuration: the swap contract (the ink! contract
+ * over Subtensor, or the Solana swap manager: swapPorts.ts), the TAO sender over one Subtensor
+ * connection, an EVM transfer sender per EVM destination, a BTC
  * sender per Bitcoin destination (bitcoinPorts.ts), and per
  * job chain an escrow client with its durable transaction sender. Every port is wrapped so
  * its calls are timed. Keys are parsed here, all of them before anything connects, and every
@@ -51,9 +52,13 @@ import { FileJobFeed, type FeedChain } from './fileJobFeed.ts';
 import { OceanNodeJobs, type OceanNodeChain } from './oceanNodeJobs.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
 import { KEY_FORMS, loadSecret } from './secrets.ts';
+import { solanaSwapContract } from './swapPorts.ts';
 
 export interface Keys {
+  /** ink!: the hotkey that marks; null for the Solana swap manager. */
   readonly hotkey: SubstrateSigner | null;
+  /** The Solana swap manager: the miner's keypair that marks; null for ink!. */
+  readonly solanaMiner: KeyPairSigner | null;
   readonly destinations: ReadonlyMap<string, SubstrateSigner | EvmSigner | KeyPairSigner | BitcoinKey>;
   readonly jobChains: ReadonlyMap<string, EvmSigner>;
 }
@@ -100,7 +105,9 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
     problems.push(`${path}: ${problem}`);
     return null;
   }
-  const hotkey = config.swaps === undefined ? null : await substrate('swaps.hotkey', config.swaps.hotkey);
+  const swaps = config.swaps;
+  const hotkey = swaps?.contract === 'ink' ? await substrate('swaps.hotkey', swaps.hotkey) : null;
+  const solanaMiner = swaps?.contract === 'solana' ? await solana('swaps.solana.keypair', swaps.solana.keypair) : null;
   const destinations = new Map<string, SubstrateSigner | EvmSigner | KeyPairSigner | BitcoinKey>();
   for (const [name, destination] of Object.entries(config.swaps?.destinations ?? {})) {
     const path = `swaps.destinations.${name}.key`;
@@ -134,7 +141,7 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
     if (wallet !== null) jobChains.set(name, wallet);
   }
   if (problems.length > 0) throw new ConfigError(configFile, problems);
-  return { hotkey, destinations, jobChains };
+  return { hotkey, solanaMiner, destinations, jobChains };
 }
 
 export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource'> & {
@@ -177,29 +184,37 @@ export async function buildChainPorts(
   try {
     if (config.swaps !== undefined) {
       const swaps = config.swaps;
-      const chain = await SubstrateChain.connect(swaps.subtensor.url, { log });
-      closers.push(() => chain.disconnect());
-      const search = new ExtrinsicSearch(chain);
+      // The ink! contract lives on Subtensor; for the Solana swap manager it serves TAO destinations only.
+      const subtensorUrl = swaps.contract === 'ink' ? swaps.subtensor.url : swaps.subtensor?.url;
+      let subtensor: { chain: SubstrateChain; search: ExtrinsicSearch } | null = null;
+      if (subtensorUrl !== undefined) {
+        const chain = await SubstrateChain.connect(subtensorUrl, { log });
+        closers.push(() => chain.disconnect());
+        subtensor = { chain, search: new ExtrinsicSearch(chain) };
+      }
       const substrateNonces = new NonceAllocator();
-      const contract = new AllwaysSwapContract({
-        chain,
-        search,
-        abi: AllwaysAbi.load(swaps.contract.metadata),
-        address: swaps.contract.address,
-        hotkey: keys.hotkey!,
-        log,
-        minFreeBalance: swaps.minFreeBalance,
-        firstSwapId: BigInt(swaps.firstSwapId),
-        eventLookbackBlocks: swaps.eventLookbackBlocks,
-        stopping,
-      });
-      swapContract = instrumented(contract, { chain: 'subtensor', port: 'swapContract' }, metrics);
+      if (swaps.contract === 'solana') {
+        swapContract = await solanaSwapContract(swaps, keys.solanaMiner!, log, metrics, stopping);
+      } else {
+        const contract = new AllwaysSwapContract({
+          ...subtensor!,
+          abi: AllwaysAbi.load(swaps.ink.metadata),
+          address: swaps.ink.address,
+          hotkey: keys.hotkey!,
+          log,
+          minFreeBalance: swaps.minFreeBalance,
+          firstSwapId: BigInt(swaps.firstSwapId),
+          eventLookbackBlocks: swaps.eventLookbackBlocks,
+          stopping,
+        });
+        swapContract = instrumented(contract, { chain: 'subtensor', port: 'swapContract' }, metrics);
+      }
       for (const [name, destination] of Object.entries(swaps.destinations)) {
         let sender: TransferSender;
         if (destination.type === 'subtensor') {
+          // The schema requires a Subtensor URL for a TAO destination.
           sender = new TaoTransferSender({
-            chain,
-            search,
+            ...subtensor!,
             signer: keys.destinations.get(name) as SubstrateSigner,
             nonces: substrateNonces,
             log,

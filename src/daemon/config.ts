@@ -7,12 +7,15 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_CUSHION, markPointOf } from '../../machines/index.ts';
 import { payingAddressProblem } from '../chains/bitcoin/btcTx.ts';
 import { EVM_ASSETS, FEE_CHECK, REFUSAL_CHECK, resolveEvmDestination } from '../chains/evm/evmAssets.ts';
 import { escrowDeployment, type EscrowDeployment } from '../chains/evm/escrowCheck.ts';
 import { isEvmAddress, isSolanaAddress, isSubtensorAddress } from '../chains/keys.ts';
 import { MAX_NONCE_ACCOUNTS } from '../chains/solana/durableNonces.ts';
 import { SOLANA_ASSET_IDS } from '../chains/solana/solanaAssets.ts';
+import { SOLANA_CLUSTER_NAMES } from '../chains/solana/swapManager/clusters.ts';
+import { DEFAULT_PROGRAM_ID } from '../chains/solana/swapManager/layout.ts';
 import {
   DEFAULT_CLAIM_INTERVAL_SECS,
   DEFAULT_FIRST_CLAIM_DELAY_SECS,
@@ -182,23 +185,72 @@ const bitcoinDestination = z
     }
   });
 
-const swapsSection = z.strictObject({
+const destinations = z
+  .record(
+    chainName,
+    z.discriminatedUnion('type', [taoDestination, evmDestination, solanaDestination, bitcoinDestination]),
+  )
+  .refine((d) => Object.keys(d).length > 0, { error: 'at least one destination chain' });
+
+const pollIntervalMs = z.number().int().min(10).max(600_000).default(DEFAULT_POLL_INTERVAL_MS);
+const inkContract = z.strictObject({ address: ss58Address, metadata: z.string().min(1).optional() });
+
+/** The ink! contract on Subtensor (`contract: ink`, or the older `contract: { address }`). */
+const inkSwaps = z.strictObject({
+  contract: z.literal('ink'),
+  ink: inkContract,
   subtensor: z.strictObject({ url: url(['ws:', 'wss:']) }),
-  contract: z.strictObject({ address: ss58Address, metadata: z.string().min(1).optional() }),
   hotkey: keyOf('substrate'),
   marginBlocks: z.number().int().min(0).max(1_000).default(DEFAULT_MARGIN_BLOCKS),
-  pollIntervalMs: z.number().int().min(10).max(600_000).default(DEFAULT_POLL_INTERVAL_MS),
+  pollIntervalMs,
   minFreeBalance: amount.default(250_000_000n),
   firstSwapId: z.number().int().nonnegative().default(0),
   eventLookbackBlocks: positiveInt.default(256),
-  destinations: z
-    .record(
-      chainName,
-      z.discriminatedUnion('type', [taoDestination, evmDestination, solanaDestination, bitcoinDestination]),
-    )
-    .refine((d) => Object.keys(d).length > 0, {
-      error: 'at least one destination chain',
+  destinations,
+});
+
+/** The allways swap manager on Solana. */
+const solanaSwaps = z
+  .strictObject({
+    contract: z.literal('solana'),
+    solana: z.strictObject({
+      rpcUrl: url(['http:', 'https:']),
+      /** Checked against the endpoint's genesis hash at start. */
+      cluster: z.enum(SOLANA_CLUSTER_NAMES, { error: `the cluster: ${SOLANA_CLUSTER_NAMES.join(', ')}` }),
+      programId: solanaAddress.default(DEFAULT_PROGRAM_ID),
+      /** The miner's keypair (the Solana CLI's JSON file): the swaps' miner, signer of mark_fulfilled. */
+      keypair: keyOf('solana'),
+      markTimeoutSecs: positiveInt.max(600).default(90),
+      historyLimit: positiveInt.max(1_000).default(100),
     }),
+    /** No first send when fewer seconds than this remain before a swap's deadline (cluster clock). */
+    cushionSecs: z.number().int().min(0).max(3_600).default(DEFAULT_CUSHION.solana),
+    /** For TAO destinations: the Subtensor they are paid on. */
+    subtensor: z.strictObject({ url: url(['ws:', 'wss:']) }).optional(),
+    pollIntervalMs,
+    destinations,
+  })
+  .superRefine((swaps, ctx) => {
+    for (const [name, destination] of Object.entries(swaps.destinations)) {
+      if (markPointOf('solana', name) === null) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destinations', name],
+          message: `'${name}' is not a destination chain id of the swap manager (btc, sol, solusdc, tao, eth, ...)`,
+        });
+      }
+      if (destination.type === 'subtensor' && swaps.subtensor === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['subtensor'],
+          message: `a Subtensor URL for the TAO destination '${name}'`,
+        });
+      }
+    }
+  });
+
+const swapsSection = z.discriminatedUnion('contract', [inkSwaps, solanaSwaps], {
+  error: 'the swap contract: contract: solana, or contract: ink (with ink: { address })',
 });
 
 /**
@@ -303,6 +355,8 @@ const configSchema = z
 
 export type DaemonConfig = z.infer<typeof configSchema>;
 export type SwapsConfig = NonNullable<DaemonConfig['swaps']>;
+export type InkSwapsConfig = z.infer<typeof inkSwaps>;
+export type SolanaSwapsConfig = z.infer<typeof solanaSwaps>;
 export type JobsConfig = NonNullable<DaemonConfig['jobs']>;
 export type OceanNodeSourceConfig = z.infer<typeof oceanNodeSource>;
 export type EvmDestinationConfig = z.infer<typeof evmDestination>;
@@ -326,16 +380,33 @@ export function loadConfig(path: string): DaemonConfig {
     throw new ConfigError(file, [`not YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
   }
   const base = dirname(file);
-  const parsed = configSchema.safeParse(resolvePaths(raw, base));
+  const legacy = isLegacyInk(raw);
+  const parsed = configSchema.safeParse(resolvePaths(isLegacyInk(raw) ? asInk(raw) : raw, base));
   if (!parsed.success) {
     throw new ConfigError(
       file,
-      parsed.error.issues.map(
-        (issue) => `${issue.path.length === 0 ? '(top level)' : issue.path.join('.')}: ${issue.message}`,
-      ),
+      parsed.error.issues.map((issue) => {
+        // The older form's problems are named where its author wrote them: swaps.contract.
+        const path =
+          legacy && issue.path[0] === 'swaps' && issue.path[1] === 'ink'
+            ? ['swaps', 'contract', ...issue.path.slice(2)]
+            : issue.path;
+        return `${path.length === 0 ? '(top level)' : path.join('.')}: ${issue.message}`;
+      }),
     );
   }
   return parsed.data;
+}
+
+/** `swaps.contract: { address, metadata }`, as written before the Solana swap manager: an ink! contract. */
+function isLegacyInk(raw: unknown): raw is { swaps: { contract: object } } {
+  const swaps = (raw as { swaps?: unknown } | null)?.swaps as { contract?: unknown } | undefined;
+  return typeof swaps === 'object' && swaps !== null && typeof swaps.contract === 'object' && swaps.contract !== null;
+}
+
+function asInk(raw: { swaps: { contract: object } }): unknown {
+  const { contract, ...rest } = raw.swaps;
+  return { ...raw, swaps: { ...rest, contract: 'ink', ink: contract } };
 }
 
 /** Key files, the data directory, the feed and metadata paths, relative to the config file. */
@@ -375,7 +446,7 @@ export function checkConfiguredPaths(config: DaemonConfig, file: string): void {
   if (feed !== undefined) check('jobs.feed', feed, watchedFileProblem(feed));
   const database = config.jobs?.oceanNode?.database;
   if (database !== undefined) check('jobs.oceanNode.database', database, readableFileProblem(database));
-  const metadata = config.swaps?.contract.metadata;
+  const metadata = config.swaps?.contract === 'ink' ? config.swaps.ink.metadata : undefined;
   if (metadata !== undefined) check('swaps.contract.metadata', metadata, readableFileProblem(metadata));
   if (problems.length > 0) throw new ConfigError(resolve(file), problems);
 }

@@ -172,7 +172,9 @@ async function buildHost(
     clock: ports.clock,
     jobSource: ports.jobSource,
     log,
-    ...(config.swaps === undefined ? {} : { cushion: config.swaps.marginBlocks }),
+    ...(config.swaps === undefined
+      ? {}
+      : { cushion: config.swaps.contract === 'ink' ? config.swaps.marginBlocks : config.swaps.cushionSecs }),
     ...(config.jobs === undefined
       ? {}
       : {

@@ -18,7 +18,7 @@ import {
   DEFAULT_MAX_BACKOFF_MS,
   DEFAULT_POLL_INTERVAL_MS,
 } from '../../src/defaults.ts';
-import { loadConfig } from '../../src/daemon/config.ts';
+import { loadConfig, type InkSwapsConfig } from '../../src/daemon/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const HARDHAT_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
@@ -100,8 +100,10 @@ function expectedConfig(absoluteJobKey: string) {
     log: { level: 'info' },
     maxBackoffMs: DEFAULT_MAX_BACKOFF_MS,
     swaps: {
+      // The older form (contract: { address, metadata }) reads as contract: ink.
+      contract: 'ink',
+      ink: { address: ALICE_SS58, metadata: join(dir, 'allways.json') },
       subtensor: { url: 'wss://entrypoint-finney.opentensor.ai:443' },
-      contract: { address: ALICE_SS58, metadata: join(dir, 'allways.json') },
       hotkey: { file: join(dir, 'keys/hotkey') },
       marginBlocks: DEFAULT_MARGIN_BLOCKS,
       pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
@@ -167,7 +169,7 @@ describe('loadConfig: a valid configuration', () => {
     const file = write('settle.yaml', toYaml(validRaw(jobKey)));
     const config = loadConfig(file);
     expect(config).toEqual(expectedConfig(jobKey));
-    expect(typeof config.swaps!.minFreeBalance).toBe('bigint');
+    expect(typeof (config.swaps as InkSwapsConfig).minFreeBalance).toBe('bigint');
     expect(config.http).toBeUndefined();
   });
 
@@ -180,7 +182,7 @@ describe('loadConfig: a valid configuration', () => {
       expect(loadConfig(file).dataDir).toBe(join(dir, 'data'));
       // A relative path to the configuration itself works too.
       process.chdir(join(dir, 'keys'));
-      expect(loadConfig('../settle.yaml').swaps!.hotkey).toEqual({ file: join(dir, 'keys/hotkey') });
+      expect((loadConfig('../settle.yaml').swaps as InkSwapsConfig).hotkey).toEqual({ file: join(dir, 'keys/hotkey') });
     } finally {
       process.chdir(cwd);
     }
@@ -198,7 +200,9 @@ describe('loadConfig: a valid configuration', () => {
     const jobKey = writeValidKeys();
     const raw = validRaw(jobKey);
     (raw.swaps as Record<string, unknown>).minFreeBalance = '18446744073709551617';
-    expect(loadConfig(write('settle.yaml', toYaml(raw))).swaps!.minFreeBalance).toBe(18_446_744_073_709_551_617n);
+    expect((loadConfig(write('settle.yaml', toYaml(raw))).swaps as InkSwapsConfig).minFreeBalance).toBe(
+      18_446_744_073_709_551_617n,
+    );
   });
 
   it('accepts jobs alone, and takes explicit values over the defaults', () => {
@@ -498,7 +502,8 @@ describe('the example configuration in docs/daemon', () => {
       SETTLE_BTC_WIF: 'KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617', // the Bitcoin wiki's WIF vector
     });
     try {
-      const config = loadConfig(fileURLToPath(new URL('../../docs/daemon/settle.example.yaml', import.meta.url)));
+      const config = loadConfig(fileURLToPath(new URL('../../docs/daemon/settle.ink.example.yaml', import.meta.url)));
+      expect(config.swaps!.contract).toBe('ink');
       expect(Object.keys(config.swaps!.destinations)).toEqual(['tao', 'eth', 'baseusdc', 'sol', 'solusdc', 'btc']);
       const btc = config.swaps!.destinations['btc'];
       expect(btc?.type === 'bitcoin' && loadBitcoinKey(btc)).toMatchObject({ kind: 'bitcoin' });

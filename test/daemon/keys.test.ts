@@ -62,8 +62,9 @@ function config(keys: {
     log: { level: 'info' },
     maxBackoffMs: DEFAULT_MAX_BACKOFF_MS,
     swaps: {
+      contract: 'ink',
+      ink: { address: ALICE_SS58 },
       subtensor: { url: 'ws://127.0.0.1:9944' },
-      contract: { address: ALICE_SS58 },
       hotkey: keys.hotkey,
       marginBlocks: DEFAULT_MARGIN_BLOCKS,
       pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
