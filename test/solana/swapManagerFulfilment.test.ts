@@ -1,6 +1,6 @@
 /**
  * End to end on the Solana swap manager: the real host and durable store, the Solana adapter
- * and a SOL sender, against the cluster served on 127.0.0.1 (FakeCluster + SwapManagerModel).
+ * and the SOL sender (durable nonces), against the cluster served on 127.0.0.1 (FakeCluster + SwapManagerModel).
  * A swap is paid once, 99% of its pinned to_amount, from the pinned miner_to_addr, marked with
  * that very payout (at confirmed, with its slot), across a host dropped after the send; the
  * validators' own check of the payout then passes and they confirm it. Bad chain data never
@@ -13,7 +13,7 @@ import { createSolanaRpc } from '@solana/kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { knownMachineVersions, type SwapContext } from '../../machines/index.ts';
 import { finalMachines } from '../../sim/simHost.ts';
-import { InterimSolSender } from '../../src/chains/solana/swapManager/interimSolSender.ts';
+import { SolanaTransferSender } from '../../src/chains/solana/solanaTransferSender.ts';
 import { SolanaSwapContract } from '../../src/chains/solana/swapManager/solanaSwapContract.ts';
 import { SwapManagerClient } from '../../src/chains/solana/swapManager/swapManagerClient.ts';
 import { openHost, type Host } from '../../src/host/host.ts';
@@ -21,7 +21,7 @@ import type { Logger } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../../src/store/recoveryLog.ts';
 import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
-import { FakeCluster, SYSTEM_PROGRAM } from '../support/solana/fakeCluster.ts';
+import { FakeCluster } from '../support/solana/fakeCluster.ts';
 import { newKeypair, type TestKeypair } from '../support/solana/keys.ts';
 import { REF, swapAccountBytes } from '../support/solana/swapManagerBytes.ts';
 import { SwapManagerModel } from '../support/solana/swapManagerProgram.ts';
@@ -33,6 +33,8 @@ afterEach(async () => {
 });
 
 interface Rig {
+  /** Durable nonce accounts of the miner's key: the SOL sender signs payouts against them. */
+  readonly nonceAccounts: readonly string[];
   readonly cluster: FakeCluster;
   readonly program: SwapManagerModel;
   readonly miner: TestKeypair;
@@ -46,9 +48,11 @@ async function rig(): Promise<Rig> {
   const miner = newKeypair();
   cluster.fund(miner.address, 50_000_000_000n);
   program.createMinerState(miner.address);
+  const nonceAccounts = [newKeypair().address, newKeypair().address];
+  for (const account of nonceAccounts) cluster.createNonceAccount(account, miner.address);
   const url = await cluster.listen();
   cluster.autoAdvance(5);
-  return { cluster, program, miner, url };
+  return { cluster, program, miner, url, nonceAccounts };
 }
 
 function swap(r: Rig, n: number, over: Record<string, unknown> = {}) {
@@ -96,7 +100,14 @@ async function openDaemon(
   });
   const store = await openLowdbSnapshotStore(join(dir, 'store'), { create, knownMachines: knownMachineVersions });
   const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
-  const sol = new InterimSolSender({ rpc, signer });
+  const sol = new SolanaTransferSender({
+    chain: 'sol',
+    rpc,
+    signer,
+    asset: { kind: 'sol' },
+    nonceAccounts: r.nonceAccounts as never,
+    log,
+  });
   const host = await openHost({
     store,
     recoveryLog,
@@ -118,19 +129,11 @@ async function tickUntil(host: Host, done: () => boolean | Promise<boolean>, max
   expect(await done()).toBe(true);
 }
 
-/** Every System transfer the cluster included: from (fee payer), to, lamports moved, signature. */
+/** Every System transfer the cluster included: signature, slot, fee payer, to, lamports received. */
 function payouts(cluster: FakeCluster) {
-  return [...cluster.transactions.values()]
-    .filter(
-      (tx) => tx.err === null && tx.instructions.some((ix) => tx.accountKeys[ix.programIdIndex] === SYSTEM_PROGRAM),
-    )
-    .map((tx) => ({
-      signature: tx.signature,
-      slot: tx.slot,
-      from: tx.accountKeys[0]!,
-      to: tx.accountKeys[1]!,
-      lamports: tx.postBalances[1]! - tx.preBalances[1]!,
-    }));
+  return cluster
+    .systemTransfers()
+    .map((t) => ({ signature: t.signature, slot: t.slot, from: t.feePayer, to: t.to, lamports: t.received }));
 }
 
 describe('Solana swap manager, end to end', () => {

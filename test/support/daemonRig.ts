@@ -41,6 +41,40 @@ export interface JobPlan {
   readonly cost: bigint;
 }
 
+/** Starts `settle daemon` on a configuration (with --init while no store exists yet); output to `log`. */
+export function spawnSettleDaemon(
+  configPath: string,
+  dataDir: string,
+  log: WriteStream,
+  children: ChildProcess[],
+  extraArgs: readonly string[] = [],
+): DaemonChild {
+  const init = !existsSync(join(dataDir, 'store', 'store.json'));
+  const child = spawn(
+    process.execPath,
+    [SETTLE, 'daemon', '--config', configPath, ...(init ? ['--init'] : []), ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let text = '';
+  const take = (chunk: Buffer): void => {
+    text += chunk.toString();
+    log.write(chunk);
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const started = new Promise<boolean>((resolve) => {
+    child.stdout!.on('data', () => {
+      if (text.includes('"msg":"daemon started"')) resolve(true);
+    });
+    void exited.then(() => resolve(false));
+  });
+  return { child, started, exited, output: () => text };
+}
+
 export interface DaemonRig {
   readonly dir: string;
   readonly configPath: string;
@@ -133,30 +167,7 @@ jobs:
     transferWallet,
     tokenAddress,
     spawn(extraArgs = []) {
-      const init = !existsSync(join(dataDir, 'store', 'store.json'));
-      const child = spawn(
-        process.execPath,
-        [SETTLE, 'daemon', '--config', configPath, ...(init ? ['--init'] : []), ...extraArgs],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      children.push(child);
-      let text = '';
-      const take = (chunk: Buffer): void => {
-        text += chunk.toString();
-        log.write(chunk);
-      };
-      child.stdout!.on('data', take);
-      child.stderr!.on('data', take);
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once('exit', (code, signal) => resolve({ code, signal })),
-      );
-      const started = new Promise<boolean>((resolve) => {
-        child.stdout!.on('data', () => {
-          if (text.includes('"msg":"daemon started"')) resolve(true);
-        });
-        void exited.then(() => resolve(false));
-      });
-      return { child, started, exited, output: () => text };
+      return spawnSettleDaemon(configPath, dataDir, log, children, extraArgs);
     },
     assignSwap(user, amount, timeoutBlocks = 2_400) {
       return subtensor.contract.createSwap(

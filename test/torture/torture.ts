@@ -2,12 +2,14 @@
  * `npm run torture -- --kills N [--seed S] [--swaps N] [--jobs N]`: the daemon killed with
  * SIGKILL N times against a local EVM node and the fake Subtensor (see tortureRun.ts). With
  * `--ocean-node`: the daemon configured by network name beside ocean-node (its SQLite job
- * database, its claimer racing on the same key; see oceanNodeTorture.ts). Exit 0 when every
- * check holds, 1 with the violations listed.
+ * database, its claimer racing on the same key; see oceanNodeTorture.ts). With `--solana`: the
+ * daemon configured for the Solana swap manager, against the cluster served by the test (see
+ * solanaTortureRun.ts; swaps only). Exit 0 when every check holds, 1 with the violations listed.
  */
 import { Command } from 'commander';
 import { integerOption } from '../../src/cli/main.ts';
 import { runOceanNodeTorture } from './oceanNodeTorture.ts';
+import { runSolanaTorture } from './solanaTortureRun.ts';
 import { runTorture } from './tortureRun.ts';
 
 const options = new Command()
@@ -20,42 +22,45 @@ const options = new Command()
     '--ocean-node',
     'beside ocean-node: jobs from its SQLite database, its claimer racing, the chain by network name',
   )
+  .option('--solana', 'the Solana swap manager setup (swaps paid in SOL; no jobs)')
   .parse(process.argv)
-  .opts<{ kills: number; seed: number; swaps: number; jobs: number; oceanNode?: boolean }>();
+  .opts<{ kills: number; seed: number; swaps: number; jobs: number; oceanNode?: boolean; solana?: boolean }>();
 
 const started = Date.now();
-if (options.oceanNode === true) {
-  const report = await runOceanNodeTorture({
-    kills: options.kills,
-    seed: options.seed,
-    jobs: options.jobs,
-    progress: (line) => process.stdout.write(`torture: ${line}\n`),
-  });
-  process.stdout.write(
-    `torture: ${report.kills} kills in ${((Date.now() - started) / 1000).toFixed(0)} s; jobs ${JSON.stringify(report.jobStates)}; ` +
-      `claimed by the racing claimer ${report.claimedByRival}, by settle ${report.claimedBySettle}\ntorture: data and the daemon's log in ${report.dir}\n`,
-  );
-  if (report.violations.length > 0) {
-    process.stdout.write(
-      `torture: ${report.violations.length} VIOLATION(S)\n${report.violations.map((v) => `  ${v}\n`).join('')}`,
-    );
+const progress = (line: string): void => void process.stdout.write(`torture: ${line}\n`);
+const seconds = (): string => ((Date.now() - started) / 1000).toFixed(0);
+
+/** Prints the violations, or that every check holds, and exits accordingly. */
+function finish(violations: readonly string[]): never {
+  if (violations.length > 0) {
+    process.stdout.write(`torture: ${violations.length} VIOLATION(S)\n${violations.map((v) => `  ${v}\n`).join('')}`);
     process.exit(1);
   }
   process.stdout.write('torture: every check holds\n');
   process.exit(0);
 }
-const report = await runTorture({ ...options, progress: (line) => process.stdout.write(`torture: ${line}\n`) });
+
+if (options.oceanNode === true) {
+  const report = await runOceanNodeTorture({ kills: options.kills, seed: options.seed, jobs: options.jobs, progress });
+  process.stdout.write(
+    `torture: ${report.kills} kills in ${seconds()} s; jobs ${JSON.stringify(report.jobStates)}; ` +
+      `claimed by the racing claimer ${report.claimedByRival}, by settle ${report.claimedBySettle}\ntorture: data and the daemon's log in ${report.dir}\n`,
+  );
+  finish(report.violations);
+}
+if (options.solana === true) {
+  const report = await runSolanaTorture({ ...options, progress });
+  process.stdout.write(
+    `torture (solana): ${report.kills} kills in ${seconds()} s; swaps ${JSON.stringify(report.swapStates)}; ` +
+      `${report.payouts} payouts, ${report.marks} marks, ${report.recoveryEntries} recovery entries\ntorture: data and the daemon's log in ${report.dir}\n`,
+  );
+  finish(report.violations);
+}
+const report = await runTorture({ ...options, progress });
 process.stdout.write(
-  `torture: ${report.kills} kills, ${report.restarts} starts in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
+  `torture: ${report.kills} kills, ${report.restarts} starts in ${seconds()} s; ` +
     `swaps ${JSON.stringify(report.swapStates)}, jobs ${JSON.stringify(report.jobStates)}; ` +
     `${report.transfers} transfers, ${report.claimed} claimed, ${report.recoveryEntries} recovery entries\n` +
     `torture: data and the daemon's log in ${report.dir}\n`,
 );
-if (report.violations.length > 0) {
-  process.stdout.write(
-    `torture: ${report.violations.length} VIOLATION(S)\n${report.violations.map((v) => `  ${v}\n`).join('')}`,
-  );
-  process.exit(1);
-}
-process.stdout.write('torture: every check holds\n');
-process.exit(0);
+finish(report.violations);

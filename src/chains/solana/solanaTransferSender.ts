@@ -223,7 +223,11 @@ export class SolanaTransferSender implements TransferSender {
       status.confirmationStatus === 'finalized' ||
       (this.commitment === 'confirmed' && status.confirmationStatus === 'confirmed');
     // A failure is final only as deep as a success must be: a fork could yet include the bytes where they succeed.
-    if (!deepEnough) return { kind: 'pending' };
+    // Landed at confirmed, not yet deep enough: reported with its slot (the swap manager marks SOL there).
+    if (!deepEnough)
+      return status.confirmationStatus === 'confirmed' && status.err === null
+        ? { kind: 'landed', block: Number(status.slot) }
+        : { kind: 'pending' };
     if (status.err !== null) {
       return {
         kind: 'failed',

@@ -5,25 +5,29 @@
  * swapManagerProgram.ts). Transactions are checked as the runtime would: every required
  * signature verified with ed25519 over the message bytes, the blockhash known and not expired,
  * the fee payer able to pay, instructions run in order and all-or-nothing (a failure reverts
- * everything but the fee).
+ * everything but the fee). Durable nonces: a transaction whose first instruction advances a nonce
+ * account is valid while that account still stores the nonce it names, whatever its age.
  *
  * One bank: state changes when a transaction is included (at the next slot), and reads at any
  * commitment see it. Statuses report `processed`, `confirmed` a slot later and `finalized` 32
  * slots later. This is a model of what the adapters rely on, not of forks.
  */
-import { createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  address as toAddress,
   getBase58Decoder,
   getBase58Encoder,
   getCompiledTransactionMessageDecoder,
   getTransactionDecoder,
 } from '@solana/kit';
+import { getNonceDecoder, getNonceEncoder, getNonceSize, NonceState, NonceVersion } from '@solana-program/system';
 
 export const SYSTEM_PROGRAM = '11111111111111111111111111111111';
 export const CLOCK_SYSVAR = 'SysvarC1ock11111111111111111111111111111111';
 export const FEE_LAMPORTS_PER_SIGNATURE = 5_000n;
+const ADVANCE_NONCE = 4; // SystemInstruction::AdvanceNonceAccount
 /** Blocks a blockhash stays valid for (the runtime's 150 plus the RPC's margin). */
 export const BLOCKHASH_VALID_BLOCKS = 151;
 
@@ -148,6 +152,37 @@ export class FakeCluster {
     return this.accounts.get(address)?.lamports ?? 0n;
   }
 
+  /** A durable nonce account owned by the System program, its authority `authority`. */
+  createNonceAccount(address: string, authority: string): void {
+    const data = getNonceEncoder().encode({
+      version: NonceVersion.Current,
+      state: NonceState.Initialized,
+      authority: toAddress(authority),
+      blockhash: this.durableValue() as never,
+      lamportsPerSignature: FEE_LAMPORTS_PER_SIGNATURE,
+    });
+    this.accounts.set(address, {
+      lamports: 1_447_680n,
+      owner: SYSTEM_PROGRAM,
+      data: Uint8Array.from(data),
+      executable: false,
+    });
+  }
+
+  /** The value a nonce advanced now takes (the runtime hashes the newest blockhash). */
+  durableValue(): string {
+    return b58d.decode(createHash('sha256').update('DURABLE_NONCE').update(this.latestBlockhash.blockhash).digest());
+  }
+
+  /** The value a nonce account stores, or null when it is not one. */
+  nonceValue(address: string): { value: string; authority: string } | null {
+    const account = this.accounts.get(address);
+    if (account === undefined || account.owner !== SYSTEM_PROGRAM || account.data.length !== getNonceSize())
+      return null;
+    const nonce = getNonceDecoder().decode(account.data);
+    return { value: nonce.blockhash as string, authority: nonce.authority as string };
+  }
+
   get clockSecs(): number {
     return Math.floor(this.time);
   }
@@ -243,12 +278,29 @@ export class FakeCluster {
       }
     }
     if (this.transactions.has(signature)) return { signature, error: 'AlreadyProcessed' };
-    const lastValid = this.blockhashes.get(message.lifetimeToken as string);
-    if (lastValid === undefined || lastValid < this.blockHeight) return { signature, error: 'BlockhashNotFound' };
+    if (!this.lifetimeValid(keys, message)) return { signature, error: 'BlockhashNotFound' };
     const fee = FEE_LAMPORTS_PER_SIGNATURE * BigInt(signers.length);
     if (this.balance(keys[0]!) < fee)
       return { signature, error: this.accounts.has(keys[0]!) ? 'InsufficientFundsForFee' : 'AccountNotFound' };
     return { signature, error: null };
+  }
+
+  /** A recent blockhash not yet expired, or the nonce a durable-nonce transaction's first instruction advances. */
+  private lifetimeValid(keys: readonly string[], message: { lifetimeToken: unknown }): boolean {
+    type Ix = { programAddressIndex: number; accountIndices?: number[]; data?: Uint8Array };
+    const first = ((message as { instructions?: Ix[] }).instructions ?? [])[0];
+    const advances =
+      first !== undefined &&
+      keys[first.programAddressIndex] === SYSTEM_PROGRAM &&
+      first.data !== undefined &&
+      first.data.length >= 4 &&
+      Buffer.from(first.data).readUInt32LE(0) === ADVANCE_NONCE;
+    if (advances) {
+      const account = keys[first.accountIndices?.[0] ?? -1];
+      return account !== undefined && this.nonceValue(account)?.value === message.lifetimeToken;
+    }
+    const lastValid = this.blockhashes.get(message.lifetimeToken as string);
+    return lastValid !== undefined && lastValid >= this.blockHeight;
   }
 
   /** sendTransaction: preflight (a dry run on the current state), then the mempool. */
@@ -399,6 +451,37 @@ export class FakeCluster {
     const model = this.programs.get(programId);
     if (model === undefined) throw new InstructionFailure('UnsupportedProgramId');
     model(ctx);
+  }
+
+  /** Every System Transfer in a transaction that succeeded: fee payer, from, to, lamports the recipient gained. */
+  systemTransfers(): Array<{
+    signature: string;
+    slot: number;
+    feePayer: string;
+    from: string;
+    to: string;
+    received: bigint;
+  }> {
+    const out = [];
+    for (const tx of this.transactions.values()) {
+      if (tx.err !== null) continue;
+      for (const ix of tx.instructions) {
+        const data = Buffer.from(b58e.encode(ix.data));
+        if (tx.accountKeys[ix.programIdIndex] !== SYSTEM_PROGRAM || data.length < 12 || data.readUInt32LE(0) !== 2)
+          continue;
+        const [from, to] = ix.accounts.map((i) => tx.accountKeys[i]!);
+        const at = tx.accountKeys.indexOf(to!);
+        out.push({
+          signature: tx.signature,
+          slot: tx.slot,
+          feePayer: tx.accountKeys[0]!,
+          from: from!,
+          to: to!,
+          received: tx.postBalances[at]! - tx.preBalances[at]!,
+        });
+      }
+    }
+    return out;
   }
 
   statusOf(
@@ -605,6 +688,7 @@ function verifyEd25519(address: string, message: Uint8Array, signature: Uint8Arr
 /** The System program's Transfer (instruction 2): from (signer, writable) to (writable). */
 function systemProgram(ctx: InstructionContext): void {
   const data = Buffer.from(ctx.data);
+  if (data.length >= 4 && data.readUInt32LE(0) === ADVANCE_NONCE) return advanceNonce(ctx);
   if (data.length < 12 || data.readUInt32LE(0) !== 2) throw new InstructionFailure('InvalidInstructionData');
   const lamports = data.readBigUInt64LE(4);
   const [from, to] = ctx.accounts;
@@ -625,4 +709,20 @@ function systemProgram(ctx: InstructionContext): void {
   };
   target.lamports += lamports;
   ctx.set(to.address, target);
+}
+
+/** AdvanceNonceAccount: [nonce (writable), recent blockhashes sysvar, authority (signer)]. */
+function advanceNonce(ctx: InstructionContext): void {
+  const [nonceMeta, , authority] = ctx.accounts;
+  if (nonceMeta === undefined || authority === undefined) throw new InstructionFailure('NotEnoughAccountKeys');
+  const current = ctx.cluster.nonceValue(nonceMeta.address);
+  if (current === null) throw new InstructionFailure('InvalidAccountData');
+  if (!authority.signer || authority.address !== current.authority)
+    throw new InstructionFailure('MissingRequiredSignature');
+  const next = ctx.cluster.durableValue();
+  // SystemError::NonceBlockhashNotExpired: advanced twice within one blockhash.
+  if (next === current.value) throw new InstructionFailure({ Custom: 6 });
+  const account = ctx.get(nonceMeta.address)!;
+  const decoded = getNonceDecoder().decode(account.data);
+  account.data = Uint8Array.from(getNonceEncoder().encode({ ...decoded, blockhash: next as never }));
 }
