@@ -14,7 +14,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
-import { knownMachineVersions, swapFulfillment, type SwapTerms } from '../machines/index.ts';
+import {
+  knownMachineVersions,
+  SWAP_MACHINE_NAME,
+  SWAP_MACHINE_VERSION,
+  swapFulfillment,
+  type SwapTerms,
+} from '../machines/index.ts';
 import { openHost } from '../src/host/host.ts';
 import { MachineStepper } from '../src/engine/machineStepper.ts';
 import { encodeEnvelope } from '../src/store/checksummedJsonFile.ts';
@@ -172,7 +178,7 @@ export async function seedStore(count: number): Promise<string> {
   for (let i = 1; i <= count; i += 1) {
     const record: MachineRecord = {
       id: swapMachineId(String(i)),
-      machine: { name: 'swapFulfillment', version: 1 },
+      machine: { name: SWAP_MACHINE_NAME, version: SWAP_MACHINE_VERSION },
       seq: 1,
       snapshot: {
         ...snapshot,

@@ -31,7 +31,7 @@ export function advanceJobChains(world: World): void {
   runPayers(world);
 }
 
-function includeTransfers(world: World, chain: string): void {
+export function includeTransfers(world: World, chain: string): void {
   const ledger = world.state.ledgers[chain]!;
   if (ledger.utxo !== undefined) {
     includeUtxoTransfers(ledger);

@@ -9,12 +9,16 @@ import { JOB_MACHINE_NAME, SWAP_MACHINE_NAME } from '../machines/index.ts';
 import type { EngineInterceptor } from '../src/engine/interceptors.ts';
 import { FAULT_KINDS, formatFaults, type FaultKind } from './faults.ts';
 import { DEFAULT_MARGIN_BLOCKS } from '../machines/defaults.ts';
+import { SOLANA_PRODUCT_MODULES } from './modules/product.ts';
 import { emptyInjected, runScenario, type EndStates, type ScenarioOptions, type ScenarioResult } from './scenario.ts';
 
 export const INVARIANT_NAMES = [
   INVARIANT.noDoubleSend,
   INVARIANT.noLostSend,
   INVARIANT.noSendTooLate,
+  INVARIANT.neverPaidShort,
+  INVARIANT.neverPaidFromElsewhere,
+  INVARIANT.neverMarkedUnpaid,
   INVARIANT.noLostClaim,
   INVARIANT.noDoubleClaim,
   INVARIANT.claimRecordedAsPaid,
@@ -29,6 +33,8 @@ export interface SimulateOptions {
   readonly jobs: number;
   readonly faults: ReadonlySet<FaultKind>;
   readonly marginBlocks?: number;
+  /** The swap contract simulated: the ink! contract (default) or the Solana swap manager. */
+  readonly contract?: 'ink' | 'solana';
   /** Composed around the engine: a test plants a bug through these. */
   readonly interceptors?: readonly EngineInterceptor[];
   /** Stop after the first run that violates an invariant (tests, and quick hunts). */
@@ -59,6 +65,8 @@ export interface SimSummary {
   readonly swapsPerRun: number;
   readonly jobsPerRun: number;
   readonly faults: string;
+  /** The swap contract simulated. */
+  readonly contract: 'ink' | 'solana';
   readonly marginBlocks: number;
   readonly lifecycles: { readonly swapFulfillment: Lifecycles; readonly jobSettlement: Lifecycles };
   readonly faultsInjected: Record<FaultKind, number>;
@@ -111,6 +119,7 @@ export async function simulate(options: SimulateOptions): Promise<SimSummary> {
     swapsPerRun: options.swaps,
     jobsPerRun: options.jobs,
     faults: formatFaults(options.faults),
+    contract: options.contract ?? 'ink',
     marginBlocks: options.marginBlocks ?? DEFAULT_MARGIN_BLOCKS,
     lifecycles: {
       swapFulfillment: { completed: total(swapEnds), endStates: sorted(swapEnds) },
@@ -132,6 +141,7 @@ function scenarioOptions(options: SimulateOptions, seed: number): ScenarioOption
     swaps: options.swaps,
     jobs: options.jobs,
     faults: options.faults,
+    ...(options.contract === 'solana' ? { modules: SOLANA_PRODUCT_MODULES } : {}),
     ...(options.marginBlocks === undefined ? {} : { marginBlocks: options.marginBlocks }),
     ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
     ...(options.onTransition === undefined ? {} : { onTransition: options.onTransition }),
@@ -192,7 +202,7 @@ async function shrinkAndReport(options: SimulateOptions, failing: ScenarioResult
       `seed ${failing.seed}: the replay with a trace did not violate ${[...target].join(', ')} again: the simulation is not deterministic`,
     );
   }
-  const margin = options.marginBlocks === undefined ? '' : ` --margin ${options.marginBlocks}`;
+  const margin = `${options.marginBlocks === undefined ? '' : ` --margin ${options.marginBlocks}`}${options.contract === 'solana' ? ' --contract solana' : ''}`;
   return {
     seed: failing.seed,
     invariants: violated(final),

@@ -39,9 +39,25 @@ export interface SimSwap {
 export interface SwapEventRecord {
   readonly block: number;
   readonly swapId: string;
-  readonly kind: 'Initiated' | 'Fulfilled' | 'Completed' | 'TimedOut';
+  /** Extended and Cancelled: the Solana swap manager only. */
+  readonly kind: 'Initiated' | 'Fulfilled' | 'Completed' | 'TimedOut' | 'Extended' | 'Cancelled';
   readonly miner: string;
   readonly destTxHash: string;
+  /** Extended: the new deadline (unix seconds). */
+  readonly at?: number;
+}
+
+/** A swap of the simulated Solana swap manager, as its account holds it (times: unix seconds). */
+export interface SimManagerSwap {
+  readonly terms: SwapTerms;
+  readonly miner: string;
+  timeoutAt: number;
+  status: 'Active' | 'Fulfilled';
+  destTxHash: string;
+  destTxBlock: number;
+  fulfilledAt: number;
+  /** The world block it was initiated at (freshness of a payout). */
+  readonly initiatedHeight: number;
 }
 
 export interface SimTransfer {
@@ -203,6 +219,13 @@ export interface WorldState extends BaseWorldState {
     history: Record<string, SwapTerms>;
   };
   readonly ledgers: Record<string, Ledger>;
+  /** The Solana swap manager (when the world has the Solana swap module instead of the ink! one). */
+  swapManager: {
+    nextIndex: number;
+    swaps: Record<string, SimManagerSwap>;
+    events: SwapEventRecord[];
+    history: Record<string, SwapTerms>;
+  };
   escrow: {
     chain: string;
     address: string;
@@ -228,6 +251,9 @@ export const ADDRESS_PATTERNS: Readonly<Record<string, RegExp>> = {
   sol: /^[1-9A-HJ-NP-Za-km-z]{43,44}$/,
   btc: /^bc1q[02-9ac-hj-np-z]{38}$/,
 };
+
+/** The Solana cluster's unix time at a world block (12 s blocks from GENESIS_TIME). */
+export const clusterTimeAt = (height: number): number => GENESIS_TIME + height * BLOCK_SECONDS;
 
 export class World {
   readonly random: SimRandom;

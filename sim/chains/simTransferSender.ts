@@ -103,7 +103,7 @@ export class SimTransferSender implements TransferSender {
     const confirmations = this.ledger.height - transfer.includedBlock + 1;
     return confirmations >= this.ledger.confirmations
       ? { kind: 'included', block: transfer.includedBlock }
-      : { kind: 'pending' };
+      : { kind: 'landed', block: transfer.includedBlock };
   }
 }
 

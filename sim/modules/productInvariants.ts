@@ -7,12 +7,25 @@
 import { INVARIANT } from '../../machines/invariants.ts';
 import { jobMachineId, minAmount, swapMachineId, type JobContext } from '../../machines/index.ts';
 import { recoveryCounts, type InvariantResult, type RunOutcome } from '../invariants.ts';
-import type { EscrowEventRecord, SimTransfer, WorldState } from '../world.ts';
+import type { SwapTerms } from '../../machines/index.ts';
+import type { EscrowEventRecord, SimTransfer, SwapEventRecord, WorldState } from '../world.ts';
+import { payoutInvariants } from './payoutInvariants.ts';
+
+/** What a swap contract of the world records: every swap's terms and its events. */
+export interface ContractRecord {
+  readonly history: Readonly<Record<string, SwapTerms>>;
+  readonly events: readonly SwapEventRecord[];
+}
+
+/** Why a transfer was signed too late, or null: each contract judges in its own unit. */
+export type TooLate = (swapId: string, terms: SwapTerms, signedHeight: number) => string | null;
+
+export const inkRecord = (world: WorldState): ContractRecord => world.subtensor;
 
 const NO_TRANSFERS: readonly SimTransfer[] = [];
 
 /** Every transfer on the destination ledgers, by the swap it pays, in ledger order: one pass, not one per swap. */
-function transfersBySwap(world: WorldState): (swapId: string) => readonly SimTransfer[] {
+export function transfersBySwap(world: WorldState): (swapId: string) => readonly SimTransfer[] {
   const bySwap = new Map<string, SimTransfer[]>();
   for (const ledger of Object.values(world.ledgers)) {
     for (const transfer of Object.values(ledger.transfers)) {
@@ -24,8 +37,24 @@ function transfersBySwap(world: WorldState): (swapId: string) => readonly SimTra
   return (swapId) => bySwap.get(swapId) ?? NO_TRANSFERS;
 }
 
+/** The ink! contract's swaps: the core invariants, the cushion in blocks, and the payout rules. */
 export function swapInvariants(world: WorldState, outcome: RunOutcome): InvariantResult[] {
-  const swapIds = Object.keys(world.subtensor.history);
+  const record = inkRecord(world);
+  const tooLate: TooLate = (swapId, terms, signedHeight) =>
+    signedHeight + outcome.marginBlocks > terms.timeoutAt
+      ? `swap ${swapId}: signed at block ${signedHeight}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutAt}`
+      : null;
+  return [...coreSwapInvariants(world, outcome, record, tooLate), ...payoutInvariants(world, outcome, record)];
+}
+
+/** No double send, no lost send, no send too late, over any contract's record. */
+export function coreSwapInvariants(
+  world: WorldState,
+  outcome: RunOutcome,
+  record: ContractRecord,
+  tooLate: TooLate,
+): InvariantResult[] {
+  const swapIds = Object.keys(record.history);
   const transfersOf = transfersBySwap(world);
   const atEnd = outcome.final ?? true;
   const recoveryKeys = recoveryCounts(outcome);
@@ -34,7 +63,7 @@ export function swapInvariants(world: WorldState, outcome: RunOutcome): Invarian
   const noLostSend: InvariantResult = { name: INVARIANT.noLostSend, checked: 0, violations: [] };
   const noSendTooLate: InvariantResult = { name: INVARIANT.noSendTooLate, checked: 0, violations: [] };
   for (const swapId of swapIds) {
-    const terms = world.subtensor.history[swapId]!;
+    const terms = record.history[swapId]!;
     const transfers = transfersOf(swapId);
     noDoubleSend.checked += 1;
     if (transfers.length > 1) {
@@ -47,15 +76,14 @@ export function swapInvariants(world: WorldState, outcome: RunOutcome): Invarian
       const signed = world.observations.signatures[transfer.hash];
       if (signed === undefined)
         noSendTooLate.violations.push(`swap ${swapId}: transfer ${transfer.hash} was never signed by us`);
-      else if (signed.height + outcome.marginBlocks > terms.timeoutAt) {
-        noSendTooLate.violations.push(
-          `swap ${swapId}: signed at block ${signed.height}, margin ${outcome.marginBlocks}, timeout ${terms.timeoutAt}`,
-        );
+      else {
+        const late = tooLate(swapId, terms, signed.height);
+        if (late !== null) noSendTooLate.violations.push(late);
       }
       noLostSend.checked += 1;
       const id = swapMachineId(swapId);
       const final = outcome.finals.get(id);
-      const markedWithIt = world.subtensor.events.some(
+      const markedWithIt = record.events.some(
         (e) => e.swapId === swapId && e.kind === 'Fulfilled' && e.destTxHash === transfer.hash,
       );
       if (final === undefined) {
@@ -170,17 +198,17 @@ function checkEscrowBooks(world: WorldState, result: InvariantResult): void {
 }
 
 /** Which transfers paid each swap and how it was marked on the contract, by machine id. */
-export function swapOutcome(world: WorldState): Record<string, string> {
+export function swapOutcome(world: WorldState, record: ContractRecord = inkRecord(world)): Record<string, string> {
   const out: Record<string, string> = {};
   const transfersOf = transfersBySwap(world);
-  for (const swapId of Object.keys(world.subtensor.history)) {
+  for (const swapId of Object.keys(record.history)) {
     const transfers = transfersOf(swapId).map(
       (t) => `${t.chain}:${t.to}:${t.amount}:${t.includedBlock === null ? 'pending' : 'included'}`,
     );
     // Whether and with what the swap was marked; not how far validators got when the run ended.
     // Which nonce (so which hash) a transfer got may depend on signing order; what was paid may not.
     const sent = new Set(transfersOf(swapId).map((t) => t.hash));
-    const marks = world.subtensor.events
+    const marks = record.events
       .filter((e) => e.swapId === swapId && e.kind === 'Fulfilled')
       .map((e) => (sent.has(e.destTxHash) ? 'with our transfer' : 'with another hash'));
     out[swapMachineId(swapId)] = `${transfers.join('|') || 'no transfer'} / marked: ${marks.join(',') || 'no'}`;

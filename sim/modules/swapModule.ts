@@ -147,7 +147,14 @@ export const swapModule: SimModule = {
         swapFulfillmentObligation({ contract, senders, log, cushion: world.state.plan.marginBlocks }),
     };
   },
-  invariantNames: [INVARIANT.noDoubleSend, INVARIANT.noLostSend, INVARIANT.noSendTooLate],
+  invariantNames: [
+    INVARIANT.noDoubleSend,
+    INVARIANT.noLostSend,
+    INVARIANT.noSendTooLate,
+    INVARIANT.neverPaidShort,
+    INVARIANT.neverPaidFromElsewhere,
+    INVARIANT.neverMarkedUnpaid,
+  ],
   invariants: (world, outcome) => swapInvariants(world.state, outcome),
   outcome: (world) => swapOutcome(world.state),
   deadlineBound(world) {

@@ -1,5 +1,5 @@
 /** The `settle` command line: one verb per user (start, daemon, status, recovery, sim, diagram). */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
 import { DEFAULT_MARGIN_BLOCKS } from '../defaults.ts';
 import { SettleError, StoreError } from '../errors.ts';
@@ -80,6 +80,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       'timeout margin for a first send, in blocks',
       integerOption('--margin', 0, 1_000),
       DEFAULT_MARGIN_BLOCKS,
+    )
+    .addOption(
+      new Option('--contract <kind>', 'the swap contract simulated: ink (Subtensor) or solana (the swap manager)')
+        .choices(['ink', 'solana'])
+        .default('ink'),
     )
     .option('--json', 'print one JSON object with the figures on stdout')
     .option('--coverage <file>', 'write how often each transition was taken (for settle diagram --coverage)')

@@ -9,7 +9,7 @@ import { simulate, type SimSummary, type ViolationReport } from '../../sim/simul
 import type { EngineInterceptor } from '../engine/interceptors.ts';
 import { requireWritableFile } from '../usablePaths.ts';
 import { ProgressLine } from './progressLine.ts';
-import { swapMachineId } from '../../machines/index.ts';
+import { DEFAULT_CUSHION, swapMachineId } from '../../machines/index.ts';
 
 export interface SimCommandOptions {
   readonly seed: number;
@@ -18,6 +18,8 @@ export interface SimCommandOptions {
   readonly jobs: number;
   readonly faults: ReadonlySet<FaultKind>;
   readonly margin?: number;
+  /** The swap contract simulated (default ink). */
+  readonly contract?: 'ink' | 'solana';
   readonly json?: boolean;
   /** Where to write how often each transition was taken (for settle diagram --coverage). */
   readonly coverage?: string;
@@ -48,6 +50,7 @@ export async function simCommand(
     jobs: options.jobs,
     faults: options.faults,
     ...(options.margin === undefined ? {} : { marginBlocks: options.margin }),
+    ...(options.contract === undefined ? {} : { contract: options.contract }),
     ...(interceptors === undefined ? {} : { interceptors }),
     ...(coverage === null ? {} : { inspect: coverage.inspect }),
     onRun: (done, total, violating) => progress?.update(bar(done, total, violating)),
@@ -73,7 +76,7 @@ function bar(done: number, total: number, violating: number): string {
 export function formatSummary(s: SimSummary, seconds: number): string {
   const lines: string[] = [];
   lines.push(
-    `settle sim: seed ${s.seed}, ${s.runs} runs of ${s.swapsPerRun} swaps and ${s.jobsPerRun} jobs, faults: ${s.faults}, margin ${s.marginBlocks} blocks`,
+    `settle sim: seed ${s.seed}, ${s.runs} runs of ${s.swapsPerRun} swaps and ${s.jobsPerRun} jobs, faults: ${s.faults}, ${s.contract === 'solana' ? `the Solana swap manager, cushion ${DEFAULT_CUSHION.solana} s` : `margin ${s.marginBlocks} blocks`}`,
   );
   for (const [machine, life] of Object.entries(s.lifecycles)) {
     const ends = Object.entries(life.endStates)

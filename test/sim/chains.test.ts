@@ -241,7 +241,7 @@ describe('simulated destination ledger', () => {
     await sender.broadcast(a.raw);
     const balanceBefore = ledger.balances[from];
     while (ledger.transfers[a.hash]!.includedBlock === null) advanceBlock(world);
-    expect(await sender.lookup(ref(a))).toEqual({ kind: 'pending' }); // one confirmation of two
+    expect(await sender.lookup(ref(a))).toEqual({ kind: 'landed', block: expect.any(Number) }); // one confirmation of two: in a block, not yet confirmed
     reorgNewestBlock(world, 'eth');
     expect(ledger.transfers[a.hash]).toBeUndefined();
     expect(ledger.balances[from]).toBe(balanceBefore);

@@ -110,3 +110,30 @@ export const SendsTooLate: Bug = [
     },
   },
 ];
+
+/** Bug: pays 98% of the pinned amount (the fee taken twice): short of the contract's payout. */
+export const PaysShort: Bug = [
+  {
+    performEffect(call, next) {
+      const context = call.context as SwapContext;
+      if (call.kind !== SWAP_KIND || call.effect !== 'sendTransfer' || context.transfer !== null) return next(call);
+      const amount = BigInt(context.terms.destAmount);
+      const short = { ...context, terms: { ...context.terms, destAmount: (amount - amount / 50n).toString() } };
+      return next({ ...call, context: short });
+    },
+  },
+];
+
+/** Bug: marks the swap with the source transaction's hash instead of the payout's. */
+export const MarksWithSourceHash: Bug = [
+  {
+    performEffect(call, next) {
+      const context = call.context as SwapContext;
+      if (call.kind !== SWAP_KIND || call.effect !== 'markFulfilled' || context.transfer === null) return next(call);
+      return next({
+        ...call,
+        context: { ...context, transfer: { ...context.transfer, hash: context.terms.sourceTxHash } },
+      });
+    },
+  },
+];
