@@ -48,9 +48,10 @@ describe('a version-1 store under version 2', () => {
       now: async () => 102,
       listAssigned: async (): Promise<AssignedSwap[]> =>
         [1, 2, 3, 4, 5, 6, 7].map((n) => ({ terms: terms(n), status: 'Active' })),
-      markFulfilled: async (r) => (
-        calls.push(`mark ${r.swapId} ${r.destTxHash} ${r.destTxBlock} ${r.destAmount}`), { ok: true }
-      ),
+      markFulfilled: async (r) => {
+        calls.push(`mark ${r.swapId} ${r.destTxHash} ${r.destTxBlock} ${r.destAmount}`);
+        return { ok: true };
+      },
       getSwap: async (id) => ({
         status: id === '7' ? 'Fulfilled' : 'Active',
         miner: '5Miner',
@@ -63,9 +64,10 @@ describe('a version-1 store under version 2', () => {
       addressProblem: () => null,
       controls: () => true,
       adopt: (t) => void calls.push(`adopt ${t.hash} anchor ${t.anchorBlock}`),
-      sign: async (r: TransferRequest) => (
-        calls.push(`sign ${r.swapId}`), { raw: `0xraw-${r.swapId}`, hash: `0xhash-${r.swapId}` }
-      ),
+      sign: async (r: TransferRequest) => {
+        calls.push(`sign ${r.swapId}`);
+        return { raw: `0xraw-${r.swapId}`, hash: `0xhash-${r.swapId}` };
+      },
       broadcast: async (raw) => void calls.push(`broadcast ${raw}`),
       lookup: async (t) => (t.hash === '0xhash42' ? { kind: 'included', block: 9000 } : { kind: 'pending' }),
     };

@@ -241,7 +241,13 @@ describe('closed swaps, from events', () => {
 
   it.each([
     ['Completed', (key: string) => program.confirm(key)],
-    ['TimedOut', (key: string) => (cluster.warp(10_000), program.timeout(key))],
+    [
+      'TimedOut',
+      (key: string) => {
+        cluster.warp(10_000);
+        return program.timeout(key);
+      },
+    ],
     ['Cancelled', (key: string) => program.cancel(key, 1)],
   ] as const)('%s, with the dest tx of its SwapFulfilled', async (status, close) => {
     const key = program.initiate(swapFields(1));

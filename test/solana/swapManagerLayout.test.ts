@@ -38,7 +38,7 @@ const USER = addressOf(9);
 const VALIDATOR = addressOf(11);
 const HOTKEY = 'ab'.repeat(32);
 
-export const sampleSwap = (over: Partial<SwapFields> = {}): SwapFields => ({
+const sampleSwap = (over: Partial<SwapFields> = {}): SwapFields => ({
   user: USER,
   miner: MINER,
   fromChain: 'btc',

@@ -261,7 +261,7 @@ export class FakeCluster {
 
   /** Checks a wire transaction as the runtime would before running it; the failure, or null. */
   private admit(wire: Uint8Array): { signature: string; error: unknown } {
-    let decoded;
+    let decoded: ReturnType<FakeCluster['decode']>;
     try {
       decoded = this.decode(wire);
     } catch {
@@ -330,14 +330,15 @@ export class FakeCluster {
   private simulate(wire: Uint8Array): { err: unknown; logs?: string[] } | null {
     const saved = new Map([...this.accounts].map(([k, v]) => [k, { ...v, data: Uint8Array.from(v.data) }]));
     const sizeBefore = this.transactions.size;
+    let record: TxRecord;
     try {
-      const record = this.run(wire, 'simulation');
-      return record.err === null ? null : { err: record.err, logs: record.logs };
+      record = this.run(wire, 'simulation');
     } finally {
       this.accounts.clear();
       for (const [k, v] of saved) this.accounts.set(k, v);
-      if (this.transactions.size !== sizeBefore) throw new Error('simulation recorded a transaction');
     }
+    if (this.transactions.size !== sizeBefore) throw new Error('simulation recorded a transaction');
+    return record.err === null ? null : { err: record.err, logs: record.logs };
   }
 
   private include(pending: Pending): void {
@@ -447,7 +448,10 @@ export class FakeCluster {
       log: (line) => logs.push(`Program log: ${line}`),
       emit: (bytes) => logs.push(`Program data: ${Buffer.from(bytes).toString('base64')}`),
     };
-    if (programId === SYSTEM_PROGRAM) return systemProgram(ctx);
+    if (programId === SYSTEM_PROGRAM) {
+      systemProgram(ctx);
+      return;
+    }
     const model = this.programs.get(programId);
     if (model === undefined) throw new InstructionFailure('UnsupportedProgramId');
     model(ctx);
@@ -688,7 +692,10 @@ function verifyEd25519(address: string, message: Uint8Array, signature: Uint8Arr
 /** The System program's Transfer (instruction 2): from (signer, writable) to (writable). */
 function systemProgram(ctx: InstructionContext): void {
   const data = Buffer.from(ctx.data);
-  if (data.length >= 4 && data.readUInt32LE(0) === ADVANCE_NONCE) return advanceNonce(ctx);
+  if (data.length >= 4 && data.readUInt32LE(0) === ADVANCE_NONCE) {
+    advanceNonce(ctx);
+    return;
+  }
   if (data.length < 12 || data.readUInt32LE(0) !== 2) throw new InstructionFailure('InvalidInstructionData');
   const lamports = data.readBigUInt64LE(4);
   const [from, to] = ctx.accounts;

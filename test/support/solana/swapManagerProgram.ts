@@ -9,7 +9,7 @@
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { getBase58Decoder } from '@solana/kit';
-import { FakeCluster, InstructionFailure, type Account, type InstructionContext } from './fakeCluster.ts';
+import { type FakeCluster, InstructionFailure, type Account, type InstructionContext } from './fakeCluster.ts';
 import { findPda } from './pda.ts';
 import {
   eventBytes,
@@ -130,16 +130,14 @@ export class SwapManagerModel {
     return account === null ? null : readSwapFields(account.data);
   }
 
-  private writeSwap(keyHex: string, fields: SwapFields): void {
-    this.cluster.accounts.get(this.swapPda(keyHex))!.data = swapAccountBytes(fields);
-  }
-
   // --- mark_fulfilled -----------------------------------------------------------------------
 
   private dispatch(ctx: InstructionContext): void {
     const data = Buffer.from(ctx.data);
-    if (data.length >= 2 && data[0] === VALIDATOR_ACTION)
-      return this.validatorAction(ctx, ACTIONS[data[1]!]!, data.subarray(2));
+    if (data.length >= 2 && data[0] === VALIDATOR_ACTION) {
+      this.validatorAction(ctx, ACTIONS[data[1]!]!, data.subarray(2));
+      return;
+    }
     if (data.length < 8) throw anchorError(100, 'InstructionMissing');
     if (!data.subarray(0, 8).equals(Buffer.from(REF.markFulfilledDiscriminator)))
       throw anchorError(101, 'InstructionFallbackNotFound');
