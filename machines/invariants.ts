@@ -10,6 +10,8 @@ export const INVARIANT = {
   neverPaidShort: 'never paid less than the contract requires',
   neverPaidFromElsewhere: 'never paid from an address other than the pin',
   neverMarkedUnpaid: 'never marked a swap we did not pay',
+  neverPaidUnverified: 'never paid a swap whose deposit was not verified at the required confirmations',
+  neverStarvedEarlier: 'never paid a later swap while an earlier one on the same chain was unfunded',
   noLostClaim: 'no lost claim',
   noDoubleClaim: 'no double claim',
   claimRecordedAsPaid: 'claim recorded as paid (gross, fee, net)',

@@ -3,11 +3,12 @@
  * marks the swap fulfilled on the swap contract: the ink! contract on Subtensor, or the allways
  * swap manager on Solana (the rules of each: swapRules.ts).
  *
- *   Pending -> Sending -> Sent -> Marking -> Fulfilled
- *                                 Marking -> Following -> Fulfilled   (marked before inclusion)
- *   Pending -> Expired   (cushion reached before any send: nothing sent, nothing lost)
- *   Pending|Sending -> Rejected  (invalid swap data, a pin that is not ours, a payout of 0,
- *                                 a destination that refuses, all before signing: no send)
+ *   Pending -> Verifying -> Sending -> Sent -> Marking -> Fulfilled
+ *                                            Marking -> Following -> Fulfilled   (marked before inclusion)
+ *   Pending|Verifying|Sending -> Expired   (cushion reached before any send: nothing sent, nothing lost)
+ *   Pending|Verifying|Sending -> Rejected  (invalid swap data, a pin that is not ours, a payout of 0,
+ *                                 a deposit that is wrong, a destination that refuses, all before
+ *                                 signing: no send)
  *   Sending|Marking|Following|Reconciling -> Recovery (funds left and cannot be finalized,
  *                                                      or a mark stands on a transfer that never lands)
  *
@@ -15,7 +16,12 @@
  * seconds of the cluster's clock); deadlines are compared in that unit, and a deadline the
  * contract moves (a grace after our mark, a validator's extension) arrives as DEADLINE. The
  * cushion gates the first send only: once a transfer is signed, every path leads to
- * mark_fulfilled or to Recovery. The machine performs no I/O; effects are declared in state meta
+ * mark_fulfilled or to Recovery. Verifying asks the source chain whether the user's deposit
+ * arrived (right recipient, amount, sender, confirmed); its verdict and evidence are in the
+ * context before Sending can be entered, so no signature exists without a recorded verdict.
+ * A deposit not yet there is no event: the machine waits in Verifying until the cushion. The
+ * funds gate (the destination wallet covers this payout and every earlier unsigned one on that
+ * chain) needs the other swaps, so the host judges it just before signing. The machine performs no I/O; effects are declared in state meta
  * and performed by the host after the snapshot that requests them is on disk. Version 2; the
  * snapshots of version 1 (ink! only) are migrated by swapFulfillmentMigration.ts.
  */
@@ -39,7 +45,14 @@ export const SWAP_MACHINE_NAME = 'swapFulfillment';
 export const SWAP_MACHINE_VERSION = 2;
 
 /** Every effect a state of this machine may ask for; the swap obligation's handler table is keyed by it. */
-export const SWAP_EFFECTS = ['sendTransfer', 'markFulfilled', 'followTransfer', 'readSwap', 'recordRecovery'] as const;
+export const SWAP_EFFECTS = [
+  'verifyDeposit',
+  'sendTransfer',
+  'markFulfilled',
+  'followTransfer',
+  'readSwap',
+  'recordRecovery',
+] as const;
 export type SwapEffect = (typeof SWAP_EFFECTS)[number];
 
 const meta = stateMetaOf<SwapEffect>();
@@ -86,6 +99,14 @@ export const swapFulfillment = setup({
         `cushion reached before any send: now ${event.type === 'CLOCK' ? event.now : '?'} + ${context.cushion} > deadline ${context.deadline}`,
     }),
     noteVanishedBeforeSend: assign({ reason: 'swap left the contract before any send' }),
+    recordDeposit: assign({
+      deposit: ({ context, event }) =>
+        event.type === 'DEPOSIT_VERIFIED' || event.type === 'DEPOSIT_WRONG' ? event.deposit : context.deposit,
+    }),
+    noteDepositWrong: assign({
+      reason: ({ event }) =>
+        `the user's deposit is wrong: ${event.type === 'DEPOSIT_WRONG' ? (event.deposit.reason ?? '?') : '?'}; nothing sent`,
+    }),
     recordSignedTransfer: assign({
       transfer: ({ context, event }) =>
         event.type === 'TRANSFER_SIGNED'
@@ -172,16 +193,33 @@ export const swapFulfillment = setup({
         DEADLINE: { actions: 'noteDeadline' },
         CLOCK: [
           { guard: 'cushionReached', target: 'Expired', actions: ['noteNow', 'noteCushionReached'] },
-          { target: 'Sending', actions: 'noteNow' },
+          { target: 'Verifying', actions: 'noteNow' },
         ],
+      },
+    },
+    Verifying: {
+      meta: meta({
+        effect: 'verifyDeposit',
+        durableBefore: 'the decision to check the deposit; nothing signed yet',
+        summary:
+          "ask the source chain for the user's deposit: verified goes on to send, wrong is Rejected, not yet there waits (until the cushion)",
+      }),
+      on: {
+        CLOCK: { guard: 'cushionReached', target: 'Expired', actions: ['noteNow', 'noteCushionReached'] },
+        DEADLINE: { actions: 'noteDeadline' },
+        SWAP_GONE: { target: 'Expired', actions: 'noteVanishedBeforeSend' },
+        REJECT: { target: 'Rejected', actions: 'noteRejection' },
+        DEPOSIT_VERIFIED: { target: 'Sending', actions: 'recordDeposit' },
+        DEPOSIT_WRONG: { target: 'Rejected', actions: ['recordDeposit', 'noteDepositWrong'] },
       },
     },
     Sending: {
       meta: meta({
         effect: 'sendTransfer',
-        durableBefore: 'the decision to send; then the signed transfer (raw bytes and hash) before any broadcast',
+        durableBefore:
+          'the verdict on the deposit and the decision to send; then the signed transfer (raw bytes and hash) before any broadcast',
         summary:
-          "sign once from the pinned sender, persist the signed bytes, then broadcast them until the chain's mark point",
+          "once the destination wallet covers this and every earlier unsigned payout, sign once from the pinned sender, persist the signed bytes, then broadcast them until the chain's mark point",
       }),
       on: {
         CLOCK: { guard: 'unsignedAndCushionReached', target: 'Expired', actions: ['noteNow', 'noteCushionReached'] },
@@ -253,7 +291,10 @@ export const swapFulfillment = setup({
     },
     Fulfilled: { type: 'final', meta: meta({ summary: 'paid, the payout included, and the swap marked fulfilled' }) },
     Expired: { type: 'final', meta: meta({ summary: 'never sent: too late to start, or the swap left first' }) },
-    Rejected: { type: 'final', meta: meta({ summary: 'invalid swap data, or not payable by us; never sent' }) },
+    Rejected: {
+      type: 'final',
+      meta: meta({ summary: 'invalid swap data, a wrong deposit, or not payable by us; never sent' }),
+    },
     Recovery: {
       type: 'final',
       meta: meta({
@@ -284,6 +325,7 @@ function initialContext(input: SwapInput): SwapContext {
     cushion: input.cushion ?? DEFAULT_CUSHION[contract] ?? 0,
     now: input.now,
     deadline: input.terms.timeoutAt,
+    deposit: null,
     transfer: null,
     transferBlock: null,
     transferIncluded: false,

@@ -4,6 +4,12 @@
  * resumes: every version-1 state exists in version 2 with the same meaning, and each context
  * field has a version-2 counterpart. Anything that is not a version-1 snapshot is refused with
  * what is missing, never guessed into shape (the store then refuses to start).
+ *
+ * Version 1 had no source-funds check and did not read the deposit's addresses or block: those
+ * terms migrate empty ('' and 0; the host fills them from the contract's listing before it
+ * checks), and the verdict is null. A version-1 swap still in Sending with nothing signed had
+ * decided to send without a check: it migrates to Verifying, so it is checked before signing.
+ * One already signed stays in Sending (its bytes may be on the chain; they are never re-signed).
  */
 import type { SignedTransfer, SwapContext, SwapTerms } from './swapTypes.ts';
 
@@ -104,6 +110,9 @@ function termsV2(t: V1Terms): SwapTerms {
     userDestAddress: t.userDestAddress,
     senderPin: '',
     sourceTxHash: t.sourceTxHash,
+    userSourceAddress: '',
+    minerSourceAddress: '',
+    sourceTxBlock: 0,
     initiatedAt: t.initiatedBlock,
     timeoutAt: t.timeoutBlock,
     maxExtendAt: null,
@@ -125,6 +134,7 @@ function contextV2(c: V1Context): SwapContext {
     cushion: c.marginBlocks,
     now: c.block,
     deadline: c.terms.timeoutBlock,
+    deposit: null,
     transfer,
     transferBlock: c.transferBlock,
     // Version 1 recorded a transfer's block only once it was included with its confirmations.
@@ -147,5 +157,6 @@ export function migrateSwapSnapshot(snapshot: unknown, fromVersion: number): unk
   need(typeof s!.context === 'object' && s!.context !== null, 'no context');
   const context = s!.context as V1Context;
   checkV1(context);
-  return { ...s, context: contextV2(context) };
+  const value = s!.value === 'Sending' && context.transfer === null ? 'Verifying' : s!.value;
+  return { ...s, value, context: contextV2(context) };
 }

@@ -18,6 +18,8 @@ export function swapTermsProblem(terms: SwapTerms): string | null {
     return `the contract's payout for dest_amount ${terms.destAmount} is ${payout}: nothing to pay, refused`;
   if (terms.userDestAddress.trim() === '') return 'user_dest_address is empty';
   if (terms.destChain.trim() === '') return 'dest_chain is empty';
+  if (!Number.isSafeInteger(terms.sourceTxBlock) || terms.sourceTxBlock < 0)
+    return `source_tx_block ${terms.sourceTxBlock} is not a non-negative integer`;
   if (terms.senderPin !== '' && terms.senderPin === terms.userDestAddress) {
     return `the pinned sender ${terms.senderPin} is the recipient: validators refuse a self-transfer`;
   }

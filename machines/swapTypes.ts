@@ -25,6 +25,12 @@ export interface SwapTerms {
   /** The address the payout must come from (Solana: miner_to_addr); '' for no constraint (ink!). */
   readonly senderPin: string;
   readonly sourceTxHash: string;
+  /** user_source_address / user_from_addr: the address the user's deposit must come from. */
+  readonly userSourceAddress: string;
+  /** miner_source_address / miner_from_addr: the address the user's deposit must pay. */
+  readonly minerSourceAddress: string;
+  /** source_tx_block / from_tx_block: where the deposit is said to be; 0 when unknown. */
+  readonly sourceTxBlock: number;
   readonly initiatedAt: number;
   /** The deadline when the swap was first read (the context's `deadline` follows later moves). */
   readonly timeoutAt: number;
@@ -43,6 +49,23 @@ export interface SignedTransfer {
    * transfer cannot be included, as the sender reported it when signing; null when not needed.
    */
   readonly anchorBlock: number | null;
+}
+
+/**
+ * The source-funds check as the machine records it, before anything is signed: the verdict on
+ * the user's deposit and what was seen (amounts as decimal strings). `unchecked`: the operator
+ * opted this source chain out of verification (logged at every start).
+ */
+export interface DepositRecord {
+  readonly verdict: 'verified' | 'wrong' | 'unchecked';
+  /** What was wrong, or why the deposit was not checked; null when verified. */
+  readonly reason: string | null;
+  readonly txHash: string;
+  readonly block: number | null;
+  readonly amountSeen: string | null;
+  readonly senderSeen: string;
+  readonly confirmations: number;
+  readonly required: number;
 }
 
 export type SwapStatusOnChain = 'Active' | 'Fulfilled' | 'PendingAttestation' | 'Completed' | 'TimedOut' | 'Cancelled';
@@ -64,6 +87,8 @@ export interface SwapContext {
   readonly now: number;
   /** The swap's current deadline: moves when the contract says it moved. */
   readonly deadline: number;
+  /** The verdict on the user's deposit; null until the source-funds check has answered. */
+  readonly deposit: DepositRecord | null;
   readonly transfer: SignedTransfer | null;
   /** The block passed to mark_fulfilled (0 for chains marked at broadcast); null before. */
   readonly transferBlock: number | null;
@@ -95,6 +120,10 @@ export type SwapEvent =
   /** The contract moved the swap's deadline (a grace after our mark, a validator's extension). */
   | { type: 'DEADLINE'; at: number }
   | { type: 'REJECT'; reason: string }
+  /** The source-funds check: the deposit is there, confirmed and right (or deliberately unchecked). */
+  | { type: 'DEPOSIT_VERIFIED'; deposit: DepositRecord }
+  /** Found and wrong (recipient, amount, sender, failed, self-transfer): never paid. */
+  | { type: 'DEPOSIT_WRONG'; deposit: DepositRecord }
   | { type: 'SWAP_GONE' }
   | { type: 'TRANSFER_SIGNED'; raw: string; hash: string; anchorBlock?: number }
   /** The network accepted the signed bytes (not yet in a block). */

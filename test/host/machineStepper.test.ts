@@ -43,6 +43,19 @@ describe('machine stepper', () => {
         events: [
           { type: 'CLOCK', now: 2 },
           { type: 'CLOCK', now: 2 },
+          {
+            type: 'DEPOSIT_VERIFIED',
+            deposit: {
+              verdict: 'verified',
+              reason: null,
+              txHash: 's',
+              block: 1,
+              amountSeen: '100',
+              senderSeen: 'u',
+              confirmations: 2,
+              required: 2,
+            },
+          },
           { type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xhash' },
           { type: 'TRANSFER_SIGNED', raw: '0xother', hash: '0xother' },
           { type: 'TRANSFER_INCLUDED', block: 3 },

@@ -31,6 +31,9 @@ const INK: SwapTerms = {
   userDestAddress: '0xuser',
   senderPin: '',
   sourceTxHash: 'src',
+  userSourceAddress: 'bc1quser',
+  minerSourceAddress: 'bc1qminer',
+  sourceTxBlock: 7,
   initiatedAt: 10,
   timeoutAt: 100,
   maxExtendAt: null,
@@ -51,7 +54,18 @@ function context(terms: SwapTerms, transfer: SwapContext['transfer'] = null): Sw
   const c = createActor(swapFulfillment, { input: { terms, now: terms.initiatedAt } })
     .start()
     .getSnapshot().context;
-  return { ...c, transfer };
+  // Sending is entered only with a verdict on the deposit (the Verifying state's).
+  const deposit = {
+    verdict: 'verified' as const,
+    reason: null,
+    txHash: terms.sourceTxHash,
+    block: 7,
+    amountSeen: terms.sourceAmount,
+    senderSeen: terms.userSourceAddress,
+    confirmations: 2,
+    required: 2,
+  };
+  return { ...c, deposit, transfer };
 }
 
 interface Recorder {

@@ -13,6 +13,7 @@ import {
   metaOfState,
   requiredPayout,
   swapFulfillment,
+  type DepositRecord,
   type SwapEvent,
   type SwapTerms,
 } from '../../machines/index.ts';
@@ -34,6 +35,9 @@ const INK: SwapTerms = {
   userDestAddress: '5User',
   senderPin: '',
   sourceTxHash: 'btc-tx',
+  userSourceAddress: 'bc1quser',
+  minerSourceAddress: 'bc1qminer',
+  sourceTxBlock: 7,
   initiatedAt: 100,
   timeoutAt: 130,
   maxExtendAt: null,
@@ -52,6 +56,9 @@ const SOL: SwapTerms = {
   userDestAddress: 'UserKey',
   senderPin: 'MinerKey',
   sourceTxHash: 'btc-tx',
+  userSourceAddress: 'bc1quser',
+  minerSourceAddress: 'bc1qminer',
+  sourceTxBlock: 7,
   initiatedAt: T0,
   timeoutAt: T0 + 600,
   maxExtendAt: T0 + 9_000,
@@ -72,7 +79,18 @@ function driveOn(base: SwapTerms, ...events: SwapEvent[]) {
 }
 
 const SIGNED: SwapEvent = { type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xhash' };
-const toSending: SwapEvent[] = [{ type: 'CLOCK', now: 101 }];
+const DEPOSIT: DepositRecord = {
+  verdict: 'verified',
+  reason: null,
+  txHash: 'btc-tx',
+  block: 7,
+  amountSeen: '100000',
+  senderSeen: 'bc1quser',
+  confirmations: 2,
+  required: 2,
+};
+const VERIFIED: SwapEvent = { type: 'DEPOSIT_VERIFIED', deposit: DEPOSIT };
+const toSending: SwapEvent[] = [{ type: 'CLOCK', now: 101 }, VERIFIED];
 const toMarking: SwapEvent[] = [...toSending, SIGNED, { type: 'TRANSFER_INCLUDED', block: 9000 }];
 const state = (actor: ReturnType<typeof start>) => actor.getSnapshot().value;
 const ctx = (actor: ReturnType<typeof start>) => actor.getSnapshot().context;
@@ -122,7 +140,7 @@ describe('Pending: what is never paid', () => {
   });
 
   it('ink!: starts while `cushion` blocks remain (boundary: now + cushion == deadline), in blocks', () => {
-    const actor = drive({ type: 'CLOCK', now: 127 });
+    const actor = drive({ type: 'CLOCK', now: 127 }, VERIFIED);
     expect(state(actor)).toBe('Sending');
     expect(ctx(actor)).toMatchObject({ now: 127, cushion: 3, deadline: 130 });
     expect(metaOfState(actor.getSnapshot()).effect).toBe('sendTransfer');
@@ -133,7 +151,7 @@ describe('Pending: what is never paid', () => {
 
   it('Solana: the cushion is 216 s of the cluster clock by default', () => {
     expect(ctx(start({}, undefined, SOL)).cushion).toBe(216);
-    expect(state(driveOn(SOL, { type: 'CLOCK', now: T0 + 384 }))).toBe('Sending');
+    expect(state(driveOn(SOL, { type: 'CLOCK', now: T0 + 384 }, VERIFIED))).toBe('Sending');
     expect(state(driveOn(SOL, { type: 'CLOCK', now: T0 + 385 }))).toBe('Expired');
   });
 
@@ -144,9 +162,65 @@ describe('Pending: what is never paid', () => {
   });
 
   it('uses a deadline the contract moved (a validator extended an Active swap)', () => {
-    const actor = driveOn(SOL, { type: 'DEADLINE', at: T0 + 1_200 }, { type: 'CLOCK', now: T0 + 900 });
+    const actor = driveOn(SOL, { type: 'DEADLINE', at: T0 + 1_200 }, { type: 'CLOCK', now: T0 + 900 }, VERIFIED);
     expect(state(actor)).toBe('Sending');
     expect(ctx(actor).deadline).toBe(T0 + 1_200);
+  });
+});
+
+describe('Verifying: the deposit before anything is signed', () => {
+  const verifying = () => drive({ type: 'CLOCK', now: 101 });
+
+  it('asks for the deposit first, and records the verdict and evidence before Sending', () => {
+    const actor = verifying();
+    expect(state(actor)).toBe('Verifying');
+    expect(metaOfState(actor.getSnapshot()).effect).toBe('verifyDeposit');
+    expect(ctx(actor).deposit).toBeNull();
+    actor.send(VERIFIED);
+    expect(state(actor)).toBe('Sending');
+    expect(ctx(actor).deposit).toEqual(DEPOSIT);
+    expect(ctx(actor).transfer).toBeNull();
+  });
+
+  it('a wrong deposit is Rejected with what was wrong, the evidence kept, nothing signed', () => {
+    const wrong: DepositRecord = { ...DEPOSIT, verdict: 'wrong', reason: 'amount 99999 < 100000', amountSeen: '99999' };
+    const actor = drive({ type: 'CLOCK', now: 101 }, { type: 'DEPOSIT_WRONG', deposit: wrong });
+    expect(state(actor)).toBe('Rejected');
+    expect(ctx(actor).reason).toBe("the user's deposit is wrong: amount 99999 < 100000; nothing sent");
+    expect(ctx(actor).deposit).toEqual(wrong);
+    expect(ctx(actor).transfer).toBeNull();
+  });
+
+  it('a deposit that confirms too late: the cushion expires the swap while it waits', () => {
+    const actor = verifying();
+    actor.send({ type: 'CLOCK', now: 127 });
+    expect(state(actor)).toBe('Verifying');
+    actor.send({ type: 'CLOCK', now: 128 });
+    expect(state(actor)).toBe('Expired');
+    expect(ctx(actor).reason).toMatch(/cushion reached before any send/);
+  });
+
+  it('follows a moved deadline; expires when the swap leaves; a host refusal rejects', () => {
+    const moved = verifying();
+    moved.send({ type: 'DEADLINE', at: 200 });
+    moved.send({ type: 'CLOCK', now: 150 });
+    expect(state(moved)).toBe('Verifying');
+    expect(ctx(moved).deadline).toBe(200);
+    const gone = verifying();
+    gone.send({ type: 'SWAP_GONE' });
+    expect(state(gone)).toBe('Expired');
+    const refused = verifying();
+    refused.send({ type: 'REJECT', reason: 'no sender' });
+    expect(state(refused)).toBe('Rejected');
+    expect(ctx(refused).reason).toBe('no sender');
+  });
+
+  it('ignores a signature or a transfer report while verifying (nothing may be signed yet)', () => {
+    const actor = verifying();
+    actor.send(SIGNED);
+    actor.send({ type: 'TRANSFER_INCLUDED', block: 5 });
+    expect(state(actor)).toBe('Verifying');
+    expect(ctx(actor).transfer).toBeNull();
   });
 });
 
@@ -229,6 +303,7 @@ describe('Solana: when to mark, by destination chain', () => {
     const actor = driveOn(
       { ...SOL, destChain: 'btc', userDestAddress: 'bc1quser', senderPin: 'bc1qminer' },
       at,
+      VERIFIED,
       SIGNED,
       { type: 'TRANSFER_BROADCAST' },
     );
@@ -243,13 +318,16 @@ describe('Solana: when to mark, by destination chain', () => {
   });
 
   it('a broadcast chain first seen landed still marks with block 0', () => {
-    const actor = driveOn({ ...SOL, destChain: 'eth' }, at, SIGNED, { type: 'TRANSFER_LANDED', block: 21_000_000 });
+    const actor = driveOn({ ...SOL, destChain: 'eth' }, at, VERIFIED, SIGNED, {
+      type: 'TRANSFER_LANDED',
+      block: 21_000_000,
+    });
     expect(ctx(actor)).toMatchObject({ transferBlock: 0 });
     expect(state(actor)).toBe('Marking');
   });
 
   it('SOL: after confirmed, with the slot; not on broadcast', () => {
-    const actor = driveOn(SOL, at, SIGNED, { type: 'TRANSFER_BROADCAST' });
+    const actor = driveOn(SOL, at, VERIFIED, SIGNED, { type: 'TRANSFER_BROADCAST' });
     expect(state(actor)).toBe('Sending');
     actor.send({ type: 'TRANSFER_LANDED', block: 312_000_000 });
     expect(state(actor)).toBe('Marking');
@@ -263,6 +341,7 @@ describe('Solana: when to mark, by destination chain', () => {
     const actor = driveOn(
       { ...SOL, destChain: 'btc' },
       at,
+      VERIFIED,
       SIGNED,
       { type: 'TRANSFER_BROADCAST' },
       { type: 'MARK_OK' },
@@ -311,6 +390,7 @@ describe('Marking and Sent', () => {
     const sol = driveOn(
       SOL,
       { type: 'CLOCK', now: T0 },
+      VERIFIED,
       SIGNED,
       { type: 'TRANSFER_LANDED', block: 5 },
       { type: 'MARK_FAILED', error: 'BlockhashExpired', now: T0 + 30 },
@@ -339,6 +419,7 @@ describe('Marking and Sent', () => {
     const actor = driveOn(
       SOL,
       { type: 'CLOCK', now: T0 },
+      VERIFIED,
       SIGNED,
       { type: 'TRANSFER_LANDED', block: 5 },
       { type: 'MARK_FAILED', error: 'ConstraintHasOne', now: T0 + 3 },
@@ -351,6 +432,7 @@ describe('Marking and Sent', () => {
     const actor = driveOn(
       SOL,
       { type: 'CLOCK', now: T0 },
+      VERIFIED,
       SIGNED,
       { type: 'TRANSFER_LANDED', block: 5 },
       { type: 'MARK_FAILED', error: 'AccountNotInitialized', now: T0 + 3 },

@@ -36,7 +36,9 @@ describe('swapFulfillment version 1 -> 2', () => {
     const v1 = fixture.snapshots[name]!;
     const v2 = migrated(name);
     const actor = restoreActor(swapFulfillment, v2);
-    expect(actor.getSnapshot().value).toBe(v1.value);
+    // Version 1 had no deposit check: a swap that decided to send but signed nothing is checked first.
+    const unsigned = v1.value === 'Sending' && v1.context['transfer'] === null;
+    expect(actor.getSnapshot().value).toBe(unsigned ? 'Verifying' : v1.value);
     const c = actor.getSnapshot().context;
     const t1 = v1.context['terms'] as Record<string, unknown>;
     expect(c.terms).toEqual({
@@ -52,6 +54,10 @@ describe('swapFulfillment version 1 -> 2', () => {
       userDestAddress: t1['userDestAddress'],
       senderPin: '',
       sourceTxHash: t1['sourceTxHash'],
+      // Version 1 did not read the deposit's addresses or block: empty, filled from the listing.
+      userSourceAddress: '',
+      minerSourceAddress: '',
+      sourceTxBlock: 0,
       initiatedAt: t1['initiatedBlock'],
       timeoutAt: t1['timeoutBlock'],
       maxExtendAt: null,
@@ -67,6 +73,7 @@ describe('swapFulfillment version 1 -> 2', () => {
       refusedWith: v1.context['refusedWith'],
       lastError: v1.context['lastError'],
       reason: v1.context['reason'],
+      deposit: null,
     });
     const transfer = v1.context['transfer'] as { raw: string; hash: string; decidedAtBlock: number } | null;
     expect(c.transfer).toEqual(
@@ -84,8 +91,28 @@ describe('swapFulfillment version 1 -> 2', () => {
   });
 
   const resumes: Array<[string, SwapEvent[], string]> = [
-    ['Pending', [{ type: 'CLOCK', now: 101 }], 'Sending'],
+    ['Pending', [{ type: 'CLOCK', now: 101 }], 'Verifying'],
     ['Sending-unsigned', [{ type: 'CLOCK', now: 128 }], 'Expired'],
+    [
+      'Sending-unsigned',
+      [
+        { type: 'CLOCK', now: 101 },
+        {
+          type: 'DEPOSIT_VERIFIED',
+          deposit: {
+            verdict: 'verified',
+            reason: null,
+            txHash: 'btc',
+            block: 3,
+            amountSeen: '1',
+            senderSeen: 'u',
+            confirmations: 2,
+            required: 2,
+          },
+        },
+      ],
+      'Sending',
+    ],
     [
       'Sending-signed',
       [
@@ -107,11 +134,14 @@ describe('swapFulfillment version 1 -> 2', () => {
       'Fulfilled',
     ],
   ];
-  it.each(resumes)('%s resumes under version 2 as version 1 would have', (name, events, end) => {
-    const actor = restoreActor(swapFulfillment, migrated(name));
-    for (const event of events) actor.send(event);
-    expect(actor.getSnapshot().value).toBe(end);
-  });
+  it.each(resumes)(
+    '%s resumes under version 2 as version 1 would have, the deposit checked first',
+    (name, events, end) => {
+      const actor = restoreActor(swapFulfillment, migrated(name));
+      for (const event of events) actor.send(event);
+      expect(actor.getSnapshot().value).toBe(end);
+    },
+  );
 
   it('a signed version-1 transfer is never replaced: the same bytes after the migration', () => {
     const actor = restoreActor(swapFulfillment, migrated('Sending-signed'));

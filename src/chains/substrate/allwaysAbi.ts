@@ -36,7 +36,13 @@ export interface SwapData {
   readonly destAmount: bigint;
   readonly taoAmount: bigint;
   readonly userDestAddress: string;
+  /** user_source_address: where the user's deposit must come from. */
+  readonly userSourceAddress: string;
+  /** miner_source_address: where the user's deposit must go. */
+  readonly minerSourceAddress: string;
   readonly sourceTxHash: string;
+  /** source_tx_block: the block the deposit is said to be in. */
+  readonly sourceTxBlock: number;
   readonly destTxHash: string;
   readonly destTxBlock: number;
   readonly status: 'Active' | 'Fulfilled' | 'Completed' | 'TimedOut';
@@ -167,7 +173,10 @@ export class AllwaysAbi {
       destAmount: big('destAmount'),
       taoAmount: big('taoAmount'),
       userDestAddress: text('userDestAddress'),
+      userSourceAddress: text('userSourceAddress'),
+      minerSourceAddress: text('minerSourceAddress'),
       sourceTxHash: text('sourceTxHash'),
+      sourceTxBlock: num('sourceTxBlock'),
       destTxHash: text('destTxHash'),
       destTxBlock: num('destTxBlock'),
       status: (s['status'] as unknown as { type: SwapData['status'] }).type,

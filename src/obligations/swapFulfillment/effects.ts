@@ -5,7 +5,7 @@
  * mark point, the payout rule and the cushion are the machine's (machines/swapRules.ts).
  */
 import { requiredPayout, type SignedTransfer, type SwapContext, type SwapEvent } from '../../../machines/index.ts';
-import { errorField } from '../../errors.ts';
+import { assert, errorField } from '../../errors.ts';
 import { isSimulatedCrash } from '../../engine/crashpoints.ts';
 import {
   NeverLands,
@@ -21,6 +21,11 @@ export interface SwapEffectPorts {
   readonly contract: SwapContract;
   readonly senders: ReadonlyMap<string, TransferSender>;
   readonly log: Logger;
+  /**
+   * The funds gate (sourceCheck.ts): why this swap may not sign yet, or null. Absent: no gate
+   * (a host built without source ports).
+   */
+  readonly fundsShortfall?: (id: string, c: SwapContext) => Promise<string | null>;
 }
 
 function senderFor(ports: SwapEffectPorts, chain: string): TransferSender {
@@ -66,12 +71,20 @@ async function advanceTransfer(sender: TransferSender, transfer: SignedTransfer)
  */
 export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapContext): Promise<SwapEvent | null> {
   const sender = senderFor(ports, c.terms.destChain);
+  // The machine enters Sending only with a verdict on the deposit; signing without one is a bug
+  // (outside the try: an assertion is not a failed step to retry).
+  assert(
+    c.transfer !== null || (c.deposit !== null && c.deposit.verdict !== 'wrong'),
+    `${id}: about to sign without a verified deposit`,
+  );
   try {
     if (c.transfer !== null) return await advanceTransfer(sender, c.transfer);
     // The cushion was judged at the tick's clock; other machines' effects (marks awaiting
     // finality) may have taken time since. Judge it again just before the first signature.
     const now = await ports.contract.now();
     if (now + c.cushion > c.deadline) return { type: 'CLOCK', now };
+    // Not covered yet (or the balance is unreadable): wait; the cushion may expire the swap.
+    if (ports.fundsShortfall !== undefined && (await ports.fundsShortfall(id, c)) !== null) return null;
     let signed: SignedBytes;
     try {
       signed = await sender.sign({

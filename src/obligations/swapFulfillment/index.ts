@@ -6,6 +6,10 @@
  *
  * Restored without a swap contract (a daemon configured for jobs only), the effects that need
  * the contract wait for one; recovery entries are still written.
+ *
+ * Source ports (sourceCheck.ts): the deposit verifiers and the destination balances. The daemon
+ * always gives them. A host built without them (tests of other parts, library users) records
+ * every deposit `unchecked` and gates nothing, and says so in its log when it is built.
  */
 import {
   machineCatalog,
@@ -15,11 +19,12 @@ import {
   type SwapEffect,
   type SwapEvent,
 } from '../../../machines/index.ts';
-import type { EffectCall, EffectHandler, Obligation } from '../../engine/obligation.ts';
+import type { EffectCall, EffectHandler, Obligation, ObligationScope } from '../../engine/obligation.ts';
 import type { Logger, SwapContract, TransferSender } from '../../host/ports.ts';
 import { followTransfer, markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './effects.ts';
 import { observeSwaps } from './observer.ts';
 import { swapRecoveryEntry } from './recovery.ts';
+import { fundsShortfall, verifyDeposit, type GateView, type SwapSourcePorts } from './sourceCheck.ts';
 
 export interface SwapPorts {
   /** Null: swaps are not served (restored swap machines wait). */
@@ -28,6 +33,8 @@ export interface SwapPorts {
   readonly log: Logger;
   /** The first-send cushion in the contract's unit (blocks or seconds); the machine's default when absent. */
   readonly cushion?: number | undefined;
+  /** Deposit verifiers and destination balances; absent: deposits unchecked, no funds gate (logged). */
+  readonly sources?: SwapSourcePorts | undefined;
 }
 
 export interface SwapFulfillmentObligation extends Obligation<SwapContext, SwapEvent, SwapEffect> {
@@ -39,14 +46,37 @@ type Handler = EffectHandler<SwapContext, SwapEvent>;
 
 export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObligation {
   let now: number | null = null;
+  let scope: ObligationScope<SwapEvent> | null = null;
+  // The terms as the contract listed them at the last observation: version-1 records lack the deposit's.
+  let listed = new Map<string, SwapContext['terms']>();
+  const sources = ports.sources;
+  if (sources === undefined)
+    ports.log.warn({}, 'swaps: no source ports given: deposits are NOT verified and payouts are not gated on funds');
   const effectPorts: SwapEffectPorts | null =
-    ports.contract === null ? null : { contract: ports.contract, senders: ports.senders, log: ports.log };
+    ports.contract === null
+      ? null
+      : {
+          contract: ports.contract,
+          senders: ports.senders,
+          log: ports.log,
+          ...(sources === undefined
+            ? {}
+            : {
+                fundsShortfall: (id: string, c: SwapContext) =>
+                  fundsShortfall(sources, ports.log, id, c, gateView(scope)),
+              }),
+        };
   const withPorts = (
     perform: (p: SwapEffectPorts, call: EffectCall<SwapContext>) => Promise<SwapEvent | null>,
   ): Handler => ({
     perform: (call) => (effectPorts === null ? Promise.resolve(null) : perform(effectPorts, call)),
   });
   const handlers = {
+    verifyDeposit: withPorts((_, call) =>
+      sources === undefined
+        ? Promise.resolve(uncheckedDeposit(call.context))
+        : verifyDeposit(sources, ports.log, call.id, call.context, (swapId) => listed.get(swapId)),
+    ),
     sendTransfer: withPorts((p, call) => sendTransfer(p, call.id, call.context)),
     markFulfilled: withPorts((p, call) =>
       now === null ? Promise.resolve(null) : markFulfilled(p, call.id, call.context, now),
@@ -70,18 +100,50 @@ export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObli
       migrate: (snapshot, fromVersion) => migrateSwapRecord(fromVersion, snapshot),
     },
     handlers,
-    async observe(scope) {
+    async observe(engineScope) {
+      scope = engineScope;
       if (contract === null) {
         now = null;
         return { created: 0, status: 'off' };
       }
-      return observeSwaps({ contract, senders: ports.senders, cushion: ports.cushion }, scope, (n) => (now = n));
+      return observeSwaps(
+        { contract, senders: ports.senders, cushion: ports.cushion },
+        engineScope,
+        (n) => (now = n),
+        (swaps) => (listed = new Map(swaps.map((s) => [s.terms.swapId, s.terms]))),
+      );
     },
     revived(_id, context) {
       // Signed by an earlier life of the process: its nonce must not go to another transfer.
       if (context.transfer !== null) ports.senders.get(context.terms.destChain)?.adopt?.(context.transfer);
     },
     priority: (context) => (context.transfer !== null ? -1 : 0),
+  };
+}
+
+/** The live swaps still to end, for the funds gate (the engine's own view, as of now). */
+function gateView(scope: ObligationScope<SwapEvent> | null): GateView[] {
+  if (scope === null) return [];
+  return scope
+    .live()
+    .filter((m) => m.snapshot.status !== 'done')
+    .map((m) => ({ id: m.id, context: m.snapshot.context as SwapContext }));
+}
+
+/** A host without source ports: the deposit is recorded as not checked (and said so at start). */
+function uncheckedDeposit(c: SwapContext): SwapEvent {
+  return {
+    type: 'DEPOSIT_VERIFIED',
+    deposit: {
+      verdict: 'unchecked',
+      reason: 'this host was built without source ports',
+      txHash: c.terms.sourceTxHash,
+      block: null,
+      amountSeen: null,
+      senderSeen: '',
+      confirmations: 0,
+      required: 0,
+    },
   };
 }
 

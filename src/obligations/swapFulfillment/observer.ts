@@ -19,11 +19,15 @@ export interface SwapObserverPorts {
   readonly cushion: number | undefined;
 }
 
-/** Observes once; `setNow` keeps the tick's clock for the effects (null: unreachable). */
+/**
+ * Observes once; `setNow` keeps the tick's clock for the effects (null: unreachable), `setListed`
+ * the swaps as listed (the deposit check fills version-1 terms from them).
+ */
 export async function observeSwaps(
   ports: SwapObserverPorts,
   scope: ObligationScope<SwapEvent>,
   setNow: (now: number | null) => void,
+  setListed: (swaps: readonly AssignedSwap[]) => void = () => undefined,
 ): Promise<ObserveResult> {
   const now = await readOrNull(
     scope.log,
@@ -37,6 +41,7 @@ export async function observeSwaps(
     () => ports.contract.listAssigned(),
     'listing swaps failed; no swap is treated as gone this tick',
   );
+  if (listed !== null) setListed(listed);
   const created: Change[] = [];
   for (const swap of listed ?? []) {
     const id = swapMachineId(swap.terms.swapId);
