@@ -8,6 +8,13 @@ import type { SwapTerms } from '../machines/index.ts';
 import { addressFor } from './addresses.ts';
 import { includeSolanaBlock } from './chains/simSolana.ts';
 import { includeUtxoTransfers } from './chains/simUtxoChain.ts';
+import {
+  addDeposit,
+  MINER_SOURCE_ADDRESS,
+  SIM_SOURCE_CONFIRMATIONS,
+  userSourceAddressOf,
+  type DepositFate,
+} from './chains/simSource.ts';
 import { BLOCK_SECONDS, type World } from './world.ts';
 
 export { advanceBlock } from './world.ts';
@@ -141,6 +148,8 @@ export interface SwapSpec {
   readonly userDestAddress?: string;
   /** Blocks from now to the swap's timeout. */
   readonly window?: number;
+  /** The user's deposit: sound unless a fault decides otherwise after this block (null), or as given. */
+  readonly deposit?: DepositFate;
 }
 
 function createSwap(world: World): void {
@@ -182,6 +191,10 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
     userDestAddress: spec.userDestAddress ?? addressFor(destChain, `user-${swapId}`),
     senderPin: '',
     sourceTxHash: `btc-${world.state.seed}-${swapId}`,
+    userSourceAddress: userSourceAddressOf(swapId),
+    minerSourceAddress: MINER_SOURCE_ADDRESS,
+    // Validators attest a deposit they saw confirmed: it is in the previous block.
+    sourceTxBlock: Math.max(0, world.height - SIM_SOURCE_CONFIRMATIONS + 1),
     initiatedAt: height,
     timeoutAt: height + (spec.window ?? r.int(12, 40)),
     maxExtendAt: null,
@@ -197,6 +210,7 @@ export function addSwap(world: World, spec: SwapSpec = {}): string {
     fulfilledBlock: 0,
   };
   s.subtensor.history[swapId] = terms;
+  addDeposit(world, terms, spec.deposit ?? null);
   s.subtensor.events.push({ block: height, swapId, kind: 'Initiated', miner: s.miner, destTxHash: '' });
   return swapId;
 }

@@ -22,6 +22,12 @@ export const FAULT_KINDS = [
   'validator-timeout',
   'payer-cancel',
   'batch-revert',
+  'deposit-missing',
+  'deposit-late',
+  'deposit-short',
+  'deposit-foreign',
+  'deposit-reorged',
+  'wallet-short',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -41,6 +47,12 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
   'validator-timeout': 'swaps created close to their timeout: validators time them out while we send',
   'payer-cancel': 'short locks, and payers who cancel expired locks themselves',
   'batch-revert': 'a claim transaction reverts',
+  'deposit-missing': "a swap's deposit never arrives on the source chain",
+  'deposit-late': "a swap's deposit arrives late (perhaps too late to start the payout)",
+  'deposit-short': "a swap's deposit is one unit short of from_amount",
+  'deposit-foreign': "a swap's deposit comes from another sender than user_from_addr",
+  'deposit-reorged': "a swap's deposit is seen with one confirmation, then reorged out",
+  'wallet-short': 'a destination wallet holds enough for any one owed payout, not for all (refilled later)',
 };
 
 /** Per decision site. Sites are many (every call, every block), so rates are small. */
@@ -60,6 +72,13 @@ export const FAULT_RATES: Readonly<Record<FaultKind, number>> = {
   'validator-timeout': 0.2,
   'payer-cancel': 0.25,
   'batch-revert': 0.05,
+  // Per swap (a deposit's fate is decided once) and per chain and block (a short wallet).
+  'deposit-missing': 0.04,
+  'deposit-late': 0.08,
+  'deposit-short': 0.04,
+  'deposit-foreign': 0.04,
+  'deposit-reorged': 0.05,
+  'wallet-short': 0.03,
 };
 
 /** The kinds that kill the process: a run with them is compared with the same run without. */

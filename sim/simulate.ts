@@ -19,6 +19,8 @@ export const INVARIANT_NAMES = [
   INVARIANT.neverPaidShort,
   INVARIANT.neverPaidFromElsewhere,
   INVARIANT.neverMarkedUnpaid,
+  INVARIANT.neverPaidUnverified,
+  INVARIANT.neverStarvedEarlier,
   INVARIANT.noLostClaim,
   INVARIANT.noDoubleClaim,
   INVARIANT.claimRecordedAsPaid,

@@ -13,6 +13,13 @@ import { requiredPayout, type SwapTerms } from '../machines/index.ts';
 import { addressFor } from './addresses.ts';
 import { includeTransfers } from './advance.ts';
 import { sha256Hex } from './sha256.ts';
+import {
+  addDeposit,
+  MINER_SOURCE_ADDRESS,
+  SIM_SOURCE_CONFIRMATIONS,
+  userSourceAddressOf,
+  type DepositFate,
+} from './chains/simSource.ts';
 import { clusterTimeAt, minerAddressOn, type SimManagerSwap, type World } from './world.ts';
 
 export const SOLANA_DEST_CHAINS = ['sol', 'eth', 'tao'] as const;
@@ -92,6 +99,8 @@ function runManagerValidators(world: World): void {
 
 /** What a test may fix about a new swap of the swap manager; the rest is drawn from the world's seed. */
 export interface ManagerSwapSpec {
+  /** The user's deposit: sound unless a fault decides otherwise after this block (null), or as given. */
+  readonly deposit?: DepositFate;
   readonly destChain?: string;
   readonly destAmount?: string;
   readonly userDestAddress?: string;
@@ -124,6 +133,9 @@ export function addManagerSwap(world: World, spec: ManagerSwapSpec = {}): string
     userDestAddress: spec.userDestAddress ?? addressFor(destChain, `user-${index}`),
     senderPin: spec.senderPin ?? minerAddressOn(destChain),
     sourceTxHash: `btc-${s.seed}-${index}`,
+    userSourceAddress: userSourceAddressOf(key),
+    minerSourceAddress: MINER_SOURCE_ADDRESS,
+    sourceTxBlock: Math.max(0, world.height - SIM_SOURCE_CONFIRMATIONS + 1),
     initiatedAt: now,
     timeoutAt,
     maxExtendAt: timeoutAt + MAX_TOTAL_EXTENSION_SECS,
@@ -139,6 +151,7 @@ export function addManagerSwap(world: World, spec: ManagerSwapSpec = {}): string
     initiatedHeight: world.height,
   };
   sm.history[key] = terms;
+  addDeposit(world, terms, spec.deposit ?? null);
   sm.events.push({ block: world.height, swapId: key, kind: 'Initiated', miner: s.miner, destTxHash: '' });
   return key;
 }

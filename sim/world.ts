@@ -18,9 +18,10 @@ import { SimRandom } from './rng.ts';
 import { sha256Hex } from './sha256.ts';
 import type { UtxoState } from './chains/simUtxoChain.ts';
 import type { SimModule } from './simModule.ts';
+import type { SourcesState } from './chains/simSource.ts';
 
 export const WORLD_FORMAT = 'settle/sim-world';
-export const WORLD_VERSION = 3;
+export const WORLD_VERSION = 4;
 export const BLOCK_SECONDS = 12;
 export const GENESIS_TIME = 1_767_225_600; // 2026-01-01T00:00:00Z
 
@@ -237,6 +238,8 @@ export interface WorldState extends BaseWorldState {
     funds?: SimEscrowFunds;
   };
   compute: { jobs: Record<string, ComputeJob>; created: number };
+  /** The swaps' source chain: deposits, wallet refills, the audits of every signature (sim/chains/simSource.ts). */
+  readonly sources: SourcesState;
   readonly observations: Observations;
 }
 

@@ -18,6 +18,16 @@ import { clusterTimeAt, dictionary, MINER_HOTKEY, minerAddressOn, type World, ty
 import { reorgNewestBlock } from '../worldFaults.ts';
 import { payoutInvariants } from './payoutInvariants.ts';
 import { coreSwapInvariants, swapOutcome, type ContractRecord, type TooLate } from './productInvariants.ts';
+import { newSourcesState } from '../chains/simSource.ts';
+import {
+  advanceSources,
+  applySourceFaults,
+  auditedSenders,
+  SOURCE_INVARIANTS,
+  simSourcePorts,
+  sourceInvariants,
+  type SwapBook,
+} from './sourceInvariants.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -25,6 +35,14 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export const SIM_SOLANA_CUSHION_SECS = DEFAULT_CUSHION.solana;
 
 const record = (world: WorldState): ContractRecord => world.swapManager;
+
+/** The swap manager's swaps as the source checks read them (deadlines in unix seconds). */
+export const SOLANA_BOOK: SwapBook = {
+  swaps: (world) => Object.values(world.state.swapManager.swaps),
+  terms: (world, swapId) => world.state.swapManager.history[swapId],
+  clock: (world) => clusterTimeAt(world.height),
+  cushion: () => SIM_SOLANA_CUSHION_SECS,
+};
 
 /** A first send signed with fewer than the cushion's seconds left before the deadline of that moment. */
 function tooLate(world: WorldState): TooLate {
@@ -63,8 +81,12 @@ export const solanaSwapModule: SimModule = {
       ]),
     );
     state.observations = { signatures: dictionary(), reorgedOut: [], hostile: { tightWindows: 0, shortLocks: 0 } };
+    (state as { sources: WorldState['sources'] }).sources = newSourcesState();
   },
-  advance: advanceSwapManager,
+  advance(world) {
+    advanceSwapManager(world);
+    advanceSources(world);
+  },
   script: (world) => managerScript(world, world.planned(SWAP_KIND)),
   scriptDone: (world) => world.state.swapManager.nextIndex - 1 >= world.planned(SWAP_KIND),
   applyFaults(world, faults) {
@@ -76,16 +98,28 @@ export const solanaSwapModule: SimModule = {
         ledger.frozenUntil[miner] = ledger.height + 1 + faults.pick(`freeze:${ledger.chain}:b${ledger.height}`, 6);
       }
     }
+    applySourceFaults(world, faults, SOLANA_BOOK);
     world.commit();
   },
   connect(world, net) {
     const ports: SimSwapPorts = {
       contract: new SimSwapManager(world),
-      senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, new SimTransferSender(world, chain)])),
+      senders: auditedSenders(
+        world,
+        SOLANA_BOOK,
+        new Map(Object.keys(world.state.ledgers).map((chain) => [chain, new SimTransferSender(world, chain)])),
+      ),
     };
     const { contract, senders } = net === null ? ports : faultySwapPorts(ports, net, world);
     return {
-      obligation: (log) => swapFulfillmentObligation({ contract, senders, log, cushion: SIM_SOLANA_CUSHION_SECS }),
+      obligation: (log) =>
+        swapFulfillmentObligation({
+          contract,
+          senders,
+          log,
+          cushion: SIM_SOLANA_CUSHION_SECS,
+          sources: simSourcePorts(world, net),
+        }),
     };
   },
   invariantNames: [
@@ -95,10 +129,12 @@ export const solanaSwapModule: SimModule = {
     INVARIANT.neverPaidShort,
     INVARIANT.neverPaidFromElsewhere,
     INVARIANT.neverMarkedUnpaid,
+    ...SOURCE_INVARIANTS,
   ],
   invariants: (world, outcome) => [
     ...coreSwapInvariants(world.state, outcome, record(world.state), tooLate(world.state)),
     ...payoutInvariants(world.state, outcome, record(world.state)),
+    ...sourceInvariants(world),
   ],
   outcome: (world) => swapOutcome(world.state, record(world.state)),
   deadlineBound(world) {

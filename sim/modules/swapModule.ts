@@ -32,6 +32,24 @@ import { simBtcSender, type JournalFactory } from '../chains/simBtcSender.ts';
 import { newUtxoLedger } from '../chains/simUtxoChain.ts';
 import { applySwapChainFaults } from '../worldFaults.ts';
 import { swapInvariants, swapOutcome } from './productInvariants.ts';
+import { newSourcesState } from '../chains/simSource.ts';
+import {
+  advanceSources,
+  applySourceFaults,
+  auditedSenders,
+  SOURCE_INVARIANTS,
+  simSourcePorts,
+  sourceInvariants,
+  type SwapBook,
+} from './sourceInvariants.ts';
+
+/** The ink! contract's swaps as the source checks read them (deadlines in blocks). */
+export const INK_BOOK: SwapBook = {
+  swaps: (world) => Object.values(world.state.subtensor.swaps),
+  terms: (world, swapId) => world.state.subtensor.history[swapId],
+  clock: (world) => world.height,
+  cushion: (world) => world.state.plan.marginBlocks,
+};
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -92,16 +110,17 @@ export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
           // Senders are made anew for each life of the host: what a sender keeps in memory
           // (the Solana sender's held nonce values) dies with the process, as a real one's
           // does, and comes back only through `adopt`.
-          const ports: SimSwapPorts = {
-            contract,
-            senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain, log)])),
-          };
+          const senders = new Map(
+            Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain, log)]),
+          );
+          const ports: SimSwapPorts = { contract, senders: auditedSenders(world, INK_BOOK, senders) };
           const faulty = net === null ? ports : faultySwapPorts(ports, net, world);
           return swapFulfillmentObligation({
             contract: faulty.contract,
             senders: faulty.senders,
             log,
             cushion: world.state.plan.marginBlocks,
+            sources: simSourcePorts(world, net),
           });
         },
       };
@@ -131,20 +150,37 @@ export const swapModule: SimModule = {
     state.subtensor = { height: world.height, nextSwapId: 1, swaps: {}, events: [], history: {} };
     state.ledgers = Object.fromEntries(DEST_CHAINS.map((chain) => [chain, emptyLedger(chain)]));
     state.observations = { signatures: dictionary(), reorgedOut: [], hostile: { tightWindows: 0, shortLocks: 0 } };
+    (state as { sources: WorldState['sources'] }).sources = newSourcesState();
   },
-  advance: advanceSwapChains,
+  advance(world) {
+    advanceSwapChains(world);
+    advanceSources(world);
+  },
   script: (world) => swapScript(world, world.planned(SWAP_KIND)),
   scriptDone: (world) => world.state.subtensor.nextSwapId - 1 >= world.planned(SWAP_KIND),
-  applyFaults: applySwapChainFaults,
+  applyFaults(world, faults) {
+    applySwapChainFaults(world, faults);
+    applySourceFaults(world, faults, INK_BOOK);
+  },
   connect(world, net) {
     const ports: SimSwapPorts = {
       contract: new SimSwapContract(world),
-      senders: new Map(Object.keys(world.state.ledgers).map((chain) => [chain, new SimTransferSender(world, chain)])),
+      senders: auditedSenders(
+        world,
+        INK_BOOK,
+        new Map(Object.keys(world.state.ledgers).map((chain) => [chain, new SimTransferSender(world, chain)])),
+      ),
     };
     const { contract, senders } = net === null ? ports : faultySwapPorts(ports, net, world);
     return {
       obligation: (log) =>
-        swapFulfillmentObligation({ contract, senders, log, cushion: world.state.plan.marginBlocks }),
+        swapFulfillmentObligation({
+          contract,
+          senders,
+          log,
+          cushion: world.state.plan.marginBlocks,
+          sources: simSourcePorts(world, net),
+        }),
     };
   },
   invariantNames: [
@@ -154,8 +190,9 @@ export const swapModule: SimModule = {
     INVARIANT.neverPaidShort,
     INVARIANT.neverPaidFromElsewhere,
     INVARIANT.neverMarkedUnpaid,
+    ...SOURCE_INVARIANTS,
   ],
-  invariants: (world, outcome) => swapInvariants(world.state, outcome),
+  invariants: (world, outcome) => [...swapInvariants(world.state, outcome), ...sourceInvariants(world)],
   outcome: (world) => swapOutcome(world.state),
   deadlineBound(world) {
     const out = new Set<string>();
