@@ -152,6 +152,9 @@ export function addManagerSwap(world: World, spec: ManagerSwapSpec = {}): string
   };
   sm.history[key] = terms;
   addDeposit(world, terms, spec.deposit ?? null);
+  // A second live swap of ours on one hub: the host refuses one of the two (the funds invariant counts neither).
+  const sameHub = Object.values(sm.swaps).filter((o) => o.miner === s.miner && o.terms.hub === terms.hub);
+  if (sameHub.length > 1) for (const o of sameHub) s.sources.contested[o.terms.swapId] = true;
   sm.events.push({ block: world.height, swapId: key, kind: 'Initiated', miner: s.miner, destTxHash: '' });
   return key;
 }
@@ -168,7 +171,9 @@ export function managerScript(world: World, planned: number): void {
   const tight = r.chance(hostility.tightWindow);
   const tightSecs = r.int(1, 21) * 12;
   const destChain = r.pick(SOLANA_DEST_CHAINS);
-  const hub = destChain === 'tao' ? 'tao' : HUBS[0];
+  // The backing is the miner's choice per pool, not the destination's: two live swaps (one per
+  // hub) may owe on one destination chain, which is what the funds gate is for.
+  const hub = r.pick(HUBS);
   if (Object.values(sm.swaps).some((s) => s.terms.hub === hub && s.miner === world.state.miner)) return;
   if (tight) world.state.observations.hostile.tightWindows += 1;
   addManagerSwap(world, {

@@ -51,6 +51,14 @@ export function reorgNewestBlock(world: World, chain: string): void {
     ledger.balances[t.from] = (BigInt(ledger.balances[t.from] ?? '0') + BigInt(t.amount)).toString();
     if (ledger.solana === undefined) ledger.nonces[t.from] = t.nonce;
     else undoSolanaTransfer(ledger, t);
+    // An operator's own transaction (no raw bytes of ours) goes back to the mempool and is mined
+    // again, as a reorged transaction is: dropped for good it would leave a nonce gap that no
+    // transaction of ours could ever fill. Ours are dropped: the host must broadcast them again.
+    if (t.raw === '' && ledger.solana === undefined) {
+      t.includedBlock = null;
+      (t as { includeFrom: number }).includeFrom = ledger.height;
+      continue;
+    }
     delete ledger.transfers[t.hash];
     world.state.observations.reorgedOut.push(t.hash);
   }

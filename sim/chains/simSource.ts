@@ -47,6 +47,12 @@ export interface SourcesState {
   readonly topUps: Array<{ readonly chain: string; readonly at: number }>;
   /** What the world saw at every first signature (the two source invariants read these). */
   readonly audits: PayoutAudit[];
+  /**
+   * Swaps the world knows a sound host may refuse at creation for a rule of the contract (two
+   * live swaps of ours on one Solana hub: the host keeps the older one by its own tie-break):
+   * never counted as owed by the funds invariant.
+   */
+  readonly contested: Record<string, true>;
 }
 
 export interface PayoutAudit {
@@ -62,7 +68,7 @@ export interface PayoutAudit {
   readonly owedEarlier: string;
 }
 
-export const newSourcesState = (): SourcesState => ({ deposits: {}, topUps: [], audits: [] });
+export const newSourcesState = (): SourcesState => ({ deposits: {}, topUps: [], audits: [], contested: {} });
 
 /** The deposit addresses of a simulated swap. */
 export const userSourceAddressOf = (swapId: string): string => `bc1q-user-${swapId.slice(0, 16)}`;

@@ -172,6 +172,7 @@ function owed(world: World, book: SwapBook, chain: string): SwapTerms[] {
 function sound(world: World, t: SwapTerms): boolean {
   const fate = world.state.sources.deposits[t.sourceTxHash]?.fate;
   return (
+    world.state.sources.contested[t.swapId] === undefined &&
     swapTermsProblem(t) === null &&
     (ADDRESS_PATTERNS[t.destChain]?.test(t.userDestAddress) ?? false) &&
     (t.senderPin === '' || t.senderPin === minerAddressOn(t.destChain)) &&

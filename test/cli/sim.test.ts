@@ -30,7 +30,7 @@ describe('settle sim (command line)', () => {
     expect(summary.runs).toBe(5);
     expect(summary.invariants.map((i) => i.name)).toContain('no double send');
     expect(summary.invariants.every((i) => i.violations === 0)).toBe(true);
-    expect(Object.keys(summary.faultsInjected)).toHaveLength(15);
+    expect(Object.keys(summary.faultsInjected)).toHaveLength(21);
     expect(settle(args).stdout).toBe(first.stdout);
   });
 
@@ -62,7 +62,7 @@ describe('settle sim (command line)', () => {
     expect(out).toMatch(/VIOLATION in the run of seed \d+/);
     expect(out).toMatch(/no send too late: swap \d+: signed at block \d+, margin 3, timeout \d+/);
     expect(out).toMatch(/shortest trace found \(\d+ swaps, \d+ jobs, faults [a-z-,]+\)/);
-    expect(out).toMatch(/\[\d+\] swap:\d+: Pending -> Sending on CLOCK/);
+    expect(out).toMatch(/\[\d+\] swap:\d+: Pending -> Verifying on CLOCK/);
     expect(out).toMatch(/replay: settle sim --seed \d+ --runs 1 --swaps \d+ --jobs \d+ --faults [a-z-,]+/);
   });
 });

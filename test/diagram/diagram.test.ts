@@ -28,11 +28,11 @@ describe('settle diagram', () => {
     const mermaid = await renderDiagram(swapFulfillment, 'mermaid');
     for (const t of machineModel(swapFulfillment).transitions)
       expect(mermaid).toContain(`${t.from} --> ${t.to ?? t.from} : ${t.event}`);
-    expect(mermaid).toContain('Pending --> Sending : CLOCK / sendTransfer');
+    expect(mermaid).toContain('Pending --> Verifying : CLOCK / verifyDeposit');
     expect(mermaid).toContain('Pending --> Expired : CLOCK [cushionReached]');
     expect(mermaid).toContain('Marking --> Reconciling : MARK_FAILED [markOutcomeUnknown] / readSwap');
     expect(mermaid).toContain('state "Sending\\n⚡ sendTransfer" as Sending');
-    expect(mermaid).toContain('class Sending,Marking,Following,Reconciling effect');
+    expect(mermaid).toContain('class Verifying,Sending,Marking,Following,Reconciling effect');
     expect(mermaid).toContain('class Fulfilled,Expired,Rejected final');
     expect(mermaid).toContain('class Recovery recovery');
     for (const final of ['Fulfilled', 'Expired', 'Rejected', 'Recovery']) expect(mermaid).toContain(`${final} --> [*]`);
@@ -62,12 +62,12 @@ describe('settle diagram', () => {
   it('colours the diagram by coverage: counts on every transition, the ones never taken in red', async () => {
     const recorder = new CoverageRecorder();
     const file: CoverageFile = recorder.file('test');
-    const counts = { ...file.machines['swapFulfillment']!, 'Pending --CLOCK#1--> Sending': 12 };
+    const counts = { ...file.machines['swapFulfillment']!, 'Pending --CLOCK#1--> Verifying': 12 };
     const coverage: CoverageFile = { format: COVERAGE_FORMAT, source: 'a test', machines: { swapFulfillment: counts } };
     const svg = await renderDiagram(swapFulfillment, 'svg', coverage);
-    expect(svg).toContain('CLOCK / sendTransfer (×12)');
+    expect(svg).toContain('CLOCK / verifyDeposit (×12)');
     expect(svg).toContain('class="transition never-taken" data-transition="Pending --SWAP_GONE#0--&gt; Expired"');
-    expect(svg).not.toContain('class="transition never-taken" data-transition="Pending --CLOCK#1--&gt; Sending"');
+    expect(svg).not.toContain('class="transition never-taken" data-transition="Pending --CLOCK#1--&gt; Verifying"');
     expect(await renderDiagram(swapFulfillment, 'mermaid', coverage)).toContain(
       'Pending --> Expired : SWAP_GONE (never taken)',
     );
@@ -82,7 +82,8 @@ describe('settle diagram', () => {
     expect(settle(['sim', '--runs', '3', '--swaps', '3', '--jobs', '3', '--coverage', coverage]).status).toBe(0);
     const written = JSON.parse(readFileSync(coverage, 'utf8')) as CoverageFile;
     expect(written.source).toBe('settle sim --seed 1 --runs 3 --swaps 3 --jobs 3 --faults all');
-    expect(written.machines['swapFulfillment']!['Pending --CLOCK#1--> Sending']).toBeGreaterThan(0);
+    expect(written.machines['swapFulfillment']!['Pending --CLOCK#1--> Verifying']).toBeGreaterThan(0);
+    expect(written.machines['swapFulfillment']!['Verifying --DEPOSIT_VERIFIED#0--> Sending']).toBeGreaterThan(0);
     const out = settle([
       'diagram',
       '--machine',

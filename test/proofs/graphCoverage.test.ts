@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor, type AnyStateMachine } from 'xstate';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import {
+  type DepositRecord,
   jobSettlement,
   swapFulfillment,
   type JobEvent,
@@ -66,6 +67,17 @@ const SOLANA_SOL: SwapInput = {
   terms: { ...SOLANA_BTC.terms, destChain: 'sol', senderPin: 'MinerKey' },
 };
 
+const DEPOSIT: DepositRecord = {
+  verdict: 'verified',
+  reason: null,
+  txHash: 'src',
+  block: 7,
+  amountSeen: '10',
+  senderSeen: 'bc1quser',
+  confirmations: 2,
+  required: 2,
+};
+
 function swapEvents(snapshot: { context: SwapContext }): SwapEvent[] {
   const c = snapshot.context;
   const ours = c.transfer?.hash ?? '0xh';
@@ -77,6 +89,8 @@ function swapEvents(snapshot: { context: SwapContext }): SwapEvent[] {
     { type: 'DEADLINE', at: c.deadline + 10 },
     { type: 'REJECT', reason: 'bad address' },
     { type: 'SWAP_GONE' },
+    { type: 'DEPOSIT_VERIFIED', deposit: DEPOSIT },
+    { type: 'DEPOSIT_WRONG', deposit: { ...DEPOSIT, verdict: 'wrong', reason: 'amount 9 < 10', amountSeen: '9' } },
     { type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xh' },
     { type: 'TRANSFER_BROADCAST' },
     { type: 'TRANSFER_LANDED', block: 6 },

@@ -3,7 +3,8 @@
  *   new swaps and jobs, polls of the host, blocks passing, crashes at any host step,
  *   RPC failures before and after their effect, slow calls, torn and failed store writes,
  *   reverted batches, frozen funds, nonce conflicts, reorgs, reassigned swaps, payers
- *   cancelling expired locks, and deliberate restarts,
+ *   cancelling expired locks, deposits that never arrive, arrive late or short, from another
+ *   sender or reorged out, destination wallets short for several swaps, and deliberate restarts,
  * every invariant of DESIGN.md holds after every command (no double send, no send too late,
  * no double claim, claims within the lock, every broadcast transfer tracked, recovery entries at
  * most once), and once the chains are left to settle (the faults still armed firing on the
@@ -15,6 +16,7 @@
  * minimal command sequence and printed with the seed and path that replay it.
  */
 import fc from 'fast-check';
+import { INVARIANT } from '../../machines/invariants.ts';
 import { describe, expect, it } from 'vitest';
 import { addJob, addSwap } from '../../sim/advance.ts';
 import { SimEscrow } from '../../sim/chains/simEscrow.ts';
@@ -26,10 +28,15 @@ import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import {
   ClaimTxIsPayment,
   DropsUnmarkedSendOnMissedPoll,
+  GatesOnThisPayoutAlone,
+  PaysWithoutVerifying,
   ResignsAfterRestart,
   SendsBeforePersisting,
   SendsTooLate,
+  VerifiesOnZeroConfirmations,
 } from '../support/plantedBugs.ts';
+import { INK_BOOK } from '../../sim/modules/swapModule.ts';
+import { sourceCommands } from './sourceCommands.ts';
 import {
   advanceCommands,
   command,
@@ -138,6 +145,12 @@ const commands: Array<fc.Arbitrary<Command>> = [
     ),
   ),
   restartCommand(),
+  ...sourceCommands({
+    chains: DEST_CHAINS,
+    book: INK_BOOK,
+    maxSwaps: MAX_OBLIGATIONS,
+    addSwap: (world, destChain, deposit) => addSwap(world, { destChain, window: 30, deposit }),
+  }),
 ];
 
 function property(interceptors?: readonly EngineInterceptor[]) {
@@ -167,4 +180,17 @@ describe('model-based: any interleaving of obligations, faults, crashes and rest
     expect(result.counterexamplePath).toEqual(expect.any(String));
     expect(String(result.counterexample?.[1]).split(',').length).toBeLessThanOrEqual(12);
   });
+  it.each([
+    ['pays without verifying the deposit', PaysWithoutVerifying, INVARIANT.neverPaidUnverified],
+    ['verifies a deposit on 0 confirmations', VerifiesOnZeroConfirmations, INVARIANT.neverPaidUnverified],
+    ['gates the funds on this payout alone', GatesOnThisPayoutAlone, INVARIANT.neverStarvedEarlier],
+  ] as const)(
+    'finds and shrinks a counterexample against a host that %s, on "%s"',
+    async (_, interceptors, invariant) => {
+      const result = await fc.check(property(interceptors), { numRuns: 300, seed: PLANTED_BUG_SEED });
+      expect(result.failed).toBe(true);
+      expect(String(result.errorInstance)).toContain(invariant);
+      expect(String(result.counterexample?.[1]).split(',').length).toBeLessThanOrEqual(12);
+    },
+  );
 });

@@ -3,14 +3,16 @@
  *   new swaps (SOL marked on landing, ETH marked at broadcast, TAO; windows down to a few
  *   seconds; payouts of 0, foreign pins, bad addresses), polls, blocks passing, crashes at any
  *   host step, RPC failures before and after their effect, slow calls, torn and failed writes,
- *   frozen funds, nonce conflicts, reorgs, validators extending or cancelling a swap, and
- *   restarts,
+ *   frozen funds, nonce conflicts, reorgs, validators extending or cancelling a swap, deposits
+ *   that never arrive, arrive late or short, from another sender or reorged out, destination
+ *   wallets short for several swaps, and restarts,
  * every invariant holds after every command (the three payout invariants included: never paid
  * short, never from elsewhere than the pin, never marked unpaid), and once the chains settle
  * every swap ends, every send is marked or logged, each recovery entry written exactly once.
  * Bounds: 4 swaps, 40 commands a run, SETTLE_PROVE_RUNS runs (default 100).
  */
 import fc from 'fast-check';
+import { INVARIANT } from '../../machines/invariants.ts';
 import { describe, expect, it } from 'vitest';
 import { SWAP_KIND } from '../../machines/index.ts';
 import { addressFor } from '../../sim/addresses.ts';
@@ -21,11 +23,16 @@ import { reorgNewestBlock } from '../../sim/worldFaults.ts';
 import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import {
   MarksWithSourceHash,
+  GatesOnThisPayoutAlone,
   PaysShort,
+  PaysWithoutVerifying,
   ResignsAfterRestart,
   SendsBeforePersisting,
   SendsTooLate,
+  VerifiesOnZeroConfirmations,
 } from '../support/plantedBugs.ts';
+import { SOLANA_BOOK } from '../../sim/modules/solanaSwapModule.ts';
+import { sourceCommands } from './sourceCommands.ts';
 import {
   advanceCommands,
   command,
@@ -152,6 +159,14 @@ const commands: Array<fc.Arbitrary<Command>> = [
     ),
   ),
   restartCommand(),
+  ...sourceCommands({
+    chains: SOLANA_DEST_CHAINS,
+    book: SOLANA_BOOK,
+    maxSwaps: MAX_SWAPS,
+    // One live swap per hub: a pair owed on one chain is backed by both hubs.
+    addSwap: (world, destChain, deposit, first) =>
+      void addManagerSwap(world, { destChain, windowSecs: 600, deposit, hub: first ? 'sol' : 'tao' }),
+  }),
 ];
 
 function property(interceptors?: readonly EngineInterceptor[]) {
@@ -180,4 +195,17 @@ describe('model-based, Solana swap manager: any interleaving of swaps, faults, c
     expect(result.counterexamplePath).toEqual(expect.any(String));
     expect(String(result.counterexample?.[1]).split(',').length).toBeLessThanOrEqual(12);
   });
+  it.each([
+    ['pays without verifying the deposit', PaysWithoutVerifying, INVARIANT.neverPaidUnverified],
+    ['verifies a deposit on 0 confirmations', VerifiesOnZeroConfirmations, INVARIANT.neverPaidUnverified],
+    ['gates the funds on this payout alone', GatesOnThisPayoutAlone, INVARIANT.neverStarvedEarlier],
+  ] as const)(
+    'finds and shrinks a counterexample against a host that %s, on "%s"',
+    async (_, interceptors, invariant) => {
+      const result = await fc.check(property(interceptors), { numRuns: 300, seed: 20_261_201 });
+      expect(result.failed).toBe(true);
+      expect(String(result.errorInstance)).toContain(invariant);
+      expect(String(result.counterexample?.[1]).split(',').length).toBeLessThanOrEqual(12);
+    },
+  );
 });

@@ -11,9 +11,12 @@ import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import {
   ClaimTxIsPayment,
   DropsUnmarkedSendOnMissedPoll,
+  GatesOnThisPayoutAlone,
+  PaysWithoutVerifying,
   ResignsAfterRestart,
   SendsBeforePersisting,
   SendsTooLate,
+  VerifiesOnZeroConfirmations,
 } from '../support/plantedBugs.ts';
 
 const ALL = parseFaults('all');
@@ -70,6 +73,9 @@ describe('sensitivity: each classic bug, planted around the engine, is caught', 
     ['drop an unmarked send on a missed poll', DropsUnmarkedSendOnMissedPoll, INVARIANT.noLostSend],
     ['a claim transaction taken as payment without a Claimed event', ClaimTxIsPayment, INVARIANT.noLostClaim],
     ['a send with too few blocks left', SendsTooLate, INVARIANT.noSendTooLate],
+    ['pay without verifying the deposit', PaysWithoutVerifying, INVARIANT.neverPaidUnverified],
+    ['verify a deposit on 0 confirmations', VerifiesOnZeroConfirmations, INVARIANT.neverPaidUnverified],
+    ['gate the funds on this payout alone', GatesOnThisPayoutAlone, INVARIANT.neverStarvedEarlier],
   ];
 
   it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, interceptors, invariant) => {

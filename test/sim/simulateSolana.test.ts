@@ -13,11 +13,14 @@ import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import {
   ClaimTxIsPayment,
   DropsUnmarkedSendOnMissedPoll,
+  GatesOnThisPayoutAlone,
+  PaysWithoutVerifying,
   MarksWithSourceHash,
   PaysShort,
   ResignsAfterRestart,
   SendsBeforePersisting,
   SendsTooLate,
+  VerifiesOnZeroConfirmations,
 } from '../support/plantedBugs.ts';
 
 const ALL = parseFaults('all');
@@ -62,6 +65,9 @@ describe('sensitivity, Solana flavour: each planted bug is caught', () => {
     ['a send with too little time left', SendsTooLate, INVARIANT.noSendTooLate],
     ['pays 98% of to_amount', PaysShort, INVARIANT.neverPaidShort],
     ['marks with the source transaction hash', MarksWithSourceHash, INVARIANT.neverMarkedUnpaid],
+    ['pays without verifying the deposit', PaysWithoutVerifying, INVARIANT.neverPaidUnverified],
+    ['verifies a deposit on 0 confirmations', VerifiesOnZeroConfirmations, INVARIANT.neverPaidUnverified],
+    ['gates the funds on this payout alone', GatesOnThisPayoutAlone, INVARIANT.neverStarvedEarlier],
   ];
 
   it.each(cases)(

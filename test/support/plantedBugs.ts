@@ -4,6 +4,7 @@
  * Each is a list of interceptors to hand to the simulator (`interceptors`).
  */
 import {
+  type DepositRecord,
   JOB_KIND,
   SWAP_KIND,
   type JobContext,
@@ -15,6 +16,7 @@ import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import { isFatalToHost } from '../../src/engine/live.ts';
 import type { JobSettlementObligation } from '../../src/obligations/jobSettlement/index.ts';
 import type { SwapFulfillmentObligation } from '../../src/obligations/swapFulfillment/index.ts';
+import { claimOf } from '../../src/obligations/swapFulfillment/sourceCheck.ts';
 
 type Bug = readonly EngineInterceptor[];
 
@@ -134,6 +136,61 @@ export const MarksWithSourceHash: Bug = [
         ...call,
         context: { ...context, transfer: { ...context.transfer, hash: context.terms.sourceTxHash } },
       });
+    },
+  },
+];
+
+const VERIFIED_BLINDLY: DepositRecord = {
+  verdict: 'verified',
+  reason: null,
+  txHash: '',
+  block: null,
+  amountSeen: null,
+  senderSeen: '',
+  confirmations: 0,
+  required: 0,
+};
+
+/** Bug: the deposit is taken on trust: Verifying records `verified` without asking the source chain. */
+export const PaysWithoutVerifying: Bug = [
+  {
+    performEffect(call, next) {
+      if (call.kind !== SWAP_KIND || call.effect !== 'verifyDeposit') return next(call);
+      return Promise.resolve({ type: 'DEPOSIT_VERIFIED', deposit: VERIFIED_BLINDLY } satisfies SwapEvent);
+    },
+  },
+];
+
+/** Bug: a deposit seen in a block counts as verified, whatever its confirmations (0-conf). */
+export const VerifiesOnZeroConfirmations: Bug = [
+  {
+    async performEffect(call, next) {
+      if (call.kind !== SWAP_KIND || call.effect !== 'verifyDeposit') return next(call);
+      const context = call.context as SwapContext;
+      const sources = (call.obligation as SwapFulfillmentObligation).ports.sources;
+      const verifier = sources?.verifiers.get(context.terms.sourceChain);
+      if (verifier === undefined) return next(call);
+      const claim = claimOf(context, () => undefined);
+      const verdict = await verifier.verify(claim);
+      if (verdict.kind !== 'pending' || verdict.evidence.block === null) return next(call);
+      const e = verdict.evidence;
+      return {
+        type: 'DEPOSIT_VERIFIED',
+        deposit: { ...VERIFIED_BLINDLY, txHash: e.txHash, block: e.block, confirmations: e.confirmations },
+      } satisfies SwapEvent;
+    },
+  },
+];
+
+/** Bug: the funds gate counts this payout alone, not the earlier unsigned ones on its chain. */
+export const GatesOnThisPayoutAlone: Bug = [
+  {
+    performEffect(call, next) {
+      const context = call.context as SwapContext;
+      if (call.kind !== SWAP_KIND || call.effect !== 'sendTransfer' || context.transfer !== null) return next(call);
+      // As if this swap were the earliest: no other swap is "strictly earlier".
+      const alone = { ...context, terms: { ...context.terms, initiatedAt: Number.MIN_SAFE_INTEGER } };
+      return next({ ...call, context: alone });
     },
   },
 ];
