@@ -40,7 +40,10 @@ let otherMint: Address;
 beforeAll(async () => {
   node = await startSolanaTestNode();
   fx = new SolanaFixture(node);
-  [issuer, user, miner, stranger] = await Promise.all([1, 2, 3, 4].map(() => fx.fundedKey(10n * SOL)));
+  issuer = await fx.fundedKey(10n * SOL);
+  user = await fx.fundedKey(10n * SOL);
+  miner = await fx.fundedKey(10n * SOL);
+  stranger = await fx.fundedKey(10n * SOL);
   mint = await fx.mint(issuer, DECIMALS);
   otherMint = await fx.mint(issuer, DECIMALS);
   for (const holder of [user, stranger]) {
