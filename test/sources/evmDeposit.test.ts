@@ -4,7 +4,9 @@
  * each case of the reference's source-funds check (shared/reference/allways-solana-swap-manager.md
  * §7), a deposit reorganised away (evm_revert), and the balances the funds gate reads.
  */
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { type Contract, ContractFactory, JsonRpcProvider, parseEther, type InterfaceAbi, type Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvmDepositVerifier, evmBalance, type EvmDepositAsset } from '../../src/chains/evm/evmDepositVerifier.ts';
@@ -177,6 +179,59 @@ describe('EVM coin deposits', () => {
       kind: 'pending',
       reason: 'deposit transaction not found',
     });
+  });
+});
+
+/**
+ * The hardhat node behind a proxy that answers another hash for every block it is asked by
+ * number: a node whose chain at that height is no longer the one the receipt names (a reorg).
+ */
+async function reorgedView(): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      void fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        .then((r) => r.json())
+        .then((answer: unknown) => {
+          // ethers batches calls: a request and its answer may be arrays, matched by id.
+          type Call = { id: number; method: string };
+          type Reply = { id: number; result?: { hash?: string } };
+          const calls = [JSON.parse(body) as Call | Call[]].flat();
+          for (const reply of [answer as Reply | Reply[]].flat()) {
+            const call = calls.find((c) => c.id === reply.id);
+            if (call?.method === 'eth_getBlockByNumber' && reply.result?.hash !== undefined)
+              reply.result.hash = `0x${'ee'.repeat(32)}`;
+          }
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+        });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+describe('EVM deposits and reorganisations', () => {
+  it("answers pending when the receipt's block is no longer the chain's block at that height", async () => {
+    const paid = await payCoin(user, miner.address, parseEther('1'));
+    await mine(REQUIRED);
+    const view = await reorgedView();
+    const provider = new JsonRpcProvider(view.url, 31337, { staticNetwork: true });
+    try {
+      const verdict = await new EvmDepositVerifier(provider, 'eth', native, REQUIRED).verify(claim(paid));
+      expect(verdict).toMatchObject({ kind: 'pending', evidence: { confirmations: 0 } });
+      expect(verdict.kind === 'pending' && verdict.reason).toContain('reorganised away');
+    } finally {
+      provider.destroy();
+      view.close();
+    }
+    expect((await verifier(native).verify(claim(paid))).kind).toBe('verified');
   });
 });
 
