@@ -234,11 +234,15 @@ function evmSource(
   const evmDestination = destination?.type === 'evm' ? destination : undefined;
   const rpcUrl = entry.rpcUrl ?? evmDestination?.rpcUrl;
   if (rpcUrl === undefined) return fail('rpcUrl', `no JSON-RPC endpoint to verify ${chain} deposits: set it`);
+  // The destination of the same id names the deployment (network, chain id, token) unless the entry does.
+  const token = entry.token ?? evmDestination?.token;
+  const chainId = entry.network === undefined ? evmDestination?.chainId : undefined;
   const input = isEvmAssetId(chain)
     ? {
         asset: chain,
         network: entry.network ?? evmDestination?.network,
-        ...(entry.token === undefined ? {} : { token: entry.token }),
+        ...(token === undefined ? {} : { token }),
+        ...(chainId === undefined ? {} : { chainId }),
       }
     : (evmDestination ?? { asset: 'native' });
   const resolved = resolveEvmDestination(input);

@@ -131,6 +131,20 @@ describe('swaps.sources in the configuration', () => {
     expect(s.tao).toBeUndefined(); // no Subtensor configured, and no TAO destination or source named
   });
 
+  it("takes an EVM destination's deployment (chain id, token) for the same chain's deposits", () => {
+    process.env.ETH_KEY = `0x${'11'.repeat(32)}`;
+    const token = '0x00000000000000000000000000000000000000aa';
+    const usdc = { ...ethDest, asset: 'ethusdc', chainId: 31337, token, decimals: 6 };
+    const swaps = load(config({ destinations: { sol: solDest, ethusdc: usdc } }));
+    delete process.env.ETH_KEY;
+    expect(resolved(swaps).ethusdc).toMatchObject({
+      kind: 'evm',
+      chainId: 31337,
+      asset: { kind: 'erc20', token: '0x00000000000000000000000000000000000000AA' },
+      confirmations: 32,
+    });
+  });
+
   it("takes a miner's endpoint, confirmations and token overrides per chain", () => {
     const swaps = load(
       config({
