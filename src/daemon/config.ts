@@ -26,6 +26,7 @@ import {
 import { ConfigError } from '../errors.ts';
 import { readableFileProblem, watchedFileProblem, writableDirectoryProblem } from '../usablePaths.ts';
 import { secretContentProblem, secretSourceProblem, type KeyKind, type SecretSource } from './secrets.ts';
+import { resolveSources, sourcesSchema, type SwapsSourcesInput } from './sourceConfig.ts';
 
 const keySource = z
   .union(
@@ -207,6 +208,8 @@ const inkSwaps = z.strictObject({
   firstSwapId: z.number().int().nonnegative().default(0),
   eventLookbackBlocks: positiveInt.default(256),
   destinations,
+  /** Where users' deposits are verified before a payout (sourceConfig.ts). */
+  sources: sourcesSchema,
 });
 
 /** The allways swap manager on Solana. */
@@ -229,6 +232,8 @@ const solanaSwaps = z
     subtensor: z.strictObject({ url: url(['ws:', 'wss:']) }).optional(),
     pollIntervalMs,
     destinations,
+    /** Where users' deposits are verified before a payout (sourceConfig.ts). */
+    sources: sourcesSchema,
   })
   .superRefine((swaps, ctx) => {
     for (const [name, destination] of Object.entries(swaps.destinations)) {
@@ -249,9 +254,15 @@ const solanaSwaps = z
     }
   });
 
-const swapsSection = z.discriminatedUnion('contract', [inkSwaps, solanaSwaps], {
-  error: 'the swap contract: contract: solana, or contract: ink (with ink: { address })',
-});
+const swapsSection = z
+  .discriminatedUnion('contract', [inkSwaps, solanaSwaps], {
+    error: 'the swap contract: contract: solana, or contract: ink (with ink: { address })',
+  })
+  .superRefine((swaps, ctx) => {
+    // Every source chain swaps can come from is verifiable, or explicitly opted out.
+    for (const { key, message } of resolveSources(swaps as SwapsSourcesInput).problems)
+      ctx.addIssue({ code: 'custom', path: key.split('.').slice(1), message });
+  });
 
 /**
  * A job chain: by network name (the Escrow address and chain id from the package's address

@@ -34,6 +34,14 @@ export interface TxStatus {
   readonly blockHash: string | null;
 }
 
+/** A transaction as Esplora's GET /tx/{txid} shows it: what a deposit check reads. */
+export interface EsploraTx {
+  readonly txid: string;
+  readonly inputs: ReadonlyArray<{ readonly prevoutAddress: string | null }>;
+  readonly outputs: ReadonlyArray<{ readonly address: string | null; readonly value: bigint }>;
+  readonly status: TxStatus;
+}
+
 export type Outspend =
   | { readonly spent: false }
   | { readonly spent: true; readonly txid: string; readonly status: TxStatus };
@@ -60,6 +68,12 @@ const outspendSchema = z.object({
   spent: z.boolean(),
   txid: z.string().regex(TXID).optional(),
   status: statusSchema.optional(),
+});
+const txSchema = z.object({
+  txid: z.string().regex(TXID),
+  vin: z.array(z.object({ prevout: z.object({ scriptpubkey_address: z.string().optional() }).nullable().optional() })),
+  vout: z.array(z.object({ scriptpubkey_address: z.string().optional(), value: sats })),
+  status: statusSchema,
 });
 const feeEstimatesSchema = z.record(z.string(), z.number().nonnegative());
 const blockStatusSchema = z.object({ in_best_chain: z.boolean() });
@@ -130,6 +144,20 @@ export class Esplora implements EsploraApi {
     const answer = await this.get(path);
     if (answer.status === 404) return null;
     return toStatus(this.parse(path, statusSchema, this.ok(path, answer)));
+  }
+
+  /** The transaction with its inputs' prevout addresses and its outputs, or null when unknown. */
+  async tx(txid: string): Promise<EsploraTx | null> {
+    const path = `/tx/${txid}`;
+    const answer = await this.get(path);
+    if (answer.status === 404) return null;
+    const t = this.parse(path, txSchema, this.ok(path, answer));
+    return {
+      txid: t.txid,
+      inputs: t.vin.map((i) => ({ prevoutAddress: i.prevout?.scriptpubkey_address ?? null })),
+      outputs: t.vout.map((o) => ({ address: o.scriptpubkey_address ?? null, value: BigInt(o.value) })),
+      status: toStatus(t.status),
+    };
   }
 
   /** The raw transaction as hex, or null when unknown. */

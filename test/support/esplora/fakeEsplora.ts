@@ -6,7 +6,7 @@
  * Faults, each for the next `times` matching requests: `drop-before` closes the connection
  * without doing anything, `drop-after` does the request and then closes the connection (the
  * answer is lost: a broadcast that reached the node), `status` answers an HTTP status (503,
- * 429...) without doing anything. Every request is recorded as "METHOD /path".
+ * 429...) without doing anything, `answer` answers the JSON given (an Esplora that lags). Every request is recorded as "METHOD /path".
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,8 +17,10 @@ import { hexOf, type ParsedTx } from './rawTx.ts';
 export interface Fault {
   readonly method: 'GET' | 'POST';
   readonly path: RegExp;
-  readonly mode: 'drop-before' | 'drop-after' | 'status';
+  readonly mode: 'drop-before' | 'drop-after' | 'status' | 'answer';
   readonly status?: number;
+  /** For `answer`: the JSON answered instead (an Esplora behind, e.g. a status from before a reorg). */
+  readonly body?: object;
   times?: number;
 }
 
@@ -49,6 +51,8 @@ export async function startFakeEsplora(network: typeof NETWORK, chain = new Fake
     if (fault !== undefined) fault.times = (fault.times ?? 1) - 1;
     if (fault?.mode === 'drop-before') return void req.socket.destroy();
     if (fault?.mode === 'status') return void res.writeHead(fault.status ?? 503).end('fault');
+    if (fault?.mode === 'answer')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(fault.body));
     const answer = route(chain, network, method, path, body);
     if (fault?.mode === 'drop-after') return void req.socket.destroy();
     const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);

@@ -178,6 +178,18 @@ export class FakeSubtensor {
     return this.sealBlock(included);
   }
 
+  /**
+   * Drops the best block, as a reorganisation onto a sibling without it: its extrinsics are
+   * forgotten (not pooled again) and balances and nonces go back to the new best block's. The
+   * allways contract model is not rolled back: only for tests that do not touch the contract.
+   */
+  reorgBest(): Block {
+    if (this.blocks.length < 2) throw new Error('nothing to reorganise');
+    const dropped = this.blocks.pop()!;
+    this.accounts = new Map([...this.best.accounts].map(([k, v]) => [k, { ...v }]));
+    return dropped;
+  }
+
   /** Closes the endpoint (every client connection drops), as a node going away. */
   async goAway(): Promise<void> {
     const server = this.server;

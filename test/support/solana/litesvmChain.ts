@@ -48,6 +48,16 @@ export interface SignatureStatus {
   readonly err: RpcTransactionError | null;
 }
 
+/** An included transaction as getTransaction shows it: its keys and their states around it. */
+export interface IncludedTx {
+  readonly slot: bigint;
+  readonly err: RpcTransactionError | null;
+  readonly accountKeys: readonly Address[];
+  readonly numSigners: number;
+  readonly pre: readonly (EncodedAccount | null)[];
+  readonly post: readonly (EncodedAccount | null)[];
+}
+
 /** A transaction the pool dropped instead of including, and why. */
 export interface Dropped {
   readonly signature: string;
@@ -67,6 +77,7 @@ const FIRST_SLOT = 100n;
 const MAX_POOL = 10_000;
 const MAX_BLOCKS_PER_CALL = 10_000;
 const MAX_DROPPED = 1_000;
+const MAX_INCLUDED = 10_000;
 
 export class LitesvmChain {
   readonly svm: LiteSVM;
@@ -79,6 +90,8 @@ export class LitesvmChain {
   private readonly slotOfBlockhash = new Map<string, bigint>();
   private pool: Pending[] = [];
   private readonly statuses = new Map<string, SignatureStatus>();
+  /** Included transactions by signature (what getTransaction serves), at most MAX_INCLUDED. */
+  private readonly included = new Map<string, IncludedTx>();
   /** Each account's states, oldest first: slot -1 is its state before the first block that touched it. */
   private readonly history = new Map<string, { slot: bigint; account: EncodedAccount | null }[]>();
   /** The newest drops, at most MAX_DROPPED. */
@@ -118,6 +131,12 @@ export class LitesvmChain {
     let found = states[0]!;
     for (const state of states) if (state.slot <= at) found = state;
     return found.account;
+  }
+
+  /** An included transaction as of a commitment, or null (not included, or not yet at that commitment). */
+  transaction(signature: string, commitment: Commitment = 'processed'): IncludedTx | null {
+    const tx = this.included.get(signature);
+    return tx !== undefined && tx.slot <= this.slotAt(commitment) ? tx : null;
   }
 
   status(signature: string, commitment: Commitment = 'processed'): SignatureStatus | null {
@@ -221,8 +240,10 @@ export class LitesvmChain {
       this.noteDrop({ signature, slot: this.head, reason: String(age) });
       return;
     }
-    const keys = getCompiledTransactionMessageDecoder().decode(tx.messageBytes).staticAccounts;
+    const message = getCompiledTransactionMessageDecoder().decode(tx.messageBytes);
+    const keys = message.staticAccounts;
     for (const key of keys) this.keepOriginal(key);
+    const pre = keys.map((key) => this.current(key));
     const result = this.svm.sendTransaction(tx);
     const err = result instanceof FailedTransactionMetadata ? rpcTransactionError(result.err()) : null;
     // Errors before execution (no fee payer funds, a bad signature) never reach a block.
@@ -232,6 +253,16 @@ export class LitesvmChain {
     }
     this.statuses.set(signature, { slot: this.head, err });
     for (const key of keys) this.history.get(key)!.push({ slot: this.head, account: this.current(key) });
+    const post = keys.map((key) => this.current(key));
+    this.included.set(signature, {
+      slot: this.head,
+      err,
+      accountKeys: keys,
+      numSigners: message.header.numSignerAccounts,
+      pre,
+      post,
+    });
+    if (this.included.size > MAX_INCLUDED) this.included.delete(this.included.keys().next().value!);
   }
 
   /** Changes an account outside any transaction (test setup), as if in the newest block. */

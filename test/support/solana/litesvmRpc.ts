@@ -5,12 +5,14 @@
  * transaction error and logs, as a node answers). Blocks are produced by the test
  * (`chain.produceBlocks`), never by a timer, so nothing here depends on time.
  *
- * Only base64 account encoding is served (what kit's account fetchers ask for).
+ * Only base64 account encoding is served (what kit's account fetchers ask for); getTransaction
+ * answers in `json` encoding, with the lamport and token balances around the transaction (no
+ * instructions, logs or block time: nothing here reads them).
  */
 import type { Address, EncodedAccount } from '@solana/kit';
 import { getMintDecoder, getTokenDecoder, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
 import { JsonRpcError, serveJsonRpc, type JsonRpcServer, type RpcMethod } from './jsonRpcServer.ts';
-import { LitesvmChain, type Commitment, type LitesvmChainOptions } from './litesvmChain.ts';
+import { LitesvmChain, type Commitment, type IncludedTx, type LitesvmChainOptions } from './litesvmChain.ts';
 import { describeRpcError } from './litesvmErrors.ts';
 
 export interface SolanaTestNode {
@@ -101,7 +103,63 @@ export function solanaMethods(chain: LitesvmChain): Record<string, RpcMethod> {
       );
     },
     sendTransaction: ([wire, config]) => sendTransaction(chain, text(wire, 'transaction'), configOf(config)),
+    getTransaction: ([signature, config]) => {
+      if (configOf(config).encoding !== 'json') throw new JsonRpcError(INVALID_PARAMS, 'only json encoding is served');
+      const tx = chain.transaction(text(signature, 'signature'), commitmentOf(config));
+      return tx === null ? null : transactionJson(chain, text(signature, 'signature'), tx);
+    },
   };
+}
+
+/** getTransaction's `json` answer: the keys, lamports and token balances around the transaction. */
+function transactionJson(chain: LitesvmChain, signature: string, tx: IncludedTx): object {
+  return {
+    slot: tx.slot,
+    blockTime: null,
+    version: 'legacy',
+    meta: {
+      err: tx.err,
+      status: tx.err === null ? { Ok: null } : { Err: tx.err },
+      fee: 5_000n * BigInt(tx.numSigners),
+      preBalances: tx.pre.map((a) => a?.lamports ?? 0n),
+      postBalances: tx.post.map((a) => a?.lamports ?? 0n),
+      preTokenBalances: tokenBalances(chain, tx.pre),
+      postTokenBalances: tokenBalances(chain, tx.post),
+      innerInstructions: [],
+      logMessages: [],
+      loadedAddresses: { writable: [], readonly: [] },
+      rewards: [],
+    },
+    transaction: {
+      signatures: [signature],
+      message: {
+        accountKeys: tx.accountKeys,
+        header: { numRequiredSignatures: tx.numSigners, numReadonlySignedAccounts: 0, numReadonlyUnsignedAccounts: 0 },
+        instructions: [],
+        recentBlockhash: '11111111111111111111111111111111',
+      },
+    },
+  };
+}
+
+/** The token accounts among `accounts`, as a node lists them in pre/postTokenBalances. */
+function tokenBalances(chain: LitesvmChain, accounts: readonly (EncodedAccount | null)[]): object[] {
+  const out: object[] = [];
+  accounts.forEach((account, accountIndex) => {
+    if (account === null || account.programAddress !== TOKEN_PROGRAM_ADDRESS || account.data.length !== 165) return;
+    const token = getTokenDecoder().decode(account.data);
+    const mint = chain.account(token.mint, 'processed');
+    const decimals = mint === null ? 0 : getMintDecoder().decode(mint.data).decimals;
+    const ui = Number(token.amount) / 10 ** decimals;
+    out.push({
+      accountIndex,
+      mint: token.mint,
+      owner: token.owner,
+      programId: TOKEN_PROGRAM_ADDRESS,
+      uiTokenAmount: { amount: token.amount.toString(), decimals, uiAmount: ui, uiAmountString: ui.toString() },
+    });
+  });
+  return out;
 }
 
 function encodeAccount(account: EncodedAccount | null): object | null {
