@@ -53,6 +53,8 @@ import { OceanNodeJobs, type OceanNodeChain } from './oceanNodeJobs.ts';
 import { instrumented, type DaemonMetrics } from './metrics.ts';
 import { KEY_FORMS, loadSecret } from './secrets.ts';
 import { solanaSwapContract } from './swapPorts.ts';
+import { swapSources } from './swapSources.ts';
+import type { SwapSourcePorts } from '../obligations/swapFulfillment/sourceCheck.ts';
 
 export interface Keys {
   /** ink!: the hotkey that marks; null for the Solana swap manager. */
@@ -144,7 +146,10 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
   return { hotkey, solanaMiner, destinations, jobChains };
 }
 
-export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource'> & {
+export type ChainPorts = Pick<
+  HostOptions,
+  'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource' | 'sources'
+> & {
   /** Transaction senders whose journals a previous life may have left work in. */
   readonly txSenders: readonly EvmTxSender[];
   close(): Promise<void>;
@@ -181,6 +186,7 @@ export async function buildChainPorts(
 
   let swapContract: SwapContract | null = null;
   const senders = new Map<string, TransferSender>();
+  let sources: SwapSourcePorts | undefined;
   try {
     if (config.swaps !== undefined) {
       const swaps = config.swaps;
@@ -235,6 +241,10 @@ export async function buildChainPorts(
         }
         senders.set(name, instrumented(sender, { chain: name, port: 'transferSender' }, metrics));
       }
+      // The deposit verifiers and the funds gate's balances (swaps.sources; issue 16).
+      const built = await swapSources(swaps, keys.destinations, log, subtensor?.chain ?? null);
+      closers.push(() => built.close());
+      sources = built.ports;
     }
 
     const escrows = new Map<string, Escrow>();
@@ -297,6 +307,7 @@ export async function buildChainPorts(
     return {
       swapContract,
       senders,
+      sources,
       escrows,
       clock,
       jobSource,

@@ -168,6 +168,7 @@ async function buildHost(
     recoveryLog,
     swapContract: ports.swapContract,
     senders: ports.senders,
+    sources: ports.sources,
     escrows: ports.escrows,
     clock: ports.clock,
     jobSource: ports.jobSource,

@@ -11,6 +11,7 @@ import type { EngineInterceptor } from '../engine/interceptors.ts';
 import type { AnyObligation } from '../engine/obligation.ts';
 import { jobSettlementObligation } from '../obligations/jobSettlement/index.ts';
 import { swapFulfillmentObligation } from '../obligations/swapFulfillment/index.ts';
+import type { SwapSourcePorts } from '../obligations/swapFulfillment/sourceCheck.ts';
 import type { RecoveryLog } from '../store/recoveryLog.ts';
 import type { SnapshotStore } from '../store/snapshotStore.ts';
 import type { ClaimScheduleOptions } from './claimSchedule.ts';
@@ -28,6 +29,8 @@ export interface ChainPortOptions {
   readonly escrows: ReadonlyMap<string, Escrow>;
   readonly clock: Clock | null;
   readonly jobSource: JobSource | null;
+  /** Deposit verifiers and destination balances for the swaps (absent: unchecked, logged). */
+  readonly sources?: SwapSourcePorts | undefined;
 }
 
 export interface HostOptions extends ChainPortOptions {
@@ -57,6 +60,7 @@ export function productObligations(
       senders: options.senders,
       log: options.log,
       cushion: options.cushion,
+      sources: options.sources,
     }),
     jobSettlementObligation({
       escrows: options.escrows,

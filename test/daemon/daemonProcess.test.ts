@@ -90,7 +90,7 @@ describe('settle daemon', () => {
   it('fulfils a swap to the EVM chain and serves /health, /machines and /metrics on 127.0.0.1', async () => {
     const user = Wallet.createRandom().address;
     const amount = 123_456_789_000n;
-    const id = rig.assignSwap(user, amount);
+    const id = await rig.assignSwap(user, amount);
     await until(() => rig.subtensor.contract.swaps.get(id)?.status === 'Fulfilled', 'the swap to be marked fulfilled');
     expect(await balanceOf(user)).toBe(amount);
 
@@ -134,7 +134,7 @@ describe('settle daemon', () => {
     await rig.evmProxy.down();
     await rig.subtensor.goAway();
     const user = Wallet.createRandom().address;
-    const id = rig.assignSwap(user, 5_000n);
+    const id = await rig.assignSwap(user, 5_000n);
     const before = daemon.output().length;
     await until(
       () =>

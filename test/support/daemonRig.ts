@@ -23,6 +23,11 @@ const SETTLE = fileURLToPath(new URL('../../src/cli/settle.mjs', import.meta.url
 export const EVM_CHAIN_ID = 31337;
 /** The EVM chain's name in the daemon's configuration (swap destination and job chain). */
 export const EVM_CHAIN = 'eth';
+/** Every rig swap's deposit: what its user pays the miner on the EVM chain, and where. */
+export const DEPOSIT_WEI = 10n ** 15n;
+export const MINER_DEPOSIT_ADDRESS = '0x000000000000000000000000000000000000dEaD';
+/** Confirmations the rig's daemon requires of a deposit (the chain mines every 500 ms). */
+export const DEPOSIT_CONFIRMATIONS = 2;
 
 export interface DaemonChild {
   readonly child: ChildProcess;
@@ -88,8 +93,14 @@ export interface DaemonRig {
   readonly tokenAddress: string;
   /** Starts `settle daemon` (with --init while no store exists yet). */
   spawn(extraArgs?: readonly string[]): DaemonChild;
-  /** Assigns a swap to the miner whose destination is the EVM chain's coin. */
-  assignSwap(user: string, amount: bigint, timeoutBlocks?: number): bigint;
+  /**
+   * Assigns a swap to the miner whose destination is the EVM chain's coin, after its user's
+   * deposit (DEPOSIT_WEI from `depositor` to MINER_DEPOSIT_ADDRESS) is mined on that chain: the
+   * daemon verifies it there before paying (issue 16).
+   */
+  assignSwap(user: string, amount: bigint, timeoutBlocks?: number): Promise<bigint>;
+  /** The users' side of every deposit: the EVM account swaps say their deposits come from. */
+  readonly depositor: Wallet;
   /** Creates escrow locks for jobs (as the payee does) and reports them running. */
   startJobs(plans: readonly { lock: bigint; cost: bigint }[]): Promise<JobPlan[]>;
   report(job: JobPlan, phase: 'running' | 'ended' | 'published'): void;
@@ -118,6 +129,7 @@ export async function startDaemonRig(options: DaemonRigOptions = {}): Promise<Da
   const hotkey = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice');
   subtensor.endow(hotkey.address, 10n ** 12n);
   const transferWallet = evm.wallet(4);
+  const depositor = evm.wallet(7);
   const writeKey = (name: string, secret: string): void =>
     writeFileSync(join(dir, name), `${secret}\n`, { mode: 0o600 });
   writeKey('hotkey.key', '//Alice');
@@ -139,6 +151,8 @@ swaps:
   pollIntervalMs: 200
   destinations:
     ${EVM_CHAIN}: { type: evm, rpcUrl: "${evmUrl}", chainId: ${EVM_CHAIN_ID}, key: { file: ./transfer.key }, confirmations: 1 }
+  sources:
+    ${EVM_CHAIN}: { confirmations: ${DEPOSIT_CONFIRMATIONS} }
 jobs:
   feed: ./jobs.jsonl
   claimIntervalSec: ${options.claimIntervalSec ?? 2}
@@ -169,9 +183,23 @@ jobs:
     spawn(extraArgs = []) {
       return spawnSettleDaemon(configPath, dataDir, log, children, extraArgs);
     },
-    assignSwap(user, amount, timeoutBlocks = 2_400) {
+    depositor,
+    async assignSwap(user, amount, timeoutBlocks = 2_400) {
+      const deposit = await depositor.sendTransaction({ to: MINER_DEPOSIT_ADDRESS, value: DEPOSIT_WEI });
+      const receipt = await deposit.wait();
       return subtensor.contract.createSwap(
-        { miner: hotkey.address, destChain: EVM_CHAIN, userDestAddress: user, destAmount: amount },
+        {
+          miner: hotkey.address,
+          destChain: EVM_CHAIN,
+          userDestAddress: user,
+          destAmount: amount,
+          sourceChain: EVM_CHAIN,
+          sourceAmount: DEPOSIT_WEI,
+          sourceTxHash: deposit.hash,
+          sourceTxBlock: receipt!.blockNumber,
+          userSourceAddress: depositor.address,
+          minerSourceAddress: MINER_DEPOSIT_ADDRESS,
+        },
         subtensor.best.number,
         timeoutBlocks,
       ).id;

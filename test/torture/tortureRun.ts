@@ -5,7 +5,8 @@
  * each time, while swaps are assigned and jobs end and publish. Then it runs to the end,
  * stops on SIGTERM, and the chains are checked:
  * - exactly one transfer to the user of every Fulfilled swap, marked with that transfer's
- *   hash; none for a swap that ended without sending; at most one (and a recovery entry) for
+ *   hash; no transfer to a user whose deposit the machine did not record verified at the
+ *   required confirmations, or that the EVM chain does not hold (issue 16); none for a swap that ended without sending; at most one (and a recovery entry) for
  *   one in Recovery; no mark_fulfilled executed twice;
  * - every job that ended with a cost is claimed: min(cost, lock) reached the payee, once;
  * - every machine in Recovery has its recovery-log entry, and the log has no other.
@@ -22,7 +23,15 @@ import { finalMachines } from '../../sim/simHost.ts';
 import { jobIdHex } from '../../src/chains/evm/evmEscrow.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { readRecoveryLog } from '../../src/store/recoveryLog.ts';
-import { EVM_CHAIN, startDaemonRig, type DaemonRig, type JobPlan } from '../support/daemonRig.ts';
+import {
+  DEPOSIT_CONFIRMATIONS,
+  DEPOSIT_WEI,
+  EVM_CHAIN,
+  MINER_DEPOSIT_ADDRESS,
+  startDaemonRig,
+  type DaemonRig,
+  type JobPlan,
+} from '../support/daemonRig.ts';
 import { jobMachineId, swapMachineId } from '../../machines/index.ts';
 
 export interface TortureOptions {
@@ -86,7 +95,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
         if (step < options.swaps) {
           const user = Wallet.createRandom().address;
           users.push(user);
-          rig.assignSwap(user, BigInt(draw(1, 1_000)) * 10n ** 12n);
+          await rig.assignSwap(user, BigInt(draw(1, 1_000)) * 10n ** 12n);
         }
         jobs.forEach((job, i) => {
           if (endsAt[i] === step) rig.report(job, 'ended');
@@ -129,6 +138,28 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
   } finally {
     await rig.stop();
   }
+}
+
+/**
+ * No payout without a verified deposit: the machine recorded `verified` at the required
+ * confirmations for the swap's own source transaction, and the EVM chain holds that deposit.
+ */
+async function checkDeposit(rig: DaemonRig, id: string, c: SwapContext, violations: string[]): Promise<void> {
+  const d = c.deposit;
+  if (d === null || d.verdict !== 'verified' || d.txHash !== c.terms.sourceTxHash)
+    return void violations.push(`${id}: paid with deposit record ${JSON.stringify(d)}`);
+  if (d.confirmations < d.required || d.required < DEPOSIT_CONFIRMATIONS)
+    violations.push(`${id}: paid on ${d.confirmations} of ${d.required} confirmations`);
+  const tx = await rig.evm.provider.getTransaction(d.txHash);
+  const receipt = await rig.evm.provider.getTransactionReceipt(d.txHash);
+  if (
+    tx === null ||
+    receipt?.status !== 1 ||
+    getAddress(tx.to ?? '0x') !== getAddress(MINER_DEPOSIT_ADDRESS) ||
+    tx.value < DEPOSIT_WEI ||
+    getAddress(tx.from) !== getAddress(rig.depositor.address)
+  )
+    violations.push(`${id}: paid, but the chain does not hold its deposit ${d.txHash}`);
 }
 
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -198,6 +229,7 @@ async function verify(
     const swap = subtensor.contract.swaps.get(BigInt(index));
     const marks = subtensor.contract.executedMarks.filter((m) => m.swapId === BigInt(index)).length;
     if (marks > 1) violations.push(`${id}: mark_fulfilled executed ${marks} times`);
+    if (txs.length > 0) await checkDeposit(rig, id, machine.context as SwapContext, violations);
     if (machine.state === 'Fulfilled') {
       if (txs.length !== 1) violations.push(`${id}: Fulfilled with ${txs.length} transfers to the user`);
       else if (swap?.destTxHash !== txs[0]!.hash)
