@@ -15,6 +15,7 @@ import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import { isFatalToHost } from '../../src/engine/live.ts';
 import type { JobSettlementObligation } from '../../src/obligations/jobSettlement/index.ts';
 import type { SwapFulfillmentObligation } from '../../src/obligations/swapFulfillment/index.ts';
+import { WitnessedSender } from '../../src/witness/witnessedSender.ts';
 
 type Bug = readonly EngineInterceptor[];
 
@@ -97,6 +98,37 @@ export const ClaimTxIsPayment: Bug = [
         for (const task of tasks) events.set(task.id, { type: 'CLAIM_FAILED', error: String(error) });
       }
       return events;
+    },
+  },
+];
+
+/**
+ * Bug: the witness check removed: the first signature of a swap goes straight to the sender
+ * inside the witness, whatever the chain shows (the margin is still judged, as the host does).
+ */
+export const WitnessRemoved: Bug = [
+  {
+    async performEffect(call, next) {
+      const context = call.context as SwapContext;
+      if (call.kind !== SWAP_KIND || call.effect !== 'sendTransfer' || context.transfer !== null) return next(call);
+      const ports = (call.obligation as SwapFulfillmentObligation).ports;
+      const sender = ports.senders.get(context.terms.destChain)!;
+      const bare = sender instanceof WitnessedSender ? sender.inner : sender;
+      try {
+        const height = await ports.contract!.currentBlock();
+        if (height + context.marginBlocks > context.terms.timeoutBlock)
+          return { type: 'BLOCK', height } satisfies SwapEvent;
+        const signed = await bare.sign({
+          swapId: context.terms.swapId,
+          chain: context.terms.destChain,
+          to: context.terms.userDestAddress,
+          amount: BigInt(context.terms.destAmount),
+        });
+        return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash } satisfies SwapEvent;
+      } catch (error) {
+        if (isFatalToHost(error)) throw error;
+        return null;
+      }
     },
   },
 ];

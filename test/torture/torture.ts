@@ -1,9 +1,10 @@
 /**
- * `npm run torture -- --kills N [--seed S] [--swaps N] [--jobs N]`: the daemon killed with
- * SIGKILL N times against a local EVM node and the fake Subtensor (see tortureRun.ts). With
- * `--ocean-node`: the daemon configured by network name beside ocean-node (its SQLite job
- * database, its claimer racing on the same key; see oceanNodeTorture.ts). Exit 0 when every
- * check holds, 1 with the violations listed.
+ * `npm run torture -- --kills N [--seed S] [--swaps N] [--jobs N] [--backup-every N] [--restore-after N]`:
+ * the daemon killed with SIGKILL N times against a local EVM node and the fake Subtensor, older
+ * copies of its data directory put back between kills (see tortureRun.ts). With `--ocean-node`:
+ * the daemon configured by network name beside ocean-node (its SQLite job database, its claimer
+ * racing on the same key; see oceanNodeTorture.ts). Exit 0 when every check holds, 1 with the
+ * violations listed.
  */
 import { Command } from 'commander';
 import { integerOption } from '../../src/cli/main.ts';
@@ -20,8 +21,28 @@ const options = new Command()
     '--ocean-node',
     'beside ocean-node: jobs from its SQLite database, its claimer racing, the chain by network name',
   )
+  .option(
+    '--backup-every <n>',
+    'copy the data directory aside every n kills (0: never)',
+    integerOption('--backup-every', 0, 100_000),
+    10,
+  )
+  .option(
+    '--restore-after <n>',
+    'put the copy back this many kills later',
+    integerOption('--restore-after', 1, 100_000),
+    4,
+  )
   .parse(process.argv)
-  .opts<{ kills: number; seed: number; swaps: number; jobs: number; oceanNode?: boolean }>();
+  .opts<{
+    kills: number;
+    seed: number;
+    swaps: number;
+    jobs: number;
+    backupEvery: number;
+    restoreAfter: number;
+    oceanNode?: boolean;
+  }>();
 
 const started = Date.now();
 if (options.oceanNode === true) {
@@ -48,7 +69,8 @@ const report = await runTorture({ ...options, progress: (line) => process.stdout
 process.stdout.write(
   `torture: ${report.kills} kills, ${report.restarts} starts in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
     `swaps ${JSON.stringify(report.swapStates)}, jobs ${JSON.stringify(report.jobStates)}; ` +
-    `${report.transfers} transfers, ${report.claimed} claimed, ${report.recoveryEntries} recovery entries\n` +
+    `${report.transfers} transfers, ${report.claimed} claimed, ${report.recoveryEntries} recovery entries; ` +
+    `${report.restores} older copies put back (${report.adopted} transfers adopted, ${report.dismissed} dismissed, ${report.fulfilledForgotten} swaps only a forgotten life knew)\n` +
     `torture: data and the daemon's log in ${report.dir}\n`,
 );
 if (report.violations.length > 0) {

@@ -7,6 +7,7 @@ import { errorField } from '../../errors.ts';
 import type { SwapContext, SwapEvent } from '../../../machines/index.ts';
 import { isSimulatedCrash } from '../../engine/crashpoints.ts';
 import {
+  EffectWaits,
   NeverLands,
   TransferRefused,
   type Logger,
@@ -76,10 +77,12 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
     return null;
   } catch (error) {
     rethrowCrash(error);
-    ports.log.warn(
-      { machine: id, effect: 'sendTransfer', err: errorField(error) },
-      'transfer step failed; retrying next tick',
-    );
+    if (!(error instanceof EffectWaits)) {
+      ports.log.warn(
+        { machine: id, effect: 'sendTransfer', err: errorField(error) },
+        'transfer step failed; retrying next tick',
+      );
+    }
     return null;
   }
 }
