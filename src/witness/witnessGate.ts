@@ -220,7 +220,8 @@ export class WitnessGate {
   }
 
   private async recordAndTell(verdict: Verdict): Promise<void> {
-    const key = JSON.stringify([verdict.unknown.map((i) => [i.id, i.nonce]), verdict.more]);
+    // Told again once the chain has answered, if it had not: the operator reads what it shows.
+    const key = JSON.stringify([verdict.unknown.map((i) => [i.id, i.nonce]), verdict.more, verdict.shows === null]);
     const before = this.told.get(verdict.chain);
     if (before === key) return;
     this.told.set(verdict.chain, key);
