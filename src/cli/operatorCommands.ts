@@ -11,6 +11,7 @@ import { AlreadyResolved, RecoveryEntryUnknown, StoreError, UsageError } from '.
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
 import { readRecoveryLog, type RecoveryEntry } from '../store/recoveryLog.ts';
 import { appendResolution, readResolutions, type Resolution } from '../store/recoveryResolutions.ts';
+import { heldAccounts, readWitnessFiles } from '../witness/heldAccounts.ts';
 import { locateData, type Where } from './dataLocation.ts';
 
 export { dataDirOf, type Where } from './dataLocation.ts';
@@ -28,6 +29,7 @@ function dataDirFor(where: Where, err: NodeJS.WritableStream): string {
 interface StoreView {
   readonly live: Array<{ id: string; state: string; seq: number; context: unknown }>;
   readonly archived: number;
+  readonly history: { storeId: string; position: number } | null;
 }
 
 /**
@@ -52,6 +54,7 @@ async function readStore(storeDir: string): Promise<StoreView> {
           context: (r.snapshot as { context: unknown }).context,
         })),
         archived: store.archivedIds.size,
+        history: store.history(),
       };
     } catch (error) {
       const racing =
@@ -70,19 +73,27 @@ export async function statusCommand(
 ): Promise<number> {
   const dataDir = dataDirFor(where, err);
   const paths = dataPaths(dataDir);
-  const { live, archived } = await readStore(paths.store);
+  const witness = await readWitnessFiles(paths.witness, paths.reconcile); // before the store: see heldAccounts.ts
+  const { live, archived, history } = await readStore(paths.store);
   const { entries, unfinishedTail } = await readRecoveryLog(paths.recoveryLog);
   const resolutions = await readResolutions(paths.resolutions);
   const open = entries.filter((e) => !resolutions.has(e.key));
   const pid = lockHolder(paths.lock);
+  const held = heldAccounts(witness, history);
   if (where.json === true) {
+    const machines = live.map(({ id, state, seq }) => ({ id, state, seq }));
     out.write(
-      `${JSON.stringify({ dataDir, daemonPid: pid, live: live.map(({ id, state, seq }) => ({ id, state, seq })), archived, recovery: { entries: entries.length, open: open.length } })}\n`,
+      `${JSON.stringify({ dataDir, daemonPid: pid, store: history, live: machines, archived, recovery: { entries: entries.length, open: open.length }, signingHeld: held })}\n`,
     );
     return 0;
   }
   out.write(`data: ${dataDir}\n`);
   out.write(`daemon: ${pid === null ? 'not running' : `running (pid ${pid})`}\n`);
+  if (history !== null) out.write(`store: ${history.storeId}, position ${history.position}\n`);
+  for (const h of held)
+    out.write(
+      `SIGNING HELD on ${h.chain} (${h.account}): ${h.unknown} transaction(s) the store does not know; settle reconcile list --config ...\n`,
+    );
   out.write(`machines: ${live.length} live, ${archived} finished\n`);
   const width = Math.max(0, ...live.map((m) => m.id.length));
   for (const machine of live.sort((a, b) => a.id.localeCompare(b.id))) {
