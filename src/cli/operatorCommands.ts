@@ -4,7 +4,7 @@
  * daemon owns those); a resolution is appended to its own file, with who and why.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { knownMachineVersions } from '../../machines/index.ts';
+import { knownMachineVersions, requiredPayout } from '../../machines/index.ts';
 import { dataPaths } from '../daemon/dataPaths.ts';
 import { lockHolder } from '../daemon/lockFile.ts';
 import { AlreadyResolved, RecoveryEntryUnknown, StoreError, UsageError } from '../errors.ts';
@@ -108,16 +108,29 @@ export async function statusCommand(
 
 function describeContext(context: unknown): string {
   const c = context as {
-    terms?: { destChain?: string; destAmount?: string; chain?: string };
+    terms?: { destChain?: string; destAmount?: string; chain?: string; contract?: string; senderPin?: string };
     markAttempts?: number;
     lastError?: string | null;
   };
   const parts: string[] = [];
-  if (c.terms?.destChain !== undefined) parts.push(`${c.terms.destAmount} on ${c.terms.destChain}`);
+  if (c.terms?.destChain !== undefined) parts.push(describePayout(c.terms));
   if (c.terms?.chain !== undefined) parts.push(`escrow on ${c.terms.chain}`);
   if (typeof c.markAttempts === 'number' && c.markAttempts > 0) parts.push(`${c.markAttempts} mark attempts`);
   if (typeof c.lastError === 'string') parts.push(`last error: ${c.lastError}`);
   return parts.join(', ');
+}
+
+/** A swap's payout as its contract requires it (Solana: 99% of to_amount, from the pinned address). */
+function describePayout(terms: {
+  destChain?: string;
+  destAmount?: string;
+  contract?: string;
+  senderPin?: string;
+}): string {
+  if (terms.contract !== 'solana' || terms.destAmount === undefined) return `${terms.destAmount} on ${terms.destChain}`;
+  const payout = requiredPayout('solana', BigInt(terms.destAmount));
+  const from = terms.senderPin === undefined || terms.senderPin === '' ? '' : ` from ${terms.senderPin}`;
+  return `pays ${payout} (to_amount ${terms.destAmount}) on ${terms.destChain}${from}`;
 }
 
 export async function recoveryList(
@@ -143,8 +156,12 @@ export async function recoveryList(
   return 0;
 }
 
+/**
+ * The entry named `key`: its machine id (`swap:<id>`), or a swap's bare id, which for the Solana
+ * swap manager is the swap key validators and explorers show.
+ */
 function findEntry(entries: readonly RecoveryEntry[], key: string, path: string): RecoveryEntry {
-  const entry = entries.find((e) => e.key === key);
+  const entry = entries.find((e) => e.key === key) ?? entries.find((e) => e.key === `swap:${key}`);
   if (entry === undefined) throw new RecoveryEntryUnknown(key, path);
   return entry;
 }
@@ -157,7 +174,7 @@ export async function recoveryShow(
   const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
   const entry = findEntry(entries, where.key, paths.recoveryLog);
-  const resolution = (await readResolutions(paths.resolutions)).get(where.key) ?? null;
+  const resolution = (await readResolutions(paths.resolutions)).get(entry.key) ?? null;
   out.write(`${JSON.stringify({ ...entry, resolution }, null, 2)}\n`);
   return 0;
 }
@@ -172,19 +189,17 @@ export async function recoveryResolve(
     throw new UsageError('--reason: say why it is resolved (what was checked, what was done)');
   const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
-  findEntry(entries, where.key, paths.recoveryLog);
-  const earlier = (await readResolutions(paths.resolutions)).get(where.key);
+  const { key } = findEntry(entries, where.key, paths.recoveryLog);
+  const earlier = (await readResolutions(paths.resolutions)).get(key);
   if (earlier !== undefined)
-    throw new AlreadyResolved(
-      `'${where.key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`,
-    );
+    throw new AlreadyResolved(`'${key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`);
   const resolution: Resolution = {
-    key: where.key,
+    key,
     by: where.by.trim(),
     reason: where.reason.trim(),
     at: (where.now?.() ?? new Date()).toISOString(),
   };
   await appendResolution(paths.resolutions, resolution);
-  out.write(`resolved ${where.key} (recorded in ${paths.resolutions})\n`);
+  out.write(`resolved ${key} (recorded in ${paths.resolutions})\n`);
   return 0;
 }
