@@ -22,6 +22,8 @@ export const FAULT_KINDS = [
   'validator-timeout',
   'payer-cancel',
   'batch-revert',
+  'rollback',
+  'twin',
   'deposit-missing',
   'deposit-late',
   'deposit-short',
@@ -47,6 +49,9 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
   'validator-timeout': 'swaps created close to their timeout: validators time them out while we send',
   'payer-cancel': 'short locks, and payers who cancel expired locks themselves',
   'batch-revert': 'a claim transaction reverts',
+  rollback:
+    'an older copy of the data directory is put back (store alone, or with its witness journal); the chains keep theirs',
+  twin: 'a second host runs for a while on a copy of the data directory, on the same chains',
   'deposit-missing': "a swap's deposit never arrives on the source chain",
   'deposit-late': "a swap's deposit arrives late (perhaps too late to start the payout)",
   'deposit-short': "a swap's deposit is one unit short of from_amount",
@@ -72,6 +77,8 @@ export const FAULT_RATES: Readonly<Record<FaultKind, number>> = {
   'validator-timeout': 0.2,
   'payer-cancel': 0.25,
   'batch-revert': 0.05,
+  rollback: 0.02,
+  twin: 0.02,
   // Per swap (a deposit's fate is decided once) and per chain and block (a short wallet).
   'deposit-missing': 0.04,
   'deposit-late': 0.08,
@@ -81,8 +88,18 @@ export const FAULT_RATES: Readonly<Record<FaultKind, number>> = {
   'wallet-short': 0.03,
 };
 
-/** The kinds that kill the process: a run with them is compared with the same run without. */
-export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set(['crash', 'torn-write', 'failed-write']);
+/**
+ * The kinds that end a host's life: a run with them is compared with the same run without.
+ * A rollback and a twin too: once the operator has reconciled, the chains must hold what they
+ * would have held without them.
+ */
+export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set([
+  'crash',
+  'torn-write',
+  'failed-write',
+  'rollback',
+  'twin',
+]);
 
 export function parseFaults(spec: string): ReadonlySet<FaultKind> {
   const text = spec.trim();

@@ -173,14 +173,18 @@ export const swapModule: SimModule = {
     };
     const { contract, senders } = net === null ? ports : faultySwapPorts(ports, net, world);
     return {
-      obligation: (log) =>
-        swapFulfillmentObligation({
+      obligation: (log, life) => {
+        const wrap = life?.wrapSender;
+        const lifeSenders =
+          wrap === undefined ? senders : new Map([...senders].map(([chain, sender]) => [chain, wrap(sender)]));
+        return swapFulfillmentObligation({
           contract,
-          senders,
+          senders: lifeSenders,
           log,
           cushion: world.state.plan.marginBlocks,
           sources: simSourcePorts(world, net),
-        }),
+        });
+      },
     };
   },
   invariantNames: [

@@ -1,7 +1,8 @@
 /**
- * A store written by the previous release (test/fixtures/store-v1-swaps: swapFulfillment
- * version 1 records in every live state, and an archived one, written by settle at 008cc88)
- * opens under this one: each record is migrated and rewritten as version 2 before any effect,
+ * A store written by an earlier release (test/fixtures/store-v1-swaps: swapFulfillment version
+ * 1 records in every live state, and an archived one, written by settle at 008cc88, store layout
+ * 2; test/fixtures/store-v1-swaps-layout3: the same records written by main at a2a1987, the
+ * release before machine version 2, store layout 3 with its history) opens under this one: each record is migrated and rewritten as version 2 before any effect,
  * and every swap resumes where it stood, its signed bytes re-broadcast, never re-signed.
  */
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +16,10 @@ import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../../src/store/recoveryLog.ts';
 import { silentLog, tempDir } from '../support/simFixture.ts';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/store-v1-swaps', import.meta.url));
+const FIXTURES = {
+  'settle at 008cc88 (store layout 2)': fileURLToPath(new URL('../fixtures/store-v1-swaps', import.meta.url)),
+  'main at a2a1987 (store layout 3)': fileURLToPath(new URL('../fixtures/store-v1-swaps-layout3', import.meta.url)),
+};
 
 function terms(n: number): SwapTerms {
   return {
@@ -40,7 +44,7 @@ function terms(n: number): SwapTerms {
   };
 }
 
-describe('a version-1 store under version 2', () => {
+describe.each(Object.entries(FIXTURES))('a version-1 store written by %s under version 2', (_, FIXTURE) => {
   it('opens, rewrites every live record as version 2 before any effect, and resumes each swap', async () => {
     const dir = tempDir('settle-v1-');
     cpSync(FIXTURE, join(dir, 'store'), { recursive: true });
@@ -78,7 +82,10 @@ describe('a version-1 store under version 2', () => {
       create: false,
       knownMachines: knownMachineVersions,
     });
-    expect((await store.loadLive()).map((r) => r.machine.version)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    // On disk: version 1; read through the machine's migration, every record is version 2.
+    const onDisk = readFileSync(join(FIXTURE, 'log', readdirSync(join(FIXTURE, 'log')).sort()[0]!), 'utf8');
+    expect(onDisk.match(/"machine":\{"name":"swapFulfillment","version":1\}/g)?.length).toBe(8);
+    expect((await store.loadLive()).map((r) => r.machine.version)).toEqual([2, 2, 2, 2, 2, 2, 2]);
     const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
     const host = await openHost({
       store,

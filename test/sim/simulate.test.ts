@@ -17,6 +17,7 @@ import {
   SendsBeforePersisting,
   SendsTooLate,
   VerifiesOnZeroConfirmations,
+  WitnessRemoved,
 } from '../support/plantedBugs.ts';
 
 const ALL = parseFaults('all');
@@ -76,6 +77,7 @@ describe('sensitivity: each classic bug, planted around the engine, is caught', 
     ['pay without verifying the deposit', PaysWithoutVerifying, INVARIANT.neverPaidUnverified],
     ['verify a deposit on 0 confirmations', VerifiesOnZeroConfirmations, INVARIANT.neverPaidUnverified],
     ['gate the funds on this payout alone', GatesOnThisPayoutAlone, INVARIANT.neverStarvedEarlier],
+    ['the witness check removed (a store put back, a second host)', WitnessRemoved, INVARIANT.noDoubleSend],
   ];
 
   it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, interceptors, invariant) => {
