@@ -95,11 +95,20 @@ export function auditedSenders(
 }
 
 class AuditedSender implements TransferSender {
+  // The witness's optional reads, present exactly when the inner sender has them.
+  readonly witness?: TransferSender['witness'];
+  readonly identify?: TransferSender['identify'];
+  readonly activity?: TransferSender['activity'];
+
   constructor(
     private readonly world: World,
     private readonly book: SwapBook,
     private readonly inner: TransferSender,
-  ) {}
+  ) {
+    if (inner.witness !== undefined) this.witness = () => inner.witness!();
+    if (inner.identify !== undefined) this.identify = (raw) => inner.identify!(raw);
+    if (inner.activity !== undefined) this.activity = (query) => inner.activity!(query);
+  }
   get chain(): string {
     return this.inner.chain;
   }

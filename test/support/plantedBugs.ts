@@ -28,17 +28,14 @@ export const SendsBeforePersisting: Bug = [
     async performEffect(call, next) {
       const context = call.context as SwapContext;
       if (call.kind !== SWAP_KIND || call.effect !== 'sendTransfer' || context.transfer !== null) return next(call);
+      // Signed as the host signs (its checks and gate included); the bug is the broadcast here.
+      const event = (await next(call)) as SwapEvent | null;
+      if (event?.type !== 'TRANSFER_SIGNED') return event;
       const sender = (call.obligation as SwapFulfillmentObligation).ports.senders.get(context.terms.destChain)!;
-      const signed = await sender.sign({
-        swapId: context.terms.swapId,
-        chain: context.terms.destChain,
-        to: context.terms.userDestAddress,
-        amount: BigInt(context.terms.destAmount),
-      });
-      await sender.broadcast(signed.raw).catch((error: unknown) => {
+      await sender.broadcast(event.raw).catch((error: unknown) => {
         if (isFatalToHost(error)) throw error;
       });
-      return { type: 'TRANSFER_SIGNED', raw: signed.raw, hash: signed.hash } satisfies SwapEvent;
+      return event;
     },
   },
 ];

@@ -91,6 +91,9 @@ swaps:
   contract: solana
   solana: { rpcUrl: "${url}", cluster: mainnet, keypair: { file: ./miner.json }, markTimeoutSecs: 20 }
   pollIntervalMs: 200
+  # The swaps' deposits are claimed on BTC, which this run does not serve: opted out (logged at
+  # every start). The ink! torture (tortureRun.ts) checks real deposits on its EVM chain.
+  sources: { btc: unverified }
   destinations:
     sol: { type: solana, rpcUrl: "${url}", key: { file: ./miner.json }, asset: sol, network: devnet, nonceAccounts: [${nonceAccounts.map((a) => `"${a}"`).join(', ')}] }
 `,
