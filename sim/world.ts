@@ -18,10 +18,10 @@ import { SimRandom } from './rng.ts';
 import { sha256Hex } from './sha256.ts';
 import type { UtxoState } from './chains/simUtxoChain.ts';
 import type { SimModule } from './simModule.ts';
-import type { SourcesState } from './chains/simSource.ts';
+import { newSourcesState, type SourcesState } from './chains/simSource.ts';
 
 export const WORLD_FORMAT = 'settle/sim-world';
-export const WORLD_VERSION = 4;
+export const WORLD_VERSION = 3;
 export const BLOCK_SECONDS = 12;
 export const GENESIS_TIME = 1_767_225_600; // 2026-01-01T00:00:00Z
 
@@ -303,6 +303,8 @@ export class World {
         `simulated chain version ${state.version}; this release reads ${WORLD_VERSION}: delete its directory for a new run`,
       );
     }
+    // Written before swaps had a source chain: no deposits (its swaps' deposits are never found).
+    if (state.sources === undefined) (state as { sources: SourcesState }).sources = newSourcesState();
     return new World(state, modules, path);
   }
 

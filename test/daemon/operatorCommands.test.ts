@@ -94,6 +94,19 @@ async function buildDataDir(): Promise<void> {
     input: { terms: swapTerms('1', 'tao', '2500000000'), now: 100 },
   }).start();
   sending.send({ type: 'CLOCK', now: 101 });
+  sending.send({
+    type: 'DEPOSIT_VERIFIED',
+    deposit: {
+      verdict: 'verified',
+      reason: null,
+      txHash: 'btc-tx',
+      block: 7,
+      amountSeen: '100000',
+      senderSeen: 'bc1quser',
+      confirmations: 2,
+      required: 2,
+    },
+  });
   expect(sending.getSnapshot().value).toBe('Sending');
   const pending = createActor(swapFulfillment, {
     input: { terms: swapTerms('2', 'eth', '3000000000000000000'), now: 100 },

@@ -52,6 +52,19 @@ beforeEach(async () => {
   });
   const sending = createActor(swapFulfillment, { input: { terms: terms(KEY), now: 1_001 } }).start();
   sending.send({ type: 'CLOCK', now: 1_002 });
+  sending.send({
+    type: 'DEPOSIT_VERIFIED',
+    deposit: {
+      verdict: 'verified',
+      reason: null,
+      txHash: 's',
+      block: 1,
+      amountSeen: '100',
+      senderSeen: 'u',
+      confirmations: 2,
+      required: 2,
+    },
+  });
   expect(sending.getSnapshot().value).toBe('Sending');
   await store.put({
     id: `swap:${KEY}`,

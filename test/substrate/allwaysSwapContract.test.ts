@@ -256,6 +256,10 @@ describe('listAssigned', () => {
         destAmount: 1_267_650_600_228_229_401_496_703_205_377n, // 2^100 + 1
         taoAmount: 340_282_366_920_938_463_463_374_607_431_768_211_455n, // 2^128 - 1
         sourceTxHash: `0x${'ab'.repeat(32)}`,
+        // The deposit the miner checks before paying (issue 16): read as they are stored.
+        userSourceAddress: 'bc1quser-source',
+        minerSourceAddress: 'bc1qminer-deposits',
+        sourceTxBlock: 840_123,
       },
       7,
       50,
@@ -303,6 +307,9 @@ describe('listAssigned', () => {
           userDestAddress: charlie.address,
           senderPin: '',
           sourceTxHash: `0x${'ab'.repeat(32)}`,
+          userSourceAddress: 'bc1quser-source',
+          minerSourceAddress: 'bc1qminer-deposits',
+          sourceTxBlock: 840_123,
           initiatedAt: 7,
           timeoutAt: 57,
           maxExtendAt: null,
@@ -323,6 +330,9 @@ describe('listAssigned', () => {
           userDestAddress: '0x00000000000000000000000000000000000000aa',
           senderPin: '',
           sourceTxHash: `0x${'2'.padStart(64, '0')}`,
+          userSourceAddress: 'bc1qsource',
+          minerSourceAddress: 'bc1qminer',
+          sourceTxBlock: 1,
           initiatedAt: 9,
           timeoutAt: 39,
           maxExtendAt: null,
