@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { knownMachineVersions, type SwapTerms } from '../../machines/index.ts';
+import { ContractMismatch } from '../../src/errors.ts';
 import { openHost } from '../../src/host/host.ts';
 import type { AssignedSwap, SwapContract, TransferRequest, TransferSender } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
@@ -136,6 +137,41 @@ describe.each(Object.entries(FIXTURES))('a version-1 store written by %s under v
       'utf8',
     );
     expect(lines).toContain('"version":2');
+  });
+
+  it('is refused, before any effect, by a host configured for the Solana swap manager', async () => {
+    const dir = tempDir('settle-v1-');
+    cpSync(FIXTURE, join(dir, 'store'), { recursive: true });
+    const calls: string[] = [];
+    const contract: SwapContract = {
+      kind: 'solana',
+      miner: 'MinerKey',
+      now: async () => 1_000,
+      listAssigned: async () => [],
+      markFulfilled: async (r) => {
+        calls.push(`mark ${r.swapId}`);
+        return { ok: true };
+      },
+      getSwap: async () => null,
+    };
+    const store = await openLowdbSnapshotStore(join(dir, 'store'), {
+      create: false,
+      knownMachines: knownMachineVersions,
+    });
+    const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
+    const opening = openHost({
+      store,
+      recoveryLog,
+      swapContract: contract,
+      senders: new Map(),
+      escrows: new Map(),
+      clock: null,
+      jobSource: null,
+      log: silentLog,
+    });
+    await expect(opening).rejects.toThrow(ContractMismatch);
+    await expect(opening).rejects.toThrow(/swap:1 is a live swap of the ink contract, but swaps.contract is solana/);
+    expect(calls).toEqual([]);
   });
 
   it('is refused by a release that knows only version 2 without the migration', async () => {
