@@ -4,7 +4,8 @@
  * sender over ethers (against a local hardhat node, requests counted at the provider). Swaps
  * are assigned at once and the host ticks every 100 ms until all are Fulfilled; the calls of
  * an idle tick (the poll alone) are measured separately so the figure can be read for other
- * poll intervals.
+ * poll intervals. The transfer sender runs inside the witness (WitnessedSender), as in the
+ * daemon: its own calls, at a start and before each first send, are counted apart too.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,13 @@ import { AllwaysAbi } from '../src/chains/substrate/allwaysAbi.ts';
 import { AllwaysSwapContract } from '../src/chains/substrate/allwaysSwapContract.ts';
 import { ExtrinsicSearch } from '../src/chains/substrate/extrinsicSearch.ts';
 import { SubstrateChain } from '../src/chains/substrate/substrateChain.ts';
+import { TaoTransferSender } from '../src/chains/substrate/taoTransferSender.ts';
+import { NonceAllocator } from '../src/chains/nonceAllocator.ts';
 import { openHost } from '../src/host/host.ts';
+import { MemoryDecisions } from '../src/witness/reconcileDecisions.ts';
+import { WitnessGate } from '../src/witness/witnessGate.ts';
+import { MemoryWitnessJournal } from '../src/witness/witnessJournal.ts';
+import { WitnessedSender } from '../src/witness/witnessedSender.ts';
 import { openLowdbSnapshotStore } from '../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../src/store/recoveryLog.ts';
 import { devAccounts } from '../test/support/devAccounts.ts';
@@ -41,11 +48,17 @@ export interface AdapterRpc {
   readonly ticks: number;
   /** Subtensor calls of one tick with nothing assigned: the poll's own cost. */
   readonly idleTickSubtensor: number;
+  /** The witness's calls at a start, per paying account: EVM, and TAO on Subtensor. */
+  readonly witnessStartEvm: number;
+  readonly witnessStartSubtensor: number;
+  /** The witness's EVM calls before each first send (a signature), and how many signatures. */
+  readonly witnessPerFirstSendEvm: number;
+  readonly signatures: number;
 }
 
 export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
   const log = pino({ level: 'silent' });
-  const { alice } = await devAccounts();
+  const { alice, bob } = await devAccounts();
   const subtensor = await FakeSubtensor.start({ blockTimeMs: 100, finalityLag: 1 });
   const evm = await startEvmNode();
   const chain = await SubstrateChain.connect(subtensor.url, { log });
@@ -62,7 +75,7 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
       log,
       pollMs: 50,
     });
-    const sender = new EvmTransferSender({
+    const inner = new EvmTransferSender({
       chain: 'eth',
       provider,
       wallet: evm.wallet(4).connect(provider),
@@ -77,6 +90,40 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
       knownMachines: knownMachineVersions,
     });
     const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
+    const gate = new WitnessGate({
+      journal: new MemoryWitnessJournal(),
+      decisions: new MemoryDecisions(),
+      store,
+      opened: store.openedHistory,
+      log,
+      now: () => '',
+    });
+    // The witness's own calls: counted around each of its questions (effects run one at a time).
+    const witness = { calls: 0, asks: 0 };
+    const ask = inner.witness.bind(inner);
+    inner.witness = async () => {
+      const before = provider.calls;
+      try {
+        return await ask();
+      } finally {
+        witness.calls += provider.calls - before;
+        witness.asks += 1;
+      }
+    };
+    const sender = new WitnessedSender(inner, gate);
+    await gate.baseline('eth', await ask()); // a new store's baseline, as --init records it
+    const startBefore = provider.calls;
+    await gate.start([sender]);
+    const witnessStartEvm = provider.calls - startBefore;
+    const tao = new WitnessedSender(
+      new TaoTransferSender({ chain, search, signer: bob, nonces: new NonceAllocator(), log }),
+      gate,
+    );
+    const taoBefore = subtensor.requests.length;
+    await gate.start([tao]);
+    const witnessStartSubtensor = subtensor.requests.length - taoBefore;
+    const startAsks = witness.asks;
+    const startCalls = witness.calls;
     const host = await openHost({
       store,
       recoveryLog,
@@ -113,12 +160,17 @@ export async function adapterRpcPerSwap(swaps: number): Promise<AdapterRpc> {
       if (ticks > 2_000) throw new Error(`swaps not fulfilled after ${ticks} ticks`);
       await sleep(100);
     }
+    const signatures = witness.asks - startAsks;
     return {
       swaps,
       subtensorPerLifecycle: (subtensor.requests.length - before) / swaps,
       evmPerLifecycle: (provider.calls - evmBefore) / swaps,
       ticks,
       idleTickSubtensor,
+      witnessStartEvm,
+      witnessStartSubtensor,
+      witnessPerFirstSendEvm: signatures === 0 ? 0 : (witness.calls - startCalls) / signatures,
+      signatures,
     };
   } finally {
     await chain.disconnect();

@@ -148,6 +148,10 @@ async function main(): Promise<void> {
     `RPC calls per swap lifecycle on the real adapters (fake Subtensor + hardhat, ${real.swaps} swaps at once, a tick every 100 ms, ${real.ticks} ticks): ` +
       `Subtensor ${real.subtensorPerLifecycle.toFixed(1)}, EVM ${real.evmPerLifecycle.toFixed(1)}; an idle tick (the poll) costs ${real.idleTickSubtensor} Subtensor calls\n`,
   );
+  process.stdout.write(
+    `witness check (included above): per start and paying account, ${real.witnessStartEvm} EVM call(s), ${real.witnessStartSubtensor} Subtensor call(s) for a TAO account; ` +
+      `per first send, ${real.witnessPerFirstSendEvm.toFixed(1)} EVM call(s) (${real.signatures} signatures)\n`,
+  );
 
   const gas = await claimGas(smoke ? [1, 5] : [1, 10, 50, 200]);
   process.stdout.write(

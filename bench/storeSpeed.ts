@@ -26,12 +26,7 @@ import { MachineStepper } from '../src/engine/machineStepper.ts';
 import { encodeEnvelope } from '../src/store/checksummedJsonFile.ts';
 import { writeFileDurably } from '../src/store/durableFile.ts';
 import { encodeLogLine } from '../src/store/logLine.ts';
-import {
-  openLowdbSnapshotStore,
-  RECORD_FORMAT,
-  STORE_FORMAT,
-  STORE_LAYOUT_VERSION,
-} from '../src/store/lowdbSnapshotStore.ts';
+import { freshManifest, openLowdbSnapshotStore, RECORD_FORMAT, STORE_FORMAT } from '../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../src/store/recoveryLog.ts';
 import { segmentFileName } from '../src/store/segmentLog.ts';
 import type { MachineRecord } from '../src/store/snapshotStore.ts';
@@ -172,7 +167,7 @@ export async function seedStore(count: number): Promise<string> {
   const dir = join(await scratch(), 'store');
   mkdirSync(join(dir, 'log'), { recursive: true });
   mkdirSync(join(dir, 'archive'));
-  writeFileSync(join(dir, 'store.json'), encodeEnvelope(STORE_FORMAT, { layoutVersion: STORE_LAYOUT_VERSION }));
+  writeFileSync(join(dir, 'store.json'), encodeEnvelope(STORE_FORMAT, freshManifest()));
   const snapshot = snapshotOf(1) as { context: { terms: SwapTerms } };
   const fd = openSync(join(dir, 'log', segmentFileName(1)), 'w');
   for (let i = 1; i <= count; i += 1) {

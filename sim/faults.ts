@@ -22,6 +22,8 @@ export const FAULT_KINDS = [
   'validator-timeout',
   'payer-cancel',
   'batch-revert',
+  'rollback',
+  'twin',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -41,6 +43,9 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
   'validator-timeout': 'swaps created close to their timeout: validators time them out while we send',
   'payer-cancel': 'short locks, and payers who cancel expired locks themselves',
   'batch-revert': 'a claim transaction reverts',
+  rollback:
+    'an older copy of the data directory is put back (store alone, or with its witness journal); the chains keep theirs',
+  twin: 'a second host runs for a while on a copy of the data directory, on the same chains',
 };
 
 /** Per decision site. Sites are many (every call, every block), so rates are small. */
@@ -60,10 +65,22 @@ export const FAULT_RATES: Readonly<Record<FaultKind, number>> = {
   'validator-timeout': 0.2,
   'payer-cancel': 0.25,
   'batch-revert': 0.05,
+  rollback: 0.02,
+  twin: 0.02,
 };
 
-/** The kinds that kill the process: a run with them is compared with the same run without. */
-export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set(['crash', 'torn-write', 'failed-write']);
+/**
+ * The kinds that end a host's life: a run with them is compared with the same run without.
+ * A rollback and a twin too: once the operator has reconciled, the chains must hold what they
+ * would have held without them.
+ */
+export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set([
+  'crash',
+  'torn-write',
+  'failed-write',
+  'rollback',
+  'twin',
+]);
 
 export function parseFaults(spec: string): ReadonlySet<FaultKind> {
   const text = spec.trim();

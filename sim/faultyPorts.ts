@@ -1,7 +1,9 @@
 /** The product's chain ports of the simulated world, seen through the faulty network. */
 import type { JobTerms, SignedTransfer, SwapView } from '../machines/index.ts';
 import type {
+  ActivityQuery,
   AssignedSwap,
+  ChainActivity,
   ClaimEntry,
   Clock,
   Escrow,
@@ -11,10 +13,12 @@ import type {
   MarkRequest,
   Settlement,
   SignedBytes,
+  SignedIdentity,
   SwapContract,
   TransferRequest,
   TransferSender,
   TransferStatus,
+  WitnessReport,
 } from '../src/host/ports.ts';
 import { BatchReverted } from '../src/host/ports.ts';
 import { withoutStack } from './faults.ts';
@@ -54,11 +58,21 @@ class FaultySwapContract implements SwapContract {
 }
 
 class FaultySender implements TransferSender {
+  /** The witness's question goes through the network too (it may fail); only where the sender has one. */
+  readonly witness?: () => Promise<WitnessReport>;
+  readonly identify?: (raw: string) => SignedIdentity;
+  readonly activity?: (query: ActivityQuery) => Promise<ChainActivity[]>;
+
   constructor(
     private readonly inner: TransferSender,
     private readonly net: SimNetwork,
     private readonly world: World,
-  ) {}
+  ) {
+    const { witness, identify, activity } = inner;
+    if (witness !== undefined) this.witness = () => net.read('nonce', inner.chain, () => witness.call(inner));
+    if (identify !== undefined) this.identify = (raw) => identify.call(inner, raw);
+    if (activity !== undefined) this.activity = (query) => activity.call(inner, query);
+  }
   get chain(): string {
     return this.inner.chain;
   }

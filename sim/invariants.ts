@@ -33,6 +33,13 @@ export interface RunOutcome {
    * else holds at every instant.
    */
   readonly final?: boolean;
+  /**
+   * Machines an older copy of the data directory, put back, forgot (sim/dataDirFaults.ts):
+   * what they did meanwhile is on the chains only. The witness bounds that harm to "never
+   * paid twice"; a forgotten swap that then ends without its transfer (too late to start, as
+   * far as the put-back store knows) is that harm, not a lost send.
+   */
+  readonly forgotten?: ReadonlySet<string>;
 }
 
 export const RECOVERY_ONCE = INVARIANT.recoveryEntryExactlyOnce;

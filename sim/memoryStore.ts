@@ -1,7 +1,8 @@
 /**
  * The simulator's disk: a SnapshotStore and a RecoveryLog in memory, owned by the run rather
  * than by the host, so they survive the host's crashes exactly as files would. Store faults
- * (a failed write, a write torn by a crash) are injected here.
+ * (a failed write, a write torn by a crash) are injected here. A disk can be copied (a backup,
+ * a VM snapshot, a second host's copy): the copy shares no mutable state with it.
  */
 import type { RecoveryEntry, RecoveryLog } from '../src/store/recoveryLog.ts';
 import {
@@ -9,10 +10,14 @@ import {
   type MachineRecord,
   type RecordPlace,
   type SnapshotStore,
+  type StoreHistory,
 } from '../src/store/snapshotStore.ts';
 import { SimulatedCrash } from '../src/engine/crashpoints.ts';
 import { acceptedVersions, type KnownMachines } from '../src/store/recordValidation.ts';
 import type { FaultSource } from './faults.ts';
+
+/** The simulated store's identity: one store per run (its copies keep it, as copied files do). */
+export const SIM_STORE_ID = '5'.repeat(32);
 
 export class MemoryDisk {
   readonly live = new Map<string, MachineRecord>();
@@ -20,6 +25,19 @@ export class MemoryDisk {
   readonly recovery: RecoveryEntry[] = [];
   /** Incremented by the runner at each restart: a write that failed is not failed again forever. */
   generation = 0;
+  /** Writes made since the store was created (records and archives): the store's history. */
+  position = 0;
+
+  /** A copy as the disk is now: records are immutable, so the maps are copied, not the records. */
+  copy(): MemoryDisk {
+    const copy = new MemoryDisk();
+    for (const [id, record] of this.live) copy.live.set(id, record);
+    for (const [id, record] of this.archived) copy.archived.set(id, record);
+    copy.recovery.push(...this.recovery);
+    copy.generation = this.generation;
+    copy.position = this.position;
+    return copy;
+  }
 }
 
 export class MemorySnapshotStore implements SnapshotStore {
@@ -66,6 +84,11 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (this.faults?.decide('failed-write', site) === true) throw new Error(`EIO: write of ${record.id} failed`);
     if (this.faults?.decide('torn-write', site) === true) throw new SimulatedCrash('before-persist', record.id);
     this.disk.live.set(record.id, record);
+    this.disk.position += 1;
+  }
+
+  history(): StoreHistory {
+    return { storeId: SIM_STORE_ID, position: this.disk.position };
   }
 
   async archive(id: string): Promise<void> {
@@ -73,6 +96,7 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (record === undefined) throw new Error(`archive: '${id}' is not live`);
     this.disk.live.delete(id);
     this.disk.archived.set(id, record);
+    this.disk.position += 1;
   }
 
   async readArchived(id: string): Promise<MachineRecord> {

@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly onCrash?: (error: unknown) => void;
   /** Moves the world on between two polls; one block by default. */
   readonly advance?: (world: World) => Promise<void>;
+  /** Whether something between the polls ended the host's life (an older data directory put back). */
+  readonly restartNow?: () => boolean;
 }
 
 export interface RunResult {
@@ -44,6 +46,12 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
       if (options.advance === undefined) advanceBlock(options.world);
       else await options.advance(options.world);
       blocks += 1;
+      if (options.restartNow?.() === true) {
+        // An older data directory was put back under the host: a new one starts on it.
+        crashes += 1;
+        generation += 1;
+        current = await options.openHost(generation);
+      }
     }
     try {
       const summary = await current.host.tick();

@@ -9,7 +9,7 @@
  * fault it asks for goes through the FaultSource with a key naming the site (never a count).
  */
 import type { AnyObligation } from '../src/engine/obligation.ts';
-import type { Logger } from '../src/host/ports.ts';
+import type { Logger, TransferSender } from '../src/host/ports.ts';
 import type { RecordPlace } from '../src/store/snapshotStore.ts';
 import type { FaultKind, FaultSource } from './faults.ts';
 import type { InvariantResult, RunOutcome } from './invariants.ts';
@@ -19,7 +19,15 @@ import type { World } from './world.ts';
 /** A module's ports over one world (made once per simulated system: they outlive host deaths). */
 export interface SimConnection {
   /** The engine plug-in for one host's life, over these ports. */
-  obligation(log: Logger): AnyObligation;
+  obligation(log: Logger, life?: SimLife): AnyObligation;
+}
+
+/**
+ * What one host's life puts around a module's ports, as the daemon does around its own: the
+ * witness around every transfer sender (src/witness/), over that life's store and journal.
+ */
+export interface SimLife {
+  readonly wrapSender?: (sender: TransferSender) => TransferSender;
 }
 
 export interface SimModule {

@@ -3,6 +3,11 @@
  * open the real engine (with interceptors a test may plant) over them, generation after
  * generation. It runs whatever obligations the world's modules bring (sim/simModule.ts). The
  * scenario runner, the property tests and the crash-point explorer all drive this one thing.
+ *
+ * The disk is one simulated data directory (the store, the witness journal, the operator's
+ * decisions: sim/simWitness.ts). Between polls the operator reconciles what the witness holds
+ * on, and the data directory's own faults happen (sim/dataDirFaults.ts): an older copy put
+ * back (`rollback`), a second host started on a copy (`twin`).
  */
 import type { InspectionEvent } from 'xstate';
 import { SimulatedCrash, type CrashHook } from '../src/engine/crashpoints.ts';
@@ -12,10 +17,12 @@ import { isFatalToHost } from '../src/engine/live.ts';
 import type { Logger } from '../src/host/ports.ts';
 import { withoutStack, type FaultSource } from './faults.ts';
 import { checkInvariants, type InvariantResult } from './invariants.ts';
-import { MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
+import { DataDirFaults } from './dataDirFaults.ts';
+import { type MemoryDisk, MemoryRecoveryLog, MemorySnapshotStore } from './memoryStore.ts';
 import { SimNetwork } from './network.ts';
 import type { SimConnection } from './simModule.ts';
 import { finalMachines, type SimHost } from './simHost.ts';
+import { lifeWitness, operatorReconciles, SimDataDir, startLifeWitness, type LifeWitness } from './simWitness.ts';
 import { advanceBlock, type World } from './world.ts';
 
 export const SILENT_LOG: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -26,15 +33,24 @@ export interface SystemOptions {
   readonly inspect?: (event: InspectionEvent) => void;
   readonly log?: Logger;
   readonly trace?: (line: string) => void;
+  /** Copies of the data directory kept, one per poll, for `rollback` to put back (0: none). */
+  readonly backups?: number;
+}
+
+/** One host on one data directory: the main one, or a second host on a copy. */
+export interface HostOnDir extends SimHost {
+  readonly life: LifeWitness;
 }
 
 export class SimulatedSystem {
-  readonly disk = new MemoryDisk();
+  /** The data directory the host runs on; replaced when an older copy is put back. */
+  dir = SimDataDir.created();
   readonly net: SimNetwork;
+  private readonly dirFaults: DataDirFaults;
   private readonly connections: readonly SimConnection[];
   private tick = 0;
   /** The host of the current generation; replaced at each restart. */
-  current: SimHost | null = null;
+  current: HostOnDir | null = null;
 
   constructor(
     readonly world: World,
@@ -43,16 +59,17 @@ export class SimulatedSystem {
   ) {
     this.net = new SimNetwork(world, faults, () => this.disk.generation);
     this.connections = world.modules.map((module) => module.connect(world, this.net));
+    this.dirFaults = new DataDirFaults(this, options.backups ?? 0, (line) => this.options.trace?.(line));
+  }
+
+  get disk(): MemoryDisk {
+    return this.dir.disk;
   }
 
   /** A new host on the same disk: what a process restarted after a crash meets. */
   async openHost(generation: number): Promise<SimHost> {
     this.disk.generation = generation;
     if (generation > 0) this.options.trace?.(`restart ${generation}: a new host on the same store`);
-    const log = this.options.log ?? SILENT_LOG;
-    const obligations = this.connections.map((connection) => connection.obligation(log));
-    const store = new MemorySnapshotStore(this.disk, Engine.knownMachines(obligations), this.faults);
-    const recoveryLog = new MemoryRecoveryLog(this.disk, this.faults);
     let reached = 0;
     const crashHook: CrashHook = (point, machineId) => {
       reached += 1;
@@ -60,17 +77,41 @@ export class SimulatedSystem {
         throw withoutStack(() => new SimulatedCrash(point, machineId));
       }
     };
+    this.current = await this.openHostOn(this.dir, this.options.log ?? SILENT_LOG, crashHook);
+    this.dirFaults.opened();
+    return this.current;
+  }
+
+  /** The real engine restored from `dir`, every transfer sender inside that life's witness. */
+  async openHostOn(dir: SimDataDir, log: Logger, crashHook?: CrashHook): Promise<HostOnDir> {
+    const known = Engine.knownMachines(this.connections.map((connection) => connection.obligation(log)));
+    const store = new MemorySnapshotStore(dir.disk, known, this.faults);
+    const recoveryLog = new MemoryRecoveryLog(dir.disk, this.faults);
+    const life = lifeWitness(this.world, dir, store, log);
+    const obligations = this.connections.map((connection) =>
+      connection.obligation(log, { wrapSender: (sender) => life.wrapSender(sender) }),
+    );
     const host = await Engine.restore({
       store,
       recoveryLog,
       log,
       obligations,
-      crashHook,
+      ...(crashHook === undefined ? {} : { crashHook }),
       ...(this.options.inspect === undefined ? {} : { inspect: this.options.inspect }),
       ...(this.options.interceptors === undefined ? {} : { interceptors: this.options.interceptors }),
     });
-    this.current = { host, store, recoveryLog };
-    return this.current;
+    await startLifeWitness(this.world, dir, life);
+    return { host, store, recoveryLog, life };
+  }
+
+  /** Machines an older directory put back forgot, and whether a second host ran (sim/dataDirFaults.ts). */
+  get dataDirHistory(): { readonly forgotten: ReadonlySet<string>; readonly twinRan: boolean } {
+    return { forgotten: this.dirFaults.forgottenSoFar(), twinRan: this.dirFaults.twinStarted };
+  }
+
+  /** Whether the data directory's faults ended the current host's life since last asked (the runner restarts it). */
+  takeRestart(): boolean {
+    return this.dirFaults.takeRestart();
   }
 
   private generation = -1;
@@ -100,9 +141,13 @@ export class SimulatedSystem {
     }
   }
 
-  /** Time between two polls: usually one block; none (slow blocks) or several (missed polls). */
+  /**
+   * Time between two polls: usually one block; none (slow blocks) or several (missed polls).
+   * First, between the polls: the operator reconciles what the witness holds on, a second
+   * host (if one runs) polls, and the data directory's faults happen.
+   */
   async advance(): Promise<void> {
-    this.tick += 1;
+    await this.betweenPolls();
     if (this.faults.decide('slow-blocks', `tick:${this.tick}`)) return;
     const blocks = this.faults.decide('skipped-blocks', `tick:${this.tick}`)
       ? 2 + this.faults.pick(`skip:${this.tick}`, 4)
@@ -114,6 +159,26 @@ export class SimulatedSystem {
     }
   }
 
+  /** Between two polls, before time moves: the operator, a second host's poll, the data directory's faults. */
+  async betweenPolls(): Promise<void> {
+    this.tick += 1;
+    await this.reconcile();
+    await this.dirFaults.betweenPolls(this.tick);
+  }
+
+  /** The kept copies of the data directory, for the crash-point explorer's fingerprint. */
+  backupsImage(): string {
+    return this.dirFaults.image();
+  }
+
+  /** The operator's turn: every unknown transaction the current host's witness holds on is decided. */
+  async reconcile(): Promise<void> {
+    const current = this.current;
+    if (current === null) return;
+    const decided = await operatorReconciles(this.world, this.dir, current.life, current.store);
+    if (decided > 0) this.options.trace?.(`operator: ${decided} unknown transaction(s) adopted or dismissed`);
+  }
+
   /** The invariants now; `final` once the run is over (every obligation must have ended). */
   async invariants(final: boolean): Promise<InvariantResult[]> {
     if (this.current === null) throw new Error('no host opened yet');
@@ -123,6 +188,7 @@ export class SimulatedSystem {
       recovery: this.current.recoveryLog.entries(),
       marginBlocks: this.world.state.plan.marginBlocks,
       final,
+      forgotten: this.dirFaults.forgottenSoFar(),
     });
   }
 }

@@ -103,6 +103,43 @@ export class StoreError extends SettleError {
  */
 export class StoreMissing extends StoreError {}
 
+/**
+ * The store's log is shorter than what it, its manifest or its archive say it held: restored
+ * from an older copy, or its newest writes were lost (src/store/storeHistory.ts). Thrown by a
+ * writer's open, touching nothing; `evidence` says what was compared, with the counts.
+ */
+export class StoreBehind extends StoreError {
+  constructor(
+    file: string,
+    readonly evidence: string,
+  ) {
+    super(
+      file,
+      `${evidence}. The store is behind what it once held (restored from an older copy, or its newest writes were lost); ` +
+        'refusing to start, nothing touched. Put back the newest copy of the store directory, or see README "Restoring a backup"',
+    );
+  }
+}
+
+/**
+ * `settle start` found the simulated chains showing transfers its store does not know (its
+ * store, or its whole directory, was put back from an older copy): it refuses rather than
+ * hold (there is no operator in the embedded run to reconcile). `evidence` names each
+ * account, what its chain shows and what is known here.
+ */
+export class StoreBehindChains extends StoreError {
+  constructor(
+    dir: string,
+    readonly evidence: string,
+  ) {
+    super(
+      dir,
+      `${evidence}. The store is behind the chains (put back from an older copy?): paying now could pay twice; nothing was signed. ` +
+        `Put back the newest copy of ${dir}, or delete it for a new run`,
+    );
+  }
+}
+
 /** `settle daemon --init` on a directory that already holds a store. */
 export class StoreExists extends StoreError {}
 
@@ -208,6 +245,14 @@ export class RecoveryEntryUnknown extends SettleError {
     super(`no recovery entry '${key}' in ${file}`);
   }
 }
+
+/**
+ * `settle reconcile adopt|dismiss` refused a decision the chain or the store does not bear
+ * out: a transaction that is not among the unknown ones, bytes the chain did not give back, a
+ * swap it does not pay (recipient, amount, nothing signed yet), a swap that adopted one
+ * already, a chain without a witness. Nothing is recorded.
+ */
+export class ReconcileRefused extends SettleError {}
 
 /** `settle recovery resolve` on an entry a person already resolved (never resolved twice). */
 export class AlreadyResolved extends SettleError {}

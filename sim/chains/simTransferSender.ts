@@ -4,10 +4,14 @@
  */
 import {
   NeverLands,
+  type ActivityQuery,
+  type ChainActivity,
   type SignedBytes,
+  type SignedIdentity,
   type TransferRequest,
   type TransferSender,
   type TransferStatus,
+  type WitnessReport,
 } from '../../src/host/ports.ts';
 import type { SignedTransfer } from '../../machines/index.ts';
 import { sha256Hex } from '../sha256.ts';
@@ -48,13 +52,46 @@ export class SimTransferSender implements TransferSender {
     return address === minerAddressOn(this.chain);
   }
 
+  /** The next nonce counting transfers still pending, as eth_getTransactionCount('pending'). */
+  private nextNonce(from: string): number {
+    const pending = Object.values(this.ledger.transfers).filter((t) => t.from === from && t.includedBlock === null);
+    return Math.max(this.ledger.nonces[from] ?? 0, ...pending.map((t) => t.nonce + 1));
+  }
+
+  async witness(): Promise<WitnessReport> {
+    const account = minerAddressOn(this.chain);
+    return { kind: 'nonce', account, next: this.nextNonce(account) };
+  }
+
+  identify(raw: string): SignedIdentity {
+    const body = JSON.parse(raw) as RawTransfer;
+    return { account: body.from, nonce: body.nonce, id: this.hashOf(raw) };
+  }
+
+  async activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    const account = minerAddressOn(this.chain);
+    const ids = new Set(query.ids ?? []);
+    const inRange = (nonce: number): boolean =>
+      query.nonces !== undefined && nonce >= query.nonces.from && nonce < query.nonces.to;
+    return Object.values(this.ledger.transfers)
+      .filter((t) => t.from === account && (ids.has(t.hash) || inRange(t.nonce)))
+      .sort((a, b) => a.nonce - b.nonce)
+      .map((t) => ({
+        id: t.hash,
+        nonce: t.nonce,
+        to: t.to,
+        amount: BigInt(t.amount),
+        block: t.includedBlock,
+        raw: t.raw === '' ? null : t.raw,
+        note: t.swapId === '' ? 'a transfer settle did not sign' : `a transfer signed for swap ${t.swapId}`,
+      }));
+  }
+
   async sign(request: TransferRequest): Promise<SignedBytes> {
     const from = minerAddressOn(this.chain);
     if (request.from != null && request.from !== from)
       throw new Error(`the ${this.chain} sender signs for ${from}, not for the pinned ${request.from}`);
-    // The next nonce counting transfers still pending, as eth_getTransactionCount('pending').
-    const pending = Object.values(this.ledger.transfers).filter((t) => t.from === from && t.includedBlock === null);
-    const nonce = Math.max(this.ledger.nonces[from] ?? 0, ...pending.map((t) => t.nonce + 1));
+    const nonce = this.nextNonce(from);
     const body: RawTransfer = {
       chain: this.chain,
       from,

@@ -85,7 +85,13 @@ export const solanaSwapModule: SimModule = {
     };
     const { contract, senders } = net === null ? ports : faultySwapPorts(ports, net, world);
     return {
-      obligation: (log) => swapFulfillmentObligation({ contract, senders, log, cushion: SIM_SOLANA_CUSHION_SECS }),
+      obligation: (log, life) => {
+        // The witness of this host life around each sender (sim/simWitness.ts), as in the ink! flavour.
+        const wrap = life?.wrapSender;
+        const lifeSenders =
+          wrap === undefined ? senders : new Map([...senders].map(([chain, sender]) => [chain, wrap(sender)]));
+        return swapFulfillmentObligation({ contract, senders: lifeSenders, log, cushion: SIM_SOLANA_CUSHION_SECS });
+      },
     };
   },
   invariantNames: [

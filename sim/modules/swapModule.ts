@@ -143,8 +143,17 @@ export const swapModule: SimModule = {
     };
     const { contract, senders } = net === null ? ports : faultySwapPorts(ports, net, world);
     return {
-      obligation: (log) =>
-        swapFulfillmentObligation({ contract, senders, log, cushion: world.state.plan.marginBlocks }),
+      obligation: (log, life) => {
+        const wrap = life?.wrapSender;
+        const lifeSenders =
+          wrap === undefined ? senders : new Map([...senders].map(([chain, sender]) => [chain, wrap(sender)]));
+        return swapFulfillmentObligation({
+          contract,
+          senders: lifeSenders,
+          log,
+          cushion: world.state.plan.marginBlocks,
+        });
+      },
     };
   },
   invariantNames: [

@@ -1,4 +1,4 @@
-/** The `settle` command line: one verb per user (start, daemon, status, recovery, sim, diagram). */
+/** The `settle` command line: one verb per user (start, daemon, status, recovery, reconcile, sim, diagram). */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
 import { DEFAULT_MARGIN_BLOCKS } from '../defaults.ts';
@@ -174,6 +174,80 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (key: string, options) => {
       const { recoveryResolve } = await import('./operatorCommands.ts');
       exitCode = await recoveryResolve({ ...options, key }, process.stdout);
+    });
+
+  const reconcile = program
+    .command('reconcile')
+    .description(
+      'When signing is held: the transactions the chains show that the store does not know (a backup put back, a copy running elsewhere), and the decisions that lift the hold.',
+    );
+  const chains = (command: Command): Command =>
+    command
+      .requiredOption('--config <file>', "the daemon's configuration (its chains and keys are used to ask the chains)")
+      .option(
+        '--max-blocks <n>',
+        'blocks read back from the head when looking for a transaction',
+        integerOption('--max-blocks', 1, 10_000_000),
+        10_000,
+      );
+  chains(
+    reconcile
+      .command('list')
+      .description(
+        'Each paying account: what its chain shows, what is known here, each unknown transaction and the open swaps it matches.',
+      ),
+  )
+    .option('--json', 'JSON')
+    .action(async (options) => {
+      const { reconcileList } = await import('./reconcileCommand.ts');
+      exitCode = await reconcileList(
+        { ...options, config: requireReadableFile(options.config, '--config') },
+        process.stdout,
+      );
+    });
+  chains(
+    reconcile
+      .command('adopt')
+      .description('Record that an unknown transaction paid an open swap: the swap takes it as its transfer.')
+      .argument('<txid>', 'the transaction (hash)'),
+  )
+    .requiredOption('--swap <id>', 'the swap it paid (same recipient, same amount)')
+    .requiredOption('--by <name>', 'who decides')
+    .requiredOption('--reason <text>', 'what was checked')
+    .action(async (id: string, options) => {
+      const { reconcileAdopt } = await import('./reconcileCommand.ts');
+      exitCode = await reconcileAdopt(
+        { ...options, config: requireReadableFile(options.config, '--config'), id },
+        process.stdout,
+      );
+    });
+  chains(
+    reconcile
+      .command('dismiss')
+      .description(
+        'Record that an unknown transaction is not a payment settle owes (an escrow claim, a manual transfer...).',
+      )
+      .argument('[txid]', 'the transaction (hash)'),
+  )
+    .requiredOption('--chain <name>', 'the chain, as named in the configuration')
+    .option(
+      '--nonce <n>',
+      'the transaction by its nonce (when the chain could not say which)',
+      integerOption('--nonce', 0),
+    )
+    .option(
+      '--through-nonce <n>',
+      'every nonce up to this one: an account with a past this data directory never knew',
+      integerOption('--through-nonce', 0),
+    )
+    .requiredOption('--by <name>', 'who decides')
+    .requiredOption('--reason <text>', 'what it was, what was checked')
+    .action(async (id: string | undefined, options) => {
+      const { reconcileDismiss } = await import('./reconcileCommand.ts');
+      exitCode = await reconcileDismiss(
+        { ...options, config: requireReadableFile(options.config, '--config'), ...(id === undefined ? {} : { id }) },
+        process.stdout,
+      );
     });
 
   try {

@@ -4,13 +4,14 @@
  * daemon owns those); a resolution is appended to its own file, with who and why.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { knownMachineVersions } from '../../machines/index.ts';
+import { knownMachineVersions, requiredPayout } from '../../machines/index.ts';
 import { dataPaths } from '../daemon/dataPaths.ts';
 import { lockHolder } from '../daemon/lockFile.ts';
 import { AlreadyResolved, RecoveryEntryUnknown, StoreError, UsageError } from '../errors.ts';
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
 import { readRecoveryLog, type RecoveryEntry } from '../store/recoveryLog.ts';
 import { appendResolution, readResolutions, type Resolution } from '../store/recoveryResolutions.ts';
+import { heldAccounts, readWitnessFiles } from '../witness/heldAccounts.ts';
 import { locateData, type Where } from './dataLocation.ts';
 
 export { dataDirOf, type Where } from './dataLocation.ts';
@@ -28,6 +29,7 @@ function dataDirFor(where: Where, err: NodeJS.WritableStream): string {
 interface StoreView {
   readonly live: Array<{ id: string; state: string; seq: number; context: unknown }>;
   readonly archived: number;
+  readonly history: { storeId: string; position: number } | null;
 }
 
 /**
@@ -52,6 +54,7 @@ async function readStore(storeDir: string): Promise<StoreView> {
           context: (r.snapshot as { context: unknown }).context,
         })),
         archived: store.archivedIds.size,
+        history: store.history(),
       };
     } catch (error) {
       const racing =
@@ -70,19 +73,27 @@ export async function statusCommand(
 ): Promise<number> {
   const dataDir = dataDirFor(where, err);
   const paths = dataPaths(dataDir);
-  const { live, archived } = await readStore(paths.store);
+  const witness = await readWitnessFiles(paths.witness, paths.reconcile); // before the store: see heldAccounts.ts
+  const { live, archived, history } = await readStore(paths.store);
   const { entries, unfinishedTail } = await readRecoveryLog(paths.recoveryLog);
   const resolutions = await readResolutions(paths.resolutions);
   const open = entries.filter((e) => !resolutions.has(e.key));
   const pid = lockHolder(paths.lock);
+  const held = heldAccounts(witness, history);
   if (where.json === true) {
+    const machines = live.map(({ id, state, seq }) => ({ id, state, seq }));
     out.write(
-      `${JSON.stringify({ dataDir, daemonPid: pid, live: live.map(({ id, state, seq }) => ({ id, state, seq })), archived, recovery: { entries: entries.length, open: open.length } })}\n`,
+      `${JSON.stringify({ dataDir, daemonPid: pid, store: history, live: machines, archived, recovery: { entries: entries.length, open: open.length }, signingHeld: held })}\n`,
     );
     return 0;
   }
   out.write(`data: ${dataDir}\n`);
   out.write(`daemon: ${pid === null ? 'not running' : `running (pid ${pid})`}\n`);
+  if (history !== null) out.write(`store: ${history.storeId}, position ${history.position}\n`);
+  for (const h of held)
+    out.write(
+      `SIGNING HELD on ${h.chain} (${h.account}): ${h.unknown} transaction(s) the store does not know; settle reconcile list --config ...\n`,
+    );
   out.write(`machines: ${live.length} live, ${archived} finished\n`);
   const width = Math.max(0, ...live.map((m) => m.id.length));
   for (const machine of live.sort((a, b) => a.id.localeCompare(b.id))) {
@@ -97,16 +108,29 @@ export async function statusCommand(
 
 function describeContext(context: unknown): string {
   const c = context as {
-    terms?: { destChain?: string; destAmount?: string; chain?: string };
+    terms?: { destChain?: string; destAmount?: string; chain?: string; contract?: string; senderPin?: string };
     markAttempts?: number;
     lastError?: string | null;
   };
   const parts: string[] = [];
-  if (c.terms?.destChain !== undefined) parts.push(`${c.terms.destAmount} on ${c.terms.destChain}`);
+  if (c.terms?.destChain !== undefined) parts.push(describePayout(c.terms));
   if (c.terms?.chain !== undefined) parts.push(`escrow on ${c.terms.chain}`);
   if (typeof c.markAttempts === 'number' && c.markAttempts > 0) parts.push(`${c.markAttempts} mark attempts`);
   if (typeof c.lastError === 'string') parts.push(`last error: ${c.lastError}`);
   return parts.join(', ');
+}
+
+/** A swap's payout as its contract requires it (Solana: 99% of to_amount, from the pinned address). */
+function describePayout(terms: {
+  destChain?: string;
+  destAmount?: string;
+  contract?: string;
+  senderPin?: string;
+}): string {
+  if (terms.contract !== 'solana' || terms.destAmount === undefined) return `${terms.destAmount} on ${terms.destChain}`;
+  const payout = requiredPayout('solana', BigInt(terms.destAmount));
+  const from = terms.senderPin === undefined || terms.senderPin === '' ? '' : ` from ${terms.senderPin}`;
+  return `pays ${payout} (to_amount ${terms.destAmount}) on ${terms.destChain}${from}`;
 }
 
 export async function recoveryList(
@@ -132,8 +156,12 @@ export async function recoveryList(
   return 0;
 }
 
+/**
+ * The entry named `key`: its machine id (`swap:<id>`), or a swap's bare id, which for the Solana
+ * swap manager is the swap key validators and explorers show.
+ */
 function findEntry(entries: readonly RecoveryEntry[], key: string, path: string): RecoveryEntry {
-  const entry = entries.find((e) => e.key === key);
+  const entry = entries.find((e) => e.key === key) ?? entries.find((e) => e.key === `swap:${key}`);
   if (entry === undefined) throw new RecoveryEntryUnknown(key, path);
   return entry;
 }
@@ -146,7 +174,7 @@ export async function recoveryShow(
   const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
   const entry = findEntry(entries, where.key, paths.recoveryLog);
-  const resolution = (await readResolutions(paths.resolutions)).get(where.key) ?? null;
+  const resolution = (await readResolutions(paths.resolutions)).get(entry.key) ?? null;
   out.write(`${JSON.stringify({ ...entry, resolution }, null, 2)}\n`);
   return 0;
 }
@@ -161,19 +189,17 @@ export async function recoveryResolve(
     throw new UsageError('--reason: say why it is resolved (what was checked, what was done)');
   const paths = dataPaths(dataDirFor(where, err));
   const { entries } = await readRecoveryLog(paths.recoveryLog);
-  findEntry(entries, where.key, paths.recoveryLog);
-  const earlier = (await readResolutions(paths.resolutions)).get(where.key);
+  const { key } = findEntry(entries, where.key, paths.recoveryLog);
+  const earlier = (await readResolutions(paths.resolutions)).get(key);
   if (earlier !== undefined)
-    throw new AlreadyResolved(
-      `'${where.key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`,
-    );
+    throw new AlreadyResolved(`'${key}' was already resolved by ${earlier.by} at ${earlier.at}: ${earlier.reason}`);
   const resolution: Resolution = {
-    key: where.key,
+    key,
     by: where.by.trim(),
     reason: where.reason.trim(),
     at: (where.now?.() ?? new Date()).toISOString(),
   };
   await appendResolution(paths.resolutions, resolution);
-  out.write(`resolved ${where.key} (recorded in ${paths.resolutions})\n`);
+  out.write(`resolved ${key} (recorded in ${paths.resolutions})\n`);
   return 0;
 }

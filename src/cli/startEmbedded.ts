@@ -14,7 +14,8 @@ import { openSimHost, type SimHost } from '../../sim/simHost.ts';
 import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 import { World } from '../../sim/world.ts';
 import { JOB_KIND, kindOfMachineId, SWAP_KIND } from '../../machines/index.ts';
-import { StoreError, StoreMissing } from '../errors.ts';
+import { StoreBehindChains, StoreError, StoreMissing } from '../errors.ts';
+import { isHeld } from '../witness/witnessGate.ts';
 import { prepareDirectory } from '../usablePaths.ts';
 import { ProgressLine } from './progressLine.ts';
 
@@ -87,7 +88,7 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
     const result = await runUntilSettled({
       world,
       maxBlocks: options.maxBlocks,
-      openHost: async () => openSimHost(world, dir, { create: fresh, log }),
+      openHost: async () => refuseWhenBehind(await openSimHost(world, dir, { create: fresh, log }), dir),
       shouldStop: () => stopRequested,
       onTick: async (_summary, host) => {
         progress.update(await report.describe(world, host));
@@ -121,6 +122,20 @@ export async function startEmbedded(options: StartOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * A host whose witness found transfers the store does not know is refused: the store (or the
+ * whole directory) was put back from an older copy while the simulated chains kept theirs.
+ */
+function refuseWhenBehind(simHost: SimHost, dir: string): SimHost {
+  const held = (simHost.witness?.verdicts ?? []).filter(isHeld);
+  if (held.length === 0) return simHost;
+  const accounts = held.map(
+    (v) =>
+      `the ${v.chain} chain shows ${v.shows ?? 'nothing asked'} for account ${v.account}, known here: ${v.knows}; ${v.unknown.length + v.more} transaction(s) unknown (${v.unknown[0]?.evidence ?? ''})`,
+  );
+  throw new StoreBehindChains(dir, accounts.join('; '));
 }
 
 /** One line on where the run stands; final states are read from the archive once per machine. */

@@ -12,7 +12,8 @@
  */
 import { join } from 'node:path';
 import type { HostOptions } from '../host/host.ts';
-import type { Escrow, JobSource, Logger, SwapContract, TransferSender } from '../host/ports.ts';
+import type { Escrow, JobSource, Logger, SignedIdentity, SwapContract, TransferSender } from '../host/ports.ts';
+import type { WitnessGate } from '../witness/witnessGate.ts';
 import { createSolanaRpc, type Address, type KeyPairSigner } from '@solana/kit';
 import {
   evmProvider,
@@ -144,6 +145,20 @@ export async function loadKeys(config: DaemonConfig, configFile: string): Promis
   return { hotkey, solanaMiner, destinations, jobChains };
 }
 
+/**
+ * Where the escrow's transaction senders tell the witness of their broadcasts. The gate needs
+ * the store, which opens after the ports connect (--init asks the contract first), so it is
+ * bound later; nothing is broadcast before the host runs.
+ */
+export class WitnessLink {
+  gate: WitnessGate | null = null;
+
+  async beforeBroadcast(chain: string, identity: SignedIdentity, ref: string): Promise<void> {
+    if (this.gate === null) throw new Error('a transaction would be broadcast before the witness journal is open');
+    await this.gate.beforeBroadcast(chain, identity, ref);
+  }
+}
+
 export type ChainPorts = Pick<HostOptions, 'swapContract' | 'senders' | 'escrows' | 'clock' | 'jobSource'> & {
   /** Transaction senders whose journals a previous life may have left work in. */
   readonly txSenders: readonly EvmTxSender[];
@@ -162,6 +177,7 @@ export async function buildChainPorts(
   log: Logger,
   metrics: DaemonMetrics,
   stopping: () => boolean = () => false,
+  witness: WitnessLink = new WitnessLink(),
 ): Promise<ChainPorts> {
   const closers: (() => Promise<void>)[] = [];
   const endpoints = new Map<string, EvmEndpoint>();
@@ -256,6 +272,8 @@ export async function buildChainPorts(
           wallet.address,
           BigInt(chainConfig.chainId),
         );
+        // Journaled under the swap destination paid from the same account, if any: its witness counts these nonces.
+        const witnessChain = destinationPaidBy(config, keys, chainConfig.chainId, wallet.address) ?? name;
         const txSender = new EvmTxSender({
           wallet,
           provider,
@@ -264,6 +282,8 @@ export async function buildChainPorts(
           log,
           nonces,
           confirmations: chainConfig.confirmations,
+          beforeBroadcast: ({ nonce, hash, purpose }) =>
+            witness.beforeBroadcast(witnessChain, { account: wallet.address, nonce, id: hash }, `escrow ${purpose}`),
         });
         txSenders.push(txSender);
         const escrow = new EvmEscrow({
@@ -396,6 +416,18 @@ async function solanaSender(
     log.warn({ config: path, err: errorField(error) }, 'Solana endpoint not answering at start; its calls are retried');
   }
   return sender;
+}
+
+/** The EVM swap destination on `chainId` paid from `address`, if one is configured. */
+function destinationPaidBy(config: DaemonConfig, keys: Keys, chainId: number, address: string): string | null {
+  for (const [name, destination] of Object.entries(config.swaps?.destinations ?? {})) {
+    if (destination.type !== 'evm') continue;
+    const resolved = resolveEvmDestination(destination);
+    if ('problems' in resolved || resolved.chainId !== chainId) continue;
+    if ((keys.destinations.get(name) as EvmSigner | undefined)?.address.toLowerCase() === address.toLowerCase())
+      return name;
+  }
+  return null;
 }
 
 /**

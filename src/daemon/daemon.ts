@@ -27,7 +27,8 @@ import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../store/lowdbS
 import { openRecoveryLog, type JsonlRecoveryLog } from '../store/recoveryLog.ts';
 import { readResolutions } from '../store/recoveryResolutions.ts';
 import { prepareDirectory, requireReadableFile } from '../usablePaths.ts';
-import { buildChainPorts, loadKeys, type ChainPorts, type Keys } from './chainPorts.ts';
+import { openWitness, recordBaselines, startWitness, type OpenedWitness } from '../witness/openWitness.ts';
+import { buildChainPorts, loadKeys, WitnessLink, type ChainPorts, type Keys } from './chainPorts.ts';
 import { checkConfiguredPaths, loadConfig, type DaemonConfig } from './config.ts';
 import { dataPaths, type DataPaths } from './dataPaths.ts';
 import { metricsInterceptor } from './daemonHost.ts';
@@ -101,9 +102,10 @@ async function prepare(options: DaemonOptions): Promise<{ config: DaemonConfig; 
 async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, closers: Closers): Promise<number> {
   const { config, log, metrics, stopper } = daemon;
   await checkStoreFor(options.init, daemon.paths);
+  const link = new WitnessLink();
   const ports = await connectWithBackoff(
     config,
-    () => buildChainPorts(config, keys, log, metrics, () => stopper.requested),
+    () => buildChainPorts(config, keys, log, metrics, () => stopper.requested, link),
     log,
     stopper,
   );
@@ -111,9 +113,25 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
   closers.push(() => ports.close());
   if (options.init) await reconcileBeforeInit(ports, options.adoptAssigned, log);
   const durable = await openDurable(daemon.paths, options.init, log);
-  const host = await buildHost(daemon, durable, ports);
+  const witness = await openWitnessFor(daemon, durable.store, ports);
+  link.gate = witness.gate;
+  const begins = durable.store.createdNow || durable.store.historyBegins;
+  if (
+    begins &&
+    !(await recordBaselines(
+      witness,
+      log,
+      config.maxBackoffMs,
+      () => stopper.requested,
+      (ms) => stopper.sleep(ms),
+    ))
+  )
+    return 0;
+  const host = await buildHost(daemon, durable, ports, witness);
+  // After the restore: the wrapped senders know which transfers the store holds.
+  await startWitness(witness, log);
   resumeJournals(ports, log);
-  const health = new Health(config);
+  const health = new Health(config, witness);
   await startHttp(daemon, host, health, closers);
   log.info(
     { live: host.liveCount, swaps: config.swaps !== undefined, jobs: config.jobs !== undefined },
@@ -157,17 +175,36 @@ async function openDurable(paths: DataPaths, init: boolean, log: Logger): Promis
   return { store, recoveryLog };
 }
 
+/**
+ * The witness over the store as opened: every transfer sender wrapped, so that a store behind
+ * the chains (a backup put back, a copy running elsewhere) signs nothing (README, "Restoring a
+ * backup"). A new store, or one given its history now, takes what the chains show as known.
+ */
+async function openWitnessFor(
+  { config, log }: Daemon,
+  store: LowdbSnapshotStore,
+  ports: ChainPorts,
+): Promise<OpenedWitness> {
+  if (store.historyBegins)
+    log.warn(
+      { store: store.dir },
+      'the store is given its history now (an earlier release wrote it): what each chain shows now is taken as what it knows',
+    );
+  return openWitness({ dataDir: config.dataDir, store, opened: store.openedHistory, senders: ports.senders, log });
+}
+
 /** The host, restored from the store: every machine it holds is live again. */
 async function buildHost(
   { config, log, metrics }: Daemon,
   { store, recoveryLog }: Durable,
   ports: ChainPorts,
+  witness: OpenedWitness,
 ): Promise<Host> {
   return openHost({
     store,
     recoveryLog,
     swapContract: ports.swapContract,
-    senders: ports.senders,
+    senders: witness.senders,
     escrows: ports.escrows,
     clock: ports.clock,
     jobSource: ports.jobSource,
@@ -195,7 +232,10 @@ function resumeJournals(ports: ChainPorts, log: Logger): void {
   }
 }
 
-/** What /health says: starting until the first tick, degraded while an endpoint is away or ticks stop. */
+/**
+ * What /health says: starting until the first tick, degraded while an endpoint is away, ticks
+ * stop, or the witness holds an account's signatures.
+ */
 class Health {
   lastTickAt: string | null = null;
   lastTickMs = 0;
@@ -204,13 +244,24 @@ class Health {
   /** A tick that has not ended for this long is stuck (a node that stopped answering). */
   private readonly staleAfterMs: number;
 
-  constructor(config: DaemonConfig) {
+  constructor(
+    config: DaemonConfig,
+    private readonly witness: OpenedWitness,
+  ) {
     this.staleAfterMs = Math.max(10 * pollIntervalMs(config), config.maxBackoffMs * 2, 120_000);
   }
 
   status(): 'ok' | 'degraded' | 'starting' {
     if (this.lastTickAt === null) return 'starting';
-    return this.degraded || Date.now() - this.lastTickMs > this.staleAfterMs ? 'degraded' : 'ok';
+    return this.degraded || this.signingHeld().length > 0 || Date.now() - this.lastTickMs > this.staleAfterMs
+      ? 'degraded'
+      : 'ok';
+  }
+
+  signingHeld(): Array<{ chain: string; account: string; chainShows: string | null; unknown: number }> {
+    return this.witness.gate
+      .held()
+      .map((v) => ({ chain: v.chain, account: v.account, chainShows: v.shows, unknown: v.unknown.length + v.more }));
   }
 
   ticked(degraded: boolean): void {
@@ -241,6 +292,7 @@ async function startHttp(
         lastTickAt: health.lastTickAt,
         live: host.liveCount,
         openRecoveryEntries: health.openRecoveryEntries,
+        signingHeld: health.signingHeld(),
       }),
       machines: () => host.machines(),
     },

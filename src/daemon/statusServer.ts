@@ -14,6 +14,8 @@ export interface StatusSource {
     lastTickAt: string | null;
     live: number;
     openRecoveryEntries: number;
+    /** Paying accounts whose signatures the witness holds (degraded while any is). */
+    signingHeld?: ReadonlyArray<{ chain: string; account: string; chainShows: string | null; unknown: number }>;
   };
   machines(): Array<{ id: string; kind: string; state: string }>;
 }

@@ -104,6 +104,62 @@ export interface TransferSender {
    * (Substrate) search blocks from the one at which the machine decided to send.
    */
   lookup(transfer: SignedTransfer): Promise<TransferStatus>;
+  /**
+   * The witness (src/witness/): what the chain shows the paying account has done, so that a
+   * store behind the chain (restored from a backup, copied to a second host) stops signing.
+   * Optional so that a sender written before it still runs; without it a restored store is
+   * recognised only through the witness journal (README, "restoring a backup"). A sender
+   * that implements `witness` implements `identify` and `activity` too.
+   */
+  witness?(): Promise<WitnessReport>;
+  /** Which account signed these bytes, its nonce (null on chains without one), and the id the chain knows them by. */
+  identify?(raw: string): SignedIdentity;
+  /**
+   * The paying account's transactions as the chain shows them, for `settle reconcile`: those
+   * with the nonces asked for (account-nonce chains), or with the ids asked for. Reads at most
+   * `maxBlocks` blocks back from the head; what it does not find is left out.
+   */
+  activity?(query: ActivityQuery): Promise<ChainActivity[]>;
+}
+
+/**
+ * What a chain shows of one paying account. `nonce`: the next nonce the chain would accept,
+ * its pool included (EVM: eth_getTransactionCount 'pending'; Substrate:
+ * system_accountNextIndex). `ids`: for chains without account nonces, the ids of the account's
+ * most recent transactions, newest first (Solana: getSignaturesForAddress; Bitcoin: the txids
+ * spending the pinned address's outputs), at most as many as the sender's limit.
+ */
+export type WitnessReport =
+  | { readonly kind: 'nonce'; readonly account: string; readonly next: number }
+  | { readonly kind: 'ids'; readonly account: string; readonly ids: readonly string[] };
+
+export interface SignedIdentity {
+  readonly account: string;
+  readonly nonce: number | null;
+  /** The transaction hash, signature or txid the chain knows these bytes by. */
+  readonly id: string;
+}
+
+export interface ActivityQuery {
+  /** Nonces from `from` (inclusive) to `to` (exclusive). */
+  readonly nonces?: { readonly from: number; readonly to: number };
+  readonly ids?: readonly string[];
+  readonly maxBlocks: number;
+}
+
+/** One transaction of a paying account, as the chain shows it. */
+export interface ChainActivity {
+  readonly id: string;
+  readonly nonce: number | null;
+  /** The recipient and amount of a plain transfer of the sender's asset; null for anything else. */
+  readonly to: string | null;
+  readonly amount: bigint | null;
+  /** The including block, null while pending. */
+  readonly block: number | null;
+  /** The signed bytes, when the chain gives them back (an adopted swap broadcasts them again). */
+  readonly raw: string | null;
+  /** What else the chain says it is, for the operator ("a call to 0x… (escrow)", "pending"). */
+  readonly note: string;
 }
 
 /**
@@ -116,6 +172,15 @@ export class TransferRefused extends Error {
   constructor(readonly reason: string) {
     super(reason);
   }
+}
+
+/**
+ * An effect that cannot run yet for a reason already reported where it was found (the witness
+ * holding an account's signatures): the host tries again at its next tick without logging it
+ * again at every tick.
+ */
+export class EffectWaits extends Error {
+  override readonly name: string = 'EffectWaits';
 }
 
 /** Thrown by `broadcast` when the signed transfer can never be included (its nonce was used). */

@@ -2,7 +2,8 @@
  * The embedded SnapshotStore. Live records are lines of an append-only log; archived records
  * are lowdb documents, one per finished machine; the manifest is a lowdb document too.
  *
- *   <dir>/store.json        manifest: this directory is a settle store, and which layout
+ *   <dir>/store.json        manifest: this directory is a settle store, which layout, and
+ *                           what the store knows of its own past (storeHistory.ts)
  *   <dir>/log/*.jsonl       live records, newest line of each machine wins (segmentLog.ts)
  *   <dir>/archive/<id>.json records of finished machines
  *
@@ -15,11 +16,11 @@
  * Opening validates every line (envelope, checksum, id, machine name and version, sequence)
  * and refuses the whole store on the first doubt, touching nothing; the only repairs a writer
  * makes are the ones a crash leaves by design (a torn, unacknowledged last line; a checkpoint
- * temp file; an archive whose log marker was not yet written).
+ * temp file; an archive whose log marker was not yet written). A writer also refuses a log
+ * shorter than its manifest and archive say it was (storeHistory.ts).
  *
- * Size (over 300 lines): one class whose group commit, checkpoint, archive and restore share
- * one in-memory index and one ordering rule (a record is archived only after its last line is
- * durable); the log, the line format and record validation are already files of their own.
+ * Why over 300 lines: the store's open, its commit queue and its checkpoint share the live
+ * index and the position; split, each half would reach into the other's fields.
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,18 +32,36 @@ import { checkLogLine, decodeLogLine, decodeLogLineAt, encodeLogLine } from './l
 import { type LineLocation, SegmentLog, type TornTail } from './segmentLog.ts';
 import { fileNameOf, idOfFileName, type MachineRecord, type RecordPlace, type SnapshotStore } from './snapshotStore.ts';
 import { assert, StoreError, StoreMissing } from '../errors.ts';
+import {
+  checkHistory,
+  freshHistory,
+  newStoreId,
+  positionOf,
+  validateHistory,
+  type HistoryManifest,
+  type SegmentTally,
+  type StoreHistory,
+} from './storeHistory.ts';
 import { validateRecord, type KnownMachines } from './recordValidation.ts';
 
 export const STORE_FORMAT = 'settle/store';
 export const RECORD_FORMAT = 'settle/machine-record';
 /** A log line saying the record of `id` at `seq` is now in the archive. */
 export const ARCHIVED_FORMAT = 'settle/archived';
-export const STORE_LAYOUT_VERSION = 2;
+/** 3: the manifest carries the store's history (layout 2 is upgraded in place by a writer). */
+export const STORE_LAYOUT_VERSION = 3;
 /** The log is never checkpointed below this size: small stores are not rewritten for nothing. */
 export const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 
 interface Manifest {
   readonly layoutVersion: number;
+  /** Layout 3 and later. */
+  readonly history?: HistoryManifest;
+}
+
+/** The manifest a new store is created with. */
+export function freshManifest(storeId: string = newStoreId()): Manifest {
+  return { layoutVersion: STORE_LAYOUT_VERSION, history: freshHistory(storeId) };
 }
 
 export interface OpenStoreOptions {
@@ -63,6 +82,7 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
   const manifestPath = join(dir, 'store.json');
   const manifestFile = new ChecksummedJsonFile(manifestPath, STORE_FORMAT, validateManifest);
   const entries = await listDirectory(dir);
+  let createdNow = false;
   if (entries === null || entries.length === 0 || (await interruptedCreation(dir, entries))) {
     if (!options.create || options.readOnly === true) {
       throw new StoreMissing(
@@ -74,7 +94,8 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
     await mkdir(join(dir, 'log'), { recursive: true, mode: 0o700 });
     await mkdir(join(dir, 'archive'), { recursive: true, mode: 0o700 });
     if ((await readdir(join(dir, 'log'))).length === 0) await SegmentLog.create(join(dir, 'log'));
-    await new Low<Manifest>(manifestFile, { layoutVersion: STORE_LAYOUT_VERSION }).write();
+    await new Low<Manifest>(manifestFile, freshManifest()).write();
+    createdNow = true;
   } else {
     const manifest = await manifestFile.read();
     if (manifest === null)
@@ -89,23 +110,27 @@ export async function openLowdbSnapshotStore(dir: string, options: OpenStoreOpti
           'store layout 1 (an earlier release): `settle daemon` converts it at its next start; start it once, then ask again',
         );
       }
-      await migrateFromLayout1(dir, options.knownMachines, (records) => writeLayout2(dir, manifestFile, records));
+      await migrateFromLayout1(dir, options.knownMachines, (records) => writeLayout3(dir, manifestFile, records));
     } else if (entries.includes('live') && options.readOnly !== true) {
       await removeLayout1Leftovers(dir);
     }
   }
+  const manifest = (await manifestFile.read())!;
   const store = new LowdbSnapshotStore(
     dir,
     options.knownMachines,
     options.readOnly === true,
     options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
+    manifestFile,
+    manifest,
   );
+  store.createdNow = createdNow;
   await store.open();
   return store;
 }
 
-/** The second half of a migration: the records as the first segment, then the new manifest. */
-async function writeLayout2(
+/** The second half of a migration: the records as a checkpoint segment, then the new manifest. */
+async function writeLayout3(
   dir: string,
   manifestFile: ChecksummedJsonFile<Manifest>,
   records: readonly MachineRecord[],
@@ -117,7 +142,9 @@ async function writeLayout2(
   const log = await SegmentLog.open(logDir);
   await log.checkpoint(records.map((record) => encodeLogLine(RECORD_FORMAT, record)));
   await log.close();
-  await new Low<Manifest>(manifestFile, { layoutVersion: STORE_LAYOUT_VERSION }).write();
+  const archived = (await readdir(join(dir, 'archive'))).filter((name) => name.endsWith('.json')).length;
+  const history = { ...freshHistory(), segment: log.newest, copies: records.length, archived };
+  await new Low<Manifest>(manifestFile, { layoutVersion: STORE_LAYOUT_VERSION, history }).write();
 }
 
 /**
@@ -139,7 +166,9 @@ async function interruptedCreation(dir: string, entries: readonly string[]): Pro
 
 function validateManifest(file: string, data: unknown): Manifest {
   const layoutVersion = (data as Partial<Manifest> | null)?.layoutVersion;
-  if (layoutVersion !== STORE_LAYOUT_VERSION && layoutVersion !== 1) {
+  if (layoutVersion === STORE_LAYOUT_VERSION)
+    return { layoutVersion, history: validateHistory(file, (data as Manifest).history) };
+  if (layoutVersion !== 2 && layoutVersion !== 1) {
     throw new StoreError(
       file,
       typeof layoutVersion === 'number' && layoutVersion > STORE_LAYOUT_VERSION
@@ -201,14 +230,28 @@ export class LowdbSnapshotStore implements SnapshotStore {
   /** Set once a write failed: the disk's state is unknown, so nothing more is written. */
   private failure: Error | null = null;
   private commitCount = 0;
+  /** Lines appended since the store was created (storeHistory.ts); null for a layout-2 store read as it is. */
+  private position: number | null = null;
   /** What opening found and repaired, for the daemon's log. */
   tornTail: TornTail | null = null;
+  /** The store's identity and position as opened, before any repair appended to it. */
+  openedHistory: StoreHistory | null = null;
+  /** True when this open gave a layout-2 store its history: nothing older can be compared. */
+  historyBegins = false;
+  /**
+   * True when this open created the store. Not "position 0": an older copy of a store that
+   * had written nothing yet, put back later, is not new (it must not take what the chains
+   * show now as what it knows).
+   */
+  createdNow = false;
 
   constructor(
     readonly dir: string,
     private readonly knownMachines: KnownMachines,
     private readonly readOnly: boolean,
     private readonly checkpointBytes: number,
+    private readonly manifestFile: ChecksummedJsonFile<Manifest>,
+    private manifest: Manifest,
   ) {
     this.logDir = join(dir, 'log');
     this.archiveDir = join(dir, 'archive');
@@ -226,9 +269,14 @@ export class LowdbSnapshotStore implements SnapshotStore {
     this.log = await SegmentLog.open(this.logDir);
     const records = new Map<string, MachineRecord>();
     const markers = new Map<string, number>();
+    const tally = new Map<number, SegmentTally>();
     this.tornTail = await this.log.scan(({ file, segment, base, buffer, text }, start, end, lineNumber) => {
+      const counts = tally.get(segment) ?? { lines: 0, markers: 0 };
+      tally.set(segment, counts);
+      counts.lines += 1;
       const decoded = decodeLogLineAt(file, lineNumber, buffer, start, end, text);
       if (decoded.format === ARCHIVED_FORMAT) {
+        counts.markers += 1;
         const { id, seq } = decoded.data as { id?: unknown; seq?: unknown };
         const entry = typeof id === 'string' ? this.live.get(id) : undefined;
         if (entry === undefined || entry.seq !== seq)
@@ -310,6 +358,22 @@ export class LowdbSnapshotStore implements SnapshotStore {
       this.forgetLive(id);
       records.delete(id);
     }
+    for (const segment of this.log.segmentNumbers)
+      if (!tally.has(segment)) tally.set(segment, { lines: 0, markers: 0 });
+    const history = this.manifest.history;
+    if (history !== undefined) {
+      // A reader beside a daemon cannot tell a checkpoint in progress from a lost segment: only writers compare.
+      if (!this.readOnly)
+        checkHistory({
+          dir: this.dir,
+          history,
+          tally,
+          archiveFiles: this.archived.size,
+          alsoLive: archivedAfterAll.length,
+        });
+      this.position = positionOf(history, tally);
+      this.openedHistory = { storeId: history.storeId, position: this.position };
+    }
     // Everything checked: only now the repairs a crash leaves by design.
     if (!this.readOnly) {
       if (this.tornTail !== null) await this.log.cutTornTail(this.tornTail);
@@ -317,8 +381,53 @@ export class LowdbSnapshotStore implements SnapshotStore {
       await this.log.removeTempFiles();
       // An archive file's temp never renamed: the record is still live in the log.
       for (const temp of archiveTemps) await rm(temp, { force: true });
+      await this.recordHistoryAtOpen(tally, markersOwed.length);
     }
     this.opened = [...records.values()];
+  }
+
+  /**
+   * Writes down how far the log goes now, so that a log found shorter later is refused. A
+   * layout-2 store gets its history here (its position counts from the newest segment's
+   * first line); a checkpoint a crash interrupted before its manifest is recorded.
+   */
+  private async recordHistoryAtOpen(tally: Map<number, SegmentTally>, appended: number): Promise<void> {
+    const newest = this.log.newest;
+    let history = this.manifest.history;
+    if (history === undefined) {
+      const lines = (tally.get(newest)?.lines ?? 0) + appended;
+      const markers = (tally.get(newest)?.markers ?? 0) + appended;
+      history = { ...freshHistory(), segment: newest, archived: this.archived.size - markers };
+      this.position = lines;
+      this.openedHistory = { storeId: history.storeId, position: this.position };
+      this.historyBegins = true;
+    } else {
+      // The checkpoint segment beyond the manifest's holds only copies (and the markers just appended).
+      if (newest !== history.segment)
+        history = {
+          ...history,
+          segment: newest,
+          copies: tally.get(newest)!.lines,
+          position: this.position!,
+          archived: this.archived.size - appended,
+        };
+      this.position! += appended;
+      if (history.seen === this.position && this.manifest.history === history) return;
+    }
+    await this.writeManifest({ ...history, seen: this.position! });
+  }
+
+  private async writeManifest(history: HistoryManifest): Promise<void> {
+    this.manifest = { layoutVersion: STORE_LAYOUT_VERSION, history };
+    await new Low<Manifest>(this.manifestFile, this.manifest).write();
+  }
+
+  /** The store's identity and its position now (lines appended since it was created). */
+  history(): StoreHistory | null {
+    const history = this.manifest.history;
+    return history === undefined || this.position === null
+      ? null
+      : { storeId: history.storeId, position: this.position };
   }
 
   async loadLive(): Promise<MachineRecord[]> {
@@ -436,8 +545,10 @@ export class LowdbSnapshotStore implements SnapshotStore {
 
   private async appendRecords(group: readonly PutCommit[]): Promise<void> {
     this.opened = null;
-    const locations = await this.log.append(group.flatMap((commit) => commit.lines));
+    const lines = group.flatMap((commit) => commit.lines);
+    const locations = await this.log.append(lines);
     this.commitCount += 1;
+    if (this.position !== null) this.position += lines.length;
     let index = 0;
     for (const commit of group) {
       for (const record of commit.records) {
@@ -458,6 +569,7 @@ export class LowdbSnapshotStore implements SnapshotStore {
     await writeFileDurably(join(this.archiveDir, fileNameOf(id)), encodeEnvelope(RECORD_FORMAT, record));
     this.archived.add(id);
     await this.log.append([encodeLogLine(ARCHIVED_FORMAT, { id, seq: entry.seq })]);
+    if (this.position !== null) this.position += 1;
     this.forgetLive(id);
     this.archiving.delete(id);
   }
@@ -501,7 +613,20 @@ export class LowdbSnapshotStore implements SnapshotStore {
     // Checked before the segments they come from are removed: a copy is the only copy after.
     for (const [i, line] of lines.entries())
       checkLogLine(this.log.pathOf(entries[i]!.segment), `byte ${entries[i]!.offset}`, line);
-    const locations = await this.log.checkpoint(lines);
+    const position = this.position;
+    const history = this.manifest.history;
+    const locations = await this.log.checkpoint(lines, async (segment) => {
+      if (history !== undefined && position !== null) {
+        await this.writeManifest({
+          ...history,
+          segment,
+          copies: lines.length,
+          position,
+          archived: this.archived.size,
+          seen: position,
+        });
+      }
+    });
     for (const [i, id] of ids.entries()) this.setLive(id, { ...locations[i]!, seq: this.live.get(id)!.seq });
   }
 

@@ -122,6 +122,11 @@ export class SegmentLog {
     await fsyncDirectory(dir);
   }
 
+  /** Segment numbers, oldest first. */
+  get segmentNumbers(): readonly number[] {
+    return this.segments;
+  }
+
   get newest(): number {
     return this.segments[this.segments.length - 1]!;
   }
@@ -234,9 +239,13 @@ export class SegmentLog {
 
   /**
    * Writes `lines` as a new segment and makes it the newest, then removes every older one.
-   * Returns where each line now is.
+   * Returns where each line now is. `beforeRemoving` runs once the new segment is durable
+   * and before anything older is removed (the store records the checkpoint in its manifest).
    */
-  async checkpoint(lines: readonly Buffer[]): Promise<LineLocation[]> {
+  async checkpoint(
+    lines: readonly Buffer[],
+    beforeRemoving?: (segment: number) => Promise<void>,
+  ): Promise<LineLocation[]> {
     const segment = this.newest + 1;
     const path = this.pathOf(segment);
     const temp = path + TEMP_SUFFIX;
@@ -250,6 +259,7 @@ export class SegmentLog {
     }
     await rename(temp, path);
     await fsyncDirectory(this.dir);
+    await beforeRemoving?.(segment);
     await this.close();
     const older = this.segments;
     this.segments = [segment];

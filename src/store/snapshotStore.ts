@@ -32,6 +32,18 @@ export interface SnapshotStore {
   archive(id: string): Promise<void>;
   /** Reads an archived record (for status and audits). */
   readArchived(id: string): Promise<MachineRecord>;
+  /**
+   * The store's identity and how far its log has gone (lines appended since it was created),
+   * durable as of the last write that resolved; null for a store without a history (read as
+   * an earlier release left it). What the witness journals record beside each broadcast.
+   */
+  history?(): StoreHistory | null;
+}
+
+/** A store's identity and position (see storeHistory.ts). */
+export interface StoreHistory {
+  readonly storeId: string;
+  readonly position: number;
 }
 
 const ID_PATTERN = /^[a-z]+(:[A-Za-z0-9._-]+)+$/;

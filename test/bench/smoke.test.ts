@@ -55,6 +55,10 @@ describe('npm run bench -- --smoke', () => {
     }
     // The bad entry costs ocean-node's strategy a transaction per good job, settle one.
     expect(stdout).toMatch(/^\| ocean-node: batch, then claimLockAndWithdraw per job \| 5 \| \d+ \| 5 \|$/m);
+    // The witness asks each chain one call at a start and one before each signature.
+    expect(stdout).toMatch(
+      /witness check \(included above\): per start and paying account, 1 EVM call\(s\), 1 Subtensor call\(s\) for a TAO account; per first send, 1\.0 EVM call\(s\) \(2 signatures\)/,
+    );
     // Every figure printed is a number: a NaN or Infinity would mean a benchmark measured nothing.
     expect(stdout).not.toMatch(/NaN|Infinity/);
   }, 180_000);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseFaults } from '../../sim/faults.ts';
+import { FAULT_KINDS, parseFaults } from '../../sim/faults.ts';
 import { simCommand } from '../../src/cli/simCommand.ts';
 import { SendsTooLate } from '../support/plantedBugs.ts';
 
@@ -30,7 +30,7 @@ describe('settle sim (command line)', () => {
     expect(summary.runs).toBe(5);
     expect(summary.invariants.map((i) => i.name)).toContain('no double send');
     expect(summary.invariants.every((i) => i.violations === 0)).toBe(true);
-    expect(Object.keys(summary.faultsInjected)).toHaveLength(15);
+    expect(Object.keys(summary.faultsInjected)).toHaveLength(FAULT_KINDS.length);
     expect(settle(args).stdout).toBe(first.stdout);
   });
 

@@ -210,10 +210,11 @@ describe('settle status', () => {
     const lines = stdout.split('\n');
     expect(lines[0]).toBe(`data: ${dataDir}`);
     expect(lines[1]).toBe('daemon: not running');
-    expect(lines[2]).toBe('machines: 3 live, 1 finished');
-    expect(lines[3]).toMatch(new RegExp(`^  job:base:${JOB_ID}\\s+Running\\s+escrow on base$`));
-    expect(lines[4]).toMatch(/^ {2}swap:1\s+Sending\s+2500000000 on tao$/);
-    expect(lines[5]).toMatch(/^ {2}swap:2\s+Pending\s+3000000000000000000 on eth$/);
+    expect(lines[2]).toMatch(/^store: [0-9a-f]{32}, position \d+$/);
+    expect(lines[3]).toBe('machines: 3 live, 1 finished');
+    expect(lines[4]).toMatch(new RegExp(`^  job:base:${JOB_ID}\\s+Running\\s+escrow on base$`));
+    expect(lines[5]).toMatch(/^ {2}swap:1\s+Sending\s+2500000000 on tao$/);
+    expect(lines[6]).toMatch(/^ {2}swap:2\s+Pending\s+3000000000000000000 on eth$/);
     expect(stdout).toContain('recovery log: 2 entries, 2 open\n');
     expect(stdout).toContain('  swap:1 [stuck-funds] funds sent but the swap left the contract while unmarked\n');
     expect(stdout).toContain('  swap:5 [lost-revenue] mark_fulfilled refused after the transfer landed\n');

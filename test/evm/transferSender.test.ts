@@ -440,6 +440,66 @@ describe('EvmTransferSender', () => {
   });
 });
 
+describe('the witness of an EVM paying account', () => {
+  it("says the next nonce with the pool counted, who signed bytes at which nonce, and finds the account's transactions by nonce and by hash", async () => {
+    const s = sender();
+    const to = fresh();
+    const before = await pendingNonce();
+    expect(await s.witness()).toEqual({ kind: 'nonce', account: payer.address, next: before });
+    let pending: SignedBytes | null = null;
+    await withoutAutomine(async () => {
+      const mined = await s.sign(request(to, 41n));
+      await s.broadcast(mined.raw);
+      await mine();
+      pending = await s.sign(request(to, 42n));
+      await s.broadcast(pending.raw);
+      // Pending in the pool: counted.
+      expect(await s.witness()).toEqual({ kind: 'nonce', account: payer.address, next: before + 2 });
+      expect(s.identify(pending.raw)).toEqual({ account: payer.address, nonce: before + 1, id: pending.hash });
+      const found = await s.activity({ nonces: { from: before, to: before + 2 }, maxBlocks: 50 });
+      expect(found).toMatchObject([
+        {
+          id: mined.hash,
+          nonce: before,
+          to,
+          amount: 41n,
+          note: expect.stringMatching(/^a coin transfer \(block \d+\)$/),
+        },
+        { id: pending.hash, nonce: before + 1, to, amount: 42n, block: null, note: 'a coin transfer (pending)' },
+      ]);
+      // The bytes rebuilt from the node's answer are the very bytes signed.
+      expect(found.map((a) => a.raw)).toEqual([mined.raw, pending.raw]);
+      await mine();
+    });
+    const byHash = await s.activity({ ids: [pending!.hash, `0x${'00'.repeat(32)}`], maxBlocks: 1 });
+    expect(byHash).toMatchObject([{ id: pending!.hash, amount: 42n }]);
+  });
+
+  it('an ERC-20 sender reads token transfers as payments and anything else as a call', async () => {
+    const s = sender({ asset: { kind: 'erc20', token: tokenAddress } });
+    const to = fresh();
+    const first = await pendingNonce();
+    const signed = await s.sign(request(to, 7n));
+    await s.broadcast(signed.raw);
+    await (
+      await payer.sendTransaction({
+        to: tokenAddress,
+        data: new Interface(['function approve(address,uint256)']).encodeFunctionData('approve', [to, 1n]),
+      })
+    ).wait();
+    const found = await s.activity({ nonces: { from: first, to: first + 2 }, maxBlocks: 20 });
+    expect(found).toMatchObject([
+      { nonce: first, to, amount: 7n, note: expect.stringMatching(/^a transfer of token 0x/) },
+      {
+        nonce: first + 1,
+        to: null,
+        amount: null,
+        note: expect.stringMatching(new RegExp(`^a call to ${tokenAddress}`)),
+      },
+    ]);
+  });
+});
+
 /** Waits until EvmTxSender has journaled (signed) its transaction. */
 async function untilJournaled(journal: TxJournal): Promise<void> {
   while (journal.entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -75,7 +75,10 @@ describe('a version-1 store under version 2', () => {
       create: false,
       knownMachines: knownMachineVersions,
     });
-    expect((await store.loadLive()).map((r) => r.machine.version)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    // On disk: version 1; read through the machine's migration, every record is version 2.
+    const onDisk = readFileSync(join(FIXTURE, 'log', readdirSync(join(FIXTURE, 'log')).sort()[0]!), 'utf8');
+    expect(onDisk.match(/"machine":\{"name":"swapFulfillment","version":1\}/g)?.length).toBe(8);
+    expect((await store.loadLive()).map((r) => r.machine.version)).toEqual([2, 2, 2, 2, 2, 2, 2]);
     const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
     const host = await openHost({
       store,

@@ -11,6 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { addJob, addSwap } from '../../sim/advance.ts';
 import { BLOCK_SECONDS, World } from '../../sim/world.ts';
+import { INVARIANT } from '../../machines/invariants.ts';
+import { WitnessRemoved } from '../support/plantedBugs.ts';
 import { explore, replayPath } from './crashExplorer.ts';
 import { PRODUCT_MODULES } from '../../sim/modules/product.ts';
 
@@ -46,5 +48,31 @@ describe('exhaustive crash-point exploration', () => {
     expect(report.pathsCompleted).toBeGreaterThan(0);
     // Crashing at every one of the ~hundred points of the fault-free run, at least.
     expect(report.pathsRun).toBeGreaterThan(100);
+  }, 600_000);
+
+  const ROLLBACK_CRASHES = Number(process.env['SETTLE_PROVE_ROLLBACK_CRASHES'] ?? 1);
+  it(`an older data directory put back at any poll (once), with up to ${ROLLBACK_CRASHES} crash(es), never pays twice and keeps every invariant`, async () => {
+    const report = await explore(smallWorld, { crashes: ROLLBACK_CRASHES, faults: 0, rollbacks: 1, maxBlocks: 80 });
+    console.log(
+      `with a rollback: explored ${report.statesExplored} states over ${report.pathsRun} paths ` +
+        `(${report.pathsCompleted} run to the end, ${report.pathsMerged} merged), ${report.choicePointsSeen} choice points`,
+    );
+    if (report.violations.length > 0) {
+      const trace = await replayPath(smallWorld, report.violations[0]!.path, 80);
+      expect.fail(
+        `${report.violations.length} violating paths; first: ${report.violations[0]!.path}\n${JSON.stringify(report.violations[0]!.invariants, null, 2)}\n${trace.join('\n')}`,
+      );
+    }
+    // A rollback offered at every poll of the fault-free run, at least.
+    expect(report.pathsRun).toBeGreaterThan(20);
+    // The same exploration finds the double send of a host without the witness.
+    const buggy = await explore(smallWorld, {
+      crashes: 0,
+      faults: 0,
+      rollbacks: 1,
+      maxBlocks: 80,
+      interceptors: WitnessRemoved,
+    });
+    expect(buggy.violations.flatMap((v) => v.invariants.map((i) => i.name))).toContain(INVARIANT.noDoubleSend);
   }, 600_000);
 });

@@ -10,12 +10,18 @@
  * the host's memory, the code position within the poll, the budgets left). A state seen before
  * has had its future explored already: the run stops there. Every run that reaches the end
  * has its invariants checked.
+ *
+ * With `rollbacks`, between two polls is a choice point too: "restore an older store here"
+ * (the whole data directory put back as it was one poll earlier, while the chains keep what
+ * they hold; the operator then reconciles what the witness holds on, as in the simulator).
  */
 import { createHash } from 'node:crypto';
 import { advanceBlock } from '../../sim/advance.ts';
 import type { FaultKind, FaultSource } from '../../sim/faults.ts';
+import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import type { InvariantResult } from '../../sim/invariants.ts';
 import { everyObligationSeen } from '../../sim/runner.ts';
+import { lifeImage } from '../../sim/simWitness.ts';
 import { SimulatedSystem } from '../../sim/system.ts';
 import type { World } from '../../sim/world.ts';
 
@@ -24,6 +30,10 @@ export interface ExploreBounds {
   readonly faults: number;
   /** Blocks a run may take before it is declared stuck. */
   readonly maxBlocks: number;
+  /** Older data directories put back, at most, per path (0: the choice is never offered). */
+  readonly rollbacks?: number;
+  /** Composed around the engine: a planted bug the exploration must find. */
+  readonly interceptors?: readonly EngineInterceptor[];
 }
 
 export interface ExploreReport {
@@ -35,8 +45,9 @@ export interface ExploreReport {
   readonly violations: Array<{ path: string; invariants: InvariantResult[] }>;
 }
 
-const FAULT_KINDS_EXPLORED: ReadonlySet<FaultKind> = new Set(['rpc-before', 'rpc-after']);
+const FAULT_KINDS_EXPLORED: ReadonlySet<FaultKind> = new Set(['rpc-before', 'rpc-after', 'rollback']);
 const isCrash = (kind: FaultKind): boolean => kind === 'crash';
+const isRollback = (kind: FaultKind): boolean => kind === 'rollback';
 
 type Path = ReadonlyMap<number, FaultKind>;
 
@@ -45,6 +56,7 @@ class PathFaults implements FaultSource {
   index = 0;
   crashesUsed = 0;
   faultsUsed = 0;
+  rollbacksUsed = 0;
   /** Labels of the choice points since the current poll began: the code position. */
   positionInPoll: string[] = [];
   onChoice: ((index: number, kind: FaultKind, key: string) => void) | null = null;
@@ -65,6 +77,7 @@ class PathFaults implements FaultSource {
     this.onChoice?.(index, kind, key);
     if (this.path.get(index) !== kind) return false;
     if (isCrash(kind)) this.crashesUsed += 1;
+    else if (isRollback(kind)) this.rollbacksUsed += 1;
     else this.faultsUsed += 1;
     return true;
   }
@@ -89,11 +102,16 @@ export async function explore(makeWorld: () => World, bounds: ExploreBounds): Pr
     const lastForced = Math.max(-1, ...path.keys());
     const world = makeWorld();
     const faults = new PathFaults(path);
-    const system = new SimulatedSystem(world, faults);
+    const rollbacks = bounds.rollbacks ?? 0;
+    const system = new SimulatedSystem(world, faults, {
+      backups: rollbacks > 0 ? 2 : 0,
+      ...(bounds.interceptors === undefined ? {} : { interceptors: bounds.interceptors }),
+    });
     faults.onChoice = (index, kind) => {
       if (index <= lastForced) return;
+      if (isRollback(kind) && rollbacks === 0) return;
       choicePointsSeen += 1;
-      const budgets = `${bounds.crashes - faults.crashesUsed}/${bounds.faults - faults.faultsUsed}`;
+      const budgets = `${bounds.crashes - faults.crashesUsed}/${bounds.faults - faults.faultsUsed}/${rollbacks - faults.rollbacksUsed}`;
       const fingerprint = createHash('sha256')
         .update(
           JSON.stringify([
@@ -107,20 +125,28 @@ export async function explore(makeWorld: () => World, bounds: ExploreBounds): Pr
             system.disk.recovery.map((e) => e.key),
           ]),
         )
+        .update(system.dir.image())
+        .update(system.backupsImage())
         .update(system.current?.host.memoryImage() ?? 'no host')
+        .update(system.current === null ? '' : lifeImage(system.current.life))
         .digest('hex');
       if (visited.has(fingerprint)) {
         faults.merged = true;
         return;
       }
       visited.add(fingerprint);
-      const allowed = isCrash(kind) ? faults.crashesUsed < bounds.crashes : faults.faultsUsed < bounds.faults;
+      const allowed = isCrash(kind)
+        ? faults.crashesUsed < bounds.crashes
+        : isRollback(kind)
+          ? faults.rollbacksUsed < rollbacks
+          : faults.faultsUsed < bounds.faults;
       if (allowed) stack.push(new Map([...path, [index, kind]]));
     };
     let blocks = 0;
     for (; blocks < bounds.maxBlocks && !faults.merged && !everyObligationSeen(world, system.current); blocks += 1) {
       faults.positionInPoll = [];
       await system.tickSurviving();
+      await system.betweenPolls();
       advanceBlock(world);
     }
     if (!faults.merged) {
@@ -173,9 +199,10 @@ export async function replayPath(makeWorld: () => World, spec: string, maxBlocks
     warn: (f: object, m?: string) => line(`WARN ${m} ${JSON.stringify(f)}`),
     error: (f: object, m?: string) => line(`ERROR ${m} ${JSON.stringify(f)}`),
   };
-  const system = new SimulatedSystem(world, faults, { log, trace: line });
+  const system = new SimulatedSystem(world, faults, { log, trace: line, backups: 2 });
   for (let blocks = 0; blocks < maxBlocks && !everyObligationSeen(world, system.current); blocks += 1) {
     await system.tickSurviving();
+    await system.betweenPolls();
     advanceBlock(world);
   }
   await system.tickSurviving();

@@ -14,6 +14,7 @@ import {
   ResignsAfterRestart,
   SendsBeforePersisting,
   SendsTooLate,
+  WitnessRemoved,
 } from '../support/plantedBugs.ts';
 
 const ALL = parseFaults('all');
@@ -70,6 +71,7 @@ describe('sensitivity: each classic bug, planted around the engine, is caught', 
     ['drop an unmarked send on a missed poll', DropsUnmarkedSendOnMissedPoll, INVARIANT.noLostSend],
     ['a claim transaction taken as payment without a Claimed event', ClaimTxIsPayment, INVARIANT.noLostClaim],
     ['a send with too few blocks left', SendsTooLate, INVARIANT.noSendTooLate],
+    ['the witness check removed (a store put back, a second host)', WitnessRemoved, INVARIANT.noDoubleSend],
   ];
 
   it.each(cases)(`%s: violates the matching invariant within ${SEEDS} seeds`, async (_, interceptors, invariant) => {

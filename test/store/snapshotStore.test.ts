@@ -340,7 +340,9 @@ describe('stores of an earlier release (layout 1: one file per live machine)', (
     ]);
     expect(store.placeOf('swap:7')).toBe('archived');
     expect(existsSync(join(dir, 'live'))).toBe(false);
-    expect(JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).data).toEqual({ layoutVersion: 2 });
+    const manifest = JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).data;
+    expect(manifest).toMatchObject({ layoutVersion: 3, history: { copies: 2, position: 0, archived: 1, seen: 0 } });
+    expect(store.history()).toEqual({ storeId: manifest.history.storeId, position: 0 });
     await store.put(record('swap:1', 4));
     expect((await (await open()).loadLive())[0]!.seq).toBe(4);
   });
@@ -501,8 +503,8 @@ describe('a store that cannot be trusted is refused, naming the file, touching n
 
   it('a manifest from a newer release', async () => {
     await seeded();
-    writeFileSync(join(dir, 'store.json'), encodeEnvelope(STORE_FORMAT, { layoutVersion: 3 }));
-    await expectRefusal(/store\.json$/, /layout version 3 was written by a newer release.*upgrade settle/);
+    writeFileSync(join(dir, 'store.json'), encodeEnvelope(STORE_FORMAT, { layoutVersion: 4 }));
+    await expectRefusal(/store\.json$/, /layout version 4 was written by a newer release.*upgrade settle/);
   });
 
   it('a missing log directory', async () => {

@@ -361,6 +361,42 @@ describe('broadcast and lookup', () => {
   });
 });
 
+describe('the witness of the TAO paying account', () => {
+  it("says the next nonce with the pool counted, who signed bytes at which nonce, and finds the account's transfers in blocks and in the pool", async () => {
+    const r = await rig();
+    expect(await r.sender.witness()).toEqual({ kind: 'nonce', account: bob.address, next: 0 });
+    const first = await r.sender.sign(toCharlie(5n));
+    await r.sender.broadcast(first.raw);
+    const block = r.node.produceBlock();
+    const second = await r.sender.sign({ swapId: '8', chain: 'tao', to: dave.address, amount: 6n });
+    await r.sender.broadcast(second.raw);
+    expect(await r.sender.witness()).toEqual({ kind: 'nonce', account: bob.address, next: 2 });
+    expect(r.sender.identify(second.raw)).toEqual({ account: bob.address, nonce: 1, id: second.hash });
+    const found = await r.sender.activity({ nonces: { from: 0, to: 2 }, maxBlocks: 10 });
+    expect(found).toEqual([
+      {
+        id: first.hash,
+        nonce: 0,
+        to: charlie.address,
+        amount: 5n,
+        block: block.number,
+        raw: first.raw,
+        note: `balances.transferKeepAlive (block ${block.number})`,
+      },
+      {
+        id: second.hash,
+        nonce: 1,
+        to: dave.address,
+        amount: 6n,
+        block: null,
+        raw: second.raw,
+        note: 'balances.transferKeepAlive (in the pool)',
+      },
+    ]);
+    expect(await r.sender.activity({ ids: [first.hash], maxBlocks: 10 })).toMatchObject([{ id: first.hash, nonce: 0 }]);
+  });
+});
+
 describe('addressProblem', () => {
   it('accepts a Subtensor SS58 address and names every other string it is given', async () => {
     const r = await rig();

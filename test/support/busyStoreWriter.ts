@@ -6,17 +6,18 @@
 import { writeSync } from 'node:fs';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
-import { swapMachineId } from '../../machines/index.ts';
+import { SWAP_MACHINE_VERSION, swapMachineId } from '../../machines/index.ts';
 
 const [dir, checkpointBytes] = process.argv.slice(2);
 const store = await openLowdbSnapshotStore(dir!, {
   create: true,
-  knownMachines: { swapFulfillment: 1 },
+  // The current version: a reader (settle status) would migrate an older record, and these are not real snapshots.
+  knownMachines: { swapFulfillment: SWAP_MACHINE_VERSION },
   checkpointBytes: Number(checkpointBytes),
 });
 const record = (id: string, seq: number): MachineRecord => ({
   id,
-  machine: { name: 'swapFulfillment', version: 1 },
+  machine: { name: 'swapFulfillment', version: SWAP_MACHINE_VERSION },
   seq,
   snapshot: { status: 'active', value: 'Pending', context: { n: seq, pad: 'y'.repeat(50 + ((seq * 37) % 200)) } },
 });

@@ -5,6 +5,7 @@
  */
 import {
   JOB_KIND,
+  requiredPayout,
   SWAP_KIND,
   type JobContext,
   type JobEvent,
@@ -15,6 +16,7 @@ import type { EngineInterceptor } from '../../src/engine/interceptors.ts';
 import { isFatalToHost } from '../../src/engine/live.ts';
 import type { JobSettlementObligation } from '../../src/obligations/jobSettlement/index.ts';
 import type { SwapFulfillmentObligation } from '../../src/obligations/swapFulfillment/index.ts';
+import { WitnessedSender } from '../../src/witness/witnessedSender.ts';
 
 type Bug = readonly EngineInterceptor[];
 
@@ -97,6 +99,42 @@ export const ClaimTxIsPayment: Bug = [
         for (const task of tasks) events.set(task.id, { type: 'CLAIM_FAILED', error: String(error) });
       }
       return events;
+    },
+  },
+];
+
+/**
+ * Bug: the witness check removed: the first signature of a swap goes straight to the sender
+ * inside the witness, whatever the chain shows (the margin is still judged, as the host does).
+ */
+export const WitnessRemoved: Bug = [
+  {
+    async performEffect(call, next) {
+      const context = call.context as SwapContext;
+      if (call.kind !== SWAP_KIND || call.effect !== 'sendTransfer' || context.transfer !== null) return next(call);
+      const ports = (call.obligation as SwapFulfillmentObligation).ports;
+      const sender = ports.senders.get(context.terms.destChain)!;
+      const bare = sender instanceof WitnessedSender ? sender.inner : sender;
+      try {
+        const now = await ports.contract!.now();
+        if (now + context.cushion > context.deadline) return { type: 'CLOCK', now } satisfies SwapEvent;
+        const signed = await bare.sign({
+          swapId: context.terms.swapId,
+          chain: context.terms.destChain,
+          to: context.terms.userDestAddress,
+          amount: requiredPayout(context.terms.contract, BigInt(context.terms.destAmount)),
+          from: context.terms.senderPin === '' ? null : context.terms.senderPin,
+        });
+        return {
+          type: 'TRANSFER_SIGNED',
+          raw: signed.raw,
+          hash: signed.hash,
+          ...(signed.anchorBlock === undefined ? {} : { anchorBlock: signed.anchorBlock }),
+        } satisfies SwapEvent;
+      } catch (error) {
+        if (isFatalToHost(error)) throw error;
+        return null;
+      }
     },
   },
 ];

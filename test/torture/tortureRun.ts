@@ -2,18 +2,25 @@
  * The daemon's kill -9 torture: `settle daemon` as a real child process against a local EVM
  * node (hardhat: swap transfers in its coin, jobs paid through the project's Escrow) and the
  * fake Subtensor (the allways contract), killed with SIGKILL at random instants and restarted
- * each time, while swaps are assigned and jobs end and publish. Then it runs to the end,
+ * each time, while swaps are assigned and jobs end and publish. Between kills it also copies the
+ * data directory aside (a VM snapshot, a backup) and, some kills later, puts the older copy
+ * back: the daemon then holds signing on the chains that show what the copy does not know,
+ * and an operator (here, `settle reconcile` driven by the run) adopts each unknown transfer
+ * for the open swap it matches and dismisses the rest. Then it runs to the end,
  * stops on SIGTERM, and the chains are checked:
  * - exactly one transfer to the user of every Fulfilled swap, marked with that transfer's
  *   hash; none for a swap that ended without sending; at most one (and a recovery entry) for
- *   one in Recovery; no mark_fulfilled executed twice;
+ *   one in Recovery; no mark_fulfilled executed twice; a swap a put-back copy never knew
+ *   (fulfilled by the life it forgot) has one transfer, the one the contract is marked with;
  * - every job that ended with a cost is claimed: min(cost, lock) reached the payee, once;
  * - every machine in Recovery has its recovery-log entry, and the log has no other.
  * Used by test/torture/torture.test.ts (CI) and `npm run torture -- --kills N`.
  */
 
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Contract, Wallet, getAddress, type TransactionResponse } from 'ethers';
 import prand from 'pure-rand';
@@ -32,12 +39,23 @@ export interface TortureOptions {
   readonly jobs: number;
   /** Progress, one line at a time. */
   readonly progress?: (line: string) => void;
+  /** Every this many kills, a copy of the data directory is taken; 0: never. */
+  readonly backupEvery?: number;
+  /** Kills between a copy and putting it back. */
+  readonly restoreAfter?: number;
 }
 
 export interface TortureReport {
   readonly dir: string;
   readonly kills: number;
   readonly restarts: number;
+  /** Older copies of the data directory put back between kills. */
+  readonly restores: number;
+  /** Unknown transfers the operator adopted and dismissed after those restores. */
+  readonly adopted: number;
+  readonly dismissed: number;
+  /** Swaps fulfilled by a life a put-back copy forgot (unknown to the final store). */
+  readonly fulfilledForgotten: number;
   readonly swapStates: Record<string, number>;
   readonly jobStates: Record<string, number>;
   readonly transfers: number;
@@ -100,6 +118,11 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     };
     const scenarioDone = scenario();
 
+    const backupEvery = options.backupEvery ?? 10;
+    const restoreAfter = options.restoreAfter ?? 4;
+    const backup = join(rig.dir, 'backup');
+    let backupAt: number | null = null;
+    const restored = { restores: 0, adopted: 0, dismissed: 0 };
     for (let kill = 1; kill <= options.kills; kill += 1) {
       // One kill in five at any instant of the start (restore, connect); the others while it
       // works: the daemon takes seconds to start, so a blind timer would mostly hit that.
@@ -109,13 +132,34 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       await daemon.exited;
       if (kill % 10 === 0 || kill === options.kills)
         say(`kill -9 #${kill}/${options.kills} (scenario step ${step}/${steps})`);
+      // The daemon is dead: a copy now is what a VM snapshot or a backup of a crashed host holds.
+      if (backupEvery > 0 && kill % backupEvery === 1 && existsSync(join(rig.dataDir, 'store', 'store.json'))) {
+        rmSync(backup, { recursive: true, force: true });
+        cpSync(rig.dataDir, backup, { recursive: true });
+        backupAt = kill;
+      } else if (backupAt !== null && kill === backupAt + restoreAfter) {
+        rmSync(rig.dataDir, { recursive: true, force: true });
+        cpSync(backup, rig.dataDir, { recursive: true });
+        const decided = await operatorReconciles(rig);
+        restored.restores += 1;
+        restored.adopted += decided.adopted;
+        restored.dismissed += decided.dismissed;
+        say(
+          `kill -9 #${kill}: put back the copy taken at kill #${backupAt}; the operator adopted ${decided.adopted} and dismissed ${decided.dismissed} unknown transfer(s)`,
+        );
+        backupAt = null;
+      }
       daemon = rig.spawn();
     }
     await scenarioDone;
 
     say('kills done; letting the daemon finish every obligation');
     const total = options.swaps + options.jobs;
-    await waitFor(async () => (await archivedCount(rig.dataDir)) === total, 240_000, `all ${total} machines to finish`);
+    await waitFor(
+      async () => (await finishedCount(rig, users.length)) === total,
+      240_000,
+      `all ${total} obligations to finish`,
+    );
     // SIGTERM to a daemon still loading its modules would meet Node's default (death by the
     // signal, nothing started): what is checked here is the stop of a running daemon.
     if (!(await Promise.race([daemon.started, sleep(60_000).then(() => false)])))
@@ -124,8 +168,12 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     const { code } = await daemon.exited;
     const violations: string[] = [];
     if (code !== 0) violations.push(`the daemon exited ${code} on SIGTERM, not 0`);
+    // Every hold the put-back copies met was lifted by the operator's decisions.
+    const status = await settle(['status', '--json', '--config', rig.configPath]);
+    const held = (JSON.parse(status.stdout) as { signingHeld: unknown[] }).signingHeld;
+    if (held.length > 0) violations.push(`signing still held at the end: ${JSON.stringify(held)}`);
     const report = await verify(rig, users, jobs, violations);
-    return { ...report, dir: rig.dir, kills: options.kills, restarts: options.kills + 1 };
+    return { ...report, ...restored, dir: rig.dir, kills: options.kills, restarts: options.kills + 1 };
   } finally {
     await rig.stop();
   }
@@ -139,25 +187,103 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: n
   }
 }
 
-async function archivedCount(dataDir: string): Promise<number> {
+/** Obligations finished: archived, or a swap the store never knew that the contract shows Fulfilled. */
+async function finishedCount(rig: DaemonRig, swaps: number): Promise<number> {
   try {
-    const store = await openLowdbSnapshotStore(join(dataDir, 'store'), {
+    const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), {
       create: false,
       readOnly: true,
       knownMachines: knownMachineVersions,
     });
-    return store.archivedIds.size;
+    let forgotten = 0;
+    for (let id = 0; id < swaps; id += 1) {
+      if (store.placeOf(`swap:${id}`) === null && rig.subtensor.contract.swaps.get(BigInt(id))?.status === 'Fulfilled')
+        forgotten += 1;
+    }
+    return store.archivedIds.size + forgotten;
   } catch {
     return -1; // between a daemon's start and its store: ask again
   }
 }
+
+const SETTLE = fileURLToPath(new URL('../../src/cli/settle.mjs', import.meta.url));
+
+/** `settle` as a child process (never spawnSync: the fake Subtensor answers from this process). */
+function settle(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SETTLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+interface Survey {
+  readonly verdict: { readonly chain: string };
+  readonly findings: ReadonlyArray<{
+    item: { id: string | null; nonce: number | null };
+    activity: { id: string } | null;
+    matches: ReadonlyArray<{ swapId: string }>;
+  }>;
+}
+
+/**
+ * What an operator does after putting a backup back: lists the transactions the chains show
+ * that the copy does not know, adopts each for the one open swap it matches, and dismisses the
+ * rest (transfers of swaps already marked, which the host will never create again).
+ */
+async function operatorReconciles(rig: DaemonRig): Promise<{ adopted: number; dismissed: number }> {
+  const listed = await settle(['reconcile', 'list', '--json', '--config', rig.configPath]);
+  if (listed.status !== 0) throw new Error(`settle reconcile list exited ${listed.status}: ${listed.stderr}`);
+  let adopted = 0;
+  let dismissed = 0;
+  for (const { verdict, findings } of JSON.parse(listed.stdout) as Survey[]) {
+    for (const { item, activity, matches } of findings) {
+      const id = activity?.id ?? item.id;
+      const args =
+        matches.length === 1 && id !== null
+          ? [
+              'reconcile',
+              'adopt',
+              id,
+              '--swap',
+              matches[0]!.swapId,
+              '--by',
+              'torture',
+              '--reason',
+              'same recipient and amount as the open swap',
+            ]
+          : [
+              'reconcile',
+              'dismiss',
+              ...(id === null ? ['--nonce', String(item.nonce)] : [id]),
+              '--chain',
+              verdict.chain,
+              '--by',
+              'torture',
+              '--reason',
+              'pays no open swap (one the forgotten life marked)',
+            ];
+      const done = await settle([...args, '--config', rig.configPath]);
+      if (done.status !== 0)
+        throw new Error(`settle ${args.slice(0, 2).join(' ')} exited ${done.status}: ${done.stderr}`);
+      if (args[1] === 'adopt') adopted += 1;
+      else dismissed += 1;
+    }
+  }
+  return { adopted, dismissed };
+}
+
+type Verified = Omit<TortureReport, 'dir' | 'kills' | 'restarts' | 'restores' | 'adopted' | 'dismissed'>;
 
 async function verify(
   rig: DaemonRig,
   users: readonly string[],
   jobs: readonly JobPlan[],
   violations: string[],
-): Promise<Omit<TortureReport, 'dir' | 'kills' | 'restarts'>> {
+): Promise<Verified> {
   const { subtensor, evm, fixture } = rig;
   const transferFrom = rig.transferWallet.address;
   const store = await openLowdbSnapshotStore(join(rig.dataDir, 'store'), {
@@ -186,16 +312,26 @@ async function verify(
     }
   }
   let transfers = 0;
+  let fulfilledForgotten = 0;
   for (const [index, user] of users.entries()) {
     const id = swapMachineId(String(index));
     const machine = finals.get(id);
     const txs = sent.get(getAddress(user)) ?? [];
     transfers += txs.length;
+    const swap = subtensor.contract.swaps.get(BigInt(index));
+    if (machine === undefined && store.placeOf(id) === null && swap?.status === 'Fulfilled') {
+      // Fulfilled by a life that a put-back copy forgot; the store never saw it again.
+      fulfilledForgotten += 1;
+      if (txs.length !== 1 || swap.destTxHash !== txs[0]!.hash)
+        violations.push(
+          `${id}: fulfilled by a forgotten life with ${txs.length} transfers (marked ${swap.destTxHash})`,
+        );
+      continue;
+    }
     if (machine === undefined) {
       violations.push(`${id}: never finished`);
       continue;
     }
-    const swap = subtensor.contract.swaps.get(BigInt(index));
     const marks = subtensor.contract.executedMarks.filter((m) => m.swapId === BigInt(index)).length;
     if (marks > 1) violations.push(`${id}: mark_fulfilled executed ${marks} times`);
     if (machine.state === 'Fulfilled') {
@@ -259,6 +395,7 @@ async function verify(
     transfers,
     claimed,
     recoveryEntries: entries.length,
+    fulfilledForgotten,
     violations,
   };
 }

@@ -37,12 +37,17 @@ import {
 import type { SignedTransfer } from '../../../machines/index.ts';
 import {
   NeverLands,
+  type ActivityQuery,
+  type ChainActivity,
   type Logger,
   type SignedBytes,
+  type SignedIdentity,
   type TransferRequest,
   type TransferSender,
   type TransferStatus,
+  type WitnessReport,
 } from '../../host/ports.ts';
+import { evmActivity } from './evmActivity.ts';
 import type { EvmAsset } from './evmAssets.ts';
 import { shortError } from './evmTxSender.ts';
 import { checkDecimals, enforceIssuerChecks } from './issuerChecks.ts';
@@ -243,6 +248,24 @@ export class EvmTransferSender implements TransferSender {
       }
       throw new Error(`broadcast of transfer ${hash} on chain '${this.chain}' failed: ${describe(error)}`);
     }
+  }
+
+  /** The witness: the account's next nonce, pool included (one call). */
+  async witness(): Promise<WitnessReport> {
+    return {
+      kind: 'nonce',
+      account: this.address,
+      next: await this.options.provider.getTransactionCount(this.address, 'pending'),
+    };
+  }
+
+  identify(raw: string): SignedIdentity {
+    const tx = parseSigned(raw, this.chain);
+    return { account: getAddress(tx.from!), nonce: tx.nonce, id: tx.hash! };
+  }
+
+  activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    return evmActivity(this.options.provider, this.address, this.token, query);
   }
 
   async lookup(transfer: SignedTransfer): Promise<TransferStatus> {

@@ -31,6 +31,16 @@ export interface EvmTxSenderOptions {
   readonly nonces?: NonceAllocator;
   /** For tests: called right after the first broadcast of a transaction. */
   readonly afterBroadcast?: (hash: string) => void;
+  /**
+   * Told of each signed transaction (a replacement too) after it is journaled and before it is
+   * broadcast: the witness journal records it, so that the account's nonces used by the
+   * escrow's transactions are known to the witness of a transfer sender of the same account.
+   */
+  readonly beforeBroadcast?: (tx: {
+    readonly nonce: number;
+    readonly hash: string;
+    readonly purpose: string;
+  }) => Promise<void>;
 }
 
 export interface TxRequest {
@@ -133,6 +143,7 @@ export class EvmTxSender {
       maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
       sentAtBlock,
     });
+    await this.options.beforeBroadcast?.({ nonce, hash, purpose });
     await this.broadcast(raw);
     this.options.afterBroadcast?.(hash);
     const entry = journal.entries.find((e) => e.nonce === nonce)!;
@@ -240,6 +251,7 @@ export class EvmTxSender {
       },
       'transaction stuck; replaced with higher fees',
     );
+    await this.options.beforeBroadcast?.({ nonce: entry.nonce, hash, purpose: entry.purpose });
     await this.broadcast(raw);
     return this.options.journal.entries.find((e) => e.nonce === entry.nonce)!;
   }

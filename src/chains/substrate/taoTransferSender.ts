@@ -25,12 +25,17 @@ import { checkAddress, decodeAddress, encodeAddress } from '@polkadot/util-crypt
 import type { SignedTransfer } from '../../../machines/index.ts';
 import {
   NeverLands,
+  type ActivityQuery,
+  type ChainActivity,
   type Logger,
   type SignedBytes,
+  type SignedIdentity,
   type TransferRequest,
   type TransferSender,
   type TransferStatus,
+  type WitnessReport,
 } from '../../host/ports.ts';
+import { substrateActivity } from './substrateActivity.ts';
 import type { NonceAllocator } from '../nonceAllocator.ts';
 import type { ExtrinsicSearch } from './extrinsicSearch.ts';
 import { SUBTENSOR_SS58_FORMAT } from '../keys.ts';
@@ -140,6 +145,20 @@ export class TaoTransferSender implements TransferSender {
     }
     const pool = await this.options.chain.api.rpc.author.pendingExtrinsics();
     return pool.some((e) => e.hash.toHex() === transfer.hash) ? { kind: 'pending' } : { kind: 'unknown' };
+  }
+
+  /** The witness: the account's next nonce, pool included (one call). */
+  async witness(): Promise<WitnessReport> {
+    return { kind: 'nonce', account: this.from, next: await this.options.chain.nextNonce(this.from) };
+  }
+
+  identify(raw: string): SignedIdentity {
+    const extrinsic = this.options.chain.api.createType('Extrinsic', raw);
+    return { account: extrinsic.signer.toString(), nonce: extrinsic.nonce.toNumber(), id: extrinsic.hash.toHex() };
+  }
+
+  activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    return substrateActivity(this.options.chain, this.from, query);
   }
 
   /** The finalized chain has moved the account's nonce past ours (used by ours, or another). */

@@ -8,6 +8,7 @@ import { requiredPayout, type SignedTransfer, type SwapContext, type SwapEvent }
 import { errorField } from '../../errors.ts';
 import { isSimulatedCrash } from '../../engine/crashpoints.ts';
 import {
+  EffectWaits,
   NeverLands,
   TransferRefused,
   type Logger,
@@ -95,10 +96,12 @@ export async function sendTransfer(ports: SwapEffectPorts, id: string, c: SwapCo
     };
   } catch (error) {
     rethrowCrash(error);
-    ports.log.warn(
-      { machine: id, effect: 'sendTransfer', err: errorField(error) },
-      'transfer step failed; retrying next tick',
-    );
+    if (!(error instanceof EffectWaits)) {
+      ports.log.warn(
+        { machine: id, effect: 'sendTransfer', err: errorField(error) },
+        'transfer step failed; retrying next tick',
+      );
+    }
     return null;
   }
 }
