@@ -202,6 +202,24 @@ export class ClusterMismatch extends SettleError {
 }
 
 /**
+ * The store holds a live swap of the other allways deployment (`swaps.contract: ink` and a swap
+ * of the Solana swap manager, or the reverse): thrown while the host restores, before any effect.
+ * The two are separate deployments; a store is served under the contract that wrote it.
+ */
+export class ContractMismatch extends SettleError {
+  constructor(
+    readonly machineId: string,
+    readonly stored: string,
+    readonly configured: string,
+  ) {
+    super(
+      `${machineId} is a live swap of the ${stored} contract, but swaps.contract is ${configured}: ` +
+        `run this store with contract: ${stored} until its swaps are done, and a new dataDir (--init) for ${configured}`,
+    );
+  }
+}
+
+/**
  * A destination's own accounts on its chain cannot be used as configured (checked at start,
  * before any swap is touched): a Solana durable nonce account that is missing, not a nonce
  * account, or whose authority is not the destination's key.

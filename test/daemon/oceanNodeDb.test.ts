@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +14,6 @@ import { OceanNodeDbWriter } from '../support/oceanNodeDbWriter.ts';
 import { tempDir } from '../support/simFixture.ts';
 
 const CHURN = fileURLToPath(new URL('../support/oceanNodeDbChurn.ts', import.meta.url));
-const TSX = createRequire(import.meta.url).resolve('tsx/cli');
 const owner = `0x${'11'.repeat(20)}`;
 
 function writeJobs(path: string, mode: 'rollback' | 'wal', count: number, keepOpen = false): OceanNodeDbWriter {
@@ -72,7 +70,12 @@ describe("reading ocean-node's C2D database", () => {
   for (const mode of ['rollback', 'wal'] as const) {
     it(`sees one whole generation at every read while another process keeps writing (${mode})`, async () => {
       const path = join(tempDir('settle-c2d-'), 'c2dDatabase.sqlite');
-      const child = spawn(process.execPath, [TSX, CHURN, path, mode, '20'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      // tsx as a loader in this very process, not its CLI: the CLI runs the script in a grandchild
+      // that a SIGKILL of the CLI leaves running (it did, for hours, at 12% of a core each).
+      // stdin is a pipe: the writer exits when it closes, should this test die first.
+      const child = spawn(process.execPath, ['--import', 'tsx', CHURN, path, mode, '20'], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
       try {
         await new Promise<void>((resolve, reject) => {
           child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());

@@ -1,7 +1,8 @@
 /**
- * A store written by the previous release (test/fixtures/store-v1-swaps: swapFulfillment
- * version 1 records in every live state, and an archived one, written by settle at 008cc88)
- * opens under this one: each record is migrated and rewritten as version 2 before any effect,
+ * A store written by an earlier release (test/fixtures/store-v1-swaps: swapFulfillment version
+ * 1 records in every live state, and an archived one, written by settle at 008cc88, store layout
+ * 2; test/fixtures/store-v1-swaps-layout3: the same records written by main at a2a1987, the
+ * release before machine version 2, store layout 3 with its history) opens under this one: each record is migrated and rewritten as version 2 before any effect,
  * and every swap resumes where it stood, its signed bytes re-broadcast, never re-signed.
  */
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
@@ -9,13 +10,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { knownMachineVersions, type SwapTerms } from '../../machines/index.ts';
+import { ContractMismatch } from '../../src/errors.ts';
 import { openHost } from '../../src/host/host.ts';
 import type { AssignedSwap, SwapContract, TransferRequest, TransferSender } from '../../src/host/ports.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog } from '../../src/store/recoveryLog.ts';
 import { silentLog, tempDir } from '../support/simFixture.ts';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/store-v1-swaps', import.meta.url));
+const FIXTURES = {
+  'settle at 008cc88 (store layout 2)': fileURLToPath(new URL('../fixtures/store-v1-swaps', import.meta.url)),
+  'main at a2a1987 (store layout 3)': fileURLToPath(new URL('../fixtures/store-v1-swaps-layout3', import.meta.url)),
+};
 
 function terms(n: number): SwapTerms {
   return {
@@ -37,7 +42,7 @@ function terms(n: number): SwapTerms {
   };
 }
 
-describe('a version-1 store under version 2', () => {
+describe.each(Object.entries(FIXTURES))('a version-1 store written by %s under version 2', (_, FIXTURE) => {
   it('opens, rewrites every live record as version 2 before any effect, and resumes each swap', async () => {
     const dir = tempDir('settle-v1-');
     cpSync(FIXTURE, join(dir, 'store'), { recursive: true });
@@ -129,6 +134,41 @@ describe('a version-1 store under version 2', () => {
       'utf8',
     );
     expect(lines).toContain('"version":2');
+  });
+
+  it('is refused, before any effect, by a host configured for the Solana swap manager', async () => {
+    const dir = tempDir('settle-v1-');
+    cpSync(FIXTURE, join(dir, 'store'), { recursive: true });
+    const calls: string[] = [];
+    const contract: SwapContract = {
+      kind: 'solana',
+      miner: 'MinerKey',
+      now: async () => 1_000,
+      listAssigned: async () => [],
+      markFulfilled: async (r) => {
+        calls.push(`mark ${r.swapId}`);
+        return { ok: true };
+      },
+      getSwap: async () => null,
+    };
+    const store = await openLowdbSnapshotStore(join(dir, 'store'), {
+      create: false,
+      knownMachines: knownMachineVersions,
+    });
+    const { log: recoveryLog } = await openRecoveryLog(join(dir, 'recovery.jsonl'));
+    const opening = openHost({
+      store,
+      recoveryLog,
+      swapContract: contract,
+      senders: new Map(),
+      escrows: new Map(),
+      clock: null,
+      jobSource: null,
+      log: silentLog,
+    });
+    await expect(opening).rejects.toThrow(ContractMismatch);
+    await expect(opening).rejects.toThrow(/swap:1 is a live swap of the ink contract, but swaps.contract is solana/);
+    expect(calls).toEqual([]);
   });
 
   it('is refused by a release that knows only version 2 without the migration', async () => {

@@ -3,12 +3,16 @@
  * settle reads it: `tsx oceanNodeDbChurn.ts <path> <rollback|wal> <rows>`. Every transaction
  * sets every row's status and body to the same generation k and, in WAL mode, checkpoints
  * every few pages (so the WAL restarts under the reader). A consistent read sees one k in
- * every row. Prints "ready" once the first generation is committed; runs until killed.
+ * every row. Prints "ready" once the first generation is committed; runs until killed or until
+ * its stdin closes (the test that started it is gone: never outlive it).
  */
 import { OceanNodeDbWriter } from './oceanNodeDbWriter.ts';
 
 const [path, mode, rowsText] = process.argv.slice(2);
 const rows = Number(rowsText);
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('close', () => process.exit(0));
+process.stdin.resume();
 const writer = new OceanNodeDbWriter(path!, mode === 'wal' ? 'wal' : 'rollback');
 if (mode === 'wal') writer.autocheckpoint(8);
 const padding = 'x'.repeat(1_500); // bodies over a page: a generation spans many pages

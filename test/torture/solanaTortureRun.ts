@@ -10,15 +10,21 @@
  * - marks every swap it paid, once, with that payout's signature; never marks one it did not pay;
  * - the validators' own check of each Fulfilled swap's payout passes;
  * - every machine in Recovery has its recovery-log entry.
+ * With `plantSecondPayout`: once the run is checked, the miner's own SOL sender pays one
+ * Fulfilled swap again (what a daemon that paid twice leaves on the cluster), and the same
+ * checks run again: `plantedCaught` lists what they say (they must say "paid 2 times").
  */
 import { createWriteStream, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createSolanaRpc, type Address } from '@solana/kit';
 import prand from 'pure-rand';
 import { knownMachineVersions } from '../../machines/index.ts';
 import { finalMachines } from '../../sim/simHost.ts';
+import { solanaSigner } from '../../src/chains/keys.ts';
+import { SolanaTransferSender } from '../../src/chains/solana/solanaTransferSender.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { readRecoveryLog } from '../../src/store/recoveryLog.ts';
 import { spawnSettleDaemon } from '../support/daemonRig.ts';
@@ -33,6 +39,8 @@ export interface SolanaTortureOptions {
   readonly seed: number;
   readonly swaps: number;
   readonly progress?: (line: string) => void;
+  /** After the checks, pay one Fulfilled swap a second time and check again (the checks must catch it). */
+  readonly plantSecondPayout?: boolean;
 }
 
 export interface SolanaTortureReport {
@@ -43,6 +51,8 @@ export interface SolanaTortureReport {
   readonly marks: number;
   readonly recoveryEntries: number;
   readonly violations: string[];
+  /** With plantSecondPayout: what the checks say after the planted second payout. */
+  readonly plantedCaught: string[];
 }
 
 interface Planned {
@@ -163,16 +173,48 @@ swaps:
     daemon.child.kill('SIGTERM');
     const { code } = await daemon.exited;
     const violations: string[] = code === 0 ? [] : [`the daemon exited ${code} on SIGTERM, not 0`];
-    return {
-      dir,
-      kills: options.kills,
-      ...(await verify(cluster, program, miner.address, dataDir, planned, violations)),
-    };
+    const checked = await verify(cluster, program, miner.address, dataDir, planned, violations);
+    let plantedCaught: string[] = [];
+    if (options.plantSecondPayout === true) {
+      await payAgain(url, miner.json, nonceAccounts, cluster, planned, checked.swapStates);
+      plantedCaught = (await verify(cluster, program, miner.address, dataDir, planned, [])).violations;
+    }
+    return { dir, kills: options.kills, ...checked, plantedCaught };
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     log.end();
     await cluster.close();
   }
+}
+
+/** The planted bug: the miner's own SOL sender pays the first swap of the run again, and it lands. */
+async function payAgain(
+  url: string,
+  keypairJson: string,
+  nonceAccounts: readonly string[],
+  cluster: FakeCluster,
+  planned: readonly Planned[],
+  states: Record<string, number>,
+): Promise<void> {
+  if ((states['Fulfilled'] ?? 0) === 0) throw new Error('no Fulfilled swap to pay a second time');
+  const paidOnce = cluster.systemTransfers().map((t) => t.to);
+  const victim = planned.find((p) => paidOnce.includes(p.user))!;
+  const sender = new SolanaTransferSender({
+    chain: 'sol',
+    rpc: createSolanaRpc(url),
+    signer: await solanaSigner(keypairJson),
+    asset: { kind: 'sol' },
+    nonceAccounts: nonceAccounts as Address[],
+    commitment: 'confirmed',
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
+  const signed = await sender.sign({ swapId: victim.key, chain: 'sol', to: victim.user, amount: victim.toAmount });
+  await sender.broadcast(signed.raw);
+  await waitFor(
+    () => cluster.systemTransfers().filter((t) => t.to === victim.user).length === 2,
+    30_000,
+    'the planted second payout to land',
+  );
 }
 
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

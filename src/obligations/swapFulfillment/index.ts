@@ -15,6 +15,7 @@ import {
   type SwapEffect,
   type SwapEvent,
 } from '../../../machines/index.ts';
+import { ContractMismatch } from '../../errors.ts';
 import type { EffectCall, EffectHandler, Obligation } from '../../engine/obligation.ts';
 import type { Logger, SwapContract, TransferSender } from '../../host/ports.ts';
 import { followTransfer, markFulfilled, readSwap, sendTransfer, type SwapEffectPorts } from './effects.ts';
@@ -77,7 +78,10 @@ export function swapFulfillmentObligation(ports: SwapPorts): SwapFulfillmentObli
       }
       return observeSwaps({ contract, senders: ports.senders, cushion: ports.cushion }, scope, (n) => (now = n));
     },
-    revived(_id, context) {
+    revived(id, context) {
+      // A swap of the other deployment would be read and marked on a contract that never held it.
+      if (contract !== null && context.terms.contract !== contract.kind)
+        throw new ContractMismatch(id, context.terms.contract, contract.kind);
       // Signed by an earlier life of the process: its nonce must not go to another transfer.
       if (context.transfer !== null) ports.senders.get(context.terms.destChain)?.adopt?.(context.transfer);
     },
