@@ -125,21 +125,32 @@ describe('EVM coin deposits', () => {
     expect((await verifier(native).verify(lower)).kind).toBe('verified');
   });
 
-  it('answers wrong for another recipient, a short value, another sender, and sender == recipient', async () => {
-    const elsewhere = await payCoin(user, stranger.address, parseEther('2'));
-    const short = await payCoin(user, miner.address, parseEther('0.5'));
-    const other = await payCoin(stranger, miner.address, parseEther('2'));
-    const self = await payCoin(miner, miner.address, parseEther('2'));
+  it('answers wrong for a payment to another recipient', async () => {
+    const paid = await payCoin(user, stranger.address, parseEther('2'));
     await mine(REQUIRED);
-    const v = verifier(native);
-    expect(await v.verify(claim(elsewhere))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: null } });
-    const shortVerdict = await v.verify(claim(short));
-    expect(shortVerdict).toMatchObject({ kind: 'wrong', evidence: { amountSeen: parseEther('0.5') } });
-    expect(shortVerdict.kind === 'wrong' && shortVerdict.reason).toContain('short of');
-    const otherVerdict = await v.verify(claim(other));
-    expect(otherVerdict).toMatchObject({ kind: 'wrong', evidence: { senderSeen: stranger.address } });
-    expect(otherVerdict.kind === 'wrong' && otherVerdict.reason).toContain('not from the claimed sender');
-    expect(await v.verify(claim(self, { sender: miner.address }))).toMatchObject({
+    expect(await verifier(native).verify(claim(paid))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: null } });
+  });
+
+  it('answers wrong for a short value', async () => {
+    const paid = await payCoin(user, miner.address, parseEther('0.5'));
+    await mine(REQUIRED);
+    const verdict = await verifier(native).verify(claim(paid));
+    expect(verdict).toMatchObject({ kind: 'wrong', evidence: { amountSeen: parseEther('0.5') } });
+    expect(verdict.kind === 'wrong' && verdict.reason).toContain('short of');
+  });
+
+  it('answers wrong for another sender', async () => {
+    const paid = await payCoin(stranger, miner.address, parseEther('2'));
+    await mine(REQUIRED);
+    const verdict = await verifier(native).verify(claim(paid));
+    expect(verdict).toMatchObject({ kind: 'wrong', evidence: { senderSeen: stranger.address } });
+    expect(verdict.kind === 'wrong' && verdict.reason).toContain('not from the claimed sender');
+  });
+
+  it('answers wrong when the sender is the recipient', async () => {
+    const paid = await payCoin(miner, miner.address, parseEther('2'));
+    await mine(REQUIRED);
+    expect(await verifier(native).verify(claim(paid, { sender: miner.address }))).toMatchObject({
       kind: 'wrong',
       reason: 'the deposit sender is the recipient itself',
     });
@@ -246,20 +257,50 @@ describe('ERC-20 deposits', () => {
     });
   });
 
-  it("answers wrong for another recipient, a short amount, another sender, and another token's log", async () => {
-    const elsewhere = await payToken(token, user, stranger.address, 7_000_000n);
-    const short = await payToken(token, user, miner.address, 4_999_999n);
-    const other = await payToken(token, stranger, miner.address, 7_000_000n);
-    const fake = await payToken(otherToken, user, miner.address, 7_000_000n);
+  it('answers wrong for a transfer to another recipient', async () => {
+    const paid = await payToken(token, user, stranger.address, 7_000_000n);
     await mine(REQUIRED);
-    const v = verifier(erc20());
-    expect(await v.verify(tokenClaim(elsewhere))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: null } });
-    expect(await v.verify(tokenClaim(short))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: 4_999_999n } });
-    expect(await v.verify(tokenClaim(other))).toMatchObject({
+    expect(await verifier(erc20()).verify(tokenClaim(paid))).toMatchObject({
+      kind: 'wrong',
+      evidence: { amountSeen: null },
+    });
+  });
+
+  it('answers wrong for a short amount', async () => {
+    const paid = await payToken(token, user, miner.address, 4_999_999n);
+    await mine(REQUIRED);
+    expect(await verifier(erc20()).verify(tokenClaim(paid))).toMatchObject({
+      kind: 'wrong',
+      evidence: { amountSeen: 4_999_999n },
+    });
+  });
+
+  it('answers wrong for another sender (the from topic, not tx.from)', async () => {
+    const paid = await payToken(token, stranger, miner.address, 7_000_000n);
+    await mine(REQUIRED);
+    expect(await verifier(erc20()).verify(tokenClaim(paid))).toMatchObject({
       kind: 'wrong',
       evidence: { senderSeen: stranger.address.toLowerCase() },
     });
-    expect(await v.verify(tokenClaim(fake))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: null } });
+  });
+
+  it("answers wrong for another token's Transfer log", async () => {
+    const paid = await payToken(otherToken, user, miner.address, 7_000_000n);
+    await mine(REQUIRED);
+    expect(await verifier(erc20()).verify(tokenClaim(paid))).toMatchObject({
+      kind: 'wrong',
+      evidence: { amountSeen: null },
+    });
+  });
+
+  it('answers wrong when the sender is the recipient', async () => {
+    await payToken(token, user, miner.address, 10_000_000n);
+    const paid = await payToken(token, miner, miner.address, 7_000_000n);
+    await mine(REQUIRED);
+    expect(await verifier(erc20()).verify(tokenClaim(paid, { sender: miner.address }))).toMatchObject({
+      kind: 'wrong',
+      reason: 'the deposit sender is the recipient itself',
+    });
   });
 
   it('answers wrong for a reverted transfer', async () => {

@@ -129,14 +129,22 @@ describe('SOL deposits', () => {
     });
   });
 
-  it('answers wrong for another recipient, a short amount and another sender', async () => {
-    const elsewhere = await paySol(user, stranger.address, 2n * SOL);
-    const short = await paySol(user, miner.address, SOL - 1n);
-    const other = await paySol(stranger, miner.address, 2n * SOL);
-    const v = verifier(sol);
-    expect(await v.verify(claim(elsewhere))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: null } });
-    expect(await v.verify(claim(short))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: SOL - 1n } });
-    const verdict = await v.verify(claim(other));
+  it('answers wrong for a payment to another recipient', async () => {
+    const paid = await paySol(user, stranger.address, 2n * SOL);
+    expect(await verifier(sol).verify(claim(paid))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: null } });
+  });
+
+  it('answers wrong for a short amount', async () => {
+    const paid = await paySol(user, miner.address, SOL - 1n);
+    expect(await verifier(sol).verify(claim(paid))).toMatchObject({
+      kind: 'wrong',
+      evidence: { amountSeen: SOL - 1n },
+    });
+  });
+
+  it('answers wrong for another sender', async () => {
+    const paid = await paySol(stranger, miner.address, 2n * SOL);
+    const verdict = await verifier(sol).verify(claim(paid));
     expect(verdict).toMatchObject({ kind: 'wrong', evidence: { senderSeen: stranger.address } });
     expect(verdict.kind === 'wrong' && verdict.reason).toContain('not from the claimed sender');
   });
@@ -188,19 +196,43 @@ describe('SPL token deposits (legacy Token program, pinned mint)', () => {
     });
   });
 
-  it("answers wrong for another recipient, a short amount, another sender and another mint's transfer", async () => {
-    const elsewhere = await payToken(user, stranger.address, 7_000_000n);
-    const short = await payToken(user, miner.address, 4_999_999n);
-    const other = await payToken(stranger, miner.address, 7_000_000n);
-    const fake = await payToken(user, miner.address, 7_000_000n, otherMint);
-    const v = verifier(spl());
-    expect(await v.verify(tokenClaim(elsewhere))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: null } });
-    expect(await v.verify(tokenClaim(short))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: 4_999_999n } });
-    expect(await v.verify(tokenClaim(other))).toMatchObject({
+  it('answers wrong for a transfer to another owner', async () => {
+    const paid = await payToken(user, stranger.address, 7_000_000n);
+    expect(await verifier(spl()).verify(tokenClaim(paid))).toMatchObject({
+      kind: 'wrong',
+      evidence: { amountSeen: null },
+    });
+  });
+
+  it('answers wrong for a short amount', async () => {
+    const paid = await payToken(user, miner.address, 4_999_999n);
+    expect(await verifier(spl()).verify(tokenClaim(paid))).toMatchObject({
+      kind: 'wrong',
+      evidence: { amountSeen: 4_999_999n },
+    });
+  });
+
+  it('answers wrong for another sender', async () => {
+    const paid = await payToken(stranger, miner.address, 7_000_000n);
+    expect(await verifier(spl()).verify(tokenClaim(paid))).toMatchObject({
       kind: 'wrong',
       evidence: { senderSeen: stranger.address },
     });
-    expect(await v.verify(tokenClaim(fake))).toMatchObject({ kind: 'wrong', evidence: { amountSeen: null } });
+  });
+
+  it("answers wrong for another mint's transfer", async () => {
+    const paid = await payToken(user, miner.address, 7_000_000n, otherMint);
+    expect(await verifier(spl()).verify(tokenClaim(paid))).toMatchObject({
+      kind: 'wrong',
+      evidence: { amountSeen: null },
+    });
+  });
+
+  it('answers wrong when the sender is the recipient', async () => {
+    await payToken(user, miner.address, 10_000_000n);
+    const paid = await payToken(miner, miner.address, 7_000_000n);
+    // A transfer to itself credits nothing: the deposit pays the recipient nothing, whoever signed.
+    expect(await verifier(spl()).verify(tokenClaim(paid, { sender: miner.address }))).toMatchObject({ kind: 'wrong' });
   });
 
   it('answers wrong when the sender cannot be proven (two owners debited)', async () => {
