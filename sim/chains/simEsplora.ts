@@ -73,8 +73,14 @@ export class SimEsplora implements EsploraApi {
     );
     const newestFirst = (a: UtxoTx, b: UtxoTx): number =>
       (b.includedBlock ?? 0) - (a.includedBlock ?? 0) || (a.txid < b.txid ? 1 : -1);
-    const pooled = touching.filter((tx) => tx.includedBlock === null).sort(newestFirst).slice(0, 50);
-    const mined = touching.filter((tx) => tx.includedBlock !== null).sort(newestFirst).slice(0, 25);
+    const pooled = touching
+      .filter((tx) => tx.includedBlock === null)
+      .sort(newestFirst)
+      .slice(0, 50);
+    const mined = touching
+      .filter((tx) => tx.includedBlock !== null)
+      .sort(newestFirst)
+      .slice(0, 25);
     return [...pooled, ...mined].map((tx) => ({
       txid: tx.txid,
       status: statusOf(this.chain, tx),

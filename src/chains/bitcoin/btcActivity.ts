@@ -60,7 +60,13 @@ function describe(
   try {
     tx = Transaction.fromRaw(hexToBytes(raw), { allowUnknownOutputs: true });
   } catch {
-    return { ...base, raw: null, to: null, amount: null, note: `a transaction Esplora's bytes do not parse (${where})` };
+    return {
+      ...base,
+      raw: null,
+      to: null,
+      amount: null,
+      note: `a transaction Esplora's bytes do not parse (${where})`,
+    };
   }
   const network = btcNetwork(networkName);
   for (let i = 0; i < tx.outputsLength; i += 1) {

@@ -24,6 +24,7 @@ import {
   getCompiledTransactionMessageDecoder,
   getSignatureFromTransaction,
   getTransactionDecoder,
+  getTransactionEncoder,
   type Address,
   type EncodedAccount,
   type Transaction,
@@ -79,6 +80,8 @@ export class LitesvmChain {
   private readonly slotOfBlockhash = new Map<string, bigint>();
   private pool: Pending[] = [];
   private readonly statuses = new Map<string, SignatureStatus>();
+  /** Every included transaction, in the order included: its account keys and wire bytes (getSignaturesForAddress, getTransaction). */
+  private readonly included = new Map<string, { readonly keys: readonly string[]; readonly wire: Uint8Array }>();
   /** Each account's states, oldest first: slot -1 is its state before the first block that touched it. */
   private readonly history = new Map<string, { slot: bigint; account: EncodedAccount | null }[]>();
   /** The newest drops, at most MAX_DROPPED. */
@@ -123,6 +126,29 @@ export class LitesvmChain {
   status(signature: string, commitment: Commitment = 'processed'): SignatureStatus | null {
     const status = this.statuses.get(signature);
     return status !== undefined && status.slot <= this.slotAt(commitment) ? status : null;
+  }
+
+  /** The signatures of included transactions naming `address`, newest first, at a commitment. */
+  signaturesFor(
+    address: string,
+    commitment: Commitment,
+    limit: number,
+  ): { signature: string; status: SignatureStatus }[] {
+    const found: { signature: string; status: SignatureStatus }[] = [];
+    for (const [signature, { keys }] of [...this.included].reverse()) {
+      const status = this.status(signature, commitment);
+      if (status === null || !keys.includes(address)) continue;
+      found.push({ signature, status });
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  /** An included transaction's wire bytes and status at a commitment, or null. */
+  transaction(signature: string, commitment: Commitment): { wire: Uint8Array; status: SignatureStatus } | null {
+    const status = this.status(signature, commitment);
+    const included = this.included.get(signature);
+    return status === null || included === undefined ? null : { wire: included.wire, status };
   }
 
   /**
@@ -231,6 +257,7 @@ export class LitesvmChain {
       return;
     }
     this.statuses.set(signature, { slot: this.head, err });
+    this.included.set(signature, { keys, wire: new Uint8Array(getTransactionEncoder().encode(tx)) });
     for (const key of keys) this.history.get(key)!.push({ slot: this.head, account: this.current(key) });
   }
 

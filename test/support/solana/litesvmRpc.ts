@@ -100,6 +100,33 @@ export function solanaMethods(chain: LitesvmChain): Record<string, RpcMethod> {
         signatures.map((signature) => signatureStatus(chain, text(signature, 'signature'))),
       );
     },
+    getSignaturesForAddress: ([address, config]) => {
+      const limit = (configOf(config) as { limit?: number }).limit ?? 1000;
+      const commitment = commitmentOf(config);
+      if (commitment === 'processed')
+        throw new JsonRpcError(INVALID_PARAMS, 'Method does not support commitment below `confirmed`');
+      return chain.signaturesFor(text(address, 'address'), commitment, limit).map(({ signature, status }) => ({
+        signature,
+        slot: status.slot,
+        err: status.err,
+        memo: null,
+        blockTime: null,
+        confirmationStatus: chain.status(signature, 'finalized') !== null ? 'finalized' : 'confirmed',
+      }));
+    },
+    getTransaction: ([signature, config]) => {
+      if (configOf(config).encoding !== 'base64')
+        throw new JsonRpcError(INVALID_PARAMS, 'only base64 encoding is served');
+      const found = chain.transaction(text(signature, 'signature'), commitmentOf(config));
+      if (found === null) return null;
+      return {
+        slot: found.status.slot,
+        blockTime: null,
+        version: 'legacy',
+        transaction: [Buffer.from(found.wire).toString('base64'), 'base64'],
+        meta: { err: found.status.err, fee: 5000, preBalances: [], postBalances: [], logMessages: [] },
+      };
+    },
     sendTransaction: ([wire, config]) => sendTransaction(chain, text(wire, 'transaction'), configOf(config)),
   };
 }
