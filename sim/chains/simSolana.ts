@@ -21,10 +21,14 @@
 import type { SignedTransfer } from '../../machines/index.ts';
 import {
   NeverLands,
+  type ActivityQuery,
+  type ChainActivity,
   type SignedBytes,
+  type SignedIdentity,
   type TransferRequest,
   type TransferSender,
   type TransferStatus,
+  type WitnessReport,
 } from '../../src/host/ports.ts';
 import { sha256Hex } from '../sha256.ts';
 import {
@@ -36,6 +40,9 @@ import {
   type SolanaLedger,
   type World,
 } from '../world.ts';
+
+/** Signatures the witness lists, as the real one's getSignaturesForAddress limit. */
+export const SIM_SOLANA_WITNESS_LIMIT = 25;
 
 export type SolanaLifetimeKind = 'durable-nonce' | 'blockhash';
 
@@ -232,6 +239,40 @@ export class SimSolanaSender implements TransferSender {
       throw new NeverLands(
         `transfer ${hash.slice(0, 12)} on ${this.chain}: its ${lifetime.kind} lifetime ended for good`,
       );
+  }
+
+  /**
+   * The witness as src/chains/solana/solanaActivity.ts has it: the newest transactions the
+   * account paid for that a block holds (getSignaturesForAddress starts at `confirmed`).
+   */
+  async witness(): Promise<WitnessReport> {
+    const account = minerAddressOn(this.chain);
+    const ids = Object.values(this.ledger.transfers)
+      .filter((t) => t.from === account && t.includedBlock !== null)
+      .sort((a, b) => b.includedBlock! - a.includedBlock! || (a.hash < b.hash ? 1 : -1))
+      .slice(0, SIM_SOLANA_WITNESS_LIMIT)
+      .map((t) => t.hash);
+    return { kind: 'ids', account, ids };
+  }
+
+  identify(raw: string): SignedIdentity {
+    const { from } = JSON.parse(raw) as RawSolanaTransfer;
+    return { account: from, nonce: null, id: this.hashOf(raw) };
+  }
+
+  async activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    const ids = new Set(query.ids ?? []);
+    return Object.values(this.ledger.transfers)
+      .filter((t) => ids.has(t.hash))
+      .map((t) => ({
+        id: t.hash,
+        nonce: null,
+        to: t.to,
+        amount: BigInt(t.amount),
+        block: t.includedBlock,
+        raw: t.raw === '' ? null : t.raw,
+        note: t.swapId === '' ? 'a transfer settle did not sign' : `a transfer signed for swap ${t.swapId}`,
+      }));
   }
 
   async lookup({ hash }: SignedTransfer): Promise<TransferStatus> {
