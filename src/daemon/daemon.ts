@@ -27,7 +27,13 @@ import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../store/lowdbS
 import { openRecoveryLog, type JsonlRecoveryLog } from '../store/recoveryLog.ts';
 import { readResolutions } from '../store/recoveryResolutions.ts';
 import { prepareDirectory, requireReadableFile } from '../usablePaths.ts';
-import { openWitness, recordBaselines, startWitness, type OpenedWitness } from '../witness/openWitness.ts';
+import {
+  compactWitness,
+  openWitness,
+  recordBaselines,
+  startWitness,
+  type OpenedWitness,
+} from '../witness/openWitness.ts';
 import { buildChainPorts, loadKeys, WitnessLink, type ChainPorts, type Keys } from './chainPorts.ts';
 import { checkConfiguredPaths, loadConfig, type DaemonConfig } from './config.ts';
 import { dataPaths, type DataPaths } from './dataPaths.ts';
@@ -130,6 +136,7 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
   const host = await buildHost(daemon, durable, ports, witness);
   // After the restore: the wrapped senders know which transfers the store holds.
   await startWitness(witness, log);
+  await compactWitness(witness, durable.store, log);
   resumeJournals(ports, log);
   const health = new Health(config, witness);
   await startHttp(daemon, host, health, closers);

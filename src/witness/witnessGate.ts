@@ -61,6 +61,8 @@ export class WitnessGate {
   private readonly verdicts = new Map<string, Verdict>();
   /** Keys of the unknown items written down (see unknownKeys). */
   private readonly recorded = new Set<string>();
+  /** chain -> what it showed at the last check (the journal's compaction reads it). */
+  readonly reports = new Map<string, WitnessReport>();
 
   constructor(private readonly options: WitnessGateOptions) {
     for (const entry of options.journal.entries()) {
@@ -127,6 +129,7 @@ export class WitnessGate {
   /** Asks the chain (one call) and judges; records and tells what is new. */
   async check(sender: Witnessed): Promise<Verdict> {
     const report = await sender.report();
+    if (report !== null) this.reports.set(sender.chain, report);
     const verdict = judge({
       chain: sender.chain,
       account: report?.account ?? ANY_ACCOUNT,
