@@ -137,7 +137,7 @@ export class SimSolanaSender implements TransferSender {
   }
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
-    const lifetime = this.lifetime === 'blockhash' ? this.recentBlockhash() : this.claimNonce();
+    const lifetime = this.lifetime === 'blockhash' ? this.recentBlockhash() : this.claimNonce(request.swapId);
     if (lifetime === null) throw new Error(`every nonce account of ${this.chain} holds a transfer that may still land`);
     const body: RawSolanaTransfer = {
       chain: this.chain,
@@ -160,8 +160,11 @@ export class SimSolanaSender implements TransferSender {
     return { kind: 'blockhash', validUntil: this.ledger.height + solanaOf(this.ledger).blockhashValidBlocks };
   }
 
-  private claimNonce(): SimLifetime | null {
-    for (const [account, current] of Object.entries(solanaOf(this.ledger).nonceAccounts)) {
+  /** The swap's own nonce account, as src/chains/solana/durableNonces.ts pins it (why: there). */
+  private claimNonce(swapId: string): SimLifetime | null {
+    const accounts = Object.entries(solanaOf(this.ledger).nonceAccounts);
+    const only = Number.parseInt(sha256Hex(swapId).slice(0, 8), 16) % accounts.length;
+    for (const [account, current] of accounts.slice(only, only + 1)) {
       const final = this.finalValue(account);
       const held = this.held.get(account);
       if (held !== undefined) for (const value of held) if (value !== final) held.delete(value);

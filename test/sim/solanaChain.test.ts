@@ -174,7 +174,12 @@ const violated = (results: ScenarioResult[], name: string) =>
 
 describe('whole runs with every fault, a Solana destination beside an EVM one', () => {
   it('durable nonces: every invariant holds, restarts invisible, though transfers landed long after any blockhash would have expired', async () => {
-    const { module, stats } = instrumented({ solanaLifetime: 'durable-nonce', blockhashValidBlocks: WINDOW });
+    // Four nonce accounts: a swap waits for its own (durableNonces.ts), two made swaps queue past their deadline.
+    const { module, stats } = instrumented({
+      solanaLifetime: 'durable-nonce',
+      blockhashValidBlocks: WINDOW,
+      solanaNonceAccounts: 4,
+    });
     const results = await runs(module, 30);
     const broken = results.flatMap((r) =>
       r.invariants.filter((i) => i.violations.length > 0).map((i) => `seed ${r.seed}: ${i.name}: ${i.violations[0]}`),

@@ -131,7 +131,7 @@ export class SolanaTransferSender implements TransferSender {
     const plan: TransferPlan =
       asset.kind === 'sol' ? await solTransferPlan(context, request) : await splTransferPlan(context, request, asset);
     // The nonce last, right before signing: the checks above may throw and must not hold one.
-    const claim = await this.nonces.claim();
+    const claim = await this.nonces.claim(request.swapId);
     const tx = await this.signed(plan.instructions, claim);
     const signed = { raw: wireOf(tx), hash: getSignatureFromTransaction(tx) };
     this.nonces.hold(claim.account, claim.nonce);
