@@ -13,6 +13,7 @@
  */
 import { SWAP_MACHINE_NAME } from '../machines/index.ts';
 import type { AssignedSwap, ChainActivity, Logger, TransferSender, WitnessReport } from '../src/host/ports.ts';
+import type { RecoveryLog } from '../src/store/recoveryLog.ts';
 import type { SnapshotStore } from '../src/store/snapshotStore.ts';
 import { findingsOf, openSwaps, type LiveSwap } from '../src/witness/reconcile.ts';
 import { MemoryDecisions, type Decision } from '../src/witness/reconcileDecisions.ts';
@@ -78,7 +79,13 @@ export function lifeImage(life: LifeWitness): string {
 }
 
 /** The witness of one host life over `dir`, its store as just opened. */
-export function lifeWitness(world: World, dir: SimDataDir, store: SnapshotStore, log: Logger): LifeWitness {
+export function lifeWitness(
+  world: World,
+  dir: SimDataDir,
+  store: SnapshotStore,
+  log: Logger,
+  recoveryLog?: RecoveryLog,
+): LifeWitness {
   const opened = store.history?.() ?? null;
   const gate = new WitnessGate({
     journal: dir.journal,
@@ -87,6 +94,7 @@ export function lifeWitness(world: World, dir: SimDataDir, store: SnapshotStore,
     opened,
     log,
     now: () => `block ${world.height}`,
+    ...(recoveryLog === undefined ? {} : { recoveryLog }),
   });
   const senders: WitnessedSender[] = [];
   return {

@@ -7,6 +7,7 @@
  */
 import { dirname, join } from 'node:path';
 import type { Logger, TransferSender } from '../host/ports.ts';
+import type { RecoveryLog } from '../store/recoveryLog.ts';
 import type { SnapshotStore, StoreHistory } from '../store/snapshotStore.ts';
 import { FileDecisions, RECONCILE_FILE } from './reconcileDecisions.ts';
 import { archivedIn, COMPACT_FROM_ENTRIES, compactEntries } from './witnessCompaction.ts';
@@ -28,6 +29,8 @@ export interface OpenWitnessOptions {
   readonly senders: ReadonlyMap<string, TransferSender>;
   readonly log: Logger;
   readonly now?: () => string;
+  /** Each unknown transaction is written there too (WitnessGateOptions.recoveryLog). */
+  readonly recoveryLog?: RecoveryLog;
 }
 
 export function witnessPaths(dataDir: string): { journal: string; decisions: string } {
@@ -44,6 +47,7 @@ export async function openWitness(options: OpenWitnessOptions): Promise<OpenedWi
     opened: options.opened,
     log: options.log,
     now: options.now ?? (() => new Date().toISOString()),
+    ...(options.recoveryLog === undefined ? {} : { recoveryLog: options.recoveryLog }),
   });
   const senders = new Map([...options.senders].map(([chain, sender]) => [chain, new WitnessedSender(sender, gate)]));
   for (const [chain, sender] of options.senders) {

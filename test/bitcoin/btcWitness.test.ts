@@ -6,6 +6,7 @@
  * decision (matched to the open swap by `findingsOf`) lifts the hold.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RecoveryEntry, RecoveryLog } from '../../src/store/recoveryLog.ts';
 import type { StoreHistory } from '../../src/store/snapshotStore.ts';
 import { findingsOf } from '../../src/witness/reconcile.ts';
 import { MemoryDecisions } from '../../src/witness/reconcileDecisions.ts';
@@ -38,6 +39,16 @@ const miner = minerSource('p2wpkh');
 const STORE = 'c'.repeat(32);
 
 /** A data directory's witness over a sender whose payout journal lives in `dir`. */
+const recovery: RecoveryEntry[] = [];
+const recoveryLog: RecoveryLog = {
+  entries: () => recovery,
+  record: async (entry) => {
+    if (recovery.some((e) => e.key === entry.key)) return 'already-recorded';
+    recovery.push(entry);
+    return 'recorded';
+  },
+};
+
 async function witnessed(dir: string, journal: MemoryWitnessJournal, decisions: MemoryDecisions, position: number) {
   const lines: LogLine[] = [];
   const { sender: inner } = await openSender(dir, [esplora.url], 'p2wpkh');
@@ -50,6 +61,7 @@ async function witnessed(dir: string, journal: MemoryWitnessJournal, decisions: 
     opened: history(),
     log: collectingLogger(lines),
     now: () => 't',
+    recoveryLog,
   });
   const sender = new WitnessedSender(inner, gate);
   return { sender, gate, lines, advance: () => (at += 1) };
@@ -100,6 +112,16 @@ describe('the witness of the BTC pinned address', () => {
     expect(restored.lines.some((l) => l.message?.startsWith('signing held') === true)).toBe(true);
     // Recorded: a new life on the same (put back) journal is held without asking the chain first.
     expect(backup.entries().some((e) => e.kind === 'unknown' && e.id === signed.hash)).toBe(true);
+    // And in the recovery log, once, naming the address and the transaction (whatever the operator decides).
+    await restored.gate.check(restored.sender);
+    expect(recovery).toEqual([
+      expect.objectContaining({
+        key: `witness:btc:${signed.hash}`,
+        txHashes: { btc: signed.hash },
+        kind: 'stuck-funds',
+      }),
+    ]);
+    expect(recovery[0]!.reason).toContain(`account ${miner.address} made transaction ${signed.hash}`);
 
     // The operator: the transfer pays the open swap 7 (same recipient and amount): adopted.
     const open = [{ swapId: '7', state: 'Funded', chain: 'btc', to: user, amount: 60_000n }];
