@@ -5,6 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { adapterRpcPerSwap } from './adapterRpc.ts';
+import { btcWitnessRpc, solanaWitnessRpc } from './witnessRpc.ts';
 import { claimGas, strategyComparison } from './escrowGas.ts';
 import { durableWrites, median, restore, scaleCosts } from './storeSpeed.ts';
 import { bareLifecycles, rpcCallsPerSwap, simulatedLifecycles } from './simSpeed.ts';
@@ -152,6 +153,10 @@ async function main(): Promise<void> {
     `witness check (included above): per start and paying account, ${real.witnessStartEvm} EVM call(s), ${real.witnessStartSubtensor} Subtensor call(s) for a TAO account; ` +
       `per first send, ${real.witnessPerFirstSendEvm.toFixed(1)} EVM call(s) (${real.signatures} signatures)\n`,
   );
+  for (const w of [await btcWitnessRpc(smoke ? 2 : 5), await solanaWitnessRpc(smoke ? 2 : 5)])
+    process.stdout.write(
+      `witness check on ${w.chain}: per start and paying account, ${w.startCalls} call(s); per first send, ${w.perFirstSend.toFixed(1)} call(s) (${w.signatures} signatures)\n`,
+    );
 
   const gas = await claimGas(smoke ? [1, 5] : [1, 10, 50, 200]);
   process.stdout.write(

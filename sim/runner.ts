@@ -34,10 +34,27 @@ export interface RunResult {
   readonly host: SimHost;
 }
 
+/** Restarts in a row that may each die while opening before the run is judged stuck (a bug). */
+const MAX_OPENS_IN_A_ROW = 100;
+
 export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
   let generation = 0;
-  let current = await options.openHost(generation);
   let crashes = 0;
+  // A host can die while it opens too (the witness records what it found at start, and that
+  // write can tear): that is one more crash, and the next life opens on what the last left.
+  const open = async (): Promise<SimHost> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await options.openHost(generation);
+      } catch (error) {
+        if (!isFatalToHost(error) || attempt >= MAX_OPENS_IN_A_ROW) throw error;
+        options.onCrash?.(error);
+        crashes += 1;
+        generation += 1;
+      }
+    }
+  };
+  let current = await open();
   let blocks = 0;
   let needsTick = true;
   while (blocks < options.maxBlocks) {
@@ -50,7 +67,7 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
         // An older data directory was put back under the host: a new one starts on it.
         crashes += 1;
         generation += 1;
-        current = await options.openHost(generation);
+        current = await open();
       }
     }
     try {
@@ -64,7 +81,7 @@ export async function runUntilSettled(options: RunOptions): Promise<RunResult> {
       // The new host polls the very block the old one died in: a restart takes no time.
       needsTick = true;
       generation += 1;
-      current = await options.openHost(generation);
+      current = await open();
       continue;
     }
     if (options.world.scriptDone && everyObligationSeen(options.world, current)) {

@@ -12,16 +12,20 @@
  * swap obligation's transfer senders, so this is the one place the simulator names swaps.
  */
 import { SWAP_MACHINE_NAME } from '../machines/index.ts';
-import type { AssignedSwap, ChainActivity, Logger, TransferSender } from '../src/host/ports.ts';
+import type { AssignedSwap, ChainActivity, Logger, TransferSender, WitnessReport } from '../src/host/ports.ts';
+import type { RecoveryLog } from '../src/store/recoveryLog.ts';
 import type { SnapshotStore } from '../src/store/snapshotStore.ts';
 import { findingsOf, openSwaps, type LiveSwap } from '../src/witness/reconcile.ts';
 import { MemoryDecisions, type Decision } from '../src/witness/reconcileDecisions.ts';
 import { WitnessGate } from '../src/witness/witnessGate.ts';
 import { MemoryWitnessJournal } from '../src/witness/witnessJournal.ts';
 import { WitnessedSender } from '../src/witness/witnessedSender.ts';
+import { btcWitness } from '../src/chains/bitcoin/btcActivity.ts';
+import { SimEsplora } from './chains/simEsplora.ts';
+import { SimSolanaSender } from './chains/simSolana.ts';
 import { SimTransferSender } from './chains/simTransferSender.ts';
 import { MemoryDisk } from './memoryStore.ts';
-import type { World } from './world.ts';
+import { minerAddressOn, type World } from './world.ts';
 
 /** Blocks the simulated operator's search reads back (the whole run, in practice). */
 const OPERATOR_SCAN_BLOCKS = 5_000;
@@ -75,7 +79,13 @@ export function lifeImage(life: LifeWitness): string {
 }
 
 /** The witness of one host life over `dir`, its store as just opened. */
-export function lifeWitness(world: World, dir: SimDataDir, store: SnapshotStore, log: Logger): LifeWitness {
+export function lifeWitness(
+  world: World,
+  dir: SimDataDir,
+  store: SnapshotStore,
+  log: Logger,
+  recoveryLog?: RecoveryLog,
+): LifeWitness {
   const opened = store.history?.() ?? null;
   const gate = new WitnessGate({
     journal: dir.journal,
@@ -84,6 +94,7 @@ export function lifeWitness(world: World, dir: SimDataDir, store: SnapshotStore,
     opened,
     log,
     now: () => `block ${world.height}`,
+    ...(recoveryLog === undefined ? {} : { recoveryLog }),
   });
   const senders: WitnessedSender[] = [];
   return {
@@ -105,15 +116,22 @@ export function lifeWitness(world: World, dir: SimDataDir, store: SnapshotStore,
  */
 export async function startLifeWitness(world: World, dir: SimDataDir, life: LifeWitness): Promise<void> {
   if (dir.isNew) {
-    // Only senders with a witness (a UTXO chain's sender has none: nothing to record).
     for (const sender of life.senders) {
       if (sender.inner.witness === undefined) continue;
-      await life.gate.baseline(sender.chain, await new SimTransferSender(world, sender.chain).witness());
+      await life.gate.baseline(sender.chain, await ledgerWitness(world, sender.chain));
     }
     dir.isNew = false;
   }
   await life.gate.recordJournalAhead();
   for (const sender of life.senders) await life.gate.start([sender]).catch(() => undefined);
+}
+
+/** What a ledger shows of the miner's paying account, asked of the ledger itself (past the network's faults). */
+function ledgerWitness(world: World, chain: string): Promise<WitnessReport> {
+  const ledger = world.state.ledgers[chain]!;
+  if (ledger.utxo !== undefined) return btcWitness(new SimEsplora(world, chain), minerAddressOn(chain));
+  if (ledger.solana !== undefined) return new SimSolanaSender(world, chain).witness();
+  return new SimTransferSender(world, chain).witness();
 }
 
 /** The operator decides every unknown transaction the life's witness holds on; returns how many. */

@@ -87,7 +87,7 @@ export class SimulatedSystem {
     const known = Engine.knownMachines(this.connections.map((connection) => connection.obligation(log)));
     const store = new MemorySnapshotStore(dir.disk, known, this.faults);
     const recoveryLog = new MemoryRecoveryLog(dir.disk, this.faults);
-    const life = lifeWitness(this.world, dir, store, log);
+    const life = lifeWitness(this.world, dir, store, log, recoveryLog);
     const obligations = this.connections.map((connection) =>
       connection.obligation(log, { wrapSender: (sender) => life.wrapSender(sender) }),
     );

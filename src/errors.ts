@@ -106,17 +106,20 @@ export class StoreMissing extends StoreError {}
 /**
  * The store's log is shorter than what it, its manifest or its archive say it held: restored
  * from an older copy, or its newest writes were lost (src/store/storeHistory.ts). Thrown by a
- * writer's open, touching nothing; `evidence` says what was compared, with the counts.
+ * writer's open and by a reader's (status, reconcile), touching nothing; `evidence` says what
+ * was compared, with the counts.
  */
 export class StoreBehind extends StoreError {
   constructor(
     file: string,
     readonly evidence: string,
+    readOnly = false,
   ) {
     super(
       file,
       `${evidence}. The store is behind what it once held (restored from an older copy, or its newest writes were lost); ` +
-        'refusing to start, nothing touched. Put back the newest copy of the store directory, or see README "Restoring a backup"',
+        `${readOnly ? 'a daemon would refuse to start on it; nothing touched' : 'refusing to start, nothing touched'}. ` +
+        'Put back the newest copy of the store directory, or see README "Restoring a backup"',
     );
   }
 }

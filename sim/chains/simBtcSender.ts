@@ -11,7 +11,17 @@
 import type { SignedTransfer } from '../../machines/index.ts';
 import type { BtcJournalEntry, PayoutJournal } from '../../src/chains/bitcoin/btcJournal.ts';
 import { BtcTransferSender } from '../../src/chains/bitcoin/btcTransferSender.ts';
-import type { Logger, SignedBytes, TransferRequest, TransferSender, TransferStatus } from '../../src/host/ports.ts';
+import type {
+  ActivityQuery,
+  ChainActivity,
+  Logger,
+  SignedBytes,
+  SignedIdentity,
+  TransferRequest,
+  TransferSender,
+  TransferStatus,
+  WitnessReport,
+} from '../../src/host/ports.ts';
 import { SIM_BTC_KEY, SIM_BTC_MINER } from '../addresses.ts';
 import type { World } from '../world.ts';
 import { SimEsplora } from './simEsplora.ts';
@@ -103,5 +113,14 @@ class SigningObserver implements TransferSender {
   }
   lookup(transfer: SignedTransfer): Promise<TransferStatus> {
     return this.inner.lookup(transfer);
+  }
+  witness(): Promise<WitnessReport> {
+    return this.inner.witness();
+  }
+  identify(raw: string): SignedIdentity {
+    return this.inner.identify(raw);
+  }
+  activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    return this.inner.activity(query);
   }
 }

@@ -11,7 +11,14 @@
 import { NETWORK, Transaction } from '@scure/btc-signer';
 import { inputsOf } from '../../src/chains/bitcoin/btcBuild.ts';
 import { hexToBytes } from '../../src/chains/bitcoin/btcTx.ts';
-import type { BroadcastAnswer, EsploraApi, Outspend, TxStatus, Utxo } from '../../src/chains/bitcoin/esplora.ts';
+import type {
+  AddressTx,
+  BroadcastAnswer,
+  EsploraApi,
+  Outspend,
+  TxStatus,
+  Utxo,
+} from '../../src/chains/bitcoin/esplora.ts';
 import type { Ledger, World } from '../world.ts';
 import { utxoOf, utxoView, type UtxoTx } from './simUtxoChain.ts';
 
@@ -55,6 +62,31 @@ export class SimEsplora implements EsploraApi {
     return spender === undefined
       ? { spent: false }
       : { spent: true, txid: spender.txid, status: statusOf(this.chain, spender) };
+  }
+
+  /** As Esplora pages it: up to 50 in the mempool, then the 25 newest confirmed, newest first. */
+  async addressTxs(address: string): Promise<AddressTx[]> {
+    const view = utxoView(utxoOf(this.ledger));
+    const addressOf = (outpoint: string): string | null => view.outputs.get(outpoint)?.address ?? null;
+    const touching = Object.values(utxoOf(this.ledger).txs).filter(
+      (tx) => tx.outputs.some((o) => o.address === address) || tx.inputs.some((i) => addressOf(i) === address),
+    );
+    const newestFirst = (a: UtxoTx, b: UtxoTx): number =>
+      (b.includedBlock ?? 0) - (a.includedBlock ?? 0) || (a.txid < b.txid ? 1 : -1);
+    const pooled = touching
+      .filter((tx) => tx.includedBlock === null)
+      .sort(newestFirst)
+      .slice(0, 50);
+    const mined = touching
+      .filter((tx) => tx.includedBlock !== null)
+      .sort(newestFirst)
+      .slice(0, 25);
+    return [...pooled, ...mined].map((tx) => ({
+      txid: tx.txid,
+      status: statusOf(this.chain, tx),
+      inputs: tx.inputs.map(addressOf),
+      outputs: tx.outputs.map((o) => ({ address: o.address, value: BigInt(o.value) })),
+    }));
   }
 
   async feeEstimates(): Promise<Readonly<Record<string, number>>> {

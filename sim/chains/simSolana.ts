@@ -21,10 +21,14 @@
 import type { SignedTransfer } from '../../machines/index.ts';
 import {
   NeverLands,
+  type ActivityQuery,
+  type ChainActivity,
   type SignedBytes,
+  type SignedIdentity,
   type TransferRequest,
   type TransferSender,
   type TransferStatus,
+  type WitnessReport,
 } from '../../src/host/ports.ts';
 import { sha256Hex } from '../sha256.ts';
 import {
@@ -36,6 +40,9 @@ import {
   type SolanaLedger,
   type World,
 } from '../world.ts';
+
+/** Signatures the witness lists, as the real one's getSignaturesForAddress limit. */
+export const SIM_SOLANA_WITNESS_LIMIT = 25;
 
 export type SolanaLifetimeKind = 'durable-nonce' | 'blockhash';
 
@@ -134,7 +141,7 @@ export class SimSolanaSender implements TransferSender {
   }
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
-    const lifetime = this.lifetime === 'blockhash' ? this.recentBlockhash() : this.claimNonce();
+    const lifetime = this.lifetime === 'blockhash' ? this.recentBlockhash() : this.claimNonce(request.swapId);
     if (lifetime === null) throw new Error(`every nonce account of ${this.chain} holds a transfer that may still land`);
     const body: RawSolanaTransfer = {
       chain: this.chain,
@@ -157,8 +164,11 @@ export class SimSolanaSender implements TransferSender {
     return { kind: 'blockhash', validUntil: this.ledger.height + solanaOf(this.ledger).blockhashValidBlocks };
   }
 
-  private claimNonce(): SimLifetime | null {
-    for (const [account, current] of Object.entries(solanaOf(this.ledger).nonceAccounts)) {
+  /** The swap's own nonce account, as src/chains/solana/durableNonces.ts pins it (why: there). */
+  private claimNonce(swapId: string): SimLifetime | null {
+    const accounts = Object.entries(solanaOf(this.ledger).nonceAccounts);
+    const only = Number.parseInt(sha256Hex(swapId).slice(0, 8), 16) % accounts.length;
+    for (const [account, current] of accounts.slice(only, only + 1)) {
       const final = this.finalValue(account);
       const held = this.held.get(account);
       if (held !== undefined) for (const value of held) if (value !== final) held.delete(value);
@@ -236,6 +246,40 @@ export class SimSolanaSender implements TransferSender {
       throw new NeverLands(
         `transfer ${hash.slice(0, 12)} on ${this.chain}: its ${lifetime.kind} lifetime ended for good`,
       );
+  }
+
+  /**
+   * The witness as src/chains/solana/solanaActivity.ts has it: the newest transactions the
+   * account paid for that a block holds (getSignaturesForAddress starts at `confirmed`).
+   */
+  async witness(): Promise<WitnessReport> {
+    const account = minerAddressOn(this.chain);
+    const ids = Object.values(this.ledger.transfers)
+      .filter((t) => t.from === account && t.includedBlock !== null)
+      .sort((a, b) => b.includedBlock! - a.includedBlock! || (a.hash < b.hash ? 1 : -1))
+      .slice(0, SIM_SOLANA_WITNESS_LIMIT)
+      .map((t) => t.hash);
+    return { kind: 'ids', account, ids };
+  }
+
+  identify(raw: string): SignedIdentity {
+    const { from } = JSON.parse(raw) as RawSolanaTransfer;
+    return { account: from, nonce: null, id: this.hashOf(raw) };
+  }
+
+  async activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    const ids = new Set(query.ids ?? []);
+    return Object.values(this.ledger.transfers)
+      .filter((t) => ids.has(t.hash))
+      .map((t) => ({
+        id: t.hash,
+        nonce: null,
+        to: t.to,
+        amount: BigInt(t.amount),
+        block: t.includedBlock,
+        raw: t.raw === '' ? null : t.raw,
+        note: t.swapId === '' ? 'a transfer settle did not sign' : `a transfer signed for swap ${t.swapId}`,
+      }));
   }
 
   async lookup({ hash }: SignedTransfer): Promise<TransferStatus> {

@@ -66,6 +66,12 @@ export interface SwapModuleOptions {
   readonly senderFor?: (world: World, chain: string) => TransferSender | undefined;
   /** The BTC payout journal of each host life (a test plants one that forgets). */
   readonly btcJournal?: JournalFactory;
+  /**
+   * Senders without the life's witness around them: a planted sender bug judged by its own
+   * rule alone (the witness would hold on the transfers the bug makes, and the run would wait
+   * on its operator until the block limit instead of showing the double send).
+   */
+  readonly withoutWitness?: boolean;
 }
 
 /** Coins the simulated miner holds on the BTC chain at genesis, 1 BTC each: more than a run's payouts in flight. */
@@ -106,18 +112,20 @@ export function swapModuleWith(options: SwapModuleOptions = {}): SimModule {
     connect(world, net) {
       const contract = new SimSwapContract(world);
       return {
-        obligation: (log) => {
+        obligation: (log, life) => {
           // Senders are made anew for each life of the host: what a sender keeps in memory
           // (the Solana sender's held nonce values) dies with the process, as a real one's
           // does, and comes back only through `adopt`.
-          const senders = new Map(
-            Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain, log)]),
-          );
-          const ports: SimSwapPorts = { contract, senders: auditedSenders(world, INK_BOOK, senders) };
+          const own = new Map(Object.keys(world.state.ledgers).map((chain) => [chain, senderOf(world, chain, log)]));
+          const ports: SimSwapPorts = { contract, senders: auditedSenders(world, INK_BOOK, own) };
           const faulty = net === null ? ports : faultySwapPorts(ports, net, world);
+          // The life's witness around every sender, as the daemon has it (sim/simWitness.ts).
+          const wrap = options.withoutWitness === true ? undefined : life?.wrapSender;
+          const senders =
+            wrap === undefined ? faulty.senders : new Map([...faulty.senders].map(([chain, s]) => [chain, wrap(s)]));
           return swapFulfillmentObligation({
             contract: faulty.contract,
-            senders: faulty.senders,
+            senders,
             log,
             cushion: world.state.plan.marginBlocks,
             sources: simSourcePorts(world, net),

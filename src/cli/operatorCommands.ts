@@ -7,11 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { knownMachineVersions, requiredPayout } from '../../machines/index.ts';
 import { dataPaths } from '../daemon/dataPaths.ts';
 import { lockHolder } from '../daemon/lockFile.ts';
-import { AlreadyResolved, RecoveryEntryUnknown, StoreError, UsageError } from '../errors.ts';
+import { AlreadyResolved, RecoveryEntryUnknown, StoreBehind, StoreError, UsageError } from '../errors.ts';
 import { openLowdbSnapshotStore } from '../store/lowdbSnapshotStore.ts';
 import { readRecoveryLog, type RecoveryEntry } from '../store/recoveryLog.ts';
 import { appendResolution, readResolutions, type Resolution } from '../store/recoveryResolutions.ts';
-import { heldAccounts, readWitnessFiles } from '../witness/heldAccounts.ts';
+import { heldAccounts, readWitnessFiles, storeBehindJournal } from '../witness/heldAccounts.ts';
 import { locateData, type Where } from './dataLocation.ts';
 
 export { dataDirOf, type Where } from './dataLocation.ts';
@@ -57,9 +57,11 @@ async function readStore(storeDir: string): Promise<StoreView> {
         history: store.history(),
       };
     } catch (error) {
+      // A store behind its own history is also what a checkpoint in progress looks like for an instant.
       const racing =
-        error instanceof StoreError &&
-        /cannot be read|not the newest segment|both live and archived/.test(error.message);
+        error instanceof StoreBehind ||
+        (error instanceof StoreError &&
+          /cannot be read|not the newest segment|both live and archived/.test(error.message));
       if (!racing || attempt >= 5) throw error;
       await sleep(50 * attempt);
     }
@@ -80,16 +82,21 @@ export async function statusCommand(
   const open = entries.filter((e) => !resolutions.has(e.key));
   const pid = lockHolder(paths.lock);
   const held = heldAccounts(witness, history);
+  const behind = storeBehindJournal(witness, history);
   if (where.json === true) {
     const machines = live.map(({ id, state, seq }) => ({ id, state, seq }));
     out.write(
-      `${JSON.stringify({ dataDir, daemonPid: pid, store: history, live: machines, archived, recovery: { entries: entries.length, open: open.length }, signingHeld: held })}\n`,
+      `${JSON.stringify({ dataDir, daemonPid: pid, store: history, live: machines, archived, recovery: { entries: entries.length, open: open.length }, signingHeld: held, storeBehindJournal: behind })}\n`,
     );
     return 0;
   }
   out.write(`data: ${dataDir}\n`);
   out.write(`daemon: ${pid === null ? 'not running' : `running (pid ${pid})`}\n`);
   if (history !== null) out.write(`store: ${history.storeId}, position ${history.position}\n`);
+  if (behind !== null)
+    out.write(
+      `STORE BEHIND its witness journal: ${behind.broadcasts} transfer(s) broadcast at positions up to ${behind.highest}, the store is at ${behind.position} (put back from an older copy, or its newest writes lost); see README "Restoring a backup"\n`,
+    );
   for (const h of held)
     out.write(
       `SIGNING HELD on ${h.chain} (${h.account}): ${h.unknown} transaction(s) the store does not know; settle reconcile list --config ...\n`,

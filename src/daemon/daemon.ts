@@ -27,7 +27,13 @@ import { openLowdbSnapshotStore, type LowdbSnapshotStore } from '../store/lowdbS
 import { openRecoveryLog, type JsonlRecoveryLog } from '../store/recoveryLog.ts';
 import { readResolutions } from '../store/recoveryResolutions.ts';
 import { prepareDirectory, requireReadableFile } from '../usablePaths.ts';
-import { openWitness, recordBaselines, startWitness, type OpenedWitness } from '../witness/openWitness.ts';
+import {
+  compactWitness,
+  openWitness,
+  recordBaselines,
+  startWitness,
+  type OpenedWitness,
+} from '../witness/openWitness.ts';
 import { buildChainPorts, loadKeys, WitnessLink, type ChainPorts, type Keys } from './chainPorts.ts';
 import { checkConfiguredPaths, loadConfig, type DaemonConfig } from './config.ts';
 import { dataPaths, type DataPaths } from './dataPaths.ts';
@@ -113,7 +119,7 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
   closers.push(() => ports.close());
   if (options.init) await reconcileBeforeInit(ports, options.adoptAssigned, log);
   const durable = await openDurable(daemon.paths, options.init, log);
-  const witness = await openWitnessFor(daemon, durable.store, ports);
+  const witness = await openWitnessFor(daemon, durable, ports);
   link.gate = witness.gate;
   const begins = durable.store.createdNow || durable.store.historyBegins;
   if (
@@ -130,6 +136,7 @@ async function runLocked(daemon: Daemon, options: DaemonOptions, keys: Keys, clo
   const host = await buildHost(daemon, durable, ports, witness);
   // After the restore: the wrapped senders know which transfers the store holds.
   await startWitness(witness, log);
+  await compactWitness(witness, durable.store, log);
   resumeJournals(ports, log);
   const health = new Health(config, witness);
   await startHttp(daemon, host, health, closers);
@@ -182,7 +189,7 @@ async function openDurable(paths: DataPaths, init: boolean, log: Logger): Promis
  */
 async function openWitnessFor(
   { config, log }: Daemon,
-  store: LowdbSnapshotStore,
+  { store, recoveryLog }: Durable,
   ports: ChainPorts,
 ): Promise<OpenedWitness> {
   if (store.historyBegins)
@@ -190,7 +197,14 @@ async function openWitnessFor(
       { store: store.dir },
       'the store is given its history now (an earlier release wrote it): what each chain shows now is taken as what it knows',
     );
-  return openWitness({ dataDir: config.dataDir, store, opened: store.openedHistory, senders: ports.senders, log });
+  return openWitness({
+    dataDir: config.dataDir,
+    store,
+    opened: store.openedHistory,
+    senders: ports.senders,
+    log,
+    recoveryLog,
+  });
 }
 
 /** The host, restored from the store: every machine it holds is live again. */

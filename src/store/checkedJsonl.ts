@@ -64,6 +64,15 @@ export class CheckedJsonlWriter {
   }
 }
 
+/**
+ * Replaces the whole file with these values, crash-safe (a temporary file fsynced and renamed
+ * over it, the directory fsynced): a crash leaves the old file or the new one, whole. For the
+ * file's one writer only (a bounded journal compacted at start).
+ */
+export async function rewriteCheckedJsonl(path: string, values: readonly unknown[]): Promise<void> {
+  await writeFileDurably(path, values.map((value) => `${JSON.stringify({ value, check: checkOf(value) })}\n`).join(''));
+}
+
 async function setTornTailAside(path: string): Promise<void> {
   const text = await readText(path);
   const whole = text.slice(0, text.lastIndexOf('\n') + 1);

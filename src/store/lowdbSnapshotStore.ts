@@ -362,15 +362,16 @@ export class LowdbSnapshotStore implements SnapshotStore {
       if (!tally.has(segment)) tally.set(segment, { lines: 0, markers: 0 });
     const history = this.manifest.history;
     if (history !== undefined) {
-      // A reader beside a daemon cannot tell a checkpoint in progress from a lost segment: only writers compare.
-      if (!this.readOnly)
-        checkHistory({
-          dir: this.dir,
-          history,
-          tally,
-          archiveFiles: this.archived.size,
-          alsoLive: archivedAfterAll.length,
-        });
+      // A reader compares too (a status of a shortened log must say so); one beside a daemon may
+      // catch a checkpoint in progress and is refused the same way: its caller reads again.
+      checkHistory({
+        dir: this.dir,
+        history,
+        tally,
+        archiveFiles: this.archived.size,
+        alsoLive: archivedAfterAll.length,
+        readOnly: this.readOnly,
+      });
       this.position = positionOf(history, tally);
       this.openedHistory = { storeId: history.storeId, position: this.position };
     }

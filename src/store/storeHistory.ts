@@ -86,17 +86,20 @@ export interface HistoryCheck {
   /** Archive files (renamed into place), and how many of them are also live (a crash before the marker). */
   readonly archiveFiles: number;
   readonly alsoLive: number;
+  /** A reader's open (status, reconcile): said so in the refusal. */
+  readonly readOnly?: boolean;
 }
 
 /** Throws StoreBehind when the log is shorter than the manifest or the archive say it was. */
-export function checkHistory({ dir, history, tally, archiveFiles, alsoLive }: HistoryCheck): void {
+export function checkHistory({ dir, history, tally, archiveFiles, alsoLive, readOnly }: HistoryCheck): void {
+  const behind = (file: string, evidence: string): StoreBehind => new StoreBehind(file, evidence, readOnly === true);
   const manifest = join(dir, 'store.json');
   const logDir = join(dir, 'log');
   const segments = [...tally.keys()].sort((a, b) => a - b);
   const newest = segments.at(-1) ?? 0;
   const checkpoint = join(logDir, segmentFileName(history.segment));
   if (!tally.has(history.segment)) {
-    throw new StoreBehind(
+    throw behind(
       newest < history.segment ? logDir : checkpoint,
       `the manifest ${manifest} says segment ${segmentFileName(history.segment)} holds the log since its last checkpoint, ` +
         `but the log directory holds ${segments.map(segmentFileName).join(', ') || 'no segment'}`,
@@ -104,14 +107,14 @@ export function checkHistory({ dir, history, tally, archiveFiles, alsoLive }: Hi
   }
   const lines = tally.get(history.segment)!.lines;
   if (lines < history.copies) {
-    throw new StoreBehind(
+    throw behind(
       checkpoint,
       `holds ${lines} lines, but the checkpoint that wrote it copied ${history.copies} (manifest ${manifest})`,
     );
   }
   const position = positionOf(history, tally);
   if (position < history.seen) {
-    throw new StoreBehind(
+    throw behind(
       checkpoint,
       `the log ends at position ${position} (lines appended since store ${history.storeId} was created), ` +
         `but it had reached position ${history.seen} when it was last opened (manifest ${manifest}): ${history.seen - position} acknowledged lines are gone`,
@@ -122,7 +125,7 @@ export function checkHistory({ dir, history, tally, archiveFiles, alsoLive }: Hi
   const expected = history.archived + markers + alsoLive;
   if (archiveFiles !== expected) {
     const accounted = `${history.archived} archived before the last checkpoint (manifest ${manifest}) and ${markers} archive markers in the log since${alsoLive > 0 ? `, ${alsoLive} archived as it stopped` : ''}`;
-    throw new StoreBehind(
+    throw behind(
       join(dir, 'archive'),
       archiveFiles > expected
         ? `holds ${archiveFiles} archived records, but the log accounts for ${expected} (${accounted}): the log lost the lines of ${archiveFiles - expected}`

@@ -41,3 +41,21 @@ export function heldAccounts({ entries, decisions }: WitnessFiles, history: Stor
     .filter((v) => v.unknown.length > 0)
     .map((v) => ({ chain: v.chain, account: v.account, unknown: v.unknown.length }));
 }
+
+/**
+ * Whether the store is older than its witness journal (only it was put back, or it lost its
+ * newest writes): broadcasts this store journaled at positions beyond the one it is at now.
+ * Null when not; said by `settle status` without asking any chain.
+ */
+export function storeBehindJournal(
+  { entries }: WitnessFiles,
+  history: StoreHistory | null,
+): { readonly broadcasts: number; readonly highest: number; readonly position: number } | null {
+  if (history === null) return null;
+  const ahead = entries.filter(
+    (e) => e.kind === 'broadcast' && e.storeId === history.storeId && e.position > history.position,
+  );
+  if (ahead.length === 0) return null;
+  const highest = Math.max(...ahead.map((e) => (e.kind === 'broadcast' ? e.position : 0)));
+  return { broadcasts: ahead.length, highest, position: history.position };
+}

@@ -5,10 +5,12 @@
  * restore tells the wrapped senders which transfers the store holds); `startWitness` then
  * asks every chain once.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger, TransferSender } from '../host/ports.ts';
+import type { RecoveryLog } from '../store/recoveryLog.ts';
 import type { SnapshotStore, StoreHistory } from '../store/snapshotStore.ts';
 import { FileDecisions, RECONCILE_FILE } from './reconcileDecisions.ts';
+import { archivedIn, COMPACT_FROM_ENTRIES, compactEntries } from './witnessCompaction.ts';
 import type { Verdict } from './witnessCheck.ts';
 import { isHeld, WitnessGate } from './witnessGate.ts';
 import { FileWitnessJournal, WITNESS_JOURNAL_FILE } from './witnessJournal.ts';
@@ -27,6 +29,8 @@ export interface OpenWitnessOptions {
   readonly senders: ReadonlyMap<string, TransferSender>;
   readonly log: Logger;
   readonly now?: () => string;
+  /** Each unknown transaction is written there too (WitnessGateOptions.recoveryLog). */
+  readonly recoveryLog?: RecoveryLog;
 }
 
 export function witnessPaths(dataDir: string): { journal: string; decisions: string } {
@@ -43,6 +47,7 @@ export async function openWitness(options: OpenWitnessOptions): Promise<OpenedWi
     opened: options.opened,
     log: options.log,
     now: options.now ?? (() => new Date().toISOString()),
+    ...(options.recoveryLog === undefined ? {} : { recoveryLog: options.recoveryLog }),
   });
   const senders = new Map([...options.senders].map(([chain, sender]) => [chain, new WitnessedSender(sender, gate)]));
   for (const [chain, sender] of options.senders) {
@@ -111,4 +116,39 @@ export async function startWitness(witness: OpenedWitness, log: Logger): Promise
   if (held.length === 0)
     log.info({ chains: verdicts.map((v) => v.chain) }, 'witness: every chain shows only what this store knows');
   return verdicts;
+}
+
+/**
+ * Bounds the witness journal (witnessCompaction.ts) once it holds COMPACT_FROM_ENTRIES entries:
+ * after the start check (what each chain showed is then known) and the restore. Returns how
+ * many entries went. A failure is logged and leaves the journal as it was.
+ */
+export async function compactWitness(
+  witness: OpenedWitness,
+  store: SnapshotStore,
+  log: Logger,
+  now: () => string = () => new Date().toISOString(),
+): Promise<number> {
+  const entries = witness.journal.entries();
+  if (entries.length < COMPACT_FROM_ENTRIES) return 0;
+  try {
+    const { kept, removed } = compactEntries({
+      entries,
+      decisions: await new FileDecisions(witnessPaths(dirname(witness.journal.path)).decisions).read(),
+      archived: archivedIn((id) => store.placeOf(id)),
+      reports: witness.gate.reports,
+      storeId: store.history?.()?.storeId ?? 'none',
+      at: now(),
+    });
+    if (removed === 0) return 0;
+    await witness.journal.rewrite(kept);
+    log.info(
+      { removed, kept: kept.length },
+      'witness journal compacted: entries of archived swaps the chain shows done',
+    );
+    return removed;
+  } catch (error) {
+    log.warn({ err: String((error as Error).message ?? error) }, 'witness journal not compacted; it is kept whole');
+    return 0;
+  }
 }

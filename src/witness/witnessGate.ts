@@ -16,6 +16,7 @@
  * directory, never less.
  */
 import { EffectWaits, type Logger, type SignedIdentity, type WitnessReport } from '../host/ports.ts';
+import type { RecoveryEntry, RecoveryLog } from '../store/recoveryLog.ts';
 import type { SnapshotStore, StoreHistory } from '../store/snapshotStore.ts';
 import { sameAccount, type Decision, type DecisionSource } from './reconcileDecisions.ts';
 import { ANY_ACCOUNT, judge, type UnknownItem, type Verdict } from './witnessCheck.ts';
@@ -42,6 +43,12 @@ export interface WitnessGateOptions {
   readonly log: Logger;
   /** A time for each entry: ISO 8601 for the daemon, a block for the simulator. */
   readonly now: () => string;
+  /**
+   * Where each unknown transaction is also written for the operator (recovery.jsonl): funds
+   * that left the paying account and that the store does not know, whatever the operator then
+   * decides (a put-back store may have forgotten a payment altogether).
+   */
+  readonly recoveryLog?: RecoveryLog;
 }
 
 /** What the gate asks of a sender (the WitnessedSender around it). */
@@ -61,6 +68,8 @@ export class WitnessGate {
   private readonly verdicts = new Map<string, Verdict>();
   /** Keys of the unknown items written down (see unknownKeys). */
   private readonly recorded = new Set<string>();
+  /** chain -> what it showed at the last check (the journal's compaction reads it). */
+  readonly reports = new Map<string, WitnessReport>();
 
   constructor(private readonly options: WitnessGateOptions) {
     for (const entry of options.journal.entries()) {
@@ -127,6 +136,7 @@ export class WitnessGate {
   /** Asks the chain (one call) and judges; records and tells what is new. */
   async check(sender: Witnessed): Promise<Verdict> {
     const report = await sender.report();
+    if (report !== null) this.reports.set(sender.chain, report);
     const verdict = judge({
       chain: sender.chain,
       account: report?.account ?? ANY_ACCOUNT,
@@ -266,8 +276,28 @@ export class WitnessGate {
         evidence: item.evidence,
       });
       for (const key of keys) this.recorded.add(key);
+      await this.options.recoveryLog?.record(recoveryEntryOf(chain, account, item));
     }
   }
+}
+
+/** The recovery entry of an unknown transaction: one per transaction (its id, else its account's nonce). */
+export function recoveryEntryOf(chain: string, account: string, item: UnknownItem): RecoveryEntry {
+  const which = item.id ?? `${account}#${item.nonce}`;
+  return {
+    key: `witness:${chain}:${which}`,
+    obligation: 'witness',
+    kind: 'stuck-funds',
+    reason:
+      `${chain}: account ${account} made transaction ${item.id ?? `(nonce ${item.nonce})`} that this store does not know ` +
+      `(${item.evidence}); signing held until \`settle reconcile\` adopts it for a swap or dismisses it`,
+    state: 'unknown to the store',
+    chains: { from: chain },
+    amounts: {},
+    txHashes: item.id === null ? {} : { [chain]: item.id },
+    block: null,
+    time: null,
+  };
 }
 
 function unknownKeys(chain: string, item: { readonly id: string | null; readonly nonce: number | null }): string[] {

@@ -16,7 +16,7 @@
  * entry written and its broadcast never made is harmless: the journal may know more than the
  * chain, never less.
  */
-import { CheckedJsonlWriter, readCheckedJsonl } from '../store/checkedJsonl.ts';
+import { CheckedJsonlWriter, readCheckedJsonl, rewriteCheckedJsonl } from '../store/checkedJsonl.ts';
 import { StoreError } from '../errors.ts';
 
 interface EntryBase {
@@ -86,6 +86,12 @@ export class FileWitnessJournal implements WitnessJournal {
   async append(entry: WitnessEntry): Promise<void> {
     await this.writer.append(entry);
     this.all.push(entry);
+  }
+
+  /** Rewrites the journal as `kept` (witnessCompaction.ts), crash-safe; the entries in memory follow once it is durable. */
+  async rewrite(kept: readonly WitnessEntry[]): Promise<void> {
+    await rewriteCheckedJsonl(this.path, kept);
+    this.all.splice(0, this.all.length, ...kept);
   }
 }
 

@@ -59,6 +59,13 @@ describe('npm run bench -- --smoke', () => {
     expect(stdout).toMatch(
       /witness check \(included above\): per start and paying account, 1 EVM call\(s\), 1 Subtensor call\(s\) for a TAO account; per first send, 1\.0 EVM call\(s\) \(2 signatures\)/,
     );
+    // On chains judged by id: BTC one Esplora call each time; Solana one, plus each new signature's fee payer read once.
+    expect(stdout).toMatch(
+      /witness check on btc: per start and paying account, 1 call\(s\); per first send, 1\.0 call\(s\) \(2 signatures\)/,
+    );
+    expect(stdout).toMatch(
+      /witness check on sol: per start and paying account, 2 call\(s\); per first send, 1\.5 call\(s\) \(2 signatures\)/,
+    );
     // Every figure printed is a number: a NaN or Infinity would mean a benchmark measured nothing.
     expect(stdout).not.toMatch(/NaN|Infinity/);
   }, 600_000);

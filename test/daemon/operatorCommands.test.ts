@@ -12,6 +12,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import { dataDirOf, recoveryResolve, statusCommand } from '../../src/cli/operato
 import { ConfigError, DataDirUnknown } from '../../src/errors.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
 import { openRecoveryLog, type RecoveryEntry } from '../../src/store/recoveryLog.ts';
+import { FileWitnessJournal } from '../../src/witness/witnessJournal.ts';
 import { Collector } from '../support/collector.ts';
 import { jobMachineId } from '../../machines/index.ts';
 
@@ -235,6 +237,51 @@ describe('settle status', () => {
     expect(stdout).toContain('  swap:1 [stuck-funds] funds sent but the swap left the contract while unmarked\n');
     expect(stdout).toContain('  swap:5 [lost-revenue] mark_fulfilled refused after the transfer landed\n');
     expect(stdout).not.toContain('swap:3');
+    expect(fingerprint(dataDir)).toEqual(before);
+  });
+
+  it('says when the store is older than its witness journal (only the store put back), touching nothing', async () => {
+    const { stdout: first } = await settle('status', '--data-dir', dataDir);
+    const [, storeId, position] = first.match(/store: ([0-9a-f]{32}), position (\d+)/)!;
+    const journal = await FileWitnessJournal.open(join(dataDir, 'witness.jsonl'));
+    await journal.append({
+      kind: 'broadcast',
+      chain: 'eth',
+      account: '0x00000000000000000000000000000000000000e1',
+      storeId: storeId!,
+      at: 't',
+      id: '0xfeed',
+      nonce: 4,
+      ref: 'swap:9',
+      position: Number(position) + 5,
+    });
+    const before = fingerprint(dataDir);
+    const { code, stdout } = await settle('status', '--data-dir', dataDir);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      `STORE BEHIND its witness journal: 1 transfer(s) broadcast at positions up to ${Number(position) + 5}, the store is at ${position} `,
+    );
+    expect(stdout).toContain('SIGNING HELD on eth (0x00000000000000000000000000000000000000e1): 1 transaction(s)');
+    expect(fingerprint(dataDir)).toEqual(before);
+  });
+
+  it('refuses a shortened log as a daemon would, touching nothing', async () => {
+    const log = join(dataDir, 'store', 'log');
+    const segment = join(
+      log,
+      readdirSync(log)
+        .filter((n) => n.endsWith('.jsonl'))
+        .sort()
+        .at(-1)!,
+    );
+    truncateSync(segment, 0);
+    const before = fingerprint(dataDir);
+    const { code, stdout, stderr } = await settle('status', '--data-dir', dataDir);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(
+      /The store is behind what it once held .*a daemon would refuse to start on it; nothing touched/,
+    );
     expect(fingerprint(dataDir)).toEqual(before);
   });
 

@@ -142,6 +142,10 @@ describe('a backup put back never pays twice (daemon, hardhat, fake Subtensor)',
       /the chain shows nonce \d+ of 0x[0-9a-fA-F]{40} used or pending; no transaction known here has it/,
     );
     expect(await transfersTo(user)).toHaveLength(1);
+    // The payment the put-back store forgot is in the recovery log, naming the account.
+    const recovery = readFileSync(join(rig.dataDir, 'recovery.jsonl'), 'utf8');
+    expect(recovery).toMatch(new RegExp(`"key":"witness:${EVM_CHAIN}:${rig.transferWallet.address}#\\d+"`));
+    expect(recovery).toContain(`account ${rig.transferWallet.address} made transaction (nonce`);
     const status = await runSettle(['status', '--config', rig.configPath]);
     expect(status.stdout).toMatch(
       new RegExp(`SIGNING HELD on ${EVM_CHAIN} \\(${rig.transferWallet.address}\\): 1 transaction`),

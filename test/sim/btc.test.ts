@@ -25,9 +25,9 @@ import { NeverLands } from '../../src/host/ports.ts';
 import { forgetfulJournal, ResignsWithFreshInputs } from '../support/btcPlantedBugs.ts';
 import { ResignsAfterRestart } from '../support/plantedBugs.ts';
 
-// Every fault but the data directory's own (rollback, twin): the BTC sender implements no
-// witness yet (TransferSender.witness), so nothing stops an older store put back from paying again.
-const ALL = new Set([...parseFaults('all')].filter((kind) => kind !== 'rollback' && kind !== 'twin'));
+// Every fault, the data directory's own (rollback, twin) included: the witness of the pinned
+// address (src/chains/bitcoin/btcActivity.ts) stops an older store put back from paying again.
+const ALL = parseFaults('all');
 const btcOnly = (options: SwapModuleOptions = {}) => [swapModuleWith({ destChains: ['btc'], ...options })];
 
 function btcWorld(): World {

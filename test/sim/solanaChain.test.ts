@@ -20,9 +20,14 @@ import { World, type Ledger } from '../../sim/world.ts';
 import { swapMachineId } from '../../machines/index.ts';
 import { NeverLands, type SignedBytes } from '../../src/host/ports.ts';
 
-// Every fault but the data directory's own (rollback, twin): the Solana sender implements no
-// witness yet (TransferSender.witness), so nothing stops an older store put back from paying again.
-const ALL = new Set(FAULT_KINDS.filter((kind) => kind !== 'rollback' && kind !== 'twin'));
+// Every fault, the data directory's own (rollback, twin) included: the witness of the paying
+// account (src/chains/solana/solanaActivity.ts) stops an older store put back from paying again.
+const ALL = new Set(FAULT_KINDS);
+// Recent-blockhash lifetimes (the alternative settle does not use) without the data directory's
+// faults: a transfer still in the pool is invisible to the witness (getSignaturesForAddress
+// starts at confirmed), and only a durable nonce makes a put-back store's new transfer and the
+// forgotten one exclude each other (seed 26 pays twice with them).
+const ALL_BUT_DATA_DIR = new Set(FAULT_KINDS.filter((kind) => kind !== 'rollback' && kind !== 'twin'));
 const WINDOW = 4;
 const ref = (signed: SignedBytes) => ({ ...signed, decidedAt: 0, anchorBlock: null });
 
@@ -154,10 +159,11 @@ async function runs(
   module: SimModule,
   seeds: number,
   until: (result: ScenarioResult) => boolean = () => false,
+  faults: ReadonlySet<(typeof FAULT_KINDS)[number]> = ALL,
 ): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    results.push(await runScenario({ seed, swaps: 8, jobs: 0, modules: [module], faults: ALL }));
+    results.push(await runScenario({ seed, swaps: 8, jobs: 0, modules: [module], faults }));
     if (until(results.at(-1)!)) break;
   }
   return results;
@@ -168,7 +174,12 @@ const violated = (results: ScenarioResult[], name: string) =>
 
 describe('whole runs with every fault, a Solana destination beside an EVM one', () => {
   it('durable nonces: every invariant holds, restarts invisible, though transfers landed long after any blockhash would have expired', async () => {
-    const { module, stats } = instrumented({ solanaLifetime: 'durable-nonce', blockhashValidBlocks: WINDOW });
+    // Four nonce accounts: a swap waits for its own (durableNonces.ts), two made swaps queue past their deadline.
+    const { module, stats } = instrumented({
+      solanaLifetime: 'durable-nonce',
+      blockhashValidBlocks: WINDOW,
+      solanaNonceAccounts: 4,
+    });
     const results = await runs(module, 30);
     const broken = results.flatMap((r) =>
       r.invariants.filter((i) => i.violations.length > 0).map((i) => `seed ${r.seed}: ${i.name}: ${i.violations[0]}`),
@@ -181,7 +192,7 @@ describe('whole runs with every fault, a Solana destination beside an EVM one', 
 
   it('recent blockhashes, expiry proven before NeverLands: never pays twice, but every transfer that outlives its blockhash leaves its swap in Recovery, unpaid', async () => {
     const { module, stats } = instrumented({ solanaLifetime: 'blockhash', blockhashValidBlocks: WINDOW });
-    const results = await runs(module, 30);
+    const results = await runs(module, 30, undefined, ALL_BUT_DATA_DIR);
     expect(violated(results, 'no double send')).toBe(0);
     expect(violated(results, 'no lost send')).toBe(0);
     expect(stats.expired).toBeGreaterThan(0);
@@ -220,8 +231,9 @@ describe('whole runs with every fault, a Solana destination beside an EVM one', 
       solanaLifetime: 'blockhash',
       blockhashValidBlocks: WINDOW,
       senderFor: (world, chain) => (chain === 'sol' ? new Resigning(world, chain, 'blockhash') : undefined),
+      withoutWitness: true,
     });
-    const results = await runs(module, 30, (r) => violated([r], 'no double send') > 0);
+    const results = await runs(module, 30, (r) => violated([r], 'no double send') > 0, ALL_BUT_DATA_DIR);
     expect(violated(results, 'no double send')).toBe(1);
   }, 120_000);
 });

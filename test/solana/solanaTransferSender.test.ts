@@ -7,7 +7,11 @@
 import { createSolanaRpc, generateKeyPairSigner, type Address, type KeyPairSigner } from '@solana/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignedTransfer } from '../../machines/index.ts';
-import { NoFreeNonceAccount, NonceAccountProblem } from '../../src/chains/solana/durableNonces.ts';
+import {
+  NoFreeNonceAccount,
+  NonceAccountProblem,
+  nonceAccountIndexFor,
+} from '../../src/chains/solana/durableNonces.ts';
 import { decodeSignedTransfer } from '../../src/chains/solana/signedSolanaTransfer.ts';
 import {
   SolanaTransferSender,
@@ -232,29 +236,38 @@ describe('crashes, lost broadcasts and nonces', () => {
 
   it('restart: a transfer signed by an earlier life is adopted before anything new is signed, and holds its nonce until it lands', async () => {
     const m = await miner(2);
+    // A swap's transfer is signed against its own nonce account (durableNonces.ts): requests for each.
+    const onAccount = (index: number) => {
+      let r = request('', SOL);
+      while (nonceAccountIndexFor(r.swapId, 2) !== index) r = request('', SOL);
+      return async () => ({ ...r, to: await fresh() });
+    };
     const first = sender(m);
-    const a = await first.sign(request(await fresh(), SOL));
-    const b = await first.sign(request(await fresh(), SOL));
+    const a = await first.sign(await onAccount(0)());
+    const b = await first.sign(await onAccount(1)());
     expect(new Set([a, b].map((t) => decodeSignedTransfer(t.raw, CHAIN).nonceAccount)).size).toBe(2);
 
     // The process dies; a's broadcast keeps failing in the next life. Adopted, neither nonce is handed out.
     const next = sender(m);
     next.adopt(asTransfer(a));
     next.adopt(asTransfer(b));
-    await expect(next.sign(request(await fresh(), SOL))).rejects.toBeInstanceOf(NoFreeNonceAccount);
+    await expect(next.sign(await onAccount(0)())).rejects.toBeInstanceOf(NoFreeNonceAccount);
+    await expect(next.sign(await onAccount(1)())).rejects.toBeInstanceOf(NoFreeNonceAccount);
 
     // Without adoption, the new life would sign against a's nonce: both could never land together.
     const forgetful = sender(m);
-    const clash = await forgetful.sign(request(await fresh(), SOL));
+    const clash = await forgetful.sign(await onAccount(0)());
     expect(decodeSignedTransfer(clash.raw, CHAIN).lifetime).toBe(decodeSignedTransfer(a.raw, CHAIN).lifetime);
 
     await next.broadcast(b.raw);
     blocks(1);
-    await expect(next.sign(request(await fresh(), SOL))).rejects.toBeInstanceOf(NoFreeNonceAccount); // b's advance not final yet
+    await expect(next.sign(await onAccount(1)())).rejects.toBeInstanceOf(NoFreeNonceAccount); // b's advance not final yet
     blocks(TO_FINALIZED);
-    const c = await next.sign(request(await fresh(), SOL));
+    const c = await next.sign(await onAccount(1)());
     expect(decodeSignedTransfer(c.raw, CHAIN).nonceAccount).toBe(decodeSignedTransfer(b.raw, CHAIN).nonceAccount);
     expect(next.nonces.heldCount()).toBe(2); // a, still pending, and c
+    // A swap of a's account still waits, though b's is free again.
+    await expect(next.sign(await onAccount(0)())).rejects.toBeInstanceOf(NoFreeNonceAccount);
   });
 
   it('refuses nonce accounts it is not the authority of, or that are not nonce accounts', async () => {

@@ -2,7 +2,8 @@
  * A store knows its own past: an identity made at creation, a position (lines appended since)
  * that only grows, and a manifest that says how far the log had gone. A log shorter than that
  * (an emptied segment, lost acknowledged lines, a segment put back from an older copy) is
- * refused at open by a writer, naming the files and the counts, with nothing touched.
+ * refused at open by a writer and by a reader (status, reconcile), naming the files and the
+ * counts, with nothing touched.
  */
 import {
   copyFileSync,
@@ -70,18 +71,22 @@ function fingerprint(root: string): Record<string, string> {
   return out;
 }
 
-/** A writer refuses with StoreBehind naming `file` and the evidence; nothing on disk changes. */
+/** A reader (status, reconcile), then a writer, refuse with StoreBehind naming `file` and the evidence; nothing on disk changes. */
 async function expectBehind(file: RegExp, evidence: RegExp): Promise<void> {
   const before = fingerprint(dir);
-  const error = await open().then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StoreBehind);
-  expect((error as StoreBehind).file).toMatch(file);
-  expect((error as StoreBehind).evidence).toMatch(evidence);
-  expect((error as StoreBehind).message).toMatch(/refusing to start, nothing touched/);
-  expect(fingerprint(dir)).toEqual(before);
+  for (const readOnly of [true, false]) {
+    const error = await open({ readOnly }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreBehind);
+    expect((error as StoreBehind).file).toMatch(file);
+    expect((error as StoreBehind).evidence).toMatch(evidence);
+    expect((error as StoreBehind).message).toMatch(
+      readOnly ? /a daemon would refuse to start on it; nothing touched/ : /refusing to start, nothing touched/,
+    );
+    expect(fingerprint(dir)).toEqual(before);
+  }
 }
 
 /** Drops the last `n` whole lines of the newest segment, as a lost write or an older copy would. */
@@ -234,13 +239,16 @@ describe('a log shorter than its manifest or archive say is refused at open', ()
     );
   });
 
-  it('a reader beside a daemon does not compare (it cannot tell a checkpoint in progress), but a writer does', async () => {
-    const store = await create();
+  it('a reader compares too, and reads a store a checkpoint left consistent', async () => {
+    const store = await create({ checkpointBytes: 600 });
     await store.putMany([record('swap:1', 1), record('swap:2', 1)]);
-    await store.archive('swap:1');
+    for (let seq = 2; seq <= 8; seq += 1) await store.put(record('swap:1', seq));
+    await store.archive('swap:2');
     await store.close();
+    const reader = await open({ readOnly: true });
+    expect(reader.history()).toEqual({ storeId: manifest().history['storeId'], position: 10 });
+    expect((await reader.loadLive()).map((r) => r.id)).toEqual(['swap:1']);
     truncateSync(newestSegment(), 0);
-    expect((await open({ readOnly: true })).history()).toEqual({ storeId: manifest().history['storeId'], position: 0 });
-    await expectBehind(/archive$/, /lost the lines of 1/);
+    await expectBehind(/log\/\d{10}\.jsonl$/, /holds 0 lines, but the checkpoint that wrote it copied/);
   });
 });

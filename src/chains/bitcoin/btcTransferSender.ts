@@ -37,12 +37,17 @@ import type { SignedTransfer } from '../../../machines/index.ts';
 import { assert } from '../../errors.ts';
 import {
   NeverLands,
+  type ActivityQuery,
+  type ChainActivity,
   type Logger,
   type SignedBytes,
+  type SignedIdentity,
   type TransferRequest,
   type TransferSender,
   type TransferStatus,
+  type WitnessReport,
 } from '../../host/ports.ts';
+import { btcActivity, btcWitness } from './btcActivity.ts';
 import { MAX_JOURNAL_ENTRIES, type BtcJournalEntry, type PayoutJournal } from './btcJournal.ts';
 import {
   btcNetwork,
@@ -308,6 +313,19 @@ export class BtcTransferSender implements TransferSender {
     throw new BtcBroadcastRefused(
       `broadcast of transfer ${tx.id} on chain '${this.chain}' refused: ${answer.message.replace(/[0-9a-f]{200,}/gi, '…')}`,
     );
+  }
+
+  /** The witness: the txids spending from the pinned address in its recent history (one call). */
+  witness(): Promise<WitnessReport> {
+    return btcWitness(this.options.esplora, this.address);
+  }
+
+  identify(raw: string): SignedIdentity {
+    return { account: this.address, nonce: null, id: parseSignedTx(raw, this.chain).id };
+  }
+
+  activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    return btcActivity(this.options.esplora, this.address, this.options.network, query);
   }
 
   async lookup(transfer: SignedTransfer): Promise<TransferStatus> {

@@ -46,6 +46,15 @@ export type Outspend =
   | { readonly spent: false }
   | { readonly spent: true; readonly txid: string; readonly status: TxStatus };
 
+/** One transaction of an address's history, as GET /address/:address/txs lists it. */
+export interface AddressTx {
+  readonly txid: string;
+  readonly status: TxStatus;
+  /** The address each input spends from (null: a coinbase, or a script without an address). */
+  readonly inputs: readonly (string | null)[];
+  readonly outputs: readonly { readonly address: string | null; readonly value: bigint }[];
+}
+
 /** The node's answer to a broadcast: accepted, or refused with its words (400 and the like). */
 export type BroadcastAnswer =
   | { readonly accepted: true }
@@ -100,6 +109,11 @@ export interface EsploraApi {
   txStatus(txid: string): Promise<TxStatus | null>;
   txHex(txid: string): Promise<string | null>;
   outspend(txid: string, vout: number): Promise<Outspend>;
+  /**
+   * The address's most recent transactions, newest first: those in the mempool, then the
+   * confirmed ones (Esplora: up to 50 unconfirmed and the 25 newest confirmed; one page).
+   */
+  addressTxs(address: string): Promise<AddressTx[]>;
   feeEstimates(): Promise<Readonly<Record<string, number>>>;
   blockInBestChain(hash: string): Promise<boolean | null>;
   broadcast(rawHex: string): Promise<BroadcastAnswer>;
@@ -178,6 +192,16 @@ export class Esplora implements EsploraApi {
     if (o.txid === undefined || o.status === undefined)
       throw new EsploraBadAnswer(`${path}: spent, but by no transaction`);
     return { spent: true, txid: o.txid, status: toStatus(o.status) };
+  }
+
+  async addressTxs(address: string): Promise<AddressTx[]> {
+    const path = `/address/${address}/txs`;
+    return this.parse(path, z.array(txSchema), await this.text(path)).map((tx) => ({
+      txid: tx.txid,
+      status: toStatus(tx.status),
+      inputs: tx.vin.map((input) => input.prevout?.scriptpubkey_address ?? null),
+      outputs: tx.vout.map((o) => ({ address: o.scriptpubkey_address ?? null, value: BigInt(o.value) })),
+    }));
   }
 
   /** Target in blocks -> sat/vB. */

@@ -17,6 +17,7 @@
  * Held values live in memory only; after a restart they come back from the store through
  * `adopt` before anything new is signed. A crash leaves nothing here to clean up.
  */
+import { createHash } from 'node:crypto';
 import type { Address, Rpc, SolanaRpcApi } from '@solana/kit';
 import { getNonceDecoder, getNonceSize, NonceState, SYSTEM_PROGRAM_ADDRESS } from '@solana-program/system';
 
@@ -38,6 +39,11 @@ export interface NonceClaim {
 
 /** getMultipleAccounts takes at most 100 addresses. */
 export const MAX_NONCE_ACCOUNTS = 100;
+
+/** The index of the one nonce account a swap's transfer is signed against: sha256 of its id, modulo the count. */
+export function nonceAccountIndexFor(swapId: string, accounts: number): number {
+  return createHash('sha256').update(swapId).digest().readUInt32BE(0) % accounts;
+}
 
 export class DurableNonces {
   /** Nonce values held by transfers that may still land, per nonce account. */
@@ -69,12 +75,22 @@ export class DurableNonces {
   }
 
   /**
-   * A nonce account and value no known transfer holds, with no advance in flight. Throws
-   * NoFreeNonceAccount when every account is busy, NonceAccountProblem when one is unusable.
+   * A nonce account and value no known transfer holds, with no advance in flight: for a swap,
+   * only its own account (nonceAccountIndexFor). Throws NoFreeNonceAccount when that account
+   * (or, without a swap, every account) is busy, NonceAccountProblem when one is unusable.
+   *
+   * Why a swap has one account: a data directory put back from an older copy may have
+   * forgotten a transfer still in the cluster's pool, which no RPC lists (the witness sees it
+   * only once confirmed). Signed against the same account, the forgotten transfer and the new
+   * one carry the same nonce value while the forgotten one is pending, so at most one lands;
+   * against another account, both could. The cost: a swap whose account is busy waits even
+   * when another is free.
    */
-  async claim(): Promise<NonceClaim> {
+  async claim(swapId?: string): Promise<NonceClaim> {
     const [finalized, processed] = await Promise.all([this.values('finalized'), this.values('processed')]);
+    const only = swapId === undefined ? null : nonceAccountIndexFor(swapId, this.accounts.length);
     for (let i = 0; i < this.accounts.length; i++) {
+      if (only !== null && i !== only) continue;
       const account = this.accounts[i]!;
       const value = finalized[i]!;
       this.forgetDeadValues(account, value);
@@ -83,7 +99,9 @@ export class DurableNonces {
       return { account, nonce: value };
     }
     throw new NoFreeNonceAccount(
-      `all ${this.accounts.length} nonce account(s) hold a transfer that may still land; the next transfer waits (add nonce accounts to pay more swaps at once)`,
+      only === null
+        ? `all ${this.accounts.length} nonce account(s) hold a transfer that may still land; the next transfer waits (add nonce accounts to pay more swaps at once)`
+        : `nonce account ${this.accounts[only]} of swap ${swapId} holds a transfer that may still land; the swap waits (add nonce accounts to pay more swaps at once)`,
     );
   }
 

@@ -45,12 +45,17 @@ import {
 import type { SignedTransfer } from '../../../machines/index.ts';
 import {
   NeverLands,
+  type ActivityQuery,
+  type ChainActivity,
   type Logger,
   type SignedBytes,
+  type SignedIdentity,
   type TransferRequest,
   type TransferSender,
   type TransferStatus,
+  type WitnessReport,
 } from '../../host/ports.ts';
+import { SolanaActivity } from './solanaActivity.ts';
 import { DurableNonces, type NonceClaim } from './durableNonces.ts';
 import { decodeSignedTransfer, wireOf } from './signedSolanaTransfer.ts';
 import { RESERVED_ACCOUNTS, type SolanaAsset } from './solanaAssets.ts';
@@ -76,6 +81,7 @@ export class SolanaTransferSender implements TransferSender {
   private readonly commitment: 'confirmed' | 'finalized';
   /** sign() runs one at a time: two could otherwise claim the same nonce value. */
   private signing: Promise<unknown> = Promise.resolve();
+  private chainActivity: SolanaActivity | undefined;
 
   constructor(private readonly options: SolanaTransferSenderOptions) {
     this.chain = options.chain;
@@ -134,7 +140,7 @@ export class SolanaTransferSender implements TransferSender {
     const plan: TransferPlan =
       asset.kind === 'sol' ? await solTransferPlan(context, request) : await splTransferPlan(context, request, asset);
     // The nonce last, right before signing: the checks above may throw and must not hold one.
-    const claim = await this.nonces.claim();
+    const claim = await this.nonces.claim(request.swapId);
     const tx = await this.signed(plan.instructions, claim);
     const signed = { raw: wireOf(tx), hash: getSignatureFromTransaction(tx) };
     this.nonces.hold(claim.account, claim.nonce);
@@ -151,6 +157,25 @@ export class SolanaTransferSender implements TransferSender {
       'destination transfer signed',
     );
     return signed;
+  }
+
+  /** The witness (solanaActivity.ts): the newest transactions the paying account paid the fee of. */
+  witness(): Promise<WitnessReport> {
+    return this.activityOf().witness();
+  }
+
+  identify(raw: string): SignedIdentity {
+    const decoded = decodeSignedTransfer(raw, this.chain);
+    return { account: decoded.feePayer, nonce: null, id: decoded.signature };
+  }
+
+  activity(query: ActivityQuery): Promise<ChainActivity[]> {
+    return this.activityOf().activity(query);
+  }
+
+  private activityOf(): SolanaActivity {
+    this.chainActivity ??= new SolanaActivity(this.options.rpc, this.address);
+    return this.chainActivity;
   }
 
   private signed(instructions: readonly Instruction[], claim: NonceClaim) {

@@ -92,6 +92,8 @@ function route(chain: FakeBitcoin, network: typeof NETWORK, method: string, path
   if (path === '/fee-estimates') return { status: 200, body: chain.feeEstimates };
   const address = path.match(/^\/address\/([^/]+)\/utxo$/);
   if (address !== null) return utxos(chain, network, address[1]!);
+  const history = path.match(/^\/address\/([^/]+)\/txs$/);
+  if (history !== null) return addressTxs(chain, network, history[1]!);
   const block = path.match(/^\/block\/([0-9a-f]{64})\/status$/);
   if (block !== null) {
     const found = chain.blockOf(block[1]!);
@@ -151,6 +153,37 @@ function utxos(chain: FakeBitcoin, network: typeof NETWORK, address: string): An
       status: statusOf(chain, c.height),
     })),
   };
+}
+
+/** Esplora's first page of an address's history: up to 50 pooled, then the 25 newest confirmed, newest first. */
+function addressTxs(chain: FakeBitcoin, network: typeof NETWORK, address: string): Answer {
+  let script: string;
+  try {
+    script = hexOf(OutScript.encode(Address(network).decode(address)));
+  } catch {
+    return { status: 400, body: 'Invalid Bitcoin address' };
+  }
+  const touches = (txid: string): boolean => {
+    const tx = chain.txs.get(txid)!;
+    return (
+      tx.outputs.some((o) => hexOf(o.script) === script) ||
+      tx.inputs.some((i) => {
+        const prev = chain.txs.get(i.txid)?.outputs[i.vout];
+        return prev !== undefined && hexOf(prev.script) === script;
+      })
+    );
+  };
+  const pooled = [...chain.mempool].reverse().filter(touches).slice(0, 50);
+  const mined = chain.chain
+    .flatMap((block) => block.txids)
+    .reverse()
+    .filter(touches)
+    .slice(0, 25);
+  const view = chain.view();
+  const body = [...pooled, ...mined].map((txid) =>
+    txJson(chain, network, chain.txs.get(txid)!, statusOf(chain, view.where.get(txid) ?? null)),
+  );
+  return { status: 200, body };
 }
 
 function statusOf(chain: FakeBitcoin, height: number | null): object {

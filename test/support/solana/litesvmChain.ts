@@ -24,6 +24,7 @@ import {
   getCompiledTransactionMessageDecoder,
   getSignatureFromTransaction,
   getTransactionDecoder,
+  getTransactionEncoder,
   type Address,
   type EncodedAccount,
   type Transaction,
@@ -56,6 +57,8 @@ export interface IncludedTx {
   readonly numSigners: number;
   readonly pre: readonly (EncodedAccount | null)[];
   readonly post: readonly (EncodedAccount | null)[];
+  /** The transaction as sent (getTransaction's base64 encoding). */
+  readonly wire: Uint8Array;
 }
 
 /** A transaction the pool dropped instead of including, and why. */
@@ -142,6 +145,22 @@ export class LitesvmChain {
   status(signature: string, commitment: Commitment = 'processed'): SignatureStatus | null {
     const status = this.statuses.get(signature);
     return status !== undefined && status.slot <= this.slotAt(commitment) ? status : null;
+  }
+
+  /** The signatures of included transactions naming `address`, newest first, at a commitment. */
+  signaturesFor(
+    address: string,
+    commitment: Commitment,
+    limit: number,
+  ): { signature: string; status: SignatureStatus }[] {
+    const found: { signature: string; status: SignatureStatus }[] = [];
+    for (const [signature, { accountKeys }] of [...this.included].reverse()) {
+      const status = this.status(signature, commitment);
+      if (status === null || !accountKeys.includes(address as Address)) continue;
+      found.push({ signature, status });
+      if (found.length >= limit) break;
+    }
+    return found;
   }
 
   /**
@@ -261,6 +280,7 @@ export class LitesvmChain {
       numSigners: message.header.numSignerAccounts,
       pre,
       post,
+      wire: new Uint8Array(getTransactionEncoder().encode(tx)),
     });
     if (this.included.size > MAX_INCLUDED) this.included.delete(this.included.keys().next().value!);
   }

@@ -7,7 +7,8 @@
  *
  * Only base64 account encoding is served (what kit's account fetchers ask for); getTransaction
  * answers in `json` encoding, with the lamport and token balances around the transaction (no
- * instructions, logs or block time: nothing here reads them).
+ * instructions, logs or block time: nothing here reads them), or in `base64`, the same with the
+ * transaction as sent; getSignaturesForAddress from `confirmed` up.
  */
 import type { Address, EncodedAccount } from '@solana/kit';
 import { getMintDecoder, getTokenDecoder, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
@@ -102,11 +103,32 @@ export function solanaMethods(chain: LitesvmChain): Record<string, RpcMethod> {
         signatures.map((signature) => signatureStatus(chain, text(signature, 'signature'))),
       );
     },
+    getSignaturesForAddress: ([address, config]) => {
+      const limit = (configOf(config) as { limit?: number }).limit ?? 1000;
+      const commitment = commitmentOf(config);
+      if (commitment === 'processed')
+        throw new JsonRpcError(INVALID_PARAMS, 'Method does not support commitment below `confirmed`');
+      return chain.signaturesFor(text(address, 'address'), commitment, limit).map(({ signature, status }) => ({
+        signature,
+        slot: status.slot,
+        err: status.err,
+        memo: null,
+        blockTime: null,
+        confirmationStatus: chain.status(signature, 'finalized') !== null ? 'finalized' : 'confirmed',
+      }));
+    },
     sendTransaction: ([wire, config]) => sendTransaction(chain, text(wire, 'transaction'), configOf(config)),
     getTransaction: ([signature, config]) => {
-      if (configOf(config).encoding !== 'json') throw new JsonRpcError(INVALID_PARAMS, 'only json encoding is served');
+      const { encoding } = configOf(config);
+      if (encoding !== 'json' && encoding !== 'base64')
+        throw new JsonRpcError(INVALID_PARAMS, 'only json and base64 encodings are served');
       const tx = chain.transaction(text(signature, 'signature'), commitmentOf(config));
-      return tx === null ? null : transactionJson(chain, text(signature, 'signature'), tx);
+      if (tx === null) return null;
+      const answer = transactionJson(chain, text(signature, 'signature'), tx);
+      // base64: the same answer with the transaction as sent (what the witness decodes).
+      return encoding === 'json'
+        ? answer
+        : { ...answer, transaction: [Buffer.from(tx.wire).toString('base64'), 'base64'] };
     },
   };
 }
