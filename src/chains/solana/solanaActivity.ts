@@ -6,7 +6,7 @@
  * accounts). `getSignaturesForAddress` lists every transaction touching the account, newest
  * first at `confirmed`, receipts included (a user's deposit to the same address); each one not
  * seen before is fetched once (`getTransaction`) to learn its fee payer, and only those the
- * account paid for are reported. Every such transaction must be one this data directory knows.
+ * account paid for and that call the System or Token program (a payment) are reported. Every such transaction must be one this data directory knows.
  *
  * Bounds: the newest SOLANA_WITNESS_LIMIT signatures are judged (a store put back behind more
  * than that is recognised through the witness journal only; README, "Restoring a backup"); the
@@ -81,7 +81,10 @@ export class SolanaActivity {
     const tx = await this.fetch(signature);
     // Listed, yet not served (a node pruning its history): counted as the account's, to be safe.
     if (tx === null) return true;
-    const ours = tx.message.staticAccounts[0] === this.account;
+    // The account's payments only: a transaction it paid the fee of that calls neither the
+    // System nor the Token program (the miner's own mark_fulfilled to the swap manager, signed
+    // by the same key) moves nothing but its fee, and no store journals it.
+    const ours = tx.message.staticAccounts[0] === this.account && movesFunds(tx.message);
     this.paidByUs.set(signature, ours);
     if (this.paidByUs.size > MAX_CLASSIFIED) this.paidByUs.delete(this.paidByUs.keys().next().value!);
     return ours;
@@ -132,6 +135,16 @@ function describe(id: string, tx: Fetched): ChainActivity {
       };
   }
   return other;
+}
+
+/** Whether any instruction calls the System or the Token program (every payout settle signs does). */
+function movesFunds(message: Message): boolean {
+  if (message.version === 1) return true; // not a message settle signs: counted, to be safe
+  const keys = message.staticAccounts;
+  return message.instructions.some((ix) => {
+    const program = keys[ix.programAddressIndex];
+    return program === SYSTEM_PROGRAM_ADDRESS || program === TOKEN_PROGRAM_ADDRESS;
+  });
 }
 
 function u32(data: Buffer, at: number): number {

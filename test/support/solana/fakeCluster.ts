@@ -110,6 +110,8 @@ export class FakeCluster {
   readonly accounts = new Map<string, Account>();
   readonly programs = new Map<string, ProgramModel>();
   readonly transactions = new Map<string, TxRecord>();
+  /** The wire bytes of every landed transaction (getTransaction in base64 encoding). */
+  private readonly wires = new Map<string, Uint8Array>();
   /** Per address, the signatures that touched it, oldest first. */
   readonly history = new Map<string, string[]>();
   readonly mempool: Pending[] = [];
@@ -346,6 +348,7 @@ export class FakeCluster {
     if (error !== null) return; // expired or unpayable by now: dropped, never lands
     const record = this.run(pending.wire, pending.signature);
     this.transactions.set(record.signature, record);
+    this.wires.set(record.signature, pending.wire);
     for (const key of record.accountKeys) {
       const list = this.history.get(key) ?? [];
       list.push(record.signature);
@@ -607,7 +610,7 @@ export class FakeCluster {
       case 'getSignaturesForAddress':
         return this.signaturesFor(params[0] as string, (params[1] ?? {}) as { limit?: number; before?: string });
       case 'getTransaction':
-        return this.transactionJson(params[0] as string);
+        return this.transactionAnswer(params[0] as string, (params[1] ?? {}) as { encoding?: string });
       default:
         throw new RpcError(-32601, `Method not found: ${method}`);
     }
@@ -637,6 +640,13 @@ export class FakeCluster {
         confirmationStatus: this.statusOf(signature)!.confirmationStatus,
       };
     });
+  }
+
+  /** As a node answers: `json` (the default) or `base64`, the transaction as it was sent. */
+  private transactionAnswer(signature: string, config: { encoding?: string }) {
+    const json = this.transactionJson(signature);
+    if (json === null || config.encoding !== 'base64') return json;
+    return { ...json, transaction: [Buffer.from(this.wires.get(signature)!).toString('base64'), 'base64'] };
   }
 
   private transactionJson(signature: string) {
