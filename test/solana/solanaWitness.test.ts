@@ -6,7 +6,7 @@
  * chain shows and what it knows; the operator's adoption, matched by recipient and amount
  * (the wallet, for a token payout), lifts the hold and hands the swap the transfer.
  */
-import { createSolanaRpc, generateKeyPairSigner, type Address, type KeyPairSigner } from '@solana/kit';
+import { address, createSolanaRpc, generateKeyPairSigner, type Address, type KeyPairSigner } from '@solana/kit';
 import { getTransferSolInstruction } from '@solana-program/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -24,6 +24,7 @@ import { startSolanaTestNode, type SolanaTestNode } from '../support/solana/lite
 import { SolanaFixture, TO_FINALIZED } from '../support/solana/solanaFixture.ts';
 
 const SOL = 1_000_000_000n;
+const COMPUTE_BUDGET = address('ComputeBudget111111111111111111111111111111');
 const STORE = 'd'.repeat(32);
 let node: SolanaTestNode;
 let fx: SolanaFixture;
@@ -73,6 +74,14 @@ function life(m: Miner, journal: MemoryWitnessJournal, decisions: MemoryDecision
   return { sender: new WitnessedSender(senderOf(m, lines), gate), gate, lines, advance: () => (at += 1) };
 }
 
+/** The newest signature listing the account, as the node serves it (the transaction just run). */
+async function lastSignatureOf(account: Address): Promise<string> {
+  const [newest] = await createSolanaRpc(node.url)
+    .getSignaturesForAddress(account, { limit: 1, commitment: 'confirmed' })
+    .send();
+  return newest!.signature;
+}
+
 describe('the witness of the Solana paying account', () => {
   it('lists what the account paid for, not what it received; identifies a transfer by its signature', async () => {
     const m = { key: await fx.fundedKey(10n * SOL), nonceAccounts: [] as Address[] };
@@ -84,6 +93,12 @@ describe('the witness of the Solana paying account', () => {
     const stranger = await fx.fundedKey(2n * SOL);
     await fx.run(stranger, [getTransferSolInstruction({ source: stranger, destination: m.key.address, amount: SOL })]);
     expect(await s.witness()).toEqual(setup); // a deposit to the account is not its doing
+    // Paid by the account, yet no payment: it calls neither the System nor the Token program (as
+    // the miner's own mark_fulfilled to the swap manager does). Here, a compute unit limit alone.
+    const limitUnits = { programAddress: COMPUTE_BUDGET, data: new Uint8Array([2, 0x40, 0x0d, 0x03, 0x00]) };
+    const notPaying = await fx.run(m.key, [limitUnits]);
+    expect(await lastSignatureOf(m.key.address)).toBe(notPaying); // the node lists it for the account
+    expect(await s.witness()).toEqual(setup); // the witness does not count it
 
     const paying = senderOf({ key: m.key, nonceAccounts: nonces }, []);
     const to = await fresh();
