@@ -1,5 +1,5 @@
 /**
- * Ocean's Escrow (contracts 2.6.0, as ../shared/reference/ocean-job-settlement.md reads it)
+ * Ocean's Escrow (@oceanprotocol/contracts 2.6.0, Escrow.sol; the project's words in docs/DESIGN.md)
  * over the simulated world, with the semantics that lose or shorten claims:
  * - locks are per payee: a claim matches the sender's lock with that payer, job id and token;
  *   getLocks needs a payee and ORs its token and payer filters, so callers filter;

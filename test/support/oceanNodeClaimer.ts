@@ -1,5 +1,5 @@
 /**
- * ocean-node's claim strategy, as ../shared/reference/ocean-job-settlement.md describes it
+ * ocean-node's claim strategy, as read from ocean-node's source
  * (ocean-node 3.2.0 compute_engine_docker.ts claimPayments, escrow.ts): one
  * claimLocksAndWithdraw for every job of a chain, gas limit = estimate + 20000; on any error,
  * per job a claimLockAndWithdraw, sent only if getLocks(token, payer, self) still lists the job.
