@@ -47,6 +47,25 @@ export function unreadable(claim: DepositClaim, required: number, error: unknown
   };
 }
 
+/**
+ * One verifier's answer: the chain read once (`read`), a read error `pending`, then the rules.
+ * Every source chain's verifier is this with its own reader and address form.
+ */
+export async function readAndJudge(
+  claim: DepositClaim,
+  required: number,
+  read: () => Promise<Sighting | null>,
+  normalise: AddressNormaliser,
+): Promise<DepositVerdict> {
+  let seen: Sighting | null;
+  try {
+    seen = await read();
+  } catch (error) {
+    return unreadable(claim, required, error);
+  }
+  return judgeDeposit(claim, required, seen, normalise);
+}
+
 export function judgeDeposit(
   claim: DepositClaim,
   required: number,

@@ -10,7 +10,7 @@
  * Also the funds gate's view of a BTC wallet: the sum of its confirmed unspent outputs.
  */
 import type { DepositClaim, DepositVerdict, SourceVerifier } from '../../host/sourceVerifier.ts';
-import { judgeDeposit, unreadable, type Sighting } from '../depositRules.ts';
+import { readAndJudge, type Sighting } from '../depositRules.ts';
 import type { EsploraTx, Utxo } from './esplora.ts';
 
 /** What the check reads from Esplora (the class Esplora implements it). */
@@ -36,14 +36,8 @@ export class BtcDepositVerifier implements SourceVerifier {
     this.chains = [chain];
   }
 
-  async verify(claim: DepositClaim): Promise<DepositVerdict> {
-    let seen: Sighting | null;
-    try {
-      seen = await this.sighting(claim);
-    } catch (error) {
-      return unreadable(claim, this.required, error);
-    }
-    return judgeDeposit(claim, this.required, seen, normaliseBtcAddress);
+  verify(claim: DepositClaim): Promise<DepositVerdict> {
+    return readAndJudge(claim, this.required, () => this.sighting(claim), normaliseBtcAddress);
   }
 
   private async sighting(claim: DepositClaim): Promise<Sighting | null> {

@@ -14,7 +14,7 @@
  */
 import { Contract, getAddress, id, Interface, type Provider, type TransactionResponse } from 'ethers';
 import type { DepositClaim, DepositVerdict, SourceVerifier } from '../../host/sourceVerifier.ts';
-import { judgeDeposit, lowerCaseAddress, unreadable, type Sighting } from '../depositRules.ts';
+import { lowerCaseAddress, readAndJudge, type Sighting } from '../depositRules.ts';
 
 export type EvmDepositAsset = { readonly kind: 'native' } | { readonly kind: 'erc20'; readonly token: string };
 
@@ -41,14 +41,8 @@ export class EvmDepositVerifier implements SourceVerifier {
     this.chains = [chain];
   }
 
-  async verify(claim: DepositClaim): Promise<DepositVerdict> {
-    let seen: Sighting | null;
-    try {
-      seen = await this.sighting(claim);
-    } catch (error) {
-      return unreadable(claim, this.required, error);
-    }
-    return judgeDeposit(claim, this.required, seen, lowerCaseAddress);
+  verify(claim: DepositClaim): Promise<DepositVerdict> {
+    return readAndJudge(claim, this.required, () => this.sighting(claim), lowerCaseAddress);
   }
 
   private async sighting(claim: DepositClaim): Promise<Sighting | null> {

@@ -16,7 +16,7 @@
 import { isAddress, isSignature, type Address, type Rpc, type Signature, type SolanaRpcApi } from '@solana/kit';
 import { fetchMaybeToken, findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
 import type { DepositClaim, DepositVerdict, SourceVerifier } from '../../host/sourceVerifier.ts';
-import { exactAddress, judgeDeposit, unreadable, type Sighting } from '../depositRules.ts';
+import { exactAddress, readAndJudge, type Sighting } from '../depositRules.ts';
 
 export type SolanaDepositAsset = { readonly kind: 'sol' } | { readonly kind: 'spl'; readonly mint: Address };
 
@@ -49,14 +49,8 @@ export class SolanaDepositVerifier implements SourceVerifier {
     this.chains = [chain];
   }
 
-  async verify(claim: DepositClaim): Promise<DepositVerdict> {
-    let seen: Sighting | null;
-    try {
-      seen = await this.sighting(claim);
-    } catch (error) {
-      return unreadable(claim, this.required, error);
-    }
-    return judgeDeposit(claim, this.required, seen, exactAddress);
+  verify(claim: DepositClaim): Promise<DepositVerdict> {
+    return readAndJudge(claim, this.required, () => this.sighting(claim), exactAddress);
   }
 
   private async sighting(claim: DepositClaim): Promise<Sighting | null> {

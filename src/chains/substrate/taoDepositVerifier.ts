@@ -15,7 +15,7 @@ import type { FrameSystemEventRecord } from '@polkadot/types/lookup';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
 import type { DepositClaim, DepositVerdict, SourceVerifier } from '../../host/sourceVerifier.ts';
-import { judgeDeposit, unreadable, type Sighting } from '../depositRules.ts';
+import { readAndJudge, type Sighting } from '../depositRules.ts';
 import type { SubstrateChain } from './substrateChain.ts';
 
 /** Blocks either side of the hint, and blocks back from the head without one (the reference's). */
@@ -45,14 +45,8 @@ export class TaoDepositVerifier implements SourceVerifier {
     this.chains = [chainId];
   }
 
-  async verify(claim: DepositClaim): Promise<DepositVerdict> {
-    let seen: Sighting | null;
-    try {
-      seen = await this.sighting(claim);
-    } catch (error) {
-      return unreadable(claim, this.required, error);
-    }
-    return judgeDeposit(claim, this.required, seen, normaliseSs58);
+  verify(claim: DepositClaim): Promise<DepositVerdict> {
+    return readAndJudge(claim, this.required, () => this.sighting(claim), normaliseSs58);
   }
 
   private async sighting(claim: DepositClaim): Promise<Sighting | null> {
