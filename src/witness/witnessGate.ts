@@ -133,15 +133,19 @@ export class WitnessGate {
     }
   }
 
-  /** Asks the chain (one call) and judges; records and tells what is new. */
-  async check(sender: Witnessed): Promise<Verdict> {
+  /**
+   * Asks the chain (one call) and judges; records and tells what is new. `decisions`: the
+   * operator's decisions as the caller already read them, so that one question (sign: adopted,
+   * or held?) is answered from one reading of the file the operator appends to.
+   */
+  async check(sender: Witnessed, decisions?: readonly Decision[]): Promise<Verdict> {
     const report = await sender.report();
     if (report !== null) this.reports.set(sender.chain, report);
     const verdict = judge({
       chain: sender.chain,
       account: report?.account ?? ANY_ACCOUNT,
       entries: this.options.journal.entries(),
-      decisions: await this.options.decisions.read(),
+      decisions: decisions ?? (await this.options.decisions.read()),
       opened: this.options.opened,
       storeKnows: this.storeKnows.get(sender.chain) ?? new Map(),
       report,
@@ -182,9 +186,13 @@ export class WitnessGate {
     );
   }
 
-  /** The transfer the operator adopted for this swap, if any. */
-  async adoption(chain: string, swapId: string): Promise<Decision | null> {
-    const decisions = await this.options.decisions.read();
+  /** The operator's decisions as they stand now (read again at each call). */
+  decisions(): Promise<readonly Decision[]> {
+    return this.options.decisions.read();
+  }
+
+  /** The transfer the operator adopted for this swap among `decisions`, if any. */
+  adoption(decisions: readonly Decision[], chain: string, swapId: string): Decision | null {
     return decisions.find((d) => d.kind === 'adopt' && d.chain === chain && d.swapId === swapId) ?? null;
   }
 

@@ -90,11 +90,15 @@ export class WitnessedSender implements TransferSender, Witnessed {
   }
 
   async sign(request: TransferRequest): Promise<SignedBytes> {
-    const adoption = await this.gate.adoption(this.chain, request.swapId);
+    // One reading of the decisions answers both questions below. Read twice, an adoption
+    // appended in between (`settle reconcile adopt` while this runs) was missed by the first
+    // and lifted the hold in the second: the swap was paid again (restoreBackup.test.ts, under load).
+    const decisions = await this.gate.decisions();
+    const adoption = this.gate.adoption(decisions, this.chain, request.swapId);
     if (adoption !== null) {
       const adopted = this.adopted(adoption.raw!, adoption.id!, request);
       // The decision may have lifted the hold: the verdict (health, status, the log) is brought up to date.
-      await this.gate.check(this).catch(() => undefined);
+      await this.gate.check(this, decisions).catch(() => undefined);
       return adopted;
     }
     await this.settleRestored();
@@ -104,7 +108,7 @@ export class WitnessedSender implements TransferSender, Witnessed {
         `swap ${request.swapId} waits on ${this.chain}: ${waiting.join(', ')} not yet seen included`,
       );
     }
-    const verdict = await this.gate.check(this);
+    const verdict = await this.gate.check(this, decisions);
     if (isHeld(verdict)) throw new SigningHeld(verdict);
     const signed = await this.inner.sign(request);
     this.inFlight.set(signed.raw, {

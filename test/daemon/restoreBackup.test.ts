@@ -39,9 +39,14 @@ function runSettle(args: readonly string[]): Promise<{ status: number | null; st
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the daemons said:\n${daemonLogTail()}`);
     await sleep(200);
   }
+}
+
+/** The last lines the daemons wrote: what a timeout here needs explained. */
+function daemonLogTail(lines = 60): string {
+  return readFileSync(join(rig.dir, 'daemon.log'), 'utf8').split('\n').slice(-lines).join('\n');
 }
 
 let rig: DaemonRig;

@@ -221,6 +221,22 @@ function rig(
   return { world, journal, decisions, gate, sender, lines, start, advance: (n = 1) => (position += n) };
 }
 
+/** The operator's file as a racing `settle reconcile adopt` leaves it: a decision lands just after a reading. */
+class DecidedDuringRead extends MemoryDecisions {
+  private pending: Decision | null = null;
+
+  appendAfterNextRead(decision: Decision): void {
+    this.pending = decision;
+  }
+
+  override async read(): Promise<readonly Decision[]> {
+    const before = [...this.all];
+    if (this.pending !== null) this.all.push(this.pending);
+    this.pending = null;
+    return before;
+  }
+}
+
 const USER = `0x${'22'.repeat(20)}`;
 const pay = (swapId: string) => ({ swapId, chain: 'eth', to: USER, amount: 5n });
 
@@ -293,6 +309,38 @@ describe('the witnessed sender', () => {
     // Decided: signing resumes, and is told.
     await sendAndInclude(restored, '3');
     expect(restored.lines.some((l) => /signing resumes/.test(l.message ?? ''))).toBe(true);
+    expect(Object.values(live.world.state.ledgers['eth']!.transfers).filter((t) => t.swapId === '2')).toHaveLength(1);
+  });
+
+  it('an adoption decided while a signature is asked for is handed to its swap, never signed around', async () => {
+    const live = rig();
+    await live.start();
+    await sendAndInclude(live, '1');
+    const backup = live.journal.copy();
+    const forgotten = await sendAndInclude(live, '2');
+    const decisions = new DecidedDuringRead();
+    const restored = rig({
+      world: live.world,
+      journal: backup,
+      decisions,
+      opened: { storeId: STORE, position: 1 },
+      baselineNew: false,
+    });
+    await restored.start();
+    const [activity] = await restored.sender.activity({ nonces: { from: 1, to: 2 }, maxBlocks: 100 });
+    // `settle reconcile adopt` appends its decision just after the sender first reads the file.
+    decisions.appendAfterNextRead(
+      decision({
+        kind: 'adopt',
+        account: minerAddressOn('eth'),
+        id: forgotten,
+        nonce: 1,
+        swapId: '2',
+        raw: activity!.raw,
+      }),
+    );
+    await expect(restored.sender.sign(pay('2'))).rejects.toBeInstanceOf(SigningHeld);
+    expect((await restored.sender.sign(pay('2'))).hash).toBe(forgotten);
     expect(Object.values(live.world.state.ledgers['eth']!.transfers).filter((t) => t.swapId === '2')).toHaveLength(1);
   });
 
