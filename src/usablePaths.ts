@@ -138,6 +138,12 @@ export function requireReadableFile(path: string, what: string): string {
   return required(what, absolute, readableFileProblem(absolute));
 }
 
+/** The absolute path of a directory we may write in (it may still have to be created), or UnusablePath. */
+export function requireWritableDirectory(path: string, what: string): string {
+  const absolute = resolve(path);
+  return required(what, absolute, writableDirectoryProblem(absolute));
+}
+
 /** The absolute path of a file we may (over)write, or UnusablePath. */
 export function requireWritableFile(path: string, what: string): string {
   const absolute = resolve(path);

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { FAULT_KINDS, parseFaults, type FaultKind } from '../../sim/faults.ts';
 import { DEFAULT_MARGIN_BLOCKS } from '../defaults.ts';
 import { SettleError, StoreError } from '../errors.ts';
-import { requireReadableFile } from '../usablePaths.ts';
+import { requireReadableFile, requireWritableDirectory, requireWritableFile } from '../usablePaths.ts';
 import { EMBEDDED_DIR, LOCAL_CONFIG } from './dataLocation.ts';
 
 export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -55,6 +55,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--block-ms <ms>', 'wall-clock pause between simulated blocks', integerOption('--block-ms', 0, 60_000), 150)
     .option('--max-blocks <n>', 'give up after this many blocks', integerOption('--max-blocks', 1), 5_000)
     .action(async (options) => {
+      // Said before the simulator loads (a second): startEmbedded checks it again as it creates it.
+      requireWritableDirectory(options.dir, '--dir');
       const { startEmbedded } = await import('./startEmbedded.ts');
       exitCode = await startEmbedded(options);
     });
@@ -89,6 +91,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print one JSON object with the figures on stdout')
     .option('--coverage <file>', 'write how often each transition was taken (for settle diagram --coverage)')
     .action(async (options) => {
+      if (options.coverage !== undefined) requireWritableFile(options.coverage, '--coverage'); // before the simulator loads
       const { simCommand } = await import('./simCommand.ts');
       exitCode = await simCommand(options, { stdout: process.stdout, stderr: process.stderr });
     });
@@ -101,6 +104,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--out <dir>', 'write <machine>.<ext> files here instead of printing')
     .option('--coverage <file>', 'colour transitions by how often settle sim --coverage saw them taken')
     .action(async (options) => {
+      // Before the renderer loads; diagramCommand checks them again for embedders.
+      if (options.coverage !== undefined) requireReadableFile(options.coverage, '--coverage');
+      if (options.out !== undefined) requireWritableDirectory(options.out, '--out');
       const { diagramCommand } = await import('./diagramCommand.ts');
       exitCode = await diagramCommand(options, process.stdout);
     });
