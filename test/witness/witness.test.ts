@@ -249,6 +249,30 @@ async function sendAndInclude(r: ReturnType<typeof rig>, swapId: string): Promis
   return signed.hash;
 }
 
+/**
+ * Swap 1 paid, a copy of the journal taken, swap 2 paid (the transfer the copy forgets); then the
+ * copy put back on the same chain, with the store opened at its older position.
+ */
+async function putBackBeforeSwap2(decisions?: MemoryDecisions) {
+  const live = rig();
+  await live.start();
+  await sendAndInclude(live, '1');
+  const backup = live.journal.copy();
+  const forgotten = await sendAndInclude(live, '2');
+  const restored = rig({
+    world: live.world,
+    journal: backup,
+    ...(decisions === undefined ? {} : { decisions }),
+    opened: { storeId: STORE, position: 1 },
+    baselineNew: false,
+  });
+  return { live, backup, forgotten, restored };
+}
+
+/** The operator's `settle reconcile adopt` of transfer `id` (nonce 1) for swap `swapId`. */
+const adoption = (swapId: string, id: string, raw: string | null): Decision =>
+  decision({ kind: 'adopt', account: minerAddressOn('eth'), id, nonce: 1, swapId, raw });
+
 describe('the witnessed sender', () => {
   it("journals each first broadcast with the store's position, once, and signs on while nothing is unknown", async () => {
     const r = rig();
@@ -265,18 +289,7 @@ describe('the witnessed sender', () => {
   });
 
   it('a data directory restored from an older copy (journal and store) stops signing: the chain shows what it does not know', async () => {
-    const live = rig();
-    await live.start();
-    await sendAndInclude(live, '1');
-    const backup = live.journal.copy();
-    const forgotten = await sendAndInclude(live, '2');
-    // The backup is put back: same chain, older journal, store opened at its older position.
-    const restored = rig({
-      world: live.world,
-      journal: backup,
-      opened: { storeId: STORE, position: 1 },
-      baselineNew: false,
-    });
+    const { live, backup, forgotten, restored } = await putBackBeforeSwap2();
     const verdicts = await restored.start();
     expect(verdicts[0]!.unknown).toMatchObject([{ nonce: 1, id: null }]);
     await expect(restored.sender.sign(pay('2'))).rejects.toBeInstanceOf(SigningHeld);
@@ -291,16 +304,7 @@ describe('the witnessed sender', () => {
     // The operator finds the transaction and adopts it for the swap: the swap takes it instead of a signature.
     const [activity] = await restored.sender.activity({ nonces: { from: 1, to: 2 }, maxBlocks: 100 });
     expect(activity).toMatchObject({ id: forgotten, nonce: 1, to: USER, amount: 5n });
-    restored.decisions.all.push(
-      decision({
-        kind: 'adopt',
-        account: minerAddressOn('eth'),
-        id: forgotten,
-        nonce: 1,
-        swapId: '2',
-        raw: activity!.raw,
-      }),
-    );
+    restored.decisions.all.push(adoption('2', forgotten, activity!.raw));
     const adopted = await restored.sender.sign(pay('2'));
     expect(adopted.hash).toBe(forgotten);
     expect(await restored.sender.lookup({ ...adopted, decidedAt: 1, anchorBlock: null })).toMatchObject({
@@ -313,32 +317,12 @@ describe('the witnessed sender', () => {
   });
 
   it('an adoption decided while a signature is asked for is handed to its swap, never signed around', async () => {
-    const live = rig();
-    await live.start();
-    await sendAndInclude(live, '1');
-    const backup = live.journal.copy();
-    const forgotten = await sendAndInclude(live, '2');
     const decisions = new DecidedDuringRead();
-    const restored = rig({
-      world: live.world,
-      journal: backup,
-      decisions,
-      opened: { storeId: STORE, position: 1 },
-      baselineNew: false,
-    });
+    const { live, forgotten, restored } = await putBackBeforeSwap2(decisions);
     await restored.start();
     const [activity] = await restored.sender.activity({ nonces: { from: 1, to: 2 }, maxBlocks: 100 });
     // `settle reconcile adopt` appends its decision just after the sender first reads the file.
-    decisions.appendAfterNextRead(
-      decision({
-        kind: 'adopt',
-        account: minerAddressOn('eth'),
-        id: forgotten,
-        nonce: 1,
-        swapId: '2',
-        raw: activity!.raw,
-      }),
-    );
+    decisions.appendAfterNextRead(adoption('2', forgotten, activity!.raw));
     await expect(restored.sender.sign(pay('2'))).rejects.toBeInstanceOf(SigningHeld);
     expect((await restored.sender.sign(pay('2'))).hash).toBe(forgotten);
     expect(Object.values(live.world.state.ledgers['eth']!.transfers).filter((t) => t.swapId === '2')).toHaveLength(1);
