@@ -47,19 +47,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-    });
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
 /** A running `hardhat node` process. */
 interface NodeProcess {
   readonly url: string;
@@ -69,6 +56,13 @@ interface NodeProcess {
 
 /** chain id -> nodes started by this process and not in use. */
 const idle = new Map<number, NodeProcess[]>();
+
+/** Whether a node answers on `url` yet. */
+const answers = (url: string): Promise<boolean> =>
+  rpc(url, 'eth_chainId', []).then(
+    () => true,
+    () => false,
+  );
 
 async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
   const response = await fetch(url, {
