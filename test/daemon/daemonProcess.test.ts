@@ -4,33 +4,16 @@
  * backoff while endpoints are away and recovery when they return, graceful and immediate
  * stops, and no secret in anything it prints.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemonRig, type DaemonChild, type DaemonRig } from '../support/daemonRig.ts';
+import { runSettle as runSettleFor, startDaemonRig, type DaemonChild, type DaemonRig } from '../support/daemonRig.ts';
 
-const SETTLE = fileURLToPath(new URL('../../src/cli/settle.mjs', import.meta.url));
-
-/** `settle` in a child process. Never spawnSync: the fake Subtensor answers from this process. */
-function runSettle(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SETTLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+/** Each command here is a refusal: a minute is plenty. */
+const runSettle = (args: readonly string[]) => runSettleFor(args, 60_000);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -7,34 +7,15 @@
  * operator lists the unknown transaction, sees it matches the swap, adopts it, and the swap is
  * marked with it: one transfer to the user in all.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { getAddress, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownMachineVersions } from '../../machines/index.ts';
 import { finalMachines } from '../../sim/simHost.ts';
 import { openLowdbSnapshotStore } from '../../src/store/lowdbSnapshotStore.ts';
-import { EVM_CHAIN, startDaemonRig, type DaemonChild, type DaemonRig } from '../support/daemonRig.ts';
-
-const SETTLE = fileURLToPath(new URL('../../src/cli/settle.mjs', import.meta.url));
-
-function runSettle(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SETTLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+import { EVM_CHAIN, runSettle, startDaemonRig, type DaemonChild, type DaemonRig } from '../support/daemonRig.ts';
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -29,6 +29,32 @@ export const MINER_DEPOSIT_ADDRESS = '0x000000000000000000000000000000000000dEaD
 /** Confirmations the rig's daemon requires of a deposit (the chain mines every 500 ms). */
 export const DEPOSIT_CONFIRMATIONS = 2;
 
+/** What a `settle` command run to its end printed, and how it exited. */
+export interface SettleRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * `settle <args>` in a child process, to its end; killed after `timeoutMs` (a hang fails the
+ * test that waits for it). Never spawnSync: the fake Subtensor answers from this process.
+ */
+export function runSettle(args: readonly string[], timeoutMs = 120_000): Promise<SettleRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SETTLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 export interface DaemonChild {
   readonly child: ChildProcess;
   /** Resolves true once the daemon logs that it started; false if it exited first. */

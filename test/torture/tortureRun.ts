@@ -19,10 +19,8 @@
  * Used by test/torture/torture.test.ts (CI) and `npm run torture -- --kills N`.
  */
 
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Contract, Wallet, getAddress, type TransactionResponse } from 'ethers';
 import prand from 'pure-rand';
@@ -36,6 +34,7 @@ import {
   DEPOSIT_WEI,
   EVM_CHAIN,
   MINER_DEPOSIT_ADDRESS,
+  runSettle,
   startDaemonRig,
   type DaemonRig,
   type JobPlan,
@@ -238,19 +237,8 @@ async function finishedCount(rig: DaemonRig, swaps: number): Promise<number> {
   }
 }
 
-const SETTLE = fileURLToPath(new URL('../../src/cli/settle.mjs', import.meta.url));
-
-/** `settle` as a child process (never spawnSync: the fake Subtensor answers from this process). */
-function settle(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SETTLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** An operator's command: it had no limit of its own here; ten minutes stands for none (the test allows 15). */
+const settle = (args: readonly string[]) => runSettle(args, 600_000);
 
 interface Survey {
   readonly verdict: { readonly chain: string };
