@@ -11,10 +11,10 @@
  * by a signal runs no exit handler; exitWithParent.cjs makes the node notice).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { HDNodeWallet, JsonRpcProvider, type Wallet } from 'ethers';
+import { freePort } from './freePort.ts';
 
 const CONFIG = fileURLToPath(new URL('../evm/hardhat.config.cjs', import.meta.url));
 const EXIT_WITH_PARENT = fileURLToPath(new URL('./exitWithParent.cjs', import.meta.url));
@@ -31,20 +31,6 @@ export interface EvmNode {
   /** Moves the chain's clock forward and mines a block. */
   increaseTime(seconds: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** A running `hardhat node` process. */
