@@ -5,7 +5,7 @@
  */
 import { createActor, type AnyActorRef, type AnyMachineSnapshot } from 'xstate';
 import { jobSettlement, swapFulfillment } from '../machines/index.ts';
-import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms.ts';
+import { SAMPLE_DEPOSIT_VERIFIED, SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../test/support/sampleTerms.ts';
 import { FaultInjector, parseFaults, type FaultKind, type FaultSource } from '../sim/faults.ts';
 import { everyObligationSeen } from '../sim/runner.ts';
 import { simulate, type SimSummary } from '../sim/simulate.ts';
@@ -35,27 +35,12 @@ function bareJobLifecycles(count: number): number {
   return count / ((performance.now() - started) / 1000);
 }
 
-/** The deposit check's answer, as the Verifying state records it. */
-const VERIFIED = {
-  type: 'DEPOSIT_VERIFIED',
-  deposit: {
-    verdict: 'verified',
-    reason: null,
-    txHash: 's',
-    block: 1,
-    amountSeen: '100',
-    senderSeen: 'u',
-    confirmations: 2,
-    required: 2,
-  },
-} as const;
-
 function bareSwapLifecycles(count: number): number {
   const started = performance.now();
   for (let i = 0; i < count; i += 1) {
     const actor = createActor(swapFulfillment, { input: { terms: SAMPLE_SWAP_TERMS, now: 1 } }).start();
     actor.send({ type: 'CLOCK', now: 2 });
-    actor.send(VERIFIED);
+    actor.send(SAMPLE_DEPOSIT_VERIFIED);
     actor.send({ type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xhash' });
     actor.send({ type: 'TRANSFER_INCLUDED', block: 3 });
     actor.send({ type: 'MARK_OK' });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { knownMachineVersions, SWAP_MACHINE_VERSION, swapFulfillment, type SwapTerms } from '../../machines/index.ts';
+import { SAMPLE_DEPOSIT_VERIFIED } from '../support/sampleTerms.ts';
 import { recoveryResolve, recoveryShow, statusCommand } from '../../src/cli/operatorCommands.ts';
 import { RecoveryEntryUnknown } from '../../src/errors.ts';
 import { swapRecoveryEntry } from '../../src/obligations/swapFulfillment/recovery.ts';
@@ -52,19 +53,7 @@ beforeEach(async () => {
   });
   const sending = createActor(swapFulfillment, { input: { terms: terms(KEY), now: 1_001 } }).start();
   sending.send({ type: 'CLOCK', now: 1_002 });
-  sending.send({
-    type: 'DEPOSIT_VERIFIED',
-    deposit: {
-      verdict: 'verified',
-      reason: null,
-      txHash: 's',
-      block: 1,
-      amountSeen: '100',
-      senderSeen: 'u',
-      confirmations: 2,
-      required: 2,
-    },
-  });
+  sending.send(SAMPLE_DEPOSIT_VERIFIED);
   expect(sending.getSnapshot().value).toBe('Sending');
   await store.put({
     id: `swap:${KEY}`,

@@ -9,7 +9,7 @@ import { MachineTable } from '../../src/engine/machineTable.ts';
 import { swapFulfillmentObligation } from '../../src/obligations/swapFulfillment/index.ts';
 import type { SnapshotStore } from '../../src/store/snapshotStore.ts';
 import { MachineStepper } from '../../src/engine/machineStepper.ts';
-import { SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../support/sampleTerms.ts';
+import { SAMPLE_DEPOSIT_VERIFIED, SAMPLE_JOB_TERMS, SAMPLE_SWAP_TERMS } from '../support/sampleTerms.ts';
 
 const SWAP_TERMS = SAMPLE_SWAP_TERMS;
 
@@ -43,19 +43,7 @@ describe('machine stepper', () => {
         events: [
           { type: 'CLOCK', now: 2 },
           { type: 'CLOCK', now: 2 },
-          {
-            type: 'DEPOSIT_VERIFIED',
-            deposit: {
-              verdict: 'verified',
-              reason: null,
-              txHash: 's',
-              block: 1,
-              amountSeen: '100',
-              senderSeen: 'u',
-              confirmations: 2,
-              required: 2,
-            },
-          },
+          SAMPLE_DEPOSIT_VERIFIED,
           { type: 'TRANSFER_SIGNED', raw: '0xraw', hash: '0xhash' },
           { type: 'TRANSFER_SIGNED', raw: '0xother', hash: '0xother' },
           { type: 'TRANSFER_INCLUDED', block: 3 },

@@ -1,4 +1,4 @@
-import type { JobTerms, SwapTerms } from '../../machines/index.ts';
+import type { JobTerms, SwapEvent, SwapTerms } from '../../machines/index.ts';
 
 /** A swap of 100 to a TAO address, timing out at block 40: the machine tests' and the benchmark's swap. */
 export const SAMPLE_SWAP_TERMS: SwapTerms = {
@@ -32,3 +32,18 @@ export const SAMPLE_JOB_TERMS: JobTerms = {
   payee: '0xpayee',
   lock: { amount: '1000', expiry: 5_000 },
 };
+
+/** The deposit check's answer for a swap whose source tx is 's', as the Verifying state records it. */
+export const SAMPLE_DEPOSIT_VERIFIED = {
+  type: 'DEPOSIT_VERIFIED',
+  deposit: {
+    verdict: 'verified',
+    reason: null,
+    txHash: 's',
+    block: 1,
+    amountSeen: '100',
+    senderSeen: 'u',
+    confirmations: 2,
+    required: 2,
+  },
+} as const satisfies SwapEvent;
