@@ -11,7 +11,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -36,6 +35,7 @@ import { openRecoveryLog, type RecoveryEntry } from '../../src/store/recoveryLog
 import { FileWitnessJournal } from '../../src/witness/witnessJournal.ts';
 import { Collector } from '../support/collector.ts';
 import { jobMachineId } from '../../machines/index.ts';
+import { treeFingerprint } from '../support/treeFingerprint.ts';
 
 const JOB_ID = `0x${'0a'.repeat(32)}`;
 
@@ -205,23 +205,9 @@ function inDirectorySync<T>(dir: string, run: () => T): T {
   }
 }
 
-/** Every file under dir with its bytes: "untouched" means equal before and after. */
-function fingerprint(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[path] = `${statSync(path).mtimeMs}:${readFileSync(path, 'base64')}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 describe('settle status', () => {
   it('lists the live machines with their states, the finished count and the open entries', async () => {
-    const before = fingerprint(dataDir);
+    const before = treeFingerprint(dataDir);
     const { code, stdout, stderr } = await settle('status', '--data-dir', dataDir);
     expect(stderr).toBe('');
     expect(code).toBe(0);
@@ -237,7 +223,7 @@ describe('settle status', () => {
     expect(stdout).toContain('  swap:1 [stuck-funds] funds sent but the swap left the contract while unmarked\n');
     expect(stdout).toContain('  swap:5 [lost-revenue] mark_fulfilled refused after the transfer landed\n');
     expect(stdout).not.toContain('swap:3');
-    expect(fingerprint(dataDir)).toEqual(before);
+    expect(treeFingerprint(dataDir)).toEqual(before);
   });
 
   it('says when the store is older than its witness journal (only the store put back), touching nothing', async () => {
@@ -255,14 +241,14 @@ describe('settle status', () => {
       ref: 'swap:9',
       position: Number(position) + 5,
     });
-    const before = fingerprint(dataDir);
+    const before = treeFingerprint(dataDir);
     const { code, stdout } = await settle('status', '--data-dir', dataDir);
     expect(code).toBe(0);
     expect(stdout).toContain(
       `STORE BEHIND its witness journal: 1 transfer(s) broadcast at positions up to ${Number(position) + 5}, the store is at ${position} `,
     );
     expect(stdout).toContain('SIGNING HELD on eth (0x00000000000000000000000000000000000000e1): 1 transaction(s)');
-    expect(fingerprint(dataDir)).toEqual(before);
+    expect(treeFingerprint(dataDir)).toEqual(before);
   });
 
   it('refuses a shortened log as a daemon would, touching nothing', async () => {
@@ -275,14 +261,14 @@ describe('settle status', () => {
         .at(-1)!,
     );
     truncateSync(segment, 0);
-    const before = fingerprint(dataDir);
+    const before = treeFingerprint(dataDir);
     const { code, stdout, stderr } = await settle('status', '--data-dir', dataDir);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(
       /The store is behind what it once held .*a daemon would refuse to start on it; nothing touched/,
     );
-    expect(fingerprint(dataDir)).toEqual(before);
+    expect(treeFingerprint(dataDir)).toEqual(before);
   });
 
   it('prints one JSON object with --json', async () => {
@@ -378,7 +364,7 @@ describe('settle status', () => {
       log,
       JSON.stringify({ ...entry('swap:9', 'stuck-funds', 'being written'), check: '0123456789abcdef' }).slice(0, 60),
     );
-    const before = fingerprint(dataDir);
+    const before = treeFingerprint(dataDir);
     const bytes = readFileSync(log);
     const status = await settle('status', '--data-dir', dataDir);
     expect(status.code).toBe(0);
@@ -390,7 +376,7 @@ describe('settle status', () => {
     expect(JSON.parse(json.stdout).recovery).toEqual({ entries: 2, open: 2 });
     expect(readFileSync(log).equals(bytes)).toBe(true);
     expect(existsSync(`${log}.torn-1`)).toBe(false);
-    expect(fingerprint(dataDir)).toEqual(before);
+    expect(treeFingerprint(dataDir)).toEqual(before);
   });
 
   it('treats a store holding only an empty log and archive/ (an interrupted creation) as no store', async () => {
@@ -440,7 +426,7 @@ describe('settle recovery', () => {
   });
 
   it('records a resolution with who, why and when; list then shows only the open one, --all both', async () => {
-    const before = fingerprint(dataDir);
+    const before = treeFingerprint(dataDir);
     const resolved = await settle(
       'recovery',
       'resolve',
@@ -457,7 +443,7 @@ describe('settle recovery', () => {
     const resolutions = join(dataDir, 'recovery-resolutions.jsonl');
     expect(resolved.stdout).toBe(`resolved swap:1 (recorded in ${resolutions})\n`);
     // Only the resolutions file is new: the store and the recovery log are untouched.
-    const after = fingerprint(dataDir);
+    const after = treeFingerprint(dataDir);
     expect(Object.keys(after).filter((p) => after[p] !== before[p])).toEqual([resolutions]);
     const lines = readFileSync(resolutions, 'utf8').split('\n');
     expect(lines).toHaveLength(2);

@@ -28,6 +28,7 @@ import { SegmentLog } from '../../src/store/segmentLog.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
 import { StoreError } from '../../src/errors.ts';
 import { swapMachineId } from '../../machines/index.ts';
+import { treeFingerprint } from '../support/treeFingerprint.ts';
 
 const KNOWN = { swapFulfillment: 1, jobSettlement: 1 };
 let dir: string;
@@ -49,26 +50,11 @@ function record(id: string, seq: number, extra: object = {}): MachineRecord {
   };
 }
 
-/** Every file under the store, with its bytes and mtime: "untouched" means equal before and after. */
-function fingerprint(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      const info = statSync(path);
-      if (info.isDirectory()) walk(path);
-      else out[path] = `${info.mtimeMs}:${readFileSync(path, 'base64')}`;
-    }
-  };
-  walk(root);
-  return out;
-}
-
 const open = (options: Partial<OpenStoreOptions> = {}) =>
   openLowdbSnapshotStore(dir, { create: false, knownMachines: KNOWN, ...options });
 
 async function expectRefusal(file: RegExp, problem: RegExp): Promise<void> {
-  const before = fingerprint(dir);
+  const before = treeFingerprint(dir);
   for (const readOnly of [false, true]) {
     const opening = open({ readOnly }).then((s) => s.loadLive());
     await expect(opening).rejects.toBeInstanceOf(StoreError);
@@ -77,7 +63,7 @@ async function expectRefusal(file: RegExp, problem: RegExp): Promise<void> {
       expect(error.problem).toMatch(problem);
     });
   }
-  expect(fingerprint(dir)).toEqual(before);
+  expect(treeFingerprint(dir)).toEqual(before);
 }
 
 async function seeded(count = 2, options: Partial<OpenStoreOptions> = {}) {
@@ -151,10 +137,10 @@ describe('lowdb snapshot store', () => {
 
   it('appends one line per transition, whatever the number of live machines', async () => {
     const store = await seeded(200);
-    const before = fingerprint(dir);
+    const before = treeFingerprint(dir);
     const sizeBefore = statSync(newestSegment()).size;
     await store.put(record('swap:150', 2));
-    const after = fingerprint(dir);
+    const after = treeFingerprint(dir);
     const changed = Object.keys(after).filter((path) => after[path] !== before[path]);
     expect(changed).toEqual([newestSegment()]);
     const appended = statSync(newestSegment()).size - sizeBefore;
@@ -181,11 +167,11 @@ describe('lowdb snapshot store', () => {
 
   it('refuses a whole commit when one record breaks the sequence, writing none of it', async () => {
     const store = await seeded(2);
-    const before = fingerprint(dir);
+    const before = treeFingerprint(dir);
     await expect(store.putMany([record('swap:1', 2), record('swap:2', 3)])).rejects.toThrow(
       /'swap:2' seq 3, expected 2/,
     );
-    expect(fingerprint(dir)).toEqual(before);
+    expect(treeFingerprint(dir)).toEqual(before);
     await store.putMany([record('swap:1', 2), record('swap:2', 2)]);
     expect((await (await open()).loadLive()).map((r) => r.seq)).toEqual([2, 2]);
   });
@@ -239,11 +225,11 @@ describe('lowdb snapshot store', () => {
 
   it('a read-only store writes nothing', async () => {
     await seeded(1);
-    const before = fingerprint(dir);
+    const before = treeFingerprint(dir);
     const reader = await open({ readOnly: true });
     expect((await reader.loadLive()).map((r) => r.id)).toEqual(['swap:1']);
     await expect(reader.put(record('swap:1', 2))).rejects.toThrow(/read-only/);
-    expect(fingerprint(dir)).toEqual(before);
+    expect(treeFingerprint(dir)).toEqual(before);
   });
 });
 
@@ -253,14 +239,14 @@ describe('what a crash leaves behind', () => {
     await store.close();
     const whole = statSync(newestSegment()).size;
     appendFileSync(newestSegment(), line(record('swap:1', 2)).slice(0, 70));
-    const before = fingerprint(dir);
+    const before = treeFingerprint(dir);
     const reader = await open({ readOnly: true });
     expect(reader.tornTail).toMatchObject({ offset: whole, bytes: 70 });
     expect((await reader.loadLive()).map((r) => [r.id, r.seq])).toEqual([
       ['swap:1', 1],
       ['swap:2', 1],
     ]);
-    expect(fingerprint(dir)).toEqual(before);
+    expect(treeFingerprint(dir)).toEqual(before);
     const writer = await open();
     expect(statSync(newestSegment()).size).toBe(whole);
     await writer.put(record('swap:1', 2));
@@ -349,9 +335,9 @@ describe('stores of an earlier release (layout 1: one file per live machine)', (
 
   it('are refused by a reader (it writes nothing) with what to do', async () => {
     layout1([record('swap:1', 1)]);
-    const before = fingerprint(dir);
+    const before = treeFingerprint(dir);
     await expect(open({ readOnly: true })).rejects.toThrow(/layout 1.*settle daemon.*converts it/);
-    expect(fingerprint(dir)).toEqual(before);
+    expect(treeFingerprint(dir)).toEqual(before);
   });
 
   it('with a damaged record are not converted, and nothing is touched', async () => {
@@ -360,9 +346,9 @@ describe('stores of an earlier release (layout 1: one file per live machine)', (
       join(dir, 'live', 'swap~2.json'),
       readFileSync(join(dir, 'live', 'swap~2.json'), 'utf8').replace('"n":1', '"n":7'),
     );
-    const before = fingerprint(dir);
+    const before = treeFingerprint(dir);
     await expect(open()).rejects.toThrow(/swap~2\.json: checksum mismatch/);
-    expect(fingerprint(dir)).toEqual(before);
+    expect(treeFingerprint(dir)).toEqual(before);
   });
 
   it('a conversion killed after the new manifest leaves live/ behind, which the next writer removes', async () => {

@@ -12,7 +12,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -29,6 +28,7 @@ import {
 } from '../../src/store/lowdbSnapshotStore.ts';
 import type { MachineRecord } from '../../src/store/snapshotStore.ts';
 import { StoreBehind } from '../../src/errors.ts';
+import { treeFingerprint } from '../support/treeFingerprint.ts';
 
 const KNOWN = { swapFulfillment: 1, jobSettlement: 1 };
 let dir: string;
@@ -58,22 +58,9 @@ const newestSegment = (): string => join(dir, 'log', segments().at(-1)!);
 const manifest = (): { layoutVersion: number; history: Record<string, unknown> } =>
   JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).data;
 
-function fingerprint(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[path] = `${statSync(path).mtimeMs}:${readFileSync(path, 'base64')}`;
-    }
-  };
-  walk(root);
-  return out;
-}
-
 /** A reader (status, reconcile), then a writer, refuse with StoreBehind naming `file` and the evidence; nothing on disk changes. */
 async function expectBehind(file: RegExp, evidence: RegExp): Promise<void> {
-  const before = fingerprint(dir);
+  const before = treeFingerprint(dir);
   for (const readOnly of [true, false]) {
     const error = await open({ readOnly }).then(
       () => null,
@@ -85,7 +72,7 @@ async function expectBehind(file: RegExp, evidence: RegExp): Promise<void> {
     expect((error as StoreBehind).message).toMatch(
       readOnly ? /a daemon would refuse to start on it; nothing touched/ : /refusing to start, nothing touched/,
     );
-    expect(fingerprint(dir)).toEqual(before);
+    expect(treeFingerprint(dir)).toEqual(before);
   }
 }
 
@@ -131,10 +118,10 @@ describe('a store knows its own history', () => {
     await store.archive('swap:1');
     await store.close();
     writeFileSync(join(dir, 'store.json'), encodeEnvelope(STORE_FORMAT, { layoutVersion: 2 }));
-    const before = fingerprint(dir);
+    const before = treeFingerprint(dir);
     const reader = await open({ readOnly: true });
     expect(reader.history()).toBeNull();
-    expect(fingerprint(dir)).toEqual(before);
+    expect(treeFingerprint(dir)).toEqual(before);
     const writer = await open();
     expect(writer.historyBegins).toBe(true);
     expect(writer.history()!.position).toBe(3);
