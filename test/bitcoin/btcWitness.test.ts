@@ -7,12 +7,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RecoveryEntry, RecoveryLog } from '../../src/store/recoveryLog.ts';
-import type { StoreHistory } from '../../src/store/snapshotStore.ts';
 import { findingsOf } from '../../src/witness/reconcile.ts';
 import { MemoryDecisions } from '../../src/witness/reconcileDecisions.ts';
-import { SigningHeld, WitnessGate } from '../../src/witness/witnessGate.ts';
+import { SigningHeld } from '../../src/witness/witnessGate.ts';
 import { MemoryWitnessJournal } from '../../src/witness/witnessJournal.ts';
-import { WitnessedSender } from '../../src/witness/witnessedSender.ts';
 import {
   asTransfer,
   journalDir,
@@ -23,7 +21,7 @@ import {
   userDestinations,
 } from '../support/esplora/btcFixture.ts';
 import { startFakeEsplora, type FakeEsplora } from '../support/esplora/fakeEsplora.ts';
-import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
+import { witnessedLife } from '../support/witnessedLife.ts';
 
 let esplora: FakeEsplora;
 
@@ -50,21 +48,8 @@ const recoveryLog: RecoveryLog = {
 };
 
 async function witnessed(dir: string, journal: MemoryWitnessJournal, decisions: MemoryDecisions, position: number) {
-  const lines: LogLine[] = [];
   const { sender: inner } = await openSender(dir, [esplora.url], 'p2wpkh');
-  let at = position;
-  const history = (): StoreHistory => ({ storeId: STORE, position: at });
-  const gate = new WitnessGate({
-    journal,
-    decisions,
-    store: { history } as never,
-    opened: history(),
-    log: collectingLogger(lines),
-    now: () => 't',
-    recoveryLog,
-  });
-  const sender = new WitnessedSender(inner, gate);
-  return { sender, gate, lines, advance: () => (at += 1) };
+  return witnessedLife(inner, { journal, decisions, storeId: STORE, position, lines: [], recoveryLog });
 }
 
 describe('the witness of the BTC pinned address', () => {

@@ -13,13 +13,12 @@ import {
   SolanaTransferSender,
   type SolanaTransferSenderOptions,
 } from '../../src/chains/solana/solanaTransferSender.ts';
-import type { StoreHistory } from '../../src/store/snapshotStore.ts';
 import { findingsOf } from '../../src/witness/reconcile.ts';
 import { MemoryDecisions } from '../../src/witness/reconcileDecisions.ts';
-import { SigningHeld, WitnessGate } from '../../src/witness/witnessGate.ts';
+import { SigningHeld } from '../../src/witness/witnessGate.ts';
 import { MemoryWitnessJournal } from '../../src/witness/witnessJournal.ts';
-import { WitnessedSender } from '../../src/witness/witnessedSender.ts';
 import { collectingLogger, type LogLine } from '../support/collectingLogger.ts';
+import { witnessedLife } from '../support/witnessedLife.ts';
 import { startSolanaTestNode, type SolanaTestNode } from '../support/solana/litesvmRpc.ts';
 import { SolanaFixture, TO_FINALIZED } from '../support/solana/solanaFixture.ts';
 
@@ -61,17 +60,7 @@ function senderOf(m: Miner, lines: LogLine[], options: Partial<SolanaTransferSen
 /** One life of a data directory's witness over a new sender (nothing kept in memory). */
 function life(m: Miner, journal: MemoryWitnessJournal, decisions: MemoryDecisions, position: number) {
   const lines: LogLine[] = [];
-  let at = position;
-  const history = (): StoreHistory => ({ storeId: STORE, position: at });
-  const gate = new WitnessGate({
-    journal,
-    decisions,
-    store: { history } as never,
-    opened: history(),
-    log: collectingLogger(lines),
-    now: () => 't',
-  });
-  return { sender: new WitnessedSender(senderOf(m, lines), gate), gate, lines, advance: () => (at += 1) };
+  return witnessedLife(senderOf(m, lines), { journal, decisions, storeId: STORE, position, lines });
 }
 
 /** The newest signature listing the account, as the node serves it (the transaction just run). */
